@@ -1,0 +1,108 @@
+/**
+ * Request schemas of protocol v1, checked at the edge before anything is read or written.
+ * A failure names the first offending field so a client author can fix it from the response alone.
+ */
+import { z } from 'zod';
+import { b64uLength, decodeB64u } from './base64url';
+import { NONCE_BYTES } from './protocol';
+
+/** Reverse-DNS style: at least two dot-separated labels, e.g. com.example.app. */
+export const APP_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$/;
+/** Versions end up in S3 keys and DynamoDB keys, so only characters that need no escaping anywhere. */
+export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+
+/** "is required" for a missing field, "must be <kind>" for one of the wrong type. */
+const typeError = (kind: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be ${kind}`);
+
+export const appIdSchema = z
+  .string({ error: 'must be a string' })
+  .max(255, { error: 'must be at most 255 characters' })
+  .regex(APP_ID_PATTERN, { error: 'must be reverse-DNS style, e.g. com.example.app' });
+
+export const appVersionSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, { error: 'must not be empty' })
+  .max(64, { error: 'must be at most 64 characters' })
+  .regex(VERSION_PATTERN, { error: 'may contain only letters, digits and . _ + -' });
+
+/** base64url (no padding) of exactly `bytes` bytes. */
+export function b64uBytes(bytes: number) {
+  return z
+    .string({ error: 'must be a base64url string' })
+    .length(b64uLength(bytes), { error: `must be base64url of ${bytes} bytes (${b64uLength(bytes)} characters)` })
+    .refine((s) => decodeB64u(s)?.length === bytes, { error: `must be base64url of ${bytes} bytes without padding` });
+}
+
+export const challengeRequestSchema = z.object({ appId: appIdSchema }, { error: 'body must be a JSON object' });
+
+const shortText = (max: number) =>
+  z.string({ error: typeError('a string') }).max(max, { error: `must be at most ${max} characters` });
+
+export const installKeySchema = z.object(
+  {
+  kty: z.literal('EC', { error: 'must be "EC"' }),
+  crv: z.literal('P-256', { error: 'must be "P-256"' }),
+  x: b64uBytes(32),
+  y: b64uBytes(32),
+  },
+  { error: typeError('an EC P-256 public JWK') },
+);
+
+export const signalsSchema = z.object(
+  {
+  rooted: z.boolean({ error: typeError('a boolean') }),
+  emulator: z.boolean({ error: typeError('a boolean') }),
+  debugger: z.boolean({ error: typeError('a boolean') }),
+  hooked: z.boolean({ error: typeError('a boolean') }),
+  },
+  { error: typeError('an object of booleans') },
+);
+
+export const attestRequestSchema = z.object(
+  {
+  nonce: b64uBytes(NONCE_BYTES),
+  appId: appIdSchema,
+  appVersion: appVersionSchema,
+  measurement: b64uBytes(32),
+  installKey: installKeySchema,
+  installProof: b64uBytes(64),
+  device: z.object(
+    {
+      platform: shortText(32),
+      osVersion: shortText(64),
+      model: shortText(128),
+      signals: signalsSchema,
+    },
+    { error: typeError('an object') },
+  ),
+  sdkVersion: shortText(32).regex(/^\d+(\.\d+){0,3}([-+][A-Za-z0-9.-]+)?$/, { error: 'must be a version such as 1.2.0' }),
+  /** b64u(SHA-256(value)) the token will carry as `pay` (issue 4). */
+  binding: b64uBytes(32).optional(),
+  /** Asks for a single-use token carrying `lut: true` (issue 4). */
+  limitedUse: z.boolean({ error: typeError('a boolean') }).optional(),
+  },
+  { error: 'body must be a JSON object' },
+);
+
+export type ChallengeRequest = z.infer<typeof challengeRequestSchema>;
+export type AttestRequest = z.infer<typeof attestRequestSchema>;
+
+export class InvalidRequestError extends Error {
+  override readonly name = 'InvalidRequestError';
+  constructor(
+    readonly field: string,
+    readonly detail: string,
+  ) {
+    super(field ? `${field} ${detail}` : detail);
+  }
+}
+
+/** Parses `body` with `schema` or throws InvalidRequestError naming the first bad field. */
+export function parseRequest<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue ? issue.path.map(String).join('.') : '';
+  const detail = issue?.message ?? 'is invalid';
+  throw new InvalidRequestError(field, detail);
+}

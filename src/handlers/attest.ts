@@ -1,0 +1,22 @@
+import { attest, type AttestationDeps } from '../core/attestation';
+import { attestRequestSchema, parseRequest } from '../core/validation';
+import { httpHandler, json, parseJsonBody, type ApiHandler } from './http';
+import type { Logger } from './log';
+
+/** POST /v1/attest: the verdict goes to the log only; the client gets a token either way. */
+export function attestHandler(deps: AttestationDeps, log: Logger): ApiHandler {
+  return httpHandler('attest', log, async (event) => {
+    const request = parseRequest(attestRequestSchema, parseJsonBody(event));
+    const result = await attest(deps, request);
+    log.info('attestation', {
+      appId: request.appId,
+      appVersion: request.appVersion,
+      tenantId: result.verdict.tenantId,
+      did: result.verdict.did,
+      platform: request.device.platform,
+      outcome: result.verdict.passed ? 'pass' : 'fail',
+      reasons: result.verdict.reasons,
+    });
+    return json(200, { token: result.token, expiresAt: result.expiresAt });
+  });
+}

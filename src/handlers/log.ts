@@ -1,0 +1,23 @@
+/**
+ * One JSON object per line on stdout, which CloudWatch Logs and the local cloud both keep as is.
+ * Callers pass only what is safe to keep: never tokens, nonces, proofs or credentials.
+ */
+export type LogFields = Record<string, string | number | boolean | readonly string[] | undefined>;
+
+export interface Logger {
+  info(event: string, fields?: LogFields): void;
+  warn(event: string, fields?: LogFields): void;
+  error(event: string, fields?: LogFields): void;
+}
+
+function write(level: string, event: string, fields: LogFields | undefined): void {
+  process.stdout.write(`${JSON.stringify({ level, event, time: new Date().toISOString(), ...fields })}\n`);
+}
+
+export const jsonLogger: Logger = {
+  info: (event, fields) => write('info', event, fields),
+  warn: (event, fields) => write('warn', event, fields),
+  error: (event, fields) => write('error', event, fields),
+};
+
+export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };

@@ -1,0 +1,31 @@
+import type { S3Event } from 'aws-lambda';
+import { registerBuild, type RegistrationDeps } from '../core/registration';
+import type { Logger } from './log';
+
+/** S3 URL-encodes keys in event notifications (form style: a space arrives as '+'). */
+export function decodeS3EventKey(key: string): string {
+  return decodeURIComponent(key.replace(/\+/g, ' '));
+}
+
+/** S3 ObjectCreated: hash each new build and record it. Records are independent; one failure does not stop the rest. */
+export function registerHandler(deps: RegistrationDeps, log: Logger): (event: S3Event) => Promise<void> {
+  return async (event) => {
+    const failures: unknown[] = [];
+    for (const record of event.Records) {
+      const objectKey = decodeS3EventKey(record.s3.object.key);
+      try {
+        const outcome = await registerBuild(deps, objectKey);
+        if (outcome.status === 'registered') {
+          log.info('build_registered', { objectKey, appId: outcome.registration.appId, version: outcome.registration.version, sha256: outcome.registration.sha256, size: outcome.registration.size });
+        } else {
+          log.warn(outcome.status === 'rejected' ? 'build_rejected' : 'build_unchanged', { objectKey, reason: outcome.reason });
+        }
+      } catch (error) {
+        log.error('register_failed', { objectKey, errorName: (error as Error)?.name, errorMessage: (error as Error)?.message });
+        failures.push(error);
+      }
+    }
+    // Throwing makes Lambda retry the event; registration is idempotent, so a retry is safe.
+    if (failures.length > 0) throw new AggregateError(failures, `${failures.length} build(s) failed to register`);
+  };
+}
