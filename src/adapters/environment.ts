@@ -83,7 +83,15 @@ export function createServices(config: ServiceConfig) {
     ...(config.credentials ? { credentials: config.credentials } : {}),
   };
   const dynamodb = lazy(() => new DynamoDBClient({ ...common, ...(config.endpoints ? { endpoint: config.endpoints.dynamodb } : {}) }));
-  const s3 = lazy(() => new S3Client({ ...common, ...(config.endpoints ? { endpoint: config.endpoints.s3, forcePathStyle: true } : {}) }));
+  const s3 = lazy(
+    () =>
+      new S3Client({
+        ...common,
+        // Presigned uploads must not carry a checksum of an empty body, which newer SDKs add by default.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        ...(config.endpoints ? { endpoint: config.endpoints.s3, forcePathStyle: true } : {}),
+      }),
+  );
   const kms = lazy(() => new KMSClient({ ...common, ...(config.endpoints ? { endpoint: config.endpoints.kms } : {}) }));
   const clock = config.clock ?? systemClock;
   const random = config.random ?? cryptoRandom;

@@ -16,7 +16,10 @@ export function derToP1363(der: Uint8Array, scalarBytes = P256_SCALAR_BYTES): Bu
   };
   expect(der[offset++] === 0x30, 'not a SEQUENCE');
   let seqLen = der[offset++] ?? -1;
-  if (seqLen === 0x81) seqLen = der[offset++] ?? -1;
+  if (seqLen === 0x81) {
+    seqLen = der[offset++] ?? -1;
+    expect(seqLen >= 0x80, 'non-minimal length');
+  }
   expect(seqLen === der.length - offset, 'sequence length');
   const readInt = (): Buffer => {
     expect(der[offset++] === 0x02, 'not an INTEGER');
@@ -24,6 +27,8 @@ export function derToP1363(der: Uint8Array, scalarBytes = P256_SCALAR_BYTES): Bu
     expect(len > 0 && offset + len <= der.length, 'integer length');
     let bytes = Buffer.from(der.subarray(offset, offset + len));
     offset += len;
+    expect(((bytes[0] ?? 0) & 0x80) === 0, 'negative INTEGER');
+    expect(!(bytes.length > 1 && bytes[0] === 0x00 && ((bytes[1] ?? 0) & 0x80) === 0), 'non-minimal INTEGER');
     while (bytes.length > 1 && bytes[0] === 0x00) bytes = bytes.subarray(1);
     expect(bytes.length <= scalarBytes, 'integer too large');
     const out = Buffer.alloc(scalarBytes);

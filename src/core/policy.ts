@@ -22,14 +22,24 @@ export const DEFAULT_POLICY: Policy = {
   reject: { rooted: false, emulator: false, debugger: false, hooked: true },
 };
 
-/** Compares dotted numeric versions ("1.10.0" > "1.9"); non-numeric parts compare as 0. */
+/**
+ * Compares versions such as "1.10.0" > "1.9": dotted numeric release parts, then a prerelease
+ * ("1.2.0-beta") sorts before its release, as in SemVer, so a beta SDK does not meet a minimum
+ * of the final release. Build metadata ("+42") is ignored.
+ */
 export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.+-]/).map((p) => Number.parseInt(p, 10) || 0);
-  const pb = b.split(/[.+-]/).map((p) => Number.parseInt(p, 10) || 0);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+  const split = (v: string) => {
+    const withoutBuild = v.split('+')[0] ?? '';
+    const dash = withoutBuild.indexOf('-');
+    const release = dash < 0 ? withoutBuild : withoutBuild.slice(0, dash);
+    return { parts: release.split('.').map((p) => Number.parseInt(p, 10) || 0), prerelease: dash >= 0 };
+  };
+  const [va, vb] = [split(a), split(b)];
+  for (let i = 0; i < Math.max(va.parts.length, vb.parts.length); i++) {
+    const d = (va.parts[i] ?? 0) - (vb.parts[i] ?? 0);
     if (d !== 0) return Math.sign(d);
   }
+  if (va.prerelease !== vb.prerelease) return va.prerelease ? -1 : 1;
   return 0;
 }
 

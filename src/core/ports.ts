@@ -120,6 +120,8 @@ export interface RandomSource {
 export interface BuildObject {
   readonly size: number;
   readonly body: AsyncIterable<Uint8Array>;
+  /** Releases the body without reading it (an HTTP stream otherwise holds its connection open). */
+  discard(): void;
 }
 
 export interface BuildStore {

@@ -71,8 +71,10 @@ export async function registerBuild(deps: RegistrationDeps, objectKey: string): 
     return { status: 'rejected', reason };
   };
   const object = await deps.builds.open(objectKey);
-  if (object.size === 0) return reject('empty_build');
-  if (object.size > deps.maxBuildBytes) return reject('too_large');
+  if (object.size === 0 || object.size > deps.maxBuildBytes) {
+    object.discard();
+    return reject(object.size === 0 ? 'empty_build' : 'too_large');
+  }
   const { sha256, size } = await hashStream(object.body);
   if (size !== object.size) return reject('truncated_read');
 

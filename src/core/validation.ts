@@ -15,12 +15,12 @@ export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 const typeError = (kind: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be ${kind}`);
 
 export const appIdSchema = z
-  .string({ error: 'must be a string' })
+  .string({ error: typeError('a string') })
   .max(255, { error: 'must be at most 255 characters' })
   .regex(APP_ID_PATTERN, { error: 'must be reverse-DNS style, e.g. com.example.app' });
 
 export const appVersionSchema = z
-  .string({ error: 'must be a string' })
+  .string({ error: typeError('a string') })
   .min(1, { error: 'must not be empty' })
   .max(64, { error: 'must be at most 64 characters' })
   .regex(VERSION_PATTERN, { error: 'may contain only letters, digits and . _ + -' });
@@ -28,7 +28,7 @@ export const appVersionSchema = z
 /** base64url (no padding) of exactly `bytes` bytes. */
 export function b64uBytes(bytes: number) {
   return z
-    .string({ error: 'must be a base64url string' })
+    .string({ error: typeError('a base64url string') })
     .length(b64uLength(bytes), { error: `must be base64url of ${bytes} bytes (${b64uLength(bytes)} characters)` })
     .refine((s) => decodeB64u(s)?.length === bytes, { error: `must be base64url of ${bytes} bytes without padding` });
 }
@@ -40,10 +40,12 @@ const shortText = (max: number) =>
 
 export const installKeySchema = z.object(
   {
-  kty: z.literal('EC', { error: 'must be "EC"' }),
-  crv: z.literal('P-256', { error: 'must be "P-256"' }),
+  kty: z.literal('EC', { error: typeError('"EC"') }),
+  crv: z.literal('P-256', { error: typeError('"P-256"') }),
   x: b64uBytes(32),
   y: b64uBytes(32),
+  // A client that sends its private scalar has leaked its install key; refuse rather than silently drop it.
+  d: z.undefined({ error: 'must not be sent: installKey is the public key only (remove "d")' }).optional(),
   },
   { error: typeError('an EC P-256 public JWK') },
 );
@@ -75,7 +77,7 @@ export const attestRequestSchema = z.object(
     },
     { error: typeError('an object') },
   ),
-  sdkVersion: shortText(32).regex(/^\d+(\.\d+){0,3}([-+][A-Za-z0-9.-]+)?$/, { error: 'must be a version such as 1.2.0' }),
+  sdkVersion: shortText(32).regex(/^\d+(\.\d+){0,3}(-[A-Za-z0-9.-]+)?(\+[A-Za-z0-9.-]+)?$/, { error: 'must be a version such as 1.2.0' }),
   /** b64u(SHA-256(value)) the token will carry as `pay` (issue 4). */
   binding: b64uBytes(32).optional(),
   /** Asks for a single-use token carrying `lut: true` (issue 4). */

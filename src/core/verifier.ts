@@ -15,12 +15,23 @@ export interface AttestationVerifierOptions {
   readonly clock: Clock;
   /** @default 30 */
   readonly refetchIntervalSeconds?: number;
+  /** After a failed key fetch, requests are denied without another fetch for this long. @default 5 */
+  readonly failureBackoffSeconds?: number;
+}
+
+/** The key source failed recently; the verifier is backing off. Callers deny, as for any error. */
+export class KeySourceUnavailableError extends Error {
+  override readonly name = 'KeySourceUnavailableError';
+  constructor() {
+    super('verification keys are unavailable; retrying shortly');
+  }
 }
 
 export class AttestationVerifier {
   private keys: ReadonlyMap<string, KeyObject> | undefined;
   private loading: Promise<ReadonlyMap<string, KeyObject>> | undefined;
   private lastFetch = Number.NEGATIVE_INFINITY;
+  private lastFailure = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: AttestationVerifierOptions) {}
 
@@ -34,15 +45,28 @@ export class AttestationVerifier {
     return checkToken(decoded, keys.get(decoded.kid), verifyOptions);
   }
 
-  /** Single flight: concurrent cold requests share one key fetch. */
+  /**
+   * Single flight: concurrent cold requests share one key fetch. While the key source is failing,
+   * requests fail fast (and so are denied) instead of each one trying the key source again.
+   */
   private load(): Promise<ReadonlyMap<string, KeyObject>> {
+    const now = this.options.clock.nowSeconds();
+    if (!this.loading && now - this.lastFailure < (this.options.failureBackoffSeconds ?? 5)) {
+      return Promise.reject(new KeySourceUnavailableError());
+    }
     this.loading ??= this.options.keys
       .keys(this.options.tenantId)
-      .then((keys) => {
-        this.keys = keys;
-        this.lastFetch = this.options.clock.nowSeconds();
-        return keys;
-      })
+      .then(
+        (keys) => {
+          this.keys = keys;
+          this.lastFetch = this.options.clock.nowSeconds();
+          return keys;
+        },
+        (error: unknown) => {
+          this.lastFailure = this.options.clock.nowSeconds();
+          throw error;
+        },
+      )
       .finally(() => {
         this.loading = undefined;
       });

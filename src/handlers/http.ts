@@ -33,6 +33,9 @@ export function parseJsonBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase
   if (event.body === null || event.body === undefined || event.body === '') {
     throw new InvalidRequestError('', 'body is required (a JSON object)');
   }
+  // Check the size before decoding, so an oversized base64 body is never expanded in memory.
+  const encodedLimit = event.isBase64Encoded ? Math.ceil(MAX_BODY_BYTES / 3) * 4 : MAX_BODY_BYTES;
+  if (event.body.length > encodedLimit) throw new HttpError(413, { error: 'body_too_large', message: `body must be at most ${MAX_BODY_BYTES} bytes` });
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw new HttpError(413, { error: 'body_too_large', message: `body must be at most ${MAX_BODY_BYTES} bytes` });
   try {

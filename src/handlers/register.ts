@@ -12,8 +12,10 @@ export function registerHandler(deps: RegistrationDeps, log: Logger): (event: S3
   return async (event) => {
     const failures: unknown[] = [];
     for (const record of event.Records) {
-      const objectKey = decodeS3EventKey(record.s3.object.key);
+      // Decoded inside the try: a malformed percent-escape throws URIError and must not stop the other records.
+      let objectKey = record.s3.object.key;
       try {
+        objectKey = decodeS3EventKey(objectKey);
         const outcome = await registerBuild(deps, objectKey);
         if (outcome.status === 'registered') {
           log.info('build_registered', { objectKey, appId: outcome.registration.appId, version: outcome.registration.version, sha256: outcome.registration.sha256, size: outcome.registration.size });

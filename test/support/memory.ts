@@ -130,11 +130,13 @@ export class MemorySigner implements TokenSigner, VerificationKeySource {
 
 export class MemoryBuildStore implements BuildStore {
   readonly objects = new Map<string, Uint8Array>();
+  readonly discarded: string[] = [];
   async open(objectKey: string): Promise<BuildObject> {
     const bytes = this.objects.get(objectKey);
     if (!bytes) throw new Error(`no object ${objectKey}`);
     return {
       size: bytes.length,
+      discard: () => this.discarded.push(objectKey),
       body: (async function* () {
         for (let i = 0; i < bytes.length; i += 64 * 1024) yield bytes.subarray(i, i + 64 * 1024);
       })(),

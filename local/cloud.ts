@@ -1,0 +1,176 @@
+/**
+ * The local cloud: the whole service on one machine with nothing but npm packages. dynalite
+ * stands in for DynamoDB, s3rver for S3, local/kms-server.ts for KMS, local/gateway.ts for API
+ * Gateway and Lambda. The handlers and adapters are the ones that run in AWS, talking through the
+ * real AWS SDK v3 clients; only the endpoints differ.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { S3Event, S3EventRecord } from 'aws-lambda';
+import { createServices, defaultTenantOf, DEFAULTS, type ServiceConfig, type Services } from '../src/adapters/environment';
+import { ensureDecoyKey } from '../src/adapters/kms-tenant-keys';
+import type { Clock } from '../src/core/ports';
+import { DEFAULT_MAX_BUILD_BYTES } from '../src/core/registration';
+import { AttestationVerifier } from '../src/core/verifier';
+import { adminHandler } from '../src/handlers/admin';
+import { attestHandler } from '../src/handlers/attest';
+import { authorizerHandler } from '../src/handlers/authorizer';
+import { challengeHandler } from '../src/handlers/challenge';
+import { demoHelloHandler } from '../src/handlers/demo-hello';
+import { silentLogger, type Logger } from '../src/handlers/log';
+import { registerHandler } from '../src/handlers/register';
+import { loadOrCreateAdminCredentials, LOCAL_REGION, type AdminCredentials } from './admin-credentials';
+import { ensureTables, startDynamo } from './dynamodb';
+import { startGateway } from './gateway';
+import { startKmsServer } from './kms-server';
+import { startS3 } from './s3';
+
+export const LOCAL_NAMES = {
+  noncesTable: 'attestor-nonces',
+  registryTable: 'attestor-registry',
+  buildsBucket: 'attestor-builds',
+} as const;
+
+/** s3rver accepts only this credential; dynalite and the local KMS accept any. */
+const LOCAL_AWS_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export interface LocalCloudOptions {
+  /** Where DynamoDB, S3 and KMS data and the admin credential persist. */
+  readonly dataDir: string;
+  /** Gateway port; 0 picks a free one. @default 3000 */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** Injected into the service (nonce and token times), so tests can expire things without waiting. */
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** @default 2 GiB */
+  readonly maxBuildBytes?: number;
+}
+
+export interface LocalCloud {
+  /** Base URL of the local API gateway. */
+  readonly endpoint: string;
+  readonly dataDir: string;
+  readonly adminCredentials: AdminCredentials;
+  readonly config: ServiceConfig;
+  readonly services: Services;
+  readonly endpoints: { readonly dynamodb: string; readonly s3: string; readonly kms: string };
+  /** Resolves when every S3 event delivered so far has been handled. */
+  settled(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
+  const logger = options.logger ?? silentLogger;
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const closers: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  };
+
+  try {
+    const dynamo = await startDynamo({ dataDir: join(options.dataDir, 'dynamodb'), port: 0 });
+    closers.push(() => dynamo.close());
+    const kms = await startKmsServer({ dataDir: join(options.dataDir, 'kms'), port: 0, region: LOCAL_REGION });
+    closers.push(() => kms.close());
+
+    // S3 events are delivered asynchronously, as S3 invokes Lambda; `pending` lets stop() drain them.
+    const pending = new Set<Promise<void>>();
+    let deliver: (record: S3EventRecord) => Promise<void> = async () => undefined;
+    const s3 = await startS3({
+      dataDir: join(options.dataDir, 's3'),
+      port: 0,
+      buckets: [LOCAL_NAMES.buildsBucket],
+      onObjectCreated: (record) => {
+        const delivery = deliver(record).finally(() => pending.delete(delivery));
+        pending.add(delivery);
+      },
+    });
+    closers.push(() => s3.close());
+
+    const endpoints = { dynamodb: dynamo.endpoint, s3: s3.endpoint, kms: kms.endpoint };
+    const config: ServiceConfig = {
+      region: LOCAL_REGION,
+      ...LOCAL_NAMES,
+      issuer: DEFAULTS.issuer,
+      defaultTenantId: DEFAULTS.defaultTenantId,
+      authorizerTenantId: DEFAULTS.defaultTenantId,
+      decoyKeyId: DEFAULTS.decoyKeyId,
+      tenantKeyAliasPrefix: DEFAULTS.tenantKeyAliasPrefix,
+      maxBuildBytes: options.maxBuildBytes ?? DEFAULT_MAX_BUILD_BYTES,
+      endpoints,
+      credentials: LOCAL_AWS_CREDENTIALS,
+      ...(options.clock ? { clock: options.clock } : {}),
+    };
+    const services = createServices(config);
+    closers.push(async () => {
+      services.clients.dynamodb().destroy();
+      services.clients.s3().destroy();
+      services.clients.kms().destroy();
+    });
+
+    // Bootstrap what the CDK stack and the admin API create in AWS: tables, the decoy key, the default tenant's key.
+    await ensureTables(services.clients.dynamodb(), { nonces: config.noncesTable, registry: config.registryTable });
+    await ensureDecoyKey(services.clients.kms(), config.decoyKeyId);
+    await services.tenantKeys().ensureSigningKey(config.defaultTenantId);
+    const adminCredentials = loadOrCreateAdminCredentials(options.dataDir, config.defaultTenantId);
+
+    const register = registerHandler(services.registration(), logger);
+    deliver = async (record) => {
+      const event: S3Event = { Records: [record] };
+      // Lambda retries a failed asynchronous invocation twice; so does the local cloud.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          return await register(event);
+        } catch {
+          await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+        }
+      }
+    };
+
+    const verifier = new AttestationVerifier({
+      keys: services.tenantKeys(),
+      tenantId: config.authorizerTenantId,
+      issuer: config.issuer,
+      clock: services.clock,
+    });
+    const gateway = await startGateway({
+      handlers: {
+        challenge: challengeHandler(services.attestation(), logger),
+        attest: attestHandler(services.attestation(), logger),
+        demoHello: demoHelloHandler(logger),
+        admin: adminHandler(services.admin(defaultTenantOf(config.defaultTenantId)), logger),
+      },
+      authorizer: authorizerHandler(verifier, logger),
+      adminCredentials,
+      logger,
+      port: options.port ?? 3000,
+      ...(options.host ? { host: options.host } : {}),
+      region: LOCAL_REGION,
+    });
+    closers.push(() => gateway.close());
+
+    const settled = async () => {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    };
+    return {
+      endpoint: gateway.endpoint,
+      dataDir: options.dataDir,
+      adminCredentials,
+      config,
+      services,
+      endpoints,
+      settled,
+      stop: async () => {
+        await gateway.close().catch(() => undefined);
+        await settled();
+        closers.pop();
+        await stopAll();
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Generates test/vectors/protocol-v1.json, the known-answer vectors of protocol v1.
+ *
+ *   npx tsx scripts/make-vectors.ts            # writes the file
+ *   npx tsx scripts/make-vectors.ts --check    # exits 1 if the deterministic parts of the file differ
+ *
+ * Deliberately written from PROTOCOL.md with node:crypto alone, importing neither src/core nor
+ * src/sdk: vectors produced by the code under test would only prove the code agrees with itself.
+ * Everything is deterministic except `installProof`, because ECDSA signing is randomized; verifiers
+ * check that it verifies, never byte equality.
+ */
+import { createECDH, createHash, createHmac, createPrivateKey, sign, verify } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const OUT = join(__dirname, '..', 'test', 'vectors', 'protocol-v1.json');
+const MEASUREMENT_LABEL = 'attestor-measurement-v1';
+const INSTALL_PROOF_LABEL = 'attestor-install-v1';
+
+const b64u = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest();
+const NUL = Buffer.from([0]);
+
+/** A P-256 private key from a fixed seed, as a JWK with d, x and y. Test keys only. */
+function installKeyFromSeed(seed: string) {
+  const d = sha256(`attestor test install key: ${seed}`);
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(d);
+  const point = ecdh.getPublicKey(); // 0x04 || x || y
+  return { kty: 'EC' as const, crv: 'P-256' as const, x: b64u(point.subarray(1, 33)), y: b64u(point.subarray(33, 65)), d: b64u(d) };
+}
+
+interface CaseInput {
+  readonly name: string;
+  readonly description: string;
+  readonly nonce: Buffer;
+  readonly appId: string;
+  readonly appVersion: string;
+  readonly packageBytes: Buffer;
+  readonly keySeed: string;
+}
+
+function makeCase(input: CaseInput) {
+  const installKey = installKeyFromSeed(input.keySeed);
+  const packageDigest = sha256(input.packageBytes);
+  const measurementMessage = Buffer.concat([Buffer.from(MEASUREMENT_LABEL, 'utf8'), NUL, Buffer.from(input.appId, 'utf8'), NUL, Buffer.from(input.appVersion, 'utf8'), NUL, packageDigest]);
+  const measurement = createHmac('sha256', input.nonce).update(measurementMessage).digest();
+  const installProofMessage = Buffer.concat([Buffer.from(INSTALL_PROOF_LABEL, 'utf8'), NUL, input.nonce, measurement]);
+  const publicJwk = { kty: installKey.kty, crv: installKey.crv, x: installKey.x, y: installKey.y };
+  const thumbprintInput = `{"crv":"${publicJwk.crv}","kty":"${publicJwk.kty}","x":"${publicJwk.x}","y":"${publicJwk.y}"}`;
+  const privateKey = createPrivateKey({ key: installKey, format: 'jwk' });
+  const installProof = sign('sha256', installProofMessage, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  if (!verify('sha256', installProofMessage, { key: privateKey, dsaEncoding: 'ieee-p1363' }, installProof)) throw new Error(`${input.name}: proof does not verify`);
+  return {
+    name: input.name,
+    description: input.description,
+    input: {
+      nonce: b64u(input.nonce),
+      appId: input.appId,
+      appVersion: input.appVersion,
+      packageBytesHex: input.packageBytes.toString('hex'),
+      installKey,
+    },
+    expected: {
+      packageDigest: b64u(packageDigest),
+      packageDigestHex: packageDigest.toString('hex'),
+      measurementMessageHex: measurementMessage.toString('hex'),
+      measurement: b64u(measurement),
+      installProofMessageHex: installProofMessage.toString('hex'),
+      installKeyPublic: publicJwk,
+      thumbprintInput,
+      thumbprint: b64u(sha256(thumbprintInput)),
+      installProof: b64u(installProof),
+    },
+  };
+}
+
+const ascending = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
+const cases = [
+  makeCase({
+    name: 'basic',
+    description: 'A typical request: the worked example of PROTOCOL.md.',
+    nonce: ascending,
+    appId: 'com.example.app',
+    appVersion: '1.0.0',
+    packageBytes: Buffer.from('attestor test package v1\n', 'utf8'),
+    keySeed: 'basic',
+  }),
+  makeCase({
+    name: 'max-lengths',
+    description: 'appId of exactly 255 characters and appVersion of exactly 64, using every character class validation.ts allows; nonce of 0xff bytes; package of the 256 byte values.',
+    nonce: Buffer.alloc(32, 0xff),
+    appId: `org.Example_9.sub-domain.${'x'.repeat(255 - 'org.Example_9.sub-domain.'.length)}`,
+    appVersion: `10.20.30-rc_1+build.${'7'.repeat(64 - '10.20.30-rc_1+build.'.length)}`,
+    packageBytes: Buffer.from(Array.from({ length: 256 }, (_, i) => i)),
+    keySeed: 'max-lengths',
+  }),
+  makeCase({
+    name: 'minimal',
+    description: 'Shortest valid appId ("a.b") and appVersion ("0"); nonce of zero bytes; package of one 0x00 byte, so the message ends in a digest that follows a 0x00 separator.',
+    nonce: Buffer.alloc(32, 0),
+    appId: 'a.b',
+    appVersion: '0',
+    packageBytes: Buffer.from([0]),
+    keySeed: 'minimal',
+  }),
+  // Without the 0x00 separators these two would measure the same text, "com.example.app11.0":
+  // the pair shows the separators are there and where.
+  makeCase({
+    name: 'separators-a',
+    description: 'appId "com.example.app", appVersion "11.0". Pairs with separators-b: without 0x00 separators both would measure "com.example.app11.0"; with them the measurements differ.',
+    nonce: ascending,
+    appId: 'com.example.app',
+    appVersion: '11.0',
+    packageBytes: Buffer.from('attestor test package v1\n', 'utf8'),
+    keySeed: 'basic',
+  }),
+  makeCase({
+    name: 'separators-b',
+    description: 'appId "com.example.app1", appVersion "1.0". See separators-a.',
+    nonce: ascending,
+    appId: 'com.example.app1',
+    appVersion: '1.0',
+    packageBytes: Buffer.from('attestor test package v1\n', 'utf8'),
+    keySeed: 'basic',
+  }),
+];
+
+const basic = cases[0]!;
+const vectors = {
+  protocol: 1,
+  description:
+    'Known-answer vectors of Attestor protocol v1 (PROTOCOL.md). Binary values are base64url without padding unless the member name ends in Hex. installProof is one valid ES256 (P1363 r||s) signature: ECDSA is randomized, so check that it verifies, not that a new one is equal. The install keys are TEST KEYS derived from public seeds: never use them for anything else.',
+  generatedBy: 'npx tsx scripts/make-vectors.ts',
+  labels: { measurement: MEASUREMENT_LABEL, installProof: INSTALL_PROOF_LABEL },
+  cases,
+  exampleAttestRequest: {
+    nonce: basic.input.nonce,
+    appId: basic.input.appId,
+    appVersion: basic.input.appVersion,
+    measurement: basic.expected.measurement,
+    installKey: basic.expected.installKeyPublic,
+    installProof: basic.expected.installProof,
+    device: { platform: 'android', osVersion: '14', model: 'Pixel 8', signals: { rooted: false, emulator: false, debugger: false, hooked: false } },
+    sdkVersion: '0.1.0',
+  },
+};
+
+/** The file minus the randomized signatures, for --check. */
+function deterministic(v: unknown): string {
+  return JSON.stringify(v, (key, value: unknown) => (key === 'installProof' ? '<random>' : value));
+}
+
+if (process.argv.includes('--check')) {
+  const current: unknown = JSON.parse(readFileSync(OUT, 'utf8'));
+  if (deterministic(current) !== deterministic(vectors)) {
+    console.error(`${OUT} is out of date: run npx tsx scripts/make-vectors.ts`);
+    process.exit(1);
+  }
+  console.log(`${OUT} is up to date`);
+} else {
+  writeFileSync(OUT, `${JSON.stringify(vectors, null, 2)}\n`);
+  console.log(`wrote ${cases.length} cases to ${OUT}`);
+}

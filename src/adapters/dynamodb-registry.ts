@@ -1,0 +1,368 @@
+/**
+ * The registry in one DynamoDB table (layout REGISTRY_TABLE in tables.ts):
+ *   APP#<appId>       / APP            app record
+ *   APP#<appId>       / VER#<version>  registration
+ *   APP#<appId>       / POLICY         policy
+ *   UPLOAD#<uploadId> / UPLOAD         upload status
+ *   TENANT#<tenantId> / KEY#<kid>      tenant signing key
+ * Every write that must not clobber existing state is a conditional write, so two Lambdas racing
+ * on the same record (a redelivered S3 event, two admins) settle on one stored value.
+ */
+import {
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { DEFAULT_POLICY, SIGNAL_NAMES, type Policy, type SignalName } from '../core/policy';
+import type {
+  AppRecord,
+  RegistrationRecord,
+  Registry,
+  TenantKeyRecord,
+  TenantKeyStatus,
+  UploadRecord,
+  UploadStatus,
+} from '../core/ports';
+import { isConditionalCheckFailed } from './dynamodb-nonce-store';
+import { REGISTRY_TABLE } from './tables';
+
+/** putTenantKey found a record for the same (tenantId, kid): the caller decides whether that is a race or a bug. */
+export class KeyConflictError extends Error {
+  override readonly name = 'KeyConflictError';
+  constructor(
+    readonly tenantId: string,
+    readonly kid: string,
+  ) {
+    super(`a key record for kid ${kid} of tenant ${tenantId} already exists`);
+  }
+}
+
+/** A stored item that does not have the shape this code writes: corrupt or written by something else. */
+export class MalformedItemError extends Error {
+  override readonly name = 'MalformedItemError';
+}
+
+export type Item = Record<string, AttributeValue>;
+export interface ItemKey {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+const PK = REGISTRY_TABLE.partitionKey;
+const SK = REGISTRY_TABLE.sortKey ?? 'sk';
+
+export const registryKeys = {
+  app: (appId: string): ItemKey => ({ pk: `APP#${appId}`, sk: 'APP' }),
+  registration: (appId: string, version: string): ItemKey => ({ pk: `APP#${appId}`, sk: `VER#${version}` }),
+  policy: (appId: string): ItemKey => ({ pk: `APP#${appId}`, sk: 'POLICY' }),
+  upload: (uploadId: string): ItemKey => ({ pk: `UPLOAD#${uploadId}`, sk: 'UPLOAD' }),
+  tenantKey: (tenantId: string, kid: string): ItemKey => ({ pk: `TENANT#${tenantId}`, sk: `KEY#${kid}` }),
+};
+
+function keyAttributes(key: ItemKey): Item {
+  return { [PK]: { S: key.pk }, [SK]: { S: key.sk } };
+}
+
+/** Key attributes plus the record's fields; absent optional fields are left out, not stored as NULL. */
+function toItem(key: ItemKey, fields: object): Item {
+  return { ...marshall(fields, { removeUndefinedValues: true }), ...keyAttributes(key) };
+}
+
+/** Typed field access over an unmarshalled item, failing loudly on a shape this code never writes. */
+class Fields {
+  private readonly values: Record<string, unknown>;
+  constructor(item: Item) {
+    this.values = unmarshall(item);
+  }
+  private fail(name: string, expected: string): never {
+    throw new MalformedItemError(`registry item ${String(this.values[PK])}/${String(this.values[SK])}: ${name} is not ${expected}`);
+  }
+  str(name: string): string {
+    const value = this.values[name];
+    return typeof value === 'string' ? value : this.fail(name, 'a string');
+  }
+  num(name: string): number {
+    const value = this.values[name];
+    return typeof value === 'number' && Number.isFinite(value) ? value : this.fail(name, 'a number');
+  }
+  optStr(name: string): string | undefined {
+    return this.values[name] === undefined ? undefined : this.str(name);
+  }
+  optNum(name: string): number | undefined {
+    return this.values[name] === undefined ? undefined : this.num(name);
+  }
+  oneOf<T extends string>(name: string, allowed: readonly T[]): T {
+    const value = this.str(name);
+    return (allowed as readonly string[]).includes(value) ? (value as T) : this.fail(name, `one of ${allowed.join(', ')}`);
+  }
+  raw(name: string): unknown {
+    return this.values[name];
+  }
+}
+
+/** Spreads only defined optional fields, so records compare equal to what was written. */
+function defined<T extends object>(fields: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
+export function appToItem(record: AppRecord): Item {
+  return toItem(registryKeys.app(record.appId), { appId: record.appId, tenantId: record.tenantId, createdAt: record.createdAt });
+}
+export function appFromItem(item: Item): AppRecord {
+  const f = new Fields(item);
+  return { appId: f.str('appId'), tenantId: f.str('tenantId'), createdAt: f.num('createdAt') };
+}
+
+export function registrationToItem(record: RegistrationRecord): Item {
+  return toItem(registryKeys.registration(record.appId, record.version), {
+    appId: record.appId,
+    version: record.version,
+    sha256: record.sha256,
+    size: record.size,
+    objectKey: record.objectKey,
+    registeredAt: record.registeredAt,
+    expiresAt: record.expiresAt,
+    note: record.note,
+  });
+}
+export function registrationFromItem(item: Item): RegistrationRecord {
+  const f = new Fields(item);
+  return {
+    appId: f.str('appId'),
+    version: f.str('version'),
+    sha256: f.str('sha256'),
+    size: f.num('size'),
+    objectKey: f.str('objectKey'),
+    registeredAt: f.num('registeredAt'),
+    ...defined({ expiresAt: f.optNum('expiresAt'), note: f.optStr('note') }),
+  };
+}
+
+export function policyToItem(appId: string, policy: Policy): Item {
+  return toItem(registryKeys.policy(appId), {
+    appId,
+    tokenTtlSeconds: policy.tokenTtlSeconds,
+    reject: { ...policy.reject },
+    minSdkVersion: policy.minSdkVersion,
+  });
+}
+/**
+ * A signal missing from a stored `reject` map (say, one added after the policy was written) takes
+ * the default's value rather than failing every attestation of the app.
+ */
+export function policyFromItem(item: Item): Policy {
+  const f = new Fields(item);
+  const stored = f.raw('reject');
+  const storedReject = typeof stored === 'object' && stored !== null ? (stored as Record<string, unknown>) : {};
+  const reject = Object.fromEntries(
+    SIGNAL_NAMES.map((name) => {
+      const value = storedReject[name];
+      return [name, typeof value === 'boolean' ? value : DEFAULT_POLICY.reject[name]];
+    }),
+  ) as Record<SignalName, boolean>;
+  return {
+    tokenTtlSeconds: f.num('tokenTtlSeconds'),
+    reject,
+    ...defined({ minSdkVersion: f.optStr('minSdkVersion') }),
+  };
+}
+
+const UPLOAD_STATUSES: readonly UploadStatus[] = ['pending', 'registered', 'rejected'];
+
+export function uploadToItem(record: UploadRecord): Item {
+  return toItem(registryKeys.upload(record.uploadId), {
+    uploadId: record.uploadId,
+    appId: record.appId,
+    version: record.version,
+    objectKey: record.objectKey,
+    status: record.status,
+    createdAt: record.createdAt,
+    reason: record.reason,
+    sha256: record.sha256,
+    size: record.size,
+    expireAfterSeconds: record.expireAfterSeconds,
+    note: record.note,
+  });
+}
+export function uploadFromItem(item: Item): UploadRecord {
+  const f = new Fields(item);
+  return {
+    uploadId: f.str('uploadId'),
+    appId: f.str('appId'),
+    version: f.str('version'),
+    objectKey: f.str('objectKey'),
+    status: f.oneOf('status', UPLOAD_STATUSES),
+    createdAt: f.num('createdAt'),
+    ...defined({
+      reason: f.optStr('reason'),
+      sha256: f.optStr('sha256'),
+      size: f.optNum('size'),
+      expireAfterSeconds: f.optNum('expireAfterSeconds'),
+      note: f.optStr('note'),
+    }),
+  };
+}
+
+const KEY_STATUSES: readonly TenantKeyStatus[] = ['active', 'retired'];
+
+export function tenantKeyToItem(record: TenantKeyRecord): Item {
+  return toItem(registryKeys.tenantKey(record.tenantId, record.kid), {
+    tenantId: record.tenantId,
+    kid: record.kid,
+    keyId: record.keyId,
+    createdAt: record.createdAt,
+    status: record.status,
+  });
+}
+export function tenantKeyFromItem(item: Item): TenantKeyRecord {
+  const f = new Fields(item);
+  return {
+    tenantId: f.str('tenantId'),
+    kid: f.str('kid'),
+    keyId: f.str('keyId'),
+    createdAt: f.num('createdAt'),
+    status: f.oneOf('status', KEY_STATUSES),
+  };
+}
+
+/** Newest first; equal times order by kid so every reader sees the same "newest". */
+export function compareTenantKeysNewestFirst(a: TenantKeyRecord, b: TenantKeyRecord): number {
+  return b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0);
+}
+
+const ABSENT = 'attribute_not_exists(#pk)';
+
+export class DynamoDbRegistry implements Registry {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async getApp(appId: string): Promise<AppRecord | undefined> {
+    const item = await this.get(registryKeys.app(appId), false);
+    return item && appFromItem(item);
+  }
+
+  async ensureApp(app: AppRecord): Promise<AppRecord> {
+    await this.putIfAbsent(appToItem(app));
+    // Read back whatever won: an app created earlier keeps its tenant whoever asks.
+    return appFromItem(await this.getWritten(registryKeys.app(app.appId)));
+  }
+
+  async getRegistration(appId: string, version: string): Promise<RegistrationRecord | undefined> {
+    const item = await this.get(registryKeys.registration(appId, version), false);
+    return item && registrationFromItem(item);
+  }
+
+  async putRegistrationIfAbsent(record: RegistrationRecord): Promise<RegistrationRecord> {
+    await this.putIfAbsent(registrationToItem(record));
+    return registrationFromItem(await this.getWritten(registryKeys.registration(record.appId, record.version)));
+  }
+
+  async getPolicy(appId: string): Promise<Policy | undefined> {
+    const item = await this.get(registryKeys.policy(appId), false);
+    return item && policyFromItem(item);
+  }
+
+  async putUpload(record: UploadRecord): Promise<void> {
+    await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: uploadToItem(record) }));
+  }
+
+  async getUpload(uploadId: string): Promise<UploadRecord | undefined> {
+    // Consistent: the register function reads an upload the admin API has just written.
+    const item = await this.get(registryKeys.upload(uploadId), true);
+    return item && uploadFromItem(item);
+  }
+
+  async settleUpload(uploadId: string, update: Pick<UploadRecord, 'status' | 'reason' | 'sha256' | 'size'>): Promise<void> {
+    const fields = defined({ status: update.status, reason: update.reason, sha256: update.sha256, size: update.size });
+    const entries = Object.entries(fields);
+    const names: Record<string, string> = { '#pk': PK };
+    const values: Record<string, unknown> = { ':pending': 'pending' };
+    entries.forEach(([name, value], i) => {
+      names[`#f${i}`] = name;
+      values[`:v${i}`] = value;
+    });
+    names['#status'] = 'status';
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyAttributes(registryKeys.upload(uploadId)),
+          UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
+          // attribute_exists keeps UpdateItem from creating a half-empty upload for an unknown id.
+          ConditionExpression: 'attribute_exists(#pk) AND #status = :pending',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: marshall(values),
+        }),
+      );
+    } catch (error) {
+      // Already settled (a redelivered event) or unknown: left as it is, by contract.
+      if (isConditionalCheckFailed(error)) return;
+      throw error;
+    }
+  }
+
+  async listTenantKeys(tenantId: string): Promise<TenantKeyRecord[]> {
+    const pk = registryKeys.tenantKey(tenantId, '').pk;
+    const keys: TenantKeyRecord[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+          ExpressionAttributeValues: { ':pk': { S: pk }, ':prefix': { S: 'KEY#' } },
+          // Consistent: a key is listed right after putTenantKey when a tenant is first set up.
+          ConsistentRead: true,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) keys.push(tenantKeyFromItem(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    // The sort key orders by kid (a thumbprint), not by time, so "newest first" is sorted here.
+    return keys.sort(compareTenantKeysNewestFirst);
+  }
+
+  async putTenantKey(record: TenantKeyRecord): Promise<void> {
+    if (!(await this.putIfAbsent(tenantKeyToItem(record)))) throw new KeyConflictError(record.tenantId, record.kid);
+  }
+
+  /** True if written, false if an item with the same key was already there. */
+  private async putIfAbsent(item: Item): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: ABSENT,
+          ExpressionAttributeNames: { '#pk': PK },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  private async get(key: ItemKey, consistent: boolean): Promise<Item | undefined> {
+    const result = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: keyAttributes(key), ConsistentRead: consistent }),
+    );
+    return result.Item;
+  }
+
+  /** Reads an item just written or found by a conditional put; its absence means it was deleted in between. */
+  private async getWritten(key: ItemKey): Promise<Item> {
+    const item = await this.get(key, true);
+    if (!item) throw new Error(`registry item ${key.pk}/${key.sk} vanished after a conditional put`);
+    return item;
+  }
+}

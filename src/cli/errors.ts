@@ -1,0 +1,31 @@
+/**
+ * Expected failures of the CLI. A CliError's message is the one line the operator sees on stderr,
+ * so it says what went wrong and what to do; anything else that escapes is a bug and is reported
+ * as unexpected.
+ */
+export class CliError extends Error {
+  override readonly name: string = 'CliError';
+  constructor(
+    message: string,
+    /** 1 for user and service errors; commander's usage errors (2) never become CliErrors. */
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** The admin API or the storage answered with an error status. */
+export class HttpStatusError extends CliError {
+  override readonly name = 'HttpStatusError';
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Collapses a message to one line: terminals and log scrapers both expect one line per error. */
+export function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+}

@@ -1,0 +1,68 @@
+/**
+ * Upload progress on stderr, so stdout carries only the result. A terminal gets a live bar (bytes,
+ * rate, ETA); a pipe or CI log gets a few plain lines instead of a stream of carriage returns.
+ */
+import { SingleBar } from 'cli-progress';
+
+export interface ProgressStream {
+  write(chunk: string): unknown;
+  readonly isTTY?: boolean;
+}
+
+export interface Progress {
+  update(sentBytes: number): void;
+  done(): void;
+}
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+export function formatBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${UNITS[unit]}`;
+}
+
+const rate = (bytes: number, ms: number) => `${formatBytes(ms > 0 ? (bytes * 1000) / ms : 0)}/s`;
+
+/** Plain lines are spaced at least this far apart, so a long upload in CI shows it is alive without flooding. */
+const PLAIN_INTERVAL_MS = 5000;
+
+export function createProgress(stream: ProgressStream, label: string, total: number, now: () => number = Date.now): Progress {
+  const started = now();
+  if (stream.isTTY) {
+    const bar = new SingleBar({
+      stream: stream as NodeJS.WritableStream,
+      format: `${label} [{bar}] {percentage}% | {sent}/{size} | {rate} | ETA {eta_formatted}`,
+      barsize: 24,
+      // cli-progress's SIGINT handler stops the bar but swallows Ctrl-C, leaving the upload running.
+      gracefulExit: false,
+      hideCursor: false,
+      etaBuffer: 50,
+    });
+    bar.start(total, 0, { sent: formatBytes(0), size: formatBytes(total), rate: rate(0, 0) });
+    return {
+      update: (sent) => bar.update(sent, { sent: formatBytes(sent), rate: rate(sent, now() - started) }),
+      done: () => bar.stop(),
+    };
+  }
+  stream.write(`${label}: ${formatBytes(total)}\n`);
+  let lastLine = started;
+  let last = 0;
+  return {
+    update: (sent) => {
+      last = sent;
+      const t = now();
+      if (t - lastLine < PLAIN_INTERVAL_MS || sent >= total) return;
+      lastLine = t;
+      stream.write(`${label}: ${Math.floor((sent * 100) / total)}% (${formatBytes(sent)} of ${formatBytes(total)}, ${rate(sent, t - started)})\n`);
+    },
+    done: () => {
+      const elapsed = now() - started;
+      stream.write(`${label}: done, ${formatBytes(last)} in ${(elapsed / 1000).toFixed(1)} s (${rate(last, elapsed)})\n`);
+    },
+  };
+}

@@ -1,0 +1,266 @@
+/**
+ * The CLI in-process (run() with injected argv, env and streams) against fake services, plus a
+ * few runs of the real launcher to prove the process wiring: exit codes and stdout/stderr.
+ */
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { run, type CliContext } from '../../src/cli/main';
+import { Capture, closedPort, startFakeServer, TEST_CREDENTIALS, verifyReceived, writeLocalCredentials, type FakeServer, type Received, type Reply } from './helpers';
+
+const ROOT = resolve(__dirname, '../..');
+let home: string;
+let emptyHome: string;
+let service: FakeServer;
+
+/** A fake Attestor: admin routes (signature checked) plus the storage the upload URL points at. */
+function fakeAttestor() {
+  const uploads = new Map<string, { appId: string; version: string; objectKey: string; sha256?: string; size?: number; expireAfterSeconds?: number }>();
+  const registrations = new Map<string, Record<string, unknown>>();
+  let next = 0;
+  return async (req: Received, server: { endpoint: string }): Promise<Reply> => {
+    const path = req.url.split('?')[0]!;
+    if (req.method === 'PUT' && path.startsWith('/storage/')) {
+      const objectKey = decodeURIComponent(path.slice('/storage/'.length));
+      const upload = [...uploads.values()].find((u) => u.objectKey === objectKey);
+      if (!upload || Number(req.headers['content-length']) !== req.body.length) return { status: 403, text: '<Error><Code>SignatureDoesNotMatch</Code></Error>' };
+      upload.sha256 = createHash('sha256').update(req.body).digest('hex');
+      upload.size = req.body.length;
+      return { status: 200 };
+    }
+    const verdict = await verifyReceived(req, TEST_CREDENTIALS);
+    if (!verdict.ok) return { status: 403, json: { message: 'The request signature we calculated does not match the signature you provided.' } };
+    let m = path.match(/^\/v1\/admin\/apps\/([^/]+)\/uploads$/);
+    if (req.method === 'POST' && m) {
+      const body = JSON.parse(req.body.toString()) as { version: string; size: number; expireAfterSeconds?: number };
+      if (body.version === 'refused') return { status: 400, json: { error: 'invalid_request', field: 'version', message: 'version is refused by this fake' } };
+      const uploadId = `upload-${String(++next).padStart(16, '0')}`;
+      const objectKey = `builds/${m[1]}/${body.version}/${uploadId}`;
+      uploads.set(uploadId, { appId: m[1]!, version: body.version, objectKey, ...(body.expireAfterSeconds ? { expireAfterSeconds: body.expireAfterSeconds } : {}) });
+      return { status: 201, json: { uploadId, objectKey, uploadUrl: `${server.endpoint}/storage/${encodeURIComponent(objectKey)}`, urlExpiresAt: 0 } };
+    }
+    m = path.match(/^\/v1\/admin\/uploads\/([^/]+)$/);
+    if (req.method === 'GET' && m) {
+      const upload = uploads.get(m[1]!);
+      if (!upload) return { status: 404, json: { error: 'not_found', message: 'no such upload' } };
+      if (!upload.sha256) return { json: { uploadId: m[1], ...upload, status: 'pending' } };
+      const key = `${upload.appId}/${upload.version}`;
+      if (!registrations.has(key)) {
+        registrations.set(key, {
+          appId: upload.appId,
+          version: upload.version,
+          sha256: upload.sha256,
+          size: upload.size,
+          objectKey: upload.objectKey,
+          registeredAt: 1_700_000_000,
+          ...(upload.expireAfterSeconds ? { expiresAt: 1_700_000_000 + upload.expireAfterSeconds } : {}),
+        });
+      }
+      const registration = registrations.get(key)!;
+      if (registration['sha256'] !== upload.sha256) return { json: { uploadId: m[1], ...upload, status: 'rejected', reason: 'version_conflict' } };
+      return { json: { uploadId: m[1], ...upload, status: 'registered', registration } };
+    }
+    if (req.method === 'GET' && path === '/v1/admin/keys/jwks') {
+      return { json: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'kid-1', alg: 'ES256', use: 'sig' }] } };
+    }
+    return { status: 403, json: { message: 'Missing Authentication Token' } };
+  };
+}
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), 'attestor-cli-main-'));
+  emptyHome = mkdtempSync(join(tmpdir(), 'attestor-cli-empty-'));
+  writeLocalCredentials(home);
+  service = await startFakeServer(fakeAttestor());
+});
+afterAll(async () => {
+  await service.close();
+  rmSync(home, { recursive: true, force: true });
+  rmSync(emptyHome, { recursive: true, force: true });
+});
+beforeEach(() => service.received.splice(0));
+
+async function cli(argv: string[], overrides: Partial<CliContext> = {}) {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const code = await run({ argv, env: { ATTESTOR_HOME: home, ATTESTOR_ENDPOINT: service.endpoint }, cwd: home, stdout, stderr, ...overrides });
+  return { code, stdout, stderr };
+}
+
+function build(name: string, bytes: Buffer): string {
+  const path = join(home, name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+describe('help', () => {
+  it.each([[[]], [['register']], [['keys']], [['keys', 'jwks']]])('%p --help prints usage with examples on stdout and exits 0', async (args) => {
+    const { code, stdout, stderr } = await cli([...args, '--help']);
+    expect(code).toBe(0);
+    expect(stdout.text).toMatch(/^Usage: attestor/);
+    expect(stdout.text).toMatch(/\nExamples:\n(?:[\s\S]*\n)? {2}\$ attestor /);
+    expect(stderr.text).toBe('');
+  });
+
+  it('without a command prints help to stderr and exits 2', async () => {
+    const { code, stdout } = await cli([]);
+    expect(code).toBe(2);
+    expect(stdout.text).toBe('');
+  });
+});
+
+describe('usage errors exit 2 with one line and send nothing', () => {
+  const file = () => build('u.apk', Buffer.from('x'));
+  it.each([
+    ['unknown command', () => ['regster'], /^error: unknown command 'regster' \(Did you mean register\?\); see `attestor --help`$/],
+    ['missing --app', () => ['register', '--version', '1.0.0', file()], /^error: required option '--app <id>' not specified; see `attestor register --help`$/],
+    ['bad app id', () => ['register', '--app', 'not an id', '--version', '1.0.0', file()], /argument 'not an id' is invalid\. must be reverse-DNS style, e\.g\. com\.example\.app/],
+    ['bad version', () => ['register', '--app', 'com.example.app', '--version', '1.0/evil', file()], /may contain only letters, digits and \. _ \+ -/],
+    ['bad duration', () => ['register', '--app', 'com.example.app', '--version', '1.0.0', '--expire-after', '30', file()], /"30" is not a duration/],
+    ['too short a duration', () => ['register', '--app', 'com.example.app', '--version', '1.0.0', '--expire-after', '30s', file()], /out of range/],
+    ['missing file argument', () => ['register', '--app', 'com.example.app', '--version', '1.0.0'], /missing required argument 'file'/],
+    ['extra argument', () => ['keys', 'jwks', 'extra'], /too many arguments/],
+    ['bad endpoint', () => ['--endpoint', 'ftp://x', 'keys', 'jwks'], /must be an http or https URL/],
+  ])('%s', async (_name, argv, message) => {
+    const { code, stdout, stderr } = await cli(argv());
+    expect(code).toBe(2);
+    expect(stdout.text).toBe('');
+    expect(stderr.lines).toHaveLength(1);
+    expect(stderr.lines[0]).toMatch(message);
+    expect(service.received).toHaveLength(0);
+  });
+});
+
+describe('user and service errors exit 1 with one line', () => {
+  it('a missing build file, before any request', async () => {
+    const { code, stderr } = await cli(['register', '--app', 'com.example.app', '--version', '1.0.0', join(home, 'nope.apk')]);
+    expect(code).toBe(1);
+    expect(stderr.lines).toEqual([`error: ${join(home, 'nope.apk')}: no such file`]);
+    expect(service.received).toHaveLength(0);
+  });
+
+  it('no local admin credential', async () => {
+    const { code, stderr } = await cli(['keys', 'jwks'], { env: { ATTESTOR_HOME: emptyHome, ATTESTOR_ENDPOINT: service.endpoint } });
+    expect(code).toBe(1);
+    expect(stderr.lines).toEqual([`error: no local admin credential in ${emptyHome}: start the service with \`npm start\` first`]);
+  });
+
+  it('an unreachable endpoint', async () => {
+    const port = await closedPort();
+    const { code, stdout, stderr } = await cli(['--endpoint', `http://localhost:${port}`, 'keys', 'jwks']);
+    expect(code).toBe(1);
+    expect(stdout.text).toBe('');
+    expect(stderr.lines).toEqual([`error: cannot reach http://localhost:${port} (ECONNREFUSED): start the service with \`npm start\` or pass --endpoint`]);
+  });
+
+  it('a remote endpoint with no way to tell the region', async () => {
+    const { code, stderr } = await cli(['--endpoint', 'https://attestor.example.com/prod', 'keys', 'jwks'], { env: { ATTESTOR_HOME: home } });
+    expect(code).toBe(1);
+    expect(stderr.lines).toEqual(['error: cannot tell the AWS region of https://attestor.example.com: set AWS_REGION to the region the service is deployed in']);
+  });
+
+  it('the service refusing a request prints its message', async () => {
+    const { code, stderr } = await cli(['register', '--app', 'com.example.app', '--version', 'refused', build('r.apk', Buffer.from('x'))]);
+    expect(code).toBe(1);
+    expect(stderr.lines).toEqual(['error: the service refused POST (400): version is refused by this fake']);
+  });
+
+  it('a credential the service does not accept', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'attestor-cli-other-'));
+    writeLocalCredentials(other, { ...TEST_CREDENTIALS, secretAccessKey: 'another-secret' });
+    const { code, stderr } = await cli(['keys', 'jwks'], { env: { ATTESTOR_HOME: other, ATTESTOR_ENDPOINT: service.endpoint } });
+    rmSync(other, { recursive: true, force: true });
+    expect(code).toBe(1);
+    expect(stderr.lines).toHaveLength(1);
+    expect(stderr.lines[0]).toMatch(/refused GET \(403\): The request signature .* set ATTESTOR_HOME to its data directory$/);
+  });
+
+  it('an unexpected failure is one line with a hint, and the stack only with ATTESTOR_DEBUG', async () => {
+    const broken = (async () => undefined) as unknown as typeof fetch;
+    const plain = await cli(['keys', 'jwks'], { fetch: broken });
+    expect(plain.code).toBe(1);
+    expect(plain.stderr.lines).toHaveLength(1);
+    expect(plain.stderr.lines[0]).toMatch(/^error: unexpected failure \(TypeError: .*\); set ATTESTOR_DEBUG=1 to see the stack trace$/);
+    const debug = await cli(['keys', 'jwks'], { fetch: broken, env: { ATTESTOR_HOME: home, ATTESTOR_ENDPOINT: service.endpoint, ATTESTOR_DEBUG: '1' } });
+    expect(debug.stderr.text).toMatch(/TypeError[\s\S]*\n\s+at /);
+  });
+});
+
+describe('keys jwks', () => {
+  it('prints the JWKS and nothing else on stdout', async () => {
+    const { code, stdout, stderr } = await cli(['keys', 'jwks']);
+    expect(code).toBe(0);
+    expect(stderr.text).toBe('');
+    expect(JSON.parse(stdout.text)).toEqual({ keys: [expect.objectContaining({ kid: 'kid-1', alg: 'ES256', use: 'sig' })] });
+    const compact = await cli(['keys', 'jwks', '--json']);
+    expect(compact.stdout.lines).toHaveLength(1);
+    expect(JSON.parse(compact.stdout.text)).toEqual(JSON.parse(stdout.text));
+  });
+});
+
+describe('register', () => {
+  it('uploads, waits and prints the registration; the same build again prints the same', async () => {
+    const bytes = randomBytes(64 * 1024);
+    const path = build('app.apk', bytes);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const args = ['register', '--app', 'com.example.app', '--version', '2.0.0', '--expire-after', '30d', '--note', 'first', path];
+    const first = await cli(args);
+    expect(first.stderr.text).not.toMatch(/error/);
+    expect(first.code).toBe(0);
+    expect(first.stdout.lines).toEqual([
+      'app      com.example.app',
+      'version  2.0.0',
+      `size     ${bytes.length} bytes`,
+      `sha256   ${sha256}`,
+      `expires  ${new Date((1_700_000_000 + 30 * 86400) * 1000).toISOString().replace('.000Z', 'Z')}`,
+    ]);
+    // Not a terminal: plain progress lines on stderr, never on stdout.
+    expect(first.stderr.lines[0]).toBe('uploading: 64.0 KiB');
+
+    const again = await cli(args);
+    expect(again.code).toBe(0);
+    expect(again.stdout.text).toBe(first.stdout.text);
+    expect(again.stderr.text).toMatch(/com\.example\.app 2\.0\.0 was already registered with this build; the registration is unchanged/);
+
+    const json = await cli([...args, '--json']);
+    expect(JSON.parse(json.stdout.text)).toMatchObject({ appId: 'com.example.app', version: '2.0.0', sha256, size: bytes.length });
+  });
+
+  it('a different build under a registered version is rejected with exit 1', async () => {
+    await cli(['register', '--app', 'com.example.app', '--version', '3.0.0', build('a.apk', Buffer.from('a'))]);
+    const { code, stdout, stderr } = await cli(['register', '--app', 'com.example.app', '--version', '3.0.0', build('b.apk', Buffer.from('b'))]);
+    expect(code).toBe(1);
+    expect(stdout.text).toBe('');
+    expect(stderr.lines.at(-1)).toMatch(/^error: the service rejected com\.example\.app 3\.0\.0 \(version_conflict\): .*new version$/);
+  });
+});
+
+describe('the launcher (src/cli/bin.js)', () => {
+  const spawnCli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun) => {
+      execFile(process.execPath, [join(ROOT, 'src/cli/bin.js'), ...args], { cwd: home, env: { PATH: process.env['PATH'], ATTESTOR_HOME: home, ...env } }, (error, stdout, stderr) =>
+        resolveRun({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+      );
+    });
+
+  it('runs --help with exit 0', async () => {
+    const r = await spawnCli(['--help']);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/^Usage: attestor/);
+  });
+
+  it('exits 2 on a usage error with one line on stderr', async () => {
+    const r = await spawnCli(['register', '--app', 'bad', '--version', '1', 'x.apk']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('exits 1 on an unreachable service with one line on stderr, and reads ATTESTOR_ENDPOINT', async () => {
+    const port = await closedPort();
+    const r = await spawnCli(['keys', 'jwks'], { ATTESTOR_ENDPOINT: `http://127.0.0.1:${port}` });
+    expect(r).toEqual({ code: 1, stdout: '', stderr: `error: cannot reach http://127.0.0.1:${port} (ECONNREFUSED): start the service with \`npm start\` or pass --endpoint\n` });
+  });
+});

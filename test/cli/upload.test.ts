@@ -1,0 +1,187 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AdminClient, UploadState } from '../../src/cli/admin-client';
+import { CliError } from '../../src/cli/errors';
+import { createProgress, formatBytes } from '../../src/cli/progress';
+import { checkBuildFile, putFile, registerBuild, waitForSettled } from '../../src/cli/upload';
+import { Capture, startFakeServer, type FakeServer } from './helpers';
+
+let dir: string;
+let storage: FakeServer;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'attestor-cli-upload-'));
+  storage = await startFakeServer((req) => {
+    if (req.url.startsWith('/denied')) {
+      return { status: 403, text: '<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>' };
+    }
+    return { status: 200, text: '' };
+  });
+});
+afterAll(async () => {
+  await storage.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => storage.received.splice(0));
+
+function file(name: string, bytes: Buffer): string {
+  const path = join(dir, name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+describe('checkBuildFile', () => {
+  it('returns path and size of a regular non-empty file', () => {
+    const path = file('ok.apk', Buffer.from('abc'));
+    expect(checkBuildFile(path)).toEqual({ path, size: 3 });
+  });
+
+  it.each([
+    ['a missing file', () => join(dir, 'missing.apk'), /missing\.apk: no such file$/],
+    ['a directory', () => (mkdirSync(join(dir, 'd'), { recursive: true }), join(dir, 'd')), /is a directory: pass the build file/],
+    ['an empty file', () => file('empty.apk', Buffer.alloc(0)), /is empty: empty builds cannot be registered/],
+  ])('refuses %s with one line', (_name, make, message) => {
+    expect(() => checkBuildFile(make())).toThrow(message);
+  });
+
+  it('refuses a file over the limit', () => {
+    expect(() => checkBuildFile(file('big.apk', Buffer.alloc(11)), 10)).toThrow(/is 11 bytes; builds may be at most 10 bytes/);
+  });
+});
+
+describe('putFile', () => {
+  it('streams the file with an exact content-length, not chunked, and reports progress', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 17);
+    const path = file('build.apk', bytes);
+    const seen: number[] = [];
+    await putFile({ url: `${storage.endpoint}/bucket/key?X-Amz-Signature=abc`, file: { path, size: bytes.length }, onProgress: (n) => seen.push(n) });
+    const [req] = storage.received;
+    expect(req!.method).toBe('PUT');
+    expect(req!.url).toBe('/bucket/key?X-Amz-Signature=abc');
+    expect(req!.headers['content-length']).toBe(String(bytes.length));
+    expect(req!.headers['transfer-encoding']).toBeUndefined();
+    expect(createHash('sha256').update(req!.body).digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
+    // Several chunks, never the whole file at once.
+    expect(seen.length).toBeGreaterThan(1);
+    expect(seen.at(-1)).toBe(bytes.length);
+  });
+
+  it('refuses to send a file whose size changed since it was checked', async () => {
+    const path = file('shrunk.apk', Buffer.alloc(10));
+    await expect(putFile({ url: `${storage.endpoint}/bucket/key`, file: { path, size: 20 } })).rejects.toThrow(/changed while it was being uploaded/);
+    const grown = file('grown.apk', Buffer.alloc(30));
+    await expect(putFile({ url: `${storage.endpoint}/bucket/key`, file: { path: grown, size: 20 } })).rejects.toThrow(/changed while it was being uploaded/);
+  });
+
+  it('turns an S3 error document into one line with a hint', async () => {
+    const path = file('x.apk', Buffer.from('x'));
+    await expect(putFile({ url: `${storage.endpoint}/denied`, file: { path, size: 1 } })).rejects.toThrow(
+      'upload refused by storage (403 AccessDenied: Request has expired): the upload URL may have expired; run the command again',
+    );
+  });
+});
+
+/** A fake admin client: only the three calls registerBuild makes. */
+function fakeClient(states: UploadState[], objectKey = 'builds/com.example.app/1.0.0/upload-1') {
+  const calls: string[] = [];
+  const client = {
+    createUpload: async (appId: string, req: unknown) => {
+      calls.push(`create ${appId} ${JSON.stringify(req)}`);
+      return { uploadId: 'upload-1', objectKey, uploadUrl: `${storage.endpoint}/bucket/${objectKey}`, urlExpiresAt: 0 };
+    },
+    getUpload: async (id: string) => {
+      calls.push(`get ${id}`);
+      return states.length > 1 ? states.shift()! : states[0]!;
+    },
+  } as unknown as AdminClient;
+  return { client, calls };
+}
+
+const pending = { uploadId: 'upload-1', appId: 'com.example.app', version: '1.0.0', objectKey: 'builds/com.example.app/1.0.0/upload-1', status: 'pending' as const };
+const registration = { appId: 'com.example.app', version: '1.0.0', sha256: 'ab'.repeat(32), size: 5, objectKey: pending.objectKey, registeredAt: 1 };
+
+describe('registerBuild', () => {
+  const noSleep = async () => undefined;
+
+  it('creates the upload, uploads, polls until registered and returns the registration', async () => {
+    const path = file('r.apk', Buffer.from('hello'));
+    const { client, calls } = fakeClient([pending, pending, { ...pending, status: 'registered', registration }]);
+    const result = await registerBuild({ client, appId: 'com.example.app', version: '1.0.0', file: { path, size: 5 }, expireAfterSeconds: 3600, note: 'n', sleep: noSleep });
+    expect(result).toEqual({ registration, alreadyRegistered: false });
+    expect(calls).toEqual(['create com.example.app {"version":"1.0.0","size":5,"expireAfterSeconds":3600,"note":"n"}', 'get upload-1', 'get upload-1', 'get upload-1']);
+    expect(storage.received).toHaveLength(1);
+  });
+
+  it('reports a registration made by an earlier upload as already registered', async () => {
+    const path = file('r2.apk', Buffer.from('hello'));
+    const earlier = { ...registration, objectKey: 'builds/com.example.app/1.0.0/upload-0' };
+    const { client } = fakeClient([{ ...pending, status: 'registered', registration: earlier }]);
+    const result = await registerBuild({ client, appId: 'com.example.app', version: '1.0.0', file: { path, size: 5 }, sleep: noSleep });
+    expect(result).toEqual({ registration: earlier, alreadyRegistered: true });
+  });
+
+  it('turns a rejection into one line with the reason and what to do', async () => {
+    const path = file('r3.apk', Buffer.from('hello'));
+    const { client } = fakeClient([{ ...pending, status: 'rejected', reason: 'version_conflict' }]);
+    const error = await registerBuild({ client, appId: 'com.example.app', version: '1.0.0', file: { path, size: 5 }, sleep: noSleep }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as Error).message).toBe(
+      'the service rejected com.example.app 1.0.0 (version_conflict): this version is already registered with a different build; give the new build a new version',
+    );
+  });
+});
+
+describe('waitForSettled', () => {
+  it('backs off between polls and gives up at the timeout with one line', async () => {
+    let now = 0;
+    const sleeps: number[] = [];
+    const { client } = fakeClient([pending]);
+    const sleep = async (ms: number) => {
+      sleeps.push(ms);
+      now += ms;
+    };
+    await expect(waitForSettled(client, 'upload-1', { timeoutMs: 10_000, sleep, now: () => now })).rejects.toThrow(
+      /has not registered upload upload-1 after 10 s: check the service logs/,
+    );
+    expect(sleeps.slice(0, 4)).toEqual([250, 375, 563, 845]);
+    expect(Math.max(...sleeps)).toBeLessThanOrEqual(3000);
+    expect(sleeps.reduce((a, b) => a + b, 0)).toBe(10_000);
+  });
+});
+
+describe('progress', () => {
+  it('formats bytes in binary units', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1536)).toBe('1.50 KiB');
+    expect(formatBytes(200 * 1024 * 1024)).toBe('200.0 MiB');
+  });
+
+  it('writes plain lines, not a redrawn bar, when stderr is not a terminal', () => {
+    const err = new Capture(false);
+    let now = 0;
+    const p = createProgress(err, 'uploading', 100 * 1024 * 1024, () => now);
+    now = 6000;
+    p.update(50 * 1024 * 1024);
+    now = 7000;
+    p.update(60 * 1024 * 1024);
+    now = 10_000;
+    p.update(100 * 1024 * 1024);
+    p.done();
+    expect(err.text).not.toMatch(/\r|\x1b/);
+    expect(err.lines).toEqual([
+      'uploading: 100.0 MiB',
+      'uploading: 50% (50.0 MiB of 100.0 MiB, 8.33 MiB/s)',
+      'uploading: done, 100.0 MiB in 10.0 s (10.0 MiB/s)',
+    ]);
+  });
+
+  it('draws a bar with bytes, rate and ETA on a terminal', () => {
+    const err = new Capture(true);
+    const p = createProgress(err, 'uploading', 4 * 1024 * 1024);
+    p.update(2 * 1024 * 1024);
+    p.done();
+    expect(err.text).toMatch(/uploading \[=+-+\] 50% \| 2\.00 MiB\/4\.00 MiB \| .*\/s \| ETA /);
+  });
+});

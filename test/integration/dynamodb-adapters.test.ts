@@ -1,0 +1,377 @@
+/**
+ * The DynamoDB adapters against dynalite over HTTP, through the real AWS SDK client: the same
+ * requests the Lambdas send to DynamoDB, conditional expressions included.
+ */
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureTables, startDynamo, type LocalDynamo } from '../../local/dynamodb';
+import { DynamoDbNonceStore } from '../../src/adapters/dynamodb-nonce-store';
+import {
+  DynamoDbRegistry,
+  KeyConflictError,
+  MalformedItemError,
+  policyFromItem,
+  policyToItem,
+  registrationFromItem,
+  registrationToItem,
+} from '../../src/adapters/dynamodb-registry';
+import { DEFAULT_POLICY, type Policy } from '../../src/core/policy';
+import type { RegistrationRecord, TenantKeyRecord, UploadRecord } from '../../src/core/ports';
+
+const NOW = 1_800_000_000;
+const TABLES = { nonces: 'test-nonces', registry: 'test-registry' };
+
+function clientFor(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+}
+
+let dynamo: LocalDynamo;
+let client: DynamoDBClient;
+let nonces: DynamoDbNonceStore;
+let registry: DynamoDbRegistry;
+let counter = 0;
+/** Fresh ids per test, so tests sharing one table cannot see each other's items. */
+const unique = (prefix: string) => `${prefix}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
+
+beforeAll(async () => {
+  dynamo = await startDynamo({});
+  client = clientFor(dynamo.endpoint);
+  await ensureTables(client, TABLES);
+  nonces = new DynamoDbNonceStore(client, TABLES.nonces);
+  registry = new DynamoDbRegistry(client, TABLES.registry);
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await dynamo?.close();
+});
+
+describe('ensureTables', () => {
+  it('is idempotent on existing tables', async () => {
+    await expect(ensureTables(client, TABLES)).resolves.toBeUndefined();
+  });
+
+  it('refuses an existing table whose key schema differs from the layout', async () => {
+    // Prepare
+    await client.send(
+      new CreateTableCommand({
+        TableName: 'test-wrong-schema',
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      }),
+    );
+    // Act / Assess
+    await expect(ensureTables(client, { nonces: 'test-wrong-schema', registry: TABLES.registry })).rejects.toThrow(/key schema/);
+  });
+});
+
+describe('DynamoDbNonceStore', () => {
+  it('consumes a stored nonce once', async () => {
+    // Prepare
+    const nonceId = unique('n');
+    await nonces.put({ nonceId, appId: 'com.example.app', expiresAt: NOW + 60 });
+    // Act
+    const first = await nonces.consume(nonceId, 'com.example.app', NOW);
+    const second = await nonces.consume(nonceId, 'com.example.app', NOW);
+    // Assess
+    expect(first).toBe(true);
+    expect(second).toBe(false);
+  });
+
+  it('stores expiresAt and the TTL attribute as numbers', async () => {
+    const nonceId = unique('n');
+    await nonces.put({ nonceId, appId: 'com.example.app', expiresAt: NOW + 60 });
+    const { Item } = await client.send(new GetItemCommand({ TableName: TABLES.nonces, Key: { nonceId: { S: nonceId } }, ConsistentRead: true }));
+    expect(Item).toEqual({
+      nonceId: { S: nonceId },
+      appId: { S: 'com.example.app' },
+      expiresAt: { N: String(NOW + 60) },
+      ttl: { N: String(NOW + 60) },
+    });
+  });
+
+  it('refuses an unknown nonce', async () => {
+    await expect(nonces.consume(unique('n'), 'com.example.app', NOW)).resolves.toBe(false);
+  });
+
+  it('refuses an expired nonce, including at the exact expiry second', async () => {
+    const nonceId = unique('n');
+    await nonces.put({ nonceId, appId: 'com.example.app', expiresAt: NOW + 60 });
+    await expect(nonces.consume(nonceId, 'com.example.app', NOW + 60)).resolves.toBe(false);
+    await expect(nonces.consume(nonceId, 'com.example.app', NOW + 3600)).resolves.toBe(false);
+  });
+
+  it("refuses another app's nonce without consuming it", async () => {
+    // Prepare
+    const nonceId = unique('n');
+    await nonces.put({ nonceId, appId: 'com.example.app', expiresAt: NOW + 60 });
+    // Act
+    const wrongApp = await nonces.consume(nonceId, 'com.example.other', NOW);
+    const rightApp = await nonces.consume(nonceId, 'com.example.app', NOW);
+    // Assess
+    expect(wrongApp).toBe(false);
+    expect(rightApp).toBe(true);
+  });
+
+  it('lets exactly one of 50 concurrent consumes succeed', async () => {
+    // Prepare
+    const nonceId = unique('n');
+    await nonces.put({ nonceId, appId: 'com.example.app', expiresAt: NOW + 60 });
+    // Act
+    const results = await Promise.all(Array.from({ length: 50 }, () => nonces.consume(nonceId, 'com.example.app', NOW)));
+    // Assess
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+});
+
+describe('DynamoDbRegistry apps', () => {
+  it('returns undefined for an unknown app', async () => {
+    await expect(registry.getApp(unique('app'))).resolves.toBeUndefined();
+  });
+
+  it('creates an app and never moves it to another tenant', async () => {
+    // Prepare
+    const appId = unique('com.example');
+    // Act
+    const created = await registry.ensureApp({ appId, tenantId: 'tenant-a', createdAt: NOW });
+    const again = await registry.ensureApp({ appId, tenantId: 'tenant-b', createdAt: NOW + 10 });
+    // Assess
+    expect(created).toEqual({ appId, tenantId: 'tenant-a', createdAt: NOW });
+    expect(again).toEqual(created);
+    await expect(registry.getApp(appId)).resolves.toEqual(created);
+  });
+
+  it('settles concurrent ensureApp calls from two tenants on one owner', async () => {
+    const appId = unique('com.example');
+    const [a, b] = await Promise.all([
+      registry.ensureApp({ appId, tenantId: 'tenant-a', createdAt: NOW }),
+      registry.ensureApp({ appId, tenantId: 'tenant-b', createdAt: NOW }),
+    ]);
+    expect(a.tenantId).toBe(b.tenantId);
+  });
+});
+
+describe('DynamoDbRegistry registrations', () => {
+  const registration = (appId: string, sha256: string, extra: Partial<RegistrationRecord> = {}): RegistrationRecord => ({
+    appId,
+    version: '1.2.3',
+    sha256,
+    size: 123_456_789,
+    objectKey: `builds/${appId}/1.2.3/upload0123456789ab`,
+    registeredAt: NOW,
+    ...extra,
+  });
+
+  it('writes a registration once and returns the stored one on repeats', async () => {
+    // Prepare
+    const appId = unique('com.example');
+    const first = registration(appId, 'a'.repeat(64), { expiresAt: NOW + 86_400, note: 'release build' });
+    // Act
+    const stored = await registry.putRegistrationIfAbsent(first);
+    const repeated = await registry.putRegistrationIfAbsent(first);
+    // Assess
+    expect(stored).toEqual(first);
+    expect(repeated).toEqual(first);
+    await expect(registry.getRegistration(appId, '1.2.3')).resolves.toEqual(first);
+  });
+
+  it('does not overwrite a registration with a different digest', async () => {
+    // Prepare
+    const appId = unique('com.example');
+    const original = registration(appId, 'a'.repeat(64));
+    await registry.putRegistrationIfAbsent(original);
+    // Act
+    const result = await registry.putRegistrationIfAbsent(registration(appId, 'b'.repeat(64), { registeredAt: NOW + 5 }));
+    // Assess
+    expect(result).toEqual(original);
+    await expect(registry.getRegistration(appId, '1.2.3')).resolves.toEqual(original);
+  });
+
+  it('keeps optional fields absent rather than stored empty', async () => {
+    const appId = unique('com.example');
+    const stored = await registry.putRegistrationIfAbsent(registration(appId, 'c'.repeat(64)));
+    expect(stored).not.toHaveProperty('expiresAt');
+    expect(stored).not.toHaveProperty('note');
+  });
+
+  it('returns undefined for an unknown version', async () => {
+    await expect(registry.getRegistration(unique('com.example'), '9.9.9')).resolves.toBeUndefined();
+  });
+
+  it('stores numbers as DynamoDB numbers', async () => {
+    // Prepare
+    const appId = unique('com.example');
+    await registry.putRegistrationIfAbsent(registration(appId, 'd'.repeat(64), { expiresAt: NOW + 1 }));
+    // Act
+    const { Item } = await client.send(
+      new GetItemCommand({ TableName: TABLES.registry, Key: { pk: { S: `APP#${appId}` }, sk: { S: 'VER#1.2.3' } }, ConsistentRead: true }),
+    );
+    // Assess
+    expect(Item?.['size']).toEqual({ N: '123456789' });
+    expect(Item?.['registeredAt']).toEqual({ N: String(NOW) });
+    expect(Item?.['expiresAt']).toEqual({ N: String(NOW + 1) });
+  });
+});
+
+describe('DynamoDbRegistry policies', () => {
+  it('returns undefined when an app has no policy', async () => {
+    await expect(registry.getPolicy(unique('com.example'))).resolves.toBeUndefined();
+  });
+
+  it('reads a stored policy back', async () => {
+    // Prepare
+    const appId = unique('com.example');
+    const policy: Policy = { tokenTtlSeconds: 120, reject: { rooted: true, emulator: false, debugger: true, hooked: true }, minSdkVersion: '1.4.0' };
+    await client.send(new PutItemCommand({ TableName: TABLES.registry, Item: policyToItem(appId, policy) }));
+    // Act / Assess
+    await expect(registry.getPolicy(appId)).resolves.toEqual(policy);
+  });
+});
+
+describe('DynamoDbRegistry uploads', () => {
+  const upload = (uploadId: string): UploadRecord => ({
+    uploadId,
+    appId: 'com.example.app',
+    version: '2.0.0',
+    objectKey: `builds/com.example.app/2.0.0/${uploadId}`,
+    status: 'pending',
+    createdAt: NOW,
+    expireAfterSeconds: 3600,
+    note: 'beta',
+  });
+
+  it('stores and reads an upload', async () => {
+    const record = upload(unique('up'));
+    await registry.putUpload(record);
+    await expect(registry.getUpload(record.uploadId)).resolves.toEqual(record);
+  });
+
+  it('returns undefined for an unknown upload', async () => {
+    await expect(registry.getUpload(unique('up'))).resolves.toBeUndefined();
+  });
+
+  it('settles a pending upload', async () => {
+    // Prepare
+    const record = upload(unique('up'));
+    await registry.putUpload(record);
+    // Act
+    await registry.settleUpload(record.uploadId, { status: 'registered', sha256: 'e'.repeat(64), size: 42 });
+    // Assess
+    await expect(registry.getUpload(record.uploadId)).resolves.toEqual({ ...record, status: 'registered', sha256: 'e'.repeat(64), size: 42 });
+  });
+
+  it('leaves a settled upload as it is, without an error', async () => {
+    // Prepare
+    const record = upload(unique('up'));
+    await registry.putUpload(record);
+    await registry.settleUpload(record.uploadId, { status: 'rejected', reason: 'too_large' });
+    // Act
+    await registry.settleUpload(record.uploadId, { status: 'registered', sha256: 'f'.repeat(64), size: 7 });
+    // Assess
+    await expect(registry.getUpload(record.uploadId)).resolves.toEqual({ ...record, status: 'rejected', reason: 'too_large' });
+  });
+
+  it('does not create an upload when settling an unknown id', async () => {
+    const uploadId = unique('up');
+    await registry.settleUpload(uploadId, { status: 'rejected', reason: 'unknown' });
+    await expect(registry.getUpload(uploadId)).resolves.toBeUndefined();
+  });
+});
+
+describe('DynamoDbRegistry tenant keys', () => {
+  const key = (tenantId: string, kid: string, createdAt: number): TenantKeyRecord => ({
+    tenantId,
+    kid,
+    keyId: `arn:aws:kms:us-east-1:123456789012:key/${kid}`,
+    createdAt,
+    status: 'active',
+  });
+
+  it("lists a tenant's keys newest first, whatever the kid order", async () => {
+    // Prepare: kids sort opposite to creation time, so a sort-key order would be wrong.
+    const tenantId = unique('tenant');
+    await registry.putTenantKey(key(tenantId, 'aaa', NOW + 20));
+    await registry.putTenantKey(key(tenantId, 'zzz', NOW));
+    await registry.putTenantKey({ ...key(tenantId, 'mmm', NOW + 10), status: 'retired' });
+    await registry.putTenantKey(key(unique('other-tenant'), 'bbb', NOW + 30));
+    // Act
+    const keys = await registry.listTenantKeys(tenantId);
+    // Assess
+    expect(keys.map((k) => k.kid)).toEqual(['aaa', 'mmm', 'zzz']);
+    expect(keys[1]).toEqual({ ...key(tenantId, 'mmm', NOW + 10), status: 'retired' });
+  });
+
+  it('returns no keys for an unknown tenant', async () => {
+    await expect(registry.listTenantKeys(unique('tenant'))).resolves.toEqual([]);
+  });
+
+  it('throws KeyConflictError for an existing (tenant, kid) and keeps the first record', async () => {
+    // Prepare
+    const tenantId = unique('tenant');
+    const first = key(tenantId, 'kid-1', NOW);
+    await registry.putTenantKey(first);
+    // Act
+    const second = registry.putTenantKey({ ...first, keyId: 'arn:other', createdAt: NOW + 1 });
+    // Assess
+    await expect(second).rejects.toBeInstanceOf(KeyConflictError);
+    await expect(registry.listTenantKeys(tenantId)).resolves.toEqual([first]);
+  });
+});
+
+describe('registry item serialisation', () => {
+  it('round-trips a registration and leaves absent fields out of the item', () => {
+    const record: RegistrationRecord = { appId: 'a.b', version: '1', sha256: '0'.repeat(64), size: 5, objectKey: 'builds/a.b/1/x', registeredAt: NOW };
+    const item = registrationToItem(record);
+    expect(item['pk']).toEqual({ S: 'APP#a.b' });
+    expect(item['sk']).toEqual({ S: 'VER#1' });
+    expect(Object.keys(item)).not.toContain('note');
+    expect(registrationFromItem(item)).toEqual(record);
+  });
+
+  it('refuses an item with a mistyped field', () => {
+    const item = { ...registrationToItem({ appId: 'a.b', version: '1', sha256: '0'.repeat(64), size: 5, objectKey: 'k', registeredAt: NOW }), size: { S: '5' } };
+    expect(() => registrationFromItem(item)).toThrow(MalformedItemError);
+  });
+
+  it("fills a policy's missing signal with the default", () => {
+    const item = policyToItem('a.b', { ...DEFAULT_POLICY, reject: { rooted: true, emulator: true, debugger: true, hooked: false } });
+    const reject = item['reject']?.M ?? {};
+    delete reject['hooked'];
+    expect(policyFromItem(item).reject).toEqual({ rooted: true, emulator: true, debugger: true, hooked: DEFAULT_POLICY.reject.hooked });
+  });
+});
+
+describe('startDynamo on disk', () => {
+  it('keeps tables and items across close and restart on the same directory', async () => {
+    // Prepare
+    const dataDir = mkdtempSync(join(tmpdir(), 'attestor-dynamo-'));
+    try {
+      const first = await startDynamo({ dataDir });
+      const firstClient = clientFor(first.endpoint);
+      await ensureTables(firstClient, TABLES);
+      await new DynamoDbRegistry(firstClient, TABLES.registry).ensureApp({ appId: 'com.example.persist', tenantId: 'tenant-p', createdAt: NOW });
+      firstClient.destroy();
+      await first.close();
+      // Act
+      const second = await startDynamo({ dataDir });
+      const secondClient = clientFor(second.endpoint);
+      try {
+        await ensureTables(secondClient, TABLES);
+        const app = await new DynamoDbRegistry(secondClient, TABLES.registry).getApp('com.example.persist');
+        // Assess
+        expect(app).toEqual({ appId: 'com.example.persist', tenantId: 'tenant-p', createdAt: NOW });
+        expect(existsSync(join(dataDir, 'CURRENT'))).toBe(true); // LevelDB's files, so the data really is on disk
+        // A second server on a directory in use would hang on LevelDB's lock; it is refused instead.
+        await expect(startDynamo({ dataDir })).rejects.toThrow(/in use by process/);
+      } finally {
+        secondClient.destroy();
+        await second.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,285 @@
+import { createHash, createPublicKey } from 'node:crypto';
+import { attest, issueChallenge, nonceId, NonceInvalidError, type AttestResult } from '../../../src/core/attestation';
+import { decodeB64u } from '../../../src/core/base64url';
+import { jwkThumbprint } from '../../../src/core/install-key';
+import type { Policy } from '../../../src/core/policy';
+import { verifyTokenWithKeys, TokenVerificationError } from '../../../src/core/verify';
+import { APP_ID, BUILD, ISSUER, TENANT, VERSION, genuineRequest, makeWorld, newInstallKey, parts, thrown, type World } from './helpers';
+
+async function verifyAgainstTenant(world: World, token: string, tenantId = TENANT) {
+  const keys = await world.signer.keys(tenantId);
+  return verifyTokenWithKeys(token, (kid) => keys.get(kid), { issuer: ISSUER, audience: tenantId, nowSeconds: world.clock.now });
+}
+
+const CLAIM_ORDER = ['iss', 'sub', 'aud', 'iat', 'exp', 'jti', 'ver', 'did', 'cnf'];
+
+/** Same header (incl. kid), same claim names in the same order, same length. */
+function expectIndistinguishable(failing: string, passing: string): void {
+  const f = parts(failing);
+  const p = parts(passing);
+  expect(f.raw[0]).toBe(p.raw[0]);
+  expect(Object.keys(f.claims)).toEqual(Object.keys(p.claims));
+  expect(failing.length).toBe(passing.length);
+  expect(f.raw.map((s) => s.length)).toEqual(p.raw.map((s) => s.length));
+}
+
+describe('issueChallenge', () => {
+  it('stores only the hash of a 32-byte nonce, for the app, for 60 s', async () => {
+    // Prepare
+    const world = makeWorld();
+    // Act
+    const challenge = await issueChallenge(world.deps, { appId: APP_ID });
+    // Assess
+    const nonce = decodeB64u(challenge.nonce)!;
+    expect(nonce).toHaveLength(32);
+    expect(challenge.expiresAt).toBe(world.clock.now + 60);
+    expect([...world.nonces.records.values()]).toEqual([{ nonceId: nonceId(nonce), appId: APP_ID, expiresAt: world.clock.now + 60 }]);
+    expect(nonceId(nonce)).toBe(createHash('sha256').update(nonce).digest('base64url'));
+    expect(world.nonces.records.has(challenge.nonce)).toBe(false);
+  });
+});
+
+describe('attest', () => {
+  describe('a genuine request', () => {
+    let world: World;
+    let result: AttestResult;
+    const installKey = newInstallKey();
+
+    beforeAll(async () => {
+      world = makeWorld();
+      result = await attest(world.deps, await genuineRequest(world, { installKey }));
+    });
+
+    it('passes with no reasons and signs with the tenant key', () => {
+      expect(result.verdict).toEqual({ passed: true, reasons: [], tenantId: TENANT, did: jwkThumbprint(installKey.jwk) });
+      expect(world.signer.calls).toEqual(['tenant']);
+    });
+
+    it('mints a token that verify.ts accepts against the tenant keys', async () => {
+      const claims = await verifyAgainstTenant(world, result.token);
+      expect(claims.sub).toBe(APP_ID);
+    });
+
+    it('carries sub, aud, ver, did, cnf.jkt and a 300 s lifetime', () => {
+      // Act
+      const { header, claims } = parts(result.token);
+      // Assess
+      const did = jwkThumbprint(installKey.jwk);
+      expect(header).toEqual({ alg: 'ES256', typ: 'JWT', kid: world.signer.keyFor(TENANT).kid });
+      expect(Object.keys(claims)).toEqual(CLAIM_ORDER);
+      expect(claims).toMatchObject({ iss: ISSUER, sub: APP_ID, aud: TENANT, ver: VERSION, did, cnf: { jkt: did }, iat: world.clock.now });
+      expect((claims['exp'] as number) - (claims['iat'] as number)).toBe(300);
+      expect(result.expiresAt).toBe(claims['exp']);
+      expect(claims['jti']).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      expect(claims).not.toHaveProperty('pay');
+      expect(claims).not.toHaveProperty('lut');
+    });
+
+    it('consumes the nonce', () => {
+      expect(world.nonces.records.size).toBe(0);
+    });
+  });
+
+  it('carries a binding as pay and limitedUse as lut, after the fixed claims', async () => {
+    // Prepare
+    const world = makeWorld();
+    const binding = createHash('sha256').update('order-42').digest('base64url');
+    // Act
+    const result = await attest(world.deps, await genuineRequest(world, { binding, limitedUse: true }));
+    // Assess
+    const { claims } = parts(result.token);
+    expect(result.verdict.passed).toBe(true);
+    expect(Object.keys(claims)).toEqual([...CLAIM_ORDER, 'pay', 'lut']);
+    expect(claims['pay']).toBe(binding);
+    expect(claims['lut']).toBe(true);
+    expect((await verifyAgainstTenant(world, result.token)).pay).toBe(binding);
+  });
+
+  it('omits lut when limitedUse is false', async () => {
+    const world = makeWorld();
+    const result = await attest(world.deps, await genuineRequest(world, { limitedUse: false }));
+    expect(parts(result.token).claims).not.toHaveProperty('lut');
+  });
+
+  it('uses the stored policy token lifetime', async () => {
+    // Prepare
+    const world = makeWorld();
+    world.registry.policies.set(APP_ID, { tokenTtlSeconds: 120, reject: { rooted: true, emulator: false, debugger: false, hooked: true } });
+    // Act
+    const result = await attest(world.deps, await genuineRequest(world));
+    // Assess
+    const { claims } = parts(result.token);
+    expect((claims['exp'] as number) - (claims['iat'] as number)).toBe(120);
+  });
+
+  describe('failing requests get a decoy token indistinguishable from a passing one', () => {
+    const OTHER_APP = 'com.example.ppa'; // same length as APP_ID
+    const OTHER_VERSION = '9.9.9'; // same length as VERSION
+    const STRICT: Policy = { tokenTtlSeconds: 300, reject: { rooted: false, emulator: false, debugger: false, hooked: true }, minSdkVersion: '2.0.0' };
+
+    interface Case {
+      readonly name: string;
+      readonly reasons: readonly string[];
+      readonly arrange?: (world: World) => void;
+      readonly options?: Parameters<typeof genuineRequest>[1];
+      /** Replaces fields of the request after it was built. */
+      readonly tamper?: (request: Awaited<ReturnType<typeof genuineRequest>>) => Awaited<ReturnType<typeof genuineRequest>>;
+    }
+
+    const cases: Case[] = [
+      { name: 'unknown app', reasons: ['app_unknown', 'version_unknown'], options: { appId: OTHER_APP } },
+      {
+        name: 'unknown app whose version happens to be registered',
+        reasons: ['app_unknown'],
+        arrange: (w) => w.registry.registrations.set(`${OTHER_APP}\0${VERSION}`, { ...w.registry.registrations.get(`${APP_ID}\0${VERSION}`)!, appId: OTHER_APP }),
+        options: { appId: OTHER_APP },
+      },
+      { name: 'unknown version', reasons: ['version_unknown'], options: { appVersion: OTHER_VERSION } },
+      {
+        name: 'expired registration',
+        reasons: ['registration_expired'],
+        arrange: (w) => {
+          const key = `${APP_ID}\0${VERSION}`;
+          w.registry.registrations.set(key, { ...w.registry.registrations.get(key)!, expiresAt: w.clock.now });
+        },
+      },
+      { name: 'measurement mismatch (modified build)', reasons: ['measurement_mismatch'], options: { build: Buffer.concat([BUILD, Buffer.from('!')]) } },
+      { name: 'bad install proof', reasons: ['install_proof_invalid'], options: { installProof: Buffer.alloc(64, 1).toString('base64url') } },
+      {
+        name: 'install proof by another key',
+        reasons: ['install_proof_invalid'],
+        tamper: (r) => ({ ...r, installKey: newInstallKey().jwk }),
+      },
+      {
+        name: 'install key off the curve',
+        reasons: ['install_proof_invalid'],
+        tamper: (r) => {
+          const y = Buffer.from(r.installKey.y, 'base64url');
+          y[0]! ^= 1;
+          return { ...r, installKey: { ...r.installKey, y: y.toString('base64url') } };
+        },
+      },
+      { name: 'hooked device under the default policy', reasons: ['device_hooked'], options: { signals: { hooked: true } } },
+      {
+        name: 'SDK older than the stored policy allows',
+        reasons: ['sdk_too_old'],
+        arrange: (w) => w.registry.policies.set(APP_ID, STRICT),
+        options: { sdkVersion: '1.9.9' },
+      },
+      {
+        name: 'several failures at once',
+        reasons: ['version_unknown', 'install_proof_invalid', 'device_hooked'],
+        options: { appVersion: OTHER_VERSION, signals: { hooked: true }, installProof: Buffer.alloc(64, 1).toString('base64url') },
+      },
+    ];
+
+    it.each(cases)('$name', async ({ reasons, arrange, options, tamper }) => {
+      // Prepare: a passing token for comparable input (same tenant, same-length strings), then the failure.
+      const world = makeWorld();
+      const passing = await attest(world.deps, await genuineRequest(world));
+      expect(passing.verdict.passed).toBe(true);
+      arrange?.(world);
+      let request = await genuineRequest(world, options);
+      if (tamper) request = tamper(request);
+      // Act
+      const failing = await attest(world.deps, request);
+      // Assess
+      expect(failing.verdict.passed).toBe(false);
+      expect(failing.verdict.reasons).toEqual(reasons);
+      expect(world.signer.calls).toEqual(['tenant', 'decoy']);
+      expectIndistinguishable(failing.token, passing.token);
+      expect(parts(failing.token).header['kid']).toBe(world.signer.keyFor(TENANT).kid);
+      expect(failing.expiresAt - world.clock.now).toBe(300);
+      await expect(verifyAgainstTenant(world, failing.token)).rejects.toMatchObject({ code: 'bad_signature' });
+      const decoyKey = createPublicKey(world.signer.decoy.privateKey);
+      const decoyClaims = verifyTokenWithKeys(failing.token, () => decoyKey, { issuer: ISSUER, audience: TENANT, nowSeconds: world.clock.now });
+      expect(decoyClaims.sub).toBe(request.appId);
+    });
+
+    it('an unknown app is attributed to the default tenant', async () => {
+      const world = makeWorld();
+      const result = await attest(world.deps, await genuineRequest(world, { appId: OTHER_APP }));
+      expect(result.verdict.tenantId).toBe(TENANT);
+      expect(parts(result.token).claims['aud']).toBe(TENANT);
+    });
+
+    it('a rooted device passes under the default policy but fails under one that rejects it', async () => {
+      // Prepare
+      const world = makeWorld();
+      const lenient = await attest(world.deps, await genuineRequest(world, { signals: { rooted: true, emulator: true, debugger: true } }));
+      world.registry.policies.set(APP_ID, { tokenTtlSeconds: 300, reject: { rooted: true, emulator: false, debugger: false, hooked: true } });
+      // Act
+      const strict = await attest(world.deps, await genuineRequest(world, { signals: { rooted: true } }));
+      // Assess
+      expect(lenient.verdict.reasons).toEqual([]);
+      expect(strict.verdict.reasons).toEqual(['device_rooted']);
+    });
+  });
+
+  describe('nonces', () => {
+    async function expectNonceInvalid(promise: Promise<unknown>): Promise<void> {
+      const error = await promise.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(NonceInvalidError);
+      expect((error as NonceInvalidError).code).toBe('nonce_invalid');
+      expect((error as Error).message).toBe('nonce is unknown, already used or expired');
+    }
+
+    it('refuses a reused nonce, and signs nothing for it', async () => {
+      // Prepare
+      const world = makeWorld();
+      const request = await genuineRequest(world);
+      await attest(world.deps, request);
+      // Act / Assess
+      await expectNonceInvalid(attest(world.deps, request));
+      expect(world.signer.calls).toEqual(['tenant']);
+    });
+
+    it('refuses a nonce after 61 s and accepts it at 59 s', async () => {
+      // Prepare
+      const world = makeWorld();
+      const late = await genuineRequest(world);
+      const inTime = await genuineRequest(world);
+      // Act / Assess
+      world.clock.advance(59);
+      expect((await attest(world.deps, inTime)).verdict.passed).toBe(true);
+      world.clock.advance(2);
+      await expectNonceInvalid(attest(world.deps, late));
+    });
+
+    it('refuses a nonce issued for another appId, and leaves it usable by its own app', async () => {
+      // Prepare
+      const world = makeWorld();
+      const request = await genuineRequest(world, { challengeAppId: 'com.example.other' });
+      // Act / Assess
+      await expectNonceInvalid(attest(world.deps, request));
+      expect(world.nonces.records.size).toBe(1);
+    });
+
+    it('refuses a nonce that was never issued', async () => {
+      const world = makeWorld();
+      const request = await genuineRequest(world);
+      world.nonces.records.clear();
+      await expectNonceInvalid(attest(world.deps, request));
+      expect(world.signer.calls).toEqual([]);
+    });
+
+    it('lets exactly one of two concurrent attests with one nonce through', async () => {
+      const world = makeWorld();
+      const request = await genuineRequest(world);
+      const outcomes = await Promise.allSettled([attest(world.deps, request), attest(world.deps, request)]);
+      expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    });
+  });
+
+  it('a passing token is not valid for another tenant', async () => {
+    const world = makeWorld();
+    const result = await attest(world.deps, await genuineRequest(world));
+    const keys = await world.signer.keys(TENANT);
+    const error = thrown(() => verifyTokenWithKeys(result.token, (kid) => keys.get(kid), { issuer: ISSUER, audience: 'tenant-b', nowSeconds: world.clock.now }));
+    expect(error).toBeInstanceOf(TokenVerificationError);
+    expect(error).toMatchObject({ code: 'wrong_audience' });
+  });
+});

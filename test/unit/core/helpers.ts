@@ -1,0 +1,155 @@
+/**
+ * Shared builders for the core and handler unit tests: a wired attestation world over the memory
+ * fakes, genuine attest requests, and hand-forged JWS tokens (node:crypto only, no jose).
+ */
+import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { cryptoRandom, issueChallenge, type AttestationDeps } from '../../../src/core/attestation';
+import { decodeB64u, encodeB64u } from '../../../src/core/base64url';
+import { installProofMessage, type InstallPublicJwk } from '../../../src/core/install-key';
+import { computeMeasurement } from '../../../src/core/measurement';
+import type { AttestRequest } from '../../../src/core/validation';
+import { ManualClock, MemoryNonceStore, MemoryRegistry, MemorySigner } from '../../support/memory';
+
+export const ISSUER = 'attestor-test';
+export const TENANT = 'tenant-a';
+export const APP_ID = 'com.example.app';
+export const VERSION = '1.2.3';
+export const BUILD = Buffer.from('the genuine package bytes');
+export const BUILD_SHA256 = createHash('sha256').update(BUILD).digest('hex');
+
+export interface World {
+  readonly clock: ManualClock;
+  readonly nonces: MemoryNonceStore;
+  readonly registry: MemoryRegistry;
+  readonly signer: MemorySigner;
+  readonly deps: AttestationDeps;
+}
+
+/** A deployment whose default tenant is TENANT, with APP_ID@VERSION registered for BUILD. */
+export function makeWorld(): World {
+  const clock = new ManualClock();
+  const nonces = new MemoryNonceStore();
+  const registry = new MemoryRegistry();
+  const signer = new MemorySigner();
+  registry.apps.set(APP_ID, { appId: APP_ID, tenantId: TENANT, createdAt: clock.now - 1000 });
+  registry.registrations.set(`${APP_ID}\0${VERSION}`, {
+    appId: APP_ID,
+    version: VERSION,
+    sha256: BUILD_SHA256,
+    size: BUILD.length,
+    objectKey: `builds/${APP_ID}/${VERSION}/upload-0000000000000`,
+    registeredAt: clock.now - 1000,
+  });
+  const deps: AttestationDeps = { nonces, registry, signer, clock, random: cryptoRandom, issuer: ISSUER, defaultTenantId: TENANT };
+  return { clock, nonces, registry, signer, deps };
+}
+
+export interface InstallKey {
+  readonly privateKey: KeyObject;
+  readonly jwk: InstallPublicJwk;
+}
+
+export function newInstallKey(): InstallKey {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { kty, crv, x, y } = publicKey.export({ format: 'jwk' }) as Record<string, string>;
+  return { privateKey, jwk: { kty: kty as 'EC', crv: crv as 'P-256', x: x!, y: y! } };
+}
+
+export interface RequestOptions {
+  readonly appId?: string;
+  /** The appId the challenge is requested for (defaults to appId). */
+  readonly challengeAppId?: string;
+  readonly appVersion?: string;
+  /** Bytes the "device" measures (defaults to BUILD). */
+  readonly build?: Uint8Array;
+  readonly installKey?: InstallKey;
+  readonly signals?: Partial<AttestRequest['device']['signals']>;
+  readonly sdkVersion?: string;
+  readonly binding?: string;
+  readonly limitedUse?: boolean;
+  /** Replaces the install proof after it was computed. */
+  readonly installProof?: string;
+}
+
+/** Issues a challenge and builds the request a genuine SDK would send for it. */
+export async function genuineRequest(world: Pick<World, 'deps'>, options: RequestOptions = {}): Promise<AttestRequest> {
+  const appId = options.appId ?? APP_ID;
+  const appVersion = options.appVersion ?? VERSION;
+  const challenge = await issueChallenge(world.deps, { appId: options.challengeAppId ?? appId });
+  const nonce = decodeB64u(challenge.nonce)!;
+  const digest = createHash('sha256')
+    .update(options.build ?? BUILD)
+    .digest();
+  const measurement = computeMeasurement(nonce, appId, appVersion, digest);
+  const key = options.installKey ?? newInstallKey();
+  const proof = sign('sha256', installProofMessage(nonce, measurement), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+  return {
+    nonce: challenge.nonce,
+    appId,
+    appVersion,
+    measurement: encodeB64u(measurement),
+    installKey: key.jwk,
+    installProof: options.installProof ?? encodeB64u(proof),
+    device: {
+      platform: 'android',
+      osVersion: '14',
+      model: 'Pixel 8',
+      signals: { rooted: false, emulator: false, debugger: false, hooked: false, ...options.signals },
+    },
+    sdkVersion: options.sdkVersion ?? '1.0.0',
+    ...(options.binding !== undefined ? { binding: options.binding } : {}),
+    ...(options.limitedUse !== undefined ? { limitedUse: options.limitedUse } : {}),
+  };
+}
+
+export const b64uJson = (value: unknown): string => encodeB64u(Buffer.from(JSON.stringify(value), 'utf8'));
+
+/** Header and claims of a compact JWS, parsed without verification. */
+export function parts(token: string): { header: Record<string, unknown>; claims: Record<string, unknown>; signature: Buffer; raw: string[] } {
+  const raw = token.split('.');
+  return {
+    header: JSON.parse(Buffer.from(raw[0]!, 'base64url').toString('utf8')) as Record<string, unknown>,
+    claims: JSON.parse(Buffer.from(raw[1]!, 'base64url').toString('utf8')) as Record<string, unknown>,
+    signature: Buffer.from(raw[2] ?? '', 'base64url'),
+    raw,
+  };
+}
+
+/** Claims a genuine token at `now` carries. */
+export function claimsAt(now: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    iss: ISSUER,
+    sub: APP_ID,
+    aud: TENANT,
+    iat: now,
+    exp: now + 300,
+    jti: 'AAAAAAAAAAAAAAAAAAAAAA',
+    ver: VERSION,
+    did: 'did-thumbprint',
+    cnf: { jkt: 'did-thumbprint' },
+    ...overrides,
+  };
+}
+
+/** Compact JWS over arbitrary header and claims; `signer` gets the ASCII signing input. */
+export function forge(header: unknown, claims: unknown, signer: (input: Buffer) => Uint8Array | string): string {
+  const input = `${b64uJson(header)}.${b64uJson(claims)}`;
+  const signature = signer(Buffer.from(input, 'ascii'));
+  return `${input}.${typeof signature === 'string' ? signature : encodeB64u(signature)}`;
+}
+
+/** ES256 with IEEE P1363 output, as JWS requires. */
+export const es256 =
+  (privateKey: KeyObject) =>
+  (input: Buffer): Buffer =>
+    sign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+
+/** The error `fn` throws; fails the test when it returns normally. */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}

@@ -1,0 +1,216 @@
+import type { KeyObject } from 'node:crypto';
+import type { VerificationKeySource } from '../../../src/core/ports';
+import { AttestationVerifier, KeySourceUnavailableError } from '../../../src/core/verifier';
+import { TokenVerificationError } from '../../../src/core/verify';
+import { ManualClock, MemorySigner, generateTestKey, type TestKey } from '../../support/memory';
+import { ISSUER, TENANT, claimsAt, es256, forge } from './helpers';
+
+/** Wraps a key set the test can rotate; counts fetches and can hold them open. */
+class CountingKeySource implements VerificationKeySource {
+  calls = 0;
+  readonly tenants: string[] = [];
+  failWith: Error | undefined;
+  private gate: Promise<void> | undefined;
+  private release: (() => void) | undefined;
+  constructor(public keySet: TestKey[]) {}
+
+  async keys(tenantId: string): Promise<ReadonlyMap<string, KeyObject>> {
+    this.calls++;
+    this.tenants.push(tenantId);
+    const snapshot = new Map(this.keySet.map((k) => [k.kid, k.publicKey] as const));
+    await this.gate;
+    if (this.failWith) throw this.failWith;
+    return snapshot;
+  }
+  hold(): void {
+    this.gate = new Promise((resolve) => (this.release = resolve));
+  }
+  open(): void {
+    this.release?.();
+    this.gate = undefined;
+  }
+}
+
+function setup(keySet: TestKey[] = [generateTestKey()]) {
+  const clock = new ManualClock();
+  const source = new CountingKeySource(keySet);
+  const verifier = new AttestationVerifier({ keys: source, tenantId: TENANT, issuer: ISSUER, clock });
+  const token = (key: TestKey) => forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now), es256(key.privateKey));
+  return { clock, source, verifier, token };
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TokenVerificationError);
+  return (error as TokenVerificationError).code;
+}
+
+describe('AttestationVerifier', () => {
+  it('loads the tenant keys once across many verifies', async () => {
+    // Prepare
+    const key = generateTestKey();
+    const { source, verifier, token, clock } = setup([key]);
+    // Act
+    for (let i = 0; i < 50; i++) {
+      clock.advance(7);
+      expect((await verifier.verify(token(key))).aud).toBe(TENANT);
+    }
+    // Assess
+    expect(source.calls).toBe(1);
+    expect(source.tenants).toEqual([TENANT]);
+  });
+
+  it('verifies tokens minted by MemorySigner for its tenant', async () => {
+    const signer = new MemorySigner();
+    const clock = new ManualClock();
+    const verifier = new AttestationVerifier({ keys: signer, tenantId: TENANT, issuer: ISSUER, clock });
+    const key = signer.keyFor(TENANT);
+    const token = forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now), es256(key.privateKey));
+    expect((await verifier.verify(token)).sub).toBe(claimsAt(0)['sub']);
+  });
+
+  it('does not fetch keys for a missing or malformed token', async () => {
+    const { source, verifier } = setup();
+    expect(await codeOf(verifier.verify(undefined))).toBe('missing');
+    expect(await codeOf(verifier.verify('a.b'))).toBe('malformed');
+    expect(source.calls).toBe(0);
+  });
+
+  it('refetches on an unknown kid at most once per 30 s', async () => {
+    // Prepare
+    const key = generateTestKey();
+    const stranger = generateTestKey();
+    const { source, verifier, token, clock } = setup([key]);
+    await verifier.verify(token(key));
+    expect(source.calls).toBe(1);
+    // Act / Assess: a flood of unknown kids within 30 s of the load fetches nothing.
+    for (let i = 0; i < 29; i++) {
+      clock.advance(1);
+      expect(await codeOf(verifier.verify(token(stranger)))).toBe('unknown_kid');
+    }
+    expect(source.calls).toBe(1);
+    clock.advance(1); // 30 s after the load
+    expect(await codeOf(verifier.verify(token(stranger)))).toBe('unknown_kid');
+    expect(source.calls).toBe(2);
+    for (let i = 0; i < 29; i++) {
+      clock.advance(1);
+      expect(await codeOf(verifier.verify(token(stranger)))).toBe('unknown_kid');
+    }
+    expect(source.calls).toBe(2);
+    clock.advance(1);
+    await codeOf(verifier.verify(token(stranger)));
+    expect(source.calls).toBe(3);
+    // Known kids never refetch.
+    clock.advance(100);
+    await verifier.verify(token(key));
+    expect(source.calls).toBe(3);
+  });
+
+  it('honours a custom refetch interval', async () => {
+    const key = generateTestKey();
+    const clock = new ManualClock();
+    const source = new CountingKeySource([key]);
+    const verifier = new AttestationVerifier({ keys: source, tenantId: TENANT, issuer: ISSUER, clock, refetchIntervalSeconds: 5 });
+    const stranger = generateTestKey();
+    const token = forge({ alg: 'ES256', typ: 'JWT', kid: stranger.kid }, claimsAt(clock.now), es256(stranger.privateKey));
+    await codeOf(verifier.verify(token));
+    clock.advance(4);
+    await codeOf(verifier.verify(token));
+    expect(source.calls).toBe(1);
+    clock.advance(1);
+    await codeOf(verifier.verify(token));
+    expect(source.calls).toBe(2);
+  });
+
+  it('shares one load between concurrent cold verifies', async () => {
+    // Prepare
+    const key = generateTestKey();
+    const { source, verifier, token } = setup([key]);
+    source.hold();
+    // Act
+    const pending = Array.from({ length: 20 }, () => verifier.verify(token(key)));
+    await Promise.resolve();
+    source.open();
+    const results = await Promise.all(pending);
+    // Assess
+    expect(results).toHaveLength(20);
+    expect(source.calls).toBe(1);
+  });
+
+  it('shares one refetch between concurrent unknown-kid verifies', async () => {
+    const key = generateTestKey();
+    const stranger = generateTestKey();
+    const { source, verifier, token, clock } = setup([key]);
+    await verifier.verify(token(key));
+    clock.advance(30);
+    source.hold();
+    const pending = Array.from({ length: 10 }, () => codeOf(verifier.verify(token(stranger))));
+    await Promise.resolve();
+    source.open();
+    expect(new Set(await Promise.all(pending))).toEqual(new Set(['unknown_kid']));
+    expect(source.calls).toBe(2);
+  });
+
+  it('picks up a rotated-in key after an unknown-kid refetch', async () => {
+    // Prepare
+    const oldKey = generateTestKey();
+    const newKey = generateTestKey();
+    const { source, verifier, token, clock } = setup([oldKey]);
+    await verifier.verify(token(oldKey));
+    source.keySet = [newKey, oldKey];
+    // Act / Assess: too soon after the load, the new kid is still unknown...
+    clock.advance(10);
+    expect(await codeOf(verifier.verify(token(newKey)))).toBe('unknown_kid');
+    // ...once the interval has passed, one refetch brings it in, and the old key still verifies.
+    clock.advance(20);
+    expect((await verifier.verify(token(newKey))).aud).toBe(TENANT);
+    expect((await verifier.verify(token(oldKey))).aud).toBe(TENANT);
+    expect(source.calls).toBe(2);
+  });
+
+  it('drops a retired key after a refetch', async () => {
+    const oldKey = generateTestKey();
+    const newKey = generateTestKey();
+    const { source, verifier, token, clock } = setup([oldKey]);
+    await verifier.verify(token(oldKey));
+    source.keySet = [newKey];
+    clock.advance(30);
+    await verifier.verify(token(newKey));
+    expect(await codeOf(verifier.verify(token(oldKey)))).toBe('unknown_kid');
+  });
+
+  it('fails closed when the key source fails, backs off, and recovers once it works again', async () => {
+    // Prepare
+    const key = generateTestKey();
+    const { source, verifier, token, clock } = setup([key]);
+    source.failWith = new Error('key source unreachable');
+    const settle = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+    // Act
+    const failure = await settle(verifier.verify(token(key)));
+    const duringBackoff = await Promise.all(Array.from({ length: 20 }, () => settle(verifier.verify(token(key)))));
+    source.failWith = undefined;
+    const stillBackingOff = await settle(verifier.verify(token(key)));
+    clock.advance(5);
+    const claims = await verifier.verify(token(key));
+    // Assess
+    expect((failure as Error).message).toBe('key source unreachable');
+    expect(duringBackoff.every((e) => e instanceof KeySourceUnavailableError)).toBe(true);
+    expect(stillBackingOff).toBeInstanceOf(KeySourceUnavailableError);
+    expect(claims.aud).toBe(TENANT);
+    expect(source.calls).toBe(2);
+  });
+
+  it('still checks signature and claims with cached keys', async () => {
+    const key = generateTestKey();
+    const { verifier, clock } = setup([key]);
+    const expired = forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now - 1000), es256(key.privateKey));
+    const otherAudience = forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now, { aud: 'tenant-b' }), es256(key.privateKey));
+    const forged = forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now), es256(generateTestKey().privateKey));
+    expect(await codeOf(verifier.verify(expired))).toBe('expired');
+    expect(await codeOf(verifier.verify(otherAudience))).toBe('wrong_audience');
+    expect(await codeOf(verifier.verify(forged))).toBe('bad_signature');
+  });
+});
