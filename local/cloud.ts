@@ -28,6 +28,8 @@ import { startS3 } from './s3';
 export const LOCAL_NAMES = {
   noncesTable: 'attestor-nonces',
   registryTable: 'attestor-registry',
+  attestationLogTable: 'attestor-attestation-log',
+  tokenLedgerTable: 'attestor-token-ledger',
   buildsBucket: 'attestor-builds',
 } as const;
 
@@ -111,7 +113,12 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     });
 
     // Bootstrap what the CDK stack and the admin API create in AWS: tables, the decoy key, the default tenant's key.
-    await ensureTables(services.clients.dynamodb(), { nonces: config.noncesTable, registry: config.registryTable });
+    await ensureTables(services.clients.dynamodb(), {
+      nonces: config.noncesTable,
+      registry: config.registryTable,
+      attestationLog: LOCAL_NAMES.attestationLogTable,
+      tokenLedger: LOCAL_NAMES.tokenLedgerTable,
+    });
     await ensureDecoyKey(services.clients.kms(), config.decoyKeyId);
     await services.tenantKeys().ensureSigningKey(config.defaultTenantId);
     const adminCredentials = loadOrCreateAdminCredentials(options.dataDir, config.defaultTenantId);

@@ -14,7 +14,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { NONCES_TABLE, REGISTRY_TABLE, type TableLayout } from '../src/adapters/tables';
+import { ATTESTATION_LOG_TABLE, NONCES_TABLE, REGISTRY_TABLE, TOKEN_LEDGER_TABLE, type TableLayout } from '../src/adapters/tables';
 
 interface DynaliteOptions {
   /** LevelDB directory; absent keeps everything in memory. */
@@ -160,6 +160,18 @@ async function ensureTable(client: DynamoDBClient, name: string, layout: TableLa
 }
 
 /** Creates the nonce and registry tables if absent and waits until both are ACTIVE. Safe to repeat. */
-export async function ensureTables(client: DynamoDBClient, names: { nonces: string; registry: string }): Promise<void> {
-  await Promise.all([ensureTable(client, names.nonces, NONCES_TABLE), ensureTable(client, names.registry, REGISTRY_TABLE)]);
+export interface TableNames {
+  readonly nonces: string;
+  readonly registry: string;
+  readonly attestationLog?: string;
+  readonly tokenLedger?: string;
+}
+
+export async function ensureTables(client: DynamoDBClient, names: TableNames): Promise<void> {
+  await Promise.all([
+    ensureTable(client, names.nonces, NONCES_TABLE),
+    ensureTable(client, names.registry, REGISTRY_TABLE),
+    ...(names.attestationLog ? [ensureTable(client, names.attestationLog, ATTESTATION_LOG_TABLE)] : []),
+    ...(names.tokenLedger ? [ensureTable(client, names.tokenLedger, TOKEN_LEDGER_TABLE)] : []),
+  ]);
 }

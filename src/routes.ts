@@ -35,12 +35,33 @@ export interface Route {
 }
 
 export const ROUTES: readonly Route[] = [
+  // Protocol v1 (PROTOCOL.md): public, throttled.
   { method: 'POST', path: '/v1/challenge', lambda: 'challenge', auth: 'none' },
   { method: 'POST', path: '/v1/attest', lambda: 'attest', auth: 'none' },
+  // A protected demo route, behind the attestation authorizer.
   { method: 'GET', path: '/demo/hello', lambda: 'demoHello', auth: 'attestation' },
+  // Admin API: IAM (SigV4). Every route resolves the caller to one tenant first.
+  { method: 'GET', path: '/v1/admin/tenants', lambda: 'admin', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/tenants', lambda: 'admin', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/apps', lambda: 'admin', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/apps', lambda: 'admin', auth: 'iam' },
+  { method: 'DELETE', path: '/v1/admin/apps/{appId}', lambda: 'admin', auth: 'iam' },
   { method: 'POST', path: '/v1/admin/apps/{appId}/uploads', lambda: 'admin', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/uploads/{uploadId}', lambda: 'admin', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/uploads/{uploadId}/complete', lambda: 'admin', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/apps/{appId}/registrations', lambda: 'admin', auth: 'iam' },
+  { method: 'DELETE', path: '/v1/admin/apps/{appId}/registrations/{version}', lambda: 'admin', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/apps/{appId}/registrations/{version}/expire', lambda: 'admin', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/apps/{appId}/policy', lambda: 'admin', auth: 'iam' },
+  { method: 'PUT', path: '/v1/admin/apps/{appId}/policy', lambda: 'admin', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/apps/{appId}/devices', lambda: 'admin', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/apps/{appId}/devices', lambda: 'admin', auth: 'iam' },
+  { method: 'DELETE', path: '/v1/admin/apps/{appId}/devices/{deviceId}', lambda: 'admin', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/keys', lambda: 'admin', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/keys/rotate', lambda: 'admin', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/keys/jwks', lambda: 'admin', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/log', lambda: 'admin', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/stats', lambda: 'admin', auth: 'iam' },
 ];
 
 /** The header that carries attestation tokens to protected routes. */

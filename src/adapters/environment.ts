@@ -21,6 +21,10 @@ export interface ServiceConfig {
   readonly region: string;
   readonly noncesTable: string;
   readonly registryTable: string;
+  /** Attestation log (issue 3); absent in deployments that do not keep one. */
+  readonly attestationLogTable?: string;
+  /** Consumed single-use token ids and proof jtis (issue 4); needed only where the authorizer enforces them. */
+  readonly tokenLedgerTable?: string;
   readonly buildsBucket: string;
   /** `iss` of minted tokens and the only issuer verifiers accept. */
   readonly issuer: string;
@@ -61,6 +65,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServiceConfig {
     region: env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'] ?? 'us-east-1',
     noncesTable: required('NONCES_TABLE'),
     registryTable: required('REGISTRY_TABLE'),
+    ...(env['ATTESTATION_LOG_TABLE'] ? { attestationLogTable: env['ATTESTATION_LOG_TABLE'] } : {}),
+    ...(env['TOKEN_LEDGER_TABLE'] ? { tokenLedgerTable: env['TOKEN_LEDGER_TABLE'] } : {}),
     buildsBucket: env['BUILDS_BUCKET'] ?? '',
     issuer: env['ATTESTOR_ISSUER'] ?? DEFAULTS.issuer,
     defaultTenantId,

@@ -20,3 +20,12 @@ export const NONCES_TABLE: TableLayout = { partitionKey: 'nonceId', ttlAttribute
  * - TENANT#<tenantId> / KEY#<kid> tenant signing key
  */
 export const REGISTRY_TABLE: TableLayout = { partitionKey: 'pk', sortKey: 'sk' };
+
+/**
+ * Attestation log: one item per attestation (outcome, reasons, device, version), kept for a
+ * bounded time. pk TENANT#<tenantId>#<appId>, sk <iat>#<jti> so a time range is one Query.
+ */
+export const ATTESTATION_LOG_TABLE: TableLayout = { partitionKey: 'pk', sortKey: 'sk', ttlAttribute: 'ttl' };
+
+/** Consumed ids of single-use tokens and of proof-of-possession JWTs; each lives until its token's exp. */
+export const TOKEN_LEDGER_TABLE: TableLayout = { partitionKey: 'id', ttlAttribute: 'ttl' };

@@ -3,6 +3,9 @@
 // The CLI is TypeScript run through tsx's require hook: no build step, and tsx caches the
 // transpiled files, so a warm start costs little more than loading the modules.
 require('tsx/cjs');
+// The AWS SDK (loaded for remote endpoints) warns on Node 20 about its future releases; operators
+// cannot act on that, and it would break the one-line-per-error contract on stderr.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { run } = require('./main.ts');
 
 run({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr }).then(

@@ -50,7 +50,7 @@ interface GlobalOptions {
 }
 
 /** zod schema → commander argument parser, so a malformed value is a usage error (exit 2) before any work. */
-function schemaParser(pick: (validation: typeof import('../core/validation')) => import('zod').ZodType<string>) {
+function schemaParser(pick: (validation: typeof import('../core/validation')) => import('zod/mini').ZodMiniType<string>) {
   return (value: string): string => {
     const result = pick(load.validation()).safeParse(value);
     if (!result.success) throw new InvalidArgumentError(result.error.issues[0]?.message ?? 'is invalid');

@@ -3,11 +3,11 @@
  * first resolves the caller to a tenant; a caller with no tenant gets 403 and nothing is read.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { encodeB64u } from '../core/base64url';
 import type { Clock, RandomSource, Registry, TenantKeyManager, UploadUrlIssuer } from '../core/ports';
 import { buildObjectKey } from '../core/registration';
-import { appIdSchema, appVersionSchema, parseRequest } from '../core/validation';
+import { appIdSchema, appVersionSchema, parseRequest, typeError } from '../core/validation';
 import { HttpError, httpHandler, json, parseJsonBody, type ApiHandler } from './http';
 import type { Logger } from './log';
 
@@ -26,13 +26,19 @@ const uploadRequestSchema = (maxBuildBytes: number) =>
   z.object(
     {
       version: appVersionSchema,
-      size: z
-        .number({ error: (i) => (i.input === undefined ? 'is required' : 'must be a number of bytes') })
-        .int({ error: 'must be a whole number of bytes' })
-        .min(1, { error: 'must be at least 1 byte (empty builds cannot be registered)' })
-        .max(maxBuildBytes, { error: `must be at most ${maxBuildBytes} bytes` }),
-      expireAfterSeconds: z.number().int().min(60).max(10 * 365 * 86400).optional(),
-      note: z.string().max(500).optional(),
+      size: z.number({ error: typeError('a number of bytes') }).check(
+        z.int({ error: 'must be a whole number of bytes' }),
+        z.minimum(1, { error: 'must be at least 1 byte (empty builds cannot be registered)' }),
+        z.maximum(maxBuildBytes, { error: `must be at most ${maxBuildBytes} bytes` }),
+      ),
+      expireAfterSeconds: z.optional(
+        z.number({ error: typeError('a number of seconds') }).check(
+          z.int({ error: 'must be a whole number of seconds' }),
+          z.minimum(60, { error: 'must be at least 60 seconds' }),
+          z.maximum(10 * 365 * 86400, { error: 'must be at most 10 years' }),
+        ),
+      ),
+      note: z.optional(z.string({ error: typeError('a string') }).check(z.maxLength(500, { error: 'must be at most 500 characters' }))),
     },
     { error: 'body must be a JSON object' },
   );

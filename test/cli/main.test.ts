@@ -200,6 +200,42 @@ describe('keys jwks', () => {
   });
 });
 
+describe('remote endpoints', () => {
+  it('sign with the AWS default chain, for the region in the execute-api host name, under the stage path', async () => {
+    const saved = { id: process.env['AWS_ACCESS_KEY_ID'], secret: process.env['AWS_SECRET_ACCESS_KEY'], token: process.env['AWS_SESSION_TOKEN'] };
+    // The chain reads the real process environment; environment credentials come first in it.
+    process.env['AWS_ACCESS_KEY_ID'] = 'AKIAREMOTETEST0001';
+    process.env['AWS_SECRET_ACCESS_KEY'] = 'remote-secret';
+    process.env['AWS_SESSION_TOKEN'] = 'remote-session';
+    const seen: Array<{ url: string; ok: boolean; reason?: string }> = [];
+    const fakeFetch = (async (input: URL | RequestInfo, init?: RequestInit) => {
+      const url = new URL(String(input));
+      const headers = Object.fromEntries(Object.entries((init?.headers ?? {}) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]));
+      const verdict = await verifyReceived(
+        { method: init?.method ?? 'GET', url: url.pathname + url.search, headers, body: Buffer.from((init?.body as string | undefined) ?? '') },
+        { accessKeyId: 'AKIAREMOTETEST0001', secretAccessKey: 'remote-secret', sessionToken: 'remote-session', region: 'eu-west-1' },
+      );
+      seen.push({ url: url.href, ...verdict });
+      return new Response(JSON.stringify({ keys: [] }), { status: 200, headers: { 'content-type': 'application/json' } });
+    }) as typeof fetch;
+    try {
+      const { code, stdout, stderr } = await cli(['--endpoint', 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod', 'keys', 'jwks', '--json'], {
+        env: {},
+        fetch: fakeFetch,
+      });
+      expect(stderr.text).toBe('');
+      expect(code).toBe(0);
+      expect(stdout.text).toBe('{"keys":[]}\n');
+      expect(seen).toEqual([{ url: 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod/v1/admin/keys/jwks', ok: true }]);
+    } finally {
+      for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret], ['AWS_SESSION_TOKEN', saved.token]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+});
+
 describe('register', () => {
   it('uploads, waits and prints the registration; the same build again prints the same', async () => {
     const bytes = randomBytes(64 * 1024);

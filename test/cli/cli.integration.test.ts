@@ -1,0 +1,124 @@
+/**
+ * The CLI as operators run it (node src/cli/bin.js, a separate process) against a real local cloud:
+ * local admin credential from ATTESTOR_HOME, SigV4 checked by the local gateway, upload to s3rver,
+ * registration by the register handler on the S3 event.
+ */
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startLocalCloud, type LocalCloud } from '../../local/cloud';
+import { closedPort } from './helpers';
+
+const BIN = resolve(__dirname, '../../src/cli/bin.js');
+const APP = 'com.example.cli';
+
+let dataDir: string;
+let emptyHome: string;
+let cloud: LocalCloud;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'attestor-cli-it-'));
+  emptyHome = mkdtempSync(join(tmpdir(), 'attestor-cli-it-empty-'));
+  cloud = await startLocalCloud({ dataDir, port: 0 });
+});
+afterAll(async () => {
+  await cloud?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(emptyHome, { recursive: true, force: true });
+});
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Asynchronous on purpose: the local cloud serves from this process's event loop. */
+function attestor(args: string[], env: NodeJS.ProcessEnv = { ATTESTOR_HOME: dataDir }): Promise<Run> {
+  return new Promise((done) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: dataDir, env: { PATH: process.env['PATH'], ...env } }, (error, stdout, stderr) =>
+      done({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const stderrLines = (run: Run) => run.stderr.split('\n').filter(Boolean);
+
+async function storedBuilds(): Promise<number> {
+  const listed = await cloud.services.clients.s3().send(new ListObjectsV2Command({ Bucket: cloud.config.buildsBucket, Prefix: 'builds/' }));
+  return listed.KeyCount ?? 0;
+}
+
+describe('attestor CLI against the local cloud', () => {
+  const bytes = randomBytes(200 * 1024 + 3);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  let buildPath: string;
+  let firstOutput: string;
+
+  beforeAll(() => {
+    buildPath = join(dataDir, 'app-release.apk');
+    writeFileSync(buildPath, bytes);
+  });
+
+  it('registers a build and prints its SHA-256, size and expiry', async () => {
+    const run = await attestor(['--endpoint', cloud.endpoint, 'register', '--app', APP, '--version', '1.0.0', '--expire-after', '30d', buildPath]);
+    expect(run.stderr).not.toMatch(/error/);
+    expect(run.code).toBe(0);
+    const fields = Object.fromEntries(run.stdout.trim().split('\n').map((line) => line.split(/\s+/, 2) as [string, string]));
+    expect(fields).toEqual({
+      app: APP,
+      version: '1.0.0',
+      size: String(bytes.length),
+      sha256,
+      expires: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+    });
+    const expires = Date.parse(fields['expires']!);
+    expect(Math.abs(expires - (Date.now() + 30 * 86400 * 1000))).toBeLessThan(5 * 60 * 1000);
+    firstOutput = run.stdout;
+  });
+
+  it('registering the same build again prints the same registration', async () => {
+    const run = await attestor(['--endpoint', cloud.endpoint, 'register', '--app', APP, '--version', '1.0.0', buildPath]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(firstOutput);
+    expect(run.stderr).toMatch(/already registered with this build/);
+  });
+
+  it('keys jwks prints only the JWKS on stdout', async () => {
+    const run = await attestor(['keys', 'jwks'], { ATTESTOR_HOME: dataDir, ATTESTOR_ENDPOINT: cloud.endpoint });
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const jwks = JSON.parse(run.stdout) as { keys: Array<Record<string, unknown>> };
+    expect(jwks.keys.length).toBeGreaterThan(0);
+    for (const key of jwks.keys) expect(key).toMatchObject({ kid: expect.any(String), alg: 'ES256', use: 'sig', kty: 'EC', crv: 'P-256' });
+    expect(jwks).toEqual(await cloud.services.tenantKeys().jwks(cloud.config.defaultTenantId));
+  });
+
+  it('without a local admin credential exits 1 with one line', async () => {
+    const run = await attestor(['--endpoint', cloud.endpoint, 'keys', 'jwks'], { ATTESTOR_HOME: emptyHome });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(stderrLines(run)).toEqual([`error: no local admin credential in ${emptyHome}: start the service with \`npm start\` first`]);
+  });
+
+  it('an unreachable endpoint exits 1 with one line', async () => {
+    const port = await closedPort();
+    const run = await attestor(['--endpoint', `http://127.0.0.1:${port}`, 'register', '--app', APP, '--version', '1.0.1', buildPath]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(stderrLines(run)).toEqual([`error: cannot reach http://127.0.0.1:${port} (ECONNREFUSED): start the service with \`npm start\` or pass --endpoint`]);
+  });
+
+  it('a bad app id is refused before anything is uploaded', async () => {
+    const before = await storedBuilds();
+    const run = await attestor(['--endpoint', cloud.endpoint, 'register', '--app', 'not-reverse-dns', '--version', '1.0.2', buildPath]);
+    expect([1, 2]).toContain(run.code);
+    expect(run.stdout).toBe('');
+    expect(stderrLines(run)).toHaveLength(1);
+    expect(run.stderr).toMatch(/reverse-DNS/);
+    await cloud.settled();
+    expect(await storedBuilds()).toBe(before);
+  });
+});
