@@ -12,9 +12,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ATTESTATION_LOG_TABLE, NONCES_TABLE, REGISTRY_TABLE, TOKEN_LEDGER_TABLE, type TableLayout } from '../src/adapters/tables';
+import { listen } from './listen';
 
 interface DynaliteOptions {
   /** LevelDB directory; absent keeps everything in memory. */
@@ -83,14 +83,7 @@ export async function startDynamo(options: {
   const server = dynalite(options.dataDir !== undefined ? { path: options.dataDir } : {});
   // If listening fails (a fixed port in use), the directory stays claimed until this process exits:
   // dynalite has already opened LevelDB and offers no way to close it without a running server.
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port ?? 0, '127.0.0.1');
   const endpoint = `http://127.0.0.1:${port}`;
   let closing: Promise<void> | undefined;
   return {

@@ -11,10 +11,10 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign as signMessage, verify as verifyMessage, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { derToP1363, p1363ToDer } from '../src/core/ecdsa';
+import { listen } from './listen';
 
 export interface KmsServer {
   readonly endpoint: string;
@@ -40,14 +40,7 @@ export async function startKmsServer(options: KmsServerOptions): Promise<KmsServ
   const server = createServer((req, res) => {
     void handleRequest(kms, req, res);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, options.port ?? 0, host);
   const hostPart = host.includes(':') ? `[${host}]` : host;
   let closing: Promise<void> | undefined;
   return {

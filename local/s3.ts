@@ -14,8 +14,8 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { LOCAL_REGION } from './admin-credentials';
+import { listen } from './listen';
 
 /** The one credential s3rver knows (its built-in dummy account). */
 const ACCESS_KEYS: ReadonlyMap<string, string> = new Map([['S3RVER', 'S3RVER']]);
@@ -274,14 +274,7 @@ export async function startS3(options: {
       handle(req, res),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port ?? 0, '127.0.0.1');
 
   let closing: Promise<void> | undefined;
   return {

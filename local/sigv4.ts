@@ -5,7 +5,7 @@
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AdminCredentials } from './admin-credentials';
 import { ADMIN_SIGNING_SERVICE } from './admin-credentials';
 
@@ -61,6 +61,16 @@ export async function verifySigV4(request: SignedRequest, credentials: AdminCred
     const value = headers[name];
     if (value === undefined) return { ok: false, status: 403, message: `signed header ${name} is missing` };
     toSign[name] = value;
+  }
+  // The signer takes x-amz-content-sha256 as the payload hash when present, so a client could sign
+  // one body and send another. Check the claimed hash against the body actually received.
+  const claimedHash = headers['x-amz-content-sha256'];
+  if (claimedHash !== undefined) {
+    const actual = createHash('sha256').update(request.body).digest('hex');
+    if (claimedHash !== 'UNSIGNED-PAYLOAD' && claimedHash.toLowerCase() !== actual) {
+      return { ok: false, status: 403, message: 'x-amz-content-sha256 does not match the request body' };
+    }
+    if (claimedHash === 'UNSIGNED-PAYLOAD') return { ok: false, status: 403, message: 'unsigned payloads are not accepted' };
   }
   const [hostname, port] = (headers['host'] ?? '').split(':');
   const signer = new SignatureV4({

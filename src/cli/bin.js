@@ -8,6 +8,12 @@ require('tsx/cjs');
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { run } = require('./main.ts');
 
+// `attestor keys jwks | head -1` closes the pipe early: the reader's choice, not an error to report.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 run({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr }).then(
   (code) => {
     // exitCode rather than exit(): a piped stdout is flushed before the process ends.

@@ -37,11 +37,3 @@ export function parseExpireAfter(text: string): number {
   }
   return seconds;
 }
-
-/** Seconds as the largest whole unit that divides them, for messages: 2592000 → "30d". */
-export function formatDuration(seconds: number): string {
-  for (const unit of ['w', 'd', 'h', 'm'] as const) {
-    if (seconds >= UNIT_SECONDS[unit] && seconds % UNIT_SECONDS[unit] === 0) return `${seconds / UNIT_SECONDS[unit]}${unit}`;
-  }
-  return `${seconds}s`;
-}

@@ -30,7 +30,7 @@ export const DEFAULT_ENDPOINT = 'http://127.0.0.1:3000';
 /** The admin API's limit on `note`. */
 const MAX_NOTE_CHARS = 500;
 
-export interface OutputStream extends ProgressStream {}
+export type OutputStream = ProgressStream;
 
 export interface CliContext {
   /** Arguments after the program name. */
@@ -50,7 +50,8 @@ interface GlobalOptions {
 }
 
 /** zod schema → commander argument parser, so a malformed value is a usage error (exit 2) before any work. */
-function schemaParser(pick: (validation: typeof import('../core/validation')) => import('zod/mini').ZodMiniType<string>) {
+type Validation = typeof import('../core/validation');
+function schemaParser(pick: (validation: Validation) => Validation['appIdSchema'] | Validation['appVersionSchema']) {
   return (value: string): string => {
     const result = pick(load.validation()).safeParse(value);
     if (!result.success) throw new InvalidArgumentError(result.error.issues[0]?.message ?? 'is invalid');
@@ -190,7 +191,7 @@ export function buildProgram(ctx: CliContext): Command {
           progress = undefined;
           if (!ctx.stderr.isTTY) ctx.stderr.write('waiting for the service to hash and register the build\n');
         },
-      }).finally(() => progress?.done());
+      }).finally(() => progress?.abort());
       if (result.alreadyRegistered) {
         ctx.stderr.write(`${options.app} ${options.version} was already registered with this build; the registration is unchanged\n`);
       }

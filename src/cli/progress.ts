@@ -11,7 +11,10 @@ export interface ProgressStream {
 
 export interface Progress {
   update(sentBytes: number): void;
+  /** The upload finished. */
   done(): void;
+  /** The upload failed: stop drawing without claiming it finished. Harmless after done(). */
+  abort(): void;
 }
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -47,11 +50,13 @@ export function createProgress(stream: ProgressStream, label: string, total: num
     return {
       update: (sent) => bar.update(sent, { sent: formatBytes(sent), rate: rate(sent, now() - started) }),
       done: () => bar.stop(),
+      abort: () => bar.stop(),
     };
   }
   stream.write(`${label}: ${formatBytes(total)}\n`);
   let lastLine = started;
   let last = 0;
+  let finished = false;
   return {
     update: (sent) => {
       last = sent;
@@ -61,8 +66,13 @@ export function createProgress(stream: ProgressStream, label: string, total: num
       stream.write(`${label}: ${Math.floor((sent * 100) / total)}% (${formatBytes(sent)} of ${formatBytes(total)}, ${rate(sent, t - started)})\n`);
     },
     done: () => {
+      if (finished) return;
+      finished = true;
       const elapsed = now() - started;
       stream.write(`${label}: done, ${formatBytes(last)} in ${(elapsed / 1000).toFixed(1)} s (${rate(last, elapsed)})\n`);
+    },
+    abort: () => {
+      finished = true;
     },
   };
 }

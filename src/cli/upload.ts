@@ -31,7 +31,7 @@ export function checkBuildFile(path: string, maxBytes = MAX_BUILD_BYTES): BuildF
   if (stats.isDirectory()) throw new CliError(`${path} is a directory: pass the build file (.apk, .aab, .ipa)`);
   if (!stats.isFile()) throw new CliError(`${path} is not a regular file`);
   if (stats.size === 0) throw new CliError(`${path} is empty: empty builds cannot be registered`);
-  if (stats.size > maxBytes) throw new CliError(`${path} is ${stats.size} bytes; builds may be at most ${maxBytes} bytes (2 GiB)`);
+  if (stats.size > maxBytes) throw new CliError(`${path} is ${stats.size} bytes; builds may be at most ${maxBytes} bytes`);
   return { path, size: stats.size };
 }
 
@@ -82,14 +82,22 @@ export async function putFile(options: PutFileOptions): Promise<void> {
     headers: { 'content-length': String(file.size), 'content-type': 'application/octet-stream' },
     body,
     duplex: 'half',
+    // With redirects followed, Node's fetch keeps every chunk sent so it could replay the body
+    // (nodejs/undici#4058): a 2 GiB build would cost 2 GiB of memory. Storage never redirects a
+    // presigned PUT anyway.
+    redirect: 'error',
   };
   let response: Response;
   try {
     response = await (options.fetch ?? fetch)(options.url, init);
   } catch (error) {
     if (changed) throw new CliError(`${file.path} changed while it was being uploaded: upload it again once it is complete`);
-    const code = (error as { cause?: { code?: unknown } })?.cause?.code;
-    throw new CliError(`upload to ${new URL(options.url).origin} failed${typeof code === 'string' ? ` (${code})` : ''}: check your network and run the command again`);
+    const cause = (error as { cause?: { code?: unknown; message?: unknown } })?.cause;
+    const origin = new URL(options.url).origin;
+    if (typeof cause?.message === 'string' && /redirect/i.test(cause.message)) {
+      throw new CliError(`upload to ${origin} was redirected: the service issued an upload URL for the wrong storage endpoint; check its configuration`);
+    }
+    throw new CliError(`upload to ${origin} failed${typeof cause?.code === 'string' ? ` (${cause.code})` : ''}: check your network and run the command again`);
   } finally {
     source.destroy();
   }

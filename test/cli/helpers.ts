@@ -26,12 +26,17 @@ export interface FakeServer {
   close(): Promise<void>;
 }
 
-export async function startFakeServer(reply: (req: Received, server: { endpoint: string }) => Reply | Promise<Reply>): Promise<FakeServer> {
+export async function startFakeServer(
+  reply: (req: Received, server: { endpoint: string }) => Reply | Promise<Reply>,
+  options: { keepBodies?: boolean } = {},
+): Promise<FakeServer> {
   const received: Received[] = [];
   const info = { endpoint: '' };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('data', (c: Buffer) => {
+      if (options.keepBodies !== false) chunks.push(c);
+    });
     req.on('end', () => {
       const r: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
       received.push(r);

@@ -68,6 +68,24 @@ describe('putFile', () => {
     expect(seen.at(-1)).toBe(bytes.length);
   });
 
+  it('keeps memory flat: the file is never held whole, by us or by fetch', async () => {
+    const size = 96 * 1024 * 1024;
+    const path = join(dir, 'large.apk');
+    writeFileSync(path, Buffer.alloc(size, 7));
+    const sink = await startFakeServer(() => ({ status: 200 }), { keepBodies: false });
+    const base = process.memoryUsage().arrayBuffers;
+    let peak = base;
+    const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 2);
+    try {
+      await putFile({ url: `${sink.endpoint}/bucket/large`, file: { path, size }, onProgress: () => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)) });
+    } finally {
+      clearInterval(sample);
+      await sink.close();
+      rmSync(path);
+    }
+    expect(peak - base).toBeLessThan(size / 2);
+  });
+
   it('refuses to send a file whose size changed since it was checked', async () => {
     const path = file('shrunk.apk', Buffer.alloc(10));
     await expect(putFile({ url: `${storage.endpoint}/bucket/key`, file: { path, size: 20 } })).rejects.toThrow(/changed while it was being uploaded/);

@@ -177,3 +177,23 @@ test('data persists across a restart', async () => {
   expect((await hello(before.body['token'] as string)).status).toBe(200);
   expect((await hello(after.body['token'] as string)).status).toBe(200);
 });
+
+test('an admin request whose body was swapped after signing is refused', async () => {
+  const { SignatureV4 } = await import('@smithy/signature-v4');
+  const { Sha256 } = await import('@aws-crypto/sha256-js');
+  const url = new URL('/v1/admin/apps/com.example.swapped/uploads', cloud.endpoint);
+  const signedBody = JSON.stringify({ version: '1.0.0', size: 10 });
+  const signer = new SignatureV4({ credentials: cloud.adminCredentials, region: cloud.adminCredentials.region, service: 'execute-api', sha256: Sha256 });
+  const signed = await signer.sign({
+    method: 'POST',
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: url.pathname,
+    headers: { host: url.host, 'content-type': 'application/json', 'x-amz-content-sha256': (await import('node:crypto')).createHash('sha256').update(signedBody).digest('hex') },
+    body: signedBody,
+  });
+  const swapped = await fetch(url, { method: 'POST', headers: signed.headers as Record<string, string>, body: JSON.stringify({ version: '6.6.6', size: 10 }) });
+  expect(swapped.status).toBe(403);
+  expect(await swapped.json()).toEqual({ message: 'x-amz-content-sha256 does not match the request body' });
+});
