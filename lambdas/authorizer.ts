@@ -1,14 +1,5 @@
-import { configFromEnv, createServices } from '../src/adapters/environment';
-import { AttestationVerifier } from '../src/core/verifier';
-import { authorizerHandler } from '../src/handlers/authorizer';
-import { jsonLogger } from '../src/handlers/log';
+import { authorizerConfigFromEnv, createAuthorizer } from '../src/adapters/authorizer-config';
 
-const services = createServices(configFromEnv(process.env));
-// Module scope: the verifier's key cache lives as long as the warm container.
-const verifier = new AttestationVerifier({
-  keys: services.tenantKeys(),
-  tenantId: services.config.authorizerTenantId,
-  issuer: services.config.issuer,
-  clock: services.clock,
-});
-export const handler = authorizerHandler(verifier, jsonLogger);
+// Module scope: a bad environment fails the cold start, and the verifier's keys and verified-token
+// cache live as long as the warm container. Key loading starts here, before the first request.
+export const handler = createAuthorizer(authorizerConfigFromEnv(process.env)).handler;

@@ -7,19 +7,21 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
-import { createServices, defaultTenantOf, DEFAULTS, type ServiceConfig, type Services } from '../src/adapters/environment';
+import { authorizerConfigFromEnv, createAuthorizer, type Authorizer } from '../src/adapters/authorizer-config';
+import { createServices, DEFAULTS, type ServiceConfig, type Services } from '../src/adapters/environment';
 import { ensureDecoyKey } from '../src/adapters/kms-tenant-keys';
 import type { Clock } from '../src/core/ports';
 import { DEFAULT_MAX_BUILD_BYTES } from '../src/core/registration';
-import { AttestationVerifier } from '../src/core/verifier';
 import { adminHandler } from '../src/handlers/admin';
 import { attestHandler } from '../src/handlers/attest';
-import { authorizerHandler } from '../src/handlers/authorizer';
+import type { AuthorizerMode } from '../src/handlers/authorizer';
+import type { MetricsSink } from '../src/handlers/metrics';
 import { challengeHandler } from '../src/handlers/challenge';
 import { demoHelloHandler } from '../src/handlers/demo-hello';
 import { silentLogger, type Logger } from '../src/handlers/log';
 import { registerHandler } from '../src/handlers/register';
-import { loadOrCreateAdminCredentials, LOCAL_REGION, type AdminCredentials } from './admin-credentials';
+import { TOKEN_HEADER_NAME } from '../src/routes';
+import { loadOrCreateAdminCredentials, LOCAL_REGION, LocalCredentialStore, localPrincipal, type AdminCredentials } from './admin-credentials';
 import { ensureTables, startDynamo } from './dynamodb';
 import { startGateway } from './gateway';
 import { startKmsServer } from './kms-server';
@@ -48,6 +50,29 @@ export interface LocalCloudOptions {
   readonly logger?: Logger;
   /** @default 2 GiB */
   readonly maxBuildBytes?: number;
+  /** How the authorizer in front of `auth: 'attestation'` routes enforces tokens. @default enforce, token only, keys from KMS */
+  readonly authorizer?: LocalAuthorizerOptions;
+}
+
+/**
+ * The authorizer's settings, passed through the same environment contract (and parser) as the
+ * Lambda's; see docs/ENFORCEMENT.md.
+ */
+export interface LocalAuthorizerOptions {
+  /** @default 'enforce' */
+  readonly mode?: AuthorizerMode;
+  /** @default 'Attestor-Token' */
+  readonly tokenHeader?: string;
+  readonly requireBinding?: boolean;
+  /** @default 'Authorization' */
+  readonly bindingHeader?: string;
+  readonly limitedUse?: boolean;
+  readonly requireProof?: boolean;
+  /** kms: the tenant's keys through the registry and KMS; jwks: the admin JWKS route, fetched with SigV4 (the local admin credential). @default 'kms' */
+  readonly keySource?: 'kms' | 'jwks';
+  readonly publicBaseUrl?: string;
+  /** @default verdicts are only logged */
+  readonly metrics?: MetricsSink;
 }
 
 export interface LocalCloud {
@@ -122,6 +147,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     await ensureDecoyKey(services.clients.kms(), config.decoyKeyId);
     await services.tenantKeys().ensureSigningKey(config.defaultTenantId);
     const adminCredentials = loadOrCreateAdminCredentials(options.dataDir, config.defaultTenantId);
+    // The operator credential administers the default tenant and may create others (docs/ADMIN_API.md §1.2).
+    const credentialStore = new LocalCredentialStore(options.dataDir, adminCredentials);
+    await services.registry().putTenantIfAbsent({ tenantId: config.defaultTenantId, createdAt: services.clock.nowSeconds() });
+    await services.registry().putPrincipalIfAbsent({ principal: localPrincipal(adminCredentials.accessKeyId), tenantId: config.defaultTenantId, operator: true });
 
     const register = registerHandler(services.registration(), logger);
     deliver = async (record) => {
@@ -136,27 +165,40 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       }
     };
 
-    const verifier = new AttestationVerifier({
-      keys: services.tenantKeys(),
-      tenantId: config.authorizerTenantId,
-      issuer: config.issuer,
-      clock: services.clock,
-    });
+    // The authorizer is wired once the gateway's address (its JWKS URL) is known; it is a separate
+    // Lambda in AWS, so it gets its own clients, as there.
+    const authorizerOptions = options.authorizer ?? {};
+    let localAuthorizer: Authorizer | undefined;
+    closers.push(async () => localAuthorizer?.destroy());
     const gateway = await startGateway({
       handlers: {
         challenge: challengeHandler(services.attestation(), logger),
         attest: attestHandler(services.attestation(), logger),
         demoHello: demoHelloHandler(logger),
-        admin: adminHandler(services.admin(defaultTenantOf(config.defaultTenantId)), logger),
+        admin: adminHandler(services.admin({ credentialIssuer: credentialStore }), logger),
       },
-      authorizer: authorizerHandler(verifier, logger),
-      adminCredentials,
+      authorizer: (event) => (localAuthorizer as Authorizer).handler(event),
+      // API Gateway with a header identity source answers 401 itself when the header is missing;
+      // in monitor mode there is none, so every request reaches the authorizer and is counted.
+      authorizerIdentityHeader: authorizerOptions.mode === 'monitor' ? null : (authorizerOptions.tokenHeader ?? TOKEN_HEADER_NAME),
+      adminCredentials: (accessKeyId) => credentialStore.find(accessKeyId),
       logger,
       port: options.port ?? 3000,
       ...(options.host ? { host: options.host } : {}),
       region: LOCAL_REGION,
     });
     closers.push(() => gateway.close());
+    localAuthorizer = createAuthorizer(
+      authorizerConfigFromEnv(localAuthorizerEnvironment(config, authorizerOptions, `${gateway.endpoint}/v1/admin/keys/jwks`)),
+      {
+        logger,
+        metrics: authorizerOptions.metrics ?? { record: () => undefined },
+        clock: services.clock,
+        endpoints,
+        credentials: LOCAL_AWS_CREDENTIALS,
+        jwksCredentials: { accessKeyId: adminCredentials.accessKeyId, secretAccessKey: adminCredentials.secretAccessKey },
+      },
+    );
 
     const settled = async () => {
       while (pending.size > 0) await Promise.allSettled([...pending]);
@@ -180,4 +222,29 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     await stopAll();
     throw error;
   }
+}
+
+/** The environment the AttestationAuthorizer construct would give the authorizer Lambda. */
+function localAuthorizerEnvironment(config: ServiceConfig, options: LocalAuthorizerOptions, jwksUrl: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    AWS_REGION: config.region,
+    ATTESTOR_ISSUER: config.issuer,
+    AUTHORIZER_TENANT: config.authorizerTenantId,
+    AUTHORIZER_MODE: options.mode ?? 'enforce',
+    REQUIRE_BINDING: String(options.requireBinding === true),
+    LIMITED_USE: String(options.limitedUse === true),
+    REQUIRE_PROOF: String(options.requireProof === true),
+    KEY_SOURCE: options.keySource ?? 'kms',
+  };
+  if (options.tokenHeader !== undefined) env['TOKEN_HEADER'] = options.tokenHeader;
+  if (options.bindingHeader !== undefined) env['BINDING_HEADER'] = options.bindingHeader;
+  if (options.limitedUse || options.requireProof) env['TOKEN_LEDGER_TABLE'] = LOCAL_NAMES.tokenLedgerTable;
+  if (options.keySource === 'jwks') env['JWKS_URL'] = jwksUrl;
+  else {
+    env['REGISTRY_TABLE'] = config.registryTable;
+    env['TENANT_KEY_ALIAS_PREFIX'] = config.tenantKeyAliasPrefix;
+    env['DECOY_KEY_ID'] = config.decoyKeyId;
+  }
+  if (options.publicBaseUrl !== undefined) env['PUBLIC_BASE_URL'] = options.publicBaseUrl;
+  return env;
 }

@@ -12,10 +12,10 @@ import type { ApiHandler } from '../src/handlers/http';
 import type { AuthorizerHandler } from '../src/handlers/authorizer';
 import type { Logger } from '../src/handlers/log';
 import { ROUTES, TOKEN_HEADER_NAME, type Route } from '../src/routes';
-import type { AdminCredentials } from './admin-credentials';
-import { verifySigV4 } from './sigv4';
+import { LOCAL_ACCOUNT_ID, localPrincipal } from './admin-credentials';
+import { verifySigV4, type CredentialLookup } from './sigv4';
 
-export const LOCAL_ACCOUNT_ID = '000000000000';
+export { LOCAL_ACCOUNT_ID };
 export const LOCAL_API_ID = 'local';
 export const LOCAL_STAGE = 'prod';
 /** API Gateway's payload limit. */
@@ -24,7 +24,14 @@ const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
 export interface GatewayOptions {
   readonly handlers: Readonly<Record<Route['lambda'], ApiHandler>>;
   readonly authorizer: AuthorizerHandler;
-  readonly adminCredentials: AdminCredentials;
+  /**
+   * The authorizer's identity source header: a request without it gets 401 and the authorizer is
+   * not called, as API Gateway does. null: no identity source (monitor mode), the authorizer sees
+   * every request. @default TOKEN_HEADER_NAME
+   */
+  readonly authorizerIdentityHeader?: string | null;
+  /** Every admin credential the gateway accepts (the operator's and the tenants'). */
+  readonly adminCredentials: CredentialLookup;
   readonly logger: Logger;
   readonly port: number;
   readonly host?: string;
@@ -127,6 +134,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (!body) return send(res, 413, message('Request Too Long'));
 
     const headers = singleAndMulti(rawHeaders(req));
+    // API Gateway tells the backend how the client connected, overriding whatever the client sent.
+    for (const name of Object.keys(headers.single)) {
+      if (name.toLowerCase() !== 'x-forwarded-proto') continue;
+      delete headers.single[name];
+      delete headers.multi[name];
+    }
+    headers.single['X-Forwarded-Proto'] = 'http';
+    headers.multi['X-Forwarded-Proto'] = ['http'];
     const query = singleAndMulti([...new Set(url.searchParams.keys())].map((k) => [k, url.searchParams.getAll(k)] as [string, string[]]));
     const pathParameters = Object.fromEntries(params.map((name, i) => [name, decodeURIComponent(hit.m![i + 1]!)]));
     const requestId = randomUUID();
@@ -155,7 +170,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         userAgent: headers.single['User-Agent'] ?? headers.single['user-agent'] ?? null,
         userArn: null,
       },
-      path: `/${LOCAL_STAGE}${url.pathname}`,
+      // The path the client addressed: the local gateway serves the stage at the root, like a custom
+      // domain mapped without a base path (proofs of possession are checked against it).
+      path: url.pathname,
       stage: LOCAL_STAGE,
       requestId,
       requestTimeEpoch: Date.now(),
@@ -175,14 +192,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         accountId: LOCAL_ACCOUNT_ID,
         caller: verdict.accessKeyId,
         user: verdict.accessKeyId,
-        userArn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:user/attestor-local-admin`,
+        // As API Gateway does for IAM users: the admin handler maps this ARN to a tenant.
+        userArn: localPrincipal(verdict.accessKeyId),
       };
     }
 
     if (route.auth === 'attestation') {
-      const tokenHeader = Object.keys(headers.single).find((name) => name.toLowerCase() === TOKEN_HEADER_NAME.toLowerCase());
-      // With a header identity source, API Gateway rejects a request lacking it without calling the authorizer.
-      if (!tokenHeader || headers.single[tokenHeader] === '') return send(res, 401, message('Unauthorized'));
+      const identityHeader = options.authorizerIdentityHeader === undefined ? TOKEN_HEADER_NAME : options.authorizerIdentityHeader;
+      if (identityHeader !== null) {
+        const tokenHeader = Object.keys(headers.single).find((name) => name.toLowerCase() === identityHeader.toLowerCase());
+        // With a header identity source, API Gateway rejects a request lacking it without calling the authorizer.
+        if (!tokenHeader || headers.single[tokenHeader] === '') return send(res, 401, message('Unauthorized'));
+      }
       const authEvent: APIGatewayRequestAuthorizerEvent = {
         type: 'REQUEST',
         methodArn,

@@ -33,7 +33,10 @@ function parseAmzDate(value: string | undefined): Date | undefined {
   return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
 }
 
-export async function verifySigV4(request: SignedRequest, credentials: AdminCredentials, nowMs = Date.now()): Promise<SigV4Result> {
+/** Finds the credential of an access key id; undefined for one the gateway does not know. */
+export type CredentialLookup = (accessKeyId: string) => AdminCredentials | undefined;
+
+export async function verifySigV4(request: SignedRequest, lookup: CredentialLookup, nowMs = Date.now()): Promise<SigV4Result> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) if (value !== undefined) headers[name.toLowerCase()] = value;
   const authorization = headers['authorization'];
@@ -42,7 +45,8 @@ export async function verifySigV4(request: SignedRequest, credentials: AdminCred
   const match = authorization.match(AUTH_PATTERN);
   if (!match) return { ok: false, status: 403, message: 'Authorization header is not a valid AWS4-HMAC-SHA256 signature' };
   const [, accessKeyId, scopeDate, region, service, signedHeaderList, signature] = match as unknown as string[];
-  if (accessKeyId !== credentials.accessKeyId) return { ok: false, status: 403, message: 'The security token included in the request is invalid.' };
+  const credentials = lookup(accessKeyId!);
+  if (!credentials) return { ok: false, status: 403, message: 'The security token included in the request is invalid.' };
   if (service !== ADMIN_SIGNING_SERVICE || region !== credentials.region) {
     return { ok: false, status: 403, message: `Credential should be scoped to ${credentials.region}/${ADMIN_SIGNING_SERVICE}` };
   }

@@ -3,12 +3,18 @@
  *   APP#<appId>       / APP            app record
  *   APP#<appId>       / VER#<version>  registration
  *   APP#<appId>       / POLICY         policy
+ *   APP#<appId>       / DEVICE#<id>    allow-listed device (install key or debug secret digest)
  *   UPLOAD#<uploadId> / UPLOAD         upload status
  *   TENANT#<tenantId> / KEY#<kid>      tenant signing key
+ *   TENANT#<tenantId> / APP#<appId>    index: the tenant's apps
+ *   TENANT#<tenantId> / PRINCIPAL#<arn> index: the tenant's principals
+ *   TENANTS           / TENANT#<tenantId> tenant record (one partition, so listing is one Query)
+ *   PRINCIPAL#<arn>   / PRINCIPAL      which tenant an IAM principal administers
  * Every write that must not clobber existing state is a conditional write, so two Lambdas racing
  * on the same record (a redelivered S3 event, two admins) settle on one stored value.
  */
 import {
+  DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
@@ -20,10 +26,16 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DEFAULT_POLICY, SIGNAL_NAMES, type Policy, type SignalName } from '../core/policy';
 import type {
   AppRecord,
+  AppRemoval,
+  DeviceKind,
+  DeviceRecord,
+  PrincipalRecord,
   RegistrationRecord,
   Registry,
+  TenantDirectory,
   TenantKeyRecord,
   TenantKeyStatus,
+  TenantRecord,
   UploadRecord,
   UploadStatus,
 } from '../core/ports';
@@ -61,6 +73,11 @@ export const registryKeys = {
   policy: (appId: string): ItemKey => ({ pk: `APP#${appId}`, sk: 'POLICY' }),
   upload: (uploadId: string): ItemKey => ({ pk: `UPLOAD#${uploadId}`, sk: 'UPLOAD' }),
   tenantKey: (tenantId: string, kid: string): ItemKey => ({ pk: `TENANT#${tenantId}`, sk: `KEY#${kid}` }),
+  device: (appId: string, deviceId: string): ItemKey => ({ pk: `APP#${appId}`, sk: `DEVICE#${deviceId}` }),
+  tenantApp: (tenantId: string, appId: string): ItemKey => ({ pk: `TENANT#${tenantId}`, sk: `APP#${appId}` }),
+  tenantPrincipal: (tenantId: string, principal: string): ItemKey => ({ pk: `TENANT#${tenantId}`, sk: `PRINCIPAL#${principal}` }),
+  tenant: (tenantId: string): ItemKey => ({ pk: 'TENANTS', sk: `TENANT#${tenantId}` }),
+  principal: (principal: string): ItemKey => ({ pk: `PRINCIPAL#${principal}`, sk: 'PRINCIPAL' }),
 };
 
 function keyAttributes(key: ItemKey): Item {
@@ -186,6 +203,10 @@ export function uploadToItem(record: UploadRecord): Item {
     size: record.size,
     expireAfterSeconds: record.expireAfterSeconds,
     note: record.note,
+    tenantId: record.tenantId,
+    expectedSize: record.expectedSize,
+    multipartUploadId: record.multipartUploadId,
+    completedAt: record.completedAt,
   });
 }
 export function uploadFromItem(item: Item): UploadRecord {
@@ -203,6 +224,10 @@ export function uploadFromItem(item: Item): UploadRecord {
       size: f.optNum('size'),
       expireAfterSeconds: f.optNum('expireAfterSeconds'),
       note: f.optStr('note'),
+      tenantId: f.optStr('tenantId'),
+      expectedSize: f.optNum('expectedSize'),
+      multipartUploadId: f.optStr('multipartUploadId'),
+      completedAt: f.optNum('completedAt'),
     }),
   };
 }
@@ -216,6 +241,8 @@ export function tenantKeyToItem(record: TenantKeyRecord): Item {
     keyId: record.keyId,
     createdAt: record.createdAt,
     status: record.status,
+    activatesAt: record.activatesAt,
+    retiresAt: record.retiresAt,
   });
 }
 export function tenantKeyFromItem(item: Item): TenantKeyRecord {
@@ -226,7 +253,43 @@ export function tenantKeyFromItem(item: Item): TenantKeyRecord {
     keyId: f.str('keyId'),
     createdAt: f.num('createdAt'),
     status: f.oneOf('status', KEY_STATUSES),
+    ...defined({ activatesAt: f.optNum('activatesAt'), retiresAt: f.optNum('retiresAt') }),
   };
+}
+
+const DEVICE_KINDS: readonly DeviceKind[] = ['install', 'debug'];
+
+export function deviceToItem(record: DeviceRecord): Item {
+  return toItem(registryKeys.device(record.appId, record.deviceId), {
+    appId: record.appId,
+    deviceId: record.deviceId,
+    kind: record.kind,
+    did: record.did,
+    secretSha256: record.secretSha256,
+    note: record.note,
+    createdAt: record.createdAt,
+  });
+}
+export function deviceFromItem(item: Item): DeviceRecord {
+  const f = new Fields(item);
+  return {
+    appId: f.str('appId'),
+    deviceId: f.str('deviceId'),
+    kind: f.oneOf('kind', DEVICE_KINDS),
+    createdAt: f.num('createdAt'),
+    ...defined({ did: f.optStr('did'), secretSha256: f.optStr('secretSha256'), note: f.optStr('note') }),
+  };
+}
+
+export function tenantFromItem(item: Item): TenantRecord {
+  const f = new Fields(item);
+  return { tenantId: f.str('tenantId'), createdAt: f.num('createdAt') };
+}
+
+export function principalFromItem(item: Item): PrincipalRecord {
+  const f = new Fields(item);
+  const operator = f.raw('operator');
+  return { principal: f.str('principal'), tenantId: f.str('tenantId'), operator: operator === true };
 }
 
 /** Newest first; equal times order by kid so every reader sees the same "newest". */
@@ -236,25 +299,163 @@ export function compareTenantKeysNewestFirst(a: TenantKeyRecord, b: TenantKeyRec
 
 const ABSENT = 'attribute_not_exists(#pk)';
 
-export class DynamoDbRegistry implements Registry {
+export class DynamoDbRegistry implements Registry, TenantDirectory {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
   ) {}
 
   async getApp(appId: string): Promise<AppRecord | undefined> {
-    const item = await this.get(registryKeys.app(appId), false);
+    // Strongly consistent here and below: a removal must stop the very next attestation (docs/ADMIN_API.md §10).
+    const item = await this.get(registryKeys.app(appId), true);
     return item && appFromItem(item);
   }
 
   async ensureApp(app: AppRecord): Promise<AppRecord> {
     await this.putIfAbsent(appToItem(app));
     // Read back whatever won: an app created earlier keeps its tenant whoever asks.
-    return appFromItem(await this.getWritten(registryKeys.app(app.appId)));
+    const stored = appFromItem(await this.getWritten(registryKeys.app(app.appId)));
+    // The index is written after the app, and again by every later ensureApp of the owner, so an
+    // interrupted creation is repaired by the next upload.
+    if (stored.tenantId === app.tenantId) {
+      await this.put(toItem(registryKeys.tenantApp(stored.tenantId, stored.appId), { appId: stored.appId, tenantId: stored.tenantId, createdAt: stored.createdAt }));
+    }
+    return stored;
+  }
+
+  async listApps(tenantId: string): Promise<AppRecord[]> {
+    const items = await this.queryPrefix(registryKeys.tenantApp(tenantId, '').pk, 'APP#');
+    return items.map(appFromItem).sort((a, b) => (a.appId < b.appId ? -1 : a.appId > b.appId ? 1 : 0));
+  }
+
+  /**
+   * The app record goes first, so attestations fail (app_unknown) from that moment; then
+   * everything under it, then the tenant's index entry.
+   */
+  async deleteApp(appId: string): Promise<AppRemoval | undefined> {
+    const app = await this.getApp(appId);
+    if (!app) return undefined;
+    await this.delete(registryKeys.app(appId));
+    let registrations = 0;
+    let devices = 0;
+    let policy = false;
+    for (const item of await this.queryPrefix(registryKeys.app(appId).pk, '')) {
+      const sk = item[SK]?.S ?? '';
+      if (sk.startsWith('VER#')) registrations++;
+      else if (sk.startsWith('DEVICE#')) devices++;
+      else if (sk === 'POLICY') policy = true;
+      await this.delete({ pk: registryKeys.app(appId).pk, sk });
+    }
+    await this.delete(registryKeys.tenantApp(app.tenantId, appId));
+    return { app, registrations, devices, policy };
+  }
+
+  async listRegistrations(appId: string): Promise<RegistrationRecord[]> {
+    const items = await this.queryPrefix(registryKeys.app(appId).pk, 'VER#');
+    return items.map(registrationFromItem).sort((a, b) => b.registeredAt - a.registeredAt || (a.version < b.version ? -1 : 1));
+  }
+
+  async deleteRegistration(appId: string, version: string): Promise<RegistrationRecord | undefined> {
+    const old = await this.delete(registryKeys.registration(appId, version));
+    return old && registrationFromItem(old);
+  }
+
+  async setRegistrationExpiry(appId: string, version: string, expiresAt: number): Promise<RegistrationRecord | undefined> {
+    try {
+      const result = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyAttributes(registryKeys.registration(appId, version)),
+          UpdateExpression: 'SET #expiresAt = :expiresAt',
+          // Without the condition UpdateItem would create a registration with no digest.
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': PK, '#expiresAt': 'expiresAt' },
+          ExpressionAttributeValues: { ':expiresAt': { N: String(expiresAt) } },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return result.Attributes && registrationFromItem(result.Attributes);
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async putPolicy(appId: string, policy: Policy): Promise<void> {
+    await this.put(policyToItem(appId, policy));
+  }
+
+  async listDevices(appId: string): Promise<DeviceRecord[]> {
+    const items = await this.queryPrefix(registryKeys.app(appId).pk, 'DEVICE#');
+    return items.map(deviceFromItem).sort((a, b) => b.createdAt - a.createdAt || (a.deviceId < b.deviceId ? -1 : 1));
+  }
+
+  async getDevice(appId: string, deviceId: string): Promise<DeviceRecord | undefined> {
+    const item = await this.get(registryKeys.device(appId, deviceId), true);
+    return item && deviceFromItem(item);
+  }
+
+  async putDeviceIfAbsent(record: DeviceRecord): Promise<boolean> {
+    return this.putIfAbsent(deviceToItem(record));
+  }
+
+  async deleteDevice(appId: string, deviceId: string): Promise<DeviceRecord | undefined> {
+    const old = await this.delete(registryKeys.device(appId, deviceId));
+    return old && deviceFromItem(old);
+  }
+
+  async markUploadCompleted(uploadId: string, completedAt: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyAttributes(registryKeys.upload(uploadId)),
+          UpdateExpression: 'SET #completedAt = if_not_exists(#completedAt, :completedAt)',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': PK, '#completedAt': 'completedAt' },
+          ExpressionAttributeValues: { ':completedAt': { N: String(completedAt) } },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
+  async getTenant(tenantId: string): Promise<TenantRecord | undefined> {
+    const item = await this.get(registryKeys.tenant(tenantId), true);
+    return item && tenantFromItem(item);
+  }
+
+  async putTenantIfAbsent(record: TenantRecord): Promise<boolean> {
+    return this.putIfAbsent(toItem(registryKeys.tenant(record.tenantId), { tenantId: record.tenantId, createdAt: record.createdAt }));
+  }
+
+  async listTenants(): Promise<TenantRecord[]> {
+    const items = await this.queryPrefix(registryKeys.tenant('').pk, 'TENANT#');
+    return items.map(tenantFromItem).sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
+  }
+
+  async getPrincipal(principal: string): Promise<PrincipalRecord | undefined> {
+    // Eventually consistent is enough: a brand-new mapping being refused for a second fails closed.
+    const item = await this.get(registryKeys.principal(principal), false);
+    return item && principalFromItem(item);
+  }
+
+  /** The mapping item decides (conditional); the tenant's index entry follows it. */
+  async putPrincipalIfAbsent(record: PrincipalRecord): Promise<boolean> {
+    const fields = { principal: record.principal, tenantId: record.tenantId, operator: record.operator };
+    if (!(await this.putIfAbsent(toItem(registryKeys.principal(record.principal), fields)))) return false;
+    await this.put(toItem(registryKeys.tenantPrincipal(record.tenantId, record.principal), fields));
+    return true;
+  }
+
+  async listPrincipals(tenantId: string): Promise<PrincipalRecord[]> {
+    const items = await this.queryPrefix(registryKeys.tenantPrincipal(tenantId, '').pk, 'PRINCIPAL#');
+    return items.map(principalFromItem).sort((a, b) => (a.principal < b.principal ? -1 : 1));
   }
 
   async getRegistration(appId: string, version: string): Promise<RegistrationRecord | undefined> {
-    const item = await this.get(registryKeys.registration(appId, version), false);
+    const item = await this.get(registryKeys.registration(appId, version), true);
     return item && registrationFromItem(item);
   }
 
@@ -264,7 +465,7 @@ export class DynamoDbRegistry implements Registry {
   }
 
   async getPolicy(appId: string): Promise<Policy | undefined> {
-    const item = await this.get(registryKeys.policy(appId), false);
+    const item = await this.get(registryKeys.policy(appId), true);
     return item && policyFromItem(item);
   }
 
@@ -334,6 +535,24 @@ export class DynamoDbRegistry implements Registry {
     if (!(await this.putIfAbsent(tenantKeyToItem(record)))) throw new KeyConflictError(record.tenantId, record.kid);
   }
 
+  async retireTenantKey(tenantId: string, kid: string, retiresAt: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyAttributes(registryKeys.tenantKey(tenantId, kid)),
+          UpdateExpression: 'SET #retiresAt = :retiresAt',
+          // An earlier retirement (from a concurrent rotation) stands; an unknown key stays unknown.
+          ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#retiresAt)',
+          ExpressionAttributeNames: { '#pk': PK, '#retiresAt': 'retiresAt' },
+          ExpressionAttributeValues: { ':retiresAt': { N: String(retiresAt) } },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
   /** True if written, false if an item with the same key was already there. */
   private async putIfAbsent(item: Item): Promise<boolean> {
     try {
@@ -350,6 +569,37 @@ export class DynamoDbRegistry implements Registry {
       if (isConditionalCheckFailed(error)) return false;
       throw error;
     }
+  }
+
+  private async put(item: Item): Promise<void> {
+    await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }));
+  }
+
+  /** Deletes an item and returns what it held, if anything. */
+  private async delete(key: ItemKey): Promise<Item | undefined> {
+    const result = await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: keyAttributes(key), ReturnValues: 'ALL_OLD' }));
+    return result.Attributes && Object.keys(result.Attributes).length > 0 ? result.Attributes : undefined;
+  }
+
+  /** Every item of partition `pk` whose sort key starts with `prefix`, all pages, consistently. */
+  private async queryPrefix(pk: string, prefix: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: prefix ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
+          ExpressionAttributeNames: prefix ? { '#pk': PK, '#sk': SK } : { '#pk': PK },
+          ExpressionAttributeValues: prefix ? { ':pk': { S: pk }, ':prefix': { S: prefix } } : { ':pk': { S: pk } },
+          ConsistentRead: true,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
   }
 
   private async get(key: ItemKey, consistent: boolean): Promise<Item | undefined> {

@@ -7,14 +7,16 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { cryptoRandom, type AttestationDeps } from '../core/attestation';
 import { systemClock, type Clock, type RandomSource } from '../core/ports';
 import { DEFAULT_MAX_BUILD_BYTES, type RegistrationDeps } from '../core/registration';
 import type { AdminDeps } from '../handlers/admin';
+import type { AdminCredentialIssuer } from '../core/ports';
+import { parseOperatorPrincipals, resolveAdminCaller } from '../core/tenancy';
+import { DynamoDbAttestationLog } from './dynamodb-attestation-log';
 import { DynamoDbNonceStore } from './dynamodb-nonce-store';
 import { DynamoDbRegistry } from './dynamodb-registry';
-import { KmsTenantKeys } from './kms-tenant-keys';
+import { InvalidKeyPolicyRoleError, KmsTenantKeys, tenantKeyPolicy } from './kms-tenant-keys';
 import { S3BuildStore, S3UploadUrls } from './s3-builds';
 
 export interface ServiceConfig {
@@ -35,7 +37,18 @@ export interface ServiceConfig {
   readonly decoyKeyId: string;
   /** Alias prefix of tenant signing keys, e.g. `alias/attestor/tenant/`. */
   readonly tenantKeyAliasPrefix: string;
+  /**
+   * Key policy (JSON) of the tenant keys this deployment creates, naming the roles that use them
+   * (tenantKeyPolicy in kms-tenant-keys.ts). Absent: KMS's default policy, so IAM alone decides.
+   */
+  readonly tenantKeyPolicy?: string;
   readonly maxBuildBytes: number;
+  /**
+   * IAM principals (ARNs) that operate the default tenant: they may create tenants and map other
+   * principals to them (ATTESTOR_OPERATOR_PRINCIPALS, comma-separated). Empty: only principals
+   * recorded in the registry have access.
+   */
+  readonly operatorPrincipals?: readonly string[];
   /** Local cloud only: endpoints and static credentials of the stand-ins. */
   readonly endpoints?: { readonly dynamodb: string; readonly s3: string; readonly kms: string };
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
@@ -73,7 +86,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServiceConfig {
     authorizerTenantId: env['AUTHORIZER_TENANT'] ?? defaultTenantId,
     decoyKeyId: env['DECOY_KEY_ID'] ?? DEFAULTS.decoyKeyId,
     tenantKeyAliasPrefix: env['TENANT_KEY_ALIAS_PREFIX'] ?? DEFAULTS.tenantKeyAliasPrefix,
+    ...tenantKeyPolicyFromEnv(env),
     maxBuildBytes: env['MAX_BUILD_BYTES'] ? Number(env['MAX_BUILD_BYTES']) : DEFAULT_MAX_BUILD_BYTES,
+    ...(env['ATTESTOR_OPERATOR_PRINCIPALS'] ? { operatorPrincipals: [...parseOperatorPrincipals(env['ATTESTOR_OPERATOR_PRINCIPALS'])] } : {}),
   };
 }
 
@@ -102,8 +117,17 @@ export function createServices(config: ServiceConfig) {
   const clock = config.clock ?? systemClock;
   const random = config.random ?? cryptoRandom;
   const registry = lazy(() => new DynamoDbRegistry(dynamodb(), config.registryTable));
+  const attestationLogTable = config.attestationLogTable;
+  const attestationLog = lazy(() => (attestationLogTable ? new DynamoDbAttestationLog(dynamodb(), attestationLogTable) : undefined));
+  const operatorPrincipals = parseOperatorPrincipals((config.operatorPrincipals ?? []).join(','));
   const tenantKeys = lazy(
-    () => new KmsTenantKeys(kms(), registry(), { decoyKeyId: config.decoyKeyId, aliasPrefix: config.tenantKeyAliasPrefix, clock }),
+    () =>
+      new KmsTenantKeys(kms(), registry(), {
+        decoyKeyId: config.decoyKeyId,
+        aliasPrefix: config.tenantKeyAliasPrefix,
+        clock,
+        ...(config.tenantKeyPolicy !== undefined ? { keyPolicy: config.tenantKeyPolicy } : {}),
+      }),
   );
 
   return {
@@ -112,6 +136,7 @@ export function createServices(config: ServiceConfig) {
     clients: { dynamodb, s3, kms },
     registry,
     tenantKeys,
+    attestationLog,
     attestation: (): AttestationDeps => ({
       nonces: new DynamoDbNonceStore(dynamodb(), config.noncesTable),
       registry: registry(),
@@ -120,35 +145,63 @@ export function createServices(config: ServiceConfig) {
       random,
       issuer: config.issuer,
       defaultTenantId: config.defaultTenantId,
+      ...(attestationLog() ? { attestationLog: attestationLog()! } : {}),
     }),
     registration: (): RegistrationDeps => ({
       registry: registry(),
       builds: new S3BuildStore(s3(), config.buildsBucket),
       clock,
       maxBuildBytes: config.maxBuildBytes,
+      ...(attestationLog() ? { log: attestationLog()! } : {}),
+      operatorTenantId: config.defaultTenantId,
     }),
-    admin: (tenantOf: AdminDeps['tenantOf']): AdminDeps => ({
+    /**
+     * Callers resolve to tenants through the registry's principal mappings and the configured
+     * operator principals (core/tenancy.ts). The local cloud adds its credential issuer.
+     */
+    admin: (options: { readonly credentialIssuer?: AdminCredentialIssuer } = {}): AdminDeps => ({
       registry: registry(),
+      tenants: registry(),
       keys: tenantKeys(),
       uploads: new S3UploadUrls(s3(), config.buildsBucket, clock),
+      ...(attestationLog() ? { log: attestationLog()! } : {}),
       clock,
       random,
       maxBuildBytes: config.maxBuildBytes,
-      tenantOf,
+      defaultTenantId: config.defaultTenantId,
+      callerOf: (event) =>
+        resolveAdminCaller({ directory: registry(), operatorPrincipals, defaultTenantId: config.defaultTenantId }, event.requestContext?.identity?.userArn),
+      ...(options.credentialIssuer ? { credentialIssuer: options.credentialIssuer } : {}),
     }),
   };
 }
 
 export type Services = ReturnType<typeof createServices>;
 
+
 /**
- * Skeleton tenancy: every caller that API Gateway (or the local gateway) authenticated with SigV4
- * administers the default tenant. Per-principal tenants come with the admin API (issue 3).
- * No identity at all means the request was not authenticated: no tenant, so 403.
+ * The tenant key policy from TENANT_KEY_SIGNER_ROLE_ARN (the attest role), TENANT_KEY_VERIFIER_ROLE_ARNS
+ * (comma-separated authorizer roles) and TENANT_KEY_ADMIN_ROLE_ARN (the admin role), which the CDK
+ * stack sets on the admin function. No signer: no policy. Verifiers or admin without a signer, or
+ * anything that is not a role ARN of one account, fails at cold start.
  */
-export function defaultTenantOf(defaultTenantId: string): AdminDeps['tenantOf'] {
-  return (event: APIGatewayProxyEvent) => {
-    const identity = event.requestContext?.identity;
-    return identity?.userArn || identity?.accessKey ? defaultTenantId : undefined;
-  };
+function tenantKeyPolicyFromEnv(env: NodeJS.ProcessEnv): { tenantKeyPolicy?: string } {
+  const signerRoleArn = env['TENANT_KEY_SIGNER_ROLE_ARN'] || undefined;
+  const verifierRoleArns = (env['TENANT_KEY_VERIFIER_ROLE_ARNS'] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const adminRoleArn = env['TENANT_KEY_ADMIN_ROLE_ARN'] || undefined;
+  if (signerRoleArn === undefined) {
+    if (verifierRoleArns.length > 0 || adminRoleArn !== undefined) {
+      throw new ConfigurationError('TENANT_KEY_SIGNER_ROLE_ARN is required when TENANT_KEY_VERIFIER_ROLE_ARNS or TENANT_KEY_ADMIN_ROLE_ARN is set');
+    }
+    return {};
+  }
+  try {
+    return { tenantKeyPolicy: tenantKeyPolicy({ signerRoleArn, verifierRoleArns, ...(adminRoleArn ? { adminRoleArn } : {}) }) };
+  } catch (error) {
+    if (error instanceof InvalidKeyPolicyRoleError) throw new ConfigurationError(`TENANT_KEY_*_ROLE_ARN: ${error.message}`);
+    throw error;
+  }
 }

@@ -27,7 +27,18 @@ import {
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { derToP1363 } from '../core/ecdsa';
 import { jwkThumbprint } from '../core/install-key';
-import type { Clock, PublicJwk, Registry, SigningKeyChoice, TenantKeyManager, TenantKeyRecord, TokenSigner, VerificationKeySource } from '../core/ports';
+import type {
+  Clock,
+  PublicJwk,
+  Registry,
+  SigningKeyChoice,
+  TenantKeyDescription,
+  TenantKeyManager,
+  TenantKeyRecord,
+  TokenSigner,
+  VerificationKeySource,
+} from '../core/ports';
+import { activatesAt, KEY_PUBLICATION_SECONDS, keyStatusAt, retirementsAfterRotation, signingKeyAt, trustedKeysAt } from '../core/tenant-keys';
 
 /** The tenant has no active signing key (ensureSigningKey has not run for it). */
 export class TenantKeyMissingError extends Error {
@@ -64,9 +75,19 @@ export interface KmsTenantKeysOptions {
   /** e.g. `alias/attestor/tenant/` */
   readonly aliasPrefix: string;
   readonly clock: Clock;
+  /**
+   * Key policy (JSON) given to every tenant key this creates, usually tenantKeyPolicy(...): it names
+   * the roles that use the key, which works the moment the key exists, where IAM conditions on a
+   * new key's aliases or tags take up to five minutes. Absent: KMS's default policy (IAM decides).
+   */
+  readonly keyPolicy?: string;
 }
 
-/** How long signingKid may lag behind a rotation recorded in the registry. */
+/**
+ * How long an instance keeps a tenant's key records before reading them again. Shorter than
+ * KEY_PUBLICATION_SECONDS, so every instance has seen a rotated-in key before it activates, and
+ * all switch to it at its activation time.
+ */
 export const SIGNING_KEY_CACHE_SECONDS = 30;
 /** The shortest window KMS allows; a discarded candidate key was never used. */
 const DISCARD_WINDOW_DAYS = 7;
@@ -75,6 +96,10 @@ const TENANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 interface CurrentKey {
   readonly kid: string;
   readonly keyId: string;
+}
+
+interface CachedKeyRecords {
+  readonly records: readonly TenantKeyRecord[];
   readonly fetchedAt: number;
 }
 
@@ -84,8 +109,8 @@ interface PublicKeyInfo {
 }
 
 export class KmsTenantKeys implements TokenSigner, VerificationKeySource, TenantKeyManager {
-  private readonly current = new Map<string, CurrentKey>();
-  private readonly currentLoads = new Map<string, Promise<CurrentKey>>();
+  private readonly current = new Map<string, CachedKeyRecords>();
+  private readonly currentLoads = new Map<string, Promise<CachedKeyRecords>>();
   /** Public keys never change, so they are cached for the life of the process. */
   private readonly publicKeys = new Map<string, Promise<PublicKeyInfo>>();
   private readonly ensuring = new Map<string, Promise<void>>();
@@ -100,10 +125,10 @@ export class KmsTenantKeys implements TokenSigner, VerificationKeySource, Tenant
     return (await this.currentKey(tenantId)).kid;
   }
 
-  async sign(tenantId: string, signingInput: Uint8Array, key: SigningKeyChoice): Promise<Uint8Array> {
+  async sign(tenantId: string, signingInput: Uint8Array, key: SigningKeyChoice, kid?: string): Promise<Uint8Array> {
     // Both choices do the same work (a cached registry lookup, then one KMS Sign) so that timing
     // does not tell a genuine token from a decoy.
-    const current = await this.currentKey(tenantId);
+    const current = await this.currentKey(tenantId, kid);
     const keyId = key === 'tenant' ? current.keyId : this.options.decoyKeyId;
     try {
       return await kmsSign(this.kms, keyId, signingInput);
@@ -115,7 +140,7 @@ export class KmsTenantKeys implements TokenSigner, VerificationKeySource, Tenant
   }
 
   async keys(tenantId: string): Promise<ReadonlyMap<string, KeyObject>> {
-    const records = activeNewestFirst(await this.registry.listTenantKeys(tenantId));
+    const records = trustedKeysAt(await this.registry.listTenantKeys(tenantId), this.options.clock.nowSeconds());
     const entries = await Promise.all(
       records.map(async (record): Promise<[string, KeyObject]> => {
         const info = await this.publicKey(record.keyId);
@@ -149,9 +174,48 @@ export class KmsTenantKeys implements TokenSigner, VerificationKeySource, Tenant
     return pending;
   }
 
+  /**
+   * A new key, published (in the JWKS) from now and signing from now + KEY_PUBLICATION_SECONDS;
+   * then every older key is given its retirement time. Concurrent rotations each add a key; the
+   * one activating last wins and the others retire with the rest.
+   */
+  async rotateSigningKey(tenantId: string): Promise<{ readonly kid: string; readonly activatesAt: number }> {
+    if (!TENANT_ID.test(tenantId)) throw new InvalidTenantIdError(`tenant id must match ${TENANT_ID.source} to be part of a KMS alias`);
+    const now = this.options.clock.nowSeconds();
+    const created = await createSigningKey(this.kms, `Attestor token signing key of tenant ${tenantId}`, [
+      { TagKey: 'attestor:tenant', TagValue: tenantId },
+      { TagKey: 'attestor:purpose', TagValue: 'token-signing' },
+    ], this.options.keyPolicy);
+    const keyId = created.Arn ?? created.KeyId!;
+    const { kid } = await this.publicKey(keyId);
+    await createAliasIfAbsent(this.kms, `${this.options.aliasPrefix}${tenantId}/${kid}`, created.KeyId!);
+    const record: TenantKeyRecord = { tenantId, kid, keyId, createdAt: now, status: 'active', activatesAt: now + KEY_PUBLICATION_SECONDS };
+    await this.registry.putTenantKey(record);
+    // Listed after recording: of two concurrent rotations, at least one sees both keys.
+    for (const { kid: older, retiresAt } of retirementsAfterRotation(await this.registry.listTenantKeys(tenantId))) {
+      await this.registry.retireTenantKey(tenantId, older, retiresAt);
+    }
+    this.current.delete(tenantId);
+    return { kid, activatesAt: activatesAt(record) };
+  }
+
+  async describeKeys(tenantId: string): Promise<TenantKeyDescription[]> {
+    const now = this.options.clock.nowSeconds();
+    const records = await this.registry.listTenantKeys(tenantId);
+    // Latest activation first: a pending key heads the list, then the signing key, then the older ones.
+    const ordered = [...records].sort((a, b) => activatesAt(b) - activatesAt(a) || b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : 1));
+    return ordered.map((r) => ({
+      kid: r.kid,
+      status: keyStatusAt(r, records, now),
+      createdAt: r.createdAt,
+      activatesAt: activatesAt(r),
+      ...(r.retiresAt !== undefined ? { retiresAt: r.retiresAt } : {}),
+    }));
+  }
+
   private async createFirstKey(tenantId: string): Promise<void> {
     const records = await this.registry.listTenantKeys(tenantId);
-    if (records.some((r) => r.status === 'active')) return;
+    if (trustedKeysAt(records, this.options.clock.nowSeconds()).length > 0) return;
     const claim = `${this.options.aliasPrefix}${tenantId}/gen-${records.length}`;
 
     // A claim may already exist: a racer is mid-way, or a caller crashed before recording.
@@ -160,7 +224,7 @@ export class KmsTenantKeys implements TokenSigner, VerificationKeySource, Tenant
       const candidate = await createSigningKey(this.kms, `Attestor token signing key of tenant ${tenantId}`, [
         { TagKey: 'attestor:tenant', TagValue: tenantId },
         { TagKey: 'attestor:purpose', TagValue: 'token-signing' },
-      ]);
+      ], this.options.keyPolicy);
       winner = await claimAlias(this.kms, claim, candidate);
     }
     const keyId = winner.Arn ?? winner.KeyId!;
@@ -181,25 +245,35 @@ export class KmsTenantKeys implements TokenSigner, VerificationKeySource, Tenant
     }
   }
 
-  private async currentKey(tenantId: string): Promise<CurrentKey> {
+  /**
+   * The key that signs now, chosen from cached records at each call, so a key activates at its
+   * activation time on every instance. With `kid`, that key if it is still trusted.
+   */
+  private async currentKey(tenantId: string, kid?: string): Promise<CurrentKey> {
     const now = this.options.clock.nowSeconds();
+    const { records } = await this.keyRecords(tenantId, now);
+    const chosen = (kid !== undefined ? trustedKeysAt(records, now).find((r) => r.kid === kid) : undefined) ?? signingKeyAt(records, now);
+    if (!chosen) throw new TenantKeyMissingError(tenantId);
+    return { kid: chosen.kid, keyId: chosen.keyId };
+  }
+
+  private async keyRecords(tenantId: string, now: number): Promise<CachedKeyRecords> {
     const cached = this.current.get(tenantId);
     // A clock that went backwards expires the entry rather than extending it.
     if (cached && now >= cached.fetchedAt && now - cached.fetchedAt < SIGNING_KEY_CACHE_SECONDS) return cached;
     let load = this.currentLoads.get(tenantId);
     if (!load) {
-      load = this.loadCurrentKey(tenantId, now).finally(() => this.currentLoads.delete(tenantId));
+      load = this.registry
+        .listTenantKeys(tenantId)
+        .then((records) => {
+          const entry: CachedKeyRecords = { records, fetchedAt: now };
+          this.current.set(tenantId, entry);
+          return entry;
+        })
+        .finally(() => this.currentLoads.delete(tenantId));
       this.currentLoads.set(tenantId, load);
     }
     return load;
-  }
-
-  private async loadCurrentKey(tenantId: string, now: number): Promise<CurrentKey> {
-    const newest = activeNewestFirst(await this.registry.listTenantKeys(tenantId))[0];
-    if (!newest) throw new TenantKeyMissingError(tenantId);
-    const entry: CurrentKey = { kid: newest.kid, keyId: newest.keyId, fetchedAt: now };
-    this.current.set(tenantId, entry);
-    return entry;
   }
 
   private publicKey(keyId: string): Promise<PublicKeyInfo> {
@@ -235,12 +309,6 @@ export async function ensureDecoyKey(kms: KMSClient, aliasName: string): Promise
 }
 
 // ---------------------------------------------------------------------------------------------
-
-function activeNewestFirst(records: readonly TenantKeyRecord[]): TenantKeyRecord[] {
-  return records
-    .filter((r) => r.status === 'active')
-    .sort((a, b) => b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0));
-}
 
 /** SDK errors by name: `instanceof` breaks when a bundle carries two copies of the SDK. */
 function isKmsError(error: unknown, ...names: string[]): boolean {
@@ -289,8 +357,19 @@ async function describeIfExists(kms: KMSClient, keyRef: string): Promise<KeyMeta
   }
 }
 
-async function createSigningKey(kms: KMSClient, description: string, tags: Tag[]): Promise<KeyMetadata> {
-  const { KeyMetadata: metadata } = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Description: description, Tags: tags }));
+async function createSigningKey(kms: KMSClient, description: string, tags: Tag[], policy?: string): Promise<KeyMetadata> {
+  const { KeyMetadata: metadata } = await kms.send(
+    new CreateKeyCommand({
+      KeySpec: 'ECC_NIST_P256',
+      KeyUsage: 'SIGN_VERIFY',
+      Description: description,
+      Tags: tags,
+      // The safety check refuses a policy that would not let the caller change it later. The
+      // caller (the admin role) is deliberately no key administrator, and the policy keeps the
+      // account's own statement, so the key stays manageable (see tenantKeyPolicy).
+      ...(policy !== undefined ? { Policy: policy, BypassPolicyLockoutSafetyCheck: true } : {}),
+    }),
+  );
   if (!metadata?.KeyId) throw new Error('KMS CreateKey returned no key id');
   return metadata;
 }
@@ -331,4 +410,71 @@ async function discardKey(kms: KMSClient, keyId: string): Promise<void> {
   } catch {
     // see above
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Key policy of tenant keys (set by the CDK stack through TENANT_KEY_*_ROLE_ARN variables).
+
+/** A role ARN given for the tenant key policy is not an IAM role of one account. */
+export class InvalidKeyPolicyRoleError extends Error {
+  override readonly name = 'InvalidKeyPolicyRoleError';
+}
+
+/** The roles a tenant key's policy names. All must be IAM roles of one account. */
+export interface TenantKeyPolicyRoles {
+  /** Signs tokens (the attest function): kms:Sign with ECDSA_SHA_256. */
+  readonly signerRoleArn: string;
+  /** Read public keys (authorizers in this account): kms:GetPublicKey. */
+  readonly verifierRoleArns?: readonly string[];
+  /** Creates keys (the admin function): kms:ScheduleKeyDeletion, to discard a key that lost the first-key race. */
+  readonly adminRoleArn?: string;
+}
+
+const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
+
+/**
+ * The key policy of a tenant key, as JSON. The first statement is KMS's default one (the account
+ * root may do everything, which lets the account's IAM policies decide for everyone else and keeps
+ * the key manageable by the account's administrators); the others name each role with exactly the
+ * operations it performs, and take effect as soon as the key exists.
+ */
+export function tenantKeyPolicy(roles: TenantKeyPolicyRoles): string {
+  const parse = (arn: string) => {
+    const match = ROLE_ARN.exec(arn);
+    if (!match) throw new InvalidKeyPolicyRoleError(`not an IAM role ARN: ${arn}`);
+    return { partition: match[1]!, account: match[2]! };
+  };
+  const signer = parse(roles.signerRoleArn);
+  const others = [...(roles.verifierRoleArns ?? []), ...(roles.adminRoleArn ? [roles.adminRoleArn] : [])];
+  for (const arn of others) {
+    const { partition, account } = parse(arn);
+    if (partition !== signer.partition || account !== signer.account) {
+      throw new InvalidKeyPolicyRoleError(`role ${arn} is not in the signer's account ${signer.account}`);
+    }
+  }
+  const statements: object[] = [
+    {
+      Sid: 'AccountAdministersKey',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:${signer.partition}:iam::${signer.account}:root` },
+      Action: 'kms:*',
+      Resource: '*',
+    },
+    {
+      Sid: 'AttestSignsTokens',
+      Effect: 'Allow',
+      Principal: { AWS: roles.signerRoleArn },
+      Action: 'kms:Sign',
+      Resource: '*',
+      Condition: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } },
+    },
+  ];
+  const verifiers = [...new Set(roles.verifierRoleArns ?? [])];
+  if (verifiers.length > 0) {
+    statements.push({ Sid: 'VerifiersReadPublicKey', Effect: 'Allow', Principal: { AWS: verifiers }, Action: 'kms:GetPublicKey', Resource: '*' });
+  }
+  if (roles.adminRoleArn) {
+    statements.push({ Sid: 'AdminDiscardsUnusedKey', Effect: 'Allow', Principal: { AWS: roles.adminRoleArn }, Action: 'kms:ScheduleKeyDeletion', Resource: '*' });
+  }
+  return JSON.stringify({ Version: '2012-10-17', Id: 'attestor-tenant-key', Statement: statements });
 }

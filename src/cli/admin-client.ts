@@ -7,7 +7,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { CredentialSource } from './credentials';
 import { isLocalEndpoint } from './credentials';
-import { CliError, HttpStatusError, oneLine } from './errors';
+import { CliError, HttpStatusError, InterruptedError, oneLine } from './errors';
 
 /** SigV4 service name of API Gateway's IAM-authorized routes. */
 export const SIGNING_SERVICE = 'execute-api';
@@ -21,6 +21,8 @@ export interface AdminClientOptions {
   readonly region: string;
   readonly fetch?: typeof fetch;
   readonly timeoutMs?: number;
+  /** Ctrl-C: aborts the request in flight. */
+  readonly signal?: AbortSignal;
 }
 
 export interface UploadRequest {
@@ -30,11 +32,16 @@ export interface UploadRequest {
   readonly note?: string;
 }
 
+/** Where to send the bytes: one presigned PUT (`uploadUrl`), or the parts of an S3 multipart upload. */
 export interface UploadTicket {
   readonly uploadId: string;
   readonly objectKey: string;
-  readonly uploadUrl: string;
+  readonly uploadUrl?: string;
   readonly urlExpiresAt: number;
+  readonly multipart?: {
+    readonly partSize: number;
+    readonly parts: ReadonlyArray<{ readonly partNumber: number; readonly url: string }>;
+  };
 }
 
 export interface Registration {
@@ -42,7 +49,8 @@ export interface Registration {
   readonly version: string;
   readonly sha256: string;
   readonly size: number;
-  readonly objectKey: string;
+  /** Older services only; the admin API keeps it internal (docs/ADMIN_API.md §5). */
+  readonly objectKey?: string;
   readonly registeredAt: number;
   readonly expiresAt?: number;
   readonly note?: string;
@@ -54,6 +62,7 @@ export interface UploadState {
   readonly version: string;
   readonly objectKey: string;
   readonly status: 'pending' | 'registered' | 'rejected';
+  readonly createdAt?: number;
   readonly reason?: string;
   readonly sha256?: string;
   readonly size?: number;
@@ -64,41 +73,243 @@ export interface Jwks {
   readonly keys: ReadonlyArray<Record<string, unknown>>;
 }
 
+export interface Tenant {
+  readonly tenantId: string;
+  readonly createdAt: number;
+  readonly principals: readonly string[];
+}
+
+export interface CreatedTenant extends Tenant {
+  /** Local cloud only, and only in this answer. */
+  readonly credential?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly region: string };
+}
+
+export interface App {
+  readonly appId: string;
+  readonly createdAt: number;
+}
+
+export interface AppRemoval {
+  readonly appId: string;
+  readonly removed: { readonly registrations: number; readonly devices: number; readonly policy: boolean };
+}
+
+export type Signal = 'rooted' | 'emulator' | 'debugger' | 'hooked';
+
+export interface Policy {
+  readonly tokenTtlSeconds: number;
+  readonly reject: Readonly<Record<Signal, boolean>>;
+  readonly minSdkVersion?: string;
+}
+
+export interface Device {
+  readonly deviceId: string;
+  readonly kind: 'install' | 'debug';
+  readonly did?: string;
+  readonly note?: string;
+  readonly createdAt: number;
+  /** Only in the answer that created a debug device. */
+  readonly debugSecret?: string;
+}
+
+export interface SigningKey {
+  readonly kid: string;
+  readonly status: 'pending' | 'active' | 'retiring' | 'retired';
+  readonly createdAt: number;
+  readonly activatesAt: number;
+  readonly retiresAt?: number;
+}
+
+export interface LogEntry {
+  readonly time: number;
+  readonly appId: string;
+  readonly appVersion: string;
+  readonly did: string;
+  readonly platform: string;
+  readonly osVersion: string;
+  readonly model: string;
+  readonly sdkVersion: string;
+  readonly outcome: 'pass' | 'fail' | 'debug' | 'allowlisted';
+  readonly reasons: readonly string[];
+  readonly jti: string;
+}
+
+export interface BuildLogEntry {
+  readonly time: number;
+  readonly objectKey: string;
+  readonly reason: string;
+  readonly size?: number;
+  readonly appId?: string;
+  readonly version?: string;
+  readonly uploadId?: string;
+}
+
+export interface LogPage<T> {
+  readonly entries: readonly T[];
+  readonly cursor?: string;
+}
+
+export interface LogQuery {
+  readonly appId?: string;
+  readonly since?: number;
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export interface Stats {
+  readonly windowSeconds: number;
+  readonly since: number;
+  readonly total: number;
+  readonly byOutcome: Readonly<Record<string, number>>;
+  readonly byReason: Readonly<Record<string, number>>;
+}
+
 export class AdminClient {
   private readonly base: URL;
   private readonly signer: SignatureV4;
   private readonly fetchImpl: typeof fetch;
   private readonly timeoutMs: number;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(options: AdminClientOptions) {
     this.base = new URL(options.endpoint);
     this.signer = new SignatureV4({ credentials: options.credentials, region: options.region, service: SIGNING_SERVICE, sha256: Sha256 });
     this.fetchImpl = options.fetch ?? fetch;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.signal = options.signal;
   }
 
+  // Tenants (operators only)
+  async listTenants(): Promise<Tenant[]> {
+    return this.list<Tenant>('GET', '/v1/admin/tenants', 'tenants');
+  }
+
+  async createTenant(request: { tenantId: string; principals?: readonly string[] }): Promise<CreatedTenant> {
+    return this.record<CreatedTenant>(await this.request('POST', '/v1/admin/tenants', request), 'tenantId');
+  }
+
+  // Apps
+  async listApps(): Promise<App[]> {
+    return this.list<App>('GET', '/v1/admin/apps', 'apps');
+  }
+
+  async createApp(appId: string): Promise<App & { readonly created: boolean }> {
+    const { status, body } = await this.send('POST', '/v1/admin/apps', { appId });
+    // 201 created, 200 it was already there: both fine, but worth telling apart.
+    return { ...this.record<App>(body, 'appId'), created: status === 201 };
+  }
+
+  async removeApp(appId: string): Promise<AppRemoval> {
+    return this.record<AppRemoval>(await this.request('DELETE', `/v1/admin/apps/${enc(appId)}`), 'removed');
+  }
+
+  // Uploads
   async createUpload(appId: string, request: UploadRequest): Promise<UploadTicket> {
-    const body = await this.request('POST', `/v1/admin/apps/${encodeURIComponent(appId)}/uploads`, request);
-    if (!isRecord(body) || typeof body['uploadId'] !== 'string' || typeof body['uploadUrl'] !== 'string') {
-      throw new CliError('the service answered the upload request without an upload URL: is --endpoint an Attestor service?');
+    const body = await this.request('POST', `/v1/admin/apps/${enc(appId)}/uploads`, request);
+    if (!isRecord(body) || typeof body['uploadId'] !== 'string' || (typeof body['uploadUrl'] !== 'string' && !isRecord(body['multipart']))) {
+      throw unexpected('the upload request without an upload URL');
     }
     return body as unknown as UploadTicket;
   }
 
+  async completeUpload(uploadId: string, parts: ReadonlyArray<{ partNumber: number; etag: string }>): Promise<UploadState> {
+    return this.record<UploadState>(await this.request('POST', `/v1/admin/uploads/${enc(uploadId)}/complete`, { parts }), 'status');
+  }
+
   async getUpload(uploadId: string): Promise<UploadState> {
-    const body = await this.request('GET', `/v1/admin/uploads/${encodeURIComponent(uploadId)}`);
-    if (!isRecord(body) || typeof body['status'] !== 'string') throw new CliError('the service answered an upload query without a status: is --endpoint an Attestor service?');
-    return body as unknown as UploadState;
+    return this.record<UploadState>(await this.request('GET', `/v1/admin/uploads/${enc(uploadId)}`), 'status');
+  }
+
+  // Registrations
+  async listRegistrations(appId: string): Promise<Registration[]> {
+    return this.list<Registration>('GET', `/v1/admin/apps/${enc(appId)}/registrations`, 'registrations');
+  }
+
+  async removeRegistration(appId: string, version: string): Promise<Registration> {
+    const body = await this.request('DELETE', `/v1/admin/apps/${enc(appId)}/registrations/${enc(version)}`);
+    return this.record<{ registration: Registration }>(body, 'registration').registration;
+  }
+
+  async expireRegistration(appId: string, version: string, afterSeconds: number): Promise<Registration> {
+    const body = await this.request('POST', `/v1/admin/apps/${enc(appId)}/registrations/${enc(version)}/expire`, { afterSeconds });
+    return this.record<{ registration: Registration }>(body, 'registration').registration;
+  }
+
+  // Policy
+  async getPolicy(appId: string): Promise<Policy> {
+    return this.record<Policy>(await this.request('GET', `/v1/admin/apps/${enc(appId)}/policy`), 'reject');
+  }
+
+  async putPolicy(appId: string, policy: Policy): Promise<Policy> {
+    return this.record<Policy>(await this.request('PUT', `/v1/admin/apps/${enc(appId)}/policy`, policy), 'reject');
+  }
+
+  // Devices
+  async listDevices(appId: string): Promise<Device[]> {
+    return this.list<Device>('GET', `/v1/admin/apps/${enc(appId)}/devices`, 'devices');
+  }
+
+  async addDevice(appId: string, request: { did?: string; debug?: true; note?: string }): Promise<Device> {
+    return this.record<Device>(await this.request('POST', `/v1/admin/apps/${enc(appId)}/devices`, request), 'deviceId');
+  }
+
+  async removeDevice(appId: string, deviceId: string): Promise<Device> {
+    const body = await this.request('DELETE', `/v1/admin/apps/${enc(appId)}/devices/${enc(deviceId)}`);
+    return this.record<{ device: Device }>(body, 'device').device;
+  }
+
+  // Keys
+  async listKeys(): Promise<SigningKey[]> {
+    return this.list<SigningKey>('GET', '/v1/admin/keys', 'keys');
+  }
+
+  async rotateKey(): Promise<{ readonly kid: string; readonly activatesAt: number }> {
+    return this.record(await this.request('POST', '/v1/admin/keys/rotate', {}), 'kid');
   }
 
   async jwks(): Promise<Jwks> {
     const body = await this.request('GET', '/v1/admin/keys/jwks');
-    if (!isRecord(body) || !Array.isArray(body['keys'])) throw new CliError('the service answered without a JWKS: is --endpoint an Attestor service?');
+    if (!isRecord(body) || !Array.isArray(body['keys'])) throw unexpected('without a JWKS');
     return body as unknown as Jwks;
+  }
+
+  // Attestation log and stats
+  async log(query: LogQuery): Promise<LogPage<LogEntry>> {
+    return this.page<LogEntry>(`/v1/admin/log${queryString({ ...query })}`);
+  }
+
+  async buildLog(query: Omit<LogQuery, 'appId'>): Promise<LogPage<BuildLogEntry>> {
+    return this.page<BuildLogEntry>(`/v1/admin/log${queryString({ kind: 'builds', ...query })}`);
+  }
+
+  async stats(query: { appId?: string; windowSeconds?: number }): Promise<Stats> {
+    return this.record<Stats>(await this.request('GET', `/v1/admin/stats${queryString(query)}`), 'byOutcome');
+  }
+
+  private async list<T>(method: string, path: string, member: string): Promise<T[]> {
+    const body = await this.request(method, path);
+    if (!isRecord(body) || !Array.isArray(body[member])) throw unexpected(`${method} ${path} without a list of ${member}`);
+    return body[member] as T[];
+  }
+
+  private async page<T>(path: string): Promise<LogPage<T>> {
+    const body = await this.request('GET', path);
+    if (!isRecord(body) || !Array.isArray(body['entries'])) throw unexpected('the log query without entries');
+    return body as unknown as LogPage<T>;
+  }
+
+  /** Checks that the answer is an object with `member`: a wrong endpoint answers something else entirely. */
+  private record<T>(body: unknown, member: string): T {
+    if (!isRecord(body) || !(member in body)) throw unexpected(`without ${member}`);
+    return body as T;
   }
 
   /** Signs and sends one request; returns the parsed JSON body of a 2xx answer, throws CliError otherwise. */
   async request(method: string, path: string, body?: unknown): Promise<unknown> {
+    return (await this.send(method, path, body)).body;
+  }
+
+  private async send(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
     const url = this.url(path);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { host: url.host, accept: 'application/json' };
@@ -125,7 +336,7 @@ export class AdminClient {
         method,
         headers: signed.headers as Record<string, string>,
         ...(payload !== undefined ? { body: payload } : {}),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: this.signal ? AbortSignal.any([this.signal, AbortSignal.timeout(this.timeoutMs)]) : AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
       throw this.networkError(error);
@@ -133,7 +344,7 @@ export class AdminClient {
     const text = await response.text().catch(() => '');
     if (!response.ok) throw new HttpStatusError(this.statusMessage(method, response.status, text), response.status);
     try {
-      return JSON.parse(text) as unknown;
+      return { status: response.status, body: JSON.parse(text) as unknown };
     } catch {
       throw new CliError(`${this.base.origin} answered ${method} ${url.pathname} with something other than JSON: is --endpoint an Attestor service?`);
     }
@@ -151,6 +362,7 @@ export class AdminClient {
 
   private networkError(error: unknown): CliError {
     if (error instanceof CliError) return error;
+    if (this.signal?.aborted) return new InterruptedError();
     const name = (error as Error)?.name;
     if (name === 'TimeoutError' || name === 'AbortError') {
       return new CliError(`${this.base.origin} did not answer within ${this.timeoutMs / 1000} s: check that the service is healthy, then try again`);
@@ -163,27 +375,68 @@ export class AdminClient {
 
   private statusMessage(method: string, status: number, text: string): string {
     let message: string | undefined;
+    let code: string | undefined;
     try {
       const parsed = JSON.parse(text) as unknown;
       if (isRecord(parsed)) {
         const m = parsed['message'] ?? parsed['error'];
         if (typeof m === 'string' && m) message = m;
+        if (typeof parsed['error'] === 'string') code = parsed['error'];
       }
     } catch {
       // A non-JSON error page (a proxy, a wrong endpoint): the status alone is the useful part.
     }
     const what = message ? oneLine(message).slice(0, 300) : `HTTP ${status}`;
+    const local = isLocalEndpoint(this.base);
+    // The service's own refusals (docs/ADMIN_API.md §1.3) say what is wrong; add what to do.
+    if (code === 'not_found' || code === 'conflict' || code === 'forbidden') return `${what}${serviceHint(code, what)}`;
+    if (status >= 500 && code !== undefined) {
+      const where = local ? ' (.attestor/logs/service.log)' : ' (CloudWatch, the admin function)';
+      return `the service failed on ${method} (${status} ${code}): check its logs${where}, then try again`;
+    }
     let hint = '';
     if (status === 403 && what === 'Missing Authentication Token') {
       // API Gateway's answer to a signed request for a route it does not have.
       hint = ': no such route here; check --endpoint (in AWS it includes the stage, e.g. /prod)';
     } else if (status === 403 && /token|signature|credential/i.test(what)) {
-      hint = isLocalEndpoint(this.base)
-        ? ': the local admin credential does not match the running service; set ATTESTOR_HOME to its data directory'
+      hint = local
+        ? ': the running service does not accept this credential; set ATTESTOR_HOME to its data directory (or create the tenant credential again)'
         : ': check that your AWS credentials may call this API (execute-api:Invoke) and that --endpoint is right';
+    } else if (status >= 500) {
+      // Not the service's own answer: a proxy or load balancer in front of it.
+      hint = ': check --endpoint and that the service is up, then try again';
     }
     return `the service refused ${method} (${status}): ${what}${hint}`;
   }
+}
+
+/** What to do about a not_found, conflict or forbidden answer, judged from its message. */
+function serviceHint(code: string, message: string): string {
+  if (code === 'not_found') {
+    if (/^no app /.test(message)) return ': `attestor apps list` shows your apps';
+    if (/^no registration /.test(message)) return ': `attestor registrations list --app ID` shows the registered versions';
+    if (/^no device /.test(message)) return ': `attestor devices list --app ID` shows the devices';
+    return '';
+  }
+  if (code === 'forbidden') {
+    if (/operator/.test(message)) return ': run it with the operator credential (without --tenant or --credentials)';
+    if (/no access to any tenant|maps to no tenant/.test(message)) return ': an operator must give this principal a tenant (`attestor tenants create ID --principal ARN`)';
+  }
+  if (code === 'conflict' && /belongs to another tenant/.test(message)) return ': app ids are global; choose another one';
+  return '';
+}
+
+const enc = encodeURIComponent;
+
+function queryString(params: Readonly<Record<string, string | number | undefined>>): string {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) query.set(name, String(value));
+  const text = query.toString();
+  return text ? `?${text}` : '';
+}
+
+function unexpected(what: string): CliError {
+  return new CliError(`the service answered ${what}: is --endpoint an Attestor service of this version?`);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

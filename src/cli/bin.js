@@ -14,7 +14,15 @@ process.stdout.on('error', (error) => {
   throw error;
 });
 
-run({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr }).then(
+// The first Ctrl-C asks the command to stop: `log --follow` ends cleanly, an upload stops and
+// says so. A second one ends the process at once, for a command that does not listen.
+const interrupt = new AbortController();
+process.on('SIGINT', () => {
+  if (interrupt.signal.aborted) process.exit(130);
+  interrupt.abort();
+});
+
+run({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr, signal: interrupt.signal }).then(
   (code) => {
     // exitCode rather than exit(): a piped stdout is flushed before the process ends.
     process.exitCode = code;

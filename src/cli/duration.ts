@@ -37,3 +37,11 @@ export function parseExpireAfter(text: string): number {
   }
   return seconds;
 }
+
+/** Seconds as the largest whole unit that divides them, the way they are typed: 300 → "5m", 2592000 → "30d". */
+export function formatDuration(seconds: number): string {
+  for (const unit of ['d', 'h', 'm'] as const) {
+    if (seconds >= UNIT_SECONDS[unit] && seconds % UNIT_SECONDS[unit] === 0) return `${seconds / UNIT_SECONDS[unit]}${unit}`;
+  }
+  return `${seconds}s`;
+}

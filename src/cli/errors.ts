@@ -16,12 +16,21 @@ export class CliError extends Error {
 
 /** The admin API or the storage answered with an error status. */
 export class HttpStatusError extends CliError {
-  override readonly name = 'HttpStatusError';
+  override readonly name: string = 'HttpStatusError';
   constructor(
     message: string,
     readonly status: number,
   ) {
     super(message);
+  }
+}
+
+/** The operator pressed Ctrl-C. */
+export class InterruptedError extends CliError {
+  override readonly name = 'InterruptedError';
+  constructor(what = 'interrupted') {
+    // 130 = 128 + SIGINT, as shells report a command ended by Ctrl-C.
+    super(what, 130);
   }
 }
 

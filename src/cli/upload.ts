@@ -3,19 +3,20 @@
  * wait for the service to hash it and settle the upload. The file is never read whole, so a 2 GiB
  * build costs the same memory as a 2 KiB one.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { DEFAULT_MAX_BUILD_BYTES } from '../core/registration';
-import type { AdminClient, Registration, UploadState } from './admin-client';
-import { CliError, HttpStatusError, oneLine } from './errors';
+import type { AdminClient, Registration, UploadState, UploadTicket } from './admin-client';
+import { CliError, HttpStatusError } from './errors';
+import { putParts, type PartTarget } from './multipart';
+import { InterruptedError, putFile, type BuildFile } from './transfer';
+
+export { putFile } from './transfer';
 
 /** The service's default limit; a deployment with a lower one still refuses with its own message. */
 export const MAX_BUILD_BYTES = DEFAULT_MAX_BUILD_BYTES;
-const CHUNK_BYTES = 1024 * 1024;
 
-export interface BuildFile {
-  readonly path: string;
-  readonly size: number;
-}
+export type { BuildFile } from './transfer';
 
 /** Checks the file before anything is sent: it exists, is a regular file, is not empty, is not too large. */
 export function checkBuildFile(path: string, maxBytes = MAX_BUILD_BYTES): BuildFile {
@@ -35,84 +36,6 @@ export function checkBuildFile(path: string, maxBytes = MAX_BUILD_BYTES): BuildF
   return { path, size: stats.size };
 }
 
-export interface PutFileOptions {
-  readonly url: string;
-  readonly file: BuildFile;
-  readonly fetch?: typeof fetch;
-  /** Called with the total bytes handed to the connection so far. */
-  readonly onProgress?: (sentBytes: number) => void;
-}
-
-/**
- * PUTs the file to a presigned URL as a stream. The content-length is set explicitly: a presigned
- * S3 PUT must not be chunked (S3 answers 411 without a length), and the URL may be signed for it.
- */
-export async function putFile(options: PutFileOptions): Promise<void> {
-  const { file } = options;
-  const source = createReadStream(file.path, { highWaterMark: CHUNK_BYTES });
-  const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let sent = 0;
-  let changed = false;
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const { value, done } = await chunks.next();
-      if (done) {
-        if (sent !== file.size) changed = true;
-        if (changed) controller.error(new Error('size changed'));
-        else controller.close();
-        return;
-      }
-      sent += value.length;
-      if (sent > file.size) {
-        changed = true;
-        controller.error(new Error('size changed'));
-        return;
-      }
-      controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.length));
-      options.onProgress?.(sent);
-    },
-    async cancel() {
-      source.destroy();
-    },
-  });
-
-  // `duplex` is required by Node's fetch for a stream body but is not yet in the DOM RequestInit type.
-  const init: RequestInit & { duplex: 'half' } = {
-    method: 'PUT',
-    headers: { 'content-length': String(file.size), 'content-type': 'application/octet-stream' },
-    body,
-    duplex: 'half',
-    // With redirects followed, Node's fetch keeps every chunk sent so it could replay the body
-    // (nodejs/undici#4058): a 2 GiB build would cost 2 GiB of memory. Storage never redirects a
-    // presigned PUT anyway.
-    redirect: 'error',
-  };
-  let response: Response;
-  try {
-    response = await (options.fetch ?? fetch)(options.url, init);
-  } catch (error) {
-    if (changed) throw new CliError(`${file.path} changed while it was being uploaded: upload it again once it is complete`);
-    const cause = (error as { cause?: { code?: unknown; message?: unknown } })?.cause;
-    const origin = new URL(options.url).origin;
-    if (typeof cause?.message === 'string' && /redirect/i.test(cause.message)) {
-      throw new CliError(`upload to ${origin} was redirected: the service issued an upload URL for the wrong storage endpoint; check its configuration`);
-    }
-    throw new CliError(`upload to ${origin} failed${typeof cause?.code === 'string' ? ` (${cause.code})` : ''}: check your network and run the command again`);
-  } finally {
-    source.destroy();
-  }
-  if (!response.ok) {
-    const text = await response.text().catch(() => '');
-    // S3 errors are XML: <Error><Code>..</Code><Message>..</Message></Error>.
-    const code = text.match(/<Code>([^<]*)<\/Code>/)?.[1];
-    const message = text.match(/<Message>([^<]*)<\/Message>/)?.[1];
-    const detail = [code, message].filter(Boolean).join(': ') || `HTTP ${response.status}`;
-    const hint = code === 'AccessDenied' || code === 'SignatureDoesNotMatch' || response.status === 403 ? 'the upload URL may have expired; run the command again' : 'run the command again';
-    throw new HttpStatusError(`upload refused by storage (${response.status} ${oneLine(detail).slice(0, 200)}): ${hint}`, response.status);
-  }
-  await response.arrayBuffer().catch(() => undefined);
-}
-
 export interface WaitOptions {
   readonly timeoutMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -122,7 +45,7 @@ export interface WaitOptions {
 const sleepReal = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls the upload until the service settles it, backing off from 250 ms to 3 s. */
-export async function waitForSettled(client: AdminClient, uploadId: string, options: WaitOptions = {}): Promise<UploadState> {
+export async function waitForSettled(client: AdminClient, uploadId: string, options: WaitOptions & { readonly signal?: AbortSignal } = {}): Promise<UploadState> {
   const timeoutMs = options.timeoutMs ?? 120_000;
   const sleep = options.sleep ?? sleepReal;
   const now = options.now ?? Date.now;
@@ -137,6 +60,7 @@ export async function waitForSettled(client: AdminClient, uploadId: string, opti
         `the service has not registered upload ${uploadId} after ${Math.round(timeoutMs / 1000)} s: check the service logs (the register function), then run the command again`,
       );
     }
+    if (options.signal?.aborted) throw new InterruptedError('interrupted while waiting; the upload may still be registered: see `attestor registrations list`');
     await sleep(Math.min(delay, left));
     delay = Math.min(Math.round(delay * 1.5), 3000);
   }
@@ -149,6 +73,9 @@ const REJECTION_HINTS: Readonly<Record<string, string>> = {
   too_large: 'the build is larger than the service allows',
   truncated_read: 'the service could not read the whole build; run the command again',
   unknown_upload: 'the service has no record of this upload; run the command again',
+  size_mismatch: 'the stored build differs in size from the file; check that nothing else writes to the upload, then run the command again',
+  app_removed: 'the app was removed while the build was uploading; create it again or check with `attestor apps list`',
+  object_missing: 'the uploaded build was deleted before the service could hash it; run the command again',
 };
 
 export interface RegisterBuildOptions extends WaitOptions {
@@ -159,7 +86,11 @@ export interface RegisterBuildOptions extends WaitOptions {
   readonly expireAfterSeconds?: number;
   readonly note?: string;
   readonly fetch?: typeof fetch;
-  readonly onUploadStart?: (file: BuildFile) => void;
+  readonly signal?: AbortSignal;
+  /** Parts of a multipart upload in flight at once. @default 4 */
+  readonly concurrency?: number;
+  /** `parts` is 1 for a single PUT. */
+  readonly onUploadStart?: (file: BuildFile, parts: number) => void;
   readonly onProgress?: (sentBytes: number) => void;
   readonly onUploadDone?: () => void;
 }
@@ -172,19 +103,37 @@ export interface RegisterBuildResult {
 
 export async function registerBuild(options: RegisterBuildOptions): Promise<RegisterBuildResult> {
   const { client, file } = options;
+  // The build's own digest first: a version that is already registered needs no upload, either
+  // because it is this very build (nothing to do) or because it is another one (the service would
+  // refuse it after the whole upload).
+  const sha256 = await hashFile(file, options.signal);
+  const existing = await registeredVersion(client, options.appId, options.version);
+  if (existing) {
+    if (existing.sha256 === sha256 && existing.size === file.size) return { registration: existing, alreadyRegistered: true };
+    throw new CliError(
+      `${options.appId} ${options.version} is already registered with a different build (sha256 ${existing.sha256.slice(0, 12)}…): give the new build a new version`,
+    );
+  }
+
   const ticket = await client.createUpload(options.appId, {
     version: options.version,
     size: file.size,
     ...(options.expireAfterSeconds !== undefined ? { expireAfterSeconds: options.expireAfterSeconds } : {}),
     ...(options.note !== undefined ? { note: options.note } : {}),
   });
-  options.onUploadStart?.(file);
-  await putFile({
-    url: ticket.uploadUrl,
-    file,
+  const multipart = ticket.multipart;
+  options.onUploadStart?.(file, multipart ? multipart.parts.length : 1);
+  const transfer = {
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  });
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  if (multipart) {
+    const parts = await putParts({ path: file.path, fileSize: file.size, parts: partTargets(multipart, file.size), ...transfer, ...(options.concurrency ? { concurrency: options.concurrency } : {}) });
+    await client.completeUpload(ticket.uploadId, parts);
+  } else if (ticket.uploadUrl) {
+    await putFile({ url: ticket.uploadUrl, file, ...transfer });
+  }
   options.onUploadDone?.();
 
   const state = await waitForSettled(client, ticket.uploadId, options);
@@ -195,5 +144,58 @@ export async function registerBuild(options: RegisterBuildOptions): Promise<Regi
   }
   const registration = state.registration;
   if (!registration) throw new CliError(`upload ${ticket.uploadId} is registered but the service returned no registration: run the command again`);
-  return { registration, alreadyRegistered: registration.objectKey !== ticket.objectKey };
+  if (registration.sha256 !== sha256) {
+    // Storage or the register function saw other bytes than this file holds (or another upload of
+    // this version won a race): the registration does not describe this build.
+    throw new CliError(
+      `${options.appId} ${options.version} is registered with sha256 ${registration.sha256}, but ${file.path} has ${sha256}: check the file and \`attestor registrations list --app ${options.appId}\``,
+    );
+  }
+  return { registration, alreadyRegistered: registeredEarlier(registration, ticket, state) };
+}
+
+/** SHA-256 of the file as a stream (about 1.5 GB/s): the same digest the register function computes. */
+export async function hashFile(file: BuildFile, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(file.path, { highWaterMark: 1024 * 1024, ...(signal ? { signal } : {}) })) hash.update(chunk as Buffer);
+  } catch (error) {
+    if (signal?.aborted) throw new InterruptedError();
+    throw new CliError(`${file.path}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'unknown error'})`);
+  }
+  return hash.digest('hex');
+}
+
+/** The registration of this version, if the app exists in the caller's tenant and has one. */
+async function registeredVersion(client: AdminClient, appId: string, version: string): Promise<Registration | undefined> {
+  try {
+    return (await client.listRegistrations(appId)).find((r) => r.version === version);
+  } catch (error) {
+    // A new app (or one of another tenant, which the upload request will refuse with its reason).
+    if (error instanceof HttpStatusError && error.status === 404) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Was the registration made by an earlier upload of the same build? The service answers with the
+ * stored registration either way; one made for this upload cannot predate the upload itself.
+ */
+function registeredEarlier(registration: Registration, ticket: UploadTicket, state: UploadState): boolean {
+  if (registration.objectKey !== undefined) return registration.objectKey !== ticket.objectKey;
+  return state.createdAt !== undefined && registration.registeredAt < state.createdAt;
+}
+
+/**
+ * The byte range of each part (docs/ADMIN_API.md §4): part n is [(n-1)·partSize, min(n·partSize, size)).
+ * Checked here, because a service that disagrees with the file about the parts would otherwise get
+ * a silently wrong object.
+ */
+export function partTargets(multipart: NonNullable<UploadTicket['multipart']>, size: number): PartTarget[] {
+  const { partSize, parts } = multipart;
+  const expected = Math.ceil(size / partSize);
+  if (!(partSize > 0) || parts.length !== expected || parts.some((p, i) => p.partNumber !== i + 1 || typeof p.url !== 'string')) {
+    throw new CliError(`the service issued ${parts.length} upload parts of ${partSize} bytes for a ${size}-byte build: is --endpoint an Attestor service of this version?`);
+  }
+  return parts.map((p, i) => ({ partNumber: p.partNumber, url: p.url, start: i * partSize, size: Math.min(partSize, size - i * partSize) }));
 }

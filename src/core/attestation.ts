@@ -7,7 +7,9 @@ import { decodeB64u, encodeB64u } from './base64url';
 import { importInstallKey, jwkThumbprint, verifyInstallProof } from './install-key';
 import { computeMeasurement, constantTimeEqual } from './measurement';
 import { DEFAULT_POLICY, policyViolations, type Policy } from './policy';
-import type { Clock, NonceStore, RandomSource, Registry, TokenSigner } from './ports';
+import { debugSecretDigest, isAllowlistedInstall, matchesDebugSecret } from './devices';
+import { debugDeviceId } from './admin-ids';
+import type { AttestationLog, AttestationLogEntry, AttestationOutcome, Clock, NonceStore, RandomSource, Registry, TokenSigner } from './ports';
 import { NONCE_BYTES, NONCE_TTL_SECONDS } from './protocol';
 import { signingInput, type TokenClaims } from './token';
 import type { AttestRequest, ChallengeRequest } from './validation';
@@ -27,6 +29,8 @@ export interface AttestationDeps {
    * appId gets a token of the same shape as a registered one.
    */
   readonly defaultTenantId: string;
+  /** Where the attest handler records verdicts (docs/ADMIN_API.md §9); absent keeps no log. */
+  readonly attestationLog?: AttestationLog;
 }
 
 export interface Challenge {
@@ -57,9 +61,20 @@ export class NonceInvalidError extends Error {
 /** What the service decided, for the log and for tests. Never sent to the client. */
 export interface Verdict {
   readonly passed: boolean;
+  /**
+   * pass: every check passed; debug / allowlisted: passed because of a debug secret or an
+   * allow-listed install key, whatever `reasons` says; fail: decoy token.
+   */
+  readonly outcome: AttestationOutcome;
+  /** What the regular checks found (also for debug and allowlisted outcomes). */
   readonly reasons: readonly string[];
   readonly tenantId: string;
+  /** True when the app is registered (to tenantId). */
+  readonly appKnown: boolean;
   readonly did: string;
+  readonly jti: string;
+  /** Service time of the judgement (the token's iat). */
+  readonly time: number;
 }
 
 export interface AttestResult {
@@ -82,10 +97,15 @@ export async function attest(deps: AttestationDeps, request: AttestRequest): Pro
   const now = deps.clock.nowSeconds();
   if (!(await deps.nonces.consume(nonceId(nonce), request.appId, now))) throw new NonceInvalidError();
 
-  const [app, registration, storedPolicy] = await Promise.all([
+  const did = jwkThumbprint(request.installKey);
+  const debugDigest = request.debugSecret === undefined ? undefined : debugSecretDigest(decodeB64u(request.debugSecret)!);
+  // Read fresh on every request (no cache): a removal or expiry applies to the next attestation.
+  const [app, registration, storedPolicy, installDevice, debugDevice] = await Promise.all([
     deps.registry.getApp(request.appId),
     deps.registry.getRegistration(request.appId, request.appVersion),
     deps.registry.getPolicy(request.appId),
+    deps.registry.getDevice(request.appId, did),
+    debugDigest === undefined ? undefined : deps.registry.getDevice(request.appId, debugDeviceId(debugDigest)),
   ]);
   const policy: Policy = storedPolicy ?? DEFAULT_POLICY;
   const reasons: string[] = [];
@@ -99,12 +119,20 @@ export async function attest(deps: AttestationDeps, request: AttestRequest): Pro
   if (!constantTimeEqual(expected, measurement) && registration) reasons.push('measurement_mismatch');
 
   const installKey = importInstallKey(request.installKey);
-  if (!verifyInstallProof(installKey, nonce, measurement, decodeB64u(request.installProof)!)) reasons.push('install_proof_invalid');
+  const proofValid = verifyInstallProof(installKey, nonce, measurement, decodeB64u(request.installProof)!);
+  if (!proofValid) reasons.push('install_proof_invalid');
 
   reasons.push(...policyViolations(policy, request.device.signals, request.sdkVersion));
+  const debugMatched = debugDigest !== undefined && matchesDebugSecret(debugDevice, debugDigest);
+  if (debugDigest !== undefined && !debugMatched) reasons.push('debug_secret_invalid');
+
+  // Allow-listing overrides registration, measurement and policy, never the proof of possession:
+  // a did is public (every token carries it), the install key's private half is not.
+  const exempt = app !== undefined && proofValid;
+  const outcome: AttestationOutcome =
+    exempt && isAllowlistedInstall(installDevice, did) ? 'allowlisted' : exempt && debugMatched ? 'debug' : reasons.length === 0 ? 'pass' : 'fail';
 
   const tenantId = app?.tenantId ?? deps.defaultTenantId;
-  const did = jwkThumbprint(request.installKey);
   const claims: TokenClaims = {
     iss: deps.issuer,
     sub: request.appId,
@@ -118,9 +146,28 @@ export async function attest(deps: AttestationDeps, request: AttestRequest): Pro
     ...(request.binding !== undefined ? { pay: request.binding } : {}),
     ...(request.limitedUse ? { lut: true as const } : {}),
   };
-  const passed = reasons.length === 0;
+  const passed = outcome !== 'fail';
   const kid = await deps.signer.signingKid(tenantId);
   const input = signingInput({ alg: 'ES256', typ: 'JWT', kid }, claims);
-  const signature = await deps.signer.sign(tenantId, Buffer.from(input, 'ascii'), passed ? 'tenant' : 'decoy');
-  return { token: `${input}.${encodeB64u(signature)}`, expiresAt: claims.exp, verdict: { passed, reasons, tenantId, did } };
+  const signature = await deps.signer.sign(tenantId, Buffer.from(input, 'ascii'), passed ? 'tenant' : 'decoy', kid);
+  return { token: `${input}.${encodeB64u(signature)}`, expiresAt: claims.exp, verdict: { passed, outcome, reasons, tenantId, appKnown: app !== undefined, did, jti: claims.jti, time: now } };
+}
+
+/** The log's record of one judged attestation: the verdict and what the device said, nothing secret. */
+export function attestationLogEntry(request: AttestRequest, verdict: Verdict): AttestationLogEntry {
+  return {
+    tenantId: verdict.tenantId,
+    appId: request.appId,
+    appKnown: verdict.appKnown,
+    appVersion: request.appVersion,
+    did: verdict.did,
+    platform: request.device.platform,
+    osVersion: request.device.osVersion,
+    model: request.device.model,
+    sdkVersion: request.sdkVersion,
+    outcome: verdict.outcome,
+    reasons: verdict.reasons,
+    time: verdict.time,
+    jti: verdict.jti,
+  };
 }

@@ -4,6 +4,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { Policy } from './policy';
+import type { KeyLifecycleStatus } from './tenant-keys';
 
 export interface Clock {
   /** Current time in whole unix seconds. Injected so expiry can be tested without waiting. */
@@ -62,6 +63,13 @@ export interface UploadRecord {
   readonly size?: number;
   readonly expireAfterSeconds?: number;
   readonly note?: string;
+  /** Tenant that issued the upload: the register function refuses it if the app changed hands since. */
+  readonly tenantId?: string;
+  /** Size declared when the upload was issued; the stored object must have exactly this size. */
+  readonly expectedSize?: number;
+  /** S3 UploadId of a multipart upload. Internal: not shown by the admin API. */
+  readonly multipartUploadId?: string;
+  readonly completedAt?: number;
 }
 
 export interface Registry {
@@ -83,11 +91,108 @@ export interface Registry {
   listTenantKeys(tenantId: string): Promise<TenantKeyRecord[]>;
   /** Records a key; fails with KeyConflictError if a record for (tenantId, kid) exists. */
   putTenantKey(record: TenantKeyRecord): Promise<void>;
+  /**
+   * Sets a key's retirement time unless it already has one (a concurrent rotation may have set an
+   * earlier one, which stands). Unknown keys are ignored.
+   */
+  retireTenantKey(tenantId: string, kid: string, retiresAt: number): Promise<void>;
+
+  // Admin API (issue 3). Reads on these paths are strongly consistent: an admin change must be
+  // seen by the next attestation (docs/ADMIN_API.md §10).
+  /** Apps of one tenant, sorted by appId. */
+  listApps(tenantId: string): Promise<AppRecord[]>;
+  /** Removes the app and everything under it (registrations, policy, devices); reports what went. */
+  deleteApp(appId: string): Promise<AppRemoval | undefined>;
+  /** Registrations of an app, newest first. */
+  listRegistrations(appId: string): Promise<RegistrationRecord[]>;
+  /** Removes and returns the registration, or undefined if there was none. */
+  deleteRegistration(appId: string, version: string): Promise<RegistrationRecord | undefined>;
+  /** Sets expiresAt of an existing registration; undefined if there is none. */
+  setRegistrationExpiry(appId: string, version: string, expiresAt: number): Promise<RegistrationRecord | undefined>;
+  putPolicy(appId: string, policy: Policy): Promise<void>;
+  listDevices(appId: string): Promise<DeviceRecord[]>;
+  getDevice(appId: string, deviceId: string): Promise<DeviceRecord | undefined>;
+  /** False if a device with the same id exists. */
+  putDeviceIfAbsent(record: DeviceRecord): Promise<boolean>;
+  deleteDevice(appId: string, deviceId: string): Promise<DeviceRecord | undefined>;
+  /** Records that the multipart upload was completed in S3, so a repeated complete is answered from here. */
+  markUploadCompleted(uploadId: string, completedAt: number): Promise<void>;
 }
 
+/** What deleteApp removed. */
+export interface AppRemoval {
+  readonly app: AppRecord;
+  readonly registrations: number;
+  readonly devices: number;
+  readonly policy: boolean;
+}
+
+export type DeviceKind = 'install' | 'debug';
+
+/**
+ * An allow-listed device of an app. `install`: an install key (by thumbprint) whose attestations
+ * pass; `debug`: a debug secret, stored only as its SHA-256, whose attestations pass.
+ */
+export interface DeviceRecord {
+  readonly appId: string;
+  /** install: the did itself; debug: `debug.` + the first 22 characters of b64u(SHA-256(secret)). */
+  readonly deviceId: string;
+  readonly kind: DeviceKind;
+  readonly did?: string;
+  /** debug only: b64u(SHA-256(secret)). Never leaves the service. */
+  readonly secretSha256?: string;
+  readonly note?: string;
+  readonly createdAt: number;
+}
+
+export interface TenantRecord {
+  readonly tenantId: string;
+  readonly createdAt: number;
+}
+
+/** Maps an authenticated IAM principal (normalised, see core/tenancy.ts) to the tenant it administers. */
+export interface PrincipalRecord {
+  readonly principal: string;
+  readonly tenantId: string;
+  /** Operators may create and list tenants. */
+  readonly operator: boolean;
+}
+
+/** A SigV4 credential for a new tenant's administrators. */
+export interface IssuedAdminCredential {
+  /** The principal the gateway reports for requests signed with it (API Gateway's identity.userArn). */
+  readonly principal: string;
+  readonly credential: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly region: string };
+}
+
+/**
+ * Local cloud only: mints credentials the local gateway accepts from then on. In AWS, IAM does
+ * this, and tenants name existing principals instead.
+ */
+export interface AdminCredentialIssuer {
+  issue(tenantId: string): Promise<IssuedAdminCredential>;
+}
+
+/** Tenants and who administers them. */
+export interface TenantDirectory {
+  getTenant(tenantId: string): Promise<TenantRecord | undefined>;
+  /** False if the tenant exists. */
+  putTenantIfAbsent(record: TenantRecord): Promise<boolean>;
+  /** Sorted by tenantId. */
+  listTenants(): Promise<TenantRecord[]>;
+  getPrincipal(principal: string): Promise<PrincipalRecord | undefined>;
+  /** False if the principal is mapped already (to any tenant). */
+  putPrincipalIfAbsent(record: PrincipalRecord): Promise<boolean>;
+  listPrincipals(tenantId: string): Promise<PrincipalRecord[]>;
+}
+
+/**
+ * Stored key status. `retiresAt` (set when a newer key is rotated in) and `activatesAt` make the
+ * lifecycle status a function of time: see core/tenant-keys.ts.
+ */
 export type TenantKeyStatus = 'active' | 'retired';
 
-/** A tenant's KMS signing key. The newest active one signs; every active one verifies. */
+/** A tenant's KMS signing key. See core/tenant-keys.ts for which key signs and which verify. */
 export interface TenantKeyRecord {
   readonly tenantId: string;
   /** RFC 7638 thumbprint of the public key: the JWS `kid`. */
@@ -96,6 +201,71 @@ export interface TenantKeyRecord {
   readonly keyId: string;
   readonly createdAt: number;
   readonly status: TenantKeyStatus;
+  /** When the key starts signing; absent means createdAt (a tenant's first key signs at once). */
+  readonly activatesAt?: number;
+  /** When the key leaves the JWKS; set when a newer key is rotated in. */
+  readonly retiresAt?: number;
+}
+
+export type AttestationOutcome = 'pass' | 'fail' | 'debug' | 'allowlisted';
+
+/** One judged attestation, as the log keeps it: never tokens, nonces, measurements, proofs or secrets. */
+export interface AttestationLogEntry {
+  readonly tenantId: string;
+  readonly appId: string;
+  /** True when the app is registered to tenantId; unregistered app ids share one bucket of the default tenant. */
+  readonly appKnown: boolean;
+  readonly appVersion: string;
+  readonly did: string;
+  readonly platform: string;
+  readonly osVersion: string;
+  readonly model: string;
+  readonly sdkVersion: string;
+  readonly outcome: AttestationOutcome;
+  readonly reasons: readonly string[];
+  readonly time: number;
+  /** The token's jti: identifies the token without being one. */
+  readonly jti: string;
+}
+
+/** A build the register function refused. */
+export interface BuildRefusal {
+  readonly tenantId: string;
+  readonly objectKey: string;
+  readonly reason: string;
+  readonly time: number;
+  /** Makes a redelivered event's refusal the same entry (S3's sequencer of the object creation). */
+  readonly eventId: string;
+  readonly size?: number;
+  readonly appId?: string;
+  readonly version?: string;
+  readonly uploadId?: string;
+}
+
+export interface LogQuery {
+  readonly tenantId: string;
+  /** Partitions to read: app ids (and, for the default tenant, the unregistered bucket). */
+  readonly appIds: readonly string[];
+  readonly includeUnregistered: boolean;
+  readonly since?: number;
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+export interface LogPage<T> {
+  readonly entries: T[];
+  readonly cursor?: string;
+}
+
+export interface AttestationLog {
+  record(entry: AttestationLogEntry): Promise<void>;
+  /** Newest first. */
+  query(query: LogQuery): Promise<LogPage<AttestationLogEntry>>;
+  /** Idempotent per (tenantId, eventId). */
+  recordBuildRefusal(refusal: BuildRefusal): Promise<void>;
+  queryBuildRefusals(query: Omit<LogQuery, 'appIds' | 'includeUnregistered'>): Promise<LogPage<BuildRefusal>>;
+  /** Outcome and reasons of every entry with time >= since. */
+  summarize(query: Omit<LogQuery, 'limit' | 'cursor' | 'since'> & { readonly since: number }): Promise<Array<Pick<AttestationLogEntry, 'outcome' | 'reasons'>>>;
 }
 
 export type SigningKeyChoice = 'tenant' | 'decoy';
@@ -103,8 +273,12 @@ export type SigningKeyChoice = 'tenant' | 'decoy';
 export interface TokenSigner {
   /** kid of the tenant's current signing key. Decoy tokens carry it too, so headers do not differ. */
   signingKid(tenantId: string): Promise<string>;
-  /** ES256 over `signingInput`, returned as IEEE P1363 r||s (64 bytes). Both choices go through KMS. */
-  sign(tenantId: string, signingInput: Uint8Array, key: SigningKeyChoice): Promise<Uint8Array>;
+  /**
+   * ES256 over `signingInput`, returned as IEEE P1363 r||s (64 bytes). Both choices go through KMS.
+   * `kid`, when given, is the kid signingKid returned for this token: the tenant choice signs with
+   * that key (if still trusted), so a key activating between the two calls cannot split header and signature.
+   */
+  sign(tenantId: string, signingInput: Uint8Array, key: SigningKeyChoice, kid?: string): Promise<Uint8Array>;
 }
 
 /** The public keys a verifier trusts for one tenant, by kid. */
@@ -131,6 +305,34 @@ export interface BuildStore {
 /** Issues a presigned URL the CLI uploads a build to. */
 export interface UploadUrlIssuer {
   issue(objectKey: string, size: number): Promise<{ readonly url: string; readonly expiresAt: number }>;
+  /** Starts a multipart upload of `size` bytes in parts of `partSize` and presigns every part. */
+  issueMultipart(objectKey: string, size: number, partSize: number): Promise<MultipartUploadTicket>;
+  /** Completes it; throws MultipartRejectedError when the store refuses the parts. */
+  completeMultipart(objectKey: string, multipartUploadId: string, parts: readonly CompletedPart[]): Promise<void>;
+}
+
+export interface MultipartUploadTicket {
+  /** The store's id of the multipart upload (S3 UploadId). */
+  readonly multipartUploadId: string;
+  readonly parts: ReadonlyArray<{ readonly partNumber: number; readonly url: string }>;
+  readonly expiresAt: number;
+}
+
+export interface CompletedPart {
+  readonly partNumber: number;
+  readonly etag: string;
+}
+
+/** The store refused to assemble the parts (a part missing, an ETag wrong, the upload gone). */
+export class MultipartRejectedError extends Error {
+  override readonly name = 'MultipartRejectedError';
+  constructor(
+    message: string,
+    /** The multipart upload no longer exists (completed or aborted). */
+    readonly gone: boolean,
+  ) {
+    super(message);
+  }
 }
 
 /** A public signing key as published in a JWKS. */
@@ -150,4 +352,16 @@ export interface TenantKeyManager {
   ensureSigningKey(tenantId: string): Promise<void>;
   /** Public keys of every active key of the tenant: exactly the set verifiers trust. */
   jwks(tenantId: string): Promise<{ readonly keys: readonly PublicJwk[] }>;
+  /** Creates a new signing key that is published now and signs from `activatesAt` (core/tenant-keys.ts). */
+  rotateSigningKey(tenantId: string): Promise<{ readonly kid: string; readonly activatesAt: number }>;
+  /** Every key of the tenant with its status now, newest first. */
+  describeKeys(tenantId: string): Promise<TenantKeyDescription[]>;
+}
+
+export interface TenantKeyDescription {
+  readonly kid: string;
+  readonly status: KeyLifecycleStatus;
+  readonly createdAt: number;
+  readonly activatesAt: number;
+  readonly retiresAt?: number;
 }

@@ -7,6 +7,7 @@
 import * as z from 'zod/mini';
 import { b64uLength, decodeB64u } from './base64url';
 import { NONCE_BYTES } from './protocol';
+import { TENANT_ID_PATTERN } from './admin-ids';
 
 /** Reverse-DNS style: at least two dot-separated labels, e.g. com.example.app. */
 export const APP_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$/;
@@ -25,6 +26,11 @@ export const appVersionSchema = z.string({ error: typeError('a string') }).check
   z.minLength(1, { error: 'must not be empty' }),
   z.maxLength(64, { error: 'must be at most 64 characters' }),
   z.regex(VERSION_PATTERN, { error: 'may contain only letters, digits and . _ + -' }),
+);
+
+/** Admin API tenant ids (docs/ADMIN_API.md §1.4); they become part of KMS alias names. */
+export const tenantIdSchema = z.string({ error: typeError('a string') }).check(
+  z.regex(TENANT_ID_PATTERN, { error: 'must be 1 to 64 letters, digits, _ or -' }),
 );
 
 /** base64url (no padding) of exactly `bytes` bytes. */

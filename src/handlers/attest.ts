@@ -1,4 +1,4 @@
-import { attest, type AttestationDeps } from '../core/attestation';
+import { attest, attestationLogEntry, type AttestationDeps } from '../core/attestation';
 import { attestRequestSchema, parseRequest } from '../core/validation';
 import { httpHandler, json, parseJsonBody, type ApiHandler } from './http';
 import type { Logger } from './log';
@@ -14,9 +14,18 @@ export function attestHandler(deps: AttestationDeps, log: Logger): ApiHandler {
       tenantId: result.verdict.tenantId,
       did: result.verdict.did,
       platform: request.device.platform,
-      outcome: result.verdict.passed ? 'pass' : 'fail',
+      outcome: result.verdict.outcome,
       reasons: result.verdict.reasons,
     });
+    if (deps.attestationLog) {
+      // Awaited on every path, pass or fail, so it costs both the same; a failed write is reported
+      // and the client still gets its token, since the log is for operators, not for the verdict.
+      try {
+        await deps.attestationLog.record(attestationLogEntry(request, result.verdict));
+      } catch (error) {
+        log.error('attestation_log_failed', { errorName: (error as Error)?.name, errorMessage: (error as Error)?.message });
+      }
+    }
     return json(200, { token: result.token, expiresAt: result.expiresAt });
   });
 }

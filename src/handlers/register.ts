@@ -1,10 +1,20 @@
-import type { S3Event } from 'aws-lambda';
-import { registerBuild, type RegistrationDeps } from '../core/registration';
+import type { S3Event, S3EventRecord } from 'aws-lambda';
+import { registerBuild, type BuildEvent, type RegistrationDeps } from '../core/registration';
 import type { Logger } from './log';
 
 /** S3 URL-encodes keys in event notifications (form style: a space arrives as '+'). */
 export function decodeS3EventKey(key: string): string {
   return decodeURIComponent(key.replace(/\+/g, ' '));
+}
+
+/**
+ * Identifies one object creation across redeliveries: S3 repeats a record with the same key,
+ * sequencer and eventTime, and the sequencer differs between two creations of the same key.
+ */
+function buildEventOf(record: S3EventRecord, objectKey: string): BuildEvent | undefined {
+  const time = Date.parse(record.eventTime);
+  if (!Number.isFinite(time)) return undefined;
+  return { eventId: `${objectKey}\n${record.s3.object.sequencer ?? ''}`, time: Math.floor(time / 1000) };
 }
 
 /** S3 ObjectCreated: hash each new build and record it. Records are independent; one failure does not stop the rest. */
@@ -16,7 +26,7 @@ export function registerHandler(deps: RegistrationDeps, log: Logger): (event: S3
       let objectKey = record.s3.object.key;
       try {
         objectKey = decodeS3EventKey(objectKey);
-        const outcome = await registerBuild(deps, objectKey);
+        const outcome = await registerBuild(deps, objectKey, buildEventOf(record, objectKey));
         if (outcome.status === 'registered') {
           log.info('build_registered', { objectKey, appId: outcome.registration.appId, version: outcome.registration.version, sha256: outcome.registration.sha256, size: outcome.registration.size });
         } else {

@@ -1,16 +1,30 @@
 /**
- * Attestor SDK, portable core. Runs wherever WebCrypto (`globalThis.crypto.subtle`), `fetch` and
- * TextEncoder exist: Node 20+, Electron, React Native with a WebCrypto polyfill. Node-only helpers
- * (streaming file digests, a file key store) live in ./node so this entry point never pulls them in.
+ * Attestor SDK, portable core (`attestor/sdk`). Runs wherever WebCrypto
+ * (`globalThis.crypto.subtle`), `fetch` and TextEncoder exist: Node 20+, Electron, React Native
+ * with a WebCrypto polyfill. Node-only helpers (streaming file digests, a file key store, the Node
+ * signal provider) live in ./node (`attestor/sdk/node`), so this entry point never pulls them in.
+ * docs/SDK.md is the guide.
  */
-export { AttestorClient } from './client';
-export type { AttestationResult, AttestOptions, AttestorClientOptions, DeviceInfo, DeviceSignals, SignalProvider } from './client';
+export { AttestorClient, attestorStatusOf, STATUS_HEADER } from './client';
+export type {
+  AttestorClientOptions,
+  AttestorClientStatus,
+  AttestorEvent,
+  AttestorRequestInit,
+  AttestorStatus,
+  RequestAttestation,
+  TokenOptions,
+} from './client';
 export { AttestorError } from './errors';
 export type { AttestorErrorCode } from './errors';
-export { isStoredInstallKey, loadOrCreateInstallKey, memoryKeyStore } from './install-key';
-export type { InstallKey, KeyStore, StoredInstallKey } from './install-key';
+export { hostAllowed, parseHostRule } from './hosts';
+export type { HostRule } from './hosts';
+export { isStoredInstallKey, loadOrCreateInstallKey, memoryKeyStore, resolveInstallKey } from './install-key';
+export type { InstallKey, InstallKeyOutcome, KeyStore, ResolvedInstallKey, StoredInstallKey } from './install-key';
 export { bytesPackageSource } from './package-source';
 export type { PackageSource } from './package-source';
+export { createRequestProof, PROOF_HEADER, PROOF_TYP, proofTargetUri } from './proof';
+export type { ProofRequest } from './proof';
 export {
   computeMeasurement,
   decodeB64u,
@@ -27,4 +41,7 @@ export {
   verifyInstallProof,
 } from './protocol';
 export type { InstallPublicJwk } from './protocol';
+export type { CircuitOptions, CircuitState, RetryOptions } from './resilience';
+export { NO_SIGNALS, readSignals } from './signals';
+export type { DeviceInfo, DeviceSignals, SignalProvider } from './signals';
 export { SDK_VERSION } from './version';

@@ -116,19 +116,84 @@ async function generateStored(): Promise<StoredInstallKey> {
 }
 
 /**
+ * How the client came by its install key.
+ * - `loaded`: the key store held a usable key.
+ * - `created`: the store was empty; a new key was generated and saved.
+ * - `replaced`: the store held something unusable (corrupt, truncated, a mismatched pair); a new
+ *   key was generated and saved over it.
+ * - `ephemeral`: the store could not be read, or the new key could not be saved; the client signs
+ *   with a key that lives only in memory (the backend sees a new `did`) and does not overwrite the
+ *   store, so a transient storage problem cannot replace the install's identity.
+ * @example
+ * ```ts
+ * client.onEvent((e) => { if (e.type === 'install_key' && e.outcome === 'ephemeral') log.warn(e.message); });
+ * ```
+ */
+export type InstallKeyOutcome = 'loaded' | 'created' | 'replaced' | 'ephemeral';
+
+/**
+ * An install key and how it was obtained.
+ * @example
+ * ```ts
+ * const { key, outcome } = await resolveInstallKey(memoryKeyStore());
+ * ```
+ */
+export interface ResolvedInstallKey {
+  readonly key: InstallKey;
+  readonly outcome: InstallKeyOutcome;
+  /** What went wrong with the store, for `replaced` and `ephemeral`. Never contains key material. */
+  readonly problem?: string;
+  /** The persisted form, for a key not (yet) saved, so a later attempt can save this same key. */
+  readonly unsaved?: StoredInstallKey;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Returns the install key from `store`; never throws because of the store. An empty store or an
+ * unusable value leads to a new key that is saved; a store that throws leads to an in-memory key
+ * (`previous`, if given, so one process keeps one identity while its storage is broken).
+ * @example
+ * ```ts
+ * const { key, outcome } = await resolveInstallKey(fileKeyStore('/data/attestor-key.json'));
+ * ```
+ */
+export async function resolveInstallKey(store: KeyStore, previous?: StoredInstallKey): Promise<ResolvedInstallKey> {
+  let stored: unknown;
+  try {
+    stored = await store.load();
+  } catch (error) {
+    const candidate = previous ?? (await generateStored());
+    return { key: await selfTested(candidate), outcome: 'ephemeral', problem: `key store could not be read: ${describe(error)}`, unsaved: candidate };
+  }
+  const existing = await importStored(stored);
+  if (existing) return { key: existing, outcome: 'loaded' };
+  const candidate = previous ?? (await generateStored());
+  const key = await selfTested(candidate);
+  try {
+    await store.save(candidate);
+  } catch (error) {
+    return { key, outcome: 'ephemeral', problem: `key store could not save the new key: ${describe(error)}`, unsaved: candidate };
+  }
+  return stored === undefined || stored === null ? { key, outcome: 'created' } : { key, outcome: 'replaced', problem: 'the stored key was unusable' };
+}
+
+async function selfTested(stored: StoredInstallKey): Promise<InstallKey> {
+  const imported = await importStored(stored);
+  if (!imported) throw new Error('a freshly generated install key failed its self-test');
+  return imported;
+}
+
+/**
  * Returns the install key from `store`, or generates, saves and returns a new one when the store
- * is empty or holds something unusable. Errors thrown by `store.load`/`store.save` propagate.
+ * is empty or holds something unusable; see resolveInstallKey for a store that fails.
  * @example
  * ```ts
  * const { privateKey, publicJwk } = await loadOrCreateInstallKey(fileKeyStore('/data/attestor-key.json'));
  * ```
  */
 export async function loadOrCreateInstallKey(store: KeyStore): Promise<InstallKey> {
-  const existing = await importStored(await store.load());
-  if (existing) return existing;
-  const fresh = await generateStored();
-  await store.save(fresh);
-  const imported = await importStored(fresh);
-  if (!imported) throw new Error('a freshly generated install key failed its self-test');
-  return imported;
+  return (await resolveInstallKey(store)).key;
 }

@@ -1,17 +1,39 @@
 /**
- * Node-only helpers of the SDK (Node 20+, Electron main process). Kept apart from ./index so the
- * portable core never reaches a `node:` module.
+ * Node-only helpers of the SDK (`attestor/sdk/node`; Node 20+, Electron main process): a
+ * streaming package digest, a file key store and the Node signal provider. Kept apart from
+ * ./index so the portable core never reaches a `node:` module.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import inspector from 'node:inspector';
+import { arch, release, type as osType } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { isStoredInstallKey, type KeyStore, type StoredInstallKey } from './install-key';
 import type { PackageSource } from './package-source';
+import type { DeviceInfo, DeviceSignals, SignalProvider } from './signals';
+
+/** Large reads keep the hash busy and the I/O overlapped; 1 MiB stays far below any memory concern. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+/** Digests by absolute path: a running app's package does not change, so it is hashed once per process. */
+const fileDigests = new Map<string, Promise<Uint8Array>>();
+
+function hashFile(path: string): Promise<Uint8Array> {
+  return new Promise<Uint8Array>((resolvePromise, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path, { highWaterMark: READ_CHUNK_BYTES })
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolvePromise(new Uint8Array(hash.digest())));
+  });
+}
 
 /**
  * A PackageSource over a file: SHA-256 computed by streaming, so memory stays flat however large
- * the package is (an Electron app.asar, a bundled executable).
+ * the package is (an Electron app.asar, a bundled executable). The digest is computed once per
+ * process for each path and shared by every source and client over that path; a failed read is
+ * not remembered.
  * @example
  * ```ts
  * import { app } from 'electron';
@@ -19,15 +41,21 @@ import type { PackageSource } from './package-source';
  * ```
  */
 export function filePackageSource(path: string): PackageSource {
+  const absolute = resolve(path);
   return {
-    digest: () =>
-      new Promise<Uint8Array>((resolve, reject) => {
-        const hash = createHash('sha256');
-        createReadStream(path)
-          .on('data', (chunk) => hash.update(chunk))
-          .on('error', reject)
-          .on('end', () => resolve(new Uint8Array(hash.digest())));
-      }),
+    digest: async () => {
+      let pending = fileDigests.get(absolute);
+      if (!pending) {
+        const started = hashFile(absolute);
+        pending = started;
+        fileDigests.set(absolute, started);
+        started.catch(() => {
+          if (fileDigests.get(absolute) === started) fileDigests.delete(absolute);
+        });
+      }
+      // A copy, so no caller can change the digest every other caller shares.
+      return new Uint8Array(await pending);
+    },
   };
 }
 
@@ -95,5 +123,213 @@ export function fileKeyStore(path: string): KeyStore {
         // best effort
       }
     },
+  };
+}
+
+/**
+ * One preloaded module found on the command line or in NODE_OPTIONS.
+ * @example
+ * ```ts
+ * const preload: NodePreload = { flag: '--require', specifier: '/opt/hook.js', source: 'NODE_OPTIONS' };
+ * ```
+ */
+export interface NodePreload {
+  /** `--require`, `-r`, `--import`, `--loader` or `--experimental-loader`. */
+  readonly flag: string;
+  /** The module as given (a path, a package name or a file: URL). */
+  readonly specifier: string;
+  readonly source: 'execArgv' | 'NODE_OPTIONS';
+}
+
+/**
+ * What the Node provider observed, for logs and support (no secrets: flags and module paths only).
+ * @example
+ * ```ts
+ * const { inspectorUrl, inspectFlags, preloads } = inspectNodeRuntime();
+ * ```
+ */
+export interface NodeRuntimeFindings {
+  /** The inspector's WebSocket URL when it is open (started by a flag, SIGUSR1 or inspector.open()). */
+  readonly inspectorUrl: string | undefined;
+  /** `--inspect`-style flags in execArgv or NODE_OPTIONS (and, in Electron, argv, including `--remote-debugging-port`). */
+  readonly inspectFlags: readonly string[];
+  /** Every preloaded module, allowed or not. */
+  readonly preloads: readonly NodePreload[];
+}
+
+/**
+ * Where the provider looks; defaults to the running process. Tests and tools pass their own.
+ * @example
+ * ```ts
+ * inspectNodeRuntime({ execArgv: ['--require', './hook.js'], nodeOptions: '', argv: [], electron: false, inspectorUrl: undefined });
+ * ```
+ */
+export interface NodeRuntime {
+  readonly execArgv: readonly string[];
+  readonly nodeOptions: string | undefined;
+  readonly argv: readonly string[];
+  /** Whether this is Electron, where Chromium and Node switches arrive in argv. */
+  readonly electron: boolean;
+  readonly inspectorUrl: string | undefined;
+}
+
+function currentRuntime(): NodeRuntime {
+  return {
+    execArgv: process.execArgv,
+    nodeOptions: process.env['NODE_OPTIONS'],
+    argv: process.argv,
+    electron: typeof process.versions['electron'] === 'string',
+    inspectorUrl: inspector.url(),
+  };
+}
+
+const PRELOAD_FLAGS = new Set(['--require', '-r', '--import', '--loader', '--experimental-loader']);
+const INSPECT_FLAG = /^--inspect(-brk|-wait)?(=|$)/;
+const ELECTRON_DEBUG_FLAG = /^(--inspect(-brk)?|--remote-debugging-port|--remote-debugging-pipe)(=|$)/;
+
+/**
+ * Splits NODE_OPTIONS as Node does: on white space, with double quotes grouping and a backslash
+ * escaping the next character inside them.
+ * @example
+ * ```ts
+ * splitNodeOptions('--require "/opt/my hooks/a.js" --max-old-space-size=4096'); // ['--require', '/opt/my hooks/a.js', '--max-old-space-size=4096']
+ * ```
+ */
+export function splitNodeOptions(text: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let inQuotes = false;
+  let started = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inQuotes) {
+      if (c === '\\' && i + 1 < text.length) current += text[++i];
+      else if (c === '"') inQuotes = false;
+      else current += c;
+    } else if (c === '"') {
+      inQuotes = true;
+      started = true;
+    } else if (/\s/.test(c)) {
+      if (started) out.push(current);
+      current = '';
+      started = false;
+    } else {
+      current += c;
+      started = true;
+    }
+  }
+  if (started) out.push(current);
+  return out;
+}
+
+function scanFlags(args: readonly string[], source: NodePreload['source']): { preloads: NodePreload[]; inspect: string[] } {
+  const preloads: NodePreload[] = [];
+  const inspect: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (INSPECT_FLAG.test(arg)) inspect.push(arg);
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    if (!PRELOAD_FLAGS.has(flag)) continue;
+    const specifier = eq > 0 ? arg.slice(eq + 1) : args[++i];
+    if (specifier !== undefined) preloads.push({ flag, specifier, source });
+  }
+  return { preloads, inspect };
+}
+
+/**
+ * Reads the debugger and preload evidence of a Node (or Electron main) process.
+ * @example
+ * ```ts
+ * const findings = inspectNodeRuntime();
+ * if (findings.preloads.length > 0) log.warn('preloaded modules', findings.preloads);
+ * ```
+ */
+export function inspectNodeRuntime(runtime: NodeRuntime = currentRuntime()): NodeRuntimeFindings {
+  const fromArgv = scanFlags(runtime.execArgv, 'execArgv');
+  const fromEnv = scanFlags(splitNodeOptions(runtime.nodeOptions ?? ''), 'NODE_OPTIONS');
+  const electronFlags = runtime.electron ? runtime.argv.filter((a) => ELECTRON_DEBUG_FLAG.test(a)) : [];
+  return {
+    inspectorUrl: runtime.inspectorUrl,
+    inspectFlags: [...fromArgv.inspect, ...fromEnv.inspect, ...electronFlags],
+    preloads: [...fromArgv.preloads, ...fromEnv.preloads],
+  };
+}
+
+/**
+ * Preloads that tsx (the TypeScript runner behind `npm start` and the local tools) adds to every
+ * process it starts. For development only: pass it to nodeSignalProvider's `allowPreloads` to run
+ * an app under tsx without reporting `hooked`; never in a release build.
+ * @example
+ * ```ts
+ * const signals = nodeSignalProvider({ allowPreloads: process.env.NODE_ENV === 'development' ? [TSX_PRELOADS] : [] });
+ * ```
+ */
+export const TSX_PRELOADS = /^(file:\/\/\/?)?([A-Za-z]:)?[\\/].*[\\/]node_modules[\\/]tsx[\\/]dist[\\/](preflight\.cjs|loader\.mjs)$/;
+
+/**
+ * Options of nodeSignalProvider.
+ * @example
+ * ```ts
+ * const options: NodeSignalOptions = { allowPreloads: ['/opt/app/apm-agent.js'] };
+ * ```
+ */
+export interface NodeSignalOptions {
+  /**
+   * Preloaded modules that do not count as hooks: a string matches a specifier exactly, a RegExp
+   * tests it. Use it for an APM agent you ship yourself, or TSX_PRELOADS in development.
+   * @default none: every preload reports `hooked`
+   */
+  readonly allowPreloads?: readonly (string | RegExp)[];
+  /** Where to look. @default the running process, read afresh on each attestation */
+  readonly runtime?: () => NodeRuntime;
+}
+
+/**
+ * The signal provider for Node and the Electron main process. Each attestation it reports:
+ * - `debugger`: the inspector is open (`inspector.url()`; catches `--inspect`, SIGUSR1 and
+ *   `inspector.open()`), or an `--inspect`/`--inspect-brk`/`--inspect-wait` flag is present in
+ *   execArgv or NODE_OPTIONS (in Electron also argv, with `--remote-debugging-port`);
+ * - `hooked`: a module is preloaded with `--require`/`-r`, `--import`, `--loader` or
+ *   `--experimental-loader` in execArgv or NODE_OPTIONS, unless `allowPreloads` lets it pass.
+ *
+ * `rooted` and `emulator` are left to other providers. Under tsx every process has two preloads,
+ * so `hooked` is true unless TSX_PRELOADS is allowed: that is the honest answer, since tsx
+ * rewrites every module the app loads.
+ * @example
+ * ```ts
+ * const attestor = new AttestorClient({ ...options, signals: nodeSignalProvider() });
+ * ```
+ */
+export function nodeSignalProvider(options: NodeSignalOptions = {}): SignalProvider {
+  const allowed = options.allowPreloads ?? [];
+  const isAllowed = (specifier: string) => allowed.some((rule) => (typeof rule === 'string' ? rule === specifier : rule.test(specifier)));
+  const runtime = options.runtime ?? currentRuntime;
+  return {
+    signals: async (): Promise<Partial<DeviceSignals>> => {
+      const findings = inspectNodeRuntime(runtime());
+      return {
+        debugger: findings.inspectorUrl !== undefined || findings.inspectFlags.length > 0,
+        hooked: findings.preloads.some((p) => !isAllowed(p.specifier)),
+      };
+    },
+  };
+}
+
+/**
+ * DeviceInfo of this Node or Electron process for the `device` option, so the attestation log
+ * tells desktop installs apart: platform `node` or `electron`, the OS and its release, the CPU
+ * architecture.
+ * @example
+ * ```ts
+ * const attestor = new AttestorClient({ ...options, device: nodeDeviceInfo() });
+ * // device: { platform: 'electron', osVersion: 'Darwin 23.4.0', model: 'arm64' }
+ * ```
+ */
+export function nodeDeviceInfo(): DeviceInfo {
+  return {
+    platform: typeof process.versions['electron'] === 'string' ? 'electron' : 'node',
+    osVersion: `${osType()} ${release()}`,
+    model: arch(),
   };
 }

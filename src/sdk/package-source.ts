@@ -15,7 +15,8 @@ export interface PackageSource {
 }
 
 /**
- * A PackageSource over package bytes already in memory (hashed with WebCrypto on first use).
+ * A PackageSource over package bytes already in memory, hashed with WebCrypto on first use and
+ * then remembered.
  * For files on disk prefer `filePackageSource` from `attestor/sdk/node`, which streams.
  * @example
  * ```ts
@@ -25,5 +26,14 @@ export interface PackageSource {
 export function bytesPackageSource(bytes: Uint8Array): PackageSource {
   // Copied so a caller reusing its buffer cannot change what gets measured.
   const copy = new Uint8Array(bytes);
-  return { digest: () => sha256(copy) };
+  let digest: Promise<Uint8Array> | undefined;
+  return {
+    digest: async () => {
+      const pending = (digest ??= sha256(copy));
+      pending.catch(() => {
+        if (digest === pending) digest = undefined;
+      });
+      return new Uint8Array(await pending);
+    },
+  };
 }

@@ -124,7 +124,7 @@ export function decodeB64u(text: string): Uint8Array | undefined {
  * utf8('é'); // Uint8Array [0xc3, 0xa9]
  * ```
  */
-export function utf8(text: string): Uint8Array {
+export function utf8(text: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(text);
 }
 

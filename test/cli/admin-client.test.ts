@@ -18,6 +18,8 @@ beforeAll(async () => {
     }
     if (req.url.split('?')[0]!.endsWith('/keys/jwks')) return { json: { keys: [{ kid: 'k1', alg: 'ES256', use: 'sig' }] } };
     if (req.url.endsWith('/bad')) return { status: 400, json: { error: 'invalid_request', field: 'version', message: 'version must be at most 64 characters' } };
+    if (req.url.endsWith('/fault')) return { status: 500, json: { error: 'internal_error' } };
+    if (req.url.endsWith('/hung')) return new Promise(() => undefined);
     if (req.url.endsWith('/html')) return { status: 502, text: '<html>\nBad gateway\n</html>' };
     return { status: 403, json: { message: 'Missing Authentication Token' } };
   });
@@ -87,7 +89,26 @@ describe('AdminClient errors', () => {
   });
 
   it('keeps non-JSON error pages to the status', async () => {
-    await expect(client().request('GET', '/html')).rejects.toThrow(/^the service refused GET \(502\): HTTP 502$/);
+    await expect(client().request('GET', '/html')).rejects.toThrow(/^the service refused GET \(502\): HTTP 502: check --endpoint and that the service is up, then try again$/);
+  });
+
+  it('points at the service logs when the service itself failed', async () => {
+    await expect(client().request('GET', '/fault')).rejects.toThrow(
+      'the service failed on GET (500 internal_error): check its logs (.attestor/logs/service.log), then try again',
+    );
+  });
+
+  it('stops a request in flight when interrupted, with exit code 130', async () => {
+    const interrupt = new AbortController();
+    const pending = client(server.endpoint, { signal: interrupt.signal }).request('GET', '/hung');
+    await new Promise<void>((resolve) => {
+      const check = () => (server.received.some((r) => r.url === '/hung') ? resolve() : setImmediate(check));
+      check();
+    });
+    interrupt.abort();
+    const error = (await pending.catch((e: unknown) => e)) as CliError;
+    expect(error).toBeInstanceOf(CliError);
+    expect([error.message, error.exitCode]).toEqual(['interrupted', 130]);
   });
 
   it('says how to start the service when a local endpoint is unreachable', async () => {

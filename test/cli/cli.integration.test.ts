@@ -4,12 +4,13 @@
  * registration by the register handler on the S3 event.
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startLocalCloud, type LocalCloud } from '../../local/cloud';
+import { attestOnce, newInstallKey } from '../support/protocol-client';
 import { closedPort } from './helpers';
 
 const BIN = resolve(__dirname, '../../src/cli/bin.js');
@@ -43,6 +44,11 @@ function attestor(args: string[], env: NodeJS.ProcessEnv = { ATTESTOR_HOME: data
       done({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
     );
   });
+}
+
+/** Waits for a child process to get somewhere; jest's timeout bounds it. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 20));
 }
 
 const stderrLines = (run: Run) => run.stderr.split('\n').filter(Boolean);
@@ -109,6 +115,29 @@ describe('attestor CLI against the local cloud', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     expect(stderrLines(run)).toEqual([`error: cannot reach http://127.0.0.1:${port} (ECONNREFUSED): start the service with \`npm start\` or pass --endpoint`]);
+  });
+
+  it('log --follow prints new attestations until Ctrl-C, then exits 0', async () => {
+    const child = spawn(process.execPath, [BIN, 'log', '--app', APP, '--follow', '--interval', '1s'], {
+      cwd: dataDir,
+      env: { PATH: process.env['PATH'], ATTESTOR_HOME: dataDir, ATTESTOR_ENDPOINT: cloud.endpoint },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    await until(() => stderr.includes('Ctrl-C stops'));
+    expect(stderr).toBe('following (no attestations yet); Ctrl-C stops\n');
+
+    const response = await attestOnce(cloud.endpoint, { appId: APP, appVersion: '1.0.0', packageBytes: bytes, key: newInstallKey() });
+    expect(response.status).toBe(200);
+    await until(() => stdout.split('\n').filter(Boolean).length >= 2);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    const lines = stdout.split('\n').filter(Boolean);
+    expect(lines[0]).toMatch(/^TIME +OUTCOME +APP +VERSION +DEVICE +MODEL +REASONS$/);
+    expect(lines.slice(1)).toEqual([expect.stringMatching(new RegExp(`^\\d{4}-[\\d-]+T[\\d:]+Z  pass  +${APP.replace(/\./g, '\\.')}  1\\.0\\.0 `))]);
   });
 
   it('a bad app id is refused before anything is uploaded', async () => {

@@ -1,4 +1,4 @@
-import { DurationError, MAX_EXPIRE_AFTER_SECONDS, parseDuration, parseExpireAfter } from '../../src/cli/duration';
+import { DurationError, formatDuration, MAX_EXPIRE_AFTER_SECONDS, parseDuration, parseExpireAfter } from '../../src/cli/duration';
 
 describe('parseDuration', () => {
   it.each([
@@ -31,5 +31,19 @@ describe('parseExpireAfter', () => {
   it('refuses durations the admin API would refuse, saying the range', () => {
     expect(() => parseExpireAfter('59s')).toThrow(/1m at the earliest and 3650d at the latest/);
     expect(() => parseExpireAfter('3651d')).toThrow(DurationError);
+  });
+});
+
+describe('formatDuration', () => {
+  it('uses the largest whole unit, as one would type it', () => {
+    expect(formatDuration(300)).toBe('5m');
+    expect(formatDuration(3600)).toBe('1h');
+    expect(formatDuration(30 * 86400)).toBe('30d');
+    expect(formatDuration(90 * 60)).toBe('90m');
+    expect(formatDuration(61)).toBe('61s');
+  });
+
+  it('round-trips through parseDuration', () => {
+    for (const seconds of [60, 61, 300, 5400, 86400, 7 * 86400, 3650 * 86400]) expect(parseDuration(formatDuration(seconds))).toBe(seconds);
   });
 });

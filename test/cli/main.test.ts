@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { run, type CliContext } from '../../src/cli/main';
+import { buildProgram, run, type CliContext } from '../../src/cli/main';
 import { Capture, closedPort, startFakeServer, TEST_CREDENTIALS, verifyReceived, writeLocalCredentials, type FakeServer, type Received, type Reply } from './helpers';
 
 const ROOT = resolve(__dirname, '../..');
@@ -62,6 +62,12 @@ function fakeAttestor() {
       if (registration['sha256'] !== upload.sha256) return { json: { uploadId: m[1], ...upload, status: 'rejected', reason: 'version_conflict' } };
       return { json: { uploadId: m[1], ...upload, status: 'registered', registration } };
     }
+    m = path.match(/^\/v1\/admin\/apps\/([^/]+)\/registrations$/);
+    if (req.method === 'GET' && m) {
+      const list = [...registrations.values()].filter((r) => r['appId'] === m![1]);
+      if (list.length === 0) return { status: 404, json: { error: 'not_found', message: `no app ${m[1]} in tenant default` } };
+      return { json: { registrations: list } };
+    }
     if (req.method === 'GET' && path === '/v1/admin/keys/jwks') {
       return { json: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'kid-1', alg: 'ES256', use: 'sig' }] } };
     }
@@ -95,8 +101,25 @@ function build(name: string, bytes: Buffer): string {
   return path;
 }
 
+/** Every command path of the CLI, from the program itself: a new command cannot escape the help test. */
+function commandPaths(): string[][] {
+  const paths: string[][] = [];
+  const walk = (command: import('commander').Command, path: string[]) => {
+    paths.push(path);
+    for (const sub of command.commands) walk(sub, [...path, sub.name()]);
+  };
+  walk(buildProgram({ argv: [], env: {}, cwd: home, stdout: new Capture(), stderr: new Capture() }), []);
+  return paths;
+}
+
 describe('help', () => {
-  it.each([[[]], [['register']], [['keys']], [['keys', 'jwks']]])('%p --help prints usage with examples on stdout and exits 0', async (args) => {
+  it('covers every command', () => {
+    expect(commandPaths().map((p) => p.join(' '))).toEqual(
+      expect.arrayContaining(['register', 'registrations list', 'apps remove', 'policy set', 'devices add', 'keys rotate', 'log', 'stats', 'tenants create']),
+    );
+  });
+
+  it.each(commandPaths().map((p) => [p]))('%p --help prints usage with examples on stdout and exits 0', async (args) => {
     const { code, stdout, stderr } = await cli([...args, '--help']);
     expect(code).toBe(0);
     expect(stdout.text).toMatch(/^Usage: attestor/);
@@ -174,7 +197,7 @@ describe('user and service errors exit 1 with one line', () => {
     rmSync(other, { recursive: true, force: true });
     expect(code).toBe(1);
     expect(stderr.lines).toHaveLength(1);
-    expect(stderr.lines[0]).toMatch(/refused GET \(403\): The request signature .* set ATTESTOR_HOME to its data directory$/);
+    expect(stderr.lines[0]).toMatch(/refused GET \(403\): The request signature .* set ATTESTOR_HOME to its data directory \(or create the tenant credential again\)$/);
   });
 
   it('an unexpected failure is one line with a hint, and the stack only with ATTESTOR_DEBUG', async () => {
@@ -264,12 +287,31 @@ describe('register', () => {
     expect(JSON.parse(json.stdout.text)).toMatchObject({ appId: 'com.example.app', version: '2.0.0', sha256, size: bytes.length });
   });
 
-  it('a different build under a registered version is rejected with exit 1', async () => {
+  it('a different build under a registered version is refused with exit 1, before any upload', async () => {
     await cli(['register', '--app', 'com.example.app', '--version', '3.0.0', build('a.apk', Buffer.from('a'))]);
+    service.received.splice(0);
     const { code, stdout, stderr } = await cli(['register', '--app', 'com.example.app', '--version', '3.0.0', build('b.apk', Buffer.from('b'))]);
     expect(code).toBe(1);
     expect(stdout.text).toBe('');
-    expect(stderr.lines.at(-1)).toMatch(/^error: the service rejected com\.example\.app 3\.0\.0 \(version_conflict\): .*new version$/);
+    expect(stderr.lines).toEqual([expect.stringMatching(/^error: com\.example\.app 3\.0\.0 is already registered with a different build \(sha256 [0-9a-f]{12}…\): give the new build a new version$/)]);
+    expect(service.received.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /v1/admin/apps/com.example.app/registrations']);
+  });
+
+  it('the service rejecting an upload after the fact (a concurrent other build) is exit 1 with the reason', async () => {
+    // Two different builds of 4.0.0 race: both pass the check, the second is rejected by the service.
+    const first = build('c.apk', Buffer.from('c'));
+    const second = build('d.apk', Buffer.from('d'));
+    const racing = cli(['register', '--app', 'com.example.app', '--version', '4.0.0', first]);
+    const { code, stderr } = await cli(['register', '--app', 'com.example.app', '--version', '4.0.0', second], {
+      // The check sees no registration yet: the first upload is still in flight.
+      fetch: (async (input: URL | RequestInfo, init?: RequestInit) => {
+        if (String(input).endsWith('/registrations')) await racing;
+        if (String(input).endsWith('/registrations')) return new Response(JSON.stringify({ registrations: [] }), { status: 200 });
+        return fetch(input, init);
+      }) as typeof fetch,
+    });
+    expect(code).toBe(1);
+    expect(stderr.lines.at(-1)).toMatch(/^error: the service rejected com\.example\.app 4\.0\.0 \(version_conflict\): .*new version$/);
   });
 });
 

@@ -101,10 +101,14 @@ describe('putFile', () => {
   });
 });
 
-/** A fake admin client: only the three calls registerBuild makes. */
-function fakeClient(states: UploadState[], objectKey = 'builds/com.example.app/1.0.0/upload-1') {
+/** A fake admin client: only the calls registerBuild makes. */
+function fakeClient(states: UploadState[], objectKey = 'builds/com.example.app/1.0.0/upload-1', registered: Array<Record<string, unknown>> = []) {
   const calls: string[] = [];
   const client = {
+    listRegistrations: async (appId: string) => {
+      calls.push(`list ${appId}`);
+      return registered;
+    },
     createUpload: async (appId: string, req: unknown) => {
       calls.push(`create ${appId} ${JSON.stringify(req)}`);
       return { uploadId: 'upload-1', objectKey, uploadUrl: `${storage.endpoint}/bucket/${objectKey}`, urlExpiresAt: 0 };
@@ -118,26 +122,59 @@ function fakeClient(states: UploadState[], objectKey = 'builds/com.example.app/1
 }
 
 const pending = { uploadId: 'upload-1', appId: 'com.example.app', version: '1.0.0', objectKey: 'builds/com.example.app/1.0.0/upload-1', status: 'pending' as const };
-const registration = { appId: 'com.example.app', version: '1.0.0', sha256: 'ab'.repeat(32), size: 5, objectKey: pending.objectKey, registeredAt: 1 };
+const HELLO_SHA256 = createHash('sha256').update('hello').digest('hex');
+const registration = { appId: 'com.example.app', version: '1.0.0', sha256: HELLO_SHA256, size: 5, registeredAt: 100 };
 
 describe('registerBuild', () => {
   const noSleep = async () => undefined;
 
   it('creates the upload, uploads, polls until registered and returns the registration', async () => {
     const path = file('r.apk', Buffer.from('hello'));
-    const { client, calls } = fakeClient([pending, pending, { ...pending, status: 'registered', registration }]);
+    const { client, calls } = fakeClient([pending, pending, { ...pending, createdAt: 99, status: 'registered', registration }]);
     const result = await registerBuild({ client, appId: 'com.example.app', version: '1.0.0', file: { path, size: 5 }, expireAfterSeconds: 3600, note: 'n', sleep: noSleep });
     expect(result).toEqual({ registration, alreadyRegistered: false });
-    expect(calls).toEqual(['create com.example.app {"version":"1.0.0","size":5,"expireAfterSeconds":3600,"note":"n"}', 'get upload-1', 'get upload-1', 'get upload-1']);
+    expect(calls).toEqual([
+      'list com.example.app',
+      'create com.example.app {"version":"1.0.0","size":5,"expireAfterSeconds":3600,"note":"n"}',
+      'get upload-1',
+      'get upload-1',
+      'get upload-1',
+    ]);
     expect(storage.received).toHaveLength(1);
   });
 
-  it('reports a registration made by an earlier upload as already registered', async () => {
-    const path = file('r2.apk', Buffer.from('hello'));
-    const earlier = { ...registration, objectKey: 'builds/com.example.app/1.0.0/upload-0' };
-    const { client } = fakeClient([{ ...pending, status: 'registered', registration: earlier }]);
+  it('uploads nothing when the version is already registered with this very build', async () => {
+    const path = file('same.apk', Buffer.from('hello'));
+    const { client, calls } = fakeClient([pending], undefined, [{ ...registration, version: '0.9.0', sha256: 'cd'.repeat(32) }, registration]);
     const result = await registerBuild({ client, appId: 'com.example.app', version: '1.0.0', file: { path, size: 5 }, sleep: noSleep });
-    expect(result).toEqual({ registration: earlier, alreadyRegistered: true });
+    expect(result).toEqual({ registration, alreadyRegistered: true });
+    expect(calls).toEqual(['list com.example.app']);
+    expect(storage.received).toHaveLength(0);
+  });
+
+  it('refuses, before uploading, a different build under a registered version', async () => {
+    const path = file('other.apk', Buffer.from('olleh'));
+    const { client, calls } = fakeClient([pending], undefined, [registration]);
+    await expect(registerBuild({ client, appId: 'com.example.app', version: '1.0.0', file: { path, size: 5 }, sleep: noSleep })).rejects.toThrow(
+      `com.example.app 1.0.0 is already registered with a different build (sha256 ${HELLO_SHA256.slice(0, 12)}…): give the new build a new version`,
+    );
+    expect(calls).toEqual(['list com.example.app']);
+    expect(storage.received).toHaveLength(0);
+  });
+
+  it('reports a registration that predates the upload (a concurrent one of the same build) as already registered', async () => {
+    const path = file('r2.apk', Buffer.from('hello'));
+    const { client } = fakeClient([{ ...pending, createdAt: 200, status: 'registered', registration }]);
+    const result = await registerBuild({ client, appId: 'com.example.app', version: '1.0.0', file: { path, size: 5 }, sleep: noSleep });
+    expect(result).toEqual({ registration, alreadyRegistered: true });
+  });
+
+  it('refuses a registration whose digest is not the file\'s', async () => {
+    const path = file('r4.apk', Buffer.from('hello'));
+    const { client } = fakeClient([{ ...pending, status: 'registered', registration: { ...registration, sha256: 'ef'.repeat(32) } }]);
+    await expect(registerBuild({ client, appId: 'com.example.app', version: '1.0.0', file: { path, size: 5 }, sleep: noSleep })).rejects.toThrow(
+      `is registered with sha256 ${'ef'.repeat(32)}, but ${path} has ${HELLO_SHA256}`,
+    );
   });
 
   it('turns a rejection into one line with the reason and what to do', async () => {

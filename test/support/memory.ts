@@ -7,7 +7,12 @@ import { jwkThumbprint, type InstallPublicJwk } from '../../src/core/install-key
 import type { Policy } from '../../src/core/policy';
 import type {
   AppRecord,
+  AppRemoval,
   BuildObject,
+  DeviceRecord,
+  PrincipalRecord,
+  TenantDirectory,
+  TenantRecord,
   BuildStore,
   Clock,
   NonceRecord,
@@ -44,12 +49,16 @@ export class MemoryNonceStore implements NonceStore {
   }
 }
 
-export class MemoryRegistry implements Registry {
+export class MemoryRegistry implements Registry, TenantDirectory {
   readonly apps = new Map<string, AppRecord>();
   readonly registrations = new Map<string, RegistrationRecord>();
   readonly policies = new Map<string, Policy>();
   readonly uploads = new Map<string, UploadRecord>();
   readonly tenantKeys: TenantKeyRecord[] = [];
+  /** Keyed by `${appId}\0${deviceId}`. */
+  readonly devices = new Map<string, DeviceRecord>();
+  readonly tenants = new Map<string, TenantRecord>();
+  readonly principals = new Map<string, PrincipalRecord>();
 
   async getApp(appId: string) {
     return this.apps.get(appId);
@@ -85,6 +94,91 @@ export class MemoryRegistry implements Registry {
   async putTenantKey(record: TenantKeyRecord) {
     if (this.tenantKeys.some((k) => k.tenantId === record.tenantId && k.kid === record.kid)) throw new Error('KeyConflictError');
     this.tenantKeys.push(record);
+  }
+  async retireTenantKey(tenantId: string, kid: string, retiresAt: number) {
+    const i = this.tenantKeys.findIndex((k) => k.tenantId === tenantId && k.kid === kid);
+    if (i >= 0 && this.tenantKeys[i]!.retiresAt === undefined) this.tenantKeys[i] = { ...this.tenantKeys[i]!, retiresAt };
+  }
+  async listApps(tenantId: string) {
+    return [...this.apps.values()].filter((a) => a.tenantId === tenantId).sort((a, b) => (a.appId < b.appId ? -1 : 1));
+  }
+  async deleteApp(appId: string): Promise<AppRemoval | undefined> {
+    const app = this.apps.get(appId);
+    if (!app) return undefined;
+    this.apps.delete(appId);
+    const removeUnder = (map: Map<string, unknown>) => {
+      let n = 0;
+      for (const key of [...map.keys()]) if (key.startsWith(`${appId}\0`) && map.delete(key)) n++;
+      return n;
+    };
+    const registrations = removeUnder(this.registrations);
+    const devices = removeUnder(this.devices);
+    const policy = this.policies.delete(appId);
+    return { app, registrations, devices, policy };
+  }
+  async listRegistrations(appId: string) {
+    return [...this.registrations.values()].filter((r) => r.appId === appId).sort((a, b) => b.registeredAt - a.registeredAt);
+  }
+  async deleteRegistration(appId: string, version: string) {
+    const key = `${appId}\0${version}`;
+    const old = this.registrations.get(key);
+    this.registrations.delete(key);
+    return old;
+  }
+  async setRegistrationExpiry(appId: string, version: string, expiresAt: number) {
+    const key = `${appId}\0${version}`;
+    const old = this.registrations.get(key);
+    if (!old) return undefined;
+    const updated = { ...old, expiresAt };
+    this.registrations.set(key, updated);
+    return updated;
+  }
+  async putPolicy(appId: string, policy: Policy) {
+    this.policies.set(appId, policy);
+  }
+  async listDevices(appId: string) {
+    return [...this.devices.values()].filter((d) => d.appId === appId).sort((a, b) => b.createdAt - a.createdAt);
+  }
+  async getDevice(appId: string, deviceId: string) {
+    return this.devices.get(`${appId}\0${deviceId}`);
+  }
+  async putDeviceIfAbsent(record: DeviceRecord) {
+    const key = `${record.appId}\0${record.deviceId}`;
+    if (this.devices.has(key)) return false;
+    this.devices.set(key, record);
+    return true;
+  }
+  async deleteDevice(appId: string, deviceId: string) {
+    const key = `${appId}\0${deviceId}`;
+    const old = this.devices.get(key);
+    this.devices.delete(key);
+    return old;
+  }
+  async markUploadCompleted(uploadId: string, completedAt: number) {
+    const upload = this.uploads.get(uploadId);
+    if (upload && upload.completedAt === undefined) this.uploads.set(uploadId, { ...upload, completedAt });
+  }
+  async getTenant(tenantId: string) {
+    return this.tenants.get(tenantId);
+  }
+  async putTenantIfAbsent(record: TenantRecord) {
+    if (this.tenants.has(record.tenantId)) return false;
+    this.tenants.set(record.tenantId, record);
+    return true;
+  }
+  async listTenants() {
+    return [...this.tenants.values()].sort((a, b) => (a.tenantId < b.tenantId ? -1 : 1));
+  }
+  async getPrincipal(principal: string) {
+    return this.principals.get(principal);
+  }
+  async putPrincipalIfAbsent(record: PrincipalRecord) {
+    if (this.principals.has(record.principal)) return false;
+    this.principals.set(record.principal, record);
+    return true;
+  }
+  async listPrincipals(tenantId: string) {
+    return [...this.principals.values()].filter((p) => p.tenantId === tenantId);
   }
 }
 

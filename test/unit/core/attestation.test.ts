@@ -51,7 +51,16 @@ describe('attest', () => {
     });
 
     it('passes with no reasons and signs with the tenant key', () => {
-      expect(result.verdict).toEqual({ passed: true, reasons: [], tenantId: TENANT, did: jwkThumbprint(installKey.jwk) });
+      expect(result.verdict).toEqual({
+        passed: true,
+        outcome: 'pass',
+        reasons: [],
+        tenantId: TENANT,
+        appKnown: true,
+        did: jwkThumbprint(installKey.jwk),
+        jti: parts(result.token).claims['jti'],
+        time: world.clock.now,
+      });
       expect(world.signer.calls).toEqual(['tenant']);
     });
 

@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import type { BuildObject, UploadRecord } from '../../../src/core/ports';
-import { buildObjectKey, hashStream, parseBuildObjectKey, registerBuild, type RegistrationDeps } from '../../../src/core/registration';
+import type { AttestationLog, BuildObject, BuildRefusal, UploadRecord } from '../../../src/core/ports';
+import {
+  buildObjectKey,
+  BuildObjectMissingError,
+  hashStream,
+  parseBuildObjectKey,
+  partCountFor,
+  partSizeFor,
+  registerBuild,
+  type RegistrationDeps,
+} from '../../../src/core/registration';
 import { ManualClock, MemoryBuildStore, MemoryRegistry } from '../../support/memory';
 
 const APP = 'com.example.app';
@@ -15,6 +24,7 @@ function setup(maxBuildBytes = 1024 * 1024) {
   const builds = new MemoryBuildStore();
   const clock = new ManualClock();
   const deps: RegistrationDeps = { registry, builds, clock, maxBuildBytes };
+  registry.apps.set(APP, { appId: APP, tenantId: 'tenant-a', createdAt: clock.now });
   /** Records a pending upload and (unless bytes is undefined) the object it uploaded. */
   const upload = (uploadId: string, bytes: Uint8Array | undefined, extra: Partial<UploadRecord> = {}, version = VERSION) => {
     const objectKey = buildObjectKey({ appId: APP, version, uploadId });
@@ -266,5 +276,78 @@ describe('registerBuild', () => {
     const objectKey = upload(UPLOAD_1, undefined);
     await expect(registerBuild(deps, objectKey)).rejects.toThrow(`no object ${objectKey}`);
     expect(registry.uploads.get(UPLOAD_1)?.status).toBe('pending');
+  });
+});
+
+describe('registerBuild hardening', () => {
+  /** Records build refusals like the log adapter: one entry per (tenant, event). */
+  function refusalLog() {
+    const refusals = new Map<string, BuildRefusal>();
+    const log: AttestationLog = {
+      record: async () => undefined,
+      query: async () => ({ entries: [] }),
+      recordBuildRefusal: async (r) => {
+        if (!refusals.has(`${r.tenantId}\0${r.eventId}`)) refusals.set(`${r.tenantId}\0${r.eventId}`, r);
+      },
+      queryBuildRefusals: async () => ({ entries: [] }),
+      summarize: async () => [],
+    };
+    return { log, refusals };
+  }
+
+  it('records stray objects in the operator tenant’s build log, once per event', async () => {
+    const { deps } = setup();
+    const { log, refusals } = refusalLog();
+    const withLog = { ...deps, log, operatorTenantId: 'operator' };
+    const event = { eventId: 'stray-1', time: 1234 };
+    expect(await registerBuild(withLog, 'elsewhere/x.apk', event)).toEqual({ status: 'rejected', reason: 'unknown_key' });
+    await registerBuild(withLog, 'elsewhere/x.apk', event);
+    expect([...refusals.values()]).toEqual([{ tenantId: 'operator', objectKey: 'elsewhere/x.apk', reason: 'unknown_key', time: 1234, eventId: 'stray-1' }]);
+  });
+
+  it('records a rejected upload in its own tenant’s build log', async () => {
+    const { deps, upload } = setup();
+    const { log, refusals } = refusalLog();
+    const objectKey = upload(UPLOAD_1, Buffer.alloc(0), { tenantId: 'tenant-a' });
+    await registerBuild({ ...deps, log, operatorTenantId: 'operator' }, objectKey, { eventId: 'e1', time: 5 });
+    expect([...refusals.values()]).toEqual([
+      { tenantId: 'tenant-a', objectKey, reason: 'empty_build', time: 5, eventId: 'e1', appId: APP, version: VERSION, uploadId: UPLOAD_1, size: 0 },
+    ]);
+  });
+
+  it('rejects an upload whose app was removed, or now belongs to another tenant, as app_removed', async () => {
+    const { deps, upload, registry } = setup();
+    const objectKey = upload(UPLOAD_1, Buffer.from('build'), { tenantId: 'tenant-b' });
+    expect(await registerBuild(deps, objectKey)).toEqual({ status: 'rejected', reason: 'app_removed' });
+    registry.apps.delete(APP);
+    const other = upload(UPLOAD_2, Buffer.from('build'));
+    expect(await registerBuild(deps, other)).toEqual({ status: 'rejected', reason: 'app_removed' });
+    expect(registry.registrations.size).toBe(0);
+  });
+
+  it('rejects an object of another size than declared as size_mismatch, without reading it', async () => {
+    const { deps, upload, builds } = setup();
+    const objectKey = upload(UPLOAD_1, Buffer.from('twelve bytes'), { expectedSize: 11 });
+    expect(await registerBuild(deps, objectKey)).toEqual({ status: 'rejected', reason: 'size_mismatch' });
+    expect(builds.discarded).toEqual([objectKey]);
+  });
+
+  it('settles an upload whose object is gone as object_missing instead of retrying forever', async () => {
+    const { deps, upload, registry } = setup();
+    const objectKey = upload(UPLOAD_1, undefined);
+    const gone = { open: async (): Promise<BuildObject> => Promise.reject(new BuildObjectMissingError(objectKey)) };
+    expect(await registerBuild({ ...deps, builds: gone }, objectKey)).toEqual({ status: 'rejected', reason: 'object_missing' });
+    expect(registry.uploads.get(UPLOAD_1)).toMatchObject({ status: 'rejected', reason: 'object_missing' });
+  });
+});
+
+describe('multipart part sizes', () => {
+  it('uses 16 MiB parts and grows them to stay within 10 000 parts', () => {
+    expect(partSizeFor(200 * 1024 ** 2)).toBe(16 * 1024 ** 2);
+    expect(partCountFor(200 * 1024 ** 2 + 1)).toBe(13);
+    expect(partCountFor(2 * 1024 ** 3)).toBe(128);
+    const huge = 500 * 1024 ** 3;
+    expect(partCountFor(huge)).toBeLessThanOrEqual(10_000);
+    expect(partSizeFor(huge) % 1024 ** 2).toBe(0);
   });
 });

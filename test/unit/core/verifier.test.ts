@@ -31,10 +31,10 @@ class CountingKeySource implements VerificationKeySource {
   }
 }
 
-function setup(keySet: TestKey[] = [generateTestKey()]) {
+function setup(keySet: TestKey[] = [generateTestKey()], refreshIntervalSeconds?: number) {
   const clock = new ManualClock();
   const source = new CountingKeySource(keySet);
-  const verifier = new AttestationVerifier({ keys: source, tenantId: TENANT, issuer: ISSUER, clock });
+  const verifier = new AttestationVerifier({ keys: source, tenantId: TENANT, issuer: ISSUER, clock, ...(refreshIntervalSeconds ? { refreshIntervalSeconds } : {}) });
   const token = (key: TestKey) => forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now), es256(key.privateKey));
   return { clock, source, verifier, token };
 }
@@ -49,14 +49,14 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('AttestationVerifier', () => {
-  it('loads the tenant keys once across many verifies', async () => {
+  it('loads the tenant keys once across many verifies within the refresh interval', async () => {
     // Prepare
     const key = generateTestKey();
     const { source, verifier, token, clock } = setup([key]);
     // Act
-    for (let i = 0; i < 50; i++) {
-      clock.advance(7);
-      expect((await verifier.verify(token(key))).aud).toBe(TENANT);
+    for (let i = 0; i < 29; i++) {
+      clock.advance(1);
+      for (let j = 0; j < 3; j++) expect((await verifier.verify(token(key))).aud).toBe(TENANT);
     }
     // Assess
     expect(source.calls).toBe(1);
@@ -83,30 +83,38 @@ describe('AttestationVerifier', () => {
     // Prepare
     const key = generateTestKey();
     const stranger = generateTestKey();
-    const { source, verifier, token, clock } = setup([key]);
+    const { source, verifier, token, clock } = setup([key], 3600); // no background refreshes in the way
     await verifier.verify(token(key));
     expect(source.calls).toBe(1);
-    // Act / Assess: a flood of unknown kids within 30 s of the load fetches nothing.
-    for (let i = 0; i < 29; i++) {
-      clock.advance(1);
-      expect(await codeOf(verifier.verify(token(stranger)))).toBe('unknown_kid');
-    }
-    expect(source.calls).toBe(1);
-    clock.advance(1); // 30 s after the load
+    // Act / Assess: the first unknown kid refetches (it may be a freshly rotated key)...
+    clock.advance(1);
     expect(await codeOf(verifier.verify(token(stranger)))).toBe('unknown_kid');
     expect(source.calls).toBe(2);
+    // ...and a flood of unknown kids within the next 30 s fetches nothing more.
+    for (let i = 0; i < 29; i++) {
+      clock.advance(1);
+      expect(await codeOf(verifier.verify(token(stranger)))).toBe('unknown_kid');
+      expect(await codeOf(verifier.verify(token(generateTestKey())))).toBe('unknown_kid');
+    }
+    expect(source.calls).toBe(2);
+    clock.advance(1); // 30 s after the refetch
+    expect(await codeOf(verifier.verify(token(stranger)))).toBe('unknown_kid');
+    expect(source.calls).toBe(3);
     for (let i = 0; i < 29; i++) {
       clock.advance(1);
       expect(await codeOf(verifier.verify(token(stranger)))).toBe('unknown_kid');
     }
-    expect(source.calls).toBe(2);
-    clock.advance(1);
-    await codeOf(verifier.verify(token(stranger)));
     expect(source.calls).toBe(3);
     // Known kids never refetch.
     clock.advance(100);
     await verifier.verify(token(key));
     expect(source.calls).toBe(3);
+  });
+
+  it('does not refetch for the kid a cold load did not find', async () => {
+    const { source, verifier, token } = setup([generateTestKey()]);
+    expect(await codeOf(verifier.verify(token(generateTestKey())))).toBe('unknown_kid');
+    expect(source.calls).toBe(1);
   });
 
   it('honours a custom refetch interval', async () => {
@@ -116,13 +124,15 @@ describe('AttestationVerifier', () => {
     const verifier = new AttestationVerifier({ keys: source, tenantId: TENANT, issuer: ISSUER, clock, refetchIntervalSeconds: 5 });
     const stranger = generateTestKey();
     const token = forge({ alg: 'ES256', typ: 'JWT', kid: stranger.kid }, claimsAt(clock.now), es256(stranger.privateKey));
-    await codeOf(verifier.verify(token));
+    await codeOf(verifier.verify(token)); // cold load
+    await codeOf(verifier.verify(token)); // first unknown-kid refetch
+    expect(source.calls).toBe(2);
     clock.advance(4);
     await codeOf(verifier.verify(token));
-    expect(source.calls).toBe(1);
+    expect(source.calls).toBe(2);
     clock.advance(1);
     await codeOf(verifier.verify(token));
-    expect(source.calls).toBe(2);
+    expect(source.calls).toBe(3);
   });
 
   it('shares one load between concurrent cold verifies', async () => {
@@ -154,20 +164,52 @@ describe('AttestationVerifier', () => {
     expect(source.calls).toBe(2);
   });
 
-  it('picks up a rotated-in key after an unknown-kid refetch', async () => {
+  it('lets in the first token of a freshly rotated key at once, and keeps the old key', async () => {
     // Prepare
     const oldKey = generateTestKey();
     const newKey = generateTestKey();
     const { source, verifier, token, clock } = setup([oldKey]);
     await verifier.verify(token(oldKey));
     source.keySet = [newKey, oldKey];
-    // Act / Assess: too soon after the load, the new kid is still unknown...
-    clock.advance(10);
-    expect(await codeOf(verifier.verify(token(newKey)))).toBe('unknown_kid');
-    // ...once the interval has passed, one refetch brings it in, and the old key still verifies.
-    clock.advance(20);
+    // Act / Assess: no time has passed since the load, and the new kid still gets in.
     expect((await verifier.verify(token(newKey))).aud).toBe(TENANT);
     expect((await verifier.verify(token(oldKey))).aud).toBe(TENANT);
+    expect(source.calls).toBe(2);
+    clock.advance(10);
+    expect((await verifier.verify(token(newKey))).aud).toBe(TENANT);
+    expect(source.calls).toBe(2);
+  });
+
+  it('refreshes keys in the background once they are older than the refresh interval, without holding requests', async () => {
+    // Prepare
+    const oldKey = generateTestKey();
+    const newKey = generateTestKey();
+    const { source, verifier, token, clock } = setup([oldKey]);
+    await verifier.verify(token(oldKey));
+    source.keySet = [newKey];
+    source.hold();
+    // Act: past the refresh interval, a request triggers the refresh but is answered with the keys at hand.
+    clock.advance(30);
+    const during = await verifier.verify(token(oldKey));
+    source.open();
+    await new Promise((r) => setImmediate(r));
+    // Assess: once the refresh landed, the retired key is gone and the new one is known without a refetch.
+    expect(during.aud).toBe(TENANT);
+    expect(source.calls).toBe(2);
+    expect((await verifier.verify(token(newKey))).aud).toBe(TENANT);
+    expect(source.calls).toBe(2);
+    expect(await codeOf(verifier.verify(token(oldKey)))).toBe('unknown_kid');
+  });
+
+  it('keeps the keys it has when a background refresh fails', async () => {
+    const key = generateTestKey();
+    const { source, verifier, token, clock } = setup([key]);
+    await verifier.verify(token(key));
+    source.failWith = new Error('throttled');
+    clock.advance(30);
+    await verifier.verify(token(key));
+    await new Promise((r) => setImmediate(r));
+    expect((await verifier.verify(token(key))).aud).toBe(TENANT);
     expect(source.calls).toBe(2);
   });
 
@@ -177,7 +219,7 @@ describe('AttestationVerifier', () => {
     const { source, verifier, token, clock } = setup([oldKey]);
     await verifier.verify(token(oldKey));
     source.keySet = [newKey];
-    clock.advance(30);
+    clock.advance(1);
     await verifier.verify(token(newKey));
     expect(await codeOf(verifier.verify(token(oldKey)))).toBe('unknown_kid');
   });

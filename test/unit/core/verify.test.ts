@@ -240,6 +240,16 @@ describe('verify: the security floor', () => {
       expectRejected(mangle(genuine().split('.')), 'malformed', message);
     });
 
+    it.each([
+      ['all zero', () => Buffer.alloc(64)],
+      ['r = 0', (sig: Buffer) => Buffer.concat([Buffer.alloc(32), sig.subarray(32)])],
+      ['s = n (the group order)', (sig: Buffer) => Buffer.concat([sig.subarray(0, 32), Buffer.from('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 'hex')])],
+      ['all 0xff', () => Buffer.alloc(64, 0xff)],
+    ])('rejects a 64-byte signature with out-of-range scalars (%s) as bad_signature', (_what, make) => {
+      const [h, p, s] = genuine().split('.') as [string, string, string];
+      expectRejected(`${h}.${p}.${make(Buffer.from(s, 'base64url')).toString('base64url')}`, 'bad_signature', 'signature does not verify');
+    });
+
     it('rejects a DER-encoded signature (instead of P1363) as malformed', () => {
       // Prepare: a DER ECDSA signature over the right input by the right key.
       const input = genuine().split('.').slice(0, 2).join('.');

@@ -391,6 +391,7 @@ describe('register handler', () => {
     const builds = new MemoryBuildStore();
     const clock = new ManualClock();
     const deps: RegistrationDeps = { registry, builds, clock, maxBuildBytes: 1024 };
+    registry.apps.set(APP_ID, { appId: APP_ID, tenantId: TENANT, createdAt: clock.now });
     const log = new RecordingLogger();
     const upload = (uploadId: string, version: string, bytes?: Uint8Array) => {
       const objectKey = buildObjectKey({ appId: APP_ID, version, uploadId });
@@ -486,7 +487,7 @@ describe('register handler', () => {
 });
 
 describe('admin handler', () => {
-  function setup(tenant: string | null = TENANT) {
+  function setup(initialTenant: string | null = TENANT) {
     const registry = new MemoryRegistry();
     const clock = new ManualClock();
     const ensured: string[] = [];
@@ -496,6 +497,8 @@ describe('admin handler', () => {
         ensured.push(tenantId);
       },
       jwks: async () => ({ keys: [jwk] }),
+      rotateSigningKey: async () => ({ kid: 'kid-2', activatesAt: clock.now + 60 }),
+      describeKeys: async () => [],
     };
     const issued: [string, number][] = [];
     const uploads: UploadUrlIssuer = {
@@ -503,18 +506,27 @@ describe('admin handler', () => {
         issued.push([objectKey, size]);
         return { url: `https://s3.example/${objectKey}?sig`, expiresAt: clock.now + 900 };
       },
+      issueMultipart: async () => {
+        throw new Error('not used here');
+      },
+      completeMultipart: async () => {
+        throw new Error('not used here');
+      },
     };
     let n = 0;
+    const caller = { tenant: initialTenant };
     const deps: AdminDeps = {
       registry,
+      tenants: registry,
       keys,
       uploads,
       clock,
       random: { bytes: (size) => Buffer.alloc(size, ++n) },
       maxBuildBytes: 1000,
-      tenantOf: () => tenant ?? undefined,
+      defaultTenantId: TENANT,
+      callerOf: async () => (caller.tenant === null ? undefined : { principal: `arn:aws:iam::123456789012:user/${caller.tenant}`, tenantId: caller.tenant, operator: false }),
     };
-    return { registry, clock, ensured, issued, jwk, handler: adminHandler(deps, new RecordingLogger()) };
+    return { registry, clock, ensured, issued, jwk, caller, handler: adminHandler(deps, new RecordingLogger()) };
   }
   const route = (httpMethod: string, resource: string, pathParameters: Record<string, string> | null, text: string | null = null) =>
     restEvent({ httpMethod, resource, path: resource, pathParameters, body: text, isBase64Encoded: false });
@@ -571,27 +583,27 @@ describe('admin handler', () => {
     registry.apps.set(APP_ID, { appId: APP_ID, tenantId: 'tenant-b', createdAt: 0 });
     const result = await handler(createUpload(APP_ID, { version: '1.0.0', size: 1 }));
     expect(result.statusCode).toBe(409);
-    expect(body(result)).toEqual({ error: 'app_conflict', message: `app ${APP_ID} belongs to another tenant` });
+    expect(body(result)).toEqual({ error: 'conflict', message: `app ${APP_ID} belongs to another tenant` });
     expect(registry.uploads.size).toBe(0);
   });
 
   it('shows an upload with its registration to its tenant only', async () => {
     // Prepare
-    const { handler, registry } = setup();
+    const { handler, registry, caller } = setup();
     const created = body(await handler(createUpload(APP_ID, { version: '1.0.0', size: 5 })));
     const uploadId = created['uploadId'] as string;
     await registry.settleUpload(uploadId, { status: 'registered', sha256: 'ab', size: 5 });
     await registry.putRegistrationIfAbsent({ appId: APP_ID, version: '1.0.0', sha256: 'ab', size: 5, objectKey: created['objectKey'] as string, registeredAt: 1 });
     // Act
     const mine = await handler(route('GET', '/v1/admin/uploads/{uploadId}', { uploadId }));
-    registry.apps.set(APP_ID, { appId: APP_ID, tenantId: 'tenant-b', createdAt: 0 });
+    caller.tenant = 'tenant-b';
     const theirs = await handler(route('GET', '/v1/admin/uploads/{uploadId}', { uploadId }));
     const unknown = await handler(route('GET', '/v1/admin/uploads/{uploadId}', { uploadId: 'nope' }));
     // Assess
     expect(mine.statusCode).toBe(200);
     expect(body(mine)).toMatchObject({ uploadId, status: 'registered', registration: { sha256: 'ab' } });
     expect([theirs.statusCode, unknown.statusCode]).toEqual([404, 404]);
-    expect(body(theirs)).toEqual({ error: 'not_found', message: 'no such upload' });
+    expect(body(theirs)).toEqual({ error: 'not_found', message: `no upload ${uploadId} in tenant tenant-b` });
   });
 
   it('serves the tenant JWKS', async () => {

@@ -1,30 +1,22 @@
 /**
  * AttestorClient against an in-process service made of the real core and the real HTTP handlers
- * (issueChallenge/attest behind challengeHandler/attestHandler), wired to the client through its
- * `fetch` option. Only the ports are fakes (test/support/memory.ts).
+ * (./in-process-service.ts): protocol, caching, binding, install keys, typed errors.
  */
 import { createHash } from 'node:crypto';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { attest as coreAttest, cryptoRandom, type AttestationDeps } from '../../../src/core/attestation';
-import type { TokenClaims } from '../../../src/core/token';
-import { TokenVerificationError, verifyTokenWithKeys } from '../../../src/core/verify';
-import { attestHandler } from '../../../src/handlers/attest';
-import { challengeHandler } from '../../../src/handlers/challenge';
-import { silentLogger } from '../../../src/handlers/log';
+import { attest as coreAttest } from '../../../src/core/attestation';
+import { TokenVerificationError } from '../../../src/core/verify';
 import {
-  AttestorClient,
-  AttestorError,
   bytesPackageSource,
   jwkThumbprint,
   memoryKeyStore,
   SDK_VERSION,
-  type AttestorClientOptions,
+  type AttestorEvent,
   type KeyStore,
   type PackageSource,
   type StoredInstallKey,
 } from '../../../src/sdk';
 import vectors from '../../vectors/protocol-v1.json';
-import { ManualClock, MemoryNonceStore, MemoryRegistry, MemorySigner } from '../../support/memory';
+import { APP_ID, APP_VERSION, decodeClaims, GENUINE, inProcessService, ISSUER, rejection, TAMPERED, TENANT } from './in-process-service';
 
 jest.mock('../../../src/core/attestation', () => {
   // Spy on the real attest() so tests can see what the service decided without changing it.
@@ -32,78 +24,7 @@ jest.mock('../../../src/core/attestation', () => {
   return { ...actual, attest: jest.fn(actual.attest) };
 });
 
-const APP_ID = 'com.example.shop';
-const APP_VERSION = '2.3.1';
-const TENANT = 'tenant-shop';
-const ISSUER = 'attestor-test';
-const GENUINE = new TextEncoder().encode('the genuine build of com.example.shop 2.3.1');
-const TAMPERED = new TextEncoder().encode('the genuine build of com.example.shop 2.3.1 + a hook');
-
-type Route = '/v1/challenge' | '/v1/attest';
-
-function decodeClaims(token: string): TokenClaims & Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
-}
-
-function service() {
-  const clock = new ManualClock();
-  const registry = new MemoryRegistry();
-  const signer = new MemorySigner();
-  const deps: AttestationDeps = { nonces: new MemoryNonceStore(), registry, signer, clock, random: cryptoRandom, issuer: ISSUER, defaultTenantId: 'default' };
-  registry.apps.set(APP_ID, { appId: APP_ID, tenantId: TENANT, createdAt: clock.now });
-  registry.registrations.set(`${APP_ID}\0${APP_VERSION}`, {
-    appId: APP_ID,
-    version: APP_VERSION,
-    sha256: createHash('sha256').update(GENUINE).digest('hex'),
-    size: GENUINE.length,
-    objectKey: 'builds/x',
-    registeredAt: clock.now,
-  });
-  const handlers = { '/v1/challenge': challengeHandler(deps, silentLogger), '/v1/attest': attestHandler(deps, silentLogger) };
-  const requests: Route[] = [];
-  /** Lets a test change a request body on its way in, or act between the two requests. */
-  const hooks: { beforeRequest?: (route: Route, body: Record<string, unknown>) => void } = {};
-
-  const fetchFn: typeof fetch = async (input, init) => {
-    const url = new URL(String(input));
-    expect(url.origin).toBe('https://attestor.test');
-    expect(init?.method).toBe('POST');
-    const route = url.pathname as Route;
-    requests.push(route);
-    const body = JSON.parse(String(init?.body)) as Record<string, unknown>;
-    hooks.beforeRequest?.(route, body);
-    const event = { body: JSON.stringify(body), isBase64Encoded: false, httpMethod: 'POST', path: route, resource: route, headers: {} } as unknown as APIGatewayProxyEvent;
-    const result = await handlers[route](event);
-    return new Response(result.body, { status: result.statusCode, headers: result.headers as Record<string, string> });
-  };
-
-  const verify = async (token: string): Promise<TokenClaims> => {
-    const keys = await signer.keys(TENANT);
-    return verifyTokenWithKeys(token, (kid) => keys.get(kid), { issuer: ISSUER, audience: TENANT, nowSeconds: clock.now });
-  };
-
-  const client = (options: Partial<AttestorClientOptions> = {}) =>
-    new AttestorClient({
-      endpoint: 'https://attestor.test/',
-      appId: APP_ID,
-      appVersion: APP_VERSION,
-      packageSource: bytesPackageSource(GENUINE),
-      fetch: fetchFn,
-      now: () => clock.now * 1000,
-      ...options,
-    });
-
-  return { clock, registry, signer, requests, hooks, fetchFn, verify, client };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AttestorError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AttestorError);
-  return error as AttestorError;
-}
+const service = inProcessService;
 
 beforeEach(() => {
   (coreAttest as jest.Mock).mockClear();
@@ -204,16 +125,45 @@ describe('AttestorClient against the real core', () => {
     expect(s.requests).toEqual(['/v1/challenge', '/v1/attest']);
   });
 
-  it('attest() binds a value and asks for a single-use token, without touching the cache', async () => {
+  it('getLimitedUseToken asks for a single-use token every time and never touches the cache', async () => {
     const s = service();
     const client = s.client();
-    const { token, expiresAt } = await client.attest({ bind: 'Bearer abc', limitedUse: true });
-    const claims = await s.verify(token);
-    expect(claims.pay).toBe(createHash('sha256').update('Bearer abc').digest('base64url'));
-    expect(claims.lut).toBe(true);
-    expect(expiresAt).toBe(claims.exp);
-    await client.getToken();
-    expect(s.requests).toHaveLength(4);
+    const first = await client.getLimitedUseToken();
+    const second = await client.getLimitedUseToken({ binding: 'Bearer abc' });
+    const [a, b] = [await s.verify(first), await s.verify(second)];
+    expect(a.lut).toBe(true);
+    expect(a).not.toHaveProperty('pay');
+    expect(b).toMatchObject({ lut: true, pay: createHash('sha256').update('Bearer abc').digest('base64url') });
+    expect(a.jti).not.toBe(b.jti);
+    const cached = await client.getToken();
+    expect(await s.verify(cached)).not.toHaveProperty('lut');
+    expect(s.requests).toHaveLength(6);
+  });
+
+  it('a binding value gets its own token, reused for the same value; a new value forces a new token', async () => {
+    const s = service();
+    const client = s.client();
+    const unbound = await client.getToken();
+    const boundA = await client.getToken({ binding: 'Bearer A' });
+    const boundAagain = await client.getToken({ binding: 'Bearer A' });
+    const boundB = await client.getToken({ binding: 'Bearer B' });
+    expect(boundAagain).toBe(boundA);
+    expect(new Set([unbound, boundA, boundB]).size).toBe(3);
+    expect((await s.verify(unbound)).pay).toBeUndefined();
+    expect((await s.verify(boundA)).pay).toBe(createHash('sha256').update('Bearer A').digest('base64url'));
+    expect((await s.verify(boundB)).pay).toBe(createHash('sha256').update('Bearer B').digest('base64url'));
+    expect(await client.getToken()).toBe(unbound);
+    expect(s.requests).toHaveLength(6);
+    // The raw binding value never leaves the device, only its hash.
+    const [, request] = (coreAttest as jest.Mock).mock.calls[1]!;
+    expect(JSON.stringify(request)).not.toContain('Bearer A');
+  });
+
+  it('a binding that is not a string is refused without a request', async () => {
+    const s = service();
+    const error = await rejection(s.client().getToken({ binding: 42 as unknown as string }));
+    expect(error).toMatchObject({ code: 'invalid_request', field: 'binding' });
+    expect(s.requests).toEqual([]);
   });
 
   it('hashes the package once per client', async () => {
@@ -222,8 +172,8 @@ describe('AttestorClient against the real core', () => {
     const packageSource: PackageSource = { digest: jest.fn(() => inner.digest()) };
     const client = s.client({ packageSource });
     await client.getToken();
-    await client.attest();
-    await client.attest();
+    await client.getLimitedUseToken();
+    await client.getLimitedUseToken();
     expect(packageSource.digest).toHaveBeenCalledTimes(1);
   });
 
@@ -252,7 +202,7 @@ describe('install key', () => {
     const keyStore = memoryKeyStore();
     const save = jest.spyOn(keyStore, 'save');
     const first = s.client({ keyStore });
-    await Promise.all([first.attest(), first.attest(), first.attest()]);
+    await Promise.all([first.getLimitedUseToken(), first.getLimitedUseToken(), first.getLimitedUseToken()]);
     const again = await s.client({ keyStore }).getToken();
     const other = await s.client({ keyStore: memoryKeyStore() }).getToken();
 
@@ -314,11 +264,47 @@ describe('install key', () => {
     }
   });
 
-  it('a key store that cannot be read fails the attestation instead of replacing the key', async () => {
+  it('a key store that cannot be read: attests with an in-memory key and leaves the store alone', async () => {
     const s = service();
-    const keyStore: KeyStore = { load: async () => Promise.reject(new Error('EIO')), save: jest.fn() };
-    await expect(s.client({ keyStore }).getToken()).rejects.toThrow('EIO');
+    let readable = false;
+    const stored = memoryKeyStore(vectors.cases[0]!.input.installKey as StoredInstallKey);
+    const keyStore: KeyStore = { load: async () => (readable ? stored.load() : Promise.reject(new Error('EIO: keychain locked'))), save: jest.fn() };
+    const events: AttestorEvent[] = [];
+    const client = s.client({ keyStore, onEvent: (e) => events.push(e) });
+
+    const first = await s.verify(await client.getLimitedUseToken());
+    const second = await s.verify(await client.getLimitedUseToken());
     expect(keyStore.save).not.toHaveBeenCalled();
+    expect(second.did).toBe(first.did); // one identity per process while storage is broken
+    expect(first.did).not.toBe(vectors.cases[0]!.expected.thumbprint);
+    expect(events).toContainEqual({ type: 'install_key', outcome: 'ephemeral', problem: 'key store could not be read: EIO: keychain locked' });
+
+    readable = true; // the store works again: the install's own key is back
+    expect((await s.verify(await client.getLimitedUseToken())).did).toBe(vectors.cases[0]!.expected.thumbprint);
+  });
+
+  it('a key store that cannot save: the new key is used, and saved by a later attestation', async () => {
+    const s = service();
+    let stored: StoredInstallKey | undefined;
+    let failSave = true;
+    const keyStore: KeyStore = {
+      load: async () => stored,
+      save: jest.fn(async (key: StoredInstallKey) => {
+        if (failSave) throw new Error('ENOSPC');
+        stored = key;
+      }),
+    };
+    const events: AttestorEvent[] = [];
+    const client = s.client({ keyStore, onEvent: (e) => events.push(e) });
+    const first = await s.verify(await client.getLimitedUseToken());
+    failSave = false;
+    const second = await s.verify(await client.getLimitedUseToken());
+    expect(second.did).toBe(first.did);
+    expect(first.did).toBe(await jwkThumbprint({ kty: 'EC', crv: 'P-256', x: stored!.x, y: stored!.y }));
+    expect(events.filter((e) => e.type === 'install_key')).toEqual([
+      { type: 'install_key', outcome: 'ephemeral', problem: 'key store could not save the new key: ENOSPC' },
+      { type: 'install_key', outcome: 'created' },
+    ]);
   });
 });
 

@@ -2,10 +2,10 @@
 import { createHash } from 'node:crypto';
 import type * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { arch, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isStoredInstallKey, loadOrCreateInstallKey } from '../../../src/sdk/install-key';
-import { fileKeyStore, filePackageSource } from '../../../src/sdk/node';
+import { fileKeyStore, filePackageSource, nodeDeviceInfo } from '../../../src/sdk/node';
 import vectors from '../../vectors/protocol-v1.json';
 
 let dir: string;
@@ -34,8 +34,23 @@ describe('filePackageSource', () => {
     for (const spy of readWhole) expect(spy).not.toHaveBeenCalled();
   });
 
-  it('rejects for a missing file', async () => {
-    await expect(filePackageSource(join(dir, 'missing')).digest()).rejects.toMatchObject({ code: 'ENOENT' });
+  it('rejects for a missing file, and does not remember the failure', async () => {
+    const path = join(dir, 'late.bin');
+    await expect(filePackageSource(path).digest()).rejects.toMatchObject({ code: 'ENOENT' });
+    await fsp.writeFile(path, 'arrived');
+    expect(Buffer.from(await filePackageSource(path).digest()).toString('hex')).toBe(createHash('sha256').update('arrived').digest('hex'));
+  });
+
+  it('hashes a path once per process, shared by every source over it, each caller getting its own copy', async () => {
+    const path = join(dir, 'app.bin');
+    await fsp.writeFile(path, 'package v1');
+    const streams = jest.spyOn(jest.requireActual<typeof fs>('node:fs'), 'createReadStream');
+    const [a, b] = await Promise.all([filePackageSource(path).digest(), filePackageSource(join(dir, '.', 'app.bin')).digest()]);
+    expect(a).toEqual(b);
+    a[0] = a[0]! ^ 0xff;
+    const again = await filePackageSource(path).digest();
+    expect(Buffer.from(again).toString('hex')).toBe(createHash('sha256').update('package v1').digest('hex'));
+    expect(streams).toHaveBeenCalledTimes(1);
   });
 });
 
@@ -84,5 +99,12 @@ describe('fileKeyStore', () => {
     await expect(fileKeyStore(path).save(key)).rejects.toThrow();
     expect(await fsp.readdir(dir)).toEqual(['key.json']);
     expect((await fsp.stat(path)).isDirectory()).toBe(true);
+  });
+});
+
+describe('nodeDeviceInfo', () => {
+  it('names the runtime, the OS release and the architecture', () => {
+    const info = nodeDeviceInfo();
+    expect(info).toEqual({ platform: 'node', osVersion: expect.stringContaining(release()), model: arch() });
   });
 });

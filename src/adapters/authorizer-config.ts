@@ -1,0 +1,218 @@
+/**
+ * The authorizer Lambda's environment contract (docs/ENFORCEMENT.md) and its composition root.
+ * The AttestationAuthorizer construct sets these variables; the local cloud passes the same ones,
+ * so both run the same parser and wiring. Anything invalid or contradictory fails at cold start
+ * with a ConfigurationError naming the variable, never on a request.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { systemClock, type Clock, type VerificationKeySource } from '../core/ports';
+import { PROOF_HEADER_NAME } from '../core/proof';
+import { AttestationVerifier } from '../core/verifier';
+import { authorizerHandler, type AuthorizerHandler, type AuthorizerMode } from '../handlers/authorizer';
+import { jsonLogger, type Logger } from '../handlers/log';
+import { emfMetrics, type MetricsSink } from '../handlers/metrics';
+import { TOKEN_HEADER_NAME } from '../routes';
+import { DynamoDbRegistry } from './dynamodb-registry';
+import { DynamoDbTokenLedger } from './dynamodb-token-ledger';
+import { ConfigurationError, DEFAULTS } from './environment';
+import { sigV4JwksKeySource, type SigV4FetchOptions } from './jwks-key-source';
+import { KmsTenantKeys } from './kms-tenant-keys';
+
+/** Where the public keys come from: the tenant's KMS keys via the registry, or a JWKS URL fetched with SigV4. */
+export type KeySourceConfig =
+  | { readonly kind: 'kms'; readonly registryTable: string; readonly tenantKeyAliasPrefix: string; readonly decoyKeyId: string }
+  | { readonly kind: 'jwks'; readonly jwksUrl: string };
+
+/** The authorizer's settings, as parsed from its environment. */
+export interface AuthorizerConfig {
+  readonly region: string;
+  readonly issuer: string;
+  /** The accepted `aud`: the tenant whose tokens this authorizer lets in. */
+  readonly tenantId: string;
+  readonly mode: AuthorizerMode;
+  readonly tokenHeader: string;
+  readonly requireBinding: boolean;
+  readonly bindingHeader: string;
+  readonly limitedUse: boolean;
+  readonly requireProof: boolean;
+  readonly proofHeader: string;
+  /** Present exactly when limitedUse or requireProof is on. */
+  readonly tokenLedgerTable?: string;
+  readonly keySource: KeySourceConfig;
+  /** Without trailing slash. */
+  readonly publicBaseUrl?: string;
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
+const TENANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Parses and checks the environment contract; throws ConfigurationError naming the variable at fault. */
+export function authorizerConfigFromEnv(env: NodeJS.ProcessEnv): AuthorizerConfig {
+  const value = (name: string): string | undefined => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  const required = (name: string, why: string): string => {
+    const v = value(name);
+    if (v === undefined) throw new ConfigurationError(`environment variable ${name} is required ${why}`);
+    return v;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const v = value(name) ?? fallback;
+    if (!(allowed as readonly string[]).includes(v)) throw new ConfigurationError(`${name} must be ${allowed.join(' or ')}, got "${v}"`);
+    return v as T;
+  };
+  const flag = (name: string): boolean => oneOf(name, ['true', 'false'], 'false') === 'true';
+  const headerName = (name: string, fallback: string): string => {
+    const v = value(name) ?? fallback;
+    if (!HEADER_NAME.test(v)) throw new ConfigurationError(`${name} must be an HTTP header name, got "${v}"`);
+    return v;
+  };
+
+  const tenantId = value('AUTHORIZER_TENANT') ?? value('ATTESTOR_DEFAULT_TENANT') ?? DEFAULTS.defaultTenantId;
+  if (!TENANT_ID.test(tenantId)) throw new ConfigurationError(`AUTHORIZER_TENANT must match ${TENANT_ID.source}, got "${tenantId}"`);
+  const mode = oneOf('AUTHORIZER_MODE', ['enforce', 'monitor'] as const, 'enforce');
+  const tokenHeader = headerName('TOKEN_HEADER', TOKEN_HEADER_NAME);
+  const requireBinding = flag('REQUIRE_BINDING');
+  const bindingHeader = headerName('BINDING_HEADER', 'Authorization');
+  const limitedUse = flag('LIMITED_USE');
+  const requireProof = flag('REQUIRE_PROOF');
+  const proofHeader = PROOF_HEADER_NAME;
+
+  const headers = [
+    ['TOKEN_HEADER', tokenHeader],
+    ...(requireBinding ? [['BINDING_HEADER', bindingHeader]] : []),
+    ...(requireProof ? [['the proof header', proofHeader]] : []),
+  ];
+  for (let i = 0; i < headers.length; i++) {
+    for (let j = i + 1; j < headers.length; j++) {
+      if (headers[i]![1]!.toLowerCase() === headers[j]![1]!.toLowerCase()) {
+        throw new ConfigurationError(`${headers[i]![0]} and ${headers[j]![0]} name the same header (${headers[j]![1]}); each needs its own`);
+      }
+    }
+  }
+
+  const ledgerTable = value('TOKEN_LEDGER_TABLE');
+  if ((limitedUse || requireProof) && ledgerTable === undefined) {
+    throw new ConfigurationError(
+      `environment variable TOKEN_LEDGER_TABLE is required when ${[limitedUse && 'LIMITED_USE', requireProof && 'REQUIRE_PROOF'].filter(Boolean).join(' and ')} is true`,
+    );
+  }
+
+  const kind = oneOf('KEY_SOURCE', ['kms', 'jwks'] as const, 'kms');
+  let keySource: KeySourceConfig;
+  if (kind === 'kms') {
+    keySource = {
+      kind,
+      registryTable: required('REGISTRY_TABLE', 'when KEY_SOURCE is kms'),
+      tenantKeyAliasPrefix: value('TENANT_KEY_ALIAS_PREFIX') ?? DEFAULTS.tenantKeyAliasPrefix,
+      decoyKeyId: value('DECOY_KEY_ID') ?? DEFAULTS.decoyKeyId,
+    };
+  } else {
+    const jwksUrl = required('JWKS_URL', 'when KEY_SOURCE is jwks');
+    keySource = { kind, jwksUrl: httpUrl('JWKS_URL', jwksUrl, true) };
+  }
+
+  const base = value('PUBLIC_BASE_URL');
+  const publicBaseUrl = base === undefined ? undefined : httpUrl('PUBLIC_BASE_URL', base, false).replace(/\/+$/, '');
+  return {
+    region: value('AWS_REGION') ?? value('AWS_DEFAULT_REGION') ?? 'us-east-1',
+    issuer: value('ATTESTOR_ISSUER') ?? DEFAULTS.issuer,
+    tenantId,
+    mode,
+    tokenHeader,
+    requireBinding,
+    bindingHeader,
+    limitedUse,
+    requireProof,
+    proofHeader,
+    ...(limitedUse || requireProof ? { tokenLedgerTable: ledgerTable! } : {}),
+    keySource,
+    ...(publicBaseUrl !== undefined ? { publicBaseUrl } : {}),
+  };
+}
+
+/** https anywhere; plain http only on the local machine (the local cloud), never in front of real traffic. */
+function httpUrl(name: string, text: string, allowQuery: boolean): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigurationError(`${name} must be an absolute URL, got "${text}"`);
+  }
+  const local = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) throw new ConfigurationError(`${name} must be an https URL, got "${text}"`);
+  if (url.username || url.password || url.hash || (!allowQuery && url.search)) {
+    throw new ConfigurationError(`${name} must not contain credentials${allowQuery ? '' : ', a query'} or a fragment, got "${text}"`);
+  }
+  return allowQuery ? url.toString() : `${url.origin}${url.pathname}`;
+}
+
+/** What the environment does not say: logging, metrics, clock, and (local cloud only) endpoints and credentials. */
+export interface AuthorizerDeps {
+  readonly logger?: Logger;
+  /** @default EMF lines on stdout */
+  readonly metrics?: MetricsSink;
+  readonly clock?: Clock;
+  /** Local cloud only: endpoints and static credentials of the stand-ins. */
+  readonly endpoints?: { readonly dynamodb: string; readonly kms: string };
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** Credentials that sign JWKS fetches. @default `credentials`, else the AWS SDK's default chain (the Lambda's role) */
+  readonly jwksCredentials?: SigV4FetchOptions['credentials'];
+}
+
+/** A wired authorizer: the Lambda handler and what it is made of. */
+export interface Authorizer {
+  readonly handler: AuthorizerHandler;
+  readonly verifier: AttestationVerifier;
+  /** Releases the AWS SDK clients (the local cloud's stop()). */
+  destroy(): void;
+}
+
+/** Wires the handler over real AWS SDK clients. Keys start loading at once, before the first request. */
+export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDeps = {}): Authorizer {
+  const clock = deps.clock ?? systemClock;
+  const common = { region: config.region, ...(deps.credentials ? { credentials: deps.credentials } : {}) };
+  const needsDynamo = config.keySource.kind === 'kms' || config.tokenLedgerTable !== undefined;
+  const dynamodb = needsDynamo ? new DynamoDBClient({ ...common, ...(deps.endpoints ? { endpoint: deps.endpoints.dynamodb } : {}) }) : undefined;
+  const kms = config.keySource.kind === 'kms' ? new KMSClient({ ...common, ...(deps.endpoints ? { endpoint: deps.endpoints.kms } : {}) }) : undefined;
+
+  let keys: VerificationKeySource;
+  if (config.keySource.kind === 'kms') {
+    keys = new KmsTenantKeys(kms!, new DynamoDbRegistry(dynamodb!, config.keySource.registryTable), {
+      decoyKeyId: config.keySource.decoyKeyId,
+      aliasPrefix: config.keySource.tenantKeyAliasPrefix,
+      clock,
+    });
+  } else {
+    const credentials = deps.jwksCredentials ?? deps.credentials;
+    keys = sigV4JwksKeySource(config.keySource.jwksUrl, { region: config.region, ...(credentials ? { credentials } : {}) });
+  }
+  const ledger = config.tokenLedgerTable !== undefined ? new DynamoDbTokenLedger(dynamodb!, config.tokenLedgerTable, clock) : undefined;
+
+  const verifier = new AttestationVerifier({
+    keys,
+    tenantId: config.tenantId,
+    issuer: config.issuer,
+    clock,
+    requireBinding: config.requireBinding,
+    limitedUse: config.limitedUse,
+    requireProof: config.requireProof,
+    ...(ledger ? { ledger } : {}),
+  });
+  verifier.warm();
+  const handler = authorizerHandler(verifier, deps.logger ?? jsonLogger, {
+    mode: config.mode,
+    tokenHeader: config.tokenHeader,
+    bindingHeader: config.bindingHeader,
+    proofHeader: config.proofHeader,
+    metrics: deps.metrics ?? emfMetrics(),
+    ...(config.publicBaseUrl !== undefined ? { publicBaseUrl: config.publicBaseUrl } : {}),
+  });
+  return {
+    handler,
+    verifier,
+    destroy: () => {
+      dynamodb?.destroy();
+      kms?.destroy();
+    },
+  };
+}

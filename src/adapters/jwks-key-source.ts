@@ -1,0 +1,53 @@
+/**
+ * Public keys for an authorizer with KEY_SOURCE=jwks: the Attestor admin JWKS route is
+ * IAM-authorized, so the fetch is signed with SigV4 using the Lambda's own role credentials.
+ */
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { JwksKeySource, type FetchLike } from '../verify/jwks';
+
+/** Options of sigV4Fetch. */
+export interface SigV4FetchOptions {
+  readonly region: string;
+  /** @default the AWS SDK's default provider chain (in Lambda: the function's role) */
+  readonly credentials?: ConstructorParameters<typeof SignatureV4>[0]['credentials'];
+  /** @default 'execute-api' */
+  readonly service?: string;
+  /** @default globalThis.fetch */
+  readonly fetch?: FetchLike;
+}
+
+/** A fetch (GET only, no body) that signs each request with SigV4. */
+export function sigV4Fetch(options: SigV4FetchOptions): FetchLike {
+  const signer = new SignatureV4({
+    credentials: options.credentials ?? defaultProvider(),
+    region: options.region,
+    service: options.service ?? 'execute-api',
+    sha256: Sha256,
+  });
+  const send = options.fetch ?? (globalThis.fetch as unknown as FetchLike);
+  return async (url, init) => {
+    const target = new URL(url);
+    const query: Record<string, string | string[]> = {};
+    for (const name of new Set(target.searchParams.keys())) {
+      const values = target.searchParams.getAll(name);
+      query[name] = values.length === 1 ? values[0]! : values;
+    }
+    const signed = await signer.sign({
+      method: init.method,
+      protocol: target.protocol,
+      hostname: target.hostname,
+      ...(target.port ? { port: Number(target.port) } : {}),
+      path: target.pathname,
+      query,
+      headers: { ...init.headers, host: target.host },
+    });
+    return send(url, { ...init, headers: signed.headers as Record<string, string> });
+  };
+}
+
+/** JwksKeySource whose fetches carry SigV4 signatures. */
+export function sigV4JwksKeySource(url: string, options: SigV4FetchOptions): JwksKeySource {
+  return new JwksKeySource({ url, fetch: sigV4Fetch(options) });
+}

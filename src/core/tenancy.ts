@@ -1,0 +1,58 @@
+/**
+ * Who administers what: every authenticated admin caller resolves to exactly one tenant through
+ * the IAM principal that signed the request (docs/ADMIN_API.md §1.2). Fails closed: a principal
+ * mapped to nothing has no tenant.
+ */
+import type { TenantDirectory } from './ports';
+
+/** The tenant an admin request acts on, and whether the caller may manage tenants. */
+export interface AdminCaller {
+  readonly principal: string;
+  readonly tenantId: string;
+  readonly operator: boolean;
+}
+
+const ASSUMED_ROLE = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/[^/]+$/;
+const ROLE = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/;
+
+/**
+ * The principal a mapping is keyed by. API Gateway reports a role's callers as STS session ARNs
+ * (`arn:aws:sts::123456789012:assumed-role/Deployer/session`), while operators name the role
+ * (`arn:aws:iam::123456789012:role/ci/Deployer`); both become `arn:aws:iam::123456789012:role/Deployer`.
+ * Session ARNs carry no role path, and role names are unique within an account, so dropping the
+ * path loses nothing. Users and anything else are kept as they are.
+ */
+export function normalisePrincipal(arn: string): string {
+  const assumed = ASSUMED_ROLE.exec(arn);
+  if (assumed) return `arn:${assumed[1]}:iam::${assumed[2]}:role/${assumed[3]}`;
+  const role = ROLE.exec(arn);
+  if (role) return `arn:${role[1]}:iam::${role[2]}:role/${role[3]}`;
+  return arn;
+}
+
+export interface TenancyOptions {
+  readonly directory: TenantDirectory;
+  /** Normalised principals that operate the default tenant without a registry entry (from configuration). */
+  readonly operatorPrincipals: ReadonlySet<string>;
+  readonly defaultTenantId: string;
+}
+
+/** Resolves a caller's ARN (API Gateway's `identity.userArn`) to its tenant; undefined means no access. */
+export async function resolveAdminCaller(options: TenancyOptions, userArn: string | null | undefined): Promise<AdminCaller | undefined> {
+  if (!userArn) return undefined;
+  const principal = normalisePrincipal(userArn);
+  if (options.operatorPrincipals.has(principal)) return { principal, tenantId: options.defaultTenantId, operator: true };
+  const mapped = await options.directory.getPrincipal(principal);
+  return mapped ? { principal, tenantId: mapped.tenantId, operator: mapped.operator } : undefined;
+}
+
+/** Parses ATTESTOR_OPERATOR_PRINCIPALS: comma-separated ARNs, blanks ignored. */
+export function parseOperatorPrincipals(value: string | undefined): ReadonlySet<string> {
+  return new Set(
+    (value ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map(normalisePrincipal),
+  );
+}

@@ -1,0 +1,84 @@
+/**
+ * What every admin route gets: the dependencies, the resolved caller and the request's parts, plus
+ * the checks most routes start with (is this app the caller's?).
+ */
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import * as z from 'zod/mini';
+import type { AdminCaller } from '../../core/tenancy';
+import type {
+  AdminCredentialIssuer,
+  AppRecord,
+  AttestationLog,
+  Clock,
+  RandomSource,
+  Registry,
+  TenantDirectory,
+  TenantKeyManager,
+  UploadUrlIssuer,
+} from '../../core/ports';
+import { appIdSchema, appVersionSchema, parseRequest } from '../../core/validation';
+import { HttpError, type ApiHandler } from '../http';
+import type { Logger } from '../log';
+
+export interface AdminDeps {
+  readonly registry: Registry;
+  readonly tenants: TenantDirectory;
+  readonly keys: TenantKeyManager;
+  readonly uploads: UploadUrlIssuer;
+  /** Absent in deployments without an attestation log table: the log routes then answer 404. */
+  readonly log?: AttestationLog;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly maxBuildBytes: number;
+  /** The deployment's default tenant: it sees attestations of unregistered apps and stray builds. */
+  readonly defaultTenantId: string;
+  /** Maps the authenticated caller to its tenant; undefined means no access (403). */
+  readonly callerOf: (event: APIGatewayProxyEvent) => Promise<AdminCaller | undefined>;
+  /** Local cloud only: creates credentials for new tenants. */
+  readonly credentialIssuer?: AdminCredentialIssuer;
+}
+
+export interface AdminRequest {
+  readonly deps: AdminDeps;
+  readonly log: Logger;
+  readonly caller: AdminCaller;
+  readonly event: APIGatewayProxyEvent;
+  readonly params: Readonly<Record<string, string | undefined>>;
+  readonly query: Readonly<Record<string, string | undefined>>;
+}
+
+export type AdminRoute = (request: AdminRequest) => ReturnType<ApiHandler>;
+
+export function notFound(message: string): HttpError {
+  return new HttpError(404, { error: 'not_found', message });
+}
+
+export function conflict(message: string): HttpError {
+  return new HttpError(409, { error: 'conflict', message });
+}
+
+export function forbidden(message: string): HttpError {
+  return new HttpError(403, { error: 'forbidden', message });
+}
+
+/** Validates one path parameter with `schema`, naming it as the field on failure. */
+export function pathParam<T>(request: AdminRequest, name: string, schema: z.ZodMiniType<T>): T {
+  return parseRequest(z.object({ [name]: schema }), { [name]: request.params[name] })[name] as T;
+}
+
+export const pathAppId = (request: AdminRequest): string => pathParam(request, 'appId', appIdSchema);
+export const pathVersion = (request: AdminRequest): string => pathParam(request, 'version', appVersionSchema);
+
+/**
+ * The app named in the path, if the caller's tenant owns it. Another tenant's app is reported
+ * exactly like a missing one, so a tenant cannot probe which app ids others have.
+ */
+export async function ownedApp(request: AdminRequest, appId = pathAppId(request)): Promise<AppRecord> {
+  const app = await request.deps.registry.getApp(appId);
+  if (!app || app.tenantId !== request.caller.tenantId) throw notFound(`no app ${appId} in tenant ${request.caller.tenantId}`);
+  return app;
+}
+
+export function requireOperator(request: AdminRequest): void {
+  if (!request.caller.operator) throw forbidden('only an operator credential may manage tenants');
+}

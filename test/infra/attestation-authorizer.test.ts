@@ -1,0 +1,240 @@
+/**
+ * AttestationAuthorizer on a customer's own RestApi: the environment contract it writes, the
+ * identity sources it chooses, what its role may do for each key source, its token ledger, and the
+ * prop combinations it refuses at synth.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { AttestationAuthorizer, AttestationKeySource, type AttestationAuthorizerProps } from '../../lib/attestation-authorizer';
+import { TOKEN_LEDGER_TABLE } from '../../src/adapters/tables';
+import { asList, fastApp, Synth, type Json } from './helpers';
+
+const ROOT = path.resolve(__dirname, '../..');
+const JWKS_URL = 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod/v1/admin/keys/jwks';
+const JWKS_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/v1/admin/keys/jwks';
+const jwks = () => AttestationKeySource.jwks({ url: JWKS_URL, executeApiArn: JWKS_ARN });
+
+interface Fixture {
+  stack: Stack;
+  authorizer: AttestationAuthorizer;
+  registry: dynamodb.Table;
+  s: Synth;
+}
+
+/** A customer stack: a RestApi with one method behind the authorizer (API Gateway needs one to attach it). */
+function customerApi(props: Partial<AttestationAuthorizerProps> & { keySource?: AttestationAuthorizerProps['keySource'] } = {}, kms = false): Fixture {
+  const stack = new Stack(fastApp(), 'Customer');
+  const registry = new dynamodb.Table(stack, 'Registry', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+  const authorizer = new AttestationAuthorizer(stack, 'Attestation', {
+    keySource: kms ? AttestationKeySource.kms({ registryTable: registry }) : jwks(),
+    ...props,
+  });
+  const api = new apigw.RestApi(stack, 'Api');
+  api.root.addResource('orders').addMethod('GET', new apigw.MockIntegration(), authorizer.methodOptions());
+  return { stack, authorizer, registry, s: new Synth(stack) };
+}
+
+const envOf = (f: Fixture) => f.s.resource(f.authorizer.service.fn)['Properties']['Environment']['Variables'] as Json;
+const authorizerProps = (f: Fixture) => f.s.resource(f.authorizer.authorizer)['Properties'] as Json;
+const roleId = (f: Fixture) => f.s.id(f.authorizer.service.role);
+const nonLogActions = (f: Fixture) => [...new Set(f.s.allowedActions(roleId(f)).filter((a) => !a.startsWith('logs:')))].sort();
+
+describe('environment contract (docs/ENFORCEMENT.md)', () => {
+  test('defaults: enforce, Attestor-Token, tenant default, issuer attestor, nothing extra required', () => {
+    const f = customerApi();
+    expect(envOf(f)).toEqual({
+      ATTESTOR_ISSUER: 'attestor',
+      AUTHORIZER_TENANT: 'default',
+      AUTHORIZER_MODE: 'enforce',
+      TOKEN_HEADER: 'Attestor-Token',
+      REQUIRE_BINDING: 'false',
+      LIMITED_USE: 'false',
+      REQUIRE_PROOF: 'false',
+      KEY_SOURCE: 'jwks',
+      JWKS_URL,
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  test('every variable it sets is one lambdas/authorizer.ts parses (src/adapters/authorizer-config.ts)', () => {
+    const source = fs.readFileSync(path.join(ROOT, 'src/adapters/authorizer-config.ts'), 'utf8');
+    const read = new Set([...source.matchAll(/'([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)'/g)].map((m) => m[1]!));
+    const f = customerApi({ requireBinding: true, bindingHeader: 'X-Session', limitedUse: true, requireProof: true, publicBaseUrl: 'https://api.example.com/v1', tenantId: 'acme', issuer: 'https://attest.example.com', mode: 'monitor' }, true);
+    for (const name of Object.keys(envOf(f))) if (name !== 'NODE_OPTIONS') expect(read).toContain(name);
+  });
+
+  test('each option reaches its variable', () => {
+    const f = customerApi({ headerName: 'X-Attestation', requireBinding: true, bindingHeader: 'X-Session', limitedUse: true, requireProof: true, publicBaseUrl: 'https://api.example.com/v1', tenantId: 'acme', issuer: 'iss-1' });
+    expect(envOf(f)).toMatchObject({
+      ATTESTOR_ISSUER: 'iss-1',
+      AUTHORIZER_TENANT: 'acme',
+      TOKEN_HEADER: 'X-Attestation',
+      REQUIRE_BINDING: 'true',
+      BINDING_HEADER: 'X-Session',
+      LIMITED_USE: 'true',
+      REQUIRE_PROOF: 'true',
+      PUBLIC_BASE_URL: 'https://api.example.com/v1',
+      TOKEN_LEDGER_TABLE: { Ref: f.s.id(f.authorizer.tokenLedger!) },
+    });
+  });
+
+  test('the authorizer function is the service function: current runtime, arm64, memory and timeout chosen', () => {
+    const fn = customerApi().s.resource(customerApi().authorizer.service.fn)['Properties'];
+    expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256, Timeout: 5 });
+  });
+});
+
+describe('identity sources and caching', () => {
+  test('enforce: the token header (API Gateway answers 401 without a Lambda call when it is missing), no caching', () => {
+    const f = customerApi();
+    expect(authorizerProps(f)).toMatchObject({ Type: 'REQUEST', IdentitySource: 'method.request.header.Attestor-Token', AuthorizerResultTtlInSeconds: 0 });
+    expect(f.authorizer.identitySources).toEqual(['method.request.header.Attestor-Token']);
+  });
+
+  test('a custom header name is the identity source', () => {
+    expect(authorizerProps(customerApi({ headerName: 'X-Attestation' }))['IdentitySource']).toBe('method.request.header.X-Attestation');
+  });
+
+  test('monitor: no identity source at all, so requests without a token still reach the authorizer', () => {
+    const f = customerApi({ mode: 'monitor' });
+    expect(authorizerProps(f)).not.toHaveProperty('IdentitySource');
+    expect(authorizerProps(f)['AuthorizerResultTtlInSeconds']).toBe(0);
+    expect(envOf(f)['AUTHORIZER_MODE']).toBe('monitor');
+    expect(f.authorizer.identitySources).toEqual([]);
+  });
+
+  test('caching with binding: the binding header joins the cache key', () => {
+    const f = customerApi({ resultsCacheTtl: Duration.minutes(5), requireBinding: true });
+    expect(authorizerProps(f)).toMatchObject({
+      AuthorizerResultTtlInSeconds: 300,
+      IdentitySource: 'method.request.header.Attestor-Token,method.request.header.Authorization',
+    });
+  });
+
+  test('caching without binding: the token alone is the cache key', () => {
+    const f = customerApi({ resultsCacheTtl: Duration.seconds(60) });
+    expect(authorizerProps(f)).toMatchObject({ AuthorizerResultTtlInSeconds: 60, IdentitySource: 'method.request.header.Attestor-Token' });
+  });
+
+  test('methodOptions() puts the authorizer in front of a method (CUSTOM)', () => {
+    const f = customerApi();
+    const [[, method]] = f.s.ofType('AWS::ApiGateway::Method') as [[string, Json]];
+    expect(method['Properties']).toMatchObject({ AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: f.s.id(f.authorizer.authorizer) } });
+  });
+});
+
+describe('key sources and least privilege', () => {
+  test('jwks: execute-api:Invoke on exactly the JWKS route, no DynamoDB, no KMS', () => {
+    const f = customerApi();
+    expect(nonLogActions(f)).toEqual(['execute-api:Invoke']);
+    expect(f.s.allowing(roleId(f), 'execute-api:Invoke')).toEqual([expect.objectContaining({ Resource: JWKS_ARN })]);
+  });
+
+  test('kms: Query on TENANT# partitions of the registry and GetPublicKey on tenant-aliased keys, nothing else', () => {
+    const f = customerApi({}, true);
+    expect(nonLogActions(f)).toEqual(['dynamodb:Query', 'kms:GetPublicKey']);
+    const [query] = f.s.allowing(roleId(f), 'dynamodb:Query');
+    expect(query!.Resource).toEqual({ 'Fn::GetAtt': [f.s.id(f.registry), 'Arn'] });
+    expect(query!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TENANT#*'] }, Null: { 'dynamodb:LeadingKeys': 'false' } });
+    const [getKey] = f.s.allowing(roleId(f), 'kms:GetPublicKey');
+    expect(getKey!.Condition).toEqual({ 'ForAnyValue:StringLike': { 'kms:ResourceAliases': 'alias/attestor/tenant/*' } });
+    expect(envOf(f)).toMatchObject({ KEY_SOURCE: 'kms', REGISTRY_TABLE: { Ref: f.s.id(f.registry) } });
+    expect(envOf(f)).not.toHaveProperty('JWKS_URL');
+  });
+
+  test('kms with another alias prefix: the condition and TENANT_KEY_ALIAS_PREFIX follow it', () => {
+    const stack = new Stack(fastApp(), 'Prefix');
+    const registry = new dynamodb.Table(stack, 'Registry', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+    const authorizer = new AttestationAuthorizer(stack, 'A', { keySource: AttestationKeySource.kms({ registryTable: registry, tenantKeyAliasPrefix: 'alias/acme/' }) });
+    new apigw.RestApi(stack, 'Api').root.addMethod('GET', new apigw.MockIntegration(), authorizer.methodOptions());
+    const s = new Synth(stack);
+    expect(s.resource(authorizer.service.fn)['Properties']['Environment']['Variables']['TENANT_KEY_ALIAS_PREFIX']).toBe('alias/acme/');
+    const [getKey] = s.allowing(s.id(authorizer.service.role), 'kms:GetPublicKey');
+    expect(getKey!.Condition).toEqual({ 'ForAnyValue:StringLike': { 'kms:ResourceAliases': 'alias/acme/*' } });
+  });
+
+  test('jwksOf(api): the Attestor API URL and execute-api ARN of GET /v1/admin/keys/jwks', () => {
+    const stack = new Stack(fastApp(), 'SameApp');
+    const attestorApi = new apigw.RestApi(stack, 'AttestorApi');
+    attestorApi.root.addMethod('ANY');
+    const authorizer = new AttestationAuthorizer(stack, 'A', { keySource: AttestationKeySource.jwksOf(attestorApi) });
+    new apigw.RestApi(stack, 'Api').root.addMethod('GET', new apigw.MockIntegration(), authorizer.methodOptions());
+    const s = new Synth(stack);
+    const url = JSON.stringify(s.resource(authorizer.service.fn)['Properties']['Environment']['Variables']['JWKS_URL']);
+    expect(url).toContain('/v1/admin/keys/jwks');
+    expect(url).toContain('https://');
+    const [invoke] = s.allowing(s.id(authorizer.service.role), 'execute-api:Invoke');
+    const arn = JSON.stringify(invoke!.Resource);
+    expect(arn).toContain(`{"Ref":"${s.id(attestorApi.deploymentStage)}"},"/GET/v1/admin/keys/jwks"`);
+    expect(arn).toContain(':execute-api:');
+  });
+
+  test('jwks: the URL must be https', () => {
+    expect(() => AttestationKeySource.jwks({ url: 'http://example.com/jwks', executeApiArn: JWKS_ARN })).toThrow(/https/);
+  });
+});
+
+describe('token ledger', () => {
+  test.each([{ limitedUse: true }, { requireProof: true }])('%o: a ledger table with TTL, on-demand, destroyed with the stack; PutItem only', (props) => {
+    const f = customerApi(props);
+    const ledger = f.s.resource(f.authorizer.tokenLedger!);
+    expect(ledger['Properties']).toMatchObject({
+      KeySchema: [{ AttributeName: TOKEN_LEDGER_TABLE.partitionKey, KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: TOKEN_LEDGER_TABLE.ttlAttribute, Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+    expect(ledger['DeletionPolicy']).toBe('Delete');
+    expect(nonLogActions(f)).toEqual(['dynamodb:PutItem', 'execute-api:Invoke']);
+    const [put] = f.s.allowing(roleId(f), 'dynamodb:PutItem');
+    expect(asList(put!.Resource)).toEqual([{ 'Fn::GetAtt': [f.s.id(f.authorizer.tokenLedger!), 'Arn'] }]);
+    expect(envOf(f)['TOKEN_LEDGER_TABLE']).toEqual({ Ref: f.s.id(f.authorizer.tokenLedger!) });
+  });
+
+  test('no single use, no proof: no ledger, no TOKEN_LEDGER_TABLE, no DynamoDB permission', () => {
+    const f = customerApi();
+    expect(f.authorizer.tokenLedger).toBeUndefined();
+    f.s.template.resourceCountIs('AWS::DynamoDB::Table', 1); // the fixture's registry only
+    expect(envOf(f)).not.toHaveProperty('TOKEN_LEDGER_TABLE');
+  });
+
+  test('a given ledger is used instead of a new one', () => {
+    const stack = new Stack(fastApp(), 'Given');
+    const ledger = new dynamodb.Table(stack, 'Ledger', { partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING } });
+    const authorizer = new AttestationAuthorizer(stack, 'A', { keySource: jwks(), limitedUse: true, tokenLedger: ledger });
+    new apigw.RestApi(stack, 'Api').root.addMethod('GET', new apigw.MockIntegration(), authorizer.methodOptions());
+    const s = new Synth(stack);
+    s.template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    expect(s.resource(authorizer.service.fn)['Properties']['Environment']['Variables']['TOKEN_LEDGER_TABLE']).toEqual({ Ref: s.id(ledger) });
+  });
+});
+
+describe('conflicting props fail at synth, naming them', () => {
+  const build = (props: Partial<AttestationAuthorizerProps>) => () => new AttestationAuthorizer(new Stack(fastApp(), 'X'), 'A', { keySource: jwks(), ...props });
+
+  test.each<[string, Partial<AttestationAuthorizerProps>, RegExp]>([
+    ['limitedUse + caching', { limitedUse: true, resultsCacheTtl: Duration.seconds(60) }, /limitedUse and resultsCacheTtl/],
+    ['requireProof + caching', { requireProof: true, resultsCacheTtl: Duration.seconds(60) }, /requireProof and resultsCacheTtl/],
+    ['monitor + caching', { mode: 'monitor', resultsCacheTtl: Duration.seconds(60) }, /mode 'monitor' and resultsCacheTtl/],
+    ['caching over an hour', { resultsCacheTtl: Duration.hours(2) }, /resultsCacheTtl must be between 0 and 3600/],
+    ['bindingHeader without requireBinding', { bindingHeader: 'X-Session' }, /bindingHeader.*requireBinding/],
+    ['binding to the token header', { requireBinding: true, bindingHeader: 'attestor-token' }, /headerName and bindingHeader/],
+    ['token header = proof header', { requireProof: true, headerName: 'Attestor-Proof' }, /headerName and requireProof/],
+    ['publicBaseUrl without requireProof', { publicBaseUrl: 'https://api.example.com' }, /publicBaseUrl.*requireProof/],
+    ['publicBaseUrl not https', { requireProof: true, publicBaseUrl: 'http://api.example.com' }, /publicBaseUrl must be an https URL/],
+    ['not a header name', { headerName: 'Attestor Token' }, /headerName must be an HTTP header name/],
+    ['bad tenant id', { tenantId: 'acme/1' }, /tenantId must match/],
+    ['bad mode', { mode: 'audit' as never }, /mode must be 'enforce' or 'monitor'/],
+  ])('%s', (_, props, message) => {
+    expect(build(props)).toThrow(message);
+    expect(build(props)).toThrow(/^AttestationAuthorizer: /);
+  });
+
+  test('tokenLedger without limitedUse or requireProof', () => {
+    const stack = new Stack(fastApp(), 'Unused');
+    const ledger = new dynamodb.Table(stack, 'Ledger', { partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING } });
+    expect(() => new AttestationAuthorizer(stack, 'A', { keySource: jwks(), tokenLedger: ledger })).toThrow(/tokenLedger is set but neither limitedUse nor requireProof/);
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * The worked example: a customer API whose every method is behind AttestationAuthorizer, deployed
+ * next to the Attestor stack (KMS key source through a cross-stack reference) or on its own (JWKS).
+ */
+import { AttestationKeySource } from '../../lib/attestation-authorizer';
+import { AttestorStack } from '../../lib/attestor-stack';
+import { ExampleApiStack } from '../../lib/example-api-stack';
+import { fastApp, Synth, type Json } from './helpers';
+
+let fixture: { attestor: AttestorStack; example: ExampleApiStack; s: Synth };
+beforeAll(() => {
+  const app = fastApp();
+  const attestor = new AttestorStack(app, 'Attestor');
+  const example = new ExampleApiStack(app, 'Example', { keySource: AttestationKeySource.kms({ registryTable: attestor.tables.registry }) });
+  fixture = { attestor, example, s: new Synth(example) };
+});
+const sameApp = () => fixture;
+
+const envOf = (s: Synth, fn: ExampleApiStack['attestation']) => s.resource(fn.service.fn)['Properties']['Environment']['Variables'] as Json;
+
+test('every method is behind an attestation authorizer: GET /hello any valid token, POST /hello single-use tokens', () => {
+  const { example, s } = sameApp();
+  const methods = s.methods().map((m) => ({ method: m.method, path: m.path, auth: m.props['AuthorizationType'], authorizer: m.props['AuthorizerId'] }));
+  expect(methods.sort((a, b) => a.method.localeCompare(b.method))).toEqual([
+    { method: 'GET', path: '/hello', auth: 'CUSTOM', authorizer: { Ref: s.id(example.attestation.authorizer) } },
+    { method: 'POST', path: '/hello', auth: 'CUSTOM', authorizer: { Ref: s.id(example.singleUseAttestation.authorizer) } },
+  ]);
+  expect(envOf(s, example.attestation)['LIMITED_USE']).toBe('false');
+  expect(envOf(s, example.singleUseAttestation)['LIMITED_USE']).toBe('true');
+  expect(envOf(s, example.singleUseAttestation)['TOKEN_LEDGER_TABLE']).toEqual({ Ref: s.id(example.singleUseAttestation.tokenLedger!) });
+});
+
+test('next to the Attestor stack: the registry comes through a cross-stack reference, keys from KMS', () => {
+  const { example, s } = sameApp();
+  const env = envOf(s, example.attestation);
+  expect(env['KEY_SOURCE']).toBe('kms');
+  expect(JSON.stringify(env['REGISTRY_TABLE'])).toContain('Fn::ImportValue');
+});
+
+test('on its own: keys from the JWKS route, the role may invoke only that route; its own logging role when asked', () => {
+  const arn = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/v1/admin/keys/jwks';
+  const example = new ExampleApiStack(fastApp(), 'Alone', {
+    keySource: AttestationKeySource.jwks({ url: 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod/v1/admin/keys/jwks', executeApiArn: arn }),
+    tenantId: 'acme',
+    cloudWatchRole: true,
+  });
+  const s = new Synth(example);
+  s.template.resourceCountIs('AWS::ApiGateway::Account', 1);
+  for (const authorizer of [example.attestation, example.singleUseAttestation]) {
+    expect(envOf(s, authorizer)).toMatchObject({ KEY_SOURCE: 'jwks', AUTHORIZER_TENANT: 'acme' });
+    const invokes = s.allowing(s.id(authorizer.service.role), 'execute-api:Invoke');
+    expect(invokes).toEqual([expect.objectContaining({ Resource: arn })]);
+  }
+});
+
+test('stage: throttled and access-logged as JSON with a retention', () => {
+  const { example, s } = sameApp();
+  const [[, stage]] = s.ofType('AWS::ApiGateway::Stage') as [[string, Json]];
+  expect(stage['Properties']['MethodSettings']).toEqual([expect.objectContaining({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 })]);
+  expect(stage['Properties']['AccessLogSetting']['DestinationArn']).toEqual({ 'Fn::GetAtt': [s.id(example.accessLogs), 'Arn'] });
+  expect(s.resource(example.accessLogs)['Properties']['RetentionInDays']).toBeGreaterThan(0);
+});
+
+test('leaves the account-level API Gateway logging role to the Attestor stack unless asked (cloudWatchRole, above)', () => {
+  sameApp().s.template.resourceCountIs('AWS::ApiGateway::Account', 0);
+});
+
+test('the backend role may write its logs and nothing else', () => {
+  const { example, s } = sameApp();
+  expect(s.allowedActions(s.id(example.backend.role)).every((a) => a.startsWith('logs:'))).toBe(true);
+});
+
+test('outputs: the API URL and the authorizer roles (to map for JWKS access)', () => {
+  const { s } = sameApp();
+  const outputs = s.template.toJSON()['Outputs'] as Json;
+  expect(outputs).toHaveProperty('ExampleApiUrl');
+  expect(outputs).toHaveProperty('AuthorizerRoleArns');
+});

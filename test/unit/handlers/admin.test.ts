@@ -1,0 +1,145 @@
+/**
+ * The admin handler against API Gateway's real event shape (the aws-lambda-go sample), with the
+ * in-memory registry: route coverage, IAM identity to tenant, and error mapping the local cloud
+ * cannot provoke (S3 refusing a multipart completion, AWS tenant creation).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { MultipartRejectedError, type TenantKeyManager, type UploadUrlIssuer } from '../../../src/core/ports';
+import { resolveAdminCaller } from '../../../src/core/tenancy';
+import { ADMIN_ROUTE_KEYS, adminHandler, type AdminDeps } from '../../../src/handlers/admin';
+import { silentLogger } from '../../../src/handlers/log';
+import { ROUTES } from '../../../src/routes';
+import { ManualClock, MemoryRegistry } from '../../support/memory';
+
+const ROLE = 'arn:aws:iam::123456789012:role/Deployer';
+const APP = 'com.example.app';
+
+function event(method: string, resource: string, userArn: string | null, extra: Partial<APIGatewayProxyEvent> = {}): APIGatewayProxyEvent {
+  const sample = JSON.parse(readFileSync(join(__dirname, '../../fixtures/apigw-request.json'), 'utf8')) as APIGatewayProxyEvent;
+  return {
+    ...sample,
+    httpMethod: method,
+    resource,
+    path: resource,
+    pathParameters: null,
+    queryStringParameters: null,
+    body: null,
+    requestContext: { ...sample.requestContext, identity: { ...sample.requestContext.identity, userArn } },
+    ...extra,
+  };
+}
+
+function setup(completeMultipart: UploadUrlIssuer['completeMultipart'] = async () => undefined) {
+  const registry = new MemoryRegistry();
+  const clock = new ManualClock();
+  registry.principals.set(ROLE, { principal: ROLE, tenantId: 'acme', operator: false });
+  registry.principals.set('arn:aws:iam::123456789012:user/ops', { principal: 'arn:aws:iam::123456789012:user/ops', tenantId: 'default', operator: true });
+  const keys: TenantKeyManager = {
+    ensureSigningKey: async () => undefined,
+    jwks: async () => ({ keys: [] }),
+    rotateSigningKey: async () => ({ kid: 'k', activatesAt: 0 }),
+    describeKeys: async () => [],
+  };
+  const uploads: UploadUrlIssuer = {
+    issue: async () => ({ url: 'https://s3.example/put', expiresAt: 0 }),
+    issueMultipart: async () => ({ multipartUploadId: 'mp-1', parts: [], expiresAt: 0 }),
+    completeMultipart,
+  };
+  const deps: AdminDeps = {
+    registry,
+    tenants: registry,
+    keys,
+    uploads,
+    clock,
+    random: { bytes: (n) => Buffer.alloc(n, 9) },
+    maxBuildBytes: 2 * 1024 ** 3,
+    defaultTenantId: 'default',
+    callerOf: (e) => resolveAdminCaller({ directory: registry, operatorPrincipals: new Set(), defaultTenantId: 'default' }, e.requestContext?.identity?.userArn),
+  };
+  return { registry, clock, handler: adminHandler(deps, silentLogger) };
+}
+
+const json = (result: { body: string }) => JSON.parse(result.body) as Record<string, unknown>;
+
+test('every admin route of src/routes.ts has a handler, and no handler lacks a route', () => {
+  const declared = ROUTES.filter((r) => r.lambda === 'admin').map((r) => `${r.method} ${r.path}`);
+  expect([...ADMIN_ROUTE_KEYS].sort()).toEqual([...declared].sort());
+});
+
+describe('IAM identity', () => {
+  test('an assumed-role session acts on its role’s tenant', async () => {
+    const { handler, registry } = setup();
+    await registry.ensureApp({ appId: APP, tenantId: 'acme', createdAt: 1 });
+    await registry.ensureApp({ appId: 'com.other.app', tenantId: 'globex', createdAt: 1 });
+    const result = await handler(event('GET', '/v1/admin/apps', 'arn:aws:sts::123456789012:assumed-role/Deployer/ci-7'));
+    expect(result.statusCode).toBe(200);
+    expect(json(result)).toEqual({ apps: [{ appId: APP, createdAt: 1 }] });
+  });
+
+  test.each([
+    ['no identity', null],
+    ['an unmapped user', 'arn:aws:iam::123456789012:user/mallory'],
+    ['the same role name in another account', 'arn:aws:sts::999999999999:assumed-role/Deployer/x'],
+  ])('%s gets 403 and nothing is read', async (_what, arn) => {
+    const { handler, registry } = setup();
+    const spy = jest.spyOn(registry, 'listApps');
+    const result = await handler(event('GET', '/v1/admin/apps', arn));
+    expect(result.statusCode).toBe(403);
+    expect(json(result)).toEqual({ error: 'forbidden', message: 'this credential has no access to any tenant' });
+    expect(spy).not.toHaveBeenCalled();
+  });
+
+  test('in AWS (no credential issuer) a tenant needs principals, and gets them mapped', async () => {
+    const { handler, registry } = setup();
+    const ops = 'arn:aws:iam::123456789012:user/ops';
+    const missing = await handler(event('POST', '/v1/admin/tenants', ops, { body: JSON.stringify({ tenantId: 'initech' }) }));
+    expect(json(missing)).toEqual({ error: 'invalid_request', field: 'principals', message: 'principals is required (IAM principal ARNs that administer the tenant)' });
+    expect(registry.tenants.has('initech')).toBe(false);
+    const created = await handler(event('POST', '/v1/admin/tenants', ops, { body: JSON.stringify({ tenantId: 'initech', principals: ['arn:aws:iam::123456789012:role/team/Initech'] }) }));
+    expect(created.statusCode).toBe(201);
+    expect(json(created)).toEqual({ tenantId: 'initech', createdAt: expect.any(Number), principals: ['arn:aws:iam::123456789012:role/Initech'] });
+    expect(json(created)).not.toHaveProperty('credential');
+    expect(registry.principals.get('arn:aws:iam::123456789012:role/Initech')).toEqual({ principal: 'arn:aws:iam::123456789012:role/Initech', tenantId: 'initech', operator: false });
+  });
+});
+
+describe('completing a multipart upload', () => {
+  async function pendingMultipart(registry: MemoryRegistry) {
+    await registry.ensureApp({ appId: APP, tenantId: 'acme', createdAt: 1 });
+    const uploadId = 'CQkJCQkJCQkJCQkJCQkJCQ';
+    await registry.putUpload({ uploadId, appId: APP, version: '1.0.0', objectKey: `builds/${APP}/1.0.0/${uploadId}`, status: 'pending', createdAt: 1, tenantId: 'acme', expectedSize: 100 * 1024 ** 2, multipartUploadId: 'mp-1' });
+    return uploadId;
+  }
+  const parts = JSON.stringify({ parts: Array.from({ length: 7 }, (_, i) => ({ partNumber: i + 1, etag: `"e${i}"` })) });
+  const complete = (uploadId: string) =>
+    event('POST', '/v1/admin/uploads/{uploadId}/complete', 'arn:aws:sts::123456789012:assumed-role/Deployer/x', { pathParameters: { uploadId }, body: parts });
+
+  test.each([
+    ['refused parts', new MultipartRejectedError('S3 refused the parts: InvalidPart', false), 400, 'invalid_request'],
+    ['a vanished multipart upload', new MultipartRejectedError('gone', true), 409, 'conflict'],
+    ['an S3 outage', new Error('socket hang up'), 500, 'internal_error'],
+  ])('maps %s to its status', async (_what, error, status, code) => {
+    const { handler, registry } = setup(async () => Promise.reject(error));
+    const uploadId = await pendingMultipart(registry);
+    const result = await handler(complete(uploadId));
+    expect(result.statusCode).toBe(status);
+    expect(json(result)['error']).toBe(code);
+    expect(registry.uploads.get(uploadId)?.completedAt).toBeUndefined();
+  });
+
+  test('records completion once and answers a retry the same', async () => {
+    let calls = 0;
+    const { handler, registry } = setup(async () => {
+      calls++;
+    });
+    const uploadId = await pendingMultipart(registry);
+    const first = await handler(complete(uploadId));
+    const second = await handler(complete(uploadId));
+    expect([first.statusCode, second.statusCode]).toEqual([200, 200]);
+    expect(json(first)).toEqual(json(second));
+    expect(json(first)).not.toHaveProperty('multipartUploadId');
+    expect(calls).toBe(1);
+  });
+});

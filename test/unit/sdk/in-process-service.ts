@@ -1,0 +1,119 @@
+/**
+ * An in-process Attestor service for SDK unit tests: the real core and the real HTTP handlers
+ * (issueChallenge/attest behind challengeHandler/attestHandler), reached through the client's
+ * `fetch` option. Only the ports are fakes (test/support/memory.ts). Requests to any other origin
+ * go to the test's `api` handler, standing in for the app's own backend.
+ */
+import { createHash } from 'node:crypto';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { cryptoRandom, type AttestationDeps } from '../../../src/core/attestation';
+import type { TokenClaims } from '../../../src/core/token';
+import { verifyTokenWithKeys } from '../../../src/core/verify';
+import { attestHandler } from '../../../src/handlers/attest';
+import { challengeHandler } from '../../../src/handlers/challenge';
+import { silentLogger } from '../../../src/handlers/log';
+import { AttestorClient, AttestorError, bytesPackageSource, type AttestorClientOptions } from '../../../src/sdk';
+import { ManualClock, MemoryNonceStore, MemoryRegistry, MemorySigner } from '../../support/memory';
+
+export const APP_ID = 'com.example.shop';
+export const APP_VERSION = '2.3.1';
+export const TENANT = 'tenant-shop';
+export const ISSUER = 'attestor-test';
+export const ENDPOINT = 'https://attestor.test';
+export const GENUINE = new TextEncoder().encode('the genuine build of com.example.shop 2.3.1');
+export const TAMPERED = new TextEncoder().encode('the genuine build of com.example.shop 2.3.1 + a hook');
+
+export type Route = '/v1/challenge' | '/v1/attest';
+
+/**
+ * What a fault hook may do to a request for the attestation service instead of serving it: answer
+ * (a Response), fail as a network error, hang until the client aborts, or serve it (undefined).
+ */
+export type Fault = Response | 'network' | 'hang' | undefined;
+
+export function decodeClaims(token: string): TokenClaims & Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
+}
+
+export function inProcessService(options: { api?: (request: Request) => Response | Promise<Response> } = {}) {
+  const clock = new ManualClock();
+  const registry = new MemoryRegistry();
+  const signer = new MemorySigner();
+  const deps: AttestationDeps = { nonces: new MemoryNonceStore(), registry, signer, clock, random: cryptoRandom, issuer: ISSUER, defaultTenantId: 'default' };
+  registry.apps.set(APP_ID, { appId: APP_ID, tenantId: TENANT, createdAt: clock.now });
+  registry.registrations.set(`${APP_ID}\0${APP_VERSION}`, {
+    appId: APP_ID,
+    version: APP_VERSION,
+    sha256: createHash('sha256').update(GENUINE).digest('hex'),
+    size: GENUINE.length,
+    objectKey: 'builds/x',
+    registeredAt: clock.now,
+  });
+  const handlers = { '/v1/challenge': challengeHandler(deps, silentLogger), '/v1/attest': attestHandler(deps, silentLogger) };
+  /** Requests that reached the attestation service (faulted ones included). */
+  const requests: Route[] = [];
+  /** Requests that reached the app's API. */
+  const apiRequests: Request[] = [];
+  const hooks: {
+    /** Changes a request body on its way in, or acts between the two requests. */
+    beforeRequest?: (route: Route, body: Record<string, unknown>) => void;
+    /** Answers instead of the service (a Response) or fails the request ('network'); undefined serves it. */
+    fault?: (route: Route) => Fault | Promise<Fault>;
+  } = {};
+
+  const fetchFn: typeof fetch = async (input, init) => {
+    // As the platform fetch does: an aborted signal rejects with its reason before anything is sent.
+    if (init?.signal?.aborted) throw init.signal.reason;
+    const request = new Request(input, init);
+    const url = new URL(request.url);
+    if (url.origin !== ENDPOINT) {
+      if (!options.api) throw new Error(`unexpected request to ${url.origin}`);
+      apiRequests.push(request);
+      return options.api(request);
+    }
+    expect(request.method).toBe('POST');
+    const route = url.pathname as Route;
+    requests.push(route);
+    const fault = await hooks.fault?.(route);
+    if (fault === 'network') throw new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED') });
+    if (fault === 'hang') {
+      return new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
+    }
+    if (fault) return fault;
+    const body = JSON.parse(await request.text()) as Record<string, unknown>;
+    hooks.beforeRequest?.(route, body);
+    const event = { body: JSON.stringify(body), isBase64Encoded: false, httpMethod: 'POST', path: route, resource: route, headers: {} } as unknown as APIGatewayProxyEvent;
+    const result = await handlers[route](event);
+    return new Response(result.body, { status: result.statusCode, headers: result.headers as Record<string, string> });
+  };
+
+  const verify = async (token: string): Promise<TokenClaims> => {
+    const keys = await signer.keys(TENANT);
+    return verifyTokenWithKeys(token, (kid) => keys.get(kid), { issuer: ISSUER, audience: TENANT, nowSeconds: clock.now });
+  };
+
+  const client = (overrides: Partial<AttestorClientOptions> = {}) =>
+    new AttestorClient({
+      endpoint: `${ENDPOINT}/`,
+      appId: APP_ID,
+      appVersion: APP_VERSION,
+      packageSource: bytesPackageSource(GENUINE),
+      fetch: fetchFn,
+      now: () => clock.now * 1000,
+      // Retries happen at once unless a test is about timing.
+      sleep: async () => undefined,
+      ...overrides,
+    });
+
+  return { clock, registry, signer, deps, requests, apiRequests, hooks, fetchFn, verify, client };
+}
+
+/** The AttestorError a promise rejects with (fails the test if it resolves or rejects otherwise). */
+export async function rejection(promise: Promise<unknown>): Promise<AttestorError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AttestorError);
+  return error as AttestorError;
+}

@@ -1,0 +1,107 @@
+/** The authorizer Lambda's environment contract (docs/ENFORCEMENT.md): defaults, and a clear error for every bad value or combination. */
+import { authorizerConfigFromEnv, createAuthorizer } from '../../../src/adapters/authorizer-config';
+import { ConfigurationError } from '../../../src/adapters/environment';
+
+const KMS = { REGISTRY_TABLE: 'attestor-registry' };
+
+describe('authorizerConfigFromEnv', () => {
+  it('defaults to enforcing tokens only, with keys from KMS, for the environment the Attestor stack sets today', () => {
+    const config = authorizerConfigFromEnv({
+      NONCES_TABLE: 'n',
+      REGISTRY_TABLE: 'attestor-registry',
+      BUILDS_BUCKET: 'b',
+      ATTESTOR_ISSUER: 'attestor',
+      DECOY_KEY_ID: 'arn:aws:kms:eu-west-1:1:key/d',
+      TENANT_KEY_ALIAS_PREFIX: 'alias/attestor/tenant/',
+      AWS_REGION: 'eu-west-1',
+    });
+    expect(config).toEqual({
+      region: 'eu-west-1',
+      issuer: 'attestor',
+      tenantId: 'default',
+      mode: 'enforce',
+      tokenHeader: 'Attestor-Token',
+      requireBinding: false,
+      bindingHeader: 'Authorization',
+      limitedUse: false,
+      requireProof: false,
+      proofHeader: 'Attestor-Proof',
+      keySource: { kind: 'kms', registryTable: 'attestor-registry', tenantKeyAliasPrefix: 'alias/attestor/tenant/', decoyKeyId: 'arn:aws:kms:eu-west-1:1:key/d' },
+    });
+  });
+
+  it('reads every variable of the contract', () => {
+    const config = authorizerConfigFromEnv({
+      AWS_REGION: 'us-west-2',
+      ATTESTOR_ISSUER: 'https://attest.example.com',
+      AUTHORIZER_TENANT: 'acme',
+      TOKEN_HEADER: 'X-Attestation',
+      AUTHORIZER_MODE: 'monitor',
+      REQUIRE_BINDING: 'true',
+      BINDING_HEADER: 'X-Session',
+      LIMITED_USE: 'true',
+      REQUIRE_PROOF: 'true',
+      TOKEN_LEDGER_TABLE: 'ledger',
+      KEY_SOURCE: 'jwks',
+      JWKS_URL: 'https://abc.execute-api.us-west-2.amazonaws.com/prod/v1/admin/keys/jwks',
+      PUBLIC_BASE_URL: 'https://api.example.com/v1/',
+    });
+    expect(config).toEqual({
+      region: 'us-west-2',
+      issuer: 'https://attest.example.com',
+      tenantId: 'acme',
+      mode: 'monitor',
+      tokenHeader: 'X-Attestation',
+      requireBinding: true,
+      bindingHeader: 'X-Session',
+      limitedUse: true,
+      requireProof: true,
+      proofHeader: 'Attestor-Proof',
+      tokenLedgerTable: 'ledger',
+      keySource: { kind: 'jwks', jwksUrl: 'https://abc.execute-api.us-west-2.amazonaws.com/prod/v1/admin/keys/jwks' },
+      publicBaseUrl: 'https://api.example.com/v1',
+    });
+  });
+
+  it.each<[string, NodeJS.ProcessEnv, string]>([
+    ['an unknown mode', { ...KMS, AUTHORIZER_MODE: 'audit' }, 'AUTHORIZER_MODE must be enforce or monitor, got "audit"'],
+    ['a flag that is not true or false', { ...KMS, REQUIRE_BINDING: 'yes' }, 'REQUIRE_BINDING must be true or false, got "yes"'],
+    ['LIMITED_USE without a ledger', { ...KMS, LIMITED_USE: 'true' }, 'environment variable TOKEN_LEDGER_TABLE is required when LIMITED_USE is true'],
+    ['REQUIRE_PROOF without a ledger', { ...KMS, REQUIRE_PROOF: 'true' }, 'environment variable TOKEN_LEDGER_TABLE is required when REQUIRE_PROOF is true'],
+    ['both without a ledger', { ...KMS, LIMITED_USE: 'true', REQUIRE_PROOF: 'true' }, 'environment variable TOKEN_LEDGER_TABLE is required when LIMITED_USE and REQUIRE_PROOF is true'],
+    ['an unknown key source', { ...KMS, KEY_SOURCE: 'file' }, 'KEY_SOURCE must be kms or jwks, got "file"'],
+    ['kms without the registry table', {}, 'environment variable REGISTRY_TABLE is required when KEY_SOURCE is kms'],
+    ['jwks without a URL', { KEY_SOURCE: 'jwks' }, 'environment variable JWKS_URL is required when KEY_SOURCE is jwks'],
+    ['a JWKS URL over plain http', { KEY_SOURCE: 'jwks', JWKS_URL: 'http://keys.example.com/jwks' }, 'JWKS_URL must be an https URL, got "http://keys.example.com/jwks"'],
+    ['a JWKS URL that is not a URL', { KEY_SOURCE: 'jwks', JWKS_URL: 'keys' }, 'JWKS_URL must be an absolute URL, got "keys"'],
+    ['a public base URL with a query', { ...KMS, PUBLIC_BASE_URL: 'https://api.example.com/?a=1' }, 'PUBLIC_BASE_URL must not contain credentials, a query or a fragment, got "https://api.example.com/?a=1"'],
+    ['a token header that is not a header name', { ...KMS, TOKEN_HEADER: 'Attestor Token' }, 'TOKEN_HEADER must be an HTTP header name, got "Attestor Token"'],
+    ['an invalid tenant id', { ...KMS, AUTHORIZER_TENANT: 'a/b' }, 'AUTHORIZER_TENANT must match ^[A-Za-z0-9_-]{1,64}$, got "a/b"'],
+    ['binding to the token header', { ...KMS, REQUIRE_BINDING: 'true', BINDING_HEADER: 'attestor-token' }, 'TOKEN_HEADER and BINDING_HEADER name the same header (attestor-token); each needs its own'],
+    ['the token in the proof header', { ...KMS, REQUIRE_PROOF: 'true', TOKEN_LEDGER_TABLE: 't', TOKEN_HEADER: 'Attestor-Proof' }, 'TOKEN_HEADER and the proof header name the same header (Attestor-Proof); each needs its own'],
+  ])('refuses %s at cold start', (_what, env, message) => {
+    expect(() => authorizerConfigFromEnv(env)).toThrow(ConfigurationError);
+    expect(() => authorizerConfigFromEnv(env)).toThrow(message);
+  });
+
+  it('accepts plain http only for the local machine', () => {
+    expect(authorizerConfigFromEnv({ KEY_SOURCE: 'jwks', JWKS_URL: 'http://127.0.0.1:3000/v1/admin/keys/jwks' }).keySource).toEqual({ kind: 'jwks', jwksUrl: 'http://127.0.0.1:3000/v1/admin/keys/jwks' });
+  });
+
+  it('ignores BINDING_HEADER equal to the token header when binding is off', () => {
+    expect(authorizerConfigFromEnv({ ...KMS, BINDING_HEADER: 'Attestor-Token' }).requireBinding).toBe(false);
+  });
+});
+
+describe('createAuthorizer', () => {
+  it('wires a handler without touching AWS until a request comes (keys load in the background)', async () => {
+    const authorizer = createAuthorizer(authorizerConfigFromEnv({ KEY_SOURCE: 'jwks', JWKS_URL: 'http://127.0.0.1:9/jwks' }), {
+      metrics: { record: () => undefined },
+      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      jwksCredentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+    });
+    const result = await authorizer.handler({ type: 'REQUEST', methodArn: 'arn', headers: {}, path: '/x', httpMethod: 'GET' } as never);
+    expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Deny' });
+    authorizer.destroy();
+  });
+});
