@@ -32,6 +32,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PROOF_HEADER_NAME } from '../src/core/proof';
 import { LAMBDAS, TOKEN_HEADER_NAME } from '../src/routes';
+import { JWKS_PATH } from './attestor-api';
 import { acknowledgeAttestationAuthorizer } from './nag-acknowledgements';
 import { ServiceFunction } from './service-function';
 import { tokenLedgerTable } from './service-tables';
@@ -95,10 +96,7 @@ export abstract class AttestationKeySource {
 
   /** The JWKS route of an Attestor RestApi defined in the same CDK app (stage `prod` by default). */
   static jwksOf(api: apigw.RestApi, stageName = api.deploymentStage.stageName): AttestationKeySource {
-    return new JwksKeySource({
-      url: `${api.urlForPath('/v1/admin/keys/jwks')}`,
-      executeApiArn: api.arnForExecuteApi('GET', '/v1/admin/keys/jwks', stageName),
-    });
+    return new JwksKeySource({ url: api.urlForPath(JWKS_PATH), executeApiArn: api.arnForExecuteApi('GET', JWKS_PATH, stageName) });
   }
 
   /** Which kind of source this is (the function's KEY_SOURCE). */
@@ -116,7 +114,8 @@ class KmsKeySource extends AttestationKeySource {
 
   bind(role: iam.IRole): KeySourceBinding {
     const prefix = this.options.tenantKeyAliasPrefix ?? DEFAULT_TENANT_KEY_ALIAS_PREFIX;
-    const stack = Stack.of(this.options.registryTable);
+    // Keys of the account and Region the authorizer runs in.
+    const stack = Stack.of(role);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ListTenantKeys',

@@ -104,7 +104,7 @@ export interface AttestorStackProps extends StackProps {
   readonly demoAuthorizer?: DemoAuthorizerOptions;
 }
 
-/** Environment variables of each service function (the authorizer's come from AttestationAuthorizer). */
+/** The functions the stack configures itself (the authorizer is AttestationAuthorizer's). */
 export type ServiceFunctionName = Exclude<LambdaName, 'authorizer'>;
 
 export class AttestorStack extends Stack {
@@ -187,7 +187,7 @@ export class AttestorStack extends Stack {
     this.functions = functions;
 
     this.grantLeastPrivilege();
-    this.describeTenantKeyPolicy();
+    this.nameTenantKeyPolicyRoles();
 
     this.buildsBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(functions.register.fn), { prefix: BUILDS_PREFIX });
 
@@ -251,7 +251,7 @@ export class AttestorStack extends Stack {
    * path: for keys created before key policies were set, and for a role that CloudFormation
    * replaces (a key policy names the role it saw, not its successor).
    */
-  private describeTenantKeyPolicy(): void {
+  private nameTenantKeyPolicyRoles(): void {
     const { attest, authorizer, admin } = this.functions;
     admin.fn.addEnvironment('TENANT_KEY_SIGNER_ROLE_ARN', attest.role.roleArn);
     admin.fn.addEnvironment('TENANT_KEY_VERIFIER_ROLE_ARNS', authorizer.role.roleArn);
@@ -352,7 +352,7 @@ export class AttestorStack extends Stack {
     // alias a racing container claimed first (see src/adapters/kms-tenant-keys.ts).
     allow(admin.role, { sid: 'ReadSigningKeys', actions: ['kms:GetPublicKey', 'kms:DescribeKey'], resources: [anyKeyArn], conditions: { StringEquals: p256Signing } });
     // ScheduleKeyDeletion (discarding a key that lost the first-key race) is granted by the new
-    // key's own policy, which names this role: see describeTenantKeyPolicy.
+    // key's own policy, which names this role: see nameTenantKeyPolicyRoles.
 
     // ...but never the decoy: its public key would tell decoy tokens apart, and a tenant alias on it
     // would let it verify as a tenant key.

@@ -676,6 +676,8 @@ describe('bundling (real esbuild)', () => {
       // The SDK comes from the runtime: required by name, never inlined.
       expect(code).not.toContain('node_modules/@aws-sdk/');
       if (name !== 'demoHello') expect(code).toMatch(/require\(["']@aws-sdk\/client-dynamodb["']\)/);
+      // So do the Smithy and AWS crypto packages it is built on (the authorizer signs its JWKS fetch with them).
+      if (name === 'authorizer') expect(code).toMatch(/require\(["']@smithy\/signature-v4["']\)/);
       // Minified: no line of the bundle is indented source.
       expect(code.split('\n').length).toBeLessThan(20);
     }
