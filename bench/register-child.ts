@@ -11,7 +11,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
-import { S3BuildStore } from '../src/adapters/s3-builds';
+import { S3BuildStore } from '../src/adapters/s3-build-store';
 import { buildObjectKey, parseBuildObjectKey, registerBuild } from '../src/core/registration';
 import type { BuildObject, BuildStore } from '../src/core/ports';
 import { MemoryRegistry } from '../test/support/memory';

@@ -1,6 +1,6 @@
-import { configFromEnv, createServices } from '../src/adapters/environment';
+import { configFromEnv } from '../src/adapters/environment';
+import { adminDeps } from '../src/adapters/wiring/admin';
 import { adminHandler } from '../src/handlers/admin';
 import { jsonLogger } from '../src/handlers/log';
 
-const services = createServices(configFromEnv(process.env));
-export const handler = adminHandler(services.admin(), jsonLogger);
+export const handler = adminHandler(adminDeps(configFromEnv(process.env)), jsonLogger);

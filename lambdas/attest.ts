@@ -1,6 +1,6 @@
-import { configFromEnv, createServices } from '../src/adapters/environment';
+import { configFromEnv } from '../src/adapters/environment';
+import { attestDeps } from '../src/adapters/wiring/attest';
 import { attestHandler } from '../src/handlers/attest';
 import { jsonLogger } from '../src/handlers/log';
 
-const services = createServices(configFromEnv(process.env));
-export const handler = attestHandler(services.attestation(), jsonLogger);
+export const handler = attestHandler(attestDeps(configFromEnv(process.env)), jsonLogger);

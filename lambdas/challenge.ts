@@ -1,6 +1,6 @@
-import { configFromEnv, createServices } from '../src/adapters/environment';
+import { configFromEnv } from '../src/adapters/environment';
+import { challengeDeps } from '../src/adapters/wiring/challenge';
 import { challengeHandler } from '../src/handlers/challenge';
 import { jsonLogger } from '../src/handlers/log';
 
-const services = createServices(configFromEnv(process.env));
-export const handler = challengeHandler(services.attestation(), jsonLogger);
+export const handler = challengeHandler(challengeDeps(configFromEnv(process.env)), jsonLogger);

@@ -1,6 +1,6 @@
-import { configFromEnv, createServices } from '../src/adapters/environment';
+import { configFromEnv } from '../src/adapters/environment';
+import { registrationDeps } from '../src/adapters/wiring/register';
 import { jsonLogger } from '../src/handlers/log';
 import { registerHandler } from '../src/handlers/register';
 
-const services = createServices(configFromEnv(process.env));
-export const handler = registerHandler(services.registration(), jsonLogger);
+export const handler = registerHandler(registrationDeps(configFromEnv(process.env)), jsonLogger);

@@ -226,8 +226,9 @@ export interface AttestationAuthorizerProps {
    * How long API Gateway caches a verdict per identity-source values. Caching saves an authorizer
    * invocation per repeated token, but a cached Allow outlives the token's `exp` by up to this long,
    * cannot honour single use or per-request proofs, and cannot run in monitor mode; those
-   * combinations are rejected at synth. The authorizer function must then return a policy that
-   * covers every method it guards, since API Gateway reuses a cached policy across methods.
+   * combinations are rejected at synth. The function gets the TTL as AUTHORIZER_CACHE_TTL_SECONDS
+   * and, above 0, returns an Allow for the whole stage, since API Gateway reuses a cached policy
+   * across methods.
    * @default Duration.seconds(0): every request is verified
    */
   readonly resultsCacheTtl?: Duration;
@@ -279,6 +280,9 @@ export class AttestationAuthorizer extends Construct {
       REQUIRE_PROOF: String(settings.requireProof),
       ...(ledger ? { TOKEN_LEDGER_TABLE: ledger.tableName } : {}),
       ...(props.publicBaseUrl !== undefined ? { PUBLIC_BASE_URL: props.publicBaseUrl } : {}),
+      // The function must know when API Gateway reuses its verdicts across methods: its Allow then
+      // covers the whole stage (src/handlers/authorizer.ts, cachedResults).
+      AUTHORIZER_CACHE_TTL_SECONDS: String(settings.cacheSeconds),
       NODE_OPTIONS: '--enable-source-maps',
     };
     this.service = new ServiceFunction(this, 'AuthorizerFunction', {

@@ -8,7 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { authorizerConfigFromEnv, createAuthorizer, type Authorizer } from '../src/adapters/authorizer-config';
-import { createServices, DEFAULTS, type ServiceConfig, type Services } from '../src/adapters/environment';
+import { DEFAULTS, type ServiceConfig } from '../src/adapters/environment';
+import { createServices, type Services } from '../src/adapters/services';
 import { ensureDecoyKey } from '../src/adapters/kms-tenant-keys';
 import type { Clock } from '../src/core/ports';
 import { DEFAULT_MAX_BUILD_BYTES } from '../src/core/registration';
@@ -172,7 +173,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     closers.push(async () => localAuthorizer?.destroy());
     const gateway = await startGateway({
       handlers: {
-        challenge: challengeHandler(services.attestation(), logger),
+        challenge: challengeHandler(services.challenge(), logger),
         attest: attestHandler(services.attestation(), logger),
         demoHello: demoHelloHandler(logger),
         admin: adminHandler(services.admin({ credentialIssuer: credentialStore }), logger),

@@ -4,8 +4,6 @@
  * so both run the same parser and wiring. Anything invalid or contradictory fails at cold start
  * with a ConfigurationError naming the variable, never on a request.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
 import { systemClock, type Clock, type VerificationKeySource } from '../core/ports';
 import { PROOF_HEADER_NAME } from '../core/proof';
 import { AttestationVerifier } from '../core/verifier';
@@ -13,6 +11,8 @@ import { authorizerHandler, type AuthorizerHandler, type AuthorizerMode } from '
 import { jsonLogger, type Logger } from '../handlers/log';
 import { emfMetrics, type MetricsSink } from '../handlers/metrics';
 import { TOKEN_HEADER_NAME } from '../routes';
+import { dynamoDbClient } from './clients/dynamodb';
+import { kmsClient } from './clients/kms';
 import { DynamoDbRegistry } from './dynamodb-registry';
 import { DynamoDbTokenLedger } from './dynamodb-token-ledger';
 import { ConfigurationError, DEFAULTS } from './environment';
@@ -42,6 +42,8 @@ export interface AuthorizerConfig {
   readonly keySource: KeySourceConfig;
   /** Without trailing slash. */
   readonly publicBaseUrl?: string;
+  /** How long API Gateway caches a verdict (AUTHORIZER_CACHE_TTL_SECONDS); above 0, Allow covers the whole stage. */
+  readonly cacheSeconds: number;
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
@@ -111,6 +113,18 @@ export function authorizerConfigFromEnv(env: NodeJS.ProcessEnv): AuthorizerConfi
     keySource = { kind, jwksUrl: httpUrl('JWKS_URL', jwksUrl, true) };
   }
 
+  // Set by the AttestationAuthorizer construct from resultsCacheTtl; the same conflicts it rejects at
+  // synth fail the cold start here, so a hand-made environment cannot cache what must not be.
+  const cacheText = value('AUTHORIZER_CACHE_TTL_SECONDS') ?? '0';
+  if (!/^\d{1,4}$/.test(cacheText) || Number(cacheText) > 3600) {
+    throw new ConfigurationError(`AUTHORIZER_CACHE_TTL_SECONDS must be a whole number of seconds from 0 to 3600, got "${cacheText}"`);
+  }
+  const cacheSeconds = Number(cacheText);
+  if (cacheSeconds > 0) {
+    const conflict = mode === 'monitor' ? 'AUTHORIZER_MODE monitor' : limitedUse ? 'LIMITED_USE' : requireProof ? 'REQUIRE_PROOF' : undefined;
+    if (conflict) throw new ConfigurationError(`AUTHORIZER_CACHE_TTL_SECONDS must be 0 with ${conflict}: a cached verdict would skip what it enforces`);
+  }
+
   const base = value('PUBLIC_BASE_URL');
   const publicBaseUrl = base === undefined ? undefined : httpUrl('PUBLIC_BASE_URL', base, false).replace(/\/+$/, '');
   return {
@@ -127,6 +141,7 @@ export function authorizerConfigFromEnv(env: NodeJS.ProcessEnv): AuthorizerConfi
     ...(limitedUse || requireProof ? { tokenLedgerTable: ledgerTable! } : {}),
     keySource,
     ...(publicBaseUrl !== undefined ? { publicBaseUrl } : {}),
+    cacheSeconds,
   };
 }
 
@@ -170,10 +185,14 @@ export interface Authorizer {
 /** Wires the handler over real AWS SDK clients. Keys start loading at once, before the first request. */
 export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDeps = {}): Authorizer {
   const clock = deps.clock ?? systemClock;
-  const common = { region: config.region, ...(deps.credentials ? { credentials: deps.credentials } : {}) };
+  const settings = {
+    region: config.region,
+    ...(deps.endpoints ? { endpoints: deps.endpoints } : {}),
+    ...(deps.credentials ? { credentials: deps.credentials } : {}),
+  };
   const needsDynamo = config.keySource.kind === 'kms' || config.tokenLedgerTable !== undefined;
-  const dynamodb = needsDynamo ? new DynamoDBClient({ ...common, ...(deps.endpoints ? { endpoint: deps.endpoints.dynamodb } : {}) }) : undefined;
-  const kms = config.keySource.kind === 'kms' ? new KMSClient({ ...common, ...(deps.endpoints ? { endpoint: deps.endpoints.kms } : {}) }) : undefined;
+  const dynamodb = needsDynamo ? dynamoDbClient(settings) : undefined;
+  const kms = config.keySource.kind === 'kms' ? kmsClient(settings) : undefined;
 
   let keys: VerificationKeySource;
   if (config.keySource.kind === 'kms') {
@@ -206,6 +225,7 @@ export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDeps 
     proofHeader: config.proofHeader,
     metrics: deps.metrics ?? emfMetrics(),
     ...(config.publicBaseUrl !== undefined ? { publicBaseUrl: config.publicBaseUrl } : {}),
+    cachedResults: config.cacheSeconds > 0,
   });
   return {
     handler,

@@ -13,7 +13,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
 import { decodeB64u, encodeB64u } from '../core/base64url';
 import type { AttestationLog, AttestationLogEntry, AttestationOutcome, BuildRefusal, LogPage, LogQuery } from '../core/ports';
-import { InvalidRequestError } from '../core/validation';
+import { InvalidRequestError } from '../core/request-error';
 import { isConditionalCheckFailed } from './dynamodb-nonce-store';
 import { ATTESTATION_LOG_TABLE } from './tables';
 

@@ -1,23 +1,16 @@
 /**
- * Composition root: configuration in, wired services out. Lambda entries call it with
- * `configFromEnv(process.env)` at cold start, so a missing variable fails there and not mid-request;
- * the local cloud calls it with its own endpoints (and, in tests, an injected clock). Same code,
- * different endpoints.
+ * The service's configuration: what each Lambda reads from its environment (`configFromEnv`, at
+ * cold start, so a missing variable fails there and not mid-request) and what the local cloud
+ * passes with its own endpoints (and, in tests, an injected clock). Same code, different endpoints.
+ *
+ * Configuration only: no SDK client and no adapter is imported here, so every function can parse
+ * its environment without bundling the others' code. The wiring is in ./wiring/ (one module per
+ * function) and ./services.ts (everything, for the local cloud).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
-import { cryptoRandom, type AttestationDeps } from '../core/attestation';
-import { systemClock, type Clock, type RandomSource } from '../core/ports';
-import { DEFAULT_MAX_BUILD_BYTES, type RegistrationDeps } from '../core/registration';
-import type { AdminDeps } from '../handlers/admin';
-import type { AdminCredentialIssuer } from '../core/ports';
-import { parseOperatorPrincipals, resolveAdminCaller } from '../core/tenancy';
-import { DynamoDbAttestationLog } from './dynamodb-attestation-log';
-import { DynamoDbNonceStore } from './dynamodb-nonce-store';
-import { DynamoDbRegistry } from './dynamodb-registry';
-import { InvalidKeyPolicyRoleError, KmsTenantKeys, tenantKeyPolicy } from './kms-tenant-keys';
-import { S3BuildStore, S3UploadUrls } from './s3-builds';
+import type { Clock, RandomSource } from '../core/ports';
+import { DEFAULT_MAX_BUILD_BYTES } from '../core/registration';
+import { parseOperatorPrincipals } from '../core/tenancy';
+import { InvalidKeyPolicyRoleError, tenantKeyPolicy } from './kms-key-policy';
 
 export interface ServiceConfig {
   readonly region: string;
@@ -39,7 +32,7 @@ export interface ServiceConfig {
   readonly tenantKeyAliasPrefix: string;
   /**
    * Key policy (JSON) of the tenant keys this deployment creates, naming the roles that use them
-   * (tenantKeyPolicy in kms-tenant-keys.ts). Absent: KMS's default policy, so IAM alone decides.
+   * (tenantKeyPolicy in kms-key-policy.ts). Absent: KMS's default policy, so IAM alone decides.
    */
   readonly tenantKeyPolicy?: string;
   readonly maxBuildBytes: number;
@@ -49,7 +42,7 @@ export interface ServiceConfig {
    * recorded in the registry have access.
    */
   readonly operatorPrincipals?: readonly string[];
-  /** Local cloud only: endpoints and static credentials of the stand-ins. */
+  /** Local cloud only: endpoints and static credentials of the stand-ins (clients/settings.ts). */
   readonly endpoints?: { readonly dynamodb: string; readonly s3: string; readonly kms: string };
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   readonly clock?: Clock;
@@ -91,93 +84,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServiceConfig {
     ...(env['ATTESTOR_OPERATOR_PRINCIPALS'] ? { operatorPrincipals: [...parseOperatorPrincipals(env['ATTESTOR_OPERATOR_PRINCIPALS'])] } : {}),
   };
 }
-
-function lazy<T>(make: () => T): () => T {
-  let value: T | undefined;
-  return () => (value ??= make());
-}
-
-/** Services wired over real AWS SDK clients. Clients are created on first use and then reused. */
-export function createServices(config: ServiceConfig) {
-  const common = {
-    region: config.region,
-    ...(config.credentials ? { credentials: config.credentials } : {}),
-  };
-  const dynamodb = lazy(() => new DynamoDBClient({ ...common, ...(config.endpoints ? { endpoint: config.endpoints.dynamodb } : {}) }));
-  const s3 = lazy(
-    () =>
-      new S3Client({
-        ...common,
-        // Presigned uploads must not carry a checksum of an empty body, which newer SDKs add by default.
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        ...(config.endpoints ? { endpoint: config.endpoints.s3, forcePathStyle: true } : {}),
-      }),
-  );
-  const kms = lazy(() => new KMSClient({ ...common, ...(config.endpoints ? { endpoint: config.endpoints.kms } : {}) }));
-  const clock = config.clock ?? systemClock;
-  const random = config.random ?? cryptoRandom;
-  const registry = lazy(() => new DynamoDbRegistry(dynamodb(), config.registryTable));
-  const attestationLogTable = config.attestationLogTable;
-  const attestationLog = lazy(() => (attestationLogTable ? new DynamoDbAttestationLog(dynamodb(), attestationLogTable) : undefined));
-  const operatorPrincipals = parseOperatorPrincipals((config.operatorPrincipals ?? []).join(','));
-  const tenantKeys = lazy(
-    () =>
-      new KmsTenantKeys(kms(), registry(), {
-        decoyKeyId: config.decoyKeyId,
-        aliasPrefix: config.tenantKeyAliasPrefix,
-        clock,
-        ...(config.tenantKeyPolicy !== undefined ? { keyPolicy: config.tenantKeyPolicy } : {}),
-      }),
-  );
-
-  return {
-    config,
-    clock,
-    clients: { dynamodb, s3, kms },
-    registry,
-    tenantKeys,
-    attestationLog,
-    attestation: (): AttestationDeps => ({
-      nonces: new DynamoDbNonceStore(dynamodb(), config.noncesTable),
-      registry: registry(),
-      signer: tenantKeys(),
-      clock,
-      random,
-      issuer: config.issuer,
-      defaultTenantId: config.defaultTenantId,
-      ...(attestationLog() ? { attestationLog: attestationLog()! } : {}),
-    }),
-    registration: (): RegistrationDeps => ({
-      registry: registry(),
-      builds: new S3BuildStore(s3(), config.buildsBucket),
-      clock,
-      maxBuildBytes: config.maxBuildBytes,
-      ...(attestationLog() ? { log: attestationLog()! } : {}),
-      operatorTenantId: config.defaultTenantId,
-    }),
-    /**
-     * Callers resolve to tenants through the registry's principal mappings and the configured
-     * operator principals (core/tenancy.ts). The local cloud adds its credential issuer.
-     */
-    admin: (options: { readonly credentialIssuer?: AdminCredentialIssuer } = {}): AdminDeps => ({
-      registry: registry(),
-      tenants: registry(),
-      keys: tenantKeys(),
-      uploads: new S3UploadUrls(s3(), config.buildsBucket, clock),
-      ...(attestationLog() ? { log: attestationLog()! } : {}),
-      clock,
-      random,
-      maxBuildBytes: config.maxBuildBytes,
-      defaultTenantId: config.defaultTenantId,
-      callerOf: (event) =>
-        resolveAdminCaller({ directory: registry(), operatorPrincipals, defaultTenantId: config.defaultTenantId }, event.requestContext?.identity?.userArn),
-      ...(options.credentialIssuer ? { credentialIssuer: options.credentialIssuer } : {}),
-    }),
-  };
-}
-
-export type Services = ReturnType<typeof createServices>;
-
 
 /**
  * The tenant key policy from TENANT_KEY_SIGNER_ROLE_ARN (the attest role), TENANT_KEY_VERIFIER_ROLE_ARNS

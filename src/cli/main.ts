@@ -75,6 +75,9 @@ export function buildProgram(ctx: CliContext): Command {
     command.commands.forEach(configure);
   };
   configure(program);
+  // At the top, `attestor help [command]` is the habit of git and npm users; it also sidesteps
+  // `npx attestor --help` being read by some npm versions as npm's own --help.
+  program.helpCommand('help [command]', 'show help for a command');
   return program;
 }
 

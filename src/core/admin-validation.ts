@@ -4,11 +4,11 @@
  */
 import * as z from 'zod/mini';
 import { DEVICE_ID_PATTERN } from './admin-ids';
+import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from './protocol';
 import { appIdSchema, appVersionSchema, b64uBytes, InvalidRequestError, tenantIdSchema, typeError } from './validation';
 
-export const MIN_TOKEN_TTL_SECONDS = 60;
-/** The longest token TTL a policy may set; key retirement (core/tenant-keys.ts) waits this long. */
-export const MAX_TOKEN_TTL_SECONDS = 3600;
+// Defined with the protocol constants so that core/tenant-keys.ts (in the authorizer) does not bundle zod.
+export { MIN_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS } from './protocol';
 export const MAX_NOTE_CHARS = 500;
 export const MAX_DURATION_SECONDS = 10 * 365 * 86400;
 export const MAX_DEVICES_PER_APP = 100;

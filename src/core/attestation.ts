@@ -128,7 +128,9 @@ export async function attest(deps: AttestationDeps, request: AttestRequest): Pro
 
   // Allow-listing overrides registration, measurement and policy, never the proof of possession:
   // a did is public (every token carries it), the install key's private half is not.
-  const exempt = app !== undefined && proofValid;
+  // A debug secret that matches nothing fails the attestation even for an allow-listed install, as
+  // PROTOCOL.md §5.4 says: a wrong secret is a sign of a leaked or guessed one, never a pass.
+  const exempt = app !== undefined && proofValid && (debugDigest === undefined || debugMatched);
   const outcome: AttestationOutcome =
     exempt && isAllowlistedInstall(installDevice, did) ? 'allowlisted' : exempt && debugMatched ? 'debug' : reasons.length === 0 ? 'pass' : 'fail';
 

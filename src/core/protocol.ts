@@ -10,3 +10,11 @@ export const TOKEN_HEADER = 'Attestor-Token';
 export const MAX_TOKEN_BYTES = 4096;
 /** Clock skew tolerated on iat/exp/nbf when verifying tokens. */
 export const CLOCK_SKEW_SECONDS = 60;
+
+/** Reverse-DNS style: at least two dot-separated labels, e.g. com.example.app. */
+export const APP_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$/;
+/** Versions end up in S3 keys and DynamoDB keys, so only characters that need no escaping anywhere. */
+export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+/** The shortest and longest token TTL a policy may set; key retirement (core/tenant-keys.ts) waits the longest. */
+export const MIN_TOKEN_TTL_SECONDS = 60;
+export const MAX_TOKEN_TTL_SECONDS = 3600;

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AttestationLog, BuildStore, Clock, RegistrationRecord, Registry, UploadRecord } from './ports';
-import { APP_ID_PATTERN, VERSION_PATTERN } from './validation';
+import { APP_ID_PATTERN, VERSION_PATTERN } from './protocol';
 
 export const BUILD_KEY_PREFIX = 'builds/';
 export const DEFAULT_MAX_BUILD_BYTES = 2 * 1024 ** 3;

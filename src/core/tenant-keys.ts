@@ -6,9 +6,8 @@
  * every older key then retires RETIREMENT_DELAY_SECONDS after the new key activates. See
  * docs/ADMIN_API.md §8 for why each number keeps every valid token verifiable.
  */
-import { MAX_TOKEN_TTL_SECONDS } from './admin-validation';
 import type { TenantKeyRecord } from './ports';
-import { CLOCK_SKEW_SECONDS } from './protocol';
+import { CLOCK_SKEW_SECONDS, MAX_TOKEN_TTL_SECONDS } from './protocol';
 
 /**
  * A verifier refetches its keys on an unknown kid at most every 30 s (PROTOCOL.md §6). Publishing

@@ -6,13 +6,13 @@
 // small (full zod alone adds about 450 KB to every function that validates input).
 import * as z from 'zod/mini';
 import { b64uLength, decodeB64u } from './base64url';
-import { NONCE_BYTES } from './protocol';
 import { TENANT_ID_PATTERN } from './admin-ids';
+import { APP_ID_PATTERN, NONCE_BYTES, VERSION_PATTERN } from './protocol';
+import { InvalidRequestError } from './request-error';
 
-/** Reverse-DNS style: at least two dot-separated labels, e.g. com.example.app. */
-export const APP_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$/;
-/** Versions end up in S3 keys and DynamoDB keys, so only characters that need no escaping anywhere. */
-export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+// The patterns and the error live in zod-free modules so that code needing only them (registration,
+// the HTTP error mapping, the attestation log) does not bundle the validator; re-exported here.
+export { APP_ID_PATTERN, VERSION_PATTERN, InvalidRequestError };
 
 /** "is required" for a missing field, "must be <kind>" for one of the wrong type. */
 export const typeError = (kind: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be ${kind}`);
@@ -99,16 +99,6 @@ export const attestRequestSchema = z.object(
 
 export type ChallengeRequest = z.infer<typeof challengeRequestSchema>;
 export type AttestRequest = z.infer<typeof attestRequestSchema>;
-
-export class InvalidRequestError extends Error {
-  override readonly name = 'InvalidRequestError';
-  constructor(
-    readonly field: string,
-    readonly detail: string,
-  ) {
-    super(field ? `${field} ${detail}` : detail);
-  }
-}
 
 /** Parses `body` with `schema` or throws InvalidRequestError naming the first bad field. */
 export function parseRequest<T>(schema: z.ZodMiniType<T>, body: unknown): T {

@@ -34,6 +34,13 @@ export interface AuthorizerOptions {
   readonly publicBaseUrl?: string;
   /** Where verdicts go as metrics: every request in monitor mode, denials in enforce mode. */
   readonly metrics?: MetricsSink;
+  /**
+   * API Gateway caches this authorizer's results (AUTHORIZER_CACHE_TTL_SECONDS > 0). A cached
+   * policy is reused for every method of the API that the same token calls, so an Allow must then
+   * cover every method and path of the stage (stageArn), not only the method that filled the cache. Deny stays on the one method: a cached Deny still denies everywhere, since a method the
+   * policy does not name is denied implicitly. @default false
+   */
+  readonly cachedResults?: boolean;
 }
 
 /** Header lookup ignoring case: REST API events keep the client's casing. */
@@ -61,10 +68,21 @@ export function requestUrl(event: APIGatewayRequestAuthorizerEvent, publicBaseUr
   return `${scheme}://${host}${event.requestContext?.path ?? event.path}`;
 }
 
-function policy(effect: 'Allow' | 'Deny', methodArn: string, principalId: string, context?: Record<string, string>): APIGatewayAuthorizerResult {
+/**
+ * The ARN of every method and path of a method ARN's stage: `...:<apiId>/<stage>/<METHOD>/<path>`
+ * becomes `...:<apiId>/<stage>/` followed by `*` for the method and `*` for the path. Any other
+ * shape yields the method ARN itself: a policy narrower than meant fails closed (403 on other
+ * methods), never open.
+ */
+export function stageArn(methodArn: string): string {
+  const match = /^(arn:[a-z-]+:execute-api:[a-z0-9-]+:\d{12}:[A-Za-z0-9]+\/[^/*]+)\/[A-Z*]+\/.*$/.exec(methodArn);
+  return match ? `${match[1]}/*/*` : methodArn;
+}
+
+function policy(effect: 'Allow' | 'Deny', resource: string, principalId: string, context?: Record<string, string>): APIGatewayAuthorizerResult {
   return {
     principalId,
-    policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: methodArn }] },
+    policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: resource }] },
     ...(context ? { context } : {}),
   };
 }
@@ -98,7 +116,7 @@ export function authorizerHandler(verifier: AttestationVerifier, log: Logger, op
         ...withUrl(requestUrl(event, options.publicBaseUrl)),
       });
       if (mode === 'monitor') record({ result: 'valid', code: 'valid', mode }, event.path);
-      return policy('Allow', event.methodArn, claims.did, { appId: claims.sub, did: claims.did, appVersion: claims.ver, jti: claims.jti });
+      return policy('Allow', options.cachedResults ? stageArn(event.methodArn) : event.methodArn, claims.did, { appId: claims.sub, did: claims.did, appVersion: claims.ver, jti: claims.jti });
     } catch (error) {
       const code = error instanceof TokenVerificationError ? error.code : 'verifier_error';
       if (!(error instanceof TokenVerificationError)) log.error('authorizer_error', { errorName: (error as Error)?.name, errorMessage: (error as Error)?.message });

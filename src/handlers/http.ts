@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { NonceInvalidError } from '../core/attestation';
-import { InvalidRequestError } from '../core/validation';
+import { InvalidRequestError } from '../core/request-error';
 import type { Logger } from './log';
 
 /** Protocol requests are a few hundred bytes; anything far larger is refused before parsing. */

@@ -55,6 +55,7 @@ describe('environment contract (docs/ENFORCEMENT.md)', () => {
       REQUIRE_PROOF: 'false',
       KEY_SOURCE: 'jwks',
       JWKS_URL,
+      AUTHORIZER_CACHE_TTL_SECONDS: '0',
       NODE_OPTIONS: '--enable-source-maps',
     });
   });
@@ -117,6 +118,13 @@ describe('identity sources and caching', () => {
   test('caching without binding: the token alone is the cache key', () => {
     const f = customerApi({ resultsCacheTtl: Duration.seconds(60) });
     expect(authorizerProps(f)).toMatchObject({ AuthorizerResultTtlInSeconds: 60, IdentitySource: 'method.request.header.Attestor-Token' });
+  });
+
+  test('the function is told the cache TTL API Gateway uses, so that its Allow covers the whole stage', () => {
+    const f = customerApi({ resultsCacheTtl: Duration.minutes(5) });
+    expect(envOf(f)['AUTHORIZER_CACHE_TTL_SECONDS']).toBe(String(authorizerProps(f)['AuthorizerResultTtlInSeconds']));
+    expect(envOf(f)['AUTHORIZER_CACHE_TTL_SECONDS']).toBe('300');
+    expect(envOf(customerApi())['AUTHORIZER_CACHE_TTL_SECONDS']).toBe('0');
   });
 
   test('methodOptions() puts the authorizer in front of a method (CUSTOM)', () => {

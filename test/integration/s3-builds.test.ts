@@ -17,7 +17,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeS3EventKey, startS3, type LocalS3 } from '../../local/s3';
-import { BuildObjectNotFoundError, S3BuildStore, S3UploadUrls, UPLOAD_URL_TTL_SECONDS } from '../../src/adapters/s3-builds';
+import { BuildObjectNotFoundError, S3BuildStore } from '../../src/adapters/s3-build-store';
+import { S3UploadUrls, UPLOAD_URL_TTL_SECONDS } from '../../src/adapters/s3-upload-urls';
 import type { Clock } from '../../src/core/ports';
 import { decodeS3EventKey } from '../../src/handlers/register';
 

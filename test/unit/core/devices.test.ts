@@ -56,6 +56,14 @@ describe('attest with allow-listed devices', () => {
     expect(world.signer.calls).toEqual(['tenant', 'decoy']);
   });
 
+  it('fails an allow-listed install that sends a debug secret matching nothing', async () => {
+    const { world, allowed } = worldWithDevices();
+    const request = await genuineRequest(world, { installKey: allowed });
+    const result = await attest(world.deps, { ...request, debugSecret: Buffer.alloc(32, 9).toString('base64url') });
+    expect(result.verdict).toMatchObject({ passed: false, outcome: 'fail', reasons: ['debug_secret_invalid'] });
+    expect(world.signer.calls).toEqual(['decoy']);
+  });
+
   it('ignores devices of an app that is not registered', async () => {
     const { world, allowed, debugSecret } = worldWithDevices();
     world.registry.apps.delete(APP_ID);

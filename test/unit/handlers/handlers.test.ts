@@ -8,7 +8,7 @@ import { AttestationVerifier } from '../../../src/core/verifier';
 import { verifyTokenWithKeys } from '../../../src/core/verify';
 import { adminHandler, type AdminDeps } from '../../../src/handlers/admin';
 import { attestHandler } from '../../../src/handlers/attest';
-import { authorizerHandler, headerValue } from '../../../src/handlers/authorizer';
+import { authorizerHandler, headerValue, stageArn } from '../../../src/handlers/authorizer';
 import { challengeHandler } from '../../../src/handlers/challenge';
 import { demoHelloHandler } from '../../../src/handlers/demo-hello';
 import { HttpError, MAX_BODY_BYTES, httpHandler, parseJsonBody } from '../../../src/handlers/http';
@@ -269,12 +269,12 @@ describe('authorizer handler', () => {
     return { ...event, headers: headers === null ? null : { ...event.headers, ...headers } };
   };
 
-  async function setup(keys?: VerificationKeySource) {
+  async function setup(keys?: VerificationKeySource, options: { cachedResults?: boolean } = {}) {
     const world = makeWorld();
     const log = new RecordingLogger();
     const verifier = new AttestationVerifier({ keys: keys ?? world.signer, tenantId: TENANT, issuer: ISSUER, clock: world.clock });
     const result = await attest(world.deps, await genuineRequest(world));
-    return { world, log, handler: authorizerHandler(verifier, log), token: result.token };
+    return { world, log, handler: authorizerHandler(verifier, log, options), token: result.token };
   }
 
   const expectDeny = (result: Awaited<ReturnType<ReturnType<typeof authorizerHandler>>>) => {
@@ -349,6 +349,42 @@ describe('authorizer handler', () => {
     expectDeny(result);
     expect(log.events()).toEqual(['error:authorizer_error', 'info:token_denied']);
     expect(log.entries[1]?.fields).toMatchObject({ code: 'verifier_error' });
+  });
+
+  describe('with API Gateway caching its results', () => {
+    it('allows the whole stage, since a cached Allow is reused for the other methods of the API', async () => {
+      // Prepare
+      const { handler, token } = await setup(undefined, { cachedResults: true });
+      // Act
+      const result = await handler(authEvent({ 'Attestor-Token': token }));
+      // Assess
+      expect(result.policyDocument.Statement).toEqual([
+        { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: 'arn:aws:execute-api:us-east-1:123456789012:s4x3opwd6i/test/*/*' },
+      ]);
+      expect(result.context).toMatchObject({ appId: APP_ID });
+    });
+
+    it('still denies only the method asked about: a cached Deny denies the others implicitly', async () => {
+      const { handler, token } = await setup(undefined, { cachedResults: true });
+      expectDeny(await handler(authEvent({ 'Attestor-Token': `${token}x` })));
+      expectDeny(await handler(authEvent({})));
+    });
+
+    it('fails closed when the key source throws', async () => {
+      const failing: VerificationKeySource = { keys: async () => Promise.reject(new Error('KMS GetPublicKey throttled')) };
+      const { handler, token } = await setup(failing, { cachedResults: true });
+      expectDeny(await handler(authEvent({ 'Attestor-Token': token })));
+    });
+  });
+
+  it.each([
+    ['a method ARN', 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/POST/v1/orders/42', 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/*'],
+    ['a root-path method ARN', 'arn:aws-cn:execute-api:cn-north-1:123456789012:abc123/v1/GET/', 'arn:aws-cn:execute-api:cn-north-1:123456789012:abc123/v1/*/*'],
+    ['an ARN without a method', 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod', 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod'],
+    ['a wildcard stage', 'arn:aws:execute-api:eu-west-1:123456789012:abc123/*/GET/x', 'arn:aws:execute-api:eu-west-1:123456789012:abc123/*/GET/x'],
+    ['something else', 'not-an-arn', 'not-an-arn'],
+  ])('stageArn widens %s to its stage, or leaves it as it is', (_what, methodArn, expected) => {
+    expect(stageArn(methodArn)).toBe(expected);
   });
 
   it('headerValue ignores case and tolerates missing headers', () => {

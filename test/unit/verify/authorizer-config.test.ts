@@ -27,6 +27,7 @@ describe('authorizerConfigFromEnv', () => {
       requireProof: false,
       proofHeader: 'Attestor-Proof',
       keySource: { kind: 'kms', registryTable: 'attestor-registry', tenantKeyAliasPrefix: 'alias/attestor/tenant/', decoyKeyId: 'arn:aws:kms:eu-west-1:1:key/d' },
+      cacheSeconds: 0,
     });
   });
 
@@ -60,11 +61,22 @@ describe('authorizerConfigFromEnv', () => {
       tokenLedgerTable: 'ledger',
       keySource: { kind: 'jwks', jwksUrl: 'https://abc.execute-api.us-west-2.amazonaws.com/prod/v1/admin/keys/jwks' },
       publicBaseUrl: 'https://api.example.com/v1',
+      cacheSeconds: 0,
     });
+  });
+
+  it('reads the results cache TTL the construct sets', () => {
+    expect(authorizerConfigFromEnv({ ...KMS, AUTHORIZER_CACHE_TTL_SECONDS: '300' }).cacheSeconds).toBe(300);
+    expect(authorizerConfigFromEnv({ ...KMS, AUTHORIZER_CACHE_TTL_SECONDS: '0' }).cacheSeconds).toBe(0);
   });
 
   it.each<[string, NodeJS.ProcessEnv, string]>([
     ['an unknown mode', { ...KMS, AUTHORIZER_MODE: 'audit' }, 'AUTHORIZER_MODE must be enforce or monitor, got "audit"'],
+    ['a cache TTL that is not whole seconds', { ...KMS, AUTHORIZER_CACHE_TTL_SECONDS: '1.5' }, 'AUTHORIZER_CACHE_TTL_SECONDS must be a whole number of seconds from 0 to 3600, got "1.5"'],
+    ['a cache TTL over an hour', { ...KMS, AUTHORIZER_CACHE_TTL_SECONDS: '3601' }, 'AUTHORIZER_CACHE_TTL_SECONDS must be a whole number of seconds from 0 to 3600, got "3601"'],
+    ['caching in monitor mode', { ...KMS, AUTHORIZER_MODE: 'monitor', AUTHORIZER_CACHE_TTL_SECONDS: '60' }, 'AUTHORIZER_CACHE_TTL_SECONDS must be 0 with AUTHORIZER_MODE monitor: a cached verdict would skip what it enforces'],
+    ['caching single-use tokens', { ...KMS, LIMITED_USE: 'true', TOKEN_LEDGER_TABLE: 'l', AUTHORIZER_CACHE_TTL_SECONDS: '60' }, 'AUTHORIZER_CACHE_TTL_SECONDS must be 0 with LIMITED_USE: a cached verdict would skip what it enforces'],
+    ['caching per-request proofs', { ...KMS, REQUIRE_PROOF: 'true', TOKEN_LEDGER_TABLE: 'l', AUTHORIZER_CACHE_TTL_SECONDS: '60' }, 'AUTHORIZER_CACHE_TTL_SECONDS must be 0 with REQUIRE_PROOF: a cached verdict would skip what it enforces'],
     ['a flag that is not true or false', { ...KMS, REQUIRE_BINDING: 'yes' }, 'REQUIRE_BINDING must be true or false, got "yes"'],
     ['LIMITED_USE without a ledger', { ...KMS, LIMITED_USE: 'true' }, 'environment variable TOKEN_LEDGER_TABLE is required when LIMITED_USE is true'],
     ['REQUIRE_PROOF without a ledger', { ...KMS, REQUIRE_PROOF: 'true' }, 'environment variable TOKEN_LEDGER_TABLE is required when REQUIRE_PROOF is true'],

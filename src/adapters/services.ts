@@ -1,0 +1,49 @@
+/**
+ * Every function wired at once, over one set of clients: the local cloud's composition root
+ * (local/cloud.ts). Lambdas never import this module; each entry uses its own ./wiring/ module,
+ * so that it bundles only its own adapters and loads only the SDK clients it calls.
+ */
+import type { AttestationDeps } from '../core/attestation';
+import type { RegistrationDeps } from '../core/registration';
+import type { AdminDeps } from '../handlers/admin';
+import { dynamoDbClient } from './clients/dynamodb';
+import { kmsClient } from './clients/kms';
+import { s3Client } from './clients/s3';
+import { DynamoDbAttestationLog } from './dynamodb-attestation-log';
+import { DynamoDbRegistry } from './dynamodb-registry';
+import type { ServiceConfig } from './environment';
+import { adminDeps, type AdminOptions } from './wiring/admin';
+import { attestDeps } from './wiring/attest';
+import { challengeDeps, type ChallengeDeps } from './wiring/challenge';
+import { registrationDeps } from './wiring/register';
+import { clockOf, type SharedAdapters } from './wiring/shared';
+import { tenantKeysFor } from './wiring/tenant-keys';
+
+export function createServices(config: ServiceConfig) {
+  const dynamodb = dynamoDbClient(config);
+  const s3 = s3Client(config);
+  const kms = kmsClient(config);
+  const registry = new DynamoDbRegistry(dynamodb, config.registryTable);
+  const shared: SharedAdapters = {
+    dynamodb,
+    s3,
+    kms,
+    registry,
+    tenantKeys: tenantKeysFor(config, kms, registry),
+    attestationLog: config.attestationLogTable ? new DynamoDbAttestationLog(dynamodb, config.attestationLogTable) : undefined,
+  };
+  return {
+    config,
+    clock: clockOf(config),
+    clients: { dynamodb: () => dynamodb, s3: () => s3, kms: () => kms },
+    registry: () => shared.registry,
+    tenantKeys: () => shared.tenantKeys,
+    attestationLog: () => shared.attestationLog,
+    challenge: (): ChallengeDeps => challengeDeps(config, shared),
+    attestation: (): AttestationDeps => attestDeps(config, shared),
+    registration: (): RegistrationDeps => registrationDeps(config, shared),
+    admin: (options: AdminOptions = {}): AdminDeps => adminDeps(config, options, shared),
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;
