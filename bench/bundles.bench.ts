@@ -28,18 +28,20 @@ const RUNS = 7;
 const ENVIRONMENTS: Readonly<Record<LambdaName, Record<string, string>>> = (() => {
   const base = { NONCES_TABLE: 'bench-nonces', REGISTRY_TABLE: 'bench-registry' };
   const role = (name: string) => `arn:aws:iam::123456789012:role/bench-${name}`;
+  const keys = { DECOY_KEY_ID: 'alias/attestor/decoy', TENANT_KEY_ALIAS_PREFIX: 'alias/attestor/tenant/' };
+  // As lib/attestor-stack.ts names them on each key-creating function (the creator discards).
+  const keyPolicy = (creator: string) => ({
+    TENANT_KEY_SIGNER_ROLE_ARN: role('attest'),
+    TENANT_KEY_VERIFIER_ROLE_ARNS: role('authorizer'),
+    TENANT_KEY_ADMIN_ROLE_ARN: role(creator),
+  });
   return {
     challenge: base,
     attest: { ...base, ATTESTATION_LOG_TABLE: 'bench-log', ATTESTOR_ISSUER: 'attestor', DECOY_KEY_ID: 'alias/attestor/decoy', TENANT_KEY_ALIAS_PREFIX: 'alias/attestor/tenant/' },
     register: { ...base, ATTESTATION_LOG_TABLE: 'bench-log', BUILDS_BUCKET: 'bench-builds' },
-    admin: {
-      ...base,
-      ATTESTATION_LOG_TABLE: 'bench-log',
-      BUILDS_BUCKET: 'bench-builds',
-      TENANT_KEY_SIGNER_ROLE_ARN: role('attest'),
-      TENANT_KEY_VERIFIER_ROLE_ARNS: role('authorizer'),
-      TENANT_KEY_ADMIN_ROLE_ARN: role('admin'),
-    },
+    adminCatalog: { ...base, ATTESTATION_LOG_TABLE: 'bench-log' },
+    adminKeys: { ...base, ...keys, ...keyPolicy('adminKeys') },
+    adminUploads: { ...base, ...keys, BUILDS_BUCKET: 'bench-builds', ...keyPolicy('adminUploads') },
     authorizer: {
       ATTESTOR_ISSUER: 'attestor',
       AUTHORIZER_TENANT: 'default',

@@ -42,7 +42,8 @@ export const TENANT_PARTITION_PREFIX = 'TENANT#';
 /** Alias prefix of tenant signing keys (DEFAULTS.tenantKeyAliasPrefix in src/adapters/environment.ts). */
 export const DEFAULT_TENANT_KEY_ALIAS_PREFIX = 'alias/attestor/tenant/';
 /** API Gateway caches authorizer results for at most an hour. */
-const MAX_CACHE_SECONDS = 3600;
+/** A cached Allow outlives its token by up to the TTL: held to the shortest token lifetime (60 s). */
+const MAX_CACHE_SECONDS = 60;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
 const TENANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 

@@ -9,7 +9,7 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { BUILD_KEY_PREFIX } from '../src/core/registration';
-import { LAMBDAS, type LambdaName } from '../src/routes';
+import { ADMIN_LAMBDAS, KEY_CREATING_LAMBDAS, LAMBDAS, type AdminLambdaName, type LambdaName } from '../src/routes';
 import { AttestationAuthorizer, AttestationKeySource, DEFAULT_TENANT_KEY_ALIAS_PREFIX, TENANT_PARTITION_PREFIX, type AttestationAuthorizerProps } from './attestation-authorizer';
 import { AttestorApi } from './attestor-api';
 import { AttestorWebAcl } from './attestor-waf';
@@ -24,9 +24,9 @@ import { ServiceTables } from './service-tables';
  */
 export const DECOY_KEY_ALIAS = 'alias/attestor/decoy';
 export const TENANT_KEY_ALIAS_PREFIX = DEFAULT_TENANT_KEY_ALIAS_PREFIX;
-/** Tag the admin Lambda must put on every tenant key it creates (value: the tenant id). */
+/** Tag the admin functions must put on every tenant key they create (value: the tenant id). */
 export const TENANT_TAG_KEY = 'attestor:tenant';
-/** Every tag key the admin Lambda may set on a new key (src/adapters/kms-tenant-keys.ts). */
+/** Every tag key the admin functions may set on a new key (src/adapters/kms-tenant-keys.ts). */
 export const TENANT_KEY_TAG_KEYS = [TENANT_TAG_KEY, 'attestor:purpose'] as const;
 /** Uploads land under this prefix; only objects there trigger registration. */
 export const BUILDS_PREFIX = BUILD_KEY_PREFIX;
@@ -51,7 +51,7 @@ export interface AttestorStackProps extends StackProps {
   readonly issuer?: string;
   /**
    * IAM principals (role or user ARNs) that operate the default tenant: they may create tenants and
-   * map other principals to them (ATTESTOR_OPERATOR_PRINCIPALS of the admin function).
+   * map other principals to them (ATTESTOR_OPERATOR_PRINCIPALS of every admin function).
    * @default none: only principals mapped in the registry have access, so nobody at first
    */
   readonly operatorPrincipals?: readonly string[];
@@ -62,7 +62,7 @@ export interface AttestorStackProps extends StackProps {
    */
   readonly registerReservedConcurrency?: number | null;
   /**
-   * Reserved concurrency of the admin function: every tenant key it creates costs money every
+   * Reserved concurrency of each admin function: every tenant key one creates costs money every
    * month, so a runaway caller is capped. `null` reserves nothing.
    * @default 5
    */
@@ -166,7 +166,7 @@ export class AttestorStack extends Stack {
     const adminConcurrency = props.adminReservedConcurrency === undefined ? 5 : props.adminReservedConcurrency;
     for (const name of Object.keys(LAMBDAS) as LambdaName[]) {
       if (name === 'authorizer') continue;
-      const reserved = name === 'register' ? registerConcurrency : name === 'admin' ? adminConcurrency : null;
+      const reserved = name === 'register' ? registerConcurrency : isAdminFunction(name) ? adminConcurrency : null;
       functions[name] = new ServiceFunction(this, fnId(name), {
         spec: LAMBDAS[name],
         environment: environments[name],
@@ -219,7 +219,7 @@ export class AttestorStack extends Stack {
     new CfnOutput(this, 'RegistryTableName', { value: this.tables.registry.tableName });
     new CfnOutput(this, 'AttestationLogTableName', { value: this.tables.attestationLog.tableName });
     new CfnOutput(this, 'RegisterFailuresQueueUrl', { value: this.registerFailures.queueUrl, description: 'Upload events the register function gave up on' });
-    new CfnOutput(this, 'AdminFunctionRoleArn', { value: functions.admin.role.roleArn });
+    for (const name of ADMIN_LAMBDAS) new CfnOutput(this, `${fnId(name)}FunctionRoleArn`, { value: functions[name].role.roleArn });
     if (this.webAcl) new CfnOutput(this, 'WebAclArn', { value: this.webAcl.webAcl.attrArn });
   }
 
@@ -236,14 +236,17 @@ export class AttestorStack extends Stack {
       challenge: base,
       attest: { ...base, ...log, ...keys, ATTESTOR_ISSUER: issuer },
       register: { ...base, ...log, BUILDS_BUCKET: this.buildsBucket.bucketName },
-      admin: { ...base, ...log, ...keys, BUILDS_BUCKET: this.buildsBucket.bucketName, ...operators },
+      // Each admin function gets the names of what its area touches (src/adapters/wiring/admin-*.ts).
+      adminCatalog: { ...base, ...log, ...operators },
+      adminKeys: { ...base, ...keys, ...operators },
+      adminUploads: { ...base, ...keys, BUILDS_BUCKET: this.buildsBucket.bucketName, ...operators },
       // demoHello does not call configFromEnv: it gets no table, bucket or key names.
       demoHello: { NODE_OPTIONS: '--enable-source-maps' },
     };
   }
 
   /**
-   * Tenant keys are created at run time by the admin function, with a key policy that names the
+   * Tenant keys are created at run time by the key-creating admin functions, with a key policy that names the
    * roles allowed to use them (src/adapters/kms-tenant-keys.ts, tenantKeyPolicy). A key policy
    * takes effect the moment the key exists, whereas IAM conditions on a key's aliases or tags take
    * up to five minutes to apply to a new key: without it, attest could not sign for a tenant created
@@ -252,10 +255,15 @@ export class AttestorStack extends Stack {
    * replaces (a key policy names the role it saw, not its successor).
    */
   private nameTenantKeyPolicyRoles(): void {
-    const { attest, authorizer, admin } = this.functions;
-    admin.fn.addEnvironment('TENANT_KEY_SIGNER_ROLE_ARN', attest.role.roleArn);
-    admin.fn.addEnvironment('TENANT_KEY_VERIFIER_ROLE_ARNS', authorizer.role.roleArn);
-    admin.fn.addEnvironment('TENANT_KEY_ADMIN_ROLE_ARN', admin.role.roleArn);
+    const { attest, authorizer } = this.functions;
+    for (const name of KEY_CREATING_LAMBDAS) {
+      const creator = this.functions[name];
+      creator.fn.addEnvironment('TENANT_KEY_SIGNER_ROLE_ARN', attest.role.roleArn);
+      creator.fn.addEnvironment('TENANT_KEY_VERIFIER_ROLE_ARNS', authorizer.role.roleArn);
+      // The discarder is the creator itself: only the function that made a key that lost the
+      // first-key race schedules that key's deletion.
+      creator.fn.addEnvironment('TENANT_KEY_ADMIN_ROLE_ARN', creator.role.roleArn);
+    }
   }
 
   /**
@@ -264,7 +272,7 @@ export class AttestorStack extends Stack {
    * (The authorizer's grants come from AttestationAuthorizer.)
    */
   private grantLeastPrivilege(): void {
-    const { challenge, attest, register, admin } = this.functions;
+    const { challenge, attest, register } = this.functions;
     const noncesArn = this.tables.nonces.tableArn;
     const registryArn = this.tables.registry.tableArn;
     const logArn = this.tables.attestationLog.tableArn;
@@ -314,59 +322,80 @@ export class AttestorStack extends Stack {
     allow(register.role, { sid: 'RecordBuildRefusals', actions: ['dynamodb:PutItem'], resources: [logArn], conditions: leadingKeys(BUILD_LOG_PARTITION_PATTERN) });
     allow(register.role, { sid: 'ReadBuilds', actions: ['s3:GetObject'], resources: [buildObjectsArn] });
 
-    // admin: tenants, principals, apps, registrations, policies, devices, uploads, key records;
-    // reads the log; presigned upload URLs; creates tenant keys.
-    allow(admin.role, {
-      sid: 'ManageRegistry',
+    // The admin functions: together they hold what the single admin function held; each only its
+    // area's part (src/handlers/admin-*.ts).
+    const { adminCatalog, adminKeys, adminUploads } = this.functions;
+    // adminCatalog: apps, registrations, policies and devices (read, write, expire, delete); reads the log.
+    allow(adminCatalog.role, {
+      sid: 'ManageCatalog',
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
       resources: [registryArn],
     });
-    allow(admin.role, { sid: 'ReadAttestationLog', actions: ['dynamodb:Query'], resources: [logArn] });
-    // Presigned URLs carry the signer's permissions: the admin role may write builds and nothing
+    allow(adminCatalog.role, { sid: 'ReadAttestationLog', actions: ['dynamodb:Query'], resources: [logArn] });
+    // adminKeys: tenants, principals, app creation, key records (written and retired, never deleted).
+    allow(adminKeys.role, {
+      sid: 'ManageTenants',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      resources: [registryArn],
+    });
+    // adminUploads: upload records, the app an upload creates, the first key record of its tenant.
+    allow(adminUploads.role, {
+      sid: 'ManageUploads',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      resources: [registryArn],
+    });
+    // Presigned URLs carry the signer's permissions: the uploads role may write builds and nothing
     // else. s3:PutObject authorizes PutObject and the multipart calls (create, upload part, complete).
-    allow(admin.role, { sid: 'PresignBuildUploads', actions: ['s3:PutObject'], resources: [buildObjectsArn] });
+    allow(adminUploads.role, { sid: 'PresignBuildUploads', actions: ['s3:PutObject'], resources: [buildObjectsArn] });
+
+    // Tenant keys: created by the functions whose routes may need a tenant's first key.
     const tenantTagRequest = {
       Null: { [`aws:RequestTag/${TENANT_TAG_KEY}`]: 'false' },
       'ForAllValues:StringEquals': { 'aws:TagKeys': [...TENANT_KEY_TAG_KEYS] },
     };
-    allow(admin.role, {
-      sid: 'CreateTenantKeys',
-      actions: ['kms:CreateKey'],
-      resources: ['*'], // CreateKey has no resource; the conditions are the scope.
-      conditions: { ...tenantTagRequest, StringEquals: p256Signing },
-    });
-    // Tagging in CreateKey is authorized as kms:TagResource and must cover every key of the account
-    // and Region; the conditions limit it to the tenant tag.
-    allow(admin.role, { sid: 'TagTenantKeys', actions: ['kms:TagResource'], resources: [anyKeyArn], conditions: tenantTagRequest });
-    // CreateAlias is authorized on the alias and on the key. Key side: only P-256 signing keys, only
-    // tenant alias names. (kms:KeySpec/KeyUsage, not tags or aliases: those take up to five minutes to
-    // count for authorization, and the alias is made right after CreateKey.)
-    allow(admin.role, { sid: 'CreateTenantAliases', actions: ['kms:CreateAlias'], resources: [tenantAliasArn] });
-    allow(admin.role, {
-      sid: 'AliasTenantKeys',
-      actions: ['kms:CreateAlias'],
-      resources: [anyKeyArn],
-      conditions: { StringLike: { 'kms:AliasName': `${TENANT_KEY_ALIAS_PREFIX}*` }, StringEquals: p256Signing },
-    });
-    // Public keys for the JWKS and for the kid of a key just created; DescribeKey resolves the
-    // alias a racing container claimed first (see src/adapters/kms-tenant-keys.ts).
-    allow(admin.role, { sid: 'ReadSigningKeys', actions: ['kms:GetPublicKey', 'kms:DescribeKey'], resources: [anyKeyArn], conditions: { StringEquals: p256Signing } });
-    // ScheduleKeyDeletion (discarding a key that lost the first-key race) is granted by the new
-    // key's own policy, which names this role: see nameTenantKeyPolicyRoles.
+    for (const name of KEY_CREATING_LAMBDAS) {
+      const role = this.functions[name].role;
+      allow(role, {
+        sid: 'CreateTenantKeys',
+        actions: ['kms:CreateKey'],
+        resources: ['*'], // CreateKey has no resource; the conditions are the scope.
+        conditions: { ...tenantTagRequest, StringEquals: p256Signing },
+      });
+      // Tagging in CreateKey is authorized as kms:TagResource and must cover every key of the account
+      // and Region; the conditions limit it to the tenant tag.
+      allow(role, { sid: 'TagTenantKeys', actions: ['kms:TagResource'], resources: [anyKeyArn], conditions: tenantTagRequest });
+      // CreateAlias is authorized on the alias and on the key. Key side: only P-256 signing keys, only
+      // tenant alias names. (kms:KeySpec/KeyUsage, not tags or aliases: those take up to five minutes to
+      // count for authorization, and the alias is made right after CreateKey.)
+      allow(role, { sid: 'CreateTenantAliases', actions: ['kms:CreateAlias'], resources: [tenantAliasArn] });
+      allow(role, {
+        sid: 'AliasTenantKeys',
+        actions: ['kms:CreateAlias'],
+        resources: [anyKeyArn],
+        conditions: { StringLike: { 'kms:AliasName': `${TENANT_KEY_ALIAS_PREFIX}*` }, StringEquals: p256Signing },
+      });
+      // Public keys for the JWKS and for the kid of a key just created; DescribeKey resolves the
+      // alias a racing container claimed first (see src/adapters/kms-tenant-keys.ts).
+      allow(role, { sid: 'ReadSigningKeys', actions: ['kms:GetPublicKey', 'kms:DescribeKey'], resources: [anyKeyArn], conditions: { StringEquals: p256Signing } });
+      // ScheduleKeyDeletion (discarding a key that lost the first-key race) is granted by the new
+      // key's own policy, which names the creating role: see nameTenantKeyPolicyRoles.
 
-    // ...but never the decoy: its public key would tell decoy tokens apart, and a tenant alias on it
-    // would let it verify as a tenant key.
-    admin.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'KeepOffDecoyKey',
-        effect: iam.Effect.DENY,
-        actions: ['kms:GetPublicKey', 'kms:DescribeKey', 'kms:CreateAlias', 'kms:TagResource', 'kms:ScheduleKeyDeletion'],
-        resources: [decoyKeyArn],
-      }),
-    );
-    // The admin writes the policy of every key it creates. An explicit deny in its own identity
-    // policy outranks any allow a key policy could give it: whatever it writes, it cannot sign.
-    admin.role.addToPolicy(new iam.PolicyStatement({ sid: 'NeverSign', effect: iam.Effect.DENY, actions: ['kms:Sign'], resources: ['*'] }));
+      // ...but never the decoy: its public key would tell decoy tokens apart, and a tenant alias on it
+      // would let it verify as a tenant key.
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'KeepOffDecoyKey',
+          effect: iam.Effect.DENY,
+          actions: ['kms:GetPublicKey', 'kms:DescribeKey', 'kms:CreateAlias', 'kms:TagResource', 'kms:ScheduleKeyDeletion'],
+          resources: [decoyKeyArn],
+        }),
+      );
+    }
+    // Every admin function: an explicit deny in its own identity policy outranks any allow a key
+    // policy could give it (the key creators write those policies): whatever is written, admin cannot sign.
+    for (const name of ADMIN_LAMBDAS) {
+      this.functions[name].role.addToPolicy(new iam.PolicyStatement({ sid: 'NeverSign', effect: iam.Effect.DENY, actions: ['kms:Sign'], resources: ['*'] }));
+    }
 
     // demoHello: nothing beyond its own logs.
   }
@@ -374,6 +403,10 @@ export class AttestorStack extends Stack {
 
 function mapValues<K extends string, V, W>(record: Record<K, V>, f: (value: V) => W): Record<K, W> {
   return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, f(v as V)])) as Record<K, W>;
+}
+
+function isAdminFunction(name: LambdaName): name is AdminLambdaName {
+  return (ADMIN_LAMBDAS as readonly string[]).includes(name);
 }
 
 /** Construct id of a function: 'demoHello' → 'DemoHello'. */

@@ -9,7 +9,7 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
-import { ROUTES } from '../src/routes';
+import { ADMIN_LAMBDAS, KEY_CREATING_LAMBDAS, ROUTES } from '../src/routes';
 import type { AttestationAuthorizer } from './attestation-authorizer';
 import type { AttestorStack } from './attestor-stack';
 import type { ExampleApiStack } from './example-api-stack';
@@ -103,7 +103,7 @@ export function acknowledgeAttestationAuthorizer(authorizer: AttestationAuthoriz
 }
 
 export function acknowledgeAttestorStack(stack: AttestorStack): void {
-  const { challenge, attest, register, admin, demoHello } = stack.functions;
+  const { challenge, attest, register, adminUploads, demoHello } = stack.functions;
   const buildsBucketId = stack.getLogicalId(stack.buildsBucket.node.defaultChild as s3.CfnBucket);
   const buildObjects = `AwsSolutions-IAM5[Resource::<${buildsBucketId}.Arn>/builds/*]`;
 
@@ -130,7 +130,7 @@ export function acknowledgeAttestorStack(stack: AttestorStack): void {
   );
 
   for (const fn of [challenge, attest, demoHello]) acknowledgeSynchronousFunction(fn, 'API Gateway (Lambda proxy integration)');
-  acknowledgeSynchronousFunction(admin, 'API Gateway (Lambda proxy integration, AWS_IAM routes)');
+  for (const name of ADMIN_LAMBDAS) acknowledgeSynchronousFunction(stack.functions[name], 'API Gateway (Lambda proxy integration, AWS_IAM routes)');
   ack(
     register.fn,
     'Serverless-LambdaDLQ',
@@ -147,18 +147,21 @@ export function acknowledgeAttestorStack(stack: AttestorStack): void {
     ANY_KMS_KEY,
     'Tenant keys are created at run time, so no key ARN can be written down: kms:Sign on key/* is narrowed to keys with an alias under the tenant prefix (kms:ResourceAliases) and to ECDSA_SHA_256; new keys also name this role in their key policy.',
   );
-  ack(
-    admin.role,
-    ANY_KMS_KEY,
-    'Tenant keys are created at run time: TagResource must cover every key (CreateKey tags are authorized on the new key) and is narrowed to the attestor tag keys; CreateAlias, GetPublicKey and DescribeKey are narrowed to P-256 signing keys and tenant alias names; the decoy key is denied.',
-  );
-  ack(admin.role, 'AwsSolutions-IAM5[Resource::*]', 'kms:CreateKey has no resource to name; it is narrowed by the required attestor:tenant request tag, the allowed tag keys, and the key spec and usage (P-256 signing keys only).');
-  ack(
-    admin.role,
-    'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:alias/attestor/tenant/*]',
-    'Aliases name tenant keys created at run time (alias/attestor/tenant/<tenant>/...); only names under that prefix may be created.',
-  );
-  ack(admin.role, buildObjects, 'Presigned upload URLs for builds/<appId>/<version>/<uploadId>, one per upload, so the object key is known only at run time.');
+  for (const name of KEY_CREATING_LAMBDAS) {
+    const { role } = stack.functions[name];
+    ack(
+      role,
+      ANY_KMS_KEY,
+      'Tenant keys are created at run time: TagResource must cover every key (CreateKey tags are authorized on the new key) and is narrowed to the attestor tag keys; CreateAlias, GetPublicKey and DescribeKey are narrowed to P-256 signing keys and tenant alias names; the decoy key is denied.',
+    );
+    ack(role, 'AwsSolutions-IAM5[Resource::*]', 'kms:CreateKey has no resource to name; it is narrowed by the required attestor:tenant request tag, the allowed tag keys, and the key spec and usage (P-256 signing keys only).');
+    ack(
+      role,
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:alias/attestor/tenant/*]',
+      'Aliases name tenant keys created at run time (alias/attestor/tenant/<tenant>/...); only names under that prefix may be created.',
+    );
+  }
+  ack(adminUploads.role, buildObjects, 'Presigned upload URLs for builds/<appId>/<version>/<uploadId>, one per upload, so the object key is known only at run time.');
   ack(register.role, buildObjects, 'Reads whichever build was just uploaded under builds/<appId>/<version>/<uploadId>, as named by the S3 event; the key is known only at run time.');
 
   acknowledgeRestApi(stack.api.restApi, hasTracing(stack.api.restApi));

@@ -13,7 +13,7 @@ import { createServices, type Services } from '../src/adapters/services';
 import { ensureDecoyKey } from '../src/adapters/kms-tenant-keys';
 import type { Clock } from '../src/core/ports';
 import { DEFAULT_MAX_BUILD_BYTES } from '../src/core/registration';
-import { adminHandler } from '../src/handlers/admin';
+import { adminHandlers } from '../src/handlers/admin';
 import { attestHandler } from '../src/handlers/attest';
 import type { AuthorizerMode } from '../src/handlers/authorizer';
 import type { MetricsSink } from '../src/handlers/metrics';
@@ -176,7 +176,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         challenge: challengeHandler(services.challenge(), logger),
         attest: attestHandler(services.attestation(), logger),
         demoHello: demoHelloHandler(logger),
-        admin: adminHandler(services.admin({ credentialIssuer: credentialStore }), logger),
+        ...adminHandlers(services.admin({ credentialIssuer: credentialStore }), logger),
       },
       authorizer: (event) => (localAuthorizer as Authorizer).handler(event),
       // API Gateway with a header identity source answers 401 itself when the header is missing;

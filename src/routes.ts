@@ -3,7 +3,19 @@
  * gateway (local/) serves it, so the deployed API and the local one cannot drift apart.
  * No AWS imports: this is data.
  */
-export type LambdaName = 'challenge' | 'attest' | 'register' | 'authorizer' | 'demoHello' | 'admin';
+export type LambdaName = 'challenge' | 'attest' | 'register' | 'authorizer' | 'demoHello' | AdminLambdaName;
+
+/**
+ * The admin API is one function per area, so that each bundles and loads only the AWS clients its
+ * routes call and its role holds only their permissions (docs/ADMIN_API.md).
+ */
+export type AdminLambdaName = 'adminCatalog' | 'adminKeys' | 'adminUploads';
+export const ADMIN_LAMBDAS: readonly AdminLambdaName[] = ['adminCatalog', 'adminKeys', 'adminUploads'];
+/**
+ * The admin functions whose routes may create a tenant's signing key in KMS (tenants, app creation
+ * and rotation; an upload that creates its app): only these get KMS permissions.
+ */
+export const KEY_CREATING_LAMBDAS: readonly AdminLambdaName[] = ['adminKeys', 'adminUploads'];
 
 export interface LambdaSpec {
   /** Entry file relative to the project root; one thin file per Lambda. */
@@ -19,7 +31,9 @@ export const LAMBDAS: Readonly<Record<LambdaName, LambdaSpec>> = {
   register: { entry: 'lambdas/register.ts', description: 'Hashes uploaded builds into registrations', memoryMb: 256, timeoutSeconds: 900 },
   authorizer: { entry: 'lambdas/authorizer.ts', description: 'Admits requests that carry a valid attestation token', memoryMb: 256, timeoutSeconds: 5 },
   demoHello: { entry: 'lambdas/demo-hello.ts', description: 'Demo route behind the attestation authorizer', memoryMb: 128, timeoutSeconds: 5 },
-  admin: { entry: 'lambdas/admin.ts', description: 'Admin API: apps, uploads, keys', memoryMb: 256, timeoutSeconds: 15 },
+  adminCatalog: { entry: 'lambdas/admin-catalog.ts', description: 'Admin API: apps, registrations, policies, devices, attestation log', memoryMb: 256, timeoutSeconds: 15 },
+  adminKeys: { entry: 'lambdas/admin-keys.ts', description: 'Admin API: tenants, app creation, signing keys', memoryMb: 256, timeoutSeconds: 15 },
+  adminUploads: { entry: 'lambdas/admin-uploads.ts', description: 'Admin API: build uploads', memoryMb: 256, timeoutSeconds: 15 },
 };
 
 /** none: public; attestation: behind the attestation authorizer; iam: AWS_IAM (SigV4) admin access. */
@@ -40,28 +54,29 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/attest', lambda: 'attest', auth: 'none' },
   // A protected demo route, behind the attestation authorizer.
   { method: 'GET', path: '/demo/hello', lambda: 'demoHello', auth: 'attestation' },
-  // Admin API: IAM (SigV4). Every route resolves the caller to one tenant first.
-  { method: 'GET', path: '/v1/admin/tenants', lambda: 'admin', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/tenants', lambda: 'admin', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/apps', lambda: 'admin', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/apps', lambda: 'admin', auth: 'iam' },
-  { method: 'DELETE', path: '/v1/admin/apps/{appId}', lambda: 'admin', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/apps/{appId}/uploads', lambda: 'admin', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/uploads/{uploadId}', lambda: 'admin', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/uploads/{uploadId}/complete', lambda: 'admin', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/apps/{appId}/registrations', lambda: 'admin', auth: 'iam' },
-  { method: 'DELETE', path: '/v1/admin/apps/{appId}/registrations/{version}', lambda: 'admin', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/apps/{appId}/registrations/{version}/expire', lambda: 'admin', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/apps/{appId}/policy', lambda: 'admin', auth: 'iam' },
-  { method: 'PUT', path: '/v1/admin/apps/{appId}/policy', lambda: 'admin', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/apps/{appId}/devices', lambda: 'admin', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/apps/{appId}/devices', lambda: 'admin', auth: 'iam' },
-  { method: 'DELETE', path: '/v1/admin/apps/{appId}/devices/{deviceId}', lambda: 'admin', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/keys', lambda: 'admin', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/keys/rotate', lambda: 'admin', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/keys/jwks', lambda: 'admin', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/log', lambda: 'admin', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/stats', lambda: 'admin', auth: 'iam' },
+  // Admin API: IAM (SigV4). Every route resolves the caller to one tenant first. POST /v1/admin/apps
+  // provisions the tenant's signing key (KMS), hence adminKeys, while the app's other routes are adminCatalog's.
+  { method: 'GET', path: '/v1/admin/tenants', lambda: 'adminKeys', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/tenants', lambda: 'adminKeys', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/apps', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/apps', lambda: 'adminKeys', auth: 'iam' },
+  { method: 'DELETE', path: '/v1/admin/apps/{appId}', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/apps/{appId}/uploads', lambda: 'adminUploads', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/uploads/{uploadId}', lambda: 'adminUploads', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/uploads/{uploadId}/complete', lambda: 'adminUploads', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/apps/{appId}/registrations', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'DELETE', path: '/v1/admin/apps/{appId}/registrations/{version}', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/apps/{appId}/registrations/{version}/expire', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/apps/{appId}/policy', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'PUT', path: '/v1/admin/apps/{appId}/policy', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/apps/{appId}/devices', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/apps/{appId}/devices', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'DELETE', path: '/v1/admin/apps/{appId}/devices/{deviceId}', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/keys', lambda: 'adminKeys', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/keys/rotate', lambda: 'adminKeys', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/keys/jwks', lambda: 'adminKeys', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/log', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/stats', lambda: 'adminCatalog', auth: 'iam' },
 ];
 
 /** The header that carries attestation tokens to protected routes. */

@@ -19,6 +19,9 @@ import { ConfigurationError, DEFAULTS } from './environment';
 import { sigV4JwksKeySource, type SigV4FetchOptions } from './jwks-key-source';
 import { KmsTenantKeys } from './kms-tenant-keys';
 
+/** Longest authorizer result cache: the shortest token TTL a policy allows (see PROTOCOL.md, policy tokenTtlSeconds). */
+export const MAX_AUTHORIZER_CACHE_SECONDS = 60;
+
 /** Where the public keys come from: the tenant's KMS keys via the registry, or a JWKS URL fetched with SigV4. */
 export type KeySourceConfig =
   | { readonly kind: 'kms'; readonly registryTable: string; readonly tenantKeyAliasPrefix: string; readonly decoyKeyId: string }
@@ -116,8 +119,12 @@ export function authorizerConfigFromEnv(env: NodeJS.ProcessEnv): AuthorizerConfi
   // Set by the AttestationAuthorizer construct from resultsCacheTtl; the same conflicts it rejects at
   // synth fail the cold start here, so a hand-made environment cannot cache what must not be.
   const cacheText = value('AUTHORIZER_CACHE_TTL_SECONDS') ?? '0';
-  if (!/^\d{1,4}$/.test(cacheText) || Number(cacheText) > 3600) {
-    throw new ConfigurationError(`AUTHORIZER_CACHE_TTL_SECONDS must be a whole number of seconds from 0 to 3600, got "${cacheText}"`);
+  // A cached Allow outlives the token it was granted for by up to the TTL, so the TTL is held to the
+  // shortest token lifetime a policy allows (60 s): a token is never let in longer than twice its floor.
+  if (!/^\d{1,4}$/.test(cacheText) || Number(cacheText) > MAX_AUTHORIZER_CACHE_SECONDS) {
+    throw new ConfigurationError(
+      `AUTHORIZER_CACHE_TTL_SECONDS must be a whole number of seconds from 0 to ${MAX_AUTHORIZER_CACHE_SECONDS}, got "${cacheText}"`,
+    );
   }
   const cacheSeconds = Number(cacheText);
   if (cacheSeconds > 0) {

@@ -87,8 +87,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServiceConfig {
 
 /**
  * The tenant key policy from TENANT_KEY_SIGNER_ROLE_ARN (the attest role), TENANT_KEY_VERIFIER_ROLE_ARNS
- * (comma-separated authorizer roles) and TENANT_KEY_ADMIN_ROLE_ARN (the admin role), which the CDK
- * stack sets on the admin function. No signer: no policy. Verifiers or admin without a signer, or
+ * (comma-separated authorizer roles) and TENANT_KEY_ADMIN_ROLE_ARN (the creating function's own role),
+ * which the CDK stack sets on each key-creating admin function. No signer: no policy. Verifiers or admin without a signer, or
  * anything that is not a role ARN of one account, fails at cold start.
  */
 function tenantKeyPolicyFromEnv(env: NodeJS.ProcessEnv): { tenantKeyPolicy?: string } {

@@ -14,7 +14,7 @@ export interface TenantKeyPolicyRoles {
   readonly signerRoleArn: string;
   /** Read public keys (authorizers in this account): kms:GetPublicKey. */
   readonly verifierRoleArns?: readonly string[];
-  /** Creates keys (the admin function): kms:ScheduleKeyDeletion, to discard a key that lost the first-key race. */
+  /** Creates keys (the key-creating admin function itself): kms:ScheduleKeyDeletion, to discard a key that lost the first-key race. */
   readonly adminRoleArn?: string;
 }
 

@@ -12,7 +12,9 @@ import { s3Client } from './clients/s3';
 import { DynamoDbAttestationLog } from './dynamodb-attestation-log';
 import { DynamoDbRegistry } from './dynamodb-registry';
 import type { ServiceConfig } from './environment';
-import { adminDeps, type AdminOptions } from './wiring/admin';
+import { adminCatalogDeps } from './wiring/admin-catalog';
+import { adminKeysDeps, type AdminKeysOptions } from './wiring/admin-keys';
+import { adminUploadsDeps } from './wiring/admin-uploads';
 import { attestDeps } from './wiring/attest';
 import { challengeDeps, type ChallengeDeps } from './wiring/challenge';
 import { registrationDeps } from './wiring/register';
@@ -42,7 +44,12 @@ export function createServices(config: ServiceConfig) {
     challenge: (): ChallengeDeps => challengeDeps(config, shared),
     attestation: (): AttestationDeps => attestDeps(config, shared),
     registration: (): RegistrationDeps => registrationDeps(config, shared),
-    admin: (options: AdminOptions = {}): AdminDeps => adminDeps(config, options, shared),
+    /** Every admin area over the shared adapters; each area's handler uses its part. */
+    admin: (options: AdminKeysOptions = {}): AdminDeps => ({
+      ...adminCatalogDeps(config, shared),
+      ...adminKeysDeps(config, options, shared),
+      ...adminUploadsDeps(config, shared),
+    }),
   };
 }
 

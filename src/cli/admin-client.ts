@@ -391,7 +391,7 @@ export class AdminClient {
     // The service's own refusals (docs/ADMIN_API.md §1.3) say what is wrong; add what to do.
     if (code === 'not_found' || code === 'conflict' || code === 'forbidden') return `${what}${serviceHint(code, what)}`;
     if (status >= 500 && code !== undefined) {
-      const where = local ? ' (.attestor/logs/service.log)' : ' (CloudWatch, the admin function)';
+      const where = local ? ' (.attestor/logs/service.log)' : ' (CloudWatch, the admin functions)';
       return `the service failed on ${method} (${status} ${code}): check its logs${where}, then try again`;
     }
     let hint = '';

@@ -1,59 +1,36 @@
 /**
  * Admin API (docs/ADMIN_API.md): AWS_IAM (SigV4) in AWS, SigV4 against the local credentials on
- * the local cloud. Every route first resolves the caller to its tenant; a caller with no tenant
- * gets 403 and nothing is read. The routes themselves live in ./admin/, one file per resource.
+ * the local cloud. It is served by one function per area (./admin-catalog.ts, ./admin-keys.ts,
+ * ./admin-uploads.ts), so that each bundles and loads only the adapters its routes call; they share
+ * the caller-to-tenant resolution (./admin/router.ts) and the routes (./admin/, one file per
+ * resource). Lambdas import their own area's module; this one gathers every area, for the local
+ * cloud (one process serving all of them) and for checks against src/routes.ts.
  */
-import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { createApp, deleteApp, listApps } from './admin/apps';
-import { forbidden, notFound, type AdminDeps, type AdminRoute } from './admin/context';
-import { addDevice, listDevices, removeDevice } from './admin/devices';
-import { jwks, listKeys, rotateKey } from './admin/keys';
-import { readLog, stats } from './admin/log';
-import { getPolicy, putPolicy } from './admin/policy';
-import { deleteRegistration, expireRegistration, listRegistrations } from './admin/registrations';
-import { createTenant, listTenants } from './admin/tenants';
-import { completeUpload, createUpload, getUpload } from './admin/uploads';
-import { httpHandler, type ApiHandler } from './http';
+import type { AdminLambdaName } from '../routes';
+import { adminCatalogHandler, CATALOG_ROUTES } from './admin-catalog';
+import { adminKeysHandler, KEYS_ROUTES } from './admin-keys';
+import { adminUploadsHandler, UPLOADS_ROUTES } from './admin-uploads';
+import type { AdminDeps } from './admin/context';
+import type { ApiHandler } from './http';
 import type { Logger } from './log';
 
-export type { AdminDeps } from './admin/context';
+export type { AdminCatalogDeps, AdminDeps, AdminKeysDeps, AdminUploadsDeps } from './admin/context';
+export { adminCatalogHandler, adminKeysHandler, adminUploadsHandler };
+export type { AdminLambdaName };
 
-/** Keyed like src/routes.ts: `${method} ${path}`. A route added there without a handler here answers 404. */
-const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
-  'GET /v1/admin/tenants': listTenants,
-  'POST /v1/admin/tenants': createTenant,
-  'GET /v1/admin/apps': listApps,
-  'POST /v1/admin/apps': createApp,
-  'DELETE /v1/admin/apps/{appId}': deleteApp,
-  'POST /v1/admin/apps/{appId}/uploads': createUpload,
-  'GET /v1/admin/uploads/{uploadId}': getUpload,
-  'POST /v1/admin/uploads/{uploadId}/complete': completeUpload,
-  'GET /v1/admin/apps/{appId}/registrations': listRegistrations,
-  'DELETE /v1/admin/apps/{appId}/registrations/{version}': deleteRegistration,
-  'POST /v1/admin/apps/{appId}/registrations/{version}/expire': expireRegistration,
-  'GET /v1/admin/apps/{appId}/policy': getPolicy,
-  'PUT /v1/admin/apps/{appId}/policy': putPolicy,
-  'GET /v1/admin/apps/{appId}/devices': listDevices,
-  'POST /v1/admin/apps/{appId}/devices': addDevice,
-  'DELETE /v1/admin/apps/{appId}/devices/{deviceId}': removeDevice,
-  'GET /v1/admin/keys': listKeys,
-  'POST /v1/admin/keys/rotate': rotateKey,
-  'GET /v1/admin/keys/jwks': jwks,
-  'GET /v1/admin/log': readLog,
-  'GET /v1/admin/stats': stats,
+
+/** The routes each admin function serves, keyed like src/routes.ts. */
+export const ADMIN_ROUTE_KEYS: Readonly<Record<AdminLambdaName, readonly string[]>> = {
+  adminCatalog: Object.keys(CATALOG_ROUTES),
+  adminKeys: Object.keys(KEYS_ROUTES),
+  adminUploads: Object.keys(UPLOADS_ROUTES),
 };
 
-/** The admin routes this handler serves, for checking against src/routes.ts. */
-export const ADMIN_ROUTE_KEYS: readonly string[] = Object.keys(ADMIN_ROUTES);
-
-const routeKey = (event: APIGatewayProxyEvent) => `${event.httpMethod} ${event.resource}`;
-
-export function adminHandler(deps: AdminDeps, log: Logger): ApiHandler {
-  return httpHandler('admin', log, async (event) => {
-    const caller = await deps.callerOf(event);
-    if (!caller) throw forbidden('this credential has no access to any tenant');
-    const route = ADMIN_ROUTES[routeKey(event)];
-    if (!route) throw notFound(`no admin route ${routeKey(event)}`);
-    return route({ deps, log, caller, event, params: event.pathParameters ?? {}, query: event.queryStringParameters ?? {} });
-  });
+/** Every admin function over the same dependencies, as the local cloud runs them. */
+export function adminHandlers(deps: AdminDeps, log: Logger): Record<AdminLambdaName, ApiHandler> {
+  return {
+    adminCatalog: adminCatalogHandler(deps, log),
+    adminKeys: adminKeysHandler(deps, log),
+    adminUploads: adminUploadsHandler(deps, log),
+  };
 }

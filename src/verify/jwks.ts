@@ -81,11 +81,14 @@ export interface JwksKeySourceOptions {
 /** Fetches a JWKS on every `keys()` call; KeyRing decides when that happens. The tenant id is not used: the URL names the tenant. */
 export class JwksKeySource implements VerificationKeySource {
   private readonly url: string;
+  /** The URL as errors (and so logs) name it: origin and path only, since a query may carry a credential. */
+  private readonly shownUrl: string;
 
   constructor(private readonly options: JwksKeySourceOptions) {
     const url = new URL(options.url);
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`jwksUrl must be an http(s) URL, got ${url.protocol}`);
     this.url = url.toString();
+    this.shownUrl = `${url.origin}${url.pathname}`;
   }
 
   async keys(): Promise<ReadonlyMap<string, KeyObject>> {
@@ -97,19 +100,19 @@ export class JwksKeySource implements VerificationKeySource {
         headers: { accept: 'application/json' },
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 3000),
       });
-      if (!response.ok) throw new JwksFetchError(`JWKS ${this.url} answered HTTP ${response.status}`);
+      if (!response.ok) throw new JwksFetchError(`JWKS ${this.shownUrl} answered HTTP ${response.status}`);
       body = await response.arrayBuffer();
     } catch (error) {
       if (error instanceof JwksFetchError) throw error;
-      throw new JwksFetchError(`JWKS ${this.url} could not be fetched: ${(error as Error)?.name ?? 'error'}`, { cause: error });
+      throw new JwksFetchError(`JWKS ${this.shownUrl} could not be fetched: ${(error as Error)?.name ?? 'error'}`, { cause: error });
     }
     const maxBytes = this.options.maxBytes ?? 65536;
-    if (body.byteLength > maxBytes) throw new JwksFetchError(`JWKS ${this.url} is larger than ${maxBytes} bytes`);
+    if (body.byteLength > maxBytes) throw new JwksFetchError(`JWKS ${this.shownUrl} is larger than ${maxBytes} bytes`);
     let json: unknown;
     try {
       json = JSON.parse(Buffer.from(body).toString('utf8'));
     } catch {
-      throw new JwksFetchError(`JWKS ${this.url} is not JSON`);
+      throw new JwksFetchError(`JWKS ${this.shownUrl} is not JSON`);
     }
     return parseJwks(json);
   }

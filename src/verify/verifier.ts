@@ -97,6 +97,23 @@ function keyRingFor(options: VerifierOptions, clock: Clock): KeyRing {
 }
 
 /**
+ * The in-memory ledger used when no replayStore is given: one per clock, shared by every verifier
+ * in the process. A ledger per verifier would forget earlier uses whenever a caller builds a new
+ * options object per request (the natural way to pass request facts), letting a single-use token
+ * or a captured proof through again. Ledger ids are namespaced by audience and install key, so
+ * sharing cannot make unrelated ids collide.
+ */
+const defaultLedgers = new WeakMap<Clock, InMemoryReplayLedger>();
+function defaultLedgerFor(clock: Clock): InMemoryReplayLedger {
+  let ledger = defaultLedgers.get(clock);
+  if (!ledger) {
+    ledger = new InMemoryReplayLedger({ clock });
+    defaultLedgers.set(clock, ledger);
+  }
+  return ledger;
+}
+
+/**
  * A verifier for one API. Create it once (at module scope) and reuse it: it keeps the keys and the
  * tokens it has verified.
  *
@@ -121,7 +138,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     requireBinding: options.requireBinding === true,
     limitedUse: options.limitedUse === true,
     requireProof: options.requireProof === true,
-    ...(needsLedger ? { ledger: options.replayStore ?? new InMemoryReplayLedger({ clock }) } : {}),
+    ...(needsLedger ? { ledger: options.replayStore ?? defaultLedgerFor(clock) } : {}),
   });
   return {
     verify: (token, request = {}) => verifier.verifyRequest({ token, ...request }),
@@ -134,6 +151,8 @@ const verifiers = new WeakMap<VerifierOptions, Verifier>();
 /**
  * Verifies one token. Verifiers are remembered per options object, and JWKS fetches are shared per
  * URL, so calling this per request with options defined once costs no more than createVerifier.
+ * Pass the request's facts (binding value, proof, method, URL) as the third argument so the options
+ * object stays the same from call to call.
  *
  * @example
  * ```ts
@@ -145,11 +164,15 @@ const verifiers = new WeakMap<VerifierOptions, Verifier>();
  * }
  * ```
  */
-export function verifyToken(token: string | undefined, options: VerifierOptions & { readonly request?: RequestFacts }): Promise<AttestationClaims> {
+export function verifyToken(
+  token: string | undefined,
+  options: VerifierOptions & { readonly request?: RequestFacts },
+  request: RequestFacts | undefined = options.request,
+): Promise<AttestationClaims> {
   let verifier = verifiers.get(options);
   if (!verifier) {
     verifier = createVerifier(options);
     verifiers.set(options, verifier);
   }
-  return verifier.verify(token, options.request);
+  return verifier.verify(token, request);
 }

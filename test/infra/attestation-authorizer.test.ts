@@ -108,9 +108,9 @@ describe('identity sources and caching', () => {
   });
 
   test('caching with binding: the binding header joins the cache key', () => {
-    const f = customerApi({ resultsCacheTtl: Duration.minutes(5), requireBinding: true });
+    const f = customerApi({ resultsCacheTtl: Duration.seconds(60), requireBinding: true });
     expect(authorizerProps(f)).toMatchObject({
-      AuthorizerResultTtlInSeconds: 300,
+      AuthorizerResultTtlInSeconds: 60,
       IdentitySource: 'method.request.header.Attestor-Token,method.request.header.Authorization',
     });
   });
@@ -121,9 +121,9 @@ describe('identity sources and caching', () => {
   });
 
   test('the function is told the cache TTL API Gateway uses, so that its Allow covers the whole stage', () => {
-    const f = customerApi({ resultsCacheTtl: Duration.minutes(5) });
+    const f = customerApi({ resultsCacheTtl: Duration.seconds(60) });
     expect(envOf(f)['AUTHORIZER_CACHE_TTL_SECONDS']).toBe(String(authorizerProps(f)['AuthorizerResultTtlInSeconds']));
-    expect(envOf(f)['AUTHORIZER_CACHE_TTL_SECONDS']).toBe('300');
+    expect(envOf(f)['AUTHORIZER_CACHE_TTL_SECONDS']).toBe('60');
     expect(envOf(customerApi())['AUTHORIZER_CACHE_TTL_SECONDS']).toBe('0');
   });
 
@@ -226,7 +226,7 @@ describe('conflicting props fail at synth, naming them', () => {
     ['limitedUse + caching', { limitedUse: true, resultsCacheTtl: Duration.seconds(60) }, /limitedUse and resultsCacheTtl/],
     ['requireProof + caching', { requireProof: true, resultsCacheTtl: Duration.seconds(60) }, /requireProof and resultsCacheTtl/],
     ['monitor + caching', { mode: 'monitor', resultsCacheTtl: Duration.seconds(60) }, /mode 'monitor' and resultsCacheTtl/],
-    ['caching over an hour', { resultsCacheTtl: Duration.hours(2) }, /resultsCacheTtl must be between 0 and 3600/],
+    ['caching longer than the shortest token lifetime', { resultsCacheTtl: Duration.seconds(61) }, /resultsCacheTtl must be between 0 and 60/],
     ['bindingHeader without requireBinding', { bindingHeader: 'X-Session' }, /bindingHeader.*requireBinding/],
     ['binding to the token header', { requireBinding: true, bindingHeader: 'attestor-token' }, /headerName and bindingHeader/],
     ['token header = proof header', { requireProof: true, headerName: 'Attestor-Proof' }, /headerName and requireProof/],

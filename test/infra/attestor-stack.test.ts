@@ -20,7 +20,7 @@ import {
 import { MAX_BODY_BYTES } from '../../lib/attestor-waf';
 import { ATTESTATION_LOG_TABLE, NONCES_TABLE, REGISTRY_TABLE } from '../../src/adapters/tables';
 import { BUILD_KEY_PREFIX } from '../../src/core/registration';
-import { LAMBDAS, ROUTES, TOKEN_HEADER_NAME, type LambdaName } from '../../src/routes';
+import { ADMIN_LAMBDAS, KEY_CREATING_LAMBDAS, LAMBDAS, ROUTES, TOKEN_HEADER_NAME, type LambdaName } from '../../src/routes';
 import { asList, fastApp, refers, Synth, type Json, type Statement } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -185,12 +185,19 @@ describe('decoy key', () => {
   });
 });
 
-describe('tenant keys (created at run time by the admin function)', () => {
-  test('the admin function names the roles for the key policy: attest signs, the authorizer verifies, admin discards', () => {
-    const env = envOf('admin');
+describe('tenant keys (created at run time by the key-creating admin functions)', () => {
+  test('key creators are exactly the admin functions serving a route that calls ensureSigningKey or rotateSigningKey', () => {
+    // The routes that may create a key (src/handlers/admin/{apps,tenants,keys,uploads}.ts).
+    const creating = ['POST /v1/admin/tenants', 'POST /v1/admin/apps', 'POST /v1/admin/keys/rotate', 'POST /v1/admin/apps/{appId}/uploads'];
+    const served = new Set(ROUTES.filter((r) => creating.includes(`${r.method} ${r.path}`)).map((r) => r.lambda));
+    expect([...served].sort()).toEqual([...KEY_CREATING_LAMBDAS].sort());
+  });
+
+  test.each(KEY_CREATING_LAMBDAS)('%s names the roles for the key policy: attest signs, the authorizer verifies, the creator itself discards', (name) => {
+    const env = envOf(name);
     expect(env['TENANT_KEY_SIGNER_ROLE_ARN']).toEqual({ 'Fn::GetAtt': [roleLogicalId('attest'), 'Arn'] });
     expect(env['TENANT_KEY_VERIFIER_ROLE_ARNS']).toEqual({ 'Fn::GetAtt': [roleLogicalId('authorizer'), 'Arn'] });
-    expect(env['TENANT_KEY_ADMIN_ROLE_ARN']).toEqual({ 'Fn::GetAtt': [roleLogicalId('admin'), 'Arn'] });
+    expect(env['TENANT_KEY_ADMIN_ROLE_ARN']).toEqual({ 'Fn::GetAtt': [roleLogicalId(name), 'Arn'] });
   });
 
   test('those variables are the ones src/adapters/environment.ts turns into the key policy', () => {
@@ -200,7 +207,7 @@ describe('tenant keys (created at run time by the admin function)', () => {
 
   test('alias prefix and tag keys: one prefix for every tenant key, tags the admin may set', () => {
     expect(envOf('attest')['TENANT_KEY_ALIAS_PREFIX']).toBe(TENANT_KEY_ALIAS_PREFIX);
-    expect(envOf('admin')['TENANT_KEY_ALIAS_PREFIX']).toBe(TENANT_KEY_ALIAS_PREFIX);
+    for (const name of KEY_CREATING_LAMBDAS) expect(envOf(name)['TENANT_KEY_ALIAS_PREFIX']).toBe(TENANT_KEY_ALIAS_PREFIX);
     const source = fs.readFileSync(path.join(ROOT, 'src/adapters/kms-tenant-keys.ts'), 'utf8');
     const used = [...new Set([...source.matchAll(/TagKey: '([^']+)'/g)].map((m) => m[1]!))];
     // A tag key outside the allowed set would make every CreateKey the admin sends fail.
@@ -251,9 +258,11 @@ describe('functions', () => {
     expect(names('challenge')).toEqual(base.sort());
     expect(names('attest')).toEqual([...base, 'ATTESTATION_LOG_TABLE', 'ATTESTOR_ISSUER', 'DECOY_KEY_ID', 'TENANT_KEY_ALIAS_PREFIX'].sort());
     expect(names('register')).toEqual([...base, 'ATTESTATION_LOG_TABLE', 'BUILDS_BUCKET'].sort());
-    expect(names('admin')).toEqual(
-      [...base, 'ATTESTATION_LOG_TABLE', 'BUILDS_BUCKET', 'DECOY_KEY_ID', 'TENANT_KEY_ALIAS_PREFIX', 'TENANT_KEY_SIGNER_ROLE_ARN', 'TENANT_KEY_VERIFIER_ROLE_ARNS', 'TENANT_KEY_ADMIN_ROLE_ARN'].sort(),
-    );
+    const keyPolicy = ['DECOY_KEY_ID', 'TENANT_KEY_ALIAS_PREFIX', 'TENANT_KEY_SIGNER_ROLE_ARN', 'TENANT_KEY_VERIFIER_ROLE_ARNS', 'TENANT_KEY_ADMIN_ROLE_ARN'];
+    expect(names('adminCatalog')).toEqual([...base, 'ATTESTATION_LOG_TABLE'].sort());
+    expect(names('adminKeys')).toEqual([...base, ...keyPolicy].sort());
+    expect(names('adminUploads')).toEqual([...base, 'BUILDS_BUCKET', ...keyPolicy].sort());
+    expect(envOf('adminUploads')['BUILDS_BUCKET']).toEqual({ Ref: bucket() });
     expect(names('demoHello')).toEqual(['NODE_OPTIONS']);
     expect(envOf('attest')['NONCES_TABLE']).toEqual({ Ref: nonces() });
     expect(envOf('attest')['REGISTRY_TABLE']).toEqual({ Ref: registry() });
@@ -262,8 +271,8 @@ describe('functions', () => {
     expect(envOf('register')['BUILDS_BUCKET']).toEqual({ Ref: bucket() });
   });
 
-  test('operatorPrincipals reach the admin function as ATTESTOR_OPERATOR_PRINCIPALS', () => {
-    const env = v.resource(variant.functions.admin.fn)['Properties']['Environment']['Variables'];
+  test.each(ADMIN_LAMBDAS)('operatorPrincipals reach %s as ATTESTOR_OPERATOR_PRINCIPALS', (name) => {
+    const env = v.resource(variant.functions[name].fn)['Properties']['Environment']['Variables'];
     expect(env['ATTESTOR_OPERATOR_PRINCIPALS']).toBe('arn:aws:iam::123456789012:role/Ops,arn:aws:iam::123456789012:user/alice');
     expect(envNamesReadBy('src/adapters/environment.ts')).toContain('ATTESTOR_OPERATOR_PRINCIPALS');
   });
@@ -274,15 +283,16 @@ describe('functions', () => {
     expect(s.resources[logGroupId]!['Properties']['RetentionInDays']).toBeGreaterThan(0);
   });
 
-  test('register and admin have reserved concurrency (runaway cost); request-path functions do not', () => {
-    for (const name of ['register', 'admin'] as const) expect(s.resources[fnLogicalId(name)]!['Properties']['ReservedConcurrentExecutions']).toBeGreaterThan(0);
-    for (const name of LAMBDA_NAMES.filter((n) => n !== 'register' && n !== 'admin')) {
+  const reservedNames: readonly LambdaName[] = ['register', ...ADMIN_LAMBDAS];
+  test('register and the admin functions have reserved concurrency (runaway cost); request-path functions do not', () => {
+    for (const name of reservedNames) expect(s.resources[fnLogicalId(name)]!['Properties']['ReservedConcurrentExecutions']).toBeGreaterThan(0);
+    for (const name of LAMBDA_NAMES.filter((n) => !reservedNames.includes(n))) {
       expect(s.resources[fnLogicalId(name)]!['Properties']['ReservedConcurrentExecutions']).toBeUndefined();
     }
   });
 
   test('reserved concurrency: null reserves nothing', () => {
-    for (const name of ['register', 'admin'] as const) expect(v.resource(variant.functions[name].fn)['Properties']['ReservedConcurrentExecutions']).toBeUndefined();
+    for (const name of reservedNames) expect(v.resource(variant.functions[name].fn)['Properties']['ReservedConcurrentExecutions']).toBeUndefined();
   });
 
   test('register: S3 events it gives up on go to an encrypted, TLS-only queue kept 14 days', () => {
@@ -442,10 +452,10 @@ describe('iam', () => {
     }
   });
 
-  test("Resource '*' is allowed only for the admin's kms:CreateKey (which has no resource to name)", () => {
+  test("Resource '*' is allowed only for the key creators' kms:CreateKey (which has no resource to name)", () => {
     for (const name of LAMBDA_NAMES) {
       for (const st of s.statementsOf(roleLogicalId(name)).filter((x) => x.Effect === 'Allow' && asList(x.Resource).includes('*'))) {
-        expect(name).toBe('admin');
+        expect(KEY_CREATING_LAMBDAS).toContain(name);
         expect(st.Action).toBe('kms:CreateKey');
       }
     }
@@ -457,21 +467,10 @@ describe('iam', () => {
     expect(actions('attest')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'kms:Sign']);
     expect(actions('register')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 's3:GetObject', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
     expect(actions('authorizer')).toEqual(['dynamodb:Query', 'kms:GetPublicKey']);
-    expect(actions('admin')).toEqual(
-      [
-        'dynamodb:DeleteItem',
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:Query',
-        'dynamodb:UpdateItem',
-        'kms:CreateAlias',
-        'kms:CreateKey',
-        'kms:DescribeKey',
-        'kms:GetPublicKey',
-        'kms:TagResource',
-        's3:PutObject',
-      ].sort(),
-    );
+    const createKeys = ['kms:CreateAlias', 'kms:CreateKey', 'kms:DescribeKey', 'kms:GetPublicKey', 'kms:TagResource'];
+    expect(actions('adminCatalog')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    expect(actions('adminKeys')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', ...createKeys].sort());
+    expect(actions('adminUploads')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', ...createKeys, 's3:PutObject'].sort());
     expect(actions('demoHello')).toEqual([]);
   });
 
@@ -527,31 +526,41 @@ describe('iam', () => {
     expect(s.statementsOf(role).some((st) => refers(st.Resource, nonces()))).toBe(false);
   });
 
-  test('admin: reads the attestation log, never writes it', () => {
-    const role = roleLogicalId('admin');
-    const onLog = s.statementsOf(role).filter((st) => st.Effect === 'Allow' && refers(st.Resource, attestationLog()));
-    expect(onLog.flatMap((st) => asList(st.Action))).toEqual(['dynamodb:Query']);
+  test('admin functions: adminCatalog reads the attestation log, never writes it; the others do not touch it', () => {
+    const onLog = (name: LambdaName) => s.statementsOf(roleLogicalId(name)).filter((st) => st.Effect === 'Allow' && refers(st.Resource, attestationLog()));
+    expect(onLog('adminCatalog').flatMap((st) => asList(st.Action))).toEqual(['dynamodb:Query']);
+    expect(onLog('adminKeys')).toEqual([]);
+    expect(onLog('adminUploads')).toEqual([]);
   });
 
-  test('nobody may Scan, or change or delete tables; only admin deletes registry items', () => {
+  test('admin functions: only adminCatalog deletes registry items (apps, registrations, devices)', () => {
+    expect(s.allowing(roleLogicalId('adminCatalog'), 'dynamodb:DeleteItem')).toHaveLength(1);
+    for (const name of ['adminKeys', 'adminUploads'] as const) expect(s.allowing(roleLogicalId(name), 'dynamodb:DeleteItem')).toHaveLength(0);
+  });
+
+  test('nobody may Scan, or change or delete tables; only adminCatalog deletes registry items', () => {
     for (const name of LAMBDA_NAMES) {
       const role = roleLogicalId(name);
       for (const action of ['dynamodb:Scan', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:UpdateTimeToLive', 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLDelete']) {
         expect(s.allowing(role, action)).toHaveLength(0);
       }
-      if (name !== 'admin') for (const st of s.allowing(role, 'dynamodb:DeleteItem')) expect(refers(st.Resource, registry())).toBe(false);
+      if (name !== 'adminCatalog') for (const st of s.allowing(role, 'dynamodb:DeleteItem')) expect(refers(st.Resource, registry())).toBe(false);
     }
   });
 
-  test('only admin can kms:CreateKey, and only tagged with attestor:tenant and as a P-256 signing key', () => {
-    for (const name of LAMBDA_NAMES.filter((n) => n !== 'admin')) expect(s.allowing(roleLogicalId(name), 'kms:CreateKey')).toHaveLength(0);
-    const creates = s.allowing(roleLogicalId('admin'), 'kms:CreateKey');
+  test.each(KEY_CREATING_LAMBDAS)('%s may kms:CreateKey only tagged with attestor:tenant and as a P-256 signing key', (name) => {
+    const creates = s.allowing(roleLogicalId(name), 'kms:CreateKey');
     expect(creates).toHaveLength(1);
     expect(creates[0]!.Condition).toEqual({
       Null: { [`aws:RequestTag/${TENANT_TAG_KEY}`]: 'false' },
       'ForAllValues:StringEquals': { 'aws:TagKeys': [...TENANT_KEY_TAG_KEYS] },
       StringEquals: { 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY' },
     });
+  });
+
+  test('only the key-creating admin functions can kms:CreateKey, or touch KMS at all among the admin functions', () => {
+    for (const name of LAMBDA_NAMES.filter((n) => !(KEY_CREATING_LAMBDAS as readonly string[]).includes(n))) expect(s.allowing(roleLogicalId(name), 'kms:CreateKey')).toHaveLength(0);
+    expect(s.allowedActions(roleLogicalId('adminCatalog')).filter((a) => a.startsWith('kms:'))).toEqual([]);
   });
 
   test('only attest signs: with tenant-aliased keys or the decoy, ECDSA_SHA_256 only, never with "*"', () => {
@@ -579,23 +588,25 @@ describe('iam', () => {
     expect(s.statementsOf(role).some((st) => refers(st.Resource, decoy()))).toBe(false);
   });
 
-  test('only attest may use the decoy key; admin is explicitly denied its public key, aliasing, tagging and deleting it', () => {
+  test('only attest may use the decoy key; the key creators are explicitly denied its public key, aliasing, tagging and deleting it', () => {
     for (const name of LAMBDA_NAMES.filter((n) => n !== 'attest')) {
       expect(s.statementsOf(roleLogicalId(name)).some((st) => st.Effect === 'Allow' && refers(st.Resource, decoy()))).toBe(false);
     }
-    const denies = s.statementsOf(roleLogicalId('admin')).filter((st) => st.Effect === 'Deny' && refers(st.Resource, decoy()));
-    expect(denies.flatMap((st) => asList(st.Action))).toEqual(
-      expect.arrayContaining(['kms:GetPublicKey', 'kms:DescribeKey', 'kms:CreateAlias', 'kms:TagResource', 'kms:ScheduleKeyDeletion']),
-    );
+    for (const name of KEY_CREATING_LAMBDAS) {
+      const denies = s.statementsOf(roleLogicalId(name)).filter((st) => st.Effect === 'Deny' && refers(st.Resource, decoy()));
+      expect(denies.flatMap((st) => asList(st.Action))).toEqual(
+        expect.arrayContaining(['kms:GetPublicKey', 'kms:DescribeKey', 'kms:CreateAlias', 'kms:TagResource', 'kms:ScheduleKeyDeletion']),
+      );
+    }
   });
 
-  test('admin can never sign, whatever key policy it writes (explicit deny outranks any allow)', () => {
-    const denies = s.statementsOf(roleLogicalId('admin')).filter((st) => st.Effect === 'Deny' && asList(st.Action).includes('kms:Sign'));
+  test.each(ADMIN_LAMBDAS)('%s can never sign, whatever key policy a creator writes (explicit deny outranks any allow)', (name) => {
+    const denies = s.statementsOf(roleLogicalId(name)).filter((st) => st.Effect === 'Deny' && asList(st.Action).includes('kms:Sign'));
     expect(denies).toEqual([expect.objectContaining({ Resource: '*' })]);
   });
 
-  test('admin: tenant aliases only, tenant tags only; no untag, alias deletion, key policy change or IAM-granted deletion', () => {
-    const role = roleLogicalId('admin');
+  test.each(KEY_CREATING_LAMBDAS)('%s: tenant aliases only, tenant tags only; no untag, alias deletion, key policy change or IAM-granted deletion', (name) => {
+    const role = roleLogicalId(name);
     for (const st of s.allowing(role, 'kms:CreateAlias')) {
       const aliasResource = JSON.stringify(st.Resource).includes(':alias/');
       if (aliasResource) expect(JSON.stringify(st.Resource)).toContain(`:alias/${TENANT_KEY_ALIAS_PREFIX.slice('alias/'.length)}*`);
@@ -611,16 +622,16 @@ describe('iam', () => {
     }
   });
 
-  test('S3: register reads builds/* only, admin writes builds/* only, nobody deletes or lists', () => {
+  test('S3: register reads builds/* only, adminUploads writes builds/* only, nobody deletes or lists', () => {
     const reads = s.allowing(roleLogicalId('register'), 's3:GetObject');
     expect(reads.length).toBeGreaterThan(0);
     expect(reads.every(onlyBuildObjects)).toBe(true);
-    const writes = s.allowing(roleLogicalId('admin'), 's3:PutObject');
+    const writes = s.allowing(roleLogicalId('adminUploads'), 's3:PutObject');
     expect(writes.length).toBeGreaterThan(0);
     expect(writes.every(onlyBuildObjects)).toBe(true);
     for (const name of LAMBDA_NAMES) {
       const s3Actions = s.allowedActions(roleLogicalId(name)).filter((a) => a.startsWith('s3:'));
-      expect(s3Actions).toEqual(name === 'register' ? ['s3:GetObject'] : name === 'admin' ? ['s3:PutObject'] : []);
+      expect(s3Actions).toEqual(name === 'register' ? ['s3:GetObject'] : name === 'adminUploads' ? ['s3:PutObject'] : []);
     }
   });
 
@@ -639,9 +650,9 @@ describe('iam', () => {
 
 // ---------- outputs ----------
 
-test('outputs: API and JWKS URLs, bucket, decoy key, tables, failure queue, admin role, web ACL', () => {
+test('outputs: API and JWKS URLs, bucket, decoy key, tables, failure queue, admin roles, web ACL', () => {
   const outputs = s.template.toJSON()['Outputs'] as Json;
-  for (const name of ['ApiUrl', 'JwksUrl', 'JwksExecuteApiArn', 'BuildsBucketName', 'DecoyKeyArn', 'NoncesTableName', 'RegistryTableName', 'AttestationLogTableName', 'RegisterFailuresQueueUrl', 'AdminFunctionRoleArn', 'WebAclArn']) {
+  for (const name of ['ApiUrl', 'JwksUrl', 'JwksExecuteApiArn', 'BuildsBucketName', 'DecoyKeyArn', 'NoncesTableName', 'RegistryTableName', 'AttestationLogTableName', 'RegisterFailuresQueueUrl', 'AdminCatalogFunctionRoleArn', 'AdminKeysFunctionRoleArn', 'AdminUploadsFunctionRoleArn', 'WebAclArn']) {
     expect(outputs).toHaveProperty(name);
   }
   expect(outputs['DecoyKeyArn']['Value']).toEqual({ 'Fn::GetAtt': [decoy(), 'Arn'] });

@@ -28,7 +28,7 @@ function fullApp(): App {
     demoAuthorizer: { limitedUse: true, requireBinding: true, requireProof: true },
   });
   new AttestorStack(app, 'AttestorMonitor', { demoAuthorizer: { mode: 'monitor' } });
-  new AttestorStack(app, 'AttestorCached', { demoAuthorizer: { resultsCacheTtl: Duration.minutes(5), requireBinding: true } });
+  new AttestorStack(app, 'AttestorCached', { demoAuthorizer: { resultsCacheTtl: Duration.seconds(60), requireBinding: true } });
   return app;
 }
 

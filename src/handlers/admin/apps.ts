@@ -2,7 +2,7 @@
 import { createAppSchema } from '../../core/admin-validation';
 import { parseRequest } from '../../core/validation';
 import { json, parseJsonBody } from '../http';
-import { conflict, notFound, ownedApp, type AdminRequest } from './context';
+import { conflict, notFound, ownedApp, type AdminDepsWith, type AdminRequest } from './context';
 
 export async function listApps(request: AdminRequest) {
   const apps = await request.deps.registry.listApps(request.caller.tenantId);
@@ -10,7 +10,7 @@ export async function listApps(request: AdminRequest) {
 }
 
 /** Idempotent for the owner (200 with the existing app); 409 when another tenant has the id. */
-export async function createApp(request: AdminRequest) {
+export async function createApp(request: AdminRequest<AdminDepsWith<'keys'>>) {
   const { deps, caller } = request;
   const { appId } = parseRequest(createAppSchema, parseJsonBody(request.event));
   const existing = await deps.registry.getApp(appId);

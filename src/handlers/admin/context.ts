@@ -20,26 +20,50 @@ import { appIdSchema, appVersionSchema, parseRequest } from '../../core/validati
 import { HttpError, type ApiHandler } from '../http';
 import type { Logger } from '../log';
 
-export interface AdminDeps {
+/**
+ * What every admin function has: the registry, the tenant directory and how callers map to tenants.
+ * The admin API is served by one function per area (src/routes.ts); each area adds only the
+ * adapters its routes call, so that a function bundles and loads only those.
+ */
+export interface AdminCommonDeps {
   readonly registry: Registry;
   readonly tenants: TenantDirectory;
-  readonly keys: TenantKeyManager;
-  readonly uploads: UploadUrlIssuer;
-  /** Absent in deployments without an attestation log table: the log routes then answer 404. */
-  readonly log?: AttestationLog;
   readonly clock: Clock;
   readonly random: RandomSource;
-  readonly maxBuildBytes: number;
   /** The deployment's default tenant: it sees attestations of unregistered apps and stray builds. */
   readonly defaultTenantId: string;
   /** Maps the authenticated caller to its tenant; undefined means no access (403). */
   readonly callerOf: (event: APIGatewayProxyEvent) => Promise<AdminCaller | undefined>;
+}
+
+/** Apps, registrations, policies, devices and the attestation log: DynamoDB only. */
+export interface AdminCatalogDeps extends AdminCommonDeps {
+  /** Absent in deployments without an attestation log table: the log routes then answer 404. */
+  readonly log?: AttestationLog;
+}
+
+/** Tenants, app creation and signing keys: DynamoDB and KMS. */
+export interface AdminKeysDeps extends AdminCommonDeps {
+  readonly keys: TenantKeyManager;
   /** Local cloud only: creates credentials for new tenants. */
   readonly credentialIssuer?: AdminCredentialIssuer;
 }
 
-export interface AdminRequest {
-  readonly deps: AdminDeps;
+/** Uploads of builds: DynamoDB, S3 (presigned URLs) and KMS (an upload may create the app, whose tenant needs a key). */
+export interface AdminUploadsDeps extends AdminCommonDeps {
+  readonly keys: TenantKeyManager;
+  readonly uploads: UploadUrlIssuer;
+  readonly maxBuildBytes: number;
+}
+
+/** Every area's dependencies at once (the local cloud wires them over one set of clients). */
+export type AdminDeps = AdminCatalogDeps & AdminKeysDeps & AdminUploadsDeps;
+
+/** The part of the dependencies a route needs that every area provides, plus what it names. */
+export type AdminDepsWith<K extends keyof AdminDeps = never> = AdminCommonDeps & Pick<AdminDeps, K>;
+
+export interface AdminRequest<D extends AdminCommonDeps = AdminCommonDeps> {
+  readonly deps: D;
   readonly log: Logger;
   readonly caller: AdminCaller;
   readonly event: APIGatewayProxyEvent;
@@ -47,7 +71,7 @@ export interface AdminRequest {
   readonly query: Readonly<Record<string, string | undefined>>;
 }
 
-export type AdminRoute = (request: AdminRequest) => ReturnType<ApiHandler>;
+export type AdminRoute<D extends AdminCommonDeps = AdminCommonDeps> = (request: AdminRequest<D>) => ReturnType<ApiHandler>;
 
 export function notFound(message: string): HttpError {
   return new HttpError(404, { error: 'not_found', message });

@@ -9,11 +9,11 @@ import {
 import type { AttestationLog, AttestationLogEntry, AttestationOutcome, BuildRefusal } from '../../core/ports';
 import { appIdSchema, InvalidRequestError } from '../../core/validation';
 import { json } from '../http';
-import { notFound, ownedApp, type AdminRequest } from './context';
+import { notFound, ownedApp, type AdminDepsWith, type AdminRequest } from './context';
 
 const OUTCOMES: readonly AttestationOutcome[] = ['pass', 'fail', 'debug', 'allowlisted'];
 
-function attestationLog(request: AdminRequest): AttestationLog {
+function attestationLog(request: AdminRequest<AdminDepsWith<'log'>>): AttestationLog {
   if (!request.deps.log) throw notFound('this deployment keeps no attestation log');
   return request.deps.log;
 }
@@ -58,7 +58,7 @@ function shownRefusal(r: BuildRefusal): Record<string, unknown> {
   };
 }
 
-export async function readLog(request: AdminRequest) {
+export async function readLog(request: AdminRequest<AdminDepsWith<'log'>>) {
   const log = attestationLog(request);
   const { query, caller } = request;
   const limit = queryInteger(query['limit'], 'limit', 1, MAX_LOG_LIMIT) ?? DEFAULT_LOG_LIMIT;
@@ -76,7 +76,7 @@ export async function readLog(request: AdminRequest) {
   return json(200, { entries: page.entries.map(shownEntry), ...(page.cursor ? { cursor: page.cursor } : {}) });
 }
 
-export async function stats(request: AdminRequest) {
+export async function stats(request: AdminRequest<AdminDepsWith<'log'>>) {
   const log = attestationLog(request);
   const windowSeconds = queryInteger(request.query['windowSeconds'], 'windowSeconds', 60, MAX_STATS_WINDOW_SECONDS) ?? DEFAULT_STATS_WINDOW_SECONDS;
   const since = request.deps.clock.nowSeconds() - windowSeconds;

@@ -3,9 +3,9 @@ import { createTenantSchema } from '../../core/admin-validation';
 import { normalisePrincipal } from '../../core/tenancy';
 import { InvalidRequestError, parseRequest } from '../../core/validation';
 import { json, parseJsonBody } from '../http';
-import { conflict, requireOperator, type AdminRequest } from './context';
+import { conflict, requireOperator, type AdminDepsWith, type AdminRequest } from './context';
 
-export async function createTenant(request: AdminRequest) {
+export async function createTenant(request: AdminRequest<AdminDepsWith<'keys' | 'credentialIssuer'>>) {
   requireOperator(request);
   const { deps } = request;
   const body = parseRequest(createTenantSchema, parseJsonBody(request.event));

@@ -9,9 +9,9 @@ import { MultipartRejectedError, type UploadRecord } from '../../core/ports';
 import { buildObjectKey, MULTIPART_THRESHOLD_BYTES, partCountFor, partSizeFor } from '../../core/registration';
 import { InvalidRequestError, parseRequest } from '../../core/validation';
 import { json, parseJsonBody } from '../http';
-import { conflict, notFound, pathAppId, type AdminRequest } from './context';
+import { conflict, notFound, pathAppId, type AdminDepsWith, type AdminRequest } from './context';
 
-export async function createUpload(request: AdminRequest) {
+export async function createUpload(request: AdminRequest<AdminDepsWith<'keys' | 'uploads' | 'maxBuildBytes'>>) {
   const { deps, caller } = request;
   const appId = pathAppId(request);
   const body = parseRequest(uploadRequestSchema(deps.maxBuildBytes), parseJsonBody(request.event));
@@ -77,7 +77,12 @@ function publicUpload(upload: UploadRecord): Record<string, unknown> {
 
 export async function getUpload(request: AdminRequest) {
   const upload = await ownedUpload(request);
-  const registration = upload.status === 'registered' ? await request.deps.registry.getRegistration(upload.appId, upload.version) : undefined;
+  // App ids outlive their owners (an app can be removed and its id taken by another tenant), so the
+  // registration shown must still be this tenant's and of this upload's build, not merely stored
+  // under the same (appId, version).
+  const app = upload.status === 'registered' ? await request.deps.registry.getApp(upload.appId) : undefined;
+  const stored = app?.tenantId === request.caller.tenantId ? await request.deps.registry.getRegistration(upload.appId, upload.version) : undefined;
+  const registration = stored?.sha256 === upload.sha256 ? stored : undefined;
   const shown = registration && {
     appId: registration.appId,
     version: registration.version,
@@ -90,7 +95,7 @@ export async function getUpload(request: AdminRequest) {
   return json(200, { ...publicUpload(upload), ...(shown ? { registration: shown } : {}) });
 }
 
-export async function completeUpload(request: AdminRequest) {
+export async function completeUpload(request: AdminRequest<AdminDepsWith<'uploads'>>) {
   const { deps } = request;
   const upload = await ownedUpload(request);
   const { parts } = parseRequest(completeUploadSchema, parseJsonBody(request.event));

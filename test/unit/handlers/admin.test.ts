@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { MultipartRejectedError, type TenantKeyManager, type UploadUrlIssuer } from '../../../src/core/ports';
 import { resolveAdminCaller } from '../../../src/core/tenancy';
-import { ADMIN_ROUTE_KEYS, adminHandler, type AdminDeps } from '../../../src/handlers/admin';
+import { ADMIN_ROUTE_KEYS, type AdminDeps } from '../../../src/handlers/admin';
 import { silentLogger } from '../../../src/handlers/log';
-import { ROUTES } from '../../../src/routes';
+import { ADMIN_LAMBDAS, ROUTES } from '../../../src/routes';
+import { routedAdminHandler } from './admin-routing';
 import { ManualClock, MemoryRegistry } from '../../support/memory';
 
 const ROLE = 'arn:aws:iam::123456789012:role/Deployer';
@@ -58,14 +59,21 @@ function setup(completeMultipart: UploadUrlIssuer['completeMultipart'] = async (
     defaultTenantId: 'default',
     callerOf: (e) => resolveAdminCaller({ directory: registry, operatorPrincipals: new Set(), defaultTenantId: 'default' }, e.requestContext?.identity?.userArn),
   };
-  return { registry, clock, handler: adminHandler(deps, silentLogger) };
+  return { registry, clock, handler: routedAdminHandler(deps, silentLogger) };
 }
 
 const json = (result: { body: string }) => JSON.parse(result.body) as Record<string, unknown>;
 
-test('every admin route of src/routes.ts has a handler, and no handler lacks a route', () => {
-  const declared = ROUTES.filter((r) => r.lambda === 'admin').map((r) => `${r.method} ${r.path}`);
-  expect([...ADMIN_ROUTE_KEYS].sort()).toEqual([...declared].sort());
+test.each(ADMIN_LAMBDAS)('every route src/routes.ts gives %s has a handler there, and no handler there lacks a route', (name) => {
+  const declared = ROUTES.filter((r) => r.lambda === name).map((r) => `${r.method} ${r.path}`);
+  expect(declared.length).toBeGreaterThan(0);
+  expect([...ADMIN_ROUTE_KEYS[name]].sort()).toEqual([...declared].sort());
+});
+
+test('every /v1/admin route goes to an admin function, and no other route does', () => {
+  const adminNames: readonly string[] = ADMIN_LAMBDAS;
+  const key = (r: (typeof ROUTES)[number]) => `${r.method} ${r.path}`;
+  expect(ROUTES.filter((r) => adminNames.includes(r.lambda)).map(key)).toEqual(ROUTES.filter((r) => r.path.startsWith('/v1/admin/')).map(key));
 });
 
 describe('IAM identity', () => {

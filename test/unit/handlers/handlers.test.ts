@@ -6,7 +6,8 @@ import type { PublicJwk, TenantKeyManager, UploadUrlIssuer, VerificationKeySourc
 import { buildObjectKey, type RegistrationDeps } from '../../../src/core/registration';
 import { AttestationVerifier } from '../../../src/core/verifier';
 import { verifyTokenWithKeys } from '../../../src/core/verify';
-import { adminHandler, type AdminDeps } from '../../../src/handlers/admin';
+import { adminKeysHandler, type AdminDeps } from '../../../src/handlers/admin';
+import { routedAdminHandler } from './admin-routing';
 import { attestHandler } from '../../../src/handlers/attest';
 import { authorizerHandler, headerValue, stageArn } from '../../../src/handlers/authorizer';
 import { challengeHandler } from '../../../src/handlers/challenge';
@@ -562,7 +563,8 @@ describe('admin handler', () => {
       defaultTenantId: TENANT,
       callerOf: async () => (caller.tenant === null ? undefined : { principal: `arn:aws:iam::123456789012:user/${caller.tenant}`, tenantId: caller.tenant, operator: false }),
     };
-    return { registry, clock, ensured, issued, jwk, caller, handler: adminHandler(deps, new RecordingLogger()) };
+    const log = new RecordingLogger();
+    return { registry, clock, ensured, issued, jwk, caller, handler: routedAdminHandler(deps, log), keysHandler: adminKeysHandler(deps, log) };
   }
   const route = (httpMethod: string, resource: string, pathParameters: Record<string, string> | null, text: string | null = null) =>
     restEvent({ httpMethod, resource, path: resource, pathParameters, body: text, isBase64Encoded: false });
@@ -649,9 +651,10 @@ describe('admin handler', () => {
     expect(body(result)).toEqual({ keys: [jwk] });
   });
 
-  it('answers 404 for an unknown route', async () => {
-    const { handler } = setup();
-    const result = await handler(route('DELETE', '/v1/admin/keys/jwks', null));
+  it('answers 404 for a route its function does not serve', async () => {
+    const { keysHandler } = setup();
+    // API Gateway sends a function only its own routes; a mismatch must still not run another route.
+    const result = await keysHandler(route('DELETE', '/v1/admin/keys/jwks', null));
     expect(result.statusCode).toBe(404);
     expect(body(result)).toEqual({ error: 'not_found', message: 'no admin route DELETE /v1/admin/keys/jwks' });
   });

@@ -1,0 +1,25 @@
+/**
+ * The adminKeys function (docs/ADMIN_API.md): tenants, app creation and the tenant's signing keys,
+ * everything that may create a tenant key. DynamoDB and KMS; no S3.
+ */
+import { createApp } from './admin/apps';
+import type { AdminKeysDeps } from './admin/context';
+import { jwks, listKeys, rotateKey } from './admin/keys';
+import { adminRouter, type AdminRoutes } from './admin/router';
+import { createTenant, listTenants } from './admin/tenants';
+import type { ApiHandler } from './http';
+import type { Logger } from './log';
+
+export const KEYS_ROUTES: AdminRoutes<AdminKeysDeps> = {
+  'GET /v1/admin/tenants': listTenants,
+  'POST /v1/admin/tenants': createTenant,
+  // Creating an app provisions its tenant's signing key (KMS), so it lives here, not in adminCatalog.
+  'POST /v1/admin/apps': createApp,
+  'GET /v1/admin/keys': listKeys,
+  'POST /v1/admin/keys/rotate': rotateKey,
+  'GET /v1/admin/keys/jwks': jwks,
+};
+
+export function adminKeysHandler(deps: AdminKeysDeps, log: Logger): ApiHandler {
+  return adminRouter('adminKeys', KEYS_ROUTES, deps, log);
+}

@@ -1,0 +1,19 @@
+/**
+ * The adminUploads function (docs/ADMIN_API.md): presigned uploads of builds and their state.
+ * DynamoDB, S3 and KMS (an upload may create its app, whose tenant then needs a signing key).
+ */
+import type { AdminUploadsDeps } from './admin/context';
+import { adminRouter, type AdminRoutes } from './admin/router';
+import { completeUpload, createUpload, getUpload } from './admin/uploads';
+import type { ApiHandler } from './http';
+import type { Logger } from './log';
+
+export const UPLOADS_ROUTES: AdminRoutes<AdminUploadsDeps> = {
+  'POST /v1/admin/apps/{appId}/uploads': createUpload,
+  'GET /v1/admin/uploads/{uploadId}': getUpload,
+  'POST /v1/admin/uploads/{uploadId}/complete': completeUpload,
+};
+
+export function adminUploadsHandler(deps: AdminUploadsDeps, log: Logger): ApiHandler {
+  return adminRouter('adminUploads', UPLOADS_ROUTES, deps, log);
+}

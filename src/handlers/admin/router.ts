@@ -1,0 +1,25 @@
+/**
+ * The one place where admin requests are authorized: every admin function (one per area, see
+ * src/routes.ts) resolves the caller to its tenant before any route runs; a caller with no tenant
+ * gets 403 and nothing is read.
+ */
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { httpHandler, type ApiHandler } from '../http';
+import type { Logger } from '../log';
+import { forbidden, notFound, type AdminCommonDeps, type AdminRoute } from './context';
+
+/** Route tables are keyed like src/routes.ts: `${method} ${path}`. */
+export type AdminRoutes<D extends AdminCommonDeps> = Readonly<Record<string, AdminRoute<D>>>;
+
+const routeKey = (event: APIGatewayProxyEvent) => `${event.httpMethod} ${event.resource}`;
+
+/** `name` labels unhandled errors in the log. A route missing from `routes` answers 404. */
+export function adminRouter<D extends AdminCommonDeps>(name: string, routes: AdminRoutes<D>, deps: D, log: Logger): ApiHandler {
+  return httpHandler(name, log, async (event) => {
+    const caller = await deps.callerOf(event);
+    if (!caller) throw forbidden('this credential has no access to any tenant');
+    const route = routes[routeKey(event)];
+    if (!route) throw notFound(`no admin route ${routeKey(event)}`);
+    return route({ deps, log, caller, event, params: event.pathParameters ?? {}, query: event.queryStringParameters ?? {} });
+  });
+}
