@@ -46,9 +46,10 @@ export function createServices(config: ServiceConfig) {
     registration: (): RegistrationDeps => registrationDeps(config, shared),
     /** Every admin area over the shared adapters; each area's handler uses its part. */
     admin: (options: AdminKeysOptions = {}): AdminDeps => ({
-      ...adminCatalogDeps(config, shared),
-      ...adminKeysDeps(config, options, shared),
       ...adminUploadsDeps(config, shared),
+      ...adminCatalogDeps(config, shared),
+      // Last: its `keys` (the shared tenant keys, as adminUploads's) is the whole key manager.
+      ...adminKeysDeps(config, options, shared),
     }),
   };
 }

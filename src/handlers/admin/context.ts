@@ -51,7 +51,8 @@ export interface AdminKeysDeps extends AdminCommonDeps {
 
 /** Uploads of builds: DynamoDB, S3 (presigned URLs) and KMS (an upload may create the app, whose tenant needs a key). */
 export interface AdminUploadsDeps extends AdminCommonDeps {
-  readonly keys: TenantKeyManager;
+  /** Only ensureSigningKey: the function loads KMS only for a tenant's first key (wiring/admin-uploads.ts). */
+  readonly keys: Pick<TenantKeyManager, 'ensureSigningKey'>;
   readonly uploads: UploadUrlIssuer;
   readonly maxBuildBytes: number;
 }

@@ -9,9 +9,9 @@ import { MultipartRejectedError, type UploadRecord } from '../../core/ports';
 import { buildObjectKey, MULTIPART_THRESHOLD_BYTES, partCountFor, partSizeFor } from '../../core/registration';
 import { InvalidRequestError, parseRequest } from '../../core/validation';
 import { json, parseJsonBody } from '../http';
-import { conflict, notFound, pathAppId, type AdminDepsWith, type AdminRequest } from './context';
+import { conflict, notFound, pathAppId, type AdminDepsWith, type AdminRequest, type AdminUploadsDeps } from './context';
 
-export async function createUpload(request: AdminRequest<AdminDepsWith<'keys' | 'uploads' | 'maxBuildBytes'>>) {
+export async function createUpload(request: AdminRequest<AdminUploadsDeps>) {
   const { deps, caller } = request;
   const appId = pathAppId(request);
   const body = parseRequest(uploadRequestSchema(deps.maxBuildBytes), parseJsonBody(request.event));

@@ -8,6 +8,7 @@ import { decodeB64u, encodeB64u } from '../../../src/core/base64url';
 import { installProofMessage, type InstallPublicJwk } from '../../../src/core/install-key';
 import { computeMeasurement } from '../../../src/core/measurement';
 import type { AttestRequest } from '../../../src/core/validation';
+import { TokenVerificationError, type VerifyErrorCode } from '../../../src/core/verify';
 import { ManualClock, MemoryNonceStore, MemoryRegistry, MemorySigner } from '../../support/memory';
 
 export const ISSUER = 'attestor-test';
@@ -152,4 +153,14 @@ export function thrown(fn: () => unknown): unknown {
     return error;
   }
   throw new Error('expected a throw');
+}
+
+/** The stable code a verification rejected with; fails the test if it resolved or threw anything else. */
+export async function codeOf(promise: Promise<unknown>): Promise<VerifyErrorCode> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TokenVerificationError);
+  return (error as TokenVerificationError).code;
 }

@@ -1,9 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import type { VerificationKeySource } from '../../../src/core/ports';
 import { AttestationVerifier, KeySourceUnavailableError } from '../../../src/core/verifier';
-import { TokenVerificationError } from '../../../src/core/verify';
 import { ManualClock, MemorySigner, generateTestKey, type TestKey } from '../../support/memory';
-import { ISSUER, TENANT, claimsAt, es256, forge } from './helpers';
+import { ISSUER, TENANT, claimsAt, es256, forge, codeOf } from './helpers';
 
 /** Wraps a key set the test can rotate; counts fetches and can hold them open. */
 class CountingKeySource implements VerificationKeySource {
@@ -37,15 +36,6 @@ function setup(keySet: TestKey[] = [generateTestKey()], refreshIntervalSeconds?:
   const verifier = new AttestationVerifier({ keys: source, tenantId: TENANT, issuer: ISSUER, clock, ...(refreshIntervalSeconds ? { refreshIntervalSeconds } : {}) });
   const token = (key: TestKey) => forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now), es256(key.privateKey));
   return { clock, source, verifier, token };
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TokenVerificationError);
-  return (error as TokenVerificationError).code;
 }
 
 describe('AttestationVerifier', () => {

@@ -13,7 +13,7 @@ import { TokenVerificationError } from '../../../src/core/verify';
 import { jwkThumbprint } from '../../../src/core/install-key';
 import { bindingFor, makeProof } from '../../support/proof';
 import { ManualClock, generateTestKey, type TestKey } from '../../support/memory';
-import { ISSUER, TENANT, claimsAt, es256, forge, newInstallKey, type InstallKey } from './helpers';
+import { ISSUER, TENANT, claimsAt, es256, forge, newInstallKey, type InstallKey, codeOf } from './helpers';
 
 // Counting wrappers around the real functions, to see which work a cache hit skips.
 jest.mock('node:crypto', () => {
@@ -43,15 +43,6 @@ function world(enforcement: EnforcementOptions = {}) {
   const proof = (forToken: string, overrides: Partial<Parameters<typeof makeProof>[0]> = {}, by: InstallKey = install) =>
     makeProof({ key: by, token: forToken, method: 'GET', url: URL_, iat: clock.now, ...overrides });
   return { clock, key, source, verifier, install, jkt, token, proof };
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TokenVerificationError);
-  return (error as TokenVerificationError).code;
 }
 
 describe('VerifiedTokenCache', () => {

@@ -9,7 +9,6 @@ import {
   InMemoryReplayLedger,
   JwksKeySource,
   parseJwks,
-  TokenVerificationError,
   VERIFY_ERROR_CODES,
   verifyToken,
   type VerifierOptions,
@@ -18,7 +17,7 @@ import {
 import { jwkThumbprint } from '../../../src/core/install-key';
 import { ManualClock, generateTestKey, type TestKey } from '../../support/memory';
 import { makeProof } from '../../support/proof';
-import { ISSUER, TENANT, b64uJson, claimsAt, es256, forge, newInstallKey } from '../core/helpers';
+import { ISSUER, TENANT, b64uJson, claimsAt, es256, forge, newInstallKey, codeOf } from '../core/helpers';
 import { publicJwk, startJwksServer, type JwksServer } from './jwks-server';
 
 const tenant = generateTestKey();
@@ -36,15 +35,6 @@ afterEach(() => server.close());
 const header = { alg: 'ES256', typ: 'JWT', kid: tenant.kid };
 const tokenAt = (claims: Record<string, unknown> = {}, h: Record<string, unknown> = header, by: TestKey = tenant) => forge(h, claimsAt(clock.now, { jti: randomBytes(16).toString('base64url'), ...claims }), es256(by.privateKey));
 const options = (extra: Partial<VerifierOptions> = {}): VerifierOptions => ({ issuer: ISSUER, audience: TENANT, jwksUrl: server.url, clock, ...extra });
-
-async function codeOf(promise: Promise<unknown>): Promise<VerifyErrorCode> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TokenVerificationError);
-  return (error as TokenVerificationError).code;
-}
 
 describe('verifyToken', () => {
   it('returns the typed claims of a genuine token', async () => {
