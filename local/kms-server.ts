@@ -9,12 +9,13 @@
  * client is noticed), key policies and grants are accepted and ignored, and one server process owns
  * a data directory at a time.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign as signMessage, verify as verifyMessage, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, randomUUID, sign as signMessage, verify as verifyMessage, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { derToP1363, p1363ToDer } from '../src/core/ecdsa';
 import { listen } from './listen';
+import { generateP256KeyPair } from '../src/core/p256';
 
 export interface KmsServer {
   readonly endpoint: string;
@@ -699,7 +700,7 @@ class LocalKms {
   }
 
   async createKey(description: string, tags: ReadonlyMap<string, string>): Promise<LiveKey> {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey } = generateP256KeyPair();
     const key = new LiveKey({
       version: 1,
       keyId: randomUUID(),

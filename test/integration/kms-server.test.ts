@@ -33,11 +33,12 @@ import {
   VerifyCommand,
   DisableKeyCommand,
 } from '@aws-sdk/client-kms';
-import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKmsServer, type KmsServer } from '../../local/kms-server';
+import { generateP256KeyPair } from '../../src/core/p256';
 
 const clientFor = (endpoint: string) =>
   new KMSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
@@ -152,7 +153,7 @@ describe('keys and signatures', () => {
     const keyId = await newKey(kms);
     const message = Buffer.from('payload');
     const { Signature } = await rawSign(kms, keyId, message);
-    const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const stranger = generateP256KeyPair().privateKey;
     const foreign = sign('sha256', message, stranger);
     const verifyWith = (signature: Uint8Array) =>
       kms.send(new VerifyCommand({ KeyId: keyId, Message: message, Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256' }));

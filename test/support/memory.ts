@@ -2,7 +2,7 @@
  * In-memory implementations of the core's ports, for unit tests of the protocol logic.
  * Integration tests use the real adapters against the local cloud instead.
  */
-import { createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { jwkThumbprint, type InstallPublicJwk } from '../../src/core/install-key';
 import type { Policy } from '../../src/core/policy';
 import type {
@@ -25,6 +25,7 @@ import type {
   UploadRecord,
   VerificationKeySource,
 } from '../../src/core/ports';
+import { generateP256KeyPair } from '../../src/core/p256';
 
 export class ManualClock implements Clock {
   constructor(public now = 1_800_000_000) {}
@@ -189,7 +190,7 @@ export interface TestKey {
 }
 
 export function generateTestKey(): TestKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey, publicKey } = generateP256KeyPair();
   const jwk = publicKey.export({ format: 'jwk' }) as unknown as InstallPublicJwk;
   return { privateKey, publicKey, kid: jwkThumbprint(jwk) };
 }

@@ -1,8 +1,9 @@
-import { generateKeyPairSync, sign, verify } from 'node:crypto';
+import { sign, verify } from 'node:crypto';
 import fc from 'fast-check';
 import { derToP1363, p1363ToDer, SignatureEncodingError } from '../../../src/core/ecdsa';
+import { generateP256KeyPair } from '../../../src/core/p256';
 
-const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const { privateKey, publicKey } = generateP256KeyPair();
 
 /** DER INTEGER for a big-endian magnitude, minimal as DER demands. */
 function derInt(magnitude: Uint8Array): Buffer {

@@ -2,7 +2,7 @@
  * Shared builders for the core and handler unit tests: a wired attestation world over the memory
  * fakes, genuine attest requests, and hand-forged JWS tokens (node:crypto only, no jose).
  */
-import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, sign, type KeyObject } from 'node:crypto';
 import { cryptoRandom, issueChallenge, type AttestationDeps } from '../../../src/core/attestation';
 import { decodeB64u, encodeB64u } from '../../../src/core/base64url';
 import { installProofMessage, type InstallPublicJwk } from '../../../src/core/install-key';
@@ -10,6 +10,7 @@ import { computeMeasurement } from '../../../src/core/measurement';
 import type { AttestRequest } from '../../../src/core/validation';
 import { TokenVerificationError, type VerifyErrorCode } from '../../../src/core/verify';
 import { ManualClock, MemoryNonceStore, MemoryRegistry, MemorySigner } from '../../support/memory';
+import { generateP256KeyPair } from '../../../src/core/p256';
 
 export const ISSUER = 'attestor-test';
 export const TENANT = 'tenant-a';
@@ -51,7 +52,7 @@ export interface InstallKey {
 }
 
 export function newInstallKey(): InstallKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey, publicKey } = generateP256KeyPair();
   const { kty, crv, x, y } = publicKey.export({ format: 'jwk' }) as Record<string, string>;
   return { privateKey, jwk: { kty: kty as 'EC', crv: crv as 'P-256', x: x!, y: y! } };
 }

@@ -1,7 +1,8 @@
-import { createHash, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, createPublicKey, sign } from 'node:crypto';
 import { encodeB64u } from '../../../src/core/base64url';
 import { importInstallKey, installProofMessage, jwkThumbprint, verifyInstallProof, type InstallPublicJwk } from '../../../src/core/install-key';
 import { newInstallKey } from './helpers';
+import { generateP256KeyPair } from '../../../src/core/p256';
 
 /** RFC 7638 §3: required members only, sorted by name, no whitespace, SHA-256, base64url. */
 function referenceThumbprint(jwk: Record<string, string>, required: readonly string[]): string {
@@ -31,7 +32,7 @@ describe('jwkThumbprint (RFC 7638)', () => {
   it('matches the reference computation on keys exported by node:crypto as JWK', () => {
     for (let i = 0; i < 20; i++) {
       // Prepare
-      const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const { publicKey } = generateP256KeyPair();
       const exported = createPublicKey(publicKey.export({ format: 'pem', type: 'spki' })).export({ format: 'jwk' }) as Record<string, string>;
       // Act
       const thumbprint = jwkThumbprint(exported as unknown as InstallPublicJwk);

@@ -1,5 +1,5 @@
 /** Every rule of the Attestor-Proof (docs/ENFORCEMENT.md), with proofs built by test/support/proof.ts. */
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { sign } from 'node:crypto';
 import fc from 'fast-check';
 import { jwkThumbprint } from '../../../src/core/install-key';
 import { checkProof, normaliseHtu } from '../../../src/core/proof';
@@ -8,6 +8,7 @@ import { TokenVerificationError } from '../../../src/core/verify';
 import { createRequestProof } from '../../../src/sdk/proof';
 import { makeProof } from '../../support/proof';
 import { claimsAt, newInstallKey, thrown } from './helpers';
+import { generateP256KeyPair } from '../../../src/core/p256';
 
 const NOW = 1_800_000_000;
 const install = newInstallKey();
@@ -104,7 +105,7 @@ describe('checkProof', () => {
     });
 
     it('rejects a proof naming the install key but signed by another', () => {
-      expectInvalid(proof({ signWith: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey }), /signature does not verify/);
+      expectInvalid(proof({ signWith: generateP256KeyPair().privateKey }), /signature does not verify/);
     });
   });
 
