@@ -12,7 +12,8 @@ import { verifyTokenWithKeys } from '../../../src/core/verify';
 import { attestHandler } from '../../../src/handlers/attest';
 import { challengeHandler } from '../../../src/handlers/challenge';
 import { silentLogger } from '../../../src/handlers/log';
-import { AttestorClient, AttestorError, bytesPackageSource, type AttestorClientOptions } from '../../../src/sdk';
+import { AttestorClient, AttestorError, bytesPackageSource, memoryKeyStore, type AttestorClientOptions, type StoredInstallKey } from '../../../src/sdk';
+import { generateP256KeyPair } from '../../../src/core/p256';
 import { ManualClock, MemoryNonceStore, MemoryRegistry, MemorySigner } from '../../support/memory';
 
 export const APP_ID = 'com.example.shop';
@@ -94,6 +95,9 @@ export function inProcessService(options: { api?: (request: Request) => Response
 
   const client = (overrides: Partial<AttestorClientOptions> = {}) =>
     new AttestorClient({
+      // A ready install key, made without WebCrypto's generateKey: on Node 20 exporting a freshly
+      // generated key can deadlock (src/core/p256.ts). Tests about key generation pass their own store.
+      keyStore: memoryKeyStore(seededInstallKey()),
       endpoint: `${ENDPOINT}/`,
       appId: APP_ID,
       appVersion: APP_VERSION,
@@ -106,6 +110,12 @@ export function inProcessService(options: { api?: (request: Request) => Response
     });
 
   return { clock, registry, signer, deps, requests, apiRequests, hooks, fetchFn, verify, client };
+}
+
+/** A stored install key as the SDK persists it, generated through src/core/p256.ts. */
+export function seededInstallKey(): StoredInstallKey {
+  const { kty, crv, x, y, d } = generateP256KeyPair().privateKey.export({ format: 'jwk' });
+  return { kty: kty as 'EC', crv: crv as 'P-256', x: x!, y: y!, d: d! };
 }
 
 /** The AttestorError a promise rejects with (fails the test if it resolves or rejects otherwise). */
