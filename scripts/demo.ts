@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { localDataDir } from '../local/admin-credentials';
 import { AttestorClient, bytesPackageSource } from '../src/sdk/index';
+import { nodeDeviceInfo } from '../src/sdk/node';
 
 const endpoint = process.env['ATTESTOR_ENDPOINT'] ?? `http://127.0.0.1:${process.env['PORT'] ?? 3000}`;
 const APP_ID = 'com.example.demo';
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
     if (String(input).endsWith('/v1/attest')) lastAttestBody = init?.body as string;
     return fetch(input, init);
   };
-  const genuine = new AttestorClient({ endpoint, appId: APP_ID, appVersion: VERSION, packageSource: bytesPackageSource(build), fetch: recordingFetch });
+  const genuine = new AttestorClient({ endpoint, appId: APP_ID, appVersion: VERSION, packageSource: bytesPackageSource(build), device: nodeDeviceInfo(), fetch: recordingFetch });
   const token = await genuine.getToken();
   show(`token: ${token.slice(0, 24)}... (${token.length} chars)`);
   show(await hello(token));
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
   step(3, 'A repackaged copy (one byte changed) attests too, and gets a token of the same shape');
   const tampered = Buffer.from(build);
   tampered[4096] = tampered[4096]! ^ 0xff;
-  const fake = new AttestorClient({ endpoint, appId: APP_ID, appVersion: VERSION, packageSource: bytesPackageSource(tampered) });
+  const fake = new AttestorClient({ endpoint, appId: APP_ID, appVersion: VERSION, packageSource: bytesPackageSource(tampered), device: nodeDeviceInfo() });
   const fakeToken = await fake.getToken();
   show(`token: ${fakeToken.slice(0, 24)}... (${fakeToken.length} chars: the client cannot tell it failed)`);
   show(await hello(fakeToken));
