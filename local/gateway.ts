@@ -6,13 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { ApiHandler } from '../src/handlers/http';
 import type { AuthorizerHandler } from '../src/handlers/authorizer';
 import type { Logger } from '../src/handlers/log';
 import { ROUTES, TOKEN_HEADER_NAME, type Route } from '../src/routes';
 import { LOCAL_ACCOUNT_ID, localPrincipal } from './admin-credentials';
+import { listen } from './listen';
 import { verifySigV4, type CredentialLookup } from './sigv4';
 
 export { LOCAL_ACCOUNT_ID };
@@ -266,11 +266,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   // Keep-alive sockets would hold close() open; the SDK and CLI reconnect cheaply.
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => resolveListen());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port, options.host ?? '127.0.0.1');
   return {
     endpoint: `http://${options.host ?? '127.0.0.1'}:${port}`,
     port,

@@ -18,6 +18,7 @@ import { DynamoDbTokenLedger } from './dynamodb-token-ledger';
 import { ConfigurationError, DEFAULTS } from './environment';
 import { sigV4JwksKeySource, type SigV4FetchOptions } from './jwks-key-source';
 import { KmsTenantKeys } from './kms-tenant-keys';
+import { TENANT_ID_PATTERN } from '../core/admin-ids';
 
 /** Longest authorizer result cache: the shortest token TTL a policy allows (see PROTOCOL.md, policy tokenTtlSeconds). */
 export const MAX_AUTHORIZER_CACHE_SECONDS = 60;
@@ -50,7 +51,6 @@ export interface AuthorizerConfig {
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
-const TENANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Parses and checks the environment contract; throws ConfigurationError naming the variable at fault. */
 export function authorizerConfigFromEnv(env: NodeJS.ProcessEnv): AuthorizerConfig {
@@ -73,7 +73,7 @@ export function authorizerConfigFromEnv(env: NodeJS.ProcessEnv): AuthorizerConfi
   };
 
   const tenantId = value('AUTHORIZER_TENANT') ?? value('ATTESTOR_DEFAULT_TENANT') ?? DEFAULTS.defaultTenantId;
-  if (!TENANT_ID.test(tenantId)) throw new ConfigurationError(`AUTHORIZER_TENANT must match ${TENANT_ID.source}, got "${tenantId}"`);
+  if (!TENANT_ID_PATTERN.test(tenantId)) throw new ConfigurationError(`AUTHORIZER_TENANT must match ${TENANT_ID_PATTERN.source}, got "${tenantId}"`);
   const mode = oneOf('AUTHORIZER_MODE', ['enforce', 'monitor'] as const, 'enforce');
   const tokenHeader = headerName('TOKEN_HEADER', TOKEN_HEADER_NAME);
   const requireBinding = flag('REQUIRE_BINDING');

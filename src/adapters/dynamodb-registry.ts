@@ -509,26 +509,10 @@ export class DynamoDbRegistry implements Registry, TenantDirectory {
   }
 
   async listTenantKeys(tenantId: string): Promise<TenantKeyRecord[]> {
-    const pk = registryKeys.tenantKey(tenantId, '').pk;
-    const keys: TenantKeyRecord[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-          ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
-          ExpressionAttributeValues: { ':pk': { S: pk }, ':prefix': { S: 'KEY#' } },
-          // Consistent: a key is listed right after putTenantKey when a tenant is first set up.
-          ConsistentRead: true,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) keys.push(tenantKeyFromItem(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    // Consistent (queryPrefix): a key is listed right after putTenantKey when a tenant is first set up.
+    const items = await this.queryPrefix(registryKeys.tenantKey(tenantId, '').pk, 'KEY#');
     // The sort key orders by kid (a thumbprint), not by time, so "newest first" is sorted here.
-    return keys.sort(compareTenantKeysNewestFirst);
+    return items.map(tenantKeyFromItem).sort(compareTenantKeysNewestFirst);
   }
 
   async putTenantKey(record: TenantKeyRecord): Promise<void> {

@@ -39,6 +39,7 @@ import type {
   VerificationKeySource,
 } from '../core/ports';
 import { activatesAt, KEY_PUBLICATION_SECONDS, keyStatusAt, retirementsAfterRotation, signingKeyAt, trustedKeysAt } from '../core/tenant-keys';
+import { TENANT_ID_PATTERN } from '../core/admin-ids';
 
 /** The tenant has no active signing key (ensureSigningKey has not run for it). */
 export class TenantKeyMissingError extends Error {
@@ -91,7 +92,11 @@ export interface KmsTenantKeysOptions {
 export const SIGNING_KEY_CACHE_SECONDS = 30;
 /** The shortest window KMS allows; a discarded candidate key was never used. */
 const DISCARD_WINDOW_DAYS = 7;
-const TENANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Tenant ids become part of KMS alias names; anything else is refused before KMS is called. */
+function assertTenantId(tenantId: string): void {
+  if (!TENANT_ID_PATTERN.test(tenantId)) throw new InvalidTenantIdError(`tenant id must match ${TENANT_ID_PATTERN.source} to be part of a KMS alias`);
+}
 
 interface CurrentKey {
   readonly kid: string;
@@ -164,7 +169,7 @@ export class KmsTenantKeys implements TokenSigner, VerificationKeySource, Tenant
   }
 
   async ensureSigningKey(tenantId: string): Promise<void> {
-    if (!TENANT_ID.test(tenantId)) throw new InvalidTenantIdError(`tenant id must match ${TENANT_ID.source} to be part of a KMS alias`);
+    assertTenantId(tenantId);
     // Concurrent callers in this process share one attempt; other processes are handled by the alias claim.
     let pending = this.ensuring.get(tenantId);
     if (!pending) {
@@ -180,7 +185,7 @@ export class KmsTenantKeys implements TokenSigner, VerificationKeySource, Tenant
    * one activating last wins and the others retire with the rest.
    */
   async rotateSigningKey(tenantId: string): Promise<{ readonly kid: string; readonly activatesAt: number }> {
-    if (!TENANT_ID.test(tenantId)) throw new InvalidTenantIdError(`tenant id must match ${TENANT_ID.source} to be part of a KMS alias`);
+    assertTenantId(tenantId);
     const now = this.options.clock.nowSeconds();
     const created = await createSigningKey(this.kms, `Attestor token signing key of tenant ${tenantId}`, [
       { TagKey: 'attestor:tenant', TagValue: tenantId },

@@ -9,10 +9,10 @@ import type { AdminDeps } from '../handlers/admin';
 import { dynamoDbClient } from './clients/dynamodb';
 import { kmsClient } from './clients/kms';
 import { s3Client } from './clients/s3';
-import { DynamoDbAttestationLog } from './dynamodb-attestation-log';
 import { DynamoDbRegistry } from './dynamodb-registry';
 import type { ServiceConfig } from './environment';
 import { adminCatalogDeps } from './wiring/admin-catalog';
+import { attestationLogFor } from './wiring/attestation-log';
 import { adminKeysDeps, type AdminKeysOptions } from './wiring/admin-keys';
 import { adminUploadsDeps } from './wiring/admin-uploads';
 import { attestDeps } from './wiring/attest';
@@ -32,7 +32,7 @@ export function createServices(config: ServiceConfig) {
     kms,
     registry,
     tenantKeys: tenantKeysFor(config, kms, registry),
-    attestationLog: config.attestationLogTable ? new DynamoDbAttestationLog(dynamodb, config.attestationLogTable) : undefined,
+    attestationLog: attestationLogFor(config, dynamodb),
   };
   return {
     config,

@@ -5,6 +5,8 @@
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import type { Policy, SignalName } from '../core/policy';
+import type { PublicBuildRefusal, PublicLogEntry } from '../core/ports';
 import type { CredentialSource } from './credentials';
 import { isLocalEndpoint } from './credentials';
 import { CliError, HttpStatusError, InterruptedError, oneLine } from './errors';
@@ -94,13 +96,9 @@ export interface AppRemoval {
   readonly removed: { readonly registrations: number; readonly devices: number; readonly policy: boolean };
 }
 
-export type Signal = 'rooted' | 'emulator' | 'debugger' | 'hooked';
-
-export interface Policy {
-  readonly tokenTtlSeconds: number;
-  readonly reject: Readonly<Record<Signal, boolean>>;
-  readonly minSdkVersion?: string;
-}
+/** The wire shapes of the admin API are the service's own types (types only: nothing loads at run time). */
+export type Signal = SignalName;
+export type { Policy };
 
 export interface Device {
   readonly deviceId: string;
@@ -120,29 +118,9 @@ export interface SigningKey {
   readonly retiresAt?: number;
 }
 
-export interface LogEntry {
-  readonly time: number;
-  readonly appId: string;
-  readonly appVersion: string;
-  readonly did: string;
-  readonly platform: string;
-  readonly osVersion: string;
-  readonly model: string;
-  readonly sdkVersion: string;
-  readonly outcome: 'pass' | 'fail' | 'debug' | 'allowlisted';
-  readonly reasons: readonly string[];
-  readonly jti: string;
-}
+export type LogEntry = PublicLogEntry;
 
-export interface BuildLogEntry {
-  readonly time: number;
-  readonly objectKey: string;
-  readonly reason: string;
-  readonly size?: number;
-  readonly appId?: string;
-  readonly version?: string;
-  readonly uploadId?: string;
-}
+export type BuildLogEntry = PublicBuildRefusal;
 
 export interface LogPage<T> {
   readonly entries: readonly T[];

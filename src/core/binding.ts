@@ -5,6 +5,7 @@
  * one request is then worthless on a request with another Authorization header.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { decodeB64u } from './base64url';
 import type { TokenClaims } from './token';
 import { TokenVerificationError } from './verify';
 
@@ -19,8 +20,8 @@ export function bindingOf(value: string): string {
  */
 export function bindingMatches(pay: string | undefined, value: string | undefined): boolean {
   if (pay === undefined || value === undefined) return false;
-  const expected = Buffer.from(pay, 'base64url');
-  if (expected.length !== 32 || expected.toString('base64url') !== pay) return false;
+  const expected = decodeB64u(pay);
+  if (expected?.length !== 32) return false;
   return timingSafeEqual(expected, createHash('sha256').update(value, 'utf8').digest());
 }
 

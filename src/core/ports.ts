@@ -228,6 +228,9 @@ export interface AttestationLogEntry {
   readonly jti: string;
 }
 
+/** An attestation log entry as the admin API shows it: tenant bookkeeping stays inside. */
+export type PublicLogEntry = Omit<AttestationLogEntry, 'tenantId' | 'appKnown'>;
+
 /** A build the register function refused. */
 export interface BuildRefusal {
   readonly tenantId: string;
@@ -241,6 +244,9 @@ export interface BuildRefusal {
   readonly version?: string;
   readonly uploadId?: string;
 }
+
+/** A refused build as the admin API shows it. */
+export type PublicBuildRefusal = Omit<BuildRefusal, 'tenantId' | 'eventId'>;
 
 export interface LogQuery {
   readonly tenantId: string;

@@ -5,8 +5,9 @@
  * in docs/ENFORCEMENT.md. Every failure is `proof_invalid`, except a jti seen before (`replayed`,
  * decided by the caller's ReplayLedger once everything here passed).
  */
-import { createHash, createPublicKey, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
-import { jwkThumbprint } from './install-key';
+import { createHash, timingSafeEqual, verify } from 'node:crypto';
+import { decodeB64u } from './base64url';
+import { importInstallKey, jwkThumbprint } from './install-key';
 import { CLOCK_SKEW_SECONDS, MAX_TOKEN_BYTES } from './protocol';
 import type { TokenClaims } from './token';
 import { TokenVerificationError } from './verify';
@@ -41,13 +42,8 @@ const invalid = (message: string): never => {
   throw new TokenVerificationError('proof_invalid', message);
 };
 
-function strictB64u(text: string): Buffer | undefined {
-  const bytes = Buffer.from(text, 'base64url');
-  return bytes.toString('base64url') === text ? bytes : undefined;
-}
-
 function jsonSegment(segment: string, what: string): Record<string, unknown> {
-  const bytes = strictB64u(segment) ?? invalid(`proof ${what} is not base64url`);
+  const bytes = decodeB64u(segment) ?? invalid(`proof ${what} is not base64url`);
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString('utf8'));
@@ -58,7 +54,7 @@ function jsonSegment(segment: string, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-const is32Bytes = (value: unknown): value is string => typeof value === 'string' && strictB64u(value)?.length === 32;
+const is32Bytes = (value: unknown): value is string => typeof value === 'string' && decodeB64u(value)?.length === 32;
 
 /**
  * scheme://host[:port]/path of an absolute http(s) URL, normalised the WHATWG way (lower-case scheme
@@ -103,19 +99,14 @@ export function checkProof(proof: string | undefined, token: string, claims: Tok
   if (jwk['d'] !== undefined) invalid('proof jwk must not contain a private key');
   const publicJwk = { kty: 'EC', crv: 'P-256', x: jwk['x'] as string, y: jwk['y'] as string } as const;
 
-  const signature = strictB64u(s);
+  const signature = decodeB64u(s);
   if (!signature || signature.length !== 64) invalid('proof signature must be 64 bytes (r||s)');
   const claimsOfProof = jsonSegment(p, 'claims');
 
   // The key check comes before the signature check: a proof by another install is rejected without
   // spending an import and a verify on it.
   if (!sameText(jwkThumbprint(publicJwk), claims.cnf.jkt)) invalid('proof is signed by another key than the token was issued to');
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: publicJwk, format: 'jwk' });
-  } catch {
-    return invalid('proof jwk is not a point on P-256');
-  }
+  const key = importInstallKey(publicJwk) ?? invalid('proof jwk is not a point on P-256');
   let valid = false;
   try {
     valid = verify('sha256', Buffer.from(`${h}.${p}`, 'latin1'), { key, dsaEncoding: 'ieee-p1363' }, signature!);
@@ -132,7 +123,7 @@ export function checkProof(proof: string | undefined, token: string, claims: Tok
   const expectedUrl = normaliseHtu(target.url);
   const provenUrl = typeof htu === 'string' ? normaliseHtu(htu) : undefined;
   if (expectedUrl === undefined || provenUrl === undefined || provenUrl !== expectedUrl) invalid('proof htu does not match the request URL');
-  const athBytes = typeof ath === 'string' ? strictB64u(ath) : undefined;
+  const athBytes = typeof ath === 'string' ? decodeB64u(ath) : undefined;
   if (!athBytes || athBytes.length !== 32 || !timingSafeEqual(athBytes, createHash('sha256').update(token, 'latin1').digest())) {
     invalid('proof ath does not match the token');
   }

@@ -1,11 +1,9 @@
 /** Constants of attestation protocol v1 (PROTOCOL.md). Changing any of them is a protocol change. */
-export const PROTOCOL_VERSION = 1;
 export const NONCE_BYTES = 32;
 export const NONCE_TTL_SECONDS = 60;
 export const DEFAULT_TOKEN_TTL_SECONDS = 300;
 export const MEASUREMENT_LABEL = 'attestor-measurement-v1';
 export const INSTALL_PROOF_LABEL = 'attestor-install-v1';
-export const TOKEN_HEADER = 'Attestor-Token';
 /** Tokens larger than this are refused before any parsing (issue 4 security floor). */
 export const MAX_TOKEN_BYTES = 4096;
 /** Clock skew tolerated on iat/exp/nbf when verifying tokens. */

@@ -8,7 +8,7 @@ import { APP_ID_PATTERN, VERSION_PATTERN } from './protocol';
 
 export const BUILD_KEY_PREFIX = 'builds/';
 export const DEFAULT_MAX_BUILD_BYTES = 2 * 1024 ** 3;
-const UPLOAD_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
+export const UPLOAD_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
 
 export interface BuildKey {
   readonly appId: string;

@@ -18,7 +18,7 @@ import { CLOCK_SKEW_SECONDS } from './protocol';
 import { proofLedgerId, tokenLedgerId, type ReplayLedger } from './replay';
 import type { TokenClaims } from './token';
 import { VerifiedTokenCache } from './token-cache';
-import { checkClaims, decodeToken, signatureVerifies, TokenVerificationError, type VerifyOptions } from './verify';
+import { checkClaims, checkToken, decodeToken, TokenVerificationError, type VerifyOptions } from './verify';
 
 /** The key source failed recently; the verifier is backing off. Callers deny, as for any error. */
 export class KeySourceUnavailableError extends Error {
@@ -279,11 +279,10 @@ export class AttestationVerifier {
     } else {
       const decoded = decodeToken(token);
       const key = this.ring.current(decoded.kid) ?? (await this.ring.resolve(decoded.kid));
-      if (!key) throw new TokenVerificationError('unknown_kid', 'token is signed by a key this verifier does not trust');
-      if (!signatureVerifies(decoded, key)) throw new TokenVerificationError('bad_signature', 'signature does not verify');
-      claims = checkClaims(decoded.claims, options);
+      claims = checkToken(decoded, key, options);
       Object.freeze(claims.cnf);
-      cache.set(token!, { claims: Object.freeze(claims), key, kid: decoded.kid });
+      // checkToken has thrown unknown_kid if there was no key.
+      cache.set(token!, { claims: Object.freeze(claims), key: key!, kid: decoded.kid });
     }
     if (this.options.requireBinding) checkBinding(claims, request.binding);
     if (this.options.requireProof) {

@@ -9,6 +9,7 @@
  * and re-encoding rather than by a separate pattern match.
  */
 import { verify, type KeyObject } from 'node:crypto';
+import { decodeB64u } from './base64url';
 import { CLOCK_SKEW_SECONDS, MAX_TOKEN_BYTES } from './protocol';
 import type { TokenClaims } from './token';
 
@@ -74,18 +75,8 @@ const fail = (code: VerifyErrorCode, message: string): never => {
   throw new TokenVerificationError(code, message);
 };
 
-/**
- * Strict base64url: the text must be exactly what encoding its bytes gives back, which rejects
- * padding, whitespace, characters outside the alphabet, a length of 1 mod 4 and non-canonical
- * trailing bits in one comparison (Node's decoder itself is lenient and skips such characters).
- */
-function strictB64u(text: string): Buffer | undefined {
-  const bytes = Buffer.from(text, 'base64url');
-  return bytes.toString('base64url') === text ? bytes : undefined;
-}
-
 function parseJson(segment: string, what: string): Record<string, unknown> {
-  const bytes = strictB64u(segment);
+  const bytes = decodeB64u(segment);
   if (!bytes) return fail('malformed', `${what} is not base64url`);
   let value: unknown;
   try {
@@ -131,7 +122,7 @@ export function decodeToken(token: string | undefined): DecodedToken {
   const second = first < 0 ? -1 : token.indexOf('.', first + 1);
   if (second < 0 || token.indexOf('.', second + 1) >= 0) fail('malformed', 'token is not a compact JWS');
   const kid = kidOf(token.slice(0, first));
-  const signature = strictB64u(token.slice(second + 1));
+  const signature = decodeB64u(token.slice(second + 1));
   if (!signature || signature.length !== 64) fail('malformed', 'signature must be 64 bytes (r||s)');
   const c = parseJson(token.slice(first + 1, second), 'claims');
   if (

@@ -4,7 +4,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { PROOF_HEADER_NAME } from '../core/proof';
 import { TokenVerificationError, type VerifyErrorCode } from '../core/verify';
+import { TOKEN_HEADER_NAME } from '../routes';
 import { createVerifier, type AttestationClaims, type VerifierOptions } from './verifier';
 
 /** How one request fared; `verifier_error` means keys or replay store could not be reached. */
@@ -80,9 +82,9 @@ export function attestorMiddleware(options: MiddlewareOptions): (req: IncomingMe
   verifier.warm();
   const monitor = options.mode === 'monitor';
   if (options.mode !== undefined && options.mode !== 'enforce' && !monitor) throw new TypeError(`mode must be 'enforce' or 'monitor', got ${String(options.mode)}`);
-  const tokenHeader = options.tokenHeader ?? 'Attestor-Token';
+  const tokenHeader = options.tokenHeader ?? TOKEN_HEADER_NAME;
   const bindingHeader = options.bindingHeader ?? 'Authorization';
-  const proofHeader = options.proofHeader ?? 'Attestor-Proof';
+  const proofHeader = options.proofHeader ?? PROOF_HEADER_NAME;
 
   return (req, res, next) => {
     const token = header(req, tokenHeader);

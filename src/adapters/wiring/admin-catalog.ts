@@ -1,10 +1,10 @@
 /** The adminCatalog function: the registry and (if configured) the attestation log. DynamoDB only: no KMS, no S3. */
 import type { AdminCatalogDeps } from '../../handlers/admin/context';
 import { dynamoDbClient } from '../clients/dynamodb';
-import { DynamoDbAttestationLog } from '../dynamodb-attestation-log';
 import { DynamoDbRegistry } from '../dynamodb-registry';
 import type { ServiceConfig } from '../environment';
 import { adminCommonDeps } from './admin';
+import { attestationLogFor } from './attestation-log';
 import type { SharedAdapters } from './shared';
 
 type CatalogAdapters = Pick<SharedAdapters, 'registry' | 'attestationLog'>;
@@ -19,6 +19,6 @@ function ownAdapters(config: ServiceConfig): CatalogAdapters {
   const dynamodb = dynamoDbClient(config);
   return {
     registry: new DynamoDbRegistry(dynamodb, config.registryTable),
-    attestationLog: config.attestationLogTable ? new DynamoDbAttestationLog(dynamodb, config.attestationLogTable) : undefined,
+    attestationLog: attestationLogFor(config, dynamodb),
   };
 }

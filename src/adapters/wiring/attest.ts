@@ -2,21 +2,17 @@
 import { cryptoRandom, type AttestationDeps } from '../../core/attestation';
 import { dynamoDbClient } from '../clients/dynamodb';
 import { kmsClient } from '../clients/kms';
-import { DynamoDbAttestationLog } from '../dynamodb-attestation-log';
 import { DynamoDbNonceStore } from '../dynamodb-nonce-store';
 import { DynamoDbRegistry } from '../dynamodb-registry';
 import type { ServiceConfig } from '../environment';
+import { attestationLogFor } from './attestation-log';
 import { clockOf, type SharedAdapters } from './shared';
 import { tenantKeysFor } from './tenant-keys';
 
 export function attestDeps(config: ServiceConfig, shared?: Pick<SharedAdapters, 'dynamodb' | 'registry' | 'tenantKeys' | 'attestationLog'>): AttestationDeps {
   const dynamodb = shared?.dynamodb ?? dynamoDbClient(config);
   const registry = shared?.registry ?? new DynamoDbRegistry(dynamodb, config.registryTable);
-  const attestationLog = shared
-    ? shared.attestationLog
-    : config.attestationLogTable
-      ? new DynamoDbAttestationLog(dynamodb, config.attestationLogTable)
-      : undefined;
+  const attestationLog = shared ? shared.attestationLog : attestationLogFor(config, dynamodb);
   return {
     nonces: new DynamoDbNonceStore(dynamodb, config.noncesTable),
     registry,

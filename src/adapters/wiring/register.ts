@@ -2,19 +2,15 @@
 import type { RegistrationDeps } from '../../core/registration';
 import { dynamoDbClient } from '../clients/dynamodb';
 import { s3Client } from '../clients/s3';
-import { DynamoDbAttestationLog } from '../dynamodb-attestation-log';
 import { DynamoDbRegistry } from '../dynamodb-registry';
 import type { ServiceConfig } from '../environment';
 import { S3BuildStore } from '../s3-build-store';
+import { attestationLogFor } from './attestation-log';
 import { clockOf, type SharedAdapters } from './shared';
 
 export function registrationDeps(config: ServiceConfig, shared?: Pick<SharedAdapters, 'dynamodb' | 's3' | 'registry' | 'attestationLog'>): RegistrationDeps {
   const dynamodb = shared?.dynamodb ?? dynamoDbClient(config);
-  const log = shared
-    ? shared.attestationLog
-    : config.attestationLogTable
-      ? new DynamoDbAttestationLog(dynamodb, config.attestationLogTable)
-      : undefined;
+  const log = shared ? shared.attestationLog : attestationLogFor(config, dynamodb);
   return {
     registry: shared?.registry ?? new DynamoDbRegistry(dynamodb, config.registryTable),
     builds: new S3BuildStore(shared?.s3 ?? s3Client(config), config.buildsBucket),

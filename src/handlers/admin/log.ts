@@ -6,7 +6,7 @@ import {
   MAX_STATS_WINDOW_SECONDS,
   queryInteger,
 } from '../../core/admin-validation';
-import type { AttestationLog, AttestationLogEntry, AttestationOutcome, BuildRefusal } from '../../core/ports';
+import type { AttestationLog, AttestationLogEntry, AttestationOutcome, BuildRefusal, PublicBuildRefusal, PublicLogEntry } from '../../core/ports';
 import { appIdSchema, InvalidRequestError } from '../../core/validation';
 import { json } from '../http';
 import { notFound, ownedApp, type AdminDepsWith, type AdminRequest } from './context';
@@ -30,7 +30,7 @@ async function scope(request: AdminRequest): Promise<{ appIds: string[]; include
   return { appIds: apps.map((a) => a.appId), includeUnregistered: request.caller.tenantId === request.deps.defaultTenantId };
 }
 
-function shownEntry(e: AttestationLogEntry): Record<string, unknown> {
+function shownEntry(e: AttestationLogEntry): PublicLogEntry {
   return {
     time: e.time,
     appId: e.appId,
@@ -46,7 +46,7 @@ function shownEntry(e: AttestationLogEntry): Record<string, unknown> {
   };
 }
 
-function shownRefusal(r: BuildRefusal): Record<string, unknown> {
+function shownRefusal(r: BuildRefusal): PublicBuildRefusal {
   return {
     time: r.time,
     objectKey: r.objectKey,

@@ -6,10 +6,11 @@
 import { completeUploadSchema, uploadRequestSchema } from '../../core/admin-validation';
 import { encodeB64u } from '../../core/base64url';
 import { MultipartRejectedError, type UploadRecord } from '../../core/ports';
-import { buildObjectKey, MULTIPART_THRESHOLD_BYTES, partCountFor, partSizeFor } from '../../core/registration';
+import { buildObjectKey, MULTIPART_THRESHOLD_BYTES, partCountFor, partSizeFor, UPLOAD_ID_PATTERN } from '../../core/registration';
 import { InvalidRequestError, parseRequest } from '../../core/validation';
 import { json, parseJsonBody } from '../http';
 import { conflict, notFound, pathAppId, type AdminDepsWith, type AdminRequest, type AdminUploadsDeps } from './context';
+import { publicRegistration } from './registrations';
 
 export async function createUpload(request: AdminRequest<AdminUploadsDeps>) {
   const { deps, caller } = request;
@@ -50,7 +51,7 @@ export async function createUpload(request: AdminRequest<AdminUploadsDeps>) {
 /** An upload of the caller's tenant, or 404 (another tenant's uploads do not exist for this caller). */
 async function ownedUpload(request: AdminRequest): Promise<UploadRecord> {
   const uploadId = request.params['uploadId'] ?? '';
-  const upload = /^[A-Za-z0-9_-]{16,64}$/.test(uploadId) ? await request.deps.registry.getUpload(uploadId) : undefined;
+  const upload = UPLOAD_ID_PATTERN.test(uploadId) ? await request.deps.registry.getUpload(uploadId) : undefined;
   // Uploads from before tenancy was recorded on them belong to their app's tenant.
   const owner = upload && (upload.tenantId ?? (await request.deps.registry.getApp(upload.appId))?.tenantId);
   if (!upload || owner !== request.caller.tenantId) throw notFound(`no upload ${uploadId} in tenant ${request.caller.tenantId}`);
@@ -83,16 +84,7 @@ export async function getUpload(request: AdminRequest) {
   const app = upload.status === 'registered' ? await request.deps.registry.getApp(upload.appId) : undefined;
   const stored = app?.tenantId === request.caller.tenantId ? await request.deps.registry.getRegistration(upload.appId, upload.version) : undefined;
   const registration = stored?.sha256 === upload.sha256 ? stored : undefined;
-  const shown = registration && {
-    appId: registration.appId,
-    version: registration.version,
-    sha256: registration.sha256,
-    size: registration.size,
-    registeredAt: registration.registeredAt,
-    ...(registration.expiresAt !== undefined ? { expiresAt: registration.expiresAt } : {}),
-    ...(registration.note !== undefined ? { note: registration.note } : {}),
-  };
-  return json(200, { ...publicUpload(upload), ...(shown ? { registration: shown } : {}) });
+  return json(200, { ...publicUpload(upload), ...(registration ? { registration: publicRegistration(registration) } : {}) });
 }
 
 export async function completeUpload(request: AdminRequest<AdminDepsWith<'uploads'>>) {
