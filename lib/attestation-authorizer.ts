@@ -30,6 +30,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { REGISTRY_PARTITIONS } from '../src/adapters/tables';
 import { PROOF_HEADER_NAME } from '../src/core/proof';
 import { LAMBDAS, TOKEN_HEADER_NAME } from '../src/routes';
 import { JWKS_PATH } from './attestor-api';
@@ -37,11 +38,10 @@ import { acknowledgeAttestationAuthorizer } from './nag-acknowledgements';
 import { ServiceFunction } from './service-function';
 import { tokenLedgerTable } from './service-tables';
 
-/** Registry partition keys of tenant signing-key records (REGISTRY_TABLE in src/adapters/tables.ts). */
-export const TENANT_PARTITION_PREFIX = 'TENANT#';
+/** Registry partition keys of tenant signing-key records, which share their partitions with nothing else. */
+export const TENANT_KEYS_PARTITION_PREFIX = REGISTRY_PARTITIONS.tenantKeys;
 /** Alias prefix of tenant signing keys (DEFAULTS.tenantKeyAliasPrefix in src/adapters/environment.ts). */
 export const DEFAULT_TENANT_KEY_ALIAS_PREFIX = 'alias/attestor/tenant/';
-/** API Gateway caches authorizer results for at most an hour. */
 /** A cached Allow outlives its token by up to the TTL: held to the shortest token lifetime (60 s). */
 const MAX_CACHE_SECONDS = 60;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
@@ -52,7 +52,7 @@ export type AttestationAuthorizerMode = 'enforce' | 'monitor';
 
 /** Options of {@link AttestationKeySource.kms}. */
 export interface KmsKeySourceOptions {
-  /** The Attestor registry table, where the tenant's key records (TENANT#<tenant> / KEY#<kid>) live. */
+  /** The Attestor registry table, where the tenant's key records (KEYS#<tenant> / KEY#<kid>) live. */
   readonly registryTable: dynamodb.ITable;
   /**
    * Alias prefix of tenant signing keys: the authorizer may read the public key of any KMS key with
@@ -122,9 +122,9 @@ class KmsKeySource extends AttestationKeySource {
         sid: 'ListTenantKeys',
         actions: ['dynamodb:Query'],
         resources: [this.options.registryTable.tableArn],
-        // Only TENANT# partitions: key records, never apps, registrations or principals.
+        // Only the key-record partitions: never apps, registrations, tenants or principals.
         conditions: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TENANT_PARTITION_PREFIX}*`] },
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TENANT_KEYS_PARTITION_PREFIX}*`] },
           Null: { 'dynamodb:LeadingKeys': 'false' },
         },
       }),

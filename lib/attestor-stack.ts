@@ -10,7 +10,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { BUILD_KEY_PREFIX } from '../src/core/registration';
 import { ADMIN_LAMBDAS, KEY_CREATING_LAMBDAS, LAMBDAS, type AdminLambdaName, type LambdaName } from '../src/routes';
-import { AttestationAuthorizer, AttestationKeySource, DEFAULT_TENANT_KEY_ALIAS_PREFIX, TENANT_PARTITION_PREFIX, type AttestationAuthorizerProps } from './attestation-authorizer';
+import { REGISTRY_PARTITIONS } from '../src/adapters/tables';
+import { AttestationAuthorizer, AttestationKeySource, DEFAULT_TENANT_KEY_ALIAS_PREFIX, TENANT_KEYS_PARTITION_PREFIX, type AttestationAuthorizerProps } from './attestation-authorizer';
 import { AttestorApi } from './attestor-api';
 import { AttestorWebAcl } from './attestor-waf';
 import { acknowledgeAttestorStack } from './nag-acknowledgements';
@@ -30,12 +31,14 @@ export const TENANT_TAG_KEY = 'attestor:tenant';
 export const TENANT_KEY_TAG_KEYS = [TENANT_TAG_KEY, 'attestor:purpose'] as const;
 /** Uploads land under this prefix; only objects there trigger registration. */
 export const BUILDS_PREFIX = BUILD_KEY_PREFIX;
-export { TENANT_PARTITION_PREFIX };
+export { TENANT_KEYS_PARTITION_PREFIX };
 /** Registry partition keys the register function works on: registrations and uploads. */
-export const REGISTER_PARTITION_PREFIXES = ['APP#', 'UPLOAD#'] as const;
+export const REGISTER_PARTITION_PREFIXES = [REGISTRY_PARTITIONS.app, REGISTRY_PARTITIONS.upload] as const;
 /** Registry partition keys of everything attest reads item by item: apps, registrations, policies, devices. */
-export const APP_PARTITION_PREFIX = 'APP#';
-/** Attestation-log partitions of refused builds (`TENANT#<tenant>#~builds`, src/adapters/dynamodb-attestation-log.ts). */
+export const APP_PARTITION_PREFIX = REGISTRY_PARTITIONS.app;
+/** Attestation-log partitions (`TENANT#<tenant>#<app or ~bucket>`, src/adapters/dynamodb-attestation-log.ts). */
+export const ATTESTATION_LOG_PARTITION_PATTERN = 'TENANT#*';
+/** Attestation-log partitions of refused builds (`TENANT#<tenant>#~builds`). */
 export const BUILD_LOG_PARTITION_PATTERN = 'TENANT#*#~builds';
 /** The routes WAF rate-limits per client IP. */
 export const RATE_LIMITED_PATHS = ['/v1/challenge', '/v1/attest'] as const;
@@ -297,8 +300,8 @@ export class AttestorStack extends Stack {
     // tenant's key records, records its verdict, signs.
     allow(attest.role, { sid: 'ConsumeNonces', actions: ['dynamodb:DeleteItem'], resources: [noncesArn] });
     allow(attest.role, { sid: 'ReadAppItems', actions: ['dynamodb:GetItem'], resources: [registryArn], conditions: leadingKeys(`${APP_PARTITION_PREFIX}*`) });
-    allow(attest.role, { sid: 'ListTenantKeys', actions: ['dynamodb:Query'], resources: [registryArn], conditions: leadingKeys(`${TENANT_PARTITION_PREFIX}*`) });
-    allow(attest.role, { sid: 'RecordAttestations', actions: ['dynamodb:PutItem'], resources: [logArn], conditions: leadingKeys(`${TENANT_PARTITION_PREFIX}*`) });
+    allow(attest.role, { sid: 'ListTenantKeys', actions: ['dynamodb:Query'], resources: [registryArn], conditions: leadingKeys(`${TENANT_KEYS_PARTITION_PREFIX}*`) });
+    allow(attest.role, { sid: 'RecordAttestations', actions: ['dynamodb:PutItem'], resources: [logArn], conditions: leadingKeys(ATTESTATION_LOG_PARTITION_PATTERN) });
     allow(attest.role, {
       sid: 'SignWithTenantKeys',
       actions: ['kms:Sign'],

@@ -23,7 +23,7 @@ import { silentLogger, type Logger } from '../src/handlers/log';
 import { registerHandler } from '../src/handlers/register';
 import { TOKEN_HEADER_NAME } from '../src/routes';
 import { loadOrCreateAdminCredentials, LOCAL_REGION, LocalCredentialStore, localPrincipal, type AdminCredentials } from './admin-credentials';
-import { ensureTables, startDynamo } from './dynamodb';
+import { ensureTables, migrateTenantKeyRecords, startDynamo } from './dynamodb';
 import { startGateway } from './gateway';
 import { startKmsServer } from './kms-server';
 import { startS3 } from './s3';
@@ -145,6 +145,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       attestationLog: LOCAL_NAMES.attestationLogTable,
       tokenLedger: LOCAL_NAMES.tokenLedgerTable,
     });
+    await migrateTenantKeyRecords(services.clients.dynamodb(), config.registryTable);
     await ensureDecoyKey(services.clients.kms(), config.decoyKeyId);
     await services.tenantKeys().ensureSigningKey(config.defaultTenantId);
     const adminCredentials = loadOrCreateAdminCredentials(options.dataDir, config.defaultTenantId);

@@ -4,8 +4,12 @@
  */
 import {
   CreateTableCommand,
+  DeleteItemCommand,
   DescribeTableCommand,
+  PutItemCommand,
+  ScanCommand,
   type AttributeDefinition,
+  type AttributeValue,
   type DynamoDBClient,
   type KeySchemaElement,
   type TableDescription,
@@ -13,7 +17,7 @@ import {
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { ATTESTATION_LOG_TABLE, NONCES_TABLE, REGISTRY_TABLE, TOKEN_LEDGER_TABLE, type TableLayout } from '../src/adapters/tables';
+import { ATTESTATION_LOG_TABLE, NONCES_TABLE, REGISTRY_PARTITIONS, REGISTRY_TABLE, TOKEN_LEDGER_TABLE, type TableLayout } from '../src/adapters/tables';
 import { listen } from './listen';
 
 interface DynaliteOptions {
@@ -152,7 +156,6 @@ async function ensureTable(client: DynamoDBClient, name: string, layout: TableLa
   // AWS the CDK stack turns TTL on from NONCES_TABLE.ttlAttribute.
 }
 
-/** Creates the nonce and registry tables if absent and waits until both are ACTIVE. Safe to repeat. */
 export interface TableNames {
   readonly nonces: string;
   readonly registry: string;
@@ -160,6 +163,7 @@ export interface TableNames {
   readonly tokenLedger?: string;
 }
 
+/** Creates the tables if absent and waits until they are ACTIVE. Safe to repeat. */
 export async function ensureTables(client: DynamoDBClient, names: TableNames): Promise<void> {
   await Promise.all([
     ensureTable(client, names.nonces, NONCES_TABLE),
@@ -167,4 +171,36 @@ export async function ensureTables(client: DynamoDBClient, names: TableNames): P
     ...(names.attestationLog ? [ensureTable(client, names.attestationLog, ATTESTATION_LOG_TABLE)] : []),
     ...(names.tokenLedger ? [ensureTable(client, names.tokenLedger, TOKEN_LEDGER_TABLE)] : []),
   ]);
+}
+
+/**
+ * Moves tenant key records written before they had partitions of their own (TENANT#<tenant> /
+ * KEY#<kid>, up to 0.1.0) to KEYS#<tenant> / KEY#<kid>, so a local cloud started on older data
+ * keeps its tenants' keys. Returns how many it moved. A scan is fine for local data; in AWS
+ * nothing was deployed with the old layout.
+ */
+export async function migrateTenantKeyRecords(client: DynamoDBClient, registryTable: string): Promise<number> {
+  const { partitionKey: pk, sortKey: sk = 'sk' } = REGISTRY_TABLE;
+  let moved = 0;
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: registryTable,
+        FilterExpression: 'begins_with(#pk, :tenant) AND begins_with(#sk, :key)',
+        ExpressionAttributeNames: { '#pk': pk, '#sk': sk },
+        ExpressionAttributeValues: { ':tenant': { S: REGISTRY_PARTITIONS.tenant }, ':key': { S: 'KEY#' } },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const tenantId = item[pk]!.S!.slice(REGISTRY_PARTITIONS.tenant.length);
+      // Put first, delete second: an interrupted move leaves the record in both places, never in neither.
+      await client.send(new PutItemCommand({ TableName: registryTable, Item: { ...item, [pk]: { S: `${REGISTRY_PARTITIONS.tenantKeys}${tenantId}` } } }));
+      await client.send(new DeleteItemCommand({ TableName: registryTable, Key: { [pk]: item[pk]!, [sk]: item[sk]! } }));
+      moved++;
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return moved;
 }

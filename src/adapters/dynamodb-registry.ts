@@ -5,7 +5,7 @@
  *   APP#<appId>       / POLICY         policy
  *   APP#<appId>       / DEVICE#<id>    allow-listed device (install key or debug secret digest)
  *   UPLOAD#<uploadId> / UPLOAD         upload status
- *   TENANT#<tenantId> / KEY#<kid>      tenant signing key
+ *   KEYS#<tenantId>   / KEY#<kid>      tenant signing key (a partition of its own: see REGISTRY_PARTITIONS)
  *   TENANT#<tenantId> / APP#<appId>    index: the tenant's apps
  *   TENANT#<tenantId> / PRINCIPAL#<arn> index: the tenant's principals
  *   TENANTS           / TENANT#<tenantId> tenant record (one partition, so listing is one Query)
@@ -40,7 +40,7 @@ import type {
   UploadStatus,
 } from '../core/ports';
 import { isConditionalCheckFailed } from './dynamodb-nonce-store';
-import { REGISTRY_TABLE } from './tables';
+import { REGISTRY_PARTITIONS, REGISTRY_TABLE } from './tables';
 
 /** putTenantKey found a record for the same (tenantId, kid): the caller decides whether that is a race or a bug. */
 export class KeyConflictError extends Error {
@@ -67,17 +67,19 @@ export interface ItemKey {
 const PK = REGISTRY_TABLE.partitionKey;
 const SK = REGISTRY_TABLE.sortKey ?? 'sk';
 
+const { app: APP, upload: UPLOAD, tenantKeys: KEYS, tenant: TENANT, principal: PRINCIPAL } = REGISTRY_PARTITIONS;
+
 export const registryKeys = {
-  app: (appId: string): ItemKey => ({ pk: `APP#${appId}`, sk: 'APP' }),
-  registration: (appId: string, version: string): ItemKey => ({ pk: `APP#${appId}`, sk: `VER#${version}` }),
-  policy: (appId: string): ItemKey => ({ pk: `APP#${appId}`, sk: 'POLICY' }),
-  upload: (uploadId: string): ItemKey => ({ pk: `UPLOAD#${uploadId}`, sk: 'UPLOAD' }),
-  tenantKey: (tenantId: string, kid: string): ItemKey => ({ pk: `TENANT#${tenantId}`, sk: `KEY#${kid}` }),
-  device: (appId: string, deviceId: string): ItemKey => ({ pk: `APP#${appId}`, sk: `DEVICE#${deviceId}` }),
-  tenantApp: (tenantId: string, appId: string): ItemKey => ({ pk: `TENANT#${tenantId}`, sk: `APP#${appId}` }),
-  tenantPrincipal: (tenantId: string, principal: string): ItemKey => ({ pk: `TENANT#${tenantId}`, sk: `PRINCIPAL#${principal}` }),
+  app: (appId: string): ItemKey => ({ pk: `${APP}${appId}`, sk: 'APP' }),
+  registration: (appId: string, version: string): ItemKey => ({ pk: `${APP}${appId}`, sk: `VER#${version}` }),
+  policy: (appId: string): ItemKey => ({ pk: `${APP}${appId}`, sk: 'POLICY' }),
+  upload: (uploadId: string): ItemKey => ({ pk: `${UPLOAD}${uploadId}`, sk: 'UPLOAD' }),
+  tenantKey: (tenantId: string, kid: string): ItemKey => ({ pk: `${KEYS}${tenantId}`, sk: `KEY#${kid}` }),
+  device: (appId: string, deviceId: string): ItemKey => ({ pk: `${APP}${appId}`, sk: `DEVICE#${deviceId}` }),
+  tenantApp: (tenantId: string, appId: string): ItemKey => ({ pk: `${TENANT}${tenantId}`, sk: `APP#${appId}` }),
+  tenantPrincipal: (tenantId: string, principal: string): ItemKey => ({ pk: `${TENANT}${tenantId}`, sk: `PRINCIPAL#${principal}` }),
   tenant: (tenantId: string): ItemKey => ({ pk: 'TENANTS', sk: `TENANT#${tenantId}` }),
-  principal: (principal: string): ItemKey => ({ pk: `PRINCIPAL#${principal}`, sk: 'PRINCIPAL' }),
+  principal: (principal: string): ItemKey => ({ pk: `${PRINCIPAL}${principal}`, sk: 'PRINCIPAL' }),
 };
 
 function keyAttributes(key: ItemKey): Item {

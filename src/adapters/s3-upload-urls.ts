@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { MultipartRejectedError, type Clock, type CompletedPart, type MultipartUploadTicket, type UploadUrlIssuer } from '../core/ports';
+import { MAX_UPLOAD_PARTS } from '../core/registration';
 
 /** How long an upload URL stays valid: long enough for a slow 2 GiB upload to start, short enough not to linger. */
 export const UPLOAD_URL_TTL_SECONDS = 15 * 60;
@@ -65,7 +66,7 @@ export class S3UploadUrls implements UploadUrlIssuer {
    */
   async issueMultipart(objectKey: string, size: number, partSize: number): Promise<MultipartUploadTicket> {
     const count = Math.ceil(size / partSize);
-    if (!Number.isSafeInteger(size) || size <= 0 || !Number.isSafeInteger(partSize) || partSize < MIN_PART_BYTES || count > MAX_PARTS) {
+    if (!Number.isSafeInteger(size) || size <= 0 || !Number.isSafeInteger(partSize) || partSize < MIN_PART_BYTES || count > MAX_UPLOAD_PARTS) {
       throw new RangeError(`multipart upload of ${size} bytes in parts of ${partSize} is outside S3's limits`);
     }
     const now = this.clock.nowSeconds();
@@ -108,7 +109,6 @@ export class S3UploadUrls implements UploadUrlIssuer {
 
 /** S3's floor for every part but the last. */
 const MIN_PART_BYTES = 5 * 1024 ** 2;
-const MAX_PARTS = 10_000;
 /** CompleteMultipartUpload errors caused by the parts the client listed, not by the service. */
 const MULTIPART_CLIENT_ERRORS = new Set(['InvalidPart', 'InvalidPartOrder', 'EntityTooSmall', 'InvalidRequest', 'MalformedXML']);
 

@@ -11,15 +11,24 @@ export interface TableLayout {
 
 export const NONCES_TABLE: TableLayout = { partitionKey: 'nonceId', ttlAttribute: 'ttl' };
 
-/**
- * Single-table registry. Items:
- * - APP#<appId> / APP            app record (tenant)
- * - APP#<appId> / VER#<version>  registration
- * - APP#<appId> / POLICY         policy
- * - UPLOAD#<uploadId> / UPLOAD   upload status
- * - TENANT#<tenantId> / KEY#<kid> tenant signing key
- */
+/** Single-table registry; the items are listed in dynamodb-registry.ts. */
 export const REGISTRY_TABLE: TableLayout = { partitionKey: 'pk', sortKey: 'sk' };
+
+/**
+ * Partition-key prefixes of the registry. The stack's IAM policies (lib/) scope each function to
+ * the partitions it works on with dynamodb:LeadingKeys, which sees partition keys only: whatever
+ * one role may read must not share a partition with what it may not.
+ */
+export const REGISTRY_PARTITIONS = {
+  /** An app, its registrations, policy and allow-listed devices: what attest reads. */
+  app: 'APP#',
+  upload: 'UPLOAD#',
+  /** A tenant's signing-key records, alone in their partition: attest and the authorizer read these and nothing else of the tenant. */
+  tenantKeys: 'KEYS#',
+  /** A tenant's indexes: its apps and its principals (admin only). */
+  tenant: 'TENANT#',
+  principal: 'PRINCIPAL#',
+} as const;
 
 /**
  * Attestation log: one item per attestation (outcome, reasons, device, version), kept for a

@@ -4,7 +4,8 @@
  */
 import * as z from 'zod/mini';
 import { DEVICE_ID_PATTERN } from './admin-ids';
-import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from './protocol';
+import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS, SDK_VERSION_PATTERN } from './protocol';
+import { MAX_UPLOAD_PARTS } from './registration';
 import { appIdSchema, appVersionSchema, b64uBytes, InvalidRequestError, tenantIdSchema, typeError } from './validation';
 
 // Defined with the protocol constants so that core/tenant-keys.ts (in the authorizer) does not bundle zod.
@@ -18,8 +19,6 @@ export const MAX_LOG_LIMIT = 100;
 export const DEFAULT_STATS_WINDOW_SECONDS = 3600;
 /** The log keeps 30 days; a longer window could only count what is left. */
 export const MAX_STATS_WINDOW_SECONDS = 30 * 86400;
-/** Same rule as the attest request's sdkVersion (PROTOCOL.md §2.2). */
-const SDK_VERSION_PATTERN = /^\d+(\.\d+){0,3}(-[A-Za-z0-9.-]+)?(\+[A-Za-z0-9.-]+)?$/;
 /** IAM users and roles, and STS assumed-role sessions (normalised to their role by core/tenancy.ts). */
 const PRINCIPAL_PATTERN = /^arn:aws[a-z-]*:(iam::\d{12}:(user|role)\/[\w+=,.@/-]+|sts::\d{12}:assumed-role\/[\w+=,.@-]+\/[\w+=,.@-]+)$/;
 
@@ -65,7 +64,6 @@ export const uploadRequestSchema = (maxBuildBytes: number) =>
   );
 
 /** S3 allows at most 10 000 parts. */
-export const MAX_PARTS = 10_000;
 
 export const completeUploadSchema = z.object(
   {
@@ -73,7 +71,7 @@ export const completeUploadSchema = z.object(
       .array(
         z.object(
           {
-            partNumber: wholeNumber('', 1, MAX_PARTS),
+            partNumber: wholeNumber('', 1, MAX_UPLOAD_PARTS),
             etag: z.string({ error: typeError('a string') }).check(
               z.minLength(1, { error: 'must not be empty' }),
               z.maxLength(256, { error: 'must be at most 256 characters' }),
@@ -83,7 +81,7 @@ export const completeUploadSchema = z.object(
         ),
         { error: typeError('an array of {partNumber, etag}') },
       )
-      .check(z.minLength(1, { error: 'must not be empty' }), z.maxLength(MAX_PARTS, { error: `must have at most ${MAX_PARTS} entries` })),
+      .check(z.minLength(1, { error: 'must not be empty' }), z.maxLength(MAX_UPLOAD_PARTS, { error: `must have at most ${MAX_UPLOAD_PARTS} entries` })),
   },
   { error: 'body must be a JSON object' },
 );

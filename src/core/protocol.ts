@@ -13,6 +13,8 @@ export const CLOCK_SKEW_SECONDS = 60;
 export const APP_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$/;
 /** Versions end up in S3 keys and DynamoDB keys, so only characters that need no escaping anywhere. */
 export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+/** An SDK version (attest's sdkVersion, a policy's minimum): SemVer-like, 1 to 4 numbers, prerelease and build optional. */
+export const SDK_VERSION_PATTERN = /^\d+(\.\d+){0,3}(-[A-Za-z0-9.-]+)?(\+[A-Za-z0-9.-]+)?$/;
 /** The shortest and longest token TTL a policy may set; key retirement (core/tenant-keys.ts) waits the longest. */
 export const MIN_TOKEN_TTL_SECONDS = 60;
 export const MAX_TOKEN_TTL_SECONDS = 3600;

@@ -142,12 +142,13 @@ export async function registerBuild(deps: RegistrationDeps, objectKey: string, e
 /** Builds above this size are uploaded in parts (docs/ADMIN_API.md §4): one PUT of a large build cannot resume. */
 export const MULTIPART_THRESHOLD_BYTES = 64 * 1024 ** 2;
 const DEFAULT_PART_BYTES = 16 * 1024 ** 2;
-const MAX_PARTS = 10_000;
+/** S3's limit on the parts of one multipart upload. */
+export const MAX_UPLOAD_PARTS = 10_000;
 
 /** 16 MiB, or the next whole MiB that keeps the build within S3's 10 000 parts. Deterministic, so completion can check the count. */
 export function partSizeFor(size: number): number {
   const mib = 1024 ** 2;
-  return Math.max(DEFAULT_PART_BYTES, Math.ceil(size / MAX_PARTS / mib) * mib);
+  return Math.max(DEFAULT_PART_BYTES, Math.ceil(size / MAX_UPLOAD_PARTS / mib) * mib);
 }
 
 export function partCountFor(size: number): number {

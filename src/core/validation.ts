@@ -7,7 +7,7 @@
 import * as z from 'zod/mini';
 import { b64uLength, decodeB64u } from './base64url';
 import { TENANT_ID_PATTERN } from './admin-ids';
-import { APP_ID_PATTERN, NONCE_BYTES, VERSION_PATTERN } from './protocol';
+import { APP_ID_PATTERN, NONCE_BYTES, SDK_VERSION_PATTERN, VERSION_PATTERN } from './protocol';
 import { InvalidRequestError } from './request-error';
 
 // The patterns and the error live in zod-free modules so that code needing only them (registration,
@@ -85,7 +85,7 @@ export const attestRequestSchema = z.object(
       { error: typeError('an object') },
     ),
     sdkVersion: shortText(32).check(
-      z.regex(/^\d+(\.\d+){0,3}(-[A-Za-z0-9.-]+)?(\+[A-Za-z0-9.-]+)?$/, { error: 'must be a version such as 1.2.0' }),
+      z.regex(SDK_VERSION_PATTERN, { error: 'must be a version such as 1.2.0' }),
     ),
     /** b64u(SHA-256(value)) the token will carry as `pay`. */
     binding: z.optional(b64uBytes(32)),

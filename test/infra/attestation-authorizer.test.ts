@@ -141,12 +141,12 @@ describe('key sources and least privilege', () => {
     expect(f.s.allowing(roleId(f), 'execute-api:Invoke')).toEqual([expect.objectContaining({ Resource: JWKS_ARN })]);
   });
 
-  test('kms: Query on TENANT# partitions of the registry and GetPublicKey on tenant-aliased keys, nothing else', () => {
+  test('kms: Query on KEYS# partitions of the registry and GetPublicKey on tenant-aliased keys, nothing else', () => {
     const f = customerApi({}, true);
     expect(nonLogActions(f)).toEqual(['dynamodb:Query', 'kms:GetPublicKey']);
     const [query] = f.s.allowing(roleId(f), 'dynamodb:Query');
     expect(query!.Resource).toEqual({ 'Fn::GetAtt': [f.s.id(f.registry), 'Arn'] });
-    expect(query!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TENANT#*'] }, Null: { 'dynamodb:LeadingKeys': 'false' } });
+    expect(query!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['KEYS#*'] }, Null: { 'dynamodb:LeadingKeys': 'false' } });
     const [getKey] = f.s.allowing(roleId(f), 'kms:GetPublicKey');
     expect(getKey!.Condition).toEqual({ 'ForAnyValue:StringLike': { 'kms:ResourceAliases': 'alias/attestor/tenant/*' } });
     expect(envOf(f)).toMatchObject({ KEY_SOURCE: 'kms', REGISTRY_TABLE: { Ref: f.s.id(f.registry) } });

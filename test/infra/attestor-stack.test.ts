@@ -479,7 +479,7 @@ describe('iam', () => {
     expect(statements).toEqual([expect.objectContaining({ Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: { 'Fn::GetAtt': [nonces(), 'Arn'] } })]);
   });
 
-  test('attest: deletes nonces only, reads APP# items one by one, queries TENANT# partitions, writes only the attestation log', () => {
+  test('attest: deletes nonces only, reads APP# items one by one, queries KEYS# partitions, writes only the attestation log', () => {
     const role = roleLogicalId('attest');
     for (const st of s.allowing(role, 'dynamodb:DeleteItem')) expect(st.Resource).toEqual({ 'Fn::GetAtt': [nonces(), 'Arn'] });
     for (const st of s.allowing(role, 'dynamodb:GetItem')) {
@@ -488,7 +488,7 @@ describe('iam', () => {
     }
     for (const st of s.allowing(role, 'dynamodb:Query')) {
       expect(st.Resource).toEqual({ 'Fn::GetAtt': [registry(), 'Arn'] });
-      expect(leadingKeys(st)).toEqual(['TENANT#*']);
+      expect(leadingKeys(st)).toEqual(['KEYS#*']);
       expect(st.Condition?.['Null']?.['dynamodb:LeadingKeys']).toBe('false');
     }
     const puts = s.allowing(role, 'dynamodb:PutItem');
@@ -497,12 +497,12 @@ describe('iam', () => {
     expect(s.allowing(role, 'dynamodb:UpdateItem')).toHaveLength(0);
   });
 
-  test('authorizer: Query on TENANT# partitions of the registry, nothing written', () => {
+  test('authorizer: Query on KEYS# partitions of the registry, nothing written', () => {
     const role = roleLogicalId('authorizer');
     const queries = s.allowing(role, 'dynamodb:Query');
     expect(queries.length).toBeGreaterThan(0);
     for (const st of queries) {
-      expect(leadingKeys(st)).toEqual(['TENANT#*']);
+      expect(leadingKeys(st)).toEqual(['KEYS#*']);
       expect(st.Condition?.['Null']?.['dynamodb:LeadingKeys']).toBe('false');
     }
     expect(s.statementsOf(role).some((st) => refers(st.Resource, nonces()) || refers(st.Resource, attestationLog()))).toBe(false);

@@ -2,11 +2,11 @@
  * The DynamoDB adapters against dynalite over HTTP, through the real AWS SDK client: the same
  * requests the Lambdas send to DynamoDB, conditional expressions included.
  */
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureTables, startDynamo, type LocalDynamo } from '../../local/dynamodb';
+import { ensureTables, migrateTenantKeyRecords, startDynamo, type LocalDynamo } from '../../local/dynamodb';
 import { DynamoDbNonceStore } from '../../src/adapters/dynamodb-nonce-store';
 import {
   DynamoDbRegistry,
@@ -308,6 +308,23 @@ describe('DynamoDbRegistry tenant keys', () => {
     await expect(registry.listTenantKeys(unique('tenant'))).resolves.toEqual([]);
   });
 
+  it("keeps a tenant's key records in a partition of their own, apart from its app and principal indexes", async () => {
+    // The attest and authorizer roles may Query KEYS# partitions only (lib/attestor-stack.ts): IAM's
+    // LeadingKeys sees partition keys, so anything else stored there would be readable to them.
+    const tenantId = unique('tenant');
+    await registry.putTenantIfAbsent({ tenantId, createdAt: NOW });
+    await registry.ensureApp({ appId: `com.example.${unique('app').replace(/-/g, '')}`, tenantId, createdAt: NOW });
+    await registry.putPrincipalIfAbsent({ principal: `arn:aws:iam::123456789012:role/${unique('admin')}`, tenantId, operator: false });
+    await registry.putTenantKey(key(tenantId, 'kid-1', NOW));
+    const partition = async (pk: string) =>
+      (await client.send(new QueryCommand({ TableName: TABLES.registry, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: pk } } }))).Items ?? [];
+    const keyPartition = await partition(`KEYS#${tenantId}`);
+    expect(keyPartition.map((item) => item['sk']!.S)).toEqual(['KEY#kid-1']);
+    const tenantPartition = (await partition(`TENANT#${tenantId}`)).map((item) => item['sk']!.S!);
+    expect(tenantPartition).toHaveLength(2);
+    expect(tenantPartition.every((sk) => sk.startsWith('APP#') || sk.startsWith('PRINCIPAL#'))).toBe(true);
+  });
+
   it('throws KeyConflictError for an existing (tenant, kid) and keeps the first record', async () => {
     // Prepare
     const tenantId = unique('tenant');
@@ -318,6 +335,29 @@ describe('DynamoDbRegistry tenant keys', () => {
     // Assess
     await expect(second).rejects.toBeInstanceOf(KeyConflictError);
     await expect(registry.listTenantKeys(tenantId)).resolves.toEqual([first]);
+  });
+});
+
+describe('migrateTenantKeyRecords (local data written before key records had partitions of their own)', () => {
+  it('moves TENANT#<tenant> / KEY#<kid> records to KEYS#<tenant>, once', async () => {
+    // Prepare: a record as 0.1.0 stored it, under the tenant's index partition.
+    const tenantId = unique('tenant');
+    const record: TenantKeyRecord = { tenantId, kid: 'old-kid', keyId: 'arn:aws:kms:us-east-1:123456789012:key/old', createdAt: NOW, status: 'active' };
+    await registry.putTenantKey(record);
+    const current = { pk: { S: `KEYS#${tenantId}` }, sk: { S: 'KEY#old-kid' } };
+    const { Item: item } = await client.send(new GetItemCommand({ TableName: TABLES.registry, Key: current }));
+    await client.send(new PutItemCommand({ TableName: TABLES.registry, Item: { ...item, pk: { S: `TENANT#${tenantId}` } } }));
+    await client.send(new DeleteItemCommand({ TableName: TABLES.registry, Key: current }));
+    await registry.ensureApp({ appId: `com.example.${unique('app').replace(/-/g, '')}`, tenantId, createdAt: NOW });
+    await expect(registry.listTenantKeys(tenantId)).resolves.toEqual([]);
+    // Act
+    const moved = await migrateTenantKeyRecords(client, TABLES.registry);
+    // Assess: the key is found again, the tenant's app index stays where it was, a second run moves nothing.
+    expect(moved).toBeGreaterThanOrEqual(1);
+    await expect(registry.listTenantKeys(tenantId)).resolves.toEqual([record]);
+    const old = await client.send(new QueryCommand({ TableName: TABLES.registry, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: `TENANT#${tenantId}` } } }));
+    expect(old.Items!.map((i) => i['sk']!.S!.split('#')[0])).toEqual(['APP']);
+    await expect(migrateTenantKeyRecords(client, TABLES.registry)).resolves.toBe(0);
   });
 });
 
