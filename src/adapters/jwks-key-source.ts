@@ -6,6 +6,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { JwksKeySource, type FetchLike } from '../verify/jwks';
+import { signUrlRequest } from './sigv4-url';
 
 /** Options of sigV4Fetch. */
 export interface SigV4FetchOptions {
@@ -27,24 +28,7 @@ export function sigV4Fetch(options: SigV4FetchOptions): FetchLike {
     sha256: Sha256,
   });
   const send = options.fetch ?? (globalThis.fetch as unknown as FetchLike);
-  return async (url, init) => {
-    const target = new URL(url);
-    const query: Record<string, string | string[]> = {};
-    for (const name of new Set(target.searchParams.keys())) {
-      const values = target.searchParams.getAll(name);
-      query[name] = values.length === 1 ? values[0]! : values;
-    }
-    const signed = await signer.sign({
-      method: init.method,
-      protocol: target.protocol,
-      hostname: target.hostname,
-      ...(target.port ? { port: Number(target.port) } : {}),
-      path: target.pathname,
-      query,
-      headers: { ...init.headers, host: target.host },
-    });
-    return send(url, { ...init, headers: signed.headers as Record<string, string> });
-  };
+  return async (url, init) => send(url, { ...init, headers: await signUrlRequest(signer, { method: init.method, url: new URL(url), headers: { ...init.headers } }) });
 }
 
 /** JwksKeySource whose fetches carry SigV4 signatures. */

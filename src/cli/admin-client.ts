@@ -5,6 +5,7 @@
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { signUrlRequest } from '../adapters/sigv4-url';
 import type { Policy, SignalName } from '../core/policy';
 import type { PublicBuildRefusal, PublicLogEntry } from '../core/ports';
 import type { CredentialSource } from './credentials';
@@ -290,29 +291,15 @@ export class AdminClient {
   private async send(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
     const url = this.url(path);
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = { host: url.host, accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json' };
     if (payload !== undefined) headers['content-type'] = 'application/json';
-    const query: Record<string, string | string[]> = {};
-    for (const key of new Set(url.searchParams.keys())) {
-      const values = url.searchParams.getAll(key);
-      query[key] = values.length === 1 ? values[0]! : values;
-    }
-    const signed = await this.signer.sign({
-      method,
-      protocol: url.protocol,
-      hostname: url.hostname,
-      ...(url.port ? { port: Number(url.port) } : {}),
-      path: url.pathname,
-      query,
-      headers,
-      ...(payload !== undefined ? { body: payload } : {}),
-    });
+    const signedHeaders = await signUrlRequest(this.signer, { method, url, headers, ...(payload !== undefined ? { body: payload } : {}) });
 
     let response: Response;
     try {
       response = await this.fetchImpl(url, {
         method,
-        headers: signed.headers as Record<string, string>,
+        headers: signedHeaders,
         ...(payload !== undefined ? { body: payload } : {}),
         signal: this.signal ? AbortSignal.any([this.signal, AbortSignal.timeout(this.timeoutMs)]) : AbortSignal.timeout(this.timeoutMs),
       });
