@@ -12,7 +12,8 @@ import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient 
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
 import { decodeB64u, encodeB64u } from '../core/base64url';
-import type { AttestationLog, AttestationLogEntry, AttestationOutcome, BuildRefusal, LogPage, LogQuery } from '../core/ports';
+import { LogTally, OUTCOMES } from '../core/log-stats';
+import type { AttestationLog, AttestationLogEntry, AttestationOutcome, BuildRefusal, LogCounts, LogPage, LogQuery } from '../core/ports';
 import { InvalidRequestError } from '../core/request-error';
 import { isConditionalCheckFailed } from './dynamodb-nonce-store';
 import { ATTESTATION_LOG_TABLE } from './tables';
@@ -23,7 +24,8 @@ const BUILDS = '~builds';
 const PK = ATTESTATION_LOG_TABLE.partitionKey;
 const SK = ATTESTATION_LOG_TABLE.sortKey ?? 'sk';
 const TTL = ATTESTATION_LOG_TABLE.ttlAttribute ?? 'ttl';
-const OUTCOMES: readonly AttestationOutcome[] = ['pass', 'fail', 'debug', 'allowlisted'];
+/** Time slices of one partition's window that summarize reads at once. */
+const SUMMARY_SLICES = 8;
 const SORT_KEY = /^\d{10}#[A-Za-z0-9_-]{1,64}$/;
 
 type Item = Record<string, AttributeValue>;
@@ -143,33 +145,51 @@ export class DynamoDbAttestationLog implements AttestationLog {
     return { entries: page.items.map(refusalFromItem), ...(page.cursor ? { cursor: page.cursor } : {}) };
   }
 
-  async summarize(query: Omit<LogQuery, 'limit' | 'cursor' | 'since'> & { readonly since: number }): Promise<Array<Pick<AttestationLogEntry, 'outcome' | 'reasons'>>> {
+  /**
+   * Counts as it reads (a month of a busy app is millions of entries; none is held). Each
+   * partition's window is read in SUMMARY_SLICES time slices at once, since DynamoDB returns one
+   * partition's Query a page (1 MB) at a time: the slices are [since + i*w, since + (i+1)*w), the
+   * last one open-ended, so every entry at or after `since` is counted exactly once.
+   */
+  async summarize(query: Omit<LogQuery, 'limit' | 'cursor' | 'since'> & { readonly since: number; readonly until: number }): Promise<LogCounts> {
     const buckets = [...query.appIds, ...(query.includeUnregistered ? [UNREGISTERED] : [])];
-    const results = await Promise.all(
-      buckets.map(async (bucket) => {
-        const out: Array<Pick<AttestationLogEntry, 'outcome' | 'reasons'>> = [];
-        let startKey: Item | undefined;
-        do {
-          const page = await this.client.send(
-            new QueryCommand({
-              TableName: this.tableName,
-              KeyConditionExpression: '#pk = :pk AND #sk >= :since',
-              ExpressionAttributeNames: { '#pk': PK, '#sk': SK, '#outcome': 'outcome', '#reasons': 'reasons' },
-              ExpressionAttributeValues: { ':pk': { S: partition(query.tenantId, bucket) }, ':since': { S: timeKey(query.since) } },
-              ProjectionExpression: '#outcome, #reasons',
-              ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-            }),
-          );
-          for (const item of page.Items ?? []) {
-            const { outcome, reasons } = entryFromItem(item);
-            out.push({ outcome, reasons });
-          }
-          startKey = page.LastEvaluatedKey;
-        } while (startKey);
-        return out;
-      }),
+    const tally = new LogTally();
+    const width = Math.max(1, Math.ceil((query.until - query.since) / SUMMARY_SLICES));
+    const starts: number[] = [];
+    for (let from = query.since; starts.length < SUMMARY_SLICES && (starts.length === 0 || from <= query.until); from += width) starts.push(from);
+    await Promise.all(
+      buckets.flatMap((bucket) =>
+        starts.map(async (from, i) => {
+          const next = starts[i + 1];
+          // A sort key is "<time>#<jti>": BETWEEN "<from>" AND "<next>" takes every entry of the seconds
+          // from..next-1 and none of second `next` ("<next>#…" sorts after "<next>").
+          const range = next === undefined ? '#sk >= :from' : '#sk BETWEEN :from AND :next';
+          let startKey: Item | undefined;
+          do {
+            const page = await this.client.send(
+              new QueryCommand({
+                TableName: this.tableName,
+                KeyConditionExpression: `#pk = :pk AND ${range}`,
+                ExpressionAttributeNames: { '#pk': PK, '#sk': SK, '#outcome': 'outcome', '#reasons': 'reasons' },
+                ExpressionAttributeValues: {
+                  ':pk': { S: partition(query.tenantId, bucket) },
+                  ':from': { S: timeKey(from) },
+                  ...(next === undefined ? {} : { ':next': { S: timeKey(next) } }),
+                },
+                ProjectionExpression: '#outcome, #reasons',
+                ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+              }),
+            );
+            for (const item of page.Items ?? []) {
+              const { outcome, reasons } = entryFromItem(item);
+              tally.add(outcome, reasons);
+            }
+            startKey = page.LastEvaluatedKey;
+          } while (startKey);
+        }),
+      ),
     );
-    return results.flat();
+    return tally.counts();
   }
 
   /**

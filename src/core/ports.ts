@@ -270,8 +270,18 @@ export interface AttestationLog {
   /** Idempotent per (tenantId, eventId). */
   recordBuildRefusal(refusal: BuildRefusal): Promise<void>;
   queryBuildRefusals(query: Omit<LogQuery, 'appIds' | 'includeUnregistered'>): Promise<LogPage<BuildRefusal>>;
-  /** Outcome and reasons of every entry with time >= since. */
-  summarize(query: Omit<LogQuery, 'limit' | 'cursor' | 'since'> & { readonly since: number }): Promise<Array<Pick<AttestationLogEntry, 'outcome' | 'reasons'>>>;
+  /**
+   * Counts of the entries with time >= since. `until` (now) lets an adapter split the window for
+   * parallel reads; entries after it (clock skew) are counted too.
+   */
+  summarize(query: Omit<LogQuery, 'limit' | 'cursor' | 'since'> & { readonly since: number; readonly until: number }): Promise<LogCounts>;
+}
+
+/** What `stats` reports over a window: entries, by outcome and by reason (an entry may have several reasons). */
+export interface LogCounts {
+  readonly total: number;
+  readonly byOutcome: Readonly<Record<AttestationOutcome, number>>;
+  readonly byReason: Readonly<Record<string, number>>;
 }
 
 export type SigningKeyChoice = 'tenant' | 'decoy';

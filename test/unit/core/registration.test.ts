@@ -12,6 +12,7 @@ import {
   type RegistrationDeps,
 } from '../../../src/core/registration';
 import { ManualClock, MemoryBuildStore, MemoryRegistry } from '../../support/memory';
+import { LogTally } from '../../../src/core/log-stats';
 
 const APP = 'com.example.app';
 const VERSION = '1.0.0+build.7';
@@ -290,7 +291,7 @@ describe('registerBuild hardening', () => {
         if (!refusals.has(`${r.tenantId}\0${r.eventId}`)) refusals.set(`${r.tenantId}\0${r.eventId}`, r);
       },
       queryBuildRefusals: async () => ({ entries: [] }),
-      summarize: async () => [],
+      summarize: async () => new LogTally().counts(),
     };
     return { log, refusals };
   }

@@ -1,0 +1,102 @@
+/**
+ * DynamoDbAttestationLog.summarize against dynalite: the window is read in parallel time slices,
+ * so entries on every slice boundary, at the window's edges and past `until` (clock skew) must
+ * each be counted exactly once.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ensureTables, startDynamo, type LocalDynamo } from '../../local/dynamodb';
+import { DynamoDbAttestationLog } from '../../src/adapters/dynamodb-attestation-log';
+import { LogTally } from '../../src/core/log-stats';
+import type { AttestationLogEntry, AttestationOutcome } from '../../src/core/ports';
+
+const TABLES = { nonces: 'test-nonces', registry: 'test-registry', attestationLog: 'test-log' };
+const UNTIL = 1_800_003_600;
+const SINCE = UNTIL - 3600;
+
+let dynamo: LocalDynamo;
+let client: DynamoDBClient;
+let log: DynamoDbAttestationLog;
+let sequence = 0;
+
+beforeAll(async () => {
+  dynamo = await startDynamo({});
+  client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  await ensureTables(client, TABLES);
+  log = new DynamoDbAttestationLog(client, TABLES.attestationLog);
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await dynamo?.close();
+});
+
+function entry(tenantId: string, appId: string, time: number, outcome: AttestationOutcome, reasons: string[], appKnown = true): AttestationLogEntry {
+  return {
+    tenantId,
+    appId,
+    appKnown,
+    appVersion: '1.0.0',
+    did: 'device',
+    platform: 'android',
+    osVersion: '15',
+    model: 'Pixel 9',
+    sdkVersion: '1.0.0',
+    outcome,
+    reasons,
+    time,
+    jti: `jti-${++sequence}`,
+  };
+}
+
+describe('DynamoDbAttestationLog.summarize', () => {
+  it('counts every entry at or after since exactly once, whatever slice it falls in', async () => {
+    // Prepare: two apps and the unregistered bucket; entries on each second around every
+    // multiple of 450 s (the slice width of a 1 h window), at both edges, and past the end.
+    const tenantId = 'tenant-slices';
+    const outcomes: AttestationOutcome[] = ['pass', 'fail', 'debug', 'allowlisted'];
+    const times = [SINCE - 1, SINCE, SINCE + 1, UNTIL - 1, UNTIL, UNTIL + 30];
+    for (let k = 1; k < 8; k++) times.push(SINCE + 450 * k - 1, SINCE + 450 * k, SINCE + 450 * k + 1);
+    const written: AttestationLogEntry[] = [];
+    times.forEach((time, i) => {
+      const outcome = outcomes[i % outcomes.length]!;
+      const reasons = outcome === 'fail' ? (i % 3 ? ['measurement_mismatch'] : ['version_unknown', 'device_rooted']) : [];
+      written.push(entry(tenantId, 'com.example.one', time, outcome, reasons));
+      written.push(entry(tenantId, 'com.example.two', time, 'pass', []));
+      written.push(entry(tenantId, 'com.example.unknown', time, 'fail', ['app_unknown'], false));
+    });
+    // Another tenant's entries in the same window must not be counted.
+    written.push(entry('tenant-other', 'com.example.one', SINCE + 10, 'pass', []));
+    for (const e of written) await log.record(e);
+    const expected = (appIds: string[], includeUnregistered: boolean) => {
+      const tally = new LogTally();
+      for (const e of written) {
+        const inScope = e.tenantId === tenantId && e.time >= SINCE && (e.appKnown ? appIds.includes(e.appId) : includeUnregistered);
+        if (inScope) tally.add(e.outcome, e.reasons);
+      }
+      return tally.counts();
+    };
+
+    // Act
+    const all = await log.summarize({ tenantId, since: SINCE, until: UNTIL, appIds: ['com.example.one', 'com.example.two'], includeUnregistered: true });
+    const one = await log.summarize({ tenantId, since: SINCE, until: UNTIL, appIds: ['com.example.one'], includeUnregistered: false });
+
+    // Assess: the expected counts are not trivial (each slice boundary contributes), and match.
+    expect(all.total).toBe((times.length - 1) * 3);
+    expect(all).toEqual(expected(['com.example.one', 'com.example.two'], true));
+    expect(one).toEqual(expected(['com.example.one'], false));
+    expect(one.byReason['device_rooted']).toBeGreaterThan(0);
+  });
+
+  it('counts a window narrower than the number of slices, and an empty one', async () => {
+    const tenantId = 'tenant-narrow';
+    for (const time of [UNTIL - 3, UNTIL - 2, UNTIL - 1, UNTIL, UNTIL + 1]) await log.record(entry(tenantId, 'com.example.one', time, 'pass', []));
+    const scope = { tenantId, appIds: ['com.example.one'], includeUnregistered: false };
+    await expect(log.summarize({ ...scope, since: UNTIL - 2, until: UNTIL })).resolves.toMatchObject({ total: 4 });
+    await expect(log.summarize({ ...scope, since: UNTIL, until: UNTIL })).resolves.toMatchObject({ total: 2 });
+    await expect(log.summarize({ ...scope, since: UNTIL + 2, until: UNTIL + 2 })).resolves.toEqual({
+      total: 0,
+      byOutcome: { pass: 0, fail: 0, debug: 0, allowlisted: 0 },
+      byReason: {},
+    });
+  });
+});
