@@ -10,6 +10,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { BUILD_KEY_PREFIX } from '../src/core/registration';
 import { ADMIN_LAMBDAS, KEY_CREATING_LAMBDAS, LAMBDAS, type AdminLambdaName, type LambdaName } from '../src/routes';
+import { RETIRED_KEY_DELETION_WINDOW_DAYS } from '../src/adapters/kms-key-policy';
 import { REGISTRY_PARTITIONS } from '../src/adapters/tables';
 import { AttestationAuthorizer, AttestationKeySource, DEFAULT_TENANT_KEY_ALIAS_PREFIX, TENANT_KEYS_PARTITION_PREFIX, type AttestationAuthorizerProps } from './attestation-authorizer';
 import { AttestorApi } from './attestor-api';
@@ -394,6 +395,19 @@ export class AttestorStack extends Stack {
         }),
       );
     }
+    // adminKeys rotates keys, and each rotation schedules the deletion of keys that have retired
+    // (src/adapters/kms-tenant-keys.ts): only keys with a tenant alias (the decoy is denied above),
+    // only with KMS's longest pending window, so an account administrator has a month to cancel.
+    allow(adminKeys.role, {
+      sid: 'DeleteRetiredTenantKeys',
+      actions: ['kms:ScheduleKeyDeletion'],
+      resources: [anyKeyArn],
+      conditions: {
+        ...onTenantKeys,
+        StringEquals: p256Signing,
+        NumericEquals: { 'kms:ScheduleKeyDeletionPendingWindowInDays': RETIRED_KEY_DELETION_WINDOW_DAYS },
+      },
+    });
     // Every admin function: an explicit deny in its own identity policy outranks any allow a key
     // policy could give it (the key creators write those policies): whatever is written, admin cannot sign.
     for (const name of ADMIN_LAMBDAS) {

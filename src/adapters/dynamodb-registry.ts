@@ -245,6 +245,7 @@ export function tenantKeyToItem(record: TenantKeyRecord): Item {
     status: record.status,
     activatesAt: record.activatesAt,
     retiresAt: record.retiresAt,
+    deletionScheduledAt: record.deletionScheduledAt,
   });
 }
 export function tenantKeyFromItem(item: Item): TenantKeyRecord {
@@ -255,7 +256,7 @@ export function tenantKeyFromItem(item: Item): TenantKeyRecord {
     keyId: f.str('keyId'),
     createdAt: f.num('createdAt'),
     status: f.oneOf('status', KEY_STATUSES),
-    ...defined({ activatesAt: f.optNum('activatesAt'), retiresAt: f.optNum('retiresAt') }),
+    ...defined({ activatesAt: f.optNum('activatesAt'), retiresAt: f.optNum('retiresAt'), deletionScheduledAt: f.optNum('deletionScheduledAt') }),
   };
 }
 
@@ -532,6 +533,24 @@ export class DynamoDbRegistry implements Registry, TenantDirectory {
           ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#retiresAt)',
           ExpressionAttributeNames: { '#pk': PK, '#retiresAt': 'retiresAt' },
           ExpressionAttributeValues: { ':retiresAt': { N: String(retiresAt) } },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
+  async markTenantKeyDeletionScheduled(tenantId: string, kid: string, at: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyAttributes(registryKeys.tenantKey(tenantId, kid)),
+          UpdateExpression: 'SET #deletionScheduledAt = :at',
+          // The first recorded time stands; an unknown key stays unknown.
+          ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#deletionScheduledAt)',
+          ExpressionAttributeNames: { '#pk': PK, '#deletionScheduledAt': 'deletionScheduledAt' },
+          ExpressionAttributeValues: { ':at': { N: String(at) } },
         }),
       );
     } catch (error) {

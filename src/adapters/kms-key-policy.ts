@@ -18,6 +18,13 @@ export interface TenantKeyPolicyRoles {
   readonly adminRoleArn?: string;
 }
 
+/**
+ * Pending window of a retired tenant key's deletion: KMS's longest, so that an account
+ * administrator has a month to cancel it (CancelKeyDeletion). The stack's IAM policy lets the
+ * rotating role schedule deletions with exactly this window and no shorter one.
+ */
+export const RETIRED_KEY_DELETION_WINDOW_DAYS = 30;
+
 const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
 
 /**

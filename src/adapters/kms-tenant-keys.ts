@@ -29,6 +29,7 @@ import { derToP1363 } from '../core/ecdsa';
 import { jwkThumbprint } from '../core/install-key';
 import type {
   Clock,
+  KeyRotation,
   PublicJwk,
   Registry,
   SigningKeyChoice,
@@ -38,7 +39,8 @@ import type {
   TokenSigner,
   VerificationKeySource,
 } from '../core/ports';
-import { activatesAt, KEY_PUBLICATION_SECONDS, keyStatusAt, retirementsAfterRotation, signingKeyAt, trustedKeysAt } from '../core/tenant-keys';
+import { activatesAt, KEY_PUBLICATION_SECONDS, keysToDelete, keyStatusAt, retirementsAfterRotation, signingKeyAt, trustedKeysAt } from '../core/tenant-keys';
+import { RETIRED_KEY_DELETION_WINDOW_DAYS } from './kms-key-policy';
 import { TENANT_ID_PATTERN } from '../core/admin-ids';
 
 /** The tenant has no active signing key (ensureSigningKey has not run for it). */
@@ -184,13 +186,10 @@ export class KmsTenantKeys implements TokenSigner, VerificationKeySource, Tenant
    * then every older key is given its retirement time. Concurrent rotations each add a key; the
    * one activating last wins and the others retire with the rest.
    */
-  async rotateSigningKey(tenantId: string): Promise<{ readonly kid: string; readonly activatesAt: number }> {
+  async rotateSigningKey(tenantId: string): Promise<KeyRotation> {
     assertTenantId(tenantId);
     const now = this.options.clock.nowSeconds();
-    const created = await createSigningKey(this.kms, `Attestor token signing key of tenant ${tenantId}`, [
-      { TagKey: 'attestor:tenant', TagValue: tenantId },
-      { TagKey: 'attestor:purpose', TagValue: 'token-signing' },
-    ], this.options.keyPolicy);
+    const created = await this.createTenantKey(tenantId);
     const keyId = created.Arn ?? created.KeyId!;
     const { kid } = await this.publicKey(keyId);
     await createAliasIfAbsent(this.kms, `${this.options.aliasPrefix}${tenantId}/${kid}`, created.KeyId!);
@@ -201,7 +200,40 @@ export class KmsTenantKeys implements TokenSigner, VerificationKeySource, Tenant
       await this.registry.retireTenantKey(tenantId, older, retiresAt);
     }
     this.current.delete(tenantId);
-    return { kid, activatesAt: activatesAt(record) };
+    return { kid, activatesAt: activatesAt(record), ...(await this.deleteRetiredKeys(tenantId, now)) };
+  }
+
+  /**
+   * Schedules the KMS deletion of every retired key not yet scheduled. Retired keys sign nothing
+   * and are in no JWKS, and every token they signed has expired, so nothing needs them; keeping
+   * them would keep private keys (and their monthly cost) for ever. Failures are returned, not
+   * thrown: they must not undo or hide the rotation that came before.
+   */
+  private async deleteRetiredKeys(tenantId: string, now: number): Promise<Pick<KeyRotation, 'keysDeleted' | 'keysNotDeleted'>> {
+    const keysDeleted: string[] = [];
+    const keysNotDeleted: Array<{ kid: string; reason: string }> = [];
+    for (const record of keysToDelete(await this.registry.listTenantKeys(tenantId), now)) {
+      try {
+        await this.kms.send(new ScheduleKeyDeletionCommand({ KeyId: record.keyId, PendingWindowInDays: RETIRED_KEY_DELETION_WINDOW_DAYS }));
+      } catch (error) {
+        // Gone, or already pending deletion (an earlier attempt that could not record it): done either way.
+        const done = isKmsError(error, 'NotFoundException') || (isKmsError(error, 'KMSInvalidStateException') && (await describeIfExists(this.kms, record.keyId))?.KeyState === 'PendingDeletion');
+        if (!done) {
+          keysNotDeleted.push({ kid: record.kid, reason: `${(error as Error).name}: ${(error as Error).message}` });
+          continue;
+        }
+      }
+      await this.registry.markTenantKeyDeletionScheduled(tenantId, record.kid, now);
+      keysDeleted.push(record.kid);
+    }
+    return { keysDeleted, keysNotDeleted };
+  }
+
+  private createTenantKey(tenantId: string): Promise<KeyMetadata> {
+    return createSigningKey(this.kms, `Attestor token signing key of tenant ${tenantId}`, [
+      { TagKey: 'attestor:tenant', TagValue: tenantId },
+      { TagKey: 'attestor:purpose', TagValue: 'token-signing' },
+    ], this.options.keyPolicy);
   }
 
   async describeKeys(tenantId: string): Promise<TenantKeyDescription[]> {
@@ -215,6 +247,7 @@ export class KmsTenantKeys implements TokenSigner, VerificationKeySource, Tenant
       createdAt: r.createdAt,
       activatesAt: activatesAt(r),
       ...(r.retiresAt !== undefined ? { retiresAt: r.retiresAt } : {}),
+      ...(r.deletionScheduledAt !== undefined ? { deletionScheduledAt: r.deletionScheduledAt } : {}),
     }));
   }
 
@@ -226,10 +259,7 @@ export class KmsTenantKeys implements TokenSigner, VerificationKeySource, Tenant
     // A claim may already exist: a racer is mid-way, or a caller crashed before recording.
     let winner = await describeIfExists(this.kms, claim);
     if (!winner) {
-      const candidate = await createSigningKey(this.kms, `Attestor token signing key of tenant ${tenantId}`, [
-        { TagKey: 'attestor:tenant', TagValue: tenantId },
-        { TagKey: 'attestor:purpose', TagValue: 'token-signing' },
-      ], this.options.keyPolicy);
+      const candidate = await this.createTenantKey(tenantId);
       winner = await claimAlias(this.kms, claim, candidate);
     }
     const keyId = winner.Arn ?? winner.KeyId!;

@@ -7,7 +7,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { signUrlRequest } from '../adapters/sigv4-url';
 import type { Policy, SignalName } from '../core/policy';
-import type { PublicBuildRefusal, PublicLogEntry } from '../core/ports';
+import type { KeyRotation, PublicBuildRefusal, PublicLogEntry, TenantKeyDescription } from '../core/ports';
 import type { CredentialSource } from './credentials';
 import { isLocalEndpoint } from './credentials';
 import { CliError, HttpStatusError, InterruptedError, oneLine } from './errors';
@@ -111,13 +111,7 @@ export interface Device {
   readonly debugSecret?: string;
 }
 
-export interface SigningKey {
-  readonly kid: string;
-  readonly status: 'pending' | 'active' | 'retiring' | 'retired';
-  readonly createdAt: number;
-  readonly activatesAt: number;
-  readonly retiresAt?: number;
-}
+export type SigningKey = TenantKeyDescription;
 
 export type LogEntry = PublicLogEntry;
 
@@ -242,7 +236,7 @@ export class AdminClient {
     return this.list<SigningKey>('GET', '/v1/admin/keys', 'keys');
   }
 
-  async rotateKey(): Promise<{ readonly kid: string; readonly activatesAt: number }> {
+  async rotateKey(): Promise<KeyRotation> {
     return this.record(await this.request('POST', '/v1/admin/keys/rotate', {}), 'kid');
   }
 

@@ -96,6 +96,8 @@ export interface Registry {
    * earlier one, which stands). Unknown keys are ignored.
    */
   retireTenantKey(tenantId: string, kid: string, retiresAt: number): Promise<void>;
+  /** Records that KMS deletion of a retired key was scheduled at `at`, unless already recorded. Unknown keys are ignored. */
+  markTenantKeyDeletionScheduled(tenantId: string, kid: string, at: number): Promise<void>;
 
   // Admin API (issue 3). Reads on these paths are strongly consistent: an admin change must be
   // seen by the next attestation (docs/ADMIN_API.md §10).
@@ -205,6 +207,11 @@ export interface TenantKeyRecord {
   readonly activatesAt?: number;
   /** When the key leaves the JWKS; set when a newer key is rotated in. */
   readonly retiresAt?: number;
+  /**
+   * When deletion of the retired key's KMS key was scheduled (a later rotation does it). The record
+   * stays, as history and so that first-key alias generations keep counting.
+   */
+  readonly deletionScheduledAt?: number;
 }
 
 export type AttestationOutcome = 'pass' | 'fail' | 'debug' | 'allowlisted';
@@ -368,8 +375,12 @@ export interface TenantKeyManager {
   ensureSigningKey(tenantId: string): Promise<void>;
   /** Public keys of every active key of the tenant: exactly the set verifiers trust. */
   jwks(tenantId: string): Promise<{ readonly keys: readonly PublicJwk[] }>;
-  /** Creates a new signing key that is published now and signs from `activatesAt` (core/tenant-keys.ts). */
-  rotateSigningKey(tenantId: string): Promise<{ readonly kid: string; readonly activatesAt: number }>;
+  /**
+   * Creates a new signing key that is published now and signs from `activatesAt` (core/tenant-keys.ts),
+   * then schedules the KMS deletion of keys that have retired. A deletion that fails is reported,
+   * not thrown: the rotation itself has happened, and the next one tries the deletion again.
+   */
+  rotateSigningKey(tenantId: string): Promise<KeyRotation>;
   /** Every key of the tenant with its status now, newest first. */
   describeKeys(tenantId: string): Promise<TenantKeyDescription[]>;
 }
@@ -380,4 +391,14 @@ export interface TenantKeyDescription {
   readonly createdAt: number;
   readonly activatesAt: number;
   readonly retiresAt?: number;
+  readonly deletionScheduledAt?: number;
+}
+
+export interface KeyRotation {
+  readonly kid: string;
+  readonly activatesAt: number;
+  /** Retired keys whose KMS deletion this rotation scheduled. */
+  readonly keysDeleted: readonly string[];
+  /** Retired keys whose deletion failed this time, with KMS's reason. */
+  readonly keysNotDeleted: ReadonlyArray<{ readonly kid: string; readonly reason: string }>;
 }

@@ -22,7 +22,8 @@ export const VERIFIER_SKEW_SECONDS = CLOCK_SKEW_SECONDS;
 /** After a newer key activates, an older one is trusted this much longer: its last token's whole life. */
 export const RETIREMENT_DELAY_SECONDS = SIGNING_CACHE_SECONDS + MAX_TOKEN_TTL_SECONDS + VERIFIER_SKEW_SECONDS;
 
-export type KeyLifecycleStatus = 'pending' | 'active' | 'retiring' | 'retired';
+/** deleted: retired, and its KMS key scheduled for deletion (it can neither sign nor be read). */
+export type KeyLifecycleStatus = 'pending' | 'active' | 'retiring' | 'retired' | 'deleted';
 
 export function activatesAt(record: TenantKeyRecord): number {
   return record.activatesAt ?? record.createdAt;
@@ -52,6 +53,7 @@ export function trustedKeysAt(records: readonly TenantKeyRecord[], now: number):
 }
 
 export function keyStatusAt(record: TenantKeyRecord, records: readonly TenantKeyRecord[], now: number): KeyLifecycleStatus {
+  if (record.deletionScheduledAt !== undefined) return 'deleted';
   if (isRetired(record, now)) return 'retired';
   if (activatesAt(record) > now) return 'pending';
   return signingKeyAt(records, now)?.kid === record.kid ? 'active' : 'retiring';
@@ -68,4 +70,13 @@ export function retirementsAfterRotation(records: readonly TenantKeyRecord[]): A
   if (!newest) return [];
   const retiresAt = activatesAt(newest) + RETIREMENT_DELAY_SECONDS;
   return live.slice(1).filter((r) => r.retiresAt === undefined).map((r) => ({ kid: r.kid, retiresAt }));
+}
+
+/**
+ * Keys whose KMS key can be deleted at `now`: retired (out of the JWKS, every token they signed
+ * expired) and not yet scheduled for deletion. A deleted key can never be trusted again, so this
+ * never includes a key trustedKeysAt could return.
+ */
+export function keysToDelete(records: readonly TenantKeyRecord[], now: number): TenantKeyRecord[] {
+  return records.filter((r) => isRetired(r, now) && r.deletionScheduledAt === undefined);
 }

@@ -68,6 +68,13 @@ function fakeAttestor() {
       if (list.length === 0) return { status: 404, json: { error: 'not_found', message: `no app ${m[1]} in tenant default` } };
       return { json: { registrations: list } };
     }
+    if (req.method === 'POST' && path === '/v1/admin/keys/rotate') {
+      // A rotation that deleted one retired key and could not delete another.
+      return {
+        status: 201,
+        json: { kid: 'kid-3', activatesAt: 1_800_000_060, keysDeleted: ['kid-1'], keysNotDeleted: [{ kid: 'kid-0', reason: 'AccessDeniedException: not authorized' }] },
+      };
+    }
     if (req.method === 'GET' && path === '/v1/admin/keys/jwks') {
       return { json: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'kid-1', alg: 'ES256', use: 'sig' }] } };
     }
@@ -340,5 +347,17 @@ describe('the launcher (src/cli/bin.js)', () => {
     const port = await closedPort();
     const r = await spawnCli(['keys', 'jwks'], { ATTESTOR_ENDPOINT: `http://127.0.0.1:${port}` });
     expect(r).toEqual({ code: 1, stdout: '', stderr: `error: cannot reach http://127.0.0.1:${port} (ECONNREFUSED): start the service with \`npm start\` or pass --endpoint\n` });
+  });
+});
+
+describe('keys rotate', () => {
+  it('says which retired keys it scheduled for deletion, and warns of those it could not, still exiting 0', async () => {
+    const { code, stdout, stderr } = await cli(['keys', 'rotate']);
+    expect(code).toBe(0);
+    expect(stdout.lines).toEqual(['kid        kid-3', 'activates  2027-01-15T08:01:00Z']);
+    expect(stderr.lines.slice(1)).toEqual([
+      'scheduled KMS deletion (in 30 days) of retired key kid-1',
+      'warning: retired key kid-0 could not be scheduled for deletion (AccessDeniedException: not authorized); the rotation itself succeeded, and the next one tries again',
+    ]);
   });
 });

@@ -469,7 +469,7 @@ describe('iam', () => {
     expect(actions('authorizer')).toEqual(['dynamodb:Query', 'kms:GetPublicKey']);
     const createKeys = ['kms:CreateAlias', 'kms:CreateKey', 'kms:DescribeKey', 'kms:GetPublicKey', 'kms:TagResource'];
     expect(actions('adminCatalog')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
-    expect(actions('adminKeys')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', ...createKeys].sort());
+    expect(actions('adminKeys')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', ...createKeys, 'kms:ScheduleKeyDeletion'].sort());
     expect(actions('adminUploads')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', ...createKeys, 's3:PutObject'].sort());
     expect(actions('demoHello')).toEqual([]);
   });
@@ -605,7 +605,18 @@ describe('iam', () => {
     expect(denies).toEqual([expect.objectContaining({ Resource: '*' })]);
   });
 
-  test.each(KEY_CREATING_LAMBDAS)('%s: tenant aliases only, tenant tags only; no untag, alias deletion, key policy change or IAM-granted deletion', (name) => {
+  test('adminKeys may schedule the deletion of tenant keys only, and only with the 30-day window (retired keys, at rotation)', () => {
+    const deletions = s.allowing(roleLogicalId('adminKeys'), 'kms:ScheduleKeyDeletion');
+    expect(deletions).toHaveLength(1);
+    expect(deletions[0]!.Condition).toEqual({
+      'ForAnyValue:StringLike': { 'kms:ResourceAliases': `${TENANT_KEY_ALIAS_PREFIX}*` },
+      StringEquals: { 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY' },
+      NumericEquals: { 'kms:ScheduleKeyDeletionPendingWindowInDays': 30 },
+    });
+    expect(refers(deletions[0]!.Resource, decoy())).toBe(false);
+  });
+
+  test.each(KEY_CREATING_LAMBDAS)('%s: tenant aliases only, tenant tags only; no untag, alias deletion, key policy change or IAM-granted deletion beyond retired keys', (name) => {
     const role = roleLogicalId(name);
     for (const st of s.allowing(role, 'kms:CreateAlias')) {
       const aliasResource = JSON.stringify(st.Resource).includes(':alias/');
@@ -617,9 +628,11 @@ describe('iam', () => {
       expect(st.Condition?.['Null']?.[`aws:RequestTag/${TENANT_TAG_KEY}`]).toBe('false');
     }
     for (const st of s.allowing(role, 'kms:GetPublicKey')) expect(st.Condition?.['StringEquals']).toEqual({ 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY' });
-    for (const action of ['kms:UntagResource', 'kms:DeleteAlias', 'kms:UpdateAlias', 'kms:PutKeyPolicy', 'kms:ScheduleKeyDeletion', 'kms:DisableKey', 'kms:CreateGrant']) {
+    for (const action of ['kms:UntagResource', 'kms:DeleteAlias', 'kms:UpdateAlias', 'kms:PutKeyPolicy', 'kms:DisableKey', 'kms:CreateGrant', 'kms:CancelKeyDeletion']) {
       expect(s.allowing(role, action)).toHaveLength(0);
     }
+    // Only adminKeys' retired-key deletion (tested above); adminUploads has none.
+    if (name === 'adminUploads') expect(s.allowing(role, 'kms:ScheduleKeyDeletion')).toHaveLength(0);
   });
 
   test('S3: register reads builds/* only, adminUploads writes builds/* only, nobody deletes or lists', () => {

@@ -52,7 +52,7 @@ test('a rotation publishes the new key first, switches at activation, and retire
   const newKid = rotated.body['kid'] as string;
   const activatesAt = rotatedAt + KEY_PUBLICATION_SECONDS;
   const retiresAt = activatesAt + RETIREMENT_DELAY_SECONDS;
-  expect(rotated.body).toEqual({ kid: newKid, activatesAt });
+  expect(rotated.body).toEqual({ kid: newKid, activatesAt, keysDeleted: [], keysNotDeleted: [] });
 
   // Published, not yet signing.
   expect(await keys()).toEqual([
@@ -94,6 +94,19 @@ test('a rotation publishes the new key first, switches at activation, and retire
   const after = await attest();
   expect(kidOf(after)).toBe(newKid);
   expect(await hello(after)).toBe(200);
+
+  // The next rotation schedules the retired key's deletion in KMS; tokens keep flowing.
+  const next = await t.admin('POST', '/v1/admin/keys/rotate');
+  expect(next.body).toMatchObject({ keysDeleted: [oldKid], keysNotDeleted: [] });
+  expect((await keys()).find((k) => k['kid'] === oldKid)).toEqual({
+    kid: oldKid,
+    status: 'deleted',
+    createdAt: expect.any(Number),
+    activatesAt: expect.any(Number),
+    retiresAt,
+    deletionScheduledAt: t.clock.now,
+  });
+  expect(await hello(await attest())).toBe(200);
 });
 
 test('two rotations in a row leave exactly one signing key and both older keys retiring', async () => {

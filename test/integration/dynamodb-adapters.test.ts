@@ -325,6 +325,15 @@ describe('DynamoDbRegistry tenant keys', () => {
     expect(tenantPartition.every((sk) => sk.startsWith('APP#') || sk.startsWith('PRINCIPAL#'))).toBe(true);
   });
 
+  it('records when a key\'s deletion was scheduled, keeping the first time and ignoring unknown keys', async () => {
+    const tenantId = unique('tenant');
+    await registry.putTenantKey({ ...key(tenantId, 'kid-1', NOW), retiresAt: NOW + 10 });
+    await registry.markTenantKeyDeletionScheduled(tenantId, 'kid-1', NOW + 20);
+    await registry.markTenantKeyDeletionScheduled(tenantId, 'kid-1', NOW + 30);
+    await registry.markTenantKeyDeletionScheduled(tenantId, 'no-such-kid', NOW + 20);
+    await expect(registry.listTenantKeys(tenantId)).resolves.toEqual([{ ...key(tenantId, 'kid-1', NOW), retiresAt: NOW + 10, deletionScheduledAt: NOW + 20 }]);
+  });
+
   it('throws KeyConflictError for an existing (tenant, kid) and keeps the first record', async () => {
     // Prepare
     const tenantId = unique('tenant');

@@ -27,6 +27,7 @@ import {
   TenantKeyMissingError,
 } from '../../src/adapters/kms-tenant-keys';
 import { jwkThumbprint } from '../../src/core/install-key';
+import { KEY_PUBLICATION_SECONDS, RETIREMENT_DELAY_SECONDS } from '../../src/core/tenant-keys';
 import { ManualClock, MemoryRegistry } from '../support/memory';
 
 const PREFIX = 'alias/attestor/tenant/';
@@ -334,6 +335,98 @@ describe('signing and verification keys', () => {
     expect(beforeExpiry).toBe(original);
     expect(afterExpiry).toBe(rotated.kid);
     expect(verifies(await kmsPublicKey(rotated.keyId), Buffer.from('x'), signature)).toBe(true);
+  });
+});
+
+describe('rotateSigningKey and retired keys', () => {
+  /** A client whose ScheduleKeyDeletion calls fail as an IAM refusal would. */
+  function refusingDeletion(): KMSClient {
+    const client = new KMSClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'ScheduleKeyDeletionCommand') throw Object.assign(new Error('not authorized to perform kms:ScheduleKeyDeletion'), { name: 'AccessDeniedException' });
+        return next(args);
+      },
+      { step: 'initialize', name: 'refuseDeletion' },
+    );
+    return client;
+  }
+  const keyState = async (keyId: string) => (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!;
+
+  it('schedules the KMS deletion of keys that have retired, once, with a 30-day window, and never of a trusted key', async () => {
+    // Prepare: key A, then a rotation to B; A retires a token lifetime after B activates.
+    const registry = new MemoryRegistry();
+    const clock = new ManualClock();
+    const keys = adapter(registry, clock);
+    const tenantId = newTenant();
+    await keys.ensureSigningKey(tenantId);
+    const [a] = await registry.listTenantKeys(tenantId);
+    const b = await keys.rotateSigningKey(tenantId);
+    expect(b.keysDeleted).toEqual([]);
+
+    // Act 1: a rotation while A is still retiring deletes nothing.
+    clock.advance(KEY_PUBLICATION_SECONDS + RETIREMENT_DELAY_SECONDS - 1);
+    const c = await keys.rotateSigningKey(tenantId);
+    // Act 2: once A has retired, the next rotation deletes A and nothing else.
+    clock.advance(1);
+    const d = await keys.rotateSigningKey(tenantId);
+    const e = await keys.rotateSigningKey(tenantId);
+
+    // Assess
+    expect(c).toMatchObject({ keysDeleted: [], keysNotDeleted: [] });
+    expect(d).toMatchObject({ keysDeleted: [a!.kid], keysNotDeleted: [] });
+    expect(e.keysDeleted).toEqual([]);
+    const deleted = await keyState(a!.keyId);
+    expect(deleted.KeyState).toBe('PendingDeletion');
+    expect(deleted.PendingDeletionWindowInDays).toBe(30);
+    const states = await tenantKmsKeys(tenantId);
+    // Of the tenant's five keys (A and four rotations), only A is pending deletion.
+    expect(states).toHaveLength(5);
+    expect(states.filter((k) => k.state === 'PendingDeletion').map((k) => a!.keyId.endsWith(`/${k.keyId}`))).toEqual([true]);
+    const described = await keys.describeKeys(tenantId);
+    expect(described.find((k) => k.kid === a!.kid)).toMatchObject({ status: 'deleted', deletionScheduledAt: clock.now });
+    expect(described.filter((k) => k.status === 'deleted')).toHaveLength(1);
+    expect((await keys.jwks(tenantId)).keys.map((k) => k.kid)).not.toContain(a!.kid);
+    expect((await keys.jwks(tenantId)).keys.map((k) => k.kid)).toContain(b.kid);
+  });
+
+  it('reports a deletion KMS refuses without failing the rotation, and the next rotation deletes the key', async () => {
+    // Prepare: A retired.
+    const registry = new MemoryRegistry();
+    const clock = new ManualClock();
+    const tenantId = newTenant();
+    await adapter(registry, clock).ensureSigningKey(tenantId);
+    const [a] = await registry.listTenantKeys(tenantId);
+    await adapter(registry, clock).rotateSigningKey(tenantId);
+    clock.advance(KEY_PUBLICATION_SECONDS + RETIREMENT_DELAY_SECONDS);
+
+    // Act
+    const refused = await adapter(registry, clock, refusingDeletion()).rotateSigningKey(tenantId);
+    const retried = await adapter(registry, clock).rotateSigningKey(tenantId);
+
+    // Assess: the refused rotation still rotated; the key stayed enabled and retired until the retry.
+    expect(refused.keysDeleted).toEqual([]);
+    expect(refused.keysNotDeleted).toEqual([{ kid: a!.kid, reason: expect.stringMatching(/^AccessDeniedException: /) }]);
+    expect((await registry.listTenantKeys(tenantId)).map((k) => k.kid)).toContain(refused.kid);
+    expect(retried.keysDeleted).toEqual([a!.kid]);
+    expect((await keyState(a!.keyId)).KeyState).toBe('PendingDeletion');
+  });
+
+  it('records a retired key whose deletion was already scheduled outside the service', async () => {
+    const registry = new MemoryRegistry();
+    const clock = new ManualClock();
+    const keys = adapter(registry, clock);
+    const tenantId = newTenant();
+    await keys.ensureSigningKey(tenantId);
+    const [a] = await registry.listTenantKeys(tenantId);
+    await keys.rotateSigningKey(tenantId);
+    clock.advance(KEY_PUBLICATION_SECONDS + RETIREMENT_DELAY_SECONDS);
+    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: a!.keyId, PendingWindowInDays: 7 }));
+
+    const rotation = await keys.rotateSigningKey(tenantId);
+
+    expect(rotation).toMatchObject({ keysDeleted: [a!.kid], keysNotDeleted: [] });
+    expect((await registry.listTenantKeys(tenantId)).find((k) => k.kid === a!.kid)?.deletionScheduledAt).toBe(clock.now);
   });
 });
 

@@ -100,6 +100,10 @@ export class MemoryRegistry implements Registry, TenantDirectory {
     const i = this.tenantKeys.findIndex((k) => k.tenantId === tenantId && k.kid === kid);
     if (i >= 0 && this.tenantKeys[i]!.retiresAt === undefined) this.tenantKeys[i] = { ...this.tenantKeys[i]!, retiresAt };
   }
+  async markTenantKeyDeletionScheduled(tenantId: string, kid: string, at: number) {
+    const i = this.tenantKeys.findIndex((k) => k.tenantId === tenantId && k.kid === kid);
+    if (i >= 0 && this.tenantKeys[i]!.deletionScheduledAt === undefined) this.tenantKeys[i] = { ...this.tenantKeys[i]!, deletionScheduledAt: at };
+  }
   async listApps(tenantId: string) {
     return [...this.apps.values()].filter((a) => a.tenantId === tenantId).sort((a, b) => (a.appId < b.appId ? -1 : 1));
   }

@@ -19,7 +19,8 @@ export function addKeyCommands(program: Command, ctx: CliContext): void {
         '$ attestor keys list',
         '',
         'pending: published, signs from ACTIVATES on; active: signs new tokens; retiring: published until',
-        'RETIRES so tokens it signed stay verifiable; retired: no longer published.',
+        'RETIRES so tokens it signed stay verifiable; retired: no longer published; deleted: retired, and',
+        'its KMS key scheduled for deletion by a later rotation (KMS deletes it 30 days on).',
       ),
     )
     .action(async (options: { json?: boolean }, command: Command) => {
@@ -46,7 +47,9 @@ export function addKeyCommands(program: Command, ctx: CliContext): void {
         '$ attestor keys rotate',
         '',
         'Safe at any time: verifiers see the new key in the JWKS before any token carries it, and the old key',
-        'stays published until every token it signed has expired (docs/ADMIN_API.md §8).',
+        'stays published until every token it signed has expired (docs/ADMIN_API.md §8). Keys that have',
+        'retired since the last rotation are scheduled for deletion in KMS (30 days, cancellable by an',
+        'account administrator).',
       ),
     )
     .action(async (options: { json?: boolean }, command: Command) => {
@@ -54,6 +57,10 @@ export function addKeyCommands(program: Command, ctx: CliContext): void {
       if (options.json) return void ctx.stdout.write(toJson(key));
       ctx.stdout.write(formatFields([['kid', key.kid], ['activates', isoSeconds(key.activatesAt)]]));
       ctx.stderr.write('the new key is published now and signs new tokens from its activation time; `attestor keys list` shows the old key retiring\n');
+      if (key.keysDeleted.length > 0) ctx.stderr.write(`scheduled KMS deletion (in 30 days) of retired key${key.keysDeleted.length > 1 ? 's' : ''} ${key.keysDeleted.join(', ')}\n`);
+      for (const failed of key.keysNotDeleted) {
+        ctx.stderr.write(`warning: retired key ${failed.kid} could not be scheduled for deletion (${failed.reason}); the rotation itself succeeded, and the next one tries again\n`);
+      }
     });
 
   keys

@@ -7,9 +7,12 @@ export async function listKeys(request: AdminRequest<AdminDepsWith<'keys'>>) {
 }
 
 export async function rotateKey(request: AdminRequest<AdminDepsWith<'keys'>>) {
-  const { kid, activatesAt } = await request.deps.keys.rotateSigningKey(request.caller.tenantId);
-  request.log.info('key_rotated', { tenantId: request.caller.tenantId, kid, activatesAt });
-  return json(201, { kid, activatesAt });
+  const { tenantId } = request.caller;
+  const rotation = await request.deps.keys.rotateSigningKey(tenantId);
+  const { kid, activatesAt, keysDeleted, keysNotDeleted } = rotation;
+  request.log.info('key_rotated', { tenantId, kid, activatesAt, keysDeleted: [...keysDeleted] });
+  for (const failed of keysNotDeleted) request.log.warn('retired_key_not_deleted', { tenantId, kid: failed.kid, reason: failed.reason });
+  return json(201, rotation);
 }
 
 export async function jwks(request: AdminRequest<AdminDepsWith<'keys'>>) {

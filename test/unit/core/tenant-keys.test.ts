@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import type { TenantKeyRecord } from '../../../src/core/ports';
 import {
   KEY_PUBLICATION_SECONDS,
+  keysToDelete,
   keyStatusAt,
   RETIREMENT_DELAY_SECONDS,
   retirementsAfterRotation,
@@ -50,6 +51,14 @@ describe('key lifecycle', () => {
     expect(keyStatusAt({ ...first, status: 'retired' }, [first], 2000)).toBe('retired');
   });
 
+  it('deletes a key only once it has retired, and only once', () => {
+    expect(keysToDelete(records, firstRetiring.retiresAt - 1)).toEqual([]);
+    expect(keysToDelete(records, firstRetiring.retiresAt).map((k) => k.kid)).toEqual(['first']);
+    const deleted = { ...firstRetiring, deletionScheduledAt: firstRetiring.retiresAt };
+    expect(keysToDelete([rotated, deleted], firstRetiring.retiresAt + 1)).toEqual([]);
+    expect(keyStatusAt(deleted, [rotated, deleted], firstRetiring.retiresAt + 1)).toBe('deleted');
+  });
+
   it('retires every older key, once, relative to the newest activation', () => {
     const third = key('third', 6000, { activatesAt: 6060 });
     expect(retirementsAfterRotation([first, rotated])).toEqual([{ kid: 'first', retiresAt: rotated.activatesAt! + RETIREMENT_DELAY_SECONDS }]);
@@ -73,6 +82,9 @@ describe('key lifecycle', () => {
         expect(signer).toBeDefined();
         expect(trustedKeysAt(records, probe).map((r) => r.kid)).toContain(signer!.kid);
         expect(records.filter((r) => keyStatusAt(r, records, probe) === 'active')).toHaveLength(1);
+        // No key verifiers trust is ever up for deletion.
+        const trusted = new Set(trustedKeysAt(records, probe).map((r) => r.kid));
+        expect(keysToDelete(records, probe).filter((r) => trusted.has(r.kid))).toEqual([]);
       }),
     );
   });

@@ -40,7 +40,7 @@ function setup(completeMultipart: UploadUrlIssuer['completeMultipart'] = async (
   const keys: TenantKeyManager = {
     ensureSigningKey: async () => undefined,
     jwks: async () => ({ keys: [] }),
-    rotateSigningKey: async () => ({ kid: 'k', activatesAt: 0 }),
+    rotateSigningKey: async () => ({ kid: 'k', activatesAt: 0, keysDeleted: [], keysNotDeleted: [] }),
     describeKeys: async () => [],
   };
   const uploads: UploadUrlIssuer = {

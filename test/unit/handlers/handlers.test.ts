@@ -534,7 +534,7 @@ describe('admin handler', () => {
         ensured.push(tenantId);
       },
       jwks: async () => ({ keys: [jwk] }),
-      rotateSigningKey: async () => ({ kid: 'kid-2', activatesAt: clock.now + 60 }),
+      rotateSigningKey: async () => ({ kid: 'kid-2', activatesAt: clock.now + 60, keysDeleted: [], keysNotDeleted: [] }),
       describeKeys: async () => [],
     };
     const issued: [string, number][] = [];
