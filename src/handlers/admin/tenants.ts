@@ -5,6 +5,14 @@ import { InvalidRequestError, parseRequest } from '../../core/validation';
 import { json, parseJsonBody } from '../http';
 import { conflict, requireOperator, type AdminDepsWith, type AdminRequest } from './context';
 
+/**
+ * A creation that failed part-way (a KMS or DynamoDB error after the tenant record was written)
+ * leaves a tenant with no principal, which nobody could administer and nobody could create again.
+ * Once this long has passed since its record was written, creating it again finishes the job;
+ * sooner, the first creation may still be running.
+ */
+export const TENANT_CREATION_RESUME_SECONDS = 60;
+
 export async function createTenant(request: AdminRequest<AdminDepsWith<'keys' | 'credentialIssuer'>>) {
   requireOperator(request);
   const { deps } = request;
@@ -16,8 +24,20 @@ export async function createTenant(request: AdminRequest<AdminDepsWith<'keys' | 
     const mapped = await deps.tenants.getPrincipal(principal);
     if (mapped) throw conflict(`principal ${principal} already administers a tenant`);
   }
-  const createdAt = deps.clock.nowSeconds();
-  if (!(await deps.tenants.putTenantIfAbsent({ tenantId: body.tenantId, createdAt }))) throw conflict(`tenant ${body.tenantId} exists`);
+  const now = deps.clock.nowSeconds();
+  let createdAt = now;
+  // Not transactional (DynamoDB transactions are not used, so that the local stand-in serves): the
+  // steps below are each idempotent, and an unfinished creation is resumed rather than refused.
+  if (!(await deps.tenants.putTenantIfAbsent({ tenantId: body.tenantId, createdAt: now }))) {
+    const existing = await deps.tenants.getTenant(body.tenantId);
+    const unfinished = existing !== undefined && body.tenantId !== deps.defaultTenantId && (await deps.tenants.listPrincipals(body.tenantId)).length === 0;
+    if (!unfinished) throw conflict(`tenant ${body.tenantId} exists`);
+    if (now - existing.createdAt < TENANT_CREATION_RESUME_SECONDS) {
+      throw conflict(`tenant ${body.tenantId} is being created: if that creation failed, run the command again in a minute to finish it`);
+    }
+    createdAt = existing.createdAt;
+    request.log.info('tenant_creation_resumed', { tenantId: body.tenantId, by: request.caller.principal });
+  }
   await deps.keys.ensureSigningKey(body.tenantId);
 
   const issued = deps.credentialIssuer ? await deps.credentialIssuer.issue(body.tenantId) : undefined;

@@ -9,6 +9,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { MultipartRejectedError, type TenantKeyManager, type UploadUrlIssuer } from '../../../src/core/ports';
 import { resolveAdminCaller } from '../../../src/core/tenancy';
 import { ADMIN_ROUTE_KEYS, type AdminDeps } from '../../../src/handlers/admin';
+import { TENANT_CREATION_RESUME_SECONDS } from '../../../src/handlers/admin/tenants';
 import { silentLogger } from '../../../src/handlers/log';
 import { ADMIN_LAMBDAS, ROUTES } from '../../../src/routes';
 import { routedAdminHandler } from './admin-routing';
@@ -59,7 +60,7 @@ function setup(completeMultipart: UploadUrlIssuer['completeMultipart'] = async (
     defaultTenantId: 'default',
     callerOf: (e) => resolveAdminCaller({ directory: registry, operatorPrincipals: new Set(), defaultTenantId: 'default' }, e.requestContext?.identity?.userArn),
   };
-  return { registry, clock, handler: routedAdminHandler(deps, silentLogger) };
+  return { registry, clock, keys, handler: routedAdminHandler(deps, silentLogger) };
 }
 
 const json = (result: { body: string }) => JSON.parse(result.body) as Record<string, unknown>;
@@ -110,6 +111,43 @@ describe('IAM identity', () => {
     expect(json(created)).toEqual({ tenantId: 'initech', createdAt: expect.any(Number), principals: ['arn:aws:iam::123456789012:role/Initech'] });
     expect(json(created)).not.toHaveProperty('credential');
     expect(registry.principals.get('arn:aws:iam::123456789012:role/Initech')).toEqual({ principal: 'arn:aws:iam::123456789012:role/Initech', tenantId: 'initech', operator: false });
+  });
+});
+
+describe('tenant creation that fails part-way', () => {
+  const ops = 'arn:aws:iam::123456789012:user/ops';
+  const create = (tenantId: string, principal: string) => event('POST', '/v1/admin/tenants', ops, { body: JSON.stringify({ tenantId, principals: [principal] }) });
+
+  test('is finished by creating the tenant again a minute later, and refused before that', async () => {
+    // Prepare: KMS fails once, after the tenant record was written.
+    const { handler, registry, clock, keys } = setup();
+    jest.spyOn(keys, 'ensureSigningKey').mockRejectedValueOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const principal = 'arn:aws:iam::123456789012:role/Globex';
+    const failed = await handler(create('globex', principal));
+    expect(failed.statusCode).toBe(500);
+    const createdAt = registry.tenants.get('globex')!.createdAt;
+    expect(registry.principals.has(principal)).toBe(false);
+
+    // Act and assess: too soon, then resumed.
+    clock.advance(TENANT_CREATION_RESUME_SECONDS - 1);
+    const early = await handler(create('globex', principal));
+    expect(early.statusCode).toBe(409);
+    expect(json(early)['message']).toMatch(/is being created: if that creation failed, run the command again in a minute/);
+    clock.advance(1);
+    const resumed = await handler(create('globex', principal));
+    expect(resumed.statusCode).toBe(201);
+    expect(json(resumed)).toEqual({ tenantId: 'globex', createdAt, principals: [principal] });
+    expect(registry.principals.get(principal)).toEqual({ principal, tenantId: 'globex', operator: false });
+    expect(keys.ensureSigningKey).toHaveBeenCalledTimes(2);
+
+    // A finished tenant is never resumed, however old; nor is the default tenant, which has no principals in AWS.
+    clock.advance(3600);
+    expect(json(await handler(create('globex', 'arn:aws:iam::123456789012:role/Other')))).toEqual({ error: 'conflict', message: 'tenant globex exists' });
+    await registry.putTenantIfAbsent({ tenantId: 'default', createdAt: 1 });
+    // In AWS operators are named by the stack (OPERATOR_PRINCIPALS), so the default tenant lists no principals.
+    jest.spyOn(registry, 'listPrincipals').mockResolvedValue([]);
+    expect(json(await handler(create('default', 'arn:aws:iam::123456789012:role/Other')))).toEqual({ error: 'conflict', message: 'tenant default exists' });
+    expect(registry.principals.has('arn:aws:iam::123456789012:role/Other')).toBe(false);
   });
 });
 
