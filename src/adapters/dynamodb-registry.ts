@@ -523,34 +523,25 @@ export class DynamoDbRegistry implements Registry, TenantDirectory {
   }
 
   async retireTenantKey(tenantId: string, kid: string, retiresAt: number): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: keyAttributes(registryKeys.tenantKey(tenantId, kid)),
-          UpdateExpression: 'SET #retiresAt = :retiresAt',
-          // An earlier retirement (from a concurrent rotation) stands; an unknown key stays unknown.
-          ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#retiresAt)',
-          ExpressionAttributeNames: { '#pk': PK, '#retiresAt': 'retiresAt' },
-          ExpressionAttributeValues: { ':retiresAt': { N: String(retiresAt) } },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-    }
+    // An earlier retirement (from a concurrent rotation) stands.
+    await this.setOnceOnTenantKey(tenantId, kid, 'retiresAt', retiresAt);
   }
 
   async markTenantKeyDeletionScheduled(tenantId: string, kid: string, at: number): Promise<void> {
+    await this.setOnceOnTenantKey(tenantId, kid, 'deletionScheduledAt', at);
+  }
+
+  /** Sets a number attribute of a key record unless it is already set; an unknown key stays unknown. */
+  private async setOnceOnTenantKey(tenantId: string, kid: string, attribute: 'retiresAt' | 'deletionScheduledAt', value: number): Promise<void> {
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: keyAttributes(registryKeys.tenantKey(tenantId, kid)),
-          UpdateExpression: 'SET #deletionScheduledAt = :at',
-          // The first recorded time stands; an unknown key stays unknown.
-          ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#deletionScheduledAt)',
-          ExpressionAttributeNames: { '#pk': PK, '#deletionScheduledAt': 'deletionScheduledAt' },
-          ExpressionAttributeValues: { ':at': { N: String(at) } },
+          UpdateExpression: 'SET #attribute = :value',
+          ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#attribute)',
+          ExpressionAttributeNames: { '#pk': PK, '#attribute': attribute },
+          ExpressionAttributeValues: { ':value': { N: String(value) } },
         }),
       );
     } catch (error) {

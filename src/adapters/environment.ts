@@ -38,8 +38,8 @@ export interface ServiceConfig {
   readonly maxBuildBytes: number;
   /**
    * IAM principals (ARNs) that operate the default tenant: they may create tenants and map other
-   * principals to them (ATTESTOR_OPERATOR_PRINCIPALS, comma-separated). Empty: only principals
-   * recorded in the registry have access.
+   * principals to them (ATTESTOR_OPERATOR_PRINCIPALS, comma-separated), normalised as callers are
+   * (core/tenancy.ts). Empty: only principals recorded in the registry have access.
    */
   readonly operatorPrincipals?: readonly string[];
   /** Local cloud only: endpoints and static credentials of the stand-ins (clients/settings.ts). */

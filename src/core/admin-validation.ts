@@ -6,7 +6,7 @@ import * as z from 'zod/mini';
 import { DEVICE_ID_PATTERN } from './admin-ids';
 import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS, SDK_VERSION_PATTERN } from './protocol';
 import { MAX_UPLOAD_PARTS } from './registration';
-import { appIdSchema, appVersionSchema, b64uBytes, InvalidRequestError, tenantIdSchema, typeError } from './validation';
+import { appIdSchema, appVersionSchema, b64uBytes, InvalidRequestError, signalFlags, tenantIdSchema, typeError } from './validation';
 
 // Defined with the protocol constants so that core/tenant-keys.ts (in the authorizer) does not bundle zod.
 export { MIN_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS } from './protocol';
@@ -94,15 +94,7 @@ export const expireRequestSchema = z.object(
 export const policySchema = z.object(
   {
     tokenTtlSeconds: wholeNumber('seconds', MIN_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS),
-    reject: z.object(
-      {
-        rooted: z.boolean({ error: typeError('a boolean') }),
-        emulator: z.boolean({ error: typeError('a boolean') }),
-        debugger: z.boolean({ error: typeError('a boolean') }),
-        hooked: z.boolean({ error: typeError('a boolean') }),
-      },
-      { error: typeError('an object of four booleans') },
-    ),
+    reject: z.object(signalFlags, { error: typeError('an object of four booleans') }),
     minSdkVersion: z.optional(
       z.string({ error: typeError('a string') }).check(
         z.maxLength(32, { error: 'must be at most 32 characters' }),

@@ -57,15 +57,15 @@ export const installKeySchema = z.object(
   { error: typeError('an EC P-256 public JWK') },
 );
 
-export const signalsSchema = z.object(
-  {
-    rooted: z.boolean({ error: typeError('a boolean') }),
-    emulator: z.boolean({ error: typeError('a boolean') }),
-    debugger: z.boolean({ error: typeError('a boolean') }),
-    hooked: z.boolean({ error: typeError('a boolean') }),
-  },
-  { error: typeError('an object of booleans') },
-);
+/** The four device signals, each a boolean: an attestation's `device.signals`, and a policy's `reject`. */
+export const signalFlags = {
+  rooted: z.boolean({ error: typeError('a boolean') }),
+  emulator: z.boolean({ error: typeError('a boolean') }),
+  debugger: z.boolean({ error: typeError('a boolean') }),
+  hooked: z.boolean({ error: typeError('a boolean') }),
+};
+
+export const signalsSchema = z.object(signalFlags, { error: typeError('an object of booleans') });
 
 export const attestRequestSchema = z.object(
   {

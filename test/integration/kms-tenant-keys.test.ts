@@ -353,6 +353,18 @@ describe('rotateSigningKey and retired keys', () => {
   }
   const keyState = async (keyId: string) => (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!;
 
+  /** A tenant whose first key, A, has just retired after one rotation. */
+  async function tenantWithRetiredKey() {
+    const registry = new MemoryRegistry();
+    const clock = new ManualClock();
+    const tenantId = newTenant();
+    await adapter(registry, clock).ensureSigningKey(tenantId);
+    const [a] = await registry.listTenantKeys(tenantId);
+    await adapter(registry, clock).rotateSigningKey(tenantId);
+    clock.advance(KEY_PUBLICATION_SECONDS + RETIREMENT_DELAY_SECONDS);
+    return { registry, clock, tenantId, a: a! };
+  }
+
   it('schedules the KMS deletion of keys that have retired, once, with a 30-day window, and never of a trusted key', async () => {
     // Prepare: key A, then a rotation to B; A retires a token lifetime after B activates.
     const registry = new MemoryRegistry();
@@ -391,14 +403,7 @@ describe('rotateSigningKey and retired keys', () => {
   });
 
   it('reports a deletion KMS refuses without failing the rotation, and the next rotation deletes the key', async () => {
-    // Prepare: A retired.
-    const registry = new MemoryRegistry();
-    const clock = new ManualClock();
-    const tenantId = newTenant();
-    await adapter(registry, clock).ensureSigningKey(tenantId);
-    const [a] = await registry.listTenantKeys(tenantId);
-    await adapter(registry, clock).rotateSigningKey(tenantId);
-    clock.advance(KEY_PUBLICATION_SECONDS + RETIREMENT_DELAY_SECONDS);
+    const { registry, clock, tenantId, a } = await tenantWithRetiredKey();
 
     // Act
     const refused = await adapter(registry, clock, refusingDeletion()).rotateSigningKey(tenantId);
@@ -413,17 +418,10 @@ describe('rotateSigningKey and retired keys', () => {
   });
 
   it('records a retired key whose deletion was already scheduled outside the service', async () => {
-    const registry = new MemoryRegistry();
-    const clock = new ManualClock();
-    const keys = adapter(registry, clock);
-    const tenantId = newTenant();
-    await keys.ensureSigningKey(tenantId);
-    const [a] = await registry.listTenantKeys(tenantId);
-    await keys.rotateSigningKey(tenantId);
-    clock.advance(KEY_PUBLICATION_SECONDS + RETIREMENT_DELAY_SECONDS);
-    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: a!.keyId, PendingWindowInDays: 7 }));
+    const { registry, clock, tenantId, a } = await tenantWithRetiredKey();
+    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: a.keyId, PendingWindowInDays: 7 }));
 
-    const rotation = await keys.rotateSigningKey(tenantId);
+    const rotation = await adapter(registry, clock).rotateSigningKey(tenantId);
 
     expect(rotation).toMatchObject({ keysDeleted: [a!.kid], keysNotDeleted: [] });
     expect((await registry.listTenantKeys(tenantId)).find((k) => k.kid === a!.kid)?.deletionScheduledAt).toBe(clock.now);

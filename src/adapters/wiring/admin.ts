@@ -5,14 +5,15 @@
  * routes call.
  */
 import { cryptoRandom } from '../../core/attestation';
-import { parseOperatorPrincipals, resolveAdminCaller } from '../../core/tenancy';
+import { resolveAdminCaller } from '../../core/tenancy';
 import type { AdminCommonDeps } from '../../handlers/admin/context';
 import type { DynamoDbRegistry } from '../dynamodb-registry';
 import type { ServiceConfig } from '../environment';
 import { clockOf } from './shared';
 
 export function adminCommonDeps(config: ServiceConfig, registry: DynamoDbRegistry): AdminCommonDeps {
-  const operatorPrincipals = parseOperatorPrincipals((config.operatorPrincipals ?? []).join(','));
+  // Parsed and normalised once, by configFromEnv.
+  const operatorPrincipals: ReadonlySet<string> = new Set(config.operatorPrincipals ?? []);
   return {
     registry,
     tenants: registry,

@@ -1,0 +1,30 @@
+/**
+ * Operators named in ATTESTOR_OPERATOR_PRINCIPALS reach the admin functions' caller resolution:
+ * parsed and normalised once by configFromEnv, then used as they are by wiring/admin.ts.
+ */
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { DynamoDbRegistry } from '../../../src/adapters/dynamodb-registry';
+import { configFromEnv } from '../../../src/adapters/environment';
+import { adminCommonDeps } from '../../../src/adapters/wiring/admin';
+import { MemoryRegistry } from '../../support/memory';
+
+const signedBy = (userArn: string) => ({ requestContext: { identity: { userArn } } }) as unknown as APIGatewayProxyEvent;
+
+test('operator principals from the environment are normalised once and recognised in any session of the role', async () => {
+  const config = configFromEnv({
+    NONCES_TABLE: 'nonces',
+    REGISTRY_TABLE: 'registry',
+    ATTESTOR_OPERATOR_PRINCIPALS: ' arn:aws:iam::123456789012:role/platform/Ops , arn:aws:iam::123456789012:user/alice,',
+  });
+  expect(config.operatorPrincipals).toEqual(['arn:aws:iam::123456789012:role/Ops', 'arn:aws:iam::123456789012:user/alice']);
+
+  // Only getPrincipal of the directory is read here; the in-memory registry stands in for DynamoDB.
+  const { callerOf } = adminCommonDeps(config, new MemoryRegistry() as unknown as DynamoDbRegistry);
+  await expect(callerOf(signedBy('arn:aws:sts::123456789012:assumed-role/Ops/ci-run-42'))).resolves.toEqual({
+    principal: 'arn:aws:iam::123456789012:role/Ops',
+    tenantId: 'default',
+    operator: true,
+  });
+  await expect(callerOf(signedBy('arn:aws:iam::123456789012:user/alice'))).resolves.toMatchObject({ operator: true });
+  await expect(callerOf(signedBy('arn:aws:iam::123456789012:user/mallory'))).resolves.toBeUndefined();
+});
