@@ -40,8 +40,8 @@ import type {
   VerificationKeySource,
 } from '../core/ports';
 import { activatesAt, KEY_PUBLICATION_SECONDS, keysToDelete, keyStatusAt, retirementsAfterRotation, signingKeyAt, trustedKeysAt } from '../core/tenant-keys';
-import { RETIRED_KEY_DELETION_WINDOW_DAYS } from './kms-key-policy';
 import { TENANT_ID_PATTERN } from '../core/admin-ids';
+import { RETIRED_KEY_DELETION_WINDOW_DAYS } from './kms-key-policy';
 
 /** The tenant has no active signing key (ensureSigningKey has not run for it). */
 export class TenantKeyMissingError extends Error {
@@ -196,11 +196,13 @@ export class KmsTenantKeys implements TokenSigner, VerificationKeySource, Tenant
     const record: TenantKeyRecord = { tenantId, kid, keyId, createdAt: now, status: 'active', activatesAt: now + KEY_PUBLICATION_SECONDS };
     await this.registry.putTenantKey(record);
     // Listed after recording: of two concurrent rotations, at least one sees both keys.
-    for (const { kid: older, retiresAt } of retirementsAfterRotation(await this.registry.listTenantKeys(tenantId))) {
+    const records = await this.registry.listTenantKeys(tenantId);
+    for (const { kid: older, retiresAt } of retirementsAfterRotation(records)) {
       await this.registry.retireTenantKey(tenantId, older, retiresAt);
     }
     this.current.delete(tenantId);
-    return { kid, activatesAt: activatesAt(record), ...(await this.deleteRetiredKeys(tenantId, now)) };
+    // The retirements just set lie in the future, so this listing still tells which keys have retired by now.
+    return { kid, activatesAt: activatesAt(record), ...(await this.deleteRetiredKeys(tenantId, records, now)) };
   }
 
   /**
@@ -209,10 +211,10 @@ export class KmsTenantKeys implements TokenSigner, VerificationKeySource, Tenant
    * them would keep private keys (and their monthly cost) for ever. Failures are returned, not
    * thrown: they must not undo or hide the rotation that came before.
    */
-  private async deleteRetiredKeys(tenantId: string, now: number): Promise<Pick<KeyRotation, 'keysDeleted' | 'keysNotDeleted'>> {
+  private async deleteRetiredKeys(tenantId: string, records: readonly TenantKeyRecord[], now: number): Promise<Pick<KeyRotation, 'keysDeleted' | 'keysNotDeleted'>> {
     const keysDeleted: string[] = [];
     const keysNotDeleted: Array<{ kid: string; reason: string }> = [];
-    for (const record of keysToDelete(await this.registry.listTenantKeys(tenantId), now)) {
+    for (const record of keysToDelete(records, now)) {
       try {
         await this.kms.send(new ScheduleKeyDeletionCommand({ KeyId: record.keyId, PendingWindowInDays: RETIRED_KEY_DELETION_WINDOW_DAYS }));
       } catch (error) {

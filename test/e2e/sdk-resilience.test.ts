@@ -13,9 +13,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalCloud, type LocalCloud } from '../../local/cloud';
-import { AttestorClient, bytesPackageSource, memoryKeyStore, type AttestorClientOptions, type AttestorEvent } from '../../src/sdk';
+import { AttestorClient, bytesPackageSource, memoryKeyStore, type AttestorClientOptions } from '../../src/sdk';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { registerBuildForTest } from '../support/local-admin';
+import { clientClock } from '../support/client-clock';
 
 const APP = 'com.example.resilient';
 const VERSION = '3.1.0';
@@ -30,9 +31,8 @@ let build: Buffer;
 const received: IncomingHttpHeaders[] = [];
 
 /** The client's clock: real time at the start, then moved only by the test and by the client's own sleeps. */
-let localMs = Date.now();
-const sleeps: number[] = [];
-const events: AttestorEvent[] = [];
+const clock = clientClock(Date.now());
+const { sleeps, events } = clock;
 
 function newClient(overrides: Partial<AttestorClientOptions> = {}): AttestorClient {
   return new AttestorClient({
@@ -42,13 +42,7 @@ function newClient(overrides: Partial<AttestorClientOptions> = {}): AttestorClie
     packageSource: bytesPackageSource(build),
     keyStore: memoryKeyStore(),
     hosts: [apiOrigin],
-    now: () => localMs,
-    random: () => 0.5,
-    sleep: async (ms) => {
-      sleeps.push(ms);
-      localMs += ms;
-    },
-    onEvent: (e) => events.push(e),
+    ...clock.options,
     ...overrides,
   });
 }
@@ -133,7 +127,7 @@ describe('stopped and restarted', () => {
     // Still cooling down: no call yet, the request goes out at once.
     expect((await appRequest(client())).attestorStatus).toBe('no_network');
 
-    localMs += 60_000;
+    clock.advance(60_000);
     const seen = await appRequest(client());
     expect(seen.attestorStatus).toBeUndefined();
     expect(await opensProtectedRoute(seen.token)).toBe(true);
@@ -209,7 +203,7 @@ describe('erroring', () => {
     expect(attestorTraffic().length).toBe(whileOpen);
 
     heal();
-    localMs += 60_000;
+    clock.advance(60_000);
     const seen = await appRequest(client);
     expect(await opensProtectedRoute(seen.token)).toBe(true);
   });

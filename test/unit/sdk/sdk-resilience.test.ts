@@ -5,6 +5,7 @@
  */
 import { AttestorError, type AttestorClientOptions, type AttestorEvent } from '../../../src/sdk';
 import { backoffDelayMs, DEFAULT_RETRY, parseRetryAfter } from '../../../src/sdk/resilience';
+import { clientClock } from '../../support/client-clock';
 import { inProcessService, rejection, type Fault, type Route } from './in-process-service';
 
 /** A service whose faults follow a script, and a client on a local clock that only `sleep` moves. */
@@ -12,24 +13,13 @@ function rig(script: Fault[] = [], overrides: Partial<AttestorClientOptions> = {
   const s = inProcessService();
   const queue = [...script];
   s.hooks.fault = (route: Route) => (route === '/v1/challenge' ? queue.shift() : undefined);
-  let localMs = 1_000_000;
-  const sleeps: number[] = [];
-  const events: AttestorEvent[] = [];
-  const client = s.client({
-    now: () => localMs,
-    random: () => 0.5,
-    sleep: async (ms) => {
-      sleeps.push(ms);
-      localMs += ms;
-    },
-    onEvent: (e) => events.push(e),
-    ...overrides,
-  });
+  const clock = clientClock(1_000_000);
+  const client = s.client({ ...clock.options, ...overrides });
   const advance = (ms: number) => {
-    localMs += ms;
+    clock.advance(ms);
     s.clock.advance(Math.floor(ms / 1000));
   };
-  return { ...s, client, sleeps, events, advance, queue, nowMs: () => localMs };
+  return { ...s, client, sleeps: clock.sleeps, events: clock.events, advance, queue, nowMs: clock.nowMs };
 }
 
 const status = (code: number, headers: Record<string, string> = {}) => new Response(JSON.stringify({ error: 'x' }), { status: code, headers });
