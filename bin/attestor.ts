@@ -20,7 +20,7 @@
  * cdk-nag's AwsSolutions and Serverless packs run at synthesis: an unacknowledged finding fails
  * `cdk synth`. Acknowledgements, each with its reason, are all in lib/nag-acknowledgements.ts.
  */
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Duration, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { AttestationKeySource } from '../lib/attestation-authorizer';
 import { AttestorStack, type AttestorStackProps } from '../lib/attestor-stack';
@@ -54,20 +54,22 @@ if (registerConcurrency !== undefined) props.registerReservedConcurrency = regis
 const adminConcurrency = concurrency('adminReservedConcurrency');
 if (adminConcurrency !== undefined) props.adminReservedConcurrency = adminConcurrency;
 if (context('webAcl') === 'false') props.webAcl = false;
+const tokenTtl = context('tokenTtlSeconds');
+if (tokenTtl !== undefined) props.tokenTtl = Duration.seconds(Number(tokenTtl));
 const rate = context('rateLimitPer5Minutes');
 if (rate !== undefined) props.rateLimitPer5Minutes = Number(rate);
 
 const attestor = new AttestorStack(app, 'Attestor', props);
 
 if (context('exampleApi') !== 'false') {
-  const jwksUrl = context('attestorJwksUrl');
-  const jwksArn = context('attestorJwksExecuteApiArn');
-  if ((jwksUrl === undefined) !== (jwksArn === undefined)) throw new Error('attestorJwksUrl and attestorJwksExecuteApiArn go together: set both or neither');
+  const apiUrl = context('attestorApiUrl');
+  const stageArn = context('attestorStageArn');
+  if ((apiUrl === undefined) !== (stageArn === undefined)) throw new Error('attestorApiUrl and attestorStageArn go together: set both or neither');
   new ExampleApiStack(app, 'AttestorExampleApi', {
     description: 'Example customer API protected by Attestor tokens',
     keySource:
-      jwksUrl && jwksArn
-        ? AttestationKeySource.jwks({ url: jwksUrl, executeApiArn: jwksArn })
+      apiUrl && stageArn
+        ? AttestationKeySource.remote({ apiUrl, stageArn })
         : AttestationKeySource.kms({ registryTable: attestor.tables.registry }),
     ...(issuer ? { issuer } : {}),
   });

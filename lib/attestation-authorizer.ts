@@ -4,8 +4,9 @@
  *
  * ```ts
  * const attestation = new AttestationAuthorizer(this, 'Attestation', {
- *   keySource: AttestationKeySource.jwks({ url: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod/v1/admin/keys/jwks',
- *     executeApiArn: 'arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/v1/admin/keys/jwks' }),
+ *   keySource: AttestationKeySource.remote({ apiUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod/',
+ *     stageArn: 'arn:aws:execute-api:eu-west-1:123456789012:abc/prod' }),
+ *   tenantId: 'acme',
  * });
  * api.root.addResource('orders').addMethod('GET', integration, attestation.methodOptions());
  * ```
@@ -24,16 +25,17 @@
  *   because API Gateway caches a verdict per identity-source values: without the binding header
  *   in the key, a token bound to one Authorization value would be let in with any other.
  */
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { REGISTRY_PARTITIONS } from '../src/adapters/tables';
+import { SECRET_CONTEXT_TENANT } from '../src/core/tenant-keys';
 import { PROOF_HEADER_NAME } from '../src/core/proof';
 import { LAMBDAS, TOKEN_HEADER_NAME } from '../src/routes';
-import { JWKS_PATH } from './attestor-api';
+import { STAGE_NAME, VERIFIER_KEY_PATHS } from './attestor-api';
 import { acknowledgeAttestationAuthorizer } from './nag-acknowledgements';
 import { ServiceFunction } from './service-function';
 import { tokenLedgerTable } from './service-tables';
@@ -55,23 +57,25 @@ export interface KmsKeySourceOptions {
   /** The Attestor registry table, where the tenant's key records (KEYS#<tenant> / KEY#<kid>) live. */
   readonly registryTable: dynamodb.ITable;
   /**
-   * Alias prefix of tenant signing keys: the authorizer may read the public key of any KMS key with
-   * an alias under it.
+   * Alias prefix of tenant keys: the authorizer may read the public key of any KMS key with an alias
+   * under it, and unwrap its tenant's secrets with the key aliased `<prefix><tenant>/secrets`.
    * @default 'alias/attestor/tenant/'
    */
   readonly tenantKeyAliasPrefix?: string;
 }
 
-/** Options of {@link AttestationKeySource.jwks}. */
-export interface JwksKeySourceOptions {
-  /** https URL of the Attestor JWKS route (`<ApiUrl>v1/admin/keys/jwks`). */
-  readonly url: string;
+/** Options of {@link AttestationKeySource.remote}. */
+export interface RemoteKeySourceOptions {
+  /** https base URL of the Attestor API, stage included (its `ApiUrl` output). */
+  readonly apiUrl: string;
   /**
-   * execute-api ARN of that route, which the authorizer's role is allowed to invoke: the route uses
-   * IAM authorization and the authorizer signs its fetch with SigV4 using its own role.
-   * `RestApi.arnForExecuteApi('GET', '/v1/admin/keys/jwks', 'prod')` gives it.
+   * execute-api ARN of the Attestor API's stage (its `ApiStageArn` output,
+   * `arn:aws:execute-api:<region>:<account>:<api id>/<stage>`): the authorizer's role may invoke the
+   * JWKS and secrets routes under it, which use IAM authorization, and unwrap its tenant's secrets with
+   * KMS keys of that account and Region. The tenant's secrets key must allow this role kms:Decrypt
+   * (same account: IAM suffices; another account: add the role to the key policy, docs/DEPLOY.md).
    */
-  readonly executeApiArn: string;
+  readonly stageArn: string;
 }
 
 /** What the key source needs from the function: its environment, and grants on its role. */
@@ -79,32 +83,42 @@ export interface KeySourceBinding {
   readonly environment: Readonly<Record<string, string>>;
 }
 
+/** Encryption-context condition that limits kms:Decrypt to one tenant's wrapped secrets. */
+function unwrapsOnly(tenantId: string): Record<string, Record<string, string>> {
+  return { StringEquals: { [`kms:EncryptionContext:${SECRET_CONTEXT_TENANT}`]: tenantId } };
+}
+
 /** Where the authorizer gets the tenant's public keys from. */
 export abstract class AttestationKeySource {
   /**
-   * The tenant's key records in the Attestor registry and their public keys from KMS: for an API in
-   * the Attestor's own account and Region. (A key created in the last five minutes may not be usable
-   * yet through an alias condition; see docs/DEPLOY.md.)
+   * The tenant's key records in the Attestor registry, unwrapped (hs256 secrets) or read (es256
+   * public keys) with KMS: for an API in the Attestor's own account and Region. (A key created in
+   * the last five minutes may not be usable yet through an alias condition; see docs/DEPLOY.md.)
    */
   static kms(options: KmsKeySourceOptions): AttestationKeySource {
     return new KmsKeySource(options);
   }
 
-  /** The Attestor's JWKS route over HTTPS, signed with the authorizer role's credentials. */
-  static jwks(options: JwksKeySourceOptions): AttestationKeySource {
-    return new JwksKeySource(options);
+  /**
+   * The Attestor's admin routes over HTTPS (JWKS and wrapped secrets), signed with the authorizer
+   * role's credentials; the secrets are unwrapped with KMS Decrypt by that role.
+   */
+  static remote(options: RemoteKeySourceOptions): AttestationKeySource {
+    return new RemoteKeySource(options);
   }
 
-  /** The JWKS route of an Attestor RestApi defined in the same CDK app (stage `prod` by default). */
-  static jwksOf(api: apigw.RestApi, stageName = api.deploymentStage.stageName): AttestationKeySource {
-    return new JwksKeySource({ url: api.urlForPath(JWKS_PATH), executeApiArn: api.arnForExecuteApi('GET', JWKS_PATH, stageName) });
+  /** The admin routes of an Attestor RestApi defined in the same CDK app. */
+  static remoteOf(api: apigw.RestApi, stageName = STAGE_NAME): AttestationKeySource {
+    const stack = Stack.of(api);
+    const stageArn = stack.formatArn({ service: 'execute-api', resource: api.restApiId, resourceName: stageName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    return new RemoteKeySource({ apiUrl: api.urlForPath('/'), stageArn }, stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' }));
   }
 
   /** Which kind of source this is (the function's KEY_SOURCE). */
-  abstract readonly kind: 'kms' | 'jwks';
+  abstract readonly kind: 'kms' | 'remote';
 
-  /** Grants the role what fetching keys needs and returns the environment that selects this source. */
-  abstract bind(role: iam.IRole): KeySourceBinding;
+  /** Grants the role what fetching its tenant's keys needs and returns the environment that selects this source. */
+  abstract bind(role: iam.IRole, tenantId: string): KeySourceBinding;
 }
 
 class KmsKeySource extends AttestationKeySource {
@@ -113,27 +127,36 @@ class KmsKeySource extends AttestationKeySource {
     super();
   }
 
-  bind(role: iam.IRole): KeySourceBinding {
+  bind(role: iam.IRole, tenantId: string): KeySourceBinding {
     const prefix = this.options.tenantKeyAliasPrefix ?? DEFAULT_TENANT_KEY_ALIAS_PREFIX;
     // Keys of the account and Region the authorizer runs in.
     const stack = Stack.of(role);
+    const anyKey = stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' });
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ListTenantKeys',
         actions: ['dynamodb:Query'],
         resources: [this.options.registryTable.tableArn],
-        // Only the key-record partitions: never apps, registrations, tenants or principals.
+        // Only its own tenant's key-record partition: never apps, registrations, principals or other tenants' keys.
         conditions: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TENANT_KEYS_PARTITION_PREFIX}*`] },
+          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [`${TENANT_KEYS_PARTITION_PREFIX}${tenantId}`] },
           Null: { 'dynamodb:LeadingKeys': 'false' },
         },
       }),
     );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
+        sid: 'UnwrapTenantSecrets',
+        actions: ['kms:Decrypt'],
+        resources: [anyKey],
+        conditions: { ...unwrapsOnly(tenantId), 'ForAnyValue:StringLike': { 'kms:ResourceAliases': `${prefix}${tenantId}/secrets` } },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
         sid: 'ReadTenantPublicKeys',
         actions: ['kms:GetPublicKey'],
-        resources: [stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
+        resources: [anyKey],
         // kms:ResourceAliases is multi-valued: ForAnyValue admits a key with at least one tenant alias.
         conditions: { 'ForAnyValue:StringLike': { 'kms:ResourceAliases': `${prefix}*` } },
       }),
@@ -148,25 +171,47 @@ class KmsKeySource extends AttestationKeySource {
   }
 }
 
-class JwksKeySource extends AttestationKeySource {
-  readonly kind = 'jwks' as const;
-  constructor(private readonly options: JwksKeySourceOptions) {
+class RemoteKeySource extends AttestationKeySource {
+  readonly kind = 'remote' as const;
+  /** ARN pattern of the Attestor's KMS keys (its account and Region), whose tenant secrets the authorizer unwraps. */
+  readonly kmsKeys: string;
+
+  constructor(
+    private readonly options: RemoteKeySourceOptions,
+    kmsKeys?: string,
+  ) {
     super();
-    if (!Token.isUnresolved(options.url) && !/^https:\/\/[^/?#]+\/\S*$/.test(options.url)) {
-      throw new Error(`AttestationKeySource.jwks: url must be an https URL, got "${options.url}"`);
+    if (!Token.isUnresolved(options.apiUrl) && !/^https:\/\/[^/?#]+(\/[^?#]*)?$/.test(options.apiUrl)) {
+      throw new Error(`AttestationKeySource.remote: apiUrl must be an https URL without query or fragment, got "${options.apiUrl}"`);
     }
+    if (!Token.isUnresolved(options.stageArn) && !/^arn:aws[a-z-]*:execute-api:[a-z0-9-]+:\d{12}:[A-Za-z0-9]+\/[^/*]+$/.test(options.stageArn)) {
+      throw new Error(`AttestationKeySource.remote: stageArn must be arn:aws:execute-api:<region>:<account>:<api id>/<stage>, got "${options.stageArn}"`);
+    }
+    this.kmsKeys = kmsKeys ?? kmsKeysOf(options.stageArn);
   }
 
-  bind(role: iam.IRole): KeySourceBinding {
+  bind(role: iam.IRole, tenantId: string): KeySourceBinding {
+    const { stageArn } = this.options;
     role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'FetchAttestorJwks', actions: ['execute-api:Invoke'], resources: [this.options.executeApiArn] }),
+      new iam.PolicyStatement({ sid: 'FetchAttestorKeys', actions: ['execute-api:Invoke'], resources: VERIFIER_KEY_PATHS.map((path) => `${stageArn}/GET${path}`) }),
     );
-    return { environment: { KEY_SOURCE: 'jwks', JWKS_URL: this.options.url } };
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'UnwrapTenantSecrets', actions: ['kms:Decrypt'], resources: [this.kmsKeys], conditions: unwrapsOnly(tenantId) }));
+    return { environment: { KEY_SOURCE: 'remote', ATTESTOR_API_URL: this.options.apiUrl } };
   }
 }
 
+/** The Attestor's KMS keys live in the account and Region of its API: `arn:<partition>:kms:<region>:<account>:key/*`. */
+function kmsKeysOf(stageArn: string): string {
+  if (!Token.isUnresolved(stageArn)) {
+    const [, partition, , region, account] = stageArn.split(':');
+    return `arn:${partition}:kms:${region}:${account}:key/*`;
+  }
+  const part = (i: number) => Fn.select(i, Fn.split(':', stageArn));
+  return Fn.join(':', ['arn', part(1), 'kms', part(3), part(4), 'key/*']);
+}
+
 export interface AttestationAuthorizerProps {
-  /** Where the tenant's public keys come from. */
+  /** Where the tenant's keys (hs256 secrets, es256 public keys) come from. */
   readonly keySource: AttestationKeySource;
   /**
    * `iss` the tokens must carry: the Attestor deployment's issuer.
@@ -174,7 +219,8 @@ export interface AttestationAuthorizerProps {
    */
   readonly issuer?: string;
   /**
-   * The tenant whose tokens are let in (`aud`).
+   * The tenant whose tokens are let in: the tenant whose secrets verify them (hs256), or whose id is
+   * their `aud` (es256).
    * @default 'default'
    */
   readonly tenantId?: string;
@@ -257,13 +303,16 @@ export class AttestationAuthorizer extends Construct {
   readonly environment: Readonly<Record<string, string>>;
   /** The identity sources API Gateway checks and caches by; empty in monitor mode. */
   readonly identitySources: readonly string[];
-  /** Where the function gets public keys from. */
-  readonly keySourceKind: 'kms' | 'jwks';
+  /** Where the function gets the tenant's keys from. */
+  readonly keySourceKind: 'kms' | 'remote';
+  /** The key source, for what its grants need acknowledged (nag-acknowledgements.ts). */
+  readonly keySource: AttestationKeySource;
 
   constructor(scope: Construct, id: string, props: AttestationAuthorizerProps) {
     super(scope, id);
     const settings = resolveSettings(props);
     this.keySourceKind = props.keySource.kind;
+    this.keySource = props.keySource;
 
     let ledger = props.tokenLedger;
     if (!ledger && (settings.limitedUse || settings.requireProof)) ledger = tokenLedgerTable(this, 'TokenLedger');
@@ -291,7 +340,7 @@ export class AttestationAuthorizer extends Construct {
       environment: {}, // set below, once the key source has added its variables
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
-    Object.assign(environment, props.keySource.bind(this.service.role).environment);
+    Object.assign(environment, props.keySource.bind(this.service.role, settings.tenantId).environment);
     for (const [name, value] of Object.entries(environment)) this.service.fn.addEnvironment(name, value);
     this.environment = environment;
 

@@ -1,3 +1,4 @@
+import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -8,6 +9,8 @@ import { ROUTES, type Route } from '../src/routes';
 export const STAGE_NAME = 'prod';
 /** The route verifiers fetch the tenant's public keys from (IAM-authorized). */
 export const JWKS_PATH = '/v1/admin/keys/jwks';
+/** The admin routes a verifier with a remote key source reads: es256 public keys and wrapped hs256 secrets. */
+export const VERIFIER_KEY_PATHS = [JWKS_PATH, '/v1/admin/keys/secrets'] as const;
 
 export interface AttestorApiProps {
   /** The function behind each route's `lambda` (a map of every Lambda is fine). */
@@ -86,6 +89,11 @@ export class AttestorApi extends Construct {
   /** The execute-api ARN a verifier's role needs `execute-api:Invoke` on to fetch the JWKS. */
   get jwksExecuteApiArn(): string {
     return this.restApi.arnForExecuteApi('GET', JWKS_PATH, STAGE_NAME);
+  }
+
+  /** The execute-api ARN of the deployed stage (`arn:aws:execute-api:<region>:<account>:<api>/<stage>`): what a remote key source is given. */
+  get stageArn(): string {
+    return Stack.of(this).formatArn({ service: 'execute-api', resource: this.restApi.restApiId, resourceName: STAGE_NAME, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
   }
 
   private methodOptions(route: Route): apigw.MethodOptions {

@@ -9,6 +9,8 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { BUILD_KEY_PREFIX } from '../src/core/registration';
+import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '../src/core/protocol';
+import { SECRET_CONTEXT_SECRET, SECRET_CONTEXT_TENANT } from '../src/core/tenant-keys';
 import { ADMIN_LAMBDAS, KEY_CREATING_LAMBDAS, LAMBDAS, type AdminLambdaName, type LambdaName } from '../src/routes';
 import { RETIRED_KEY_DELETION_WINDOW_DAYS } from '../src/adapters/kms-key-policy';
 import { REGISTRY_PARTITIONS } from '../src/adapters/tables';
@@ -53,6 +55,13 @@ export interface AttestorStackProps extends StackProps {
    * @default 'attestor'
    */
   readonly issuer?: string;
+  /**
+   * Lifetime of every token the deployment mints, pass or decoy, whatever the app (60 s to 1 h): a
+   * lifetime per app would tell registered app ids from unknown ones (PROTOCOL.md §9). Longer means
+   * fewer attestations (docs/SCALING.md) and a longer life for a stolen token.
+   * @default Duration.minutes(5)
+   */
+  readonly tokenTtl?: Duration;
   /**
    * IAM principals (role or user ARNs) that operate the default tenant: they may create tenants and
    * map other principals to them (ATTESTOR_OPERATOR_PRINCIPALS of every admin function).
@@ -127,6 +136,10 @@ export class AttestorStack extends Stack {
     if (props.webAcl === false && props.rateLimitPer5Minutes !== undefined) {
       throw new Error('AttestorStack: rateLimitPer5Minutes is set but webAcl is false: the rate limit is a WAF rule');
     }
+    const tokenTtlSeconds = props.tokenTtl?.toSeconds() ?? DEFAULT_TOKEN_TTL_SECONDS;
+    if (!Number.isInteger(tokenTtlSeconds) || tokenTtlSeconds < MIN_TOKEN_TTL_SECONDS || tokenTtlSeconds > MAX_TOKEN_TTL_SECONDS) {
+      throw new Error(`AttestorStack: tokenTtl must be whole seconds from ${MIN_TOKEN_TTL_SECONDS} to ${MAX_TOKEN_TTL_SECONDS}, got ${tokenTtlSeconds}`);
+    }
     const issuer = props.issuer ?? 'attestor';
 
     this.tables = new ServiceTables(this, 'Tables');
@@ -165,7 +178,7 @@ export class AttestorStack extends Stack {
     });
 
     const functions = {} as Record<LambdaName, ServiceFunction>;
-    const environments = this.environments(props, issuer);
+    const environments = this.environments(props, issuer, tokenTtlSeconds);
     const registerConcurrency = props.registerReservedConcurrency === undefined ? 5 : props.registerReservedConcurrency;
     const adminConcurrency = props.adminReservedConcurrency === undefined ? 5 : props.adminReservedConcurrency;
     for (const name of Object.keys(LAMBDAS) as LambdaName[]) {
@@ -217,6 +230,7 @@ export class AttestorStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url, description: 'Base URL of the Attestor API (stage included): the SDK endpoint and the CLI --endpoint' });
     new CfnOutput(this, 'JwksUrl', { value: this.api.jwksUrl, description: "The tenant's public signing keys (IAM-authorized GET)" });
     new CfnOutput(this, 'JwksExecuteApiArn', { value: this.api.jwksExecuteApiArn, description: 'Grant execute-api:Invoke on this to a verifier that fetches the JWKS' });
+    new CfnOutput(this, 'ApiStageArn', { value: this.api.stageArn, description: 'stageArn of AttestationKeySource.remote: its JWKS and wrapped-secrets routes live under it' });
     new CfnOutput(this, 'BuildsBucketName', { value: this.buildsBucket.bucketName });
     new CfnOutput(this, 'DecoyKeyArn', { value: this.decoyKey.keyArn });
     new CfnOutput(this, 'NoncesTableName', { value: this.tables.nonces.tableName });
@@ -231,14 +245,14 @@ export class AttestorStack extends Stack {
    * Each function gets the variables its configuration parser requires (NONCES_TABLE and
    * REGISTRY_TABLE for configFromEnv) and those it uses, nothing more.
    */
-  private environments(props: AttestorStackProps, issuer: string): Record<ServiceFunctionName, Record<string, string>> {
+  private environments(props: AttestorStackProps, issuer: string, tokenTtlSeconds: number): Record<ServiceFunctionName, Record<string, string>> {
     const base = { NONCES_TABLE: this.tables.nonces.tableName, REGISTRY_TABLE: this.tables.registry.tableName, NODE_OPTIONS: '--enable-source-maps' };
     const keys = { DECOY_KEY_ID: this.decoyKey.keyArn, TENANT_KEY_ALIAS_PREFIX };
     const log = { ATTESTATION_LOG_TABLE: this.tables.attestationLog.tableName };
     const operators: Record<string, string> = props.operatorPrincipals?.length ? { ATTESTOR_OPERATOR_PRINCIPALS: props.operatorPrincipals.join(',') } : {};
     return {
       challenge: base,
-      attest: { ...base, ...log, ...keys, ATTESTOR_ISSUER: issuer },
+      attest: { ...base, ...log, ...keys, ATTESTOR_ISSUER: issuer, ATTESTOR_TOKEN_TTL_SECONDS: String(tokenTtlSeconds) },
       register: { ...base, ...log, BUILDS_BUCKET: this.buildsBucket.bucketName },
       // Each admin function gets the names of what its area touches (src/adapters/wiring/admin-*.ts).
       adminCatalog: { ...base, ...log, ...operators },
@@ -291,16 +305,23 @@ export class AttestorStack extends Stack {
     // kms:ResourceAliases is multi-valued (a key has up to 50 aliases): ForAnyValue admits a key with
     // at least one tenant alias; a key with no alias at all never matches.
     const onTenantKeys = { 'ForAnyValue:StringLike': { 'kms:ResourceAliases': `${TENANT_KEY_ALIAS_PREFIX}*` } };
+    const onSecretsKeys = { 'ForAnyValue:StringLike': { 'kms:ResourceAliases': `${TENANT_KEY_ALIAS_PREFIX}*/secrets` } };
     const p256Signing = { 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY' };
+    const symmetric = { 'kms:KeySpec': 'SYMMETRIC_DEFAULT', 'kms:KeyUsage': 'ENCRYPT_DECRYPT' };
+    // A wrapped secret's context is exactly {tenant, secret}: a call with any other context is refused.
+    const secretContext = {
+      Null: { [`kms:EncryptionContext:${SECRET_CONTEXT_TENANT}`]: 'false' },
+      'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [SECRET_CONTEXT_TENANT, SECRET_CONTEXT_SECRET] },
+    };
     const allow = (role: iam.Role, statement: iam.PolicyStatementProps) => role.addToPolicy(new iam.PolicyStatement(statement));
 
     // challenge: stores nonces; nothing else.
     allow(challenge.role, { sid: 'PutNonces', actions: ['dynamodb:PutItem'], resources: [noncesArn] });
 
-    // attest: consumes nonces, reads apps/registrations/policies/devices item by item and the
-    // tenant's key records, records its verdict, signs.
+    // attest: consumes nonces, reads an app's partition (app, registrations, policy, devices) and the
+    // tenant's key records, records its verdict, unwraps hs256 secrets and signs es256 tokens.
     allow(attest.role, { sid: 'ConsumeNonces', actions: ['dynamodb:DeleteItem'], resources: [noncesArn] });
-    allow(attest.role, { sid: 'ReadAppItems', actions: ['dynamodb:GetItem'], resources: [registryArn], conditions: leadingKeys(`${APP_PARTITION_PREFIX}*`) });
+    allow(attest.role, { sid: 'ReadAppPartitions', actions: ['dynamodb:Query'], resources: [registryArn], conditions: leadingKeys(`${APP_PARTITION_PREFIX}*`) });
     allow(attest.role, { sid: 'ListTenantKeys', actions: ['dynamodb:Query'], resources: [registryArn], conditions: leadingKeys(`${TENANT_KEYS_PARTITION_PREFIX}*`) });
     allow(attest.role, { sid: 'RecordAttestations', actions: ['dynamodb:PutItem'], resources: [logArn], conditions: leadingKeys(ATTESTATION_LOG_PARTITION_PATTERN) });
     allow(attest.role, {
@@ -309,6 +330,7 @@ export class AttestorStack extends Stack {
       resources: [anyKeyArn],
       conditions: { ...onTenantKeys, StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } },
     });
+    allow(attest.role, { sid: 'UnwrapTenantSecrets', actions: ['kms:Decrypt'], resources: [anyKeyArn], conditions: { ...onSecretsKeys, ...secretContext } });
     allow(attest.role, {
       sid: 'SignWithDecoyKey',
       actions: ['kms:Sign'],
@@ -381,6 +403,22 @@ export class AttestorStack extends Stack {
       // Public keys for the JWKS and for the kid of a key just created; DescribeKey resolves the
       // alias a racing container claimed first (see src/adapters/kms-tenant-keys.ts).
       allow(role, { sid: 'ReadSigningKeys', actions: ['kms:GetPublicKey', 'kms:DescribeKey'], resources: [anyKeyArn], conditions: { StringEquals: p256Signing } });
+      // hs256: each tenant's secrets key (created once, with yearly rotation of its material) and the
+      // wrapped secrets made under it, which these roles never see in plaintext (NeverDecrypt below).
+      allow(role, {
+        sid: 'CreateSecretsKeys',
+        actions: ['kms:CreateKey'],
+        resources: ['*'],
+        conditions: { ...tenantTagRequest, StringEquals: symmetric },
+      });
+      allow(role, { sid: 'SetUpSecretsKeys', actions: ['kms:DescribeKey', 'kms:EnableKeyRotation'], resources: [anyKeyArn], conditions: { StringEquals: symmetric } });
+      allow(role, {
+        sid: 'AliasSecretsKeys',
+        actions: ['kms:CreateAlias'],
+        resources: [anyKeyArn],
+        conditions: { StringLike: { 'kms:AliasName': `${TENANT_KEY_ALIAS_PREFIX}*/secrets` }, StringEquals: symmetric },
+      });
+      allow(role, { sid: 'WrapNewSecrets', actions: ['kms:GenerateDataKeyWithoutPlaintext'], resources: [anyKeyArn], conditions: { ...onSecretsKeys, ...secretContext } });
       // ScheduleKeyDeletion (discarding a key that lost the first-key race) is granted by the new
       // key's own policy, which names the creating role: see nameTenantKeyPolicyRoles.
 
@@ -390,7 +428,7 @@ export class AttestorStack extends Stack {
         new iam.PolicyStatement({
           sid: 'KeepOffDecoyKey',
           effect: iam.Effect.DENY,
-          actions: ['kms:GetPublicKey', 'kms:DescribeKey', 'kms:CreateAlias', 'kms:TagResource', 'kms:ScheduleKeyDeletion'],
+          actions: ['kms:GetPublicKey', 'kms:DescribeKey', 'kms:CreateAlias', 'kms:TagResource', 'kms:ScheduleKeyDeletion', 'kms:EnableKeyRotation'],
           resources: [decoyKeyArn],
         }),
       );
@@ -410,8 +448,12 @@ export class AttestorStack extends Stack {
     });
     // Every admin function: an explicit deny in its own identity policy outranks any allow a key
     // policy could give it (the key creators write those policies): whatever is written, admin cannot sign.
+    // Likewise they never unwrap a secret: hs256 secrets exist in plaintext only where tokens are minted and verified.
     for (const name of ADMIN_LAMBDAS) {
       this.functions[name].role.addToPolicy(new iam.PolicyStatement({ sid: 'NeverSign', effect: iam.Effect.DENY, actions: ['kms:Sign'], resources: ['*'] }));
+      this.functions[name].role.addToPolicy(
+        new iam.PolicyStatement({ sid: 'NeverUnwrap', effect: iam.Effect.DENY, actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom'], resources: ['*'] }),
+      );
     }
 
     // demoHello: nothing beyond its own logs.

@@ -5,7 +5,7 @@
  * narrowest construct it concerns. test/infra/nag.test.ts runs both packs over both stacks and
  * checks that nothing else is acknowledged anywhere.
  */
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
@@ -90,7 +90,21 @@ export function acknowledgeAttestationAuthorizer(authorizer: AttestationAuthoriz
     ack(
       service.role,
       ANY_KMS_KEY,
-      'Tenant keys are created at run time, so no key ARN can be written down: kms:GetPublicKey on key/* is narrowed to keys with an alias under the tenant prefix (kms:ResourceAliases), and public keys are not secret.',
+      'Tenant keys are created at run time, so no key ARN can be written down: kms:GetPublicKey on key/* is narrowed to keys with an alias under the tenant prefix (kms:ResourceAliases), and public keys are not secret; kms:Decrypt on key/* only under an encryption context naming its own tenant, with the tenant secrets alias.',
+    );
+  }
+  const remoteKeys = (authorizer.keySource as { kmsKeys?: unknown }).kmsKeys;
+  if (authorizer.keySourceKind === 'remote' && typeof remoteKeys === 'string' && !Token.isUnresolved(remoteKeys)) {
+    ack(
+      service.role,
+      `AwsSolutions-IAM5[Resource::${remoteKeys}]`,
+      "Tenant secrets keys are created at run time in the Attestor's account, so no key ARN can be written down: kms:Decrypt on its key/* is allowed only under an encryption context naming this authorizer's tenant.",
+    );
+  } else if (authorizer.keySourceKind === 'remote') {
+    ack(
+      service.role,
+      ANY_KMS_KEY,
+      "Tenant secrets keys are created at run time in the Attestor's account, so no key ARN can be written down: kms:Decrypt on its key/* is allowed only under an encryption context naming this authorizer's tenant.",
     );
   }
   if (authorizer.tokenLedger) {

@@ -4,7 +4,7 @@
  * Gateway and Lambda. The handlers and adapters are the ones that run in AWS, talking through the
  * real AWS SDK v3 clients; only the endpoints differ.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { authorizerConfigFromEnv, createAuthorizer, type Authorizer } from '../src/adapters/authorizer-config';
@@ -13,6 +13,8 @@ import { createServices, type Services } from '../src/adapters/services';
 import { ensureDecoyKey } from '../src/adapters/kms-tenant-keys';
 import type { Clock } from '../src/core/ports';
 import { DEFAULT_MAX_BUILD_BYTES } from '../src/core/registration';
+import { DEFAULT_TOKEN_TTL_SECONDS } from '../src/core/protocol';
+import { LOCAL_CLOUD_FILE } from '../src/cli/secrets';
 import { adminHandlers } from '../src/handlers/admin';
 import { attestHandler } from '../src/handlers/attest';
 import type { AuthorizerMode } from '../src/handlers/authorizer';
@@ -25,7 +27,8 @@ import { TOKEN_HEADER_NAME } from '../src/routes';
 import { loadOrCreateAdminCredentials, LOCAL_REGION, LocalCredentialStore, localPrincipal, type AdminCredentials } from './admin-credentials';
 import { ensureTables, migrateTenantKeyRecords, startDynamo } from './dynamodb';
 import { startGateway } from './gateway';
-import { startKmsServer } from './kms-server';
+import { startKmsServer, type LocalKmsCredential } from './kms-server';
+import { SECRET_CONTEXT_TENANT } from '../src/core/tenant-keys';
 import { startS3 } from './s3';
 
 export const LOCAL_NAMES = {
@@ -36,7 +39,10 @@ export const LOCAL_NAMES = {
   buildsBucket: 'attestor-builds',
 } as const;
 
-/** s3rver accepts only this credential; dynalite and the local KMS accept any. */
+/**
+ * The service's own credential, as a Lambda's role would be: s3rver accepts only this one, the local
+ * KMS checks SigV4 with it (local/kms), and dynalite accepts any.
+ */
 const LOCAL_AWS_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export interface LocalCloudOptions {
@@ -51,6 +57,8 @@ export interface LocalCloudOptions {
   readonly logger?: Logger;
   /** @default 2 GiB */
   readonly maxBuildBytes?: number;
+  /** Lifetime of every token (ATTESTOR_TOKEN_TTL_SECONDS in AWS). @default 300 */
+  readonly tokenTtlSeconds?: number;
   /** How the authorizer in front of `auth: 'attestation'` routes enforces tokens. @default enforce, token only, keys from KMS */
   readonly authorizer?: LocalAuthorizerOptions;
 }
@@ -69,8 +77,11 @@ export interface LocalAuthorizerOptions {
   readonly bindingHeader?: string;
   readonly limitedUse?: boolean;
   readonly requireProof?: boolean;
-  /** kms: the tenant's keys through the registry and KMS; jwks: the admin JWKS route, fetched with SigV4 (the local admin credential). @default 'kms' */
-  readonly keySource?: 'kms' | 'jwks';
+  /**
+   * kms: the tenant's keys through the registry and KMS; remote: the admin routes (JWKS and wrapped
+   * secrets) fetched with SigV4 by the local admin credential, secrets unwrapped with KMS. @default 'kms'
+   */
+  readonly keySource?: 'kms' | 'remote';
   readonly publicBaseUrl?: string;
   /** @default verdicts are only logged */
   readonly metrics?: MetricsSink;
@@ -100,7 +111,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   try {
     const dynamo = await startDynamo({ dataDir: join(options.dataDir, 'dynamodb'), port: 0 });
     closers.push(() => dynamo.close());
-    const kms = await startKmsServer({ dataDir: join(options.dataDir, 'kms'), port: 0, region: LOCAL_REGION });
+    const adminCredentials = loadOrCreateAdminCredentials(options.dataDir, DEFAULTS.defaultTenantId);
+    // The operator credential administers the default tenant and may create others (docs/ADMIN_API.md §1.2).
+    const credentialStore = new LocalCredentialStore(options.dataDir, adminCredentials);
+    const kms = await startKmsServer({ dataDir: join(options.dataDir, 'kms'), port: 0, region: LOCAL_REGION, credentials: kmsCredentials(credentialStore) });
     closers.push(() => kms.close());
 
     // S3 events are delivered asynchronously, as S3 invokes Lambda; `pending` lets stop() drain them.
@@ -127,6 +141,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       decoyKeyId: DEFAULTS.decoyKeyId,
       tenantKeyAliasPrefix: DEFAULTS.tenantKeyAliasPrefix,
       maxBuildBytes: options.maxBuildBytes ?? DEFAULT_MAX_BUILD_BYTES,
+      tokenTtlSeconds: options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS,
       endpoints,
       credentials: LOCAL_AWS_CREDENTIALS,
       ...(options.clock ? { clock: options.clock } : {}),
@@ -148,9 +163,6 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     await migrateTenantKeyRecords(services.clients.dynamodb(), config.registryTable);
     await ensureDecoyKey(services.clients.kms(), config.decoyKeyId);
     await services.tenantKeys().ensureSigningKey(config.defaultTenantId);
-    const adminCredentials = loadOrCreateAdminCredentials(options.dataDir, config.defaultTenantId);
-    // The operator credential administers the default tenant and may create others (docs/ADMIN_API.md §1.2).
-    const credentialStore = new LocalCredentialStore(options.dataDir, adminCredentials);
     await services.registry().putTenantIfAbsent({ tenantId: config.defaultTenantId, createdAt: services.clock.nowSeconds() });
     await services.registry().putPrincipalIfAbsent({ principal: localPrincipal(adminCredentials.accessKeyId), tenantId: config.defaultTenantId, operator: true });
 
@@ -189,18 +201,24 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       ...(options.host ? { host: options.host } : {}),
       region: LOCAL_REGION,
     });
-    closers.push(() => gateway.close());
+    const closeGateway = () => gateway.close();
+    closers.push(closeGateway);
     localAuthorizer = createAuthorizer(
-      authorizerConfigFromEnv(localAuthorizerEnvironment(config, authorizerOptions, `${gateway.endpoint}/v1/admin/keys/jwks`)),
+      authorizerConfigFromEnv(localAuthorizerEnvironment(config, authorizerOptions, gateway.endpoint)),
       {
         logger,
         metrics: authorizerOptions.metrics ?? { record: () => undefined },
         clock: services.clock,
         endpoints,
         credentials: LOCAL_AWS_CREDENTIALS,
-        jwksCredentials: { accessKeyId: adminCredentials.accessKeyId, secretAccessKey: adminCredentials.secretAccessKey },
+        remoteCredentials: { accessKeyId: adminCredentials.accessKeyId, secretAccessKey: adminCredentials.secretAccessKey },
       },
     );
+
+    // How the CLI finds this service's KMS endpoint (`attestor keys secret`); gone when it stops.
+    const stateFile = join(options.dataDir, LOCAL_CLOUD_FILE);
+    writeFileSync(stateFile, `${JSON.stringify({ endpoint: gateway.endpoint, kms: kms.endpoint, pid: process.pid }, null, 2)}\n`, { mode: 0o600 });
+    closers.push(async () => rmSync(stateFile, { force: true }));
 
     const settled = async () => {
       while (pending.size > 0) await Promise.allSettled([...pending]);
@@ -214,9 +232,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       endpoints,
       settled,
       stop: async () => {
+        // The gateway first, so nothing new arrives while queued S3 events drain.
         await gateway.close().catch(() => undefined);
         await settled();
-        closers.pop();
+        closers.splice(closers.indexOf(closeGateway), 1);
         await stopAll();
       },
     };
@@ -226,8 +245,25 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   }
 }
 
+/**
+ * Who may call the local KMS, as IAM and key policies decide in AWS: the service (every Lambda's
+ * role in one) may do anything; an admin credential may only unwrap its own tenant's token secrets,
+ * which is what `attestor keys secret` needs (docs/DEPLOY.md gives operators the same in AWS).
+ */
+function kmsCredentials(admins: LocalCredentialStore): (accessKeyId: string) => LocalKmsCredential | undefined {
+  return (accessKeyId) => {
+    if (accessKeyId === LOCAL_AWS_CREDENTIALS.accessKeyId) return { secretAccessKey: LOCAL_AWS_CREDENTIALS.secretAccessKey };
+    const admin = admins.find(accessKeyId);
+    if (!admin) return undefined;
+    return {
+      secretAccessKey: admin.secretAccessKey,
+      authorize: ({ operation, encryptionContext }) => operation === 'Decrypt' && encryptionContext?.[SECRET_CONTEXT_TENANT] === admin.tenantId,
+    };
+  };
+}
+
 /** The environment the AttestationAuthorizer construct would give the authorizer Lambda. */
-function localAuthorizerEnvironment(config: ServiceConfig, options: LocalAuthorizerOptions, jwksUrl: string): NodeJS.ProcessEnv {
+function localAuthorizerEnvironment(config: ServiceConfig, options: LocalAuthorizerOptions, apiUrl: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     AWS_REGION: config.region,
     ATTESTOR_ISSUER: config.issuer,
@@ -241,7 +277,7 @@ function localAuthorizerEnvironment(config: ServiceConfig, options: LocalAuthori
   if (options.tokenHeader !== undefined) env['TOKEN_HEADER'] = options.tokenHeader;
   if (options.bindingHeader !== undefined) env['BINDING_HEADER'] = options.bindingHeader;
   if (options.limitedUse || options.requireProof) env['TOKEN_LEDGER_TABLE'] = LOCAL_NAMES.tokenLedgerTable;
-  if (options.keySource === 'jwks') env['JWKS_URL'] = jwksUrl;
+  if (options.keySource === 'remote') env['ATTESTOR_API_URL'] = apiUrl;
   else {
     env['REGISTRY_TABLE'] = config.registryTable;
     env['TENANT_KEY_ALIAS_PREFIX'] = config.tenantKeyAliasPrefix;

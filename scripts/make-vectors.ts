@@ -1,5 +1,6 @@
 /**
- * Generates test/vectors/protocol-v1.json, the known-answer vectors of protocol v1.
+ * Generates test/vectors/protocol-v2.json, the known-answer vectors of protocol 2: the client's
+ * computations (unchanged since protocol 1, labels included) and the hs256 token format.
  *
  *   npx tsx scripts/make-vectors.ts            # writes the file
  *   npx tsx scripts/make-vectors.ts --check    # exits 1 if the deterministic parts of the file differ
@@ -7,13 +8,13 @@
  * Deliberately written from PROTOCOL.md with node:crypto alone, importing neither src/core nor
  * src/sdk: vectors produced by the code under test would only prove the code agrees with itself.
  * Everything is deterministic except `installProof`, because ECDSA signing is randomized; verifiers
- * check that it verifies, never byte equality.
+ * check that it verifies, never byte equality. Tokens are HMAC-SHA256, so they are exact.
  */
 import { createECDH, createHash, createHmac, createPrivateKey, sign, verify } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const OUT = join(__dirname, '..', 'test', 'vectors', 'protocol-v1.json');
+const OUT = join(__dirname, '..', 'test', 'vectors', 'protocol-v2.json');
 const MEASUREMENT_LABEL = 'attestor-measurement-v1';
 const INSTALL_PROOF_LABEL = 'attestor-install-v1';
 
@@ -127,10 +128,60 @@ const cases = [
 ];
 
 const basic = cases[0]!;
+
+/**
+ * An hs256 token as PROTOCOL.md §5.2 lays it out: header and claims are JSON without whitespace, in
+ * the member order shown there, and the signature is HMAC-SHA256 of the first two segments.
+ */
+function makeToken(name: string, description: string, secretSeed: string, claims: Record<string, unknown>) {
+  const secret = sha256(`attestor test token secret: ${secretSeed}`);
+  const header = b64u(Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' }), 'utf8'));
+  const payload = b64u(Buffer.from(JSON.stringify(claims), 'utf8'));
+  const signingInput = `${header}.${payload}`;
+  const signature = b64u(createHmac('sha256', secret).update(signingInput, 'ascii').digest());
+  return { name, description, input: { secret: b64u(secret), claims }, expected: { header, claims: payload, signingInput, signature, token: `${signingInput}.${signature}` } };
+}
+
+const did = basic.expected.thumbprint;
+const tokens = [
+  makeToken('hs256-basic', 'The token of the worked example: issued at 1800000000 with the default 300 s lifetime.', 'basic', {
+    iss: 'attestor',
+    sub: basic.input.appId,
+    iat: 1_800_000_000,
+    exp: 1_800_000_300,
+    jti: 'QkJCQkJCQkJCQkJCQkJCQg',
+    ver: basic.input.appVersion,
+    did,
+    cnf: { jkt: did },
+  }),
+  makeToken('hs256-bound-single-use', 'With binding (pay) and limitedUse (lut), which come last, in that order.', 'basic', {
+    iss: 'attestor',
+    sub: basic.input.appId,
+    iat: 1_800_000_000,
+    exp: 1_800_000_300,
+    jti: 'Q0NDQ0NDQ0NDQ0NDQ0NDQw',
+    ver: basic.input.appVersion,
+    did,
+    cnf: { jkt: did },
+    pay: b64u(sha256('Bearer user-token-42')),
+    lut: true,
+  }),
+  makeToken('hs256-other-secret', 'The claims of hs256-basic under another secret: the same header and claims, a different signature. A verifier holding only the hs256-basic secret must refuse it (this is what a decoy is).', 'another tenant', {
+    iss: 'attestor',
+    sub: basic.input.appId,
+    iat: 1_800_000_000,
+    exp: 1_800_000_300,
+    jti: 'QkJCQkJCQkJCQkJCQkJCQg',
+    ver: basic.input.appVersion,
+    did,
+    cnf: { jkt: did },
+  }),
+];
+
 const vectors = {
-  protocol: 1,
+  protocol: 2,
   description:
-    'Known-answer vectors of Attestor protocol v1 (PROTOCOL.md). Binary values are base64url without padding unless the member name ends in Hex. installProof is one valid ES256 (P1363 r||s) signature: ECDSA is randomized, so check that it verifies, not that a new one is equal. The install keys are TEST KEYS derived from public seeds: never use them for anything else.',
+    'Known-answer vectors of Attestor protocol 2 (PROTOCOL.md). Binary values are base64url without padding unless the member name ends in Hex. installProof is one valid ES256 (P1363 r||s) signature: ECDSA is randomized, so check that it verifies, not that a new one is equal. Tokens are exact. The install keys and token secrets are TEST KEYS derived from public seeds: never use them for anything else.',
   generatedBy: 'npx tsx scripts/make-vectors.ts',
   labels: { measurement: MEASUREMENT_LABEL, installProof: INSTALL_PROOF_LABEL },
   cases,
@@ -144,6 +195,7 @@ const vectors = {
     device: { platform: 'android', osVersion: '14', model: 'Pixel 8', signals: { rooted: false, emulator: false, debugger: false, hooked: false } },
     sdkVersion: '0.1.0',
   },
+  tokens,
 };
 
 /** The file minus the randomized signatures, for --check. */

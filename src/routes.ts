@@ -75,6 +75,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v1/admin/keys', lambda: 'adminKeys', auth: 'iam' },
   { method: 'POST', path: '/v1/admin/keys/rotate', lambda: 'adminKeys', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/keys/jwks', lambda: 'adminKeys', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/keys/secrets', lambda: 'adminKeys', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/log', lambda: 'adminCatalog', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/stats', lambda: 'adminCatalog', auth: 'iam' },
 ];

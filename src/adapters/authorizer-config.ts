@@ -16,17 +16,22 @@ import { kmsClient } from './clients/kms';
 import { DynamoDbRegistry } from './dynamodb-registry';
 import { DynamoDbTokenLedger } from './dynamodb-token-ledger';
 import { ConfigurationError, DEFAULTS } from './environment';
-import { sigV4JwksKeySource, type SigV4FetchOptions } from './jwks-key-source';
+import { RemoteKeySource } from './remote-key-source';
+import { sigV4Fetch, type SigV4FetchOptions } from './sigv4-fetch';
 import { KmsTenantKeys } from './kms-tenant-keys';
 import { TENANT_ID_PATTERN } from '../core/admin-ids';
 
 /** Longest authorizer result cache: the shortest token TTL a policy allows (see PROTOCOL.md, policy tokenTtlSeconds). */
 export const MAX_AUTHORIZER_CACHE_SECONDS = 60;
 
-/** Where the public keys come from: the tenant's KMS keys via the registry, or a JWKS URL fetched with SigV4. */
+/**
+ * Where the tenant's keys come from: kms, the registry's key records (this account), unwrapping
+ * hs256 secrets with KMS Decrypt; remote, the Attestor admin API (JWKS and wrapped secrets, fetched
+ * with SigV4), unwrapping with this function's own role.
+ */
 export type KeySourceConfig =
   | { readonly kind: 'kms'; readonly registryTable: string; readonly tenantKeyAliasPrefix: string; readonly decoyKeyId: string }
-  | { readonly kind: 'jwks'; readonly jwksUrl: string };
+  | { readonly kind: 'remote'; readonly apiUrl: string };
 
 /** The authorizer's settings, as parsed from its environment. */
 export interface AuthorizerConfig {
@@ -102,7 +107,7 @@ export function authorizerConfigFromEnv(env: NodeJS.ProcessEnv): AuthorizerConfi
     );
   }
 
-  const kind = oneOf('KEY_SOURCE', ['kms', 'jwks'] as const, 'kms');
+  const kind = oneOf('KEY_SOURCE', ['kms', 'remote'] as const, 'kms');
   let keySource: KeySourceConfig;
   if (kind === 'kms') {
     keySource = {
@@ -112,8 +117,8 @@ export function authorizerConfigFromEnv(env: NodeJS.ProcessEnv): AuthorizerConfi
       decoyKeyId: value('DECOY_KEY_ID') ?? DEFAULTS.decoyKeyId,
     };
   } else {
-    const jwksUrl = required('JWKS_URL', 'when KEY_SOURCE is jwks');
-    keySource = { kind, jwksUrl: httpUrl('JWKS_URL', jwksUrl, true) };
+    const apiUrl = required('ATTESTOR_API_URL', 'when KEY_SOURCE is remote');
+    keySource = { kind, apiUrl: httpUrl('ATTESTOR_API_URL', apiUrl, false) };
   }
 
   // Set by the AttestationAuthorizer construct from resultsCacheTtl; the same conflicts it rejects at
@@ -177,8 +182,8 @@ export interface AuthorizerDeps {
   /** Local cloud only: endpoints and static credentials of the stand-ins. */
   readonly endpoints?: { readonly dynamodb: string; readonly kms: string };
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
-  /** Credentials that sign JWKS fetches. @default `credentials`, else the AWS SDK's default chain (the Lambda's role) */
-  readonly jwksCredentials?: SigV4FetchOptions['credentials'];
+  /** Credentials that sign the remote key source's fetches. @default `credentials`, else the AWS SDK's default chain (the Lambda's role) */
+  readonly remoteCredentials?: SigV4FetchOptions['credentials'];
 }
 
 /** A wired authorizer: the Lambda handler and what it is made of. */
@@ -199,18 +204,20 @@ export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDeps 
   };
   const needsDynamo = config.keySource.kind === 'kms' || config.tokenLedgerTable !== undefined;
   const dynamodb = needsDynamo ? dynamoDbClient(settings) : undefined;
-  const kms = config.keySource.kind === 'kms' ? kmsClient(settings) : undefined;
+  // Both key sources unwrap hs256 secrets with KMS Decrypt.
+  const kms = kmsClient(settings);
 
   let keys: VerificationKeySource;
   if (config.keySource.kind === 'kms') {
-    keys = new KmsTenantKeys(kms!, new DynamoDbRegistry(dynamodb!, config.keySource.registryTable), {
+    keys = new KmsTenantKeys(kms, new DynamoDbRegistry(dynamodb!, config.keySource.registryTable), {
       decoyKeyId: config.keySource.decoyKeyId,
       aliasPrefix: config.keySource.tenantKeyAliasPrefix,
       clock,
     });
   } else {
-    const credentials = deps.jwksCredentials ?? deps.credentials;
-    keys = sigV4JwksKeySource(config.keySource.jwksUrl, { region: config.region, ...(credentials ? { credentials } : {}) });
+    const credentials = deps.remoteCredentials ?? deps.credentials;
+    const fetch = sigV4Fetch({ region: config.region, ...(credentials ? { credentials } : {}) });
+    keys = new RemoteKeySource({ apiUrl: config.keySource.apiUrl, tenantId: config.tenantId, fetch, kms });
   }
   const ledger = config.tokenLedgerTable !== undefined ? new DynamoDbTokenLedger(dynamodb!, config.tokenLedgerTable, clock) : undefined;
 
@@ -239,7 +246,7 @@ export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDeps 
     verifier,
     destroy: () => {
       dynamodb?.destroy();
-      kms?.destroy();
+      kms.destroy();
     },
   };
 }

@@ -1,12 +1,18 @@
 /**
- * The attestation log in DynamoDB (layout ATTESTATION_LOG_TABLE in tables.ts), one partition per
- * tenant and app so that one app's traffic never crowds another's:
- *   TENANT#<tenantId>#<appId>          / <time>#<jti>      an attestation of a registered app
- *   TENANT#<tenantId>#~unregistered    / <time>#<jti>      attestations naming unregistered app ids
- *   TENANT#<tenantId>#~builds          / <time>#<eventId>  builds the register function refused
- * `~` cannot occur in an app id, so the two buckets cannot collide with an app. Times are
- * zero-padded, so the sort key orders by time and a time range is one Query per partition.
- * Items expire after LOG_RETENTION_SECONDS through the table's TTL.
+ * The attestation log in DynamoDB (layout ATTESTATION_LOG_TABLE in tables.ts), partitioned by
+ * tenant and app so that one app's traffic never crowds another's, and each app (and the bucket of
+ * unregistered app ids) spread over LOG_SHARDS partitions:
+ *   TENANT#<tenantId>#<appId>#<shard>        / <time>#<jti>      an attestation of a registered app
+ *   TENANT#<tenantId>#~unregistered#<shard>  / <time>#<jti>      attestations naming unregistered app ids
+ *   TENANT#<tenantId>#~builds                / <time>#<eventId>  builds the register function refused
+ * A DynamoDB partition takes about 1,000 writes per second, and an attestation is one write, so an
+ * unsharded app would stop at 1,000 attestations per second, and an attacker sending made-up app
+ * ids could fill the shared bucket of unregistered ones. The shard is the first byte of the
+ * token's jti (random), so writes spread evenly; readers query every shard at once and merge.
+ * Entries written before sharding (no `#<shard>`) are read too, until they expire.
+ * `~` cannot occur in an app id, so the buckets cannot collide with an app. Times are zero-padded,
+ * so the sort key orders by time and a time range is one Query per partition. Items expire after
+ * LOG_RETENTION_SECONDS through the table's TTL.
  */
 import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
@@ -24,13 +30,19 @@ const BUILDS = '~builds';
 const PK = ATTESTATION_LOG_TABLE.partitionKey;
 const SK = ATTESTATION_LOG_TABLE.sortKey ?? 'sk';
 const TTL = ATTESTATION_LOG_TABLE.ttlAttribute ?? 'ttl';
-/** Time slices of one partition's window that summarize reads at once. */
-const SUMMARY_SLICES = 8;
+/**
+ * Partitions per app: 10,000 attestations per second make about 310 writes per second each, a
+ * third of a partition's limit (docs/SCALING.md).
+ */
+export const LOG_SHARDS = 32;
 const SORT_KEY = /^\d{10}#[A-Za-z0-9_-]{1,64}$/;
 
 type Item = Record<string, AttributeValue>;
 
 const partition = (tenantId: string, bucket: string) => `TENANT#${tenantId}#${bucket}`;
+const shardOf = (jti: string) => (decodeB64u(jti)?.[0] ?? 0) % LOG_SHARDS;
+/** Every partition one bucket's entries may be in: the shards, and the unsharded one of older entries. */
+const partitionsOf = (tenantId: string, bucket: string) => [partition(tenantId, bucket), ...Array.from({ length: LOG_SHARDS }, (_, i) => partition(tenantId, `${bucket}#${String(i).padStart(2, '0')}`))];
 const timeKey = (time: number) => String(Math.max(0, Math.floor(time))).padStart(10, '0');
 
 /** The cursor names the last sort key returned; the next page starts strictly below it. */
@@ -103,7 +115,7 @@ export class DynamoDbAttestationLog implements AttestationLog {
         TableName: this.tableName,
         Item: {
           ...marshall({ ...entry, reasons: [...entry.reasons] }, { removeUndefinedValues: true }),
-          [PK]: { S: partition(entry.tenantId, bucket) },
+          [PK]: { S: partition(entry.tenantId, `${bucket}#${String(shardOf(entry.jti)).padStart(2, '0')}`) },
           [SK]: { S: `${timeKey(entry.time)}#${entry.jti}` },
           [TTL]: { N: String(entry.time + LOG_RETENTION_SECONDS) },
         },
@@ -113,7 +125,10 @@ export class DynamoDbAttestationLog implements AttestationLog {
 
   async query(query: LogQuery): Promise<LogPage<AttestationLogEntry>> {
     const buckets = [...query.appIds, ...(query.includeUnregistered ? [UNREGISTERED] : [])];
-    const page = await this.mergedPage(buckets.map((b) => partition(query.tenantId, b)), query);
+    const page = await this.mergedPage(
+      buckets.flatMap((b) => partitionsOf(query.tenantId, b)),
+      query,
+    );
     return { entries: page.items.map(entryFromItem), ...(page.cursor ? { cursor: page.cursor } : {}) };
   }
 
@@ -146,36 +161,24 @@ export class DynamoDbAttestationLog implements AttestationLog {
   }
 
   /**
-   * Counts as it reads (a month of a busy app is millions of entries; none is held). Each
-   * partition's window is read in SUMMARY_SLICES time slices at once, since DynamoDB returns one
-   * partition's Query a page (1 MB) at a time: the slices are [since + i*w, since + (i+1)*w), the
-   * last one open-ended, so every entry at or after `since` is counted exactly once.
+   * Counts as it reads (a month of a busy app is millions of entries; none is held). Every shard of
+   * every bucket is read at once, since DynamoDB returns one partition's Query a page (1 MB) at a
+   * time; each entry at or after `since` is in exactly one of them.
    */
   async summarize(query: Omit<LogQuery, 'limit' | 'cursor' | 'since'> & { readonly since: number; readonly until: number }): Promise<LogCounts> {
     const buckets = [...query.appIds, ...(query.includeUnregistered ? [UNREGISTERED] : [])];
     const tally = new LogTally();
-    const width = Math.max(1, Math.ceil((query.until - query.since) / SUMMARY_SLICES));
-    const starts: number[] = [];
-    for (let from = query.since; starts.length < SUMMARY_SLICES && (starts.length === 0 || from <= query.until); from += width) starts.push(from);
     await Promise.all(
       buckets.flatMap((bucket) =>
-        starts.map(async (from, i) => {
-          const next = starts[i + 1];
-          // A sort key is "<time>#<jti>": BETWEEN "<from>" AND "<next>" takes every entry of the seconds
-          // from..next-1 and none of second `next` ("<next>#…" sorts after "<next>").
-          const range = next === undefined ? '#sk >= :from' : '#sk BETWEEN :from AND :next';
+        partitionsOf(query.tenantId, bucket).map(async (pk) => {
           let startKey: Item | undefined;
           do {
             const page = await this.client.send(
               new QueryCommand({
                 TableName: this.tableName,
-                KeyConditionExpression: `#pk = :pk AND ${range}`,
+                KeyConditionExpression: '#pk = :pk AND #sk >= :from',
                 ExpressionAttributeNames: { '#pk': PK, '#sk': SK, '#outcome': 'outcome', '#reasons': 'reasons' },
-                ExpressionAttributeValues: {
-                  ':pk': { S: partition(query.tenantId, bucket) },
-                  ':from': { S: timeKey(from) },
-                  ...(next === undefined ? {} : { ':next': { S: timeKey(next) } }),
-                },
+                ExpressionAttributeValues: { ':pk': { S: pk }, ':from': { S: timeKey(query.since) } },
                 ProjectionExpression: '#outcome, #reasons',
                 ...(startKey ? { ExclusiveStartKey: startKey } : {}),
               }),

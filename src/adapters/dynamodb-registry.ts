@@ -24,9 +24,11 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DEFAULT_POLICY, SIGNAL_NAMES, type Policy, type SignalName } from '../core/policy';
+import { TOKEN_FORMATS } from '../core/token';
 import type {
   AppRecord,
   AppRemoval,
+  AppSnapshot,
   DeviceKind,
   DeviceRecord,
   PrincipalRecord,
@@ -114,6 +116,9 @@ class Fields {
   optNum(name: string): number | undefined {
     return this.values[name] === undefined ? undefined : this.num(name);
   }
+  optOneOf<T extends string>(name: string, allowed: readonly T[]): T | undefined {
+    return this.values[name] === undefined ? undefined : this.oneOf(name, allowed);
+  }
   oneOf<T extends string>(name: string, allowed: readonly T[]): T {
     const value = this.str(name);
     return (allowed as readonly string[]).includes(value) ? (value as T) : this.fail(name, `one of ${allowed.join(', ')}`);
@@ -164,7 +169,6 @@ export function registrationFromItem(item: Item): RegistrationRecord {
 export function policyToItem(appId: string, policy: Policy): Item {
   return toItem(registryKeys.policy(appId), {
     appId,
-    tokenTtlSeconds: policy.tokenTtlSeconds,
     reject: { ...policy.reject },
     minSdkVersion: policy.minSdkVersion,
   });
@@ -183,8 +187,8 @@ export function policyFromItem(item: Item): Policy {
       return [name, typeof value === 'boolean' ? value : DEFAULT_POLICY.reject[name]];
     }),
   ) as Record<SignalName, boolean>;
+  // A tokenTtlSeconds stored by protocol 1 is ignored: token lifetimes are the deployment's now.
   return {
-    tokenTtlSeconds: f.num('tokenTtlSeconds'),
     reject,
     ...defined({ minSdkVersion: f.optStr('minSdkVersion') }),
   };
@@ -241,6 +245,8 @@ export function tenantKeyToItem(record: TenantKeyRecord): Item {
     tenantId: record.tenantId,
     kid: record.kid,
     keyId: record.keyId,
+    format: record.format,
+    wrappedSecret: record.wrappedSecret,
     createdAt: record.createdAt,
     status: record.status,
     activatesAt: record.activatesAt,
@@ -256,7 +262,13 @@ export function tenantKeyFromItem(item: Item): TenantKeyRecord {
     keyId: f.str('keyId'),
     createdAt: f.num('createdAt'),
     status: f.oneOf('status', KEY_STATUSES),
-    ...defined({ activatesAt: f.optNum('activatesAt'), retiresAt: f.optNum('retiresAt'), deletionScheduledAt: f.optNum('deletionScheduledAt') }),
+    ...defined({
+      format: f.optOneOf('format', TOKEN_FORMATS),
+      wrappedSecret: f.optStr('wrappedSecret'),
+      activatesAt: f.optNum('activatesAt'),
+      retiresAt: f.optNum('retiresAt'),
+      deletionScheduledAt: f.optNum('deletionScheduledAt'),
+    }),
   };
 }
 
@@ -457,6 +469,31 @@ export class DynamoDbRegistry implements Registry, TenantDirectory {
     return items.map(principalFromItem).sort((a, b) => (a.principal < b.principal ? -1 : 1));
   }
 
+  /**
+   * The app's whole partition in one consistent Query (paged if it ever exceeds 1 MB): what attest
+   * needs, whatever version, did or debug secret a request names. Unregistered app ids read an empty
+   * partition at the same cost.
+   */
+  async appSnapshot(appId: string): Promise<AppSnapshot> {
+    let app: AppRecord | undefined;
+    let policy: Policy | undefined;
+    const registrations = new Map<string, RegistrationRecord>();
+    const devices = new Map<string, DeviceRecord>();
+    for (const item of await this.queryPrefix(registryKeys.app(appId).pk, '')) {
+      const sk = item[SK]?.S ?? '';
+      if (sk === 'APP') app = appFromItem(item);
+      else if (sk === 'POLICY') policy = policyFromItem(item);
+      else if (sk.startsWith('VER#')) {
+        const registration = registrationFromItem(item);
+        registrations.set(registration.version, registration);
+      } else if (sk.startsWith('DEVICE#')) {
+        const device = deviceFromItem(item);
+        devices.set(device.deviceId, device);
+      }
+    }
+    return { ...(app ? { app } : {}), ...(policy ? { policy } : {}), registrations, devices };
+  }
+
   async getRegistration(appId: string, version: string): Promise<RegistrationRecord | undefined> {
     const item = await this.get(registryKeys.registration(appId, version), true);
     return item && registrationFromItem(item);
@@ -528,17 +565,18 @@ export class DynamoDbRegistry implements Registry, TenantDirectory {
   }
 
   async markTenantKeyDeletionScheduled(tenantId: string, kid: string, at: number): Promise<void> {
-    await this.setOnceOnTenantKey(tenantId, kid, 'deletionScheduledAt', at);
+    // The wrapped secret of an hs256 key goes in the same write: once it is erased, no one can unwrap it again.
+    await this.setOnceOnTenantKey(tenantId, kid, 'deletionScheduledAt', at, 'wrappedSecret');
   }
 
   /** Sets a number attribute of a key record unless it is already set; an unknown key stays unknown. */
-  private async setOnceOnTenantKey(tenantId: string, kid: string, attribute: 'retiresAt' | 'deletionScheduledAt', value: number): Promise<void> {
+  private async setOnceOnTenantKey(tenantId: string, kid: string, attribute: 'retiresAt' | 'deletionScheduledAt', value: number, remove?: 'wrappedSecret'): Promise<void> {
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: keyAttributes(registryKeys.tenantKey(tenantId, kid)),
-          UpdateExpression: 'SET #attribute = :value',
+          UpdateExpression: remove ? `SET #attribute = :value REMOVE ${remove}` : 'SET #attribute = :value',
           ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#attribute)',
           ExpressionAttributeNames: { '#pk': PK, '#attribute': attribute },
           ExpressionAttributeValues: { ':value': { N: String(value) } },

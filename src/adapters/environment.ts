@@ -10,7 +10,8 @@
 import type { Clock, RandomSource } from '../core/ports';
 import { DEFAULT_MAX_BUILD_BYTES } from '../core/registration';
 import { parseOperatorPrincipals } from '../core/tenancy';
-import { InvalidKeyPolicyRoleError, tenantKeyPolicy } from './kms-key-policy';
+import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '../core/protocol';
+import { InvalidKeyPolicyRoleError, tenantKeyPolicy, type TenantKeyPolicyRoles } from './kms-key-policy';
 
 export interface ServiceConfig {
   readonly region: string;
@@ -31,10 +32,12 @@ export interface ServiceConfig {
   /** Alias prefix of tenant signing keys, e.g. `alias/attestor/tenant/`. */
   readonly tenantKeyAliasPrefix: string;
   /**
-   * Key policy (JSON) of the tenant keys this deployment creates, naming the roles that use them
-   * (tenantKeyPolicy in kms-key-policy.ts). Absent: KMS's default policy, so IAM alone decides.
+   * Roles named in the key policies of the tenant keys this deployment creates (kms-key-policy.ts).
+   * Absent: KMS's default policy, so IAM alone decides.
    */
-  readonly tenantKeyPolicy?: string;
+  readonly tenantKeyPolicyRoles?: TenantKeyPolicyRoles;
+  /** Lifetime of every token minted (ATTESTOR_TOKEN_TTL_SECONDS, 60 to 3600). */
+  readonly tokenTtlSeconds: number;
   readonly maxBuildBytes: number;
   /**
    * IAM principals (ARNs) that operate the default tenant: they may create tenants and map other
@@ -81,6 +84,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServiceConfig {
     tenantKeyAliasPrefix: env['TENANT_KEY_ALIAS_PREFIX'] ?? DEFAULTS.tenantKeyAliasPrefix,
     ...tenantKeyPolicyFromEnv(env),
     maxBuildBytes: env['MAX_BUILD_BYTES'] ? Number(env['MAX_BUILD_BYTES']) : DEFAULT_MAX_BUILD_BYTES,
+    tokenTtlSeconds: tokenTtlFromEnv(env['ATTESTOR_TOKEN_TTL_SECONDS']),
     ...(env['ATTESTOR_OPERATOR_PRINCIPALS'] ? { operatorPrincipals: [...parseOperatorPrincipals(env['ATTESTOR_OPERATOR_PRINCIPALS'])] } : {}),
   };
 }
@@ -91,7 +95,17 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServiceConfig {
  * which the CDK stack sets on each key-creating admin function. No signer: no policy. Verifiers or admin without a signer, or
  * anything that is not a role ARN of one account, fails at cold start.
  */
-function tenantKeyPolicyFromEnv(env: NodeJS.ProcessEnv): { tenantKeyPolicy?: string } {
+/** The deployment's token lifetime: whole seconds from MIN_TOKEN_TTL_SECONDS to MAX_TOKEN_TTL_SECONDS. */
+export function tokenTtlFromEnv(text: string | undefined): number {
+  if (text === undefined || text === '') return DEFAULT_TOKEN_TTL_SECONDS;
+  const seconds = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(seconds >= MIN_TOKEN_TTL_SECONDS && seconds <= MAX_TOKEN_TTL_SECONDS)) {
+    throw new ConfigurationError(`ATTESTOR_TOKEN_TTL_SECONDS must be a whole number of seconds from ${MIN_TOKEN_TTL_SECONDS} to ${MAX_TOKEN_TTL_SECONDS}, got "${text}"`);
+  }
+  return seconds;
+}
+
+function tenantKeyPolicyFromEnv(env: NodeJS.ProcessEnv): { tenantKeyPolicyRoles?: TenantKeyPolicyRoles } {
   const signerRoleArn = env['TENANT_KEY_SIGNER_ROLE_ARN'] || undefined;
   const verifierRoleArns = (env['TENANT_KEY_VERIFIER_ROLE_ARNS'] ?? '')
     .split(',')
@@ -104,8 +118,11 @@ function tenantKeyPolicyFromEnv(env: NodeJS.ProcessEnv): { tenantKeyPolicy?: str
     }
     return {};
   }
+  const roles: TenantKeyPolicyRoles = { signerRoleArn, verifierRoleArns, ...(adminRoleArn ? { adminRoleArn } : {}) };
   try {
-    return { tenantKeyPolicy: tenantKeyPolicy({ signerRoleArn, verifierRoleArns, ...(adminRoleArn ? { adminRoleArn } : {}) }) };
+    // Built once here only to check the roles at cold start; each key's policy is built when the key is made.
+    tenantKeyPolicy(roles);
+    return { tenantKeyPolicyRoles: roles };
   } catch (error) {
     if (error instanceof InvalidKeyPolicyRoleError) throw new ConfigurationError(`TENANT_KEY_*_ROLE_ARN: ${error.message}`);
     throw error;

@@ -7,7 +7,8 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { signUrlRequest } from '../adapters/sigv4-url';
 import type { Policy, SignalName } from '../core/policy';
-import type { KeyRotation, PublicBuildRefusal, PublicLogEntry, TenantKeyDescription } from '../core/ports';
+import type { KeyRotation, PublicBuildRefusal, PublicLogEntry, TenantKeyDescription, WrappedTokenSecret } from '../core/ports';
+import type { TokenFormat } from '../core/token';
 import type { CredentialSource } from './credentials';
 import { isLocalEndpoint } from './credentials';
 import { CliError, HttpStatusError, InterruptedError, oneLine } from './errors';
@@ -236,8 +237,13 @@ export class AdminClient {
     return this.list<SigningKey>('GET', '/v1/admin/keys', 'keys');
   }
 
-  async rotateKey(): Promise<KeyRotation> {
-    return this.record(await this.request('POST', '/v1/admin/keys/rotate', {}), 'kid');
+  async rotateKey(format?: TokenFormat): Promise<KeyRotation> {
+    return this.record(await this.request('POST', '/v1/admin/keys/rotate', format ? { format } : {}), 'kid');
+  }
+
+  /** The tenant's hs256 secrets, still wrapped (unwrap with KMS: cli/secrets.ts). */
+  async wrappedSecrets(): Promise<WrappedTokenSecret[]> {
+    return this.list<WrappedTokenSecret>('GET', '/v1/admin/keys/secrets', 'keys');
   }
 
   async jwks(): Promise<Jwks> {

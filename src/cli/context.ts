@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { AdminClient } from './admin-client';
-import { resolveCredentials, type CredentialChoice } from './credentials';
+import { resolveCredentials, type CredentialChoice, type CredentialSource } from './credentials';
 import { DurationError, parseDuration } from './duration';
 import { CliError } from './errors';
 import type { ProgressStream } from './progress';
@@ -73,11 +73,16 @@ export function endpointOf(ctx: CliContext, options: GlobalOptions): URL {
   }
 }
 
-/** The admin client for this command: endpoint and credential from the global options and environment. */
-export function adminClient(ctx: CliContext, command: Command): AdminClient {
+/** Endpoint, credential and region of this command, from the global options and environment. */
+export function adminClientSettings(ctx: CliContext, command: Command): { endpoint: URL; credentials: CredentialSource; region: string } {
   const options = command.optsWithGlobals<GlobalOptions>();
   const endpoint = endpointOf(ctx, options);
-  const { credentials, region } = resolveCredentials(endpoint, ctx.env, ctx.cwd, credentialChoice(ctx, options));
+  return { endpoint, ...resolveCredentials(endpoint, ctx.env, ctx.cwd, credentialChoice(ctx, options)) };
+}
+
+/** The admin client for this command: endpoint and credential from the global options and environment. */
+export function adminClient(ctx: CliContext, command: Command): AdminClient {
+  const { endpoint, credentials, region } = adminClientSettings(ctx, command);
   return new (load.adminClient().AdminClient)({
     endpoint: endpoint.href,
     credentials,

@@ -6,6 +6,7 @@ import * as z from 'zod/mini';
 import { DEVICE_ID_PATTERN } from './admin-ids';
 import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS, SDK_VERSION_PATTERN } from './protocol';
 import { MAX_UPLOAD_PARTS } from './registration';
+import { TOKEN_FORMATS, type TokenFormat } from './token';
 import { appIdSchema, appVersionSchema, b64uBytes, InvalidRequestError, signalFlags, tenantIdSchema, typeError } from './validation';
 
 // Defined with the protocol constants so that core/tenant-keys.ts (in the authorizer) does not bundle zod.
@@ -93,7 +94,11 @@ export const expireRequestSchema = z.object(
 
 export const policySchema = z.object(
   {
-    tokenTtlSeconds: wholeNumber('seconds', MIN_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS),
+    // Protocol 1 had a lifetime per app; a token's lifetime would then tell a registered app id from
+    // an unknown one, so it is now the deployment's. Refused by name rather than dropped silently.
+    tokenTtlSeconds: z.optional(
+      z.never({ error: 'is no longer part of a policy: every token of a deployment lives as long (ATTESTOR_TOKEN_TTL_SECONDS, the stack prop tokenTtl)' }),
+    ),
     reject: z.object(signalFlags, { error: typeError('an object of four booleans') }),
     minSdkVersion: z.optional(
       z.string({ error: typeError('a string') }).check(
@@ -119,6 +124,11 @@ export const addDeviceSchema = z
       error: 'give exactly one of did (allow-list an install key) or debug: true (create a debug secret)',
     }),
   );
+
+export const rotateKeySchema = z.object(
+  { format: z.optional(z.enum(TOKEN_FORMATS as [TokenFormat, ...TokenFormat[]], { error: `must be ${TOKEN_FORMATS.join(' or ')}` })) },
+  { error: 'body must be a JSON object' },
+);
 
 export const deviceIdSchema = z.string().check(z.regex(DEVICE_ID_PATTERN, { error: 'is not a device id' }));
 

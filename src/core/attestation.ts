@@ -2,34 +2,57 @@
  * The attestation service: issue challenges, judge attest requests, mint tokens.
  * Pure protocol logic over the ports in ./ports; the handlers in lambdas/ only translate HTTP.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { decodeB64u, encodeB64u } from './base64url';
 import { importInstallKey, jwkThumbprint, verifyInstallProof } from './install-key';
 import { computeMeasurement, constantTimeEqual } from './measurement';
 import { DEFAULT_POLICY, policyViolations, type Policy } from './policy';
 import { debugSecretDigest, isAllowlistedInstall, matchesDebugSecret } from './devices';
 import { debugDeviceId } from './admin-ids';
-import type { AttestationLog, AttestationLogEntry, AttestationOutcome, Clock, NonceStore, RandomSource, Registry, TokenSigner } from './ports';
+import type {
+  AttestationCatalog,
+  AttestationLog,
+  AttestationLogEntry,
+  AttestationOutcome,
+  Clock,
+  NonceStore,
+  RandomSource,
+  TokenKeys,
+  TokenSigningKey,
+} from './ports';
 import { NONCE_BYTES, NONCE_TTL_SECONDS } from './protocol';
-import { signingInput, type TokenClaims } from './token';
+import { es256SigningInput, hs256Token, type TokenClaims } from './token';
 import type { AttestRequest, ChallengeRequest } from './validation';
 
 export const cryptoRandom: RandomSource = { bytes: (n) => randomBytes(n) };
 
+/**
+ * The secret hs256 decoys are MACed with: drawn when a process starts and never stored, shown or
+ * shared, so no one can verify a decoy and no one can tell its MAC from a tenant's.
+ */
+export function newDecoySecret(random: RandomSource = cryptoRandom): KeyObject {
+  return createSecretKey(Buffer.from(random.bytes(32)));
+}
+
 export interface AttestationDeps {
   readonly nonces: NonceStore;
-  readonly registry: Registry;
-  readonly signer: TokenSigner;
+  /** What attest knows about apps; cached for at most CATALOG_CACHE_SECONDS (core/catalog-cache.ts). */
+  readonly catalog: AttestationCatalog;
+  readonly keys: TokenKeys;
   readonly clock: Clock;
   readonly random: RandomSource;
   /** `iss` of every token this deployment mints. */
   readonly issuer: string;
   /**
-   * Tenant whose kid and audience an unknown app's decoy token carries, so that an unregistered
-   * appId gets a token of the same shape as a registered one.
+   * Lifetime of every token this deployment mints, pass or decoy, whatever the app: a lifetime
+   * that varied by app would tell registered app ids from unknown ones (PROTOCOL.md §9).
    */
+  readonly tokenTtlSeconds: number;
+  /** See newDecoySecret. */
+  readonly decoySecret: KeyObject;
+  /** The tenant whose log keeps the attestations of unregistered app ids. */
   readonly defaultTenantId: string;
-  /** Where the attest handler records verdicts (docs/ADMIN_API.md §9); absent keeps no log. */
+  /** Where verdicts are recorded (docs/ADMIN_API.md §9); absent keeps no log. */
   readonly attestationLog?: AttestationLog;
 }
 
@@ -68,6 +91,7 @@ export interface Verdict {
   readonly outcome: AttestationOutcome;
   /** What the regular checks found (also for debug and allowlisted outcomes). */
   readonly reasons: readonly string[];
+  /** The app's tenant; for an unregistered app id, the default tenant (whose log keeps it). */
   readonly tenantId: string;
   /** True when the app is registered (to tenantId). */
   readonly appKnown: boolean;
@@ -81,6 +105,8 @@ export interface AttestResult {
   readonly token: string;
   readonly expiresAt: number;
   readonly verdict: Verdict;
+  /** Set when the attestation log could not record the verdict: reported, never a reason to fail the client. */
+  readonly logError?: unknown;
 }
 
 // Stands in for the digest of an unregistered build so the failing path does the same work.
@@ -88,26 +114,29 @@ const ABSENT_DIGEST = Buffer.alloc(32);
 
 /**
  * Judges an attest request. Throws NonceInvalidError (HTTP 409) when the nonce cannot be consumed;
- * otherwise always returns a token: signed by the tenant's key when every check passes, by the
- * decoy key when any fails. Every check runs whatever the earlier ones found, so the failing path
- * costs about the same as the passing one.
+ * otherwise always returns a token: signed by the tenant's key when every check passes, by a decoy
+ * key when any fails, of the same format, header, claims and size either way. Every check runs
+ * whatever the earlier ones found, and the tenant's key is fetched for a failing attestation as for
+ * a passing one, so the failing path costs what the passing one costs.
+ *
+ * Round trips: consuming the nonce and reading the app do not depend on each other and go out
+ * together; then the verdict is recorded. With the tenant's secret cached, an hs256 attestation
+ * waits for two round trips in all (one when the catalog is cached too); es256 adds a KMS Sign.
  */
 export async function attest(deps: AttestationDeps, request: AttestRequest): Promise<AttestResult> {
   const nonce = decodeB64u(request.nonce)!;
   const now = deps.clock.nowSeconds();
-  if (!(await deps.nonces.consume(nonceId(nonce), request.appId, now))) throw new NonceInvalidError();
+  const [consumed, snapshot] = await Promise.all([deps.nonces.consume(nonceId(nonce), request.appId, now), deps.catalog.appSnapshot(request.appId)]);
+  if (!consumed) throw new NonceInvalidError();
+  const { app } = snapshot;
+  const signingKey = app === undefined ? Promise.resolve(undefined) : deps.keys.signingKey(app.tenantId);
+  // Settled below; a rejection must not go unobserved while the checks run.
+  signingKey.catch(() => undefined);
 
   const did = jwkThumbprint(request.installKey);
   const debugDigest = request.debugSecret === undefined ? undefined : debugSecretDigest(decodeB64u(request.debugSecret)!);
-  // Read fresh on every request (no cache): a removal or expiry applies to the next attestation.
-  const [app, registration, storedPolicy, installDevice, debugDevice] = await Promise.all([
-    deps.registry.getApp(request.appId),
-    deps.registry.getRegistration(request.appId, request.appVersion),
-    deps.registry.getPolicy(request.appId),
-    deps.registry.getDevice(request.appId, did),
-    debugDigest === undefined ? undefined : deps.registry.getDevice(request.appId, debugDeviceId(debugDigest)),
-  ]);
-  const policy: Policy = storedPolicy ?? DEFAULT_POLICY;
+  const registration = snapshot.registrations.get(request.appVersion);
+  const policy: Policy = snapshot.policy ?? DEFAULT_POLICY;
   const reasons: string[] = [];
   if (!app) reasons.push('app_unknown');
   if (!registration) reasons.push('version_unknown');
@@ -123,6 +152,7 @@ export async function attest(deps: AttestationDeps, request: AttestRequest): Pro
   if (!proofValid) reasons.push('install_proof_invalid');
 
   reasons.push(...policyViolations(policy, request.device.signals, request.sdkVersion));
+  const debugDevice = debugDigest === undefined ? undefined : snapshot.devices.get(debugDeviceId(debugDigest));
   const debugMatched = debugDigest !== undefined && matchesDebugSecret(debugDevice, debugDigest);
   if (debugDigest !== undefined && !debugMatched) reasons.push('debug_secret_invalid');
 
@@ -132,15 +162,14 @@ export async function attest(deps: AttestationDeps, request: AttestRequest): Pro
   // PROTOCOL.md §5.4 says: a wrong secret is a sign of a leaked or guessed one, never a pass.
   const exempt = app !== undefined && proofValid && (debugDigest === undefined || debugMatched);
   const outcome: AttestationOutcome =
-    exempt && isAllowlistedInstall(installDevice, did) ? 'allowlisted' : exempt && debugMatched ? 'debug' : reasons.length === 0 ? 'pass' : 'fail';
+    exempt && isAllowlistedInstall(snapshot.devices.get(did), did) ? 'allowlisted' : exempt && debugMatched ? 'debug' : reasons.length === 0 ? 'pass' : 'fail';
+  const passed = outcome !== 'fail';
 
-  const tenantId = app?.tenantId ?? deps.defaultTenantId;
   const claims: TokenClaims = {
     iss: deps.issuer,
     sub: request.appId,
-    aud: tenantId,
     iat: now,
-    exp: now + policy.tokenTtlSeconds,
+    exp: now + deps.tokenTtlSeconds,
     jti: encodeB64u(deps.random.bytes(16)),
     ver: request.appVersion,
     did,
@@ -148,11 +177,28 @@ export async function attest(deps: AttestationDeps, request: AttestRequest): Pro
     ...(request.binding !== undefined ? { pay: request.binding } : {}),
     ...(request.limitedUse ? { lut: true as const } : {}),
   };
-  const passed = outcome !== 'fail';
-  const kid = await deps.signer.signingKid(tenantId);
-  const input = signingInput({ alg: 'ES256', typ: 'JWT', kid }, claims);
-  const signature = await deps.signer.sign(tenantId, Buffer.from(input, 'ascii'), passed ? 'tenant' : 'decoy', kid);
-  return { token: `${input}.${encodeB64u(signature)}`, expiresAt: claims.exp, verdict: { passed, outcome, reasons, tenantId, appKnown: app !== undefined, did, jti: claims.jti, time: now } };
+  const verdict: Verdict = { passed, outcome, reasons, tenantId: app?.tenantId ?? deps.defaultTenantId, appKnown: app !== undefined, did, jti: claims.jti, time: now };
+  const token = await mint(deps, app?.tenantId, await signingKey, claims, passed);
+  // Recorded once the token exists, so the log never holds a verdict whose token was not minted.
+  // Awaited on every path, pass or fail, so it costs both the same.
+  let logError: unknown;
+  if (deps.attestationLog) await deps.attestationLog.record(attestationLogEntry(request, verdict)).catch((error: unknown) => (logError = error ?? new Error('log write failed')));
+  return { token, expiresAt: claims.exp, verdict, ...(logError !== undefined ? { logError } : {}) };
+}
+
+/**
+ * The token in the tenant's format: hs256 with the tenant's secret or the decoy secret; es256 with
+ * the tenant's KMS key or the decoy KMS key under the tenant's kid. An unregistered app id has no
+ * tenant, and gets an hs256 decoy: an hs256 token names neither tenant nor key, so it looks like
+ * any registered app's token.
+ */
+async function mint(deps: AttestationDeps, tenantId: string | undefined, key: TokenSigningKey | undefined, claims: TokenClaims, passed: boolean): Promise<string> {
+  if (key?.format === 'es256' && tenantId !== undefined) {
+    const input = es256SigningInput(key.kid, { ...claims, aud: tenantId });
+    const signature = await deps.keys.signEs256(tenantId, key.kid, Buffer.from(input, 'ascii'), passed ? 'tenant' : 'decoy');
+    return `${input}.${encodeB64u(signature)}`;
+  }
+  return hs256Token(passed && key?.format === 'hs256' ? key.secret : deps.decoySecret, claims);
 }
 
 /** The log's record of one judged attestation: the verdict and what the device said, nothing secret. */

@@ -1,11 +1,11 @@
-import { DEFAULT_TOKEN_TTL_SECONDS } from './protocol';
-
 export type SignalName = 'rooted' | 'emulator' | 'debugger' | 'hooked';
 export const SIGNAL_NAMES: readonly SignalName[] = ['rooted', 'emulator', 'debugger', 'hooked'];
 
-/** What an app's attestations must satisfy beyond being a genuine registered build. */
+/**
+ * What an app's attestations must satisfy beyond being a genuine registered build. Nothing in it
+ * shows in a token: the token lifetime is the deployment's (PROTOCOL.md §9 says why).
+ */
 export interface Policy {
-  readonly tokenTtlSeconds: number;
   /** Signals that make an attestation fail when the device reports them. */
   readonly reject: Readonly<Record<SignalName, boolean>>;
   /** Lowest SDK version accepted (dotted numeric, e.g. "1.2.0"); absent accepts any. */
@@ -18,7 +18,6 @@ export interface Policy {
  * left to the customer.
  */
 export const DEFAULT_POLICY: Policy = {
-  tokenTtlSeconds: DEFAULT_TOKEN_TTL_SECONDS,
   reject: { rooted: false, emulator: false, debugger: false, hooked: true },
 };
 

@@ -5,6 +5,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Policy } from './policy';
 import type { KeyLifecycleStatus } from './tenant-keys';
+import type { TokenFormat } from './token';
 
 export interface Clock {
   /** Current time in whole unix seconds. Injected so expiry can be tested without waiting. */
@@ -121,6 +122,25 @@ export interface Registry {
   markUploadCompleted(uploadId: string, completedAt: number): Promise<void>;
 }
 
+/**
+ * Everything attest needs to know about one app, read in one go: a registered app's items all live
+ * in its partition, so one Query reads them, and a version, did or debug secret a client makes up
+ * is then looked up in memory instead of costing a read each.
+ */
+export interface AppSnapshot {
+  /** Absent for an unregistered app id. */
+  readonly app?: AppRecord;
+  readonly policy?: Policy;
+  /** By version. */
+  readonly registrations: ReadonlyMap<string, RegistrationRecord>;
+  /** Allow-listed devices, by deviceId. */
+  readonly devices: ReadonlyMap<string, DeviceRecord>;
+}
+
+export interface AttestationCatalog {
+  appSnapshot(appId: string): Promise<AppSnapshot>;
+}
+
 /** What deleteApp removed. */
 export interface AppRemoval {
   readonly app: AppRecord;
@@ -194,13 +214,23 @@ export interface TenantDirectory {
  */
 export type TenantKeyStatus = 'active' | 'retired';
 
-/** A tenant's KMS signing key. See core/tenant-keys.ts for which key signs and which verify. */
+/**
+ * A tenant's token key: an hs256 secret wrapped by the tenant's KMS key, or an es256 KMS signing
+ * key. See core/tenant-keys.ts for which key signs and which verify.
+ */
 export interface TenantKeyRecord {
   readonly tenantId: string;
-  /** RFC 7638 thumbprint of the public key: the JWS `kid`. */
+  /** es256: RFC 7638 thumbprint of the public key, the JWS `kid`. hs256: a random id that names the secret in listings only. */
   readonly kid: string;
-  /** KMS key ARN (or id locally). */
+  /** KMS key ARN (or id locally): es256, the signing key; hs256, the tenant's key that wraps the secret. */
   readonly keyId: string;
+  /** Absent on records written before hs256 existed, which are all es256. */
+  readonly format?: TokenFormat;
+  /**
+   * hs256: the secret as KMS encrypted it (base64 CiphertextBlob) under keyId, with the encryption
+   * context of core/tenant-keys.ts secretEncryptionContext. Removed when the secret is destroyed.
+   */
+  readonly wrappedSecret?: string;
   readonly createdAt: number;
   readonly status: TenantKeyStatus;
   /** When the key starts signing; absent means createdAt (a tenant's first key signs at once). */
@@ -208,8 +238,9 @@ export interface TenantKeyRecord {
   /** When the key leaves the JWKS; set when a newer key is rotated in. */
   readonly retiresAt?: number;
   /**
-   * When deletion of the retired key's KMS key was scheduled (a later rotation does it). The record
-   * stays, as history and so that first-key alias generations keep counting.
+   * When the retired key was destroyed by a later rotation: es256, its KMS key scheduled for
+   * deletion; hs256, its wrapped secret erased. The record stays, as history and so that
+   * first-key alias generations keep counting.
    */
   readonly deletionScheduledAt?: number;
 }
@@ -291,22 +322,46 @@ export interface LogCounts {
   readonly byReason: Readonly<Record<string, number>>;
 }
 
-export type SigningKeyChoice = 'tenant' | 'decoy';
+/**
+ * A tenant's key for passing tokens, as attest sees it. hs256: the secret itself (decrypted once
+ * per container and cached, so minting costs no network call); es256: the kid of a KMS key that
+ * signs through TokenKeys.signEs256.
+ */
+export type TokenSigningKey =
+  | { readonly format: 'hs256'; readonly kid: string; readonly secret: KeyObject }
+  | { readonly format: 'es256'; readonly kid: string };
 
-export interface TokenSigner {
-  /** kid of the tenant's current signing key. Decoy tokens carry it too, so headers do not differ. */
-  signingKid(tenantId: string): Promise<string>;
+export interface TokenKeys {
+  /** The key that signs the tenant's passing tokens now; its format is the tenant's token format. */
+  signingKey(tenantId: string): Promise<TokenSigningKey>;
   /**
-   * ES256 over `signingInput`, returned as IEEE P1363 r||s (64 bytes). Both choices go through KMS.
-   * `kid`, when given, is the kid signingKid returned for this token: the tenant choice signs with
-   * that key (if still trusted), so a key activating between the two calls cannot split header and signature.
+   * es256 only: ES256 over `signingInput` as IEEE P1363 r||s (64 bytes). `tenant` signs with the
+   * key `kid` names (if still trusted), so a key activating between signingKey and this call cannot
+   * split header and signature; `decoy` signs with the deployment's decoy key. Both go through KMS,
+   * so they cost the same.
    */
-  sign(tenantId: string, signingInput: Uint8Array, key: SigningKeyChoice, kid?: string): Promise<Uint8Array>;
+  signEs256(tenantId: string, kid: string, signingInput: Uint8Array, key: 'tenant' | 'decoy'): Promise<Uint8Array>;
 }
 
-/** The public keys a verifier trusts for one tenant, by kid. */
+/** An hs256 secret as verifiers hold it. `kid` names it in key listings, never in tokens. */
+export interface TokenSecret {
+  readonly kid: string;
+  readonly key: KeyObject;
+}
+
+/** What a verifier trusts for one tenant. */
+export interface VerificationKeys {
+  /** es256 public keys, by kid. */
+  readonly publicKeys: ReadonlyMap<string, KeyObject>;
+  /** hs256 secrets, the one signing now first (hs256 tokens name no key, so verifiers try them in this order). */
+  readonly secrets: readonly TokenSecret[];
+}
+
+export const NO_VERIFICATION_KEYS: VerificationKeys = { publicKeys: new Map(), secrets: [] };
+
+/** Where a verifier gets a tenant's keys from. */
 export interface VerificationKeySource {
-  keys(tenantId: string): Promise<ReadonlyMap<string, KeyObject>>;
+  keys(tenantId: string): Promise<VerificationKeys>;
 }
 
 export interface RandomSource {
@@ -369,24 +424,45 @@ export interface PublicJwk {
   readonly use: 'sig';
 }
 
-/** Creates and publishes tenant signing keys. */
+/**
+ * An hs256 secret as the admin API hands it to verifiers: still encrypted. Whoever may call KMS
+ * Decrypt on `keyId` with exactly `encryptionContext` (an authorizer's role, an operator) unwraps
+ * it; the admin functions themselves never can.
+ */
+export interface WrappedTokenSecret {
+  readonly kid: string;
+  readonly status: KeyLifecycleStatus;
+  readonly activatesAt: number;
+  readonly retiresAt?: number;
+  /** base64 of the KMS CiphertextBlob. */
+  readonly ciphertext: string;
+  /** ARN of the tenant's KMS key that wraps it. */
+  readonly keyId: string;
+  readonly encryptionContext: Readonly<Record<string, string>>;
+}
+
+/** Creates, rotates and publishes a tenant's token keys. */
 export interface TenantKeyManager {
-  /** Creates the tenant's first signing key if it has none; safe to call concurrently. */
+  /** Creates the tenant's first key (an hs256 secret) if it has none; safe to call concurrently. */
   ensureSigningKey(tenantId: string): Promise<void>;
-  /** Public keys of every active key of the tenant: exactly the set verifiers trust. */
+  /** Public keys of every trusted es256 key of the tenant: exactly the set es256 verifiers trust. */
   jwks(tenantId: string): Promise<{ readonly keys: readonly PublicJwk[] }>;
+  /** Every trusted hs256 secret of the tenant, wrapped, signing one first: what hs256 verifiers unwrap. */
+  wrappedSecrets(tenantId: string): Promise<{ readonly keys: readonly WrappedTokenSecret[] }>;
   /**
-   * Creates a new signing key that is published now and signs from `activatesAt` (core/tenant-keys.ts),
-   * then schedules the KMS deletion of keys that have retired. A deletion that fails is reported,
-   * not thrown: the rotation itself has happened, and the next one tries the deletion again.
+   * Creates a new key in `format` (default: the format of the key signing now) that is published
+   * now and signs from `activatesAt` (core/tenant-keys.ts), then destroys keys that have retired
+   * (es256: KMS deletion scheduled; hs256: wrapped secret erased). A destruction that fails is
+   * reported, not thrown: the rotation itself has happened, and the next one tries again.
    */
-  rotateSigningKey(tenantId: string): Promise<KeyRotation>;
+  rotateSigningKey(tenantId: string, format?: TokenFormat): Promise<KeyRotation>;
   /** Every key of the tenant with its status now, newest first. */
   describeKeys(tenantId: string): Promise<TenantKeyDescription[]>;
 }
 
 export interface TenantKeyDescription {
   readonly kid: string;
+  readonly format: TokenFormat;
   readonly status: KeyLifecycleStatus;
   readonly createdAt: number;
   readonly activatesAt: number;
@@ -396,9 +472,10 @@ export interface TenantKeyDescription {
 
 export interface KeyRotation {
   readonly kid: string;
+  readonly format: TokenFormat;
   readonly activatesAt: number;
-  /** Retired keys whose KMS deletion this rotation scheduled. */
+  /** Retired keys this rotation destroyed. */
   readonly keysDeleted: readonly string[];
-  /** Retired keys whose deletion failed this time, with KMS's reason. */
+  /** Retired keys whose destruction failed this time, with the reason. */
   readonly keysNotDeleted: ReadonlyArray<{ readonly kid: string; readonly reason: string }>;
 }

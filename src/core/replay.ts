@@ -54,9 +54,12 @@ export class InMemoryReplayLedger implements ReplayLedger {
   }
 }
 
-/** Ledger id of a token's jti, per audience so tenants sharing a ledger cannot collide. */
+/**
+ * Ledger id of a token's jti. jtis are 128 random bits the service draws, so they do not collide
+ * between tenants sharing a ledger; es256 ids keep their audience as they always had.
+ */
 export function tokenLedgerId(claims: Pick<TokenClaims, 'aud' | 'jti'>): string {
-  return `token#${claims.aud}#${claims.jti}`;
+  return claims.aud === undefined ? `token#${claims.jti}` : `token#${claims.aud}#${claims.jti}`;
 }
 
 /** Ledger id of a proof's jti, per install key: one install cannot use up another's ids. */

@@ -8,6 +8,7 @@
  */
 import type { TenantKeyRecord } from './ports';
 import { CLOCK_SKEW_SECONDS, MAX_TOKEN_TTL_SECONDS } from './protocol';
+import { DEFAULT_TOKEN_FORMAT, type TokenFormat } from './token';
 
 /**
  * A verifier refetches its keys on an unknown kid at most every 30 s (PROTOCOL.md §6). Publishing
@@ -24,6 +25,30 @@ export const RETIREMENT_DELAY_SECONDS = SIGNING_CACHE_SECONDS + MAX_TOKEN_TTL_SE
 
 /** deleted: retired, and its KMS key scheduled for deletion (it can neither sign nor be read). */
 export type KeyLifecycleStatus = 'pending' | 'active' | 'retiring' | 'retired' | 'deleted';
+
+/** Records written before hs256 existed carry no format: they are all es256 KMS keys. */
+export function formatOf(record: TenantKeyRecord): TokenFormat {
+  return record.format ?? 'es256';
+}
+
+/** The format a tenant's next key gets when none is asked for: that of the key signing now. */
+export function currentFormat(records: readonly TenantKeyRecord[], now: number): TokenFormat {
+  const signing = signingKeyAt(records, now);
+  return signing ? formatOf(signing) : DEFAULT_TOKEN_FORMAT;
+}
+
+/** Encryption-context keys of a wrapped hs256 secret (IAM and key policies condition on the tenant's). */
+export const SECRET_CONTEXT_TENANT = 'attestor:tenant';
+export const SECRET_CONTEXT_SECRET = 'attestor:secret';
+
+/**
+ * The KMS encryption context an hs256 secret is wrapped with. It names the tenant, so a role may be
+ * allowed to unwrap one tenant's secrets and no other's, and the secret, so a wrapped secret copied
+ * onto another key record does not unwrap there.
+ */
+export function secretEncryptionContext(tenantId: string, kid: string): Record<string, string> {
+  return { [SECRET_CONTEXT_TENANT]: tenantId, [SECRET_CONTEXT_SECRET]: kid };
+}
 
 export function activatesAt(record: TenantKeyRecord): number {
   return record.activatesAt ?? record.createdAt;

@@ -1,10 +1,11 @@
 /**
  * Verifiers that keep their tenant's keys warm and remember the tokens they have verified.
  *
- * Keys: loaded once, refreshed in the background every `refreshIntervalSeconds` (so a retired key
- * drops out and a pre-published one comes in without any request waiting), and refetched on an
- * unknown kid at most once per `refetchIntervalSeconds`, so a flood of tokens with made-up kids
- * cannot turn into a flood of key lookups. A load or a background refresh does not count against
+ * Keys (es256 public keys and hs256 secrets): loaded once, refreshed in the background every
+ * `refreshIntervalSeconds` (so a retired key drops out and a pre-published one comes in without any
+ * request waiting), and refetched when a token meets no key it could have been signed with at most
+ * once per `refetchIntervalSeconds`, so a flood of made-up tokens cannot turn into a flood of key
+ * lookups. A load or a background refresh does not count against
  * that limit, so the first token signed by a freshly rotated key is let in at once.
  *
  * Requests: a token seen before skips parsing and the signature check (see token-cache.ts); the
@@ -12,13 +13,13 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { checkBinding } from './binding';
-import type { Clock, VerificationKeySource } from './ports';
+import type { Clock, VerificationKeys, VerificationKeySource } from './ports';
 import { checkProof, PROOF_JTI_RETENTION_SECONDS } from './proof';
 import { CLOCK_SKEW_SECONDS } from './protocol';
 import { proofLedgerId, tokenLedgerId, type ReplayLedger } from './replay';
 import type { TokenClaims } from './token';
 import { VerifiedTokenCache } from './token-cache';
-import { checkClaims, checkToken, decodeToken, TokenVerificationError, type VerifyOptions } from './verify';
+import { checkClaims, decodeToken, TokenVerificationError, verifyingKey, type DecodedToken, type VerifyingKey, type VerifyOptions } from './verify';
 
 /** The key source failed recently; the verifier is backing off. Callers deny, as for any error. */
 export class KeySourceUnavailableError extends Error {
@@ -50,16 +51,18 @@ export interface KeyRingOptions {
 
 /**
  * One tenant's trusted keys, kept warm, and the tokens verified with them. Several verifiers may
- * share a ring (the verify library shares one per JWKS URL), so its cache holds only what does not
+ * share a ring (the verify library shares one per key source), so its cache holds only what does not
  * depend on a verifier's options: which key a token's signature verified with.
  */
 export class KeyRing {
   readonly verifiedTokens: VerifiedTokenCache;
-  private keys: ReadonlyMap<string, KeyObject> | undefined;
-  private loading: Promise<ReadonlyMap<string, KeyObject>> | undefined;
+  private keys: VerificationKeys | undefined;
+  /** Every trusted key by kid, es256 and hs256 alike, for checking that a cached verification still stands. */
+  private byKid: ReadonlyMap<string, KeyObject> = new Map();
+  private loading: Promise<VerificationKeys> | undefined;
   private fetchedAt = Number.NEGATIVE_INFINITY;
   private lastFailure = Number.NEGATIVE_INFINITY;
-  private lastUnknownKidRefetch = Number.NEGATIVE_INFINITY;
+  private lastUnknownKeyRefetch = Number.NEGATIVE_INFINITY;
   private readonly refetchInterval: number;
   private readonly refreshInterval: number;
   private readonly failureBackoff: number;
@@ -71,11 +74,16 @@ export class KeyRing {
     this.verifiedTokens = new VerifiedTokenCache(options.verifiedTokenCacheSize ?? 5000);
   }
 
-  /** The trusted key for `kid` from the loaded set, without waiting; starts a background refresh when the set is due. */
-  current(kid: string): KeyObject | undefined {
+  /** The loaded keys, without waiting; starts a background refresh when they are due. */
+  current(): VerificationKeys | undefined {
     if (this.keys === undefined) return undefined;
     if (this.options.clock.nowSeconds() - this.fetchedAt >= this.refreshInterval) this.refreshInBackground();
-    return this.keys.get(kid);
+    return this.keys;
+  }
+
+  /** True while `kid` still names exactly `key` among the trusted keys. */
+  trusts(kid: string, key: KeyObject): boolean {
+    return this.current() !== undefined && this.byKid.get(kid) === key;
   }
 
   /** Starts loading the keys without waiting (e.g. at cold start, before the first request). */
@@ -83,23 +91,25 @@ export class KeyRing {
     if (this.keys === undefined) this.load().catch(() => undefined);
   }
 
-  /** The trusted key for `kid`, loading the keys or refetching them for an unknown kid as the limits allow. */
-  async resolve(kid: string): Promise<KeyObject | undefined> {
-    if (this.keys === undefined) return (await this.load()).get(kid);
-    const known = this.current(kid);
-    if (known) return known;
+  /** The keys, loading them first if none are loaded (rejects while the key source fails). */
+  async loaded(): Promise<VerificationKeys> {
+    return this.current() ?? this.load();
+  }
+
+  /**
+   * Fresh keys after a token met none it could have been signed with (an unknown kid, or an hs256
+   * MAC no secret matched): at most one refetch per `refetchIntervalSeconds`, so made-up tokens
+   * cannot turn into a flood of key fetches. Undefined when no fresher keys can be had now.
+   */
+  async refetch(): Promise<VerificationKeys | undefined> {
     // A fetch already under way (a background refresh, or another request's refetch) is as fresh as
     // a refetch would be: wait for it rather than fetch again.
-    if (this.loading) return (await this.loading.catch(() => this.keys))?.get(kid);
+    if (this.loading) return this.loading.catch(() => undefined);
     const now = this.options.clock.nowSeconds();
-    if (now - this.lastUnknownKidRefetch < this.refetchInterval) return undefined;
-    this.lastUnknownKidRefetch = now;
-    try {
-      return (await this.load()).get(kid);
-    } catch {
-      // The kid stays unknown; the keys we have remain valid for the tokens they signed.
-      return undefined;
-    }
+    if (now - this.lastUnknownKeyRefetch < this.refetchInterval) return undefined;
+    this.lastUnknownKeyRefetch = now;
+    // The keys we have remain valid for the tokens they signed; a failed refetch changes nothing.
+    return this.load().catch(() => undefined);
   }
 
   private refreshInBackground(): void {
@@ -110,11 +120,11 @@ export class KeyRing {
    * Single flight: concurrent requests share one key fetch. While the key source is failing,
    * requests fail fast instead of each trying again; keys already loaded stay in use.
    */
-  private load(): Promise<ReadonlyMap<string, KeyObject>> {
+  private load(): Promise<VerificationKeys> {
     if (this.loading) return this.loading;
     const startedAt = this.options.clock.nowSeconds();
     if (startedAt - this.lastFailure < this.failureBackoff) return Promise.reject(new KeySourceUnavailableError());
-    let fetching: Promise<ReadonlyMap<string, KeyObject>>;
+    let fetching: Promise<VerificationKeys>;
     try {
       fetching = this.options.source.keys(this.options.tenantId);
     } catch (error) {
@@ -124,6 +134,7 @@ export class KeyRing {
     const loading = fetching.then(
       (fetched) => {
         this.keys = this.stable(fetched);
+        this.byKid = new Map([...this.keys.publicKeys, ...this.keys.secrets.map((s): [string, KeyObject] => [s.kid, s.key])]);
         this.fetchedAt = this.options.clock.nowSeconds();
         return this.keys;
       },
@@ -148,15 +159,15 @@ export class KeyRing {
    * Keeps the previous KeyObject for a kid whose key did not change, so verified-token cache entries
    * (which name the object they verified with) survive a refresh; a changed or removed key ends them.
    */
-  private stable(fetched: ReadonlyMap<string, KeyObject>): ReadonlyMap<string, KeyObject> {
-    const previous = this.keys;
-    if (!previous) return fetched;
-    const result = new Map<string, KeyObject>();
-    for (const [kid, key] of fetched) {
-      const old = previous.get(kid);
-      result.set(kid, old !== undefined && (old === key || old.equals(key)) ? old : key);
-    }
-    return result;
+  private stable(fetched: VerificationKeys): VerificationKeys {
+    const same = (kid: string, key: KeyObject): KeyObject => {
+      const old = this.byKid.get(kid);
+      return old !== undefined && (old === key || old.equals(key)) ? old : key;
+    };
+    return {
+      publicKeys: new Map([...fetched.publicKeys].map(([kid, key]): [string, KeyObject] => [kid, same(kid, key)])),
+      secrets: fetched.secrets.map((secret) => ({ kid: secret.kid, key: same(secret.kid, secret.key) })),
+    };
   }
 }
 
@@ -188,7 +199,7 @@ export interface EnforcementOptions {
 
 interface CommonVerifierOptions extends EnforcementOptions {
   readonly issuer: string;
-  /** Accepted `aud` values. @default tenantId */
+  /** Accepted `aud` values of es256 tokens (hs256 tokens carry none). @default tenantId */
   readonly audience?: string | readonly string[];
   readonly clock: Clock;
   /** @default 60 */
@@ -203,7 +214,8 @@ export interface OwnKeyRingOptions extends CommonVerifierOptions, Omit<KeyRingOp
 /** ...or one sharing a ring (and so its key fetches and verified tokens) with other verifiers. */
 export interface SharedKeyRingOptions extends CommonVerifierOptions {
   readonly keyRing: KeyRing;
-  readonly audience: string | readonly string[];
+  /** Accepted `aud` of es256 tokens; absent, es256 tokens are refused (hs256 tokens carry none). */
+  readonly audience?: string | readonly string[];
 }
 
 /** Options of AttestationVerifier: its own key ring, or a shared one. */
@@ -225,7 +237,7 @@ const replayed = (message: string): never => {
  */
 export class AttestationVerifier {
   private readonly ring: KeyRing;
-  private readonly audience: string | readonly string[];
+  private readonly audience: string | readonly string[] | undefined;
   private readonly skew: number;
 
   constructor(private readonly options: AttestationVerifierOptions) {
@@ -241,7 +253,7 @@ export class AttestationVerifier {
             ...(options.failureBackoffSeconds !== undefined ? { failureBackoffSeconds: options.failureBackoffSeconds } : {}),
             ...(options.verifiedTokenCacheSize !== undefined ? { verifiedTokenCacheSize: options.verifiedTokenCacheSize } : {}),
           });
-    this.audience = options.audience ?? (options as OwnKeyRingOptions).tenantId;
+    this.audience = options.audience ?? ('keyRing' in options ? undefined : options.tenantId);
     this.skew = options.clockSkewSeconds ?? CLOCK_SKEW_SECONDS;
     if ((options.limitedUse || options.requireProof) && !options.ledger) {
       throw new EnforcementConfigurationError('limitedUse and requireProof need a ledger to record used token ids and proof jtis');
@@ -251,6 +263,26 @@ export class AttestationVerifier {
   /** Starts loading the keys without waiting for them. */
   warm(): void {
     this.ring.warm();
+  }
+
+  /**
+   * The trusted key the token's signature verifies with. A token no loaded key could have signed
+   * (an unknown kid, an hs256 MAC no secret matches) may have met a rotation this verifier has not
+   * seen yet, so the keys are refetched once (as the ring's limit allows) before it is refused.
+   */
+  private async verifiedBy(decoded: DecodedToken): Promise<VerifyingKey> {
+    const warm = this.ring.current();
+    const keys = warm ?? (await this.ring.loaded());
+    try {
+      return verifyingKey(decoded, keys);
+    } catch (error) {
+      const code = (error as TokenVerificationError).code;
+      // Keys loaded for this very request are as fresh as a refetch would be.
+      const mayBeNewer = warm !== undefined && (code === 'unknown_kid' || (code === 'bad_signature' && decoded.alg === 'HS256'));
+      const fresher = mayBeNewer ? await this.ring.refetch() : undefined;
+      if (!fresher) throw error;
+      return verifyingKey(decoded, fresher);
+    }
   }
 
   /** Verifies a token on its own: equivalent to verifyRequest({ token }). */
@@ -265,11 +297,16 @@ export class AttestationVerifier {
    */
   async verifyRequest(request: AttestedRequest): Promise<TokenClaims> {
     const token = request.token;
-    const options: VerifyOptions = { issuer: this.options.issuer, audience: this.audience, nowSeconds: this.options.clock.nowSeconds(), clockSkewSeconds: this.skew };
+    const options: VerifyOptions = {
+      issuer: this.options.issuer,
+      ...(this.audience !== undefined ? { audience: this.audience } : {}),
+      nowSeconds: this.options.clock.nowSeconds(),
+      clockSkewSeconds: this.skew,
+    };
     const cache = this.ring.verifiedTokens;
     const hit = token ? cache.get(token) : undefined;
     let claims: TokenClaims;
-    if (hit !== undefined && this.ring.current(hit.kid) === hit.key) {
+    if (hit !== undefined && this.ring.trusts(hit.kid, hit.key)) {
       try {
         claims = checkClaims(hit.claims, options);
       } catch (error) {
@@ -278,11 +315,10 @@ export class AttestationVerifier {
       }
     } else {
       const decoded = decodeToken(token);
-      const key = this.ring.current(decoded.kid) ?? (await this.ring.resolve(decoded.kid));
-      claims = checkToken(decoded, key, options);
+      const verified = await this.verifiedBy(decoded);
+      claims = checkClaims(decoded.claims, options);
       Object.freeze(claims.cnf);
-      // checkToken has thrown unknown_kid if there was no key.
-      cache.set(token!, { claims: Object.freeze(claims), key: key!, kid: decoded.kid });
+      cache.set(token!, { claims: Object.freeze(claims), key: verified.key, kid: verified.kid });
     }
     if (this.options.requireBinding) checkBinding(claims, request.binding);
     if (this.options.requireProof) {

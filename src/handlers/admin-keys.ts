@@ -4,7 +4,7 @@
  */
 import { createApp } from './admin/apps';
 import type { AdminKeysDeps } from './admin/context';
-import { jwks, listKeys, rotateKey } from './admin/keys';
+import { jwks, listKeys, rotateKey, wrappedSecrets } from './admin/keys';
 import { adminRouter, type AdminRoutes } from './admin/router';
 import { createTenant, listTenants } from './admin/tenants';
 import type { ApiHandler } from './http';
@@ -18,6 +18,7 @@ export const KEYS_ROUTES: AdminRoutes<AdminKeysDeps> = {
   'GET /v1/admin/keys': listKeys,
   'POST /v1/admin/keys/rotate': rotateKey,
   'GET /v1/admin/keys/jwks': jwks,
+  'GET /v1/admin/keys/secrets': wrappedSecrets,
 };
 
 export function adminKeysHandler(deps: AdminKeysDeps, log: Logger): ApiHandler {

@@ -1,4 +1,4 @@
-import { attest, attestationLogEntry, type AttestationDeps } from '../core/attestation';
+import { attest, type AttestationDeps } from '../core/attestation';
 import { attestRequestSchema, parseRequest } from '../core/validation';
 import { httpHandler, json, parseJsonBody, type ApiHandler } from './http';
 import type { Logger } from './log';
@@ -17,14 +17,9 @@ export function attestHandler(deps: AttestationDeps, log: Logger): ApiHandler {
       outcome: result.verdict.outcome,
       reasons: result.verdict.reasons,
     });
-    if (deps.attestationLog) {
-      // Awaited on every path, pass or fail, so it costs both the same; a failed write is reported
-      // and the client still gets its token, since the log is for operators, not for the verdict.
-      try {
-        await deps.attestationLog.record(attestationLogEntry(request, result.verdict));
-      } catch (error) {
-        log.error('attestation_log_failed', { errorName: (error as Error)?.name, errorMessage: (error as Error)?.message });
-      }
+    // The log is for operators, not for the verdict: a failed write is reported and the client still gets its token.
+    if (result.logError !== undefined) {
+      log.error('attestation_log_failed', { errorName: (result.logError as Error)?.name, errorMessage: (result.logError as Error)?.message });
     }
     return json(200, { token: result.token, expiresAt: result.expiresAt });
   });

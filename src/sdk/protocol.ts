@@ -5,7 +5,7 @@
  * TextEncoder/TextDecoder and plain JavaScript. No Node modules, no npm packages, so the same code
  * runs on Node 20+, Electron and React Native (with a WebCrypto polyfill). The constants are
  * duplicated from src/core/protocol.ts on purpose, so the SDK can ship without the server tree;
- * the known-answer vectors in test/vectors/protocol-v1.json keep the two in step.
+ * the known-answer vectors in test/vectors/protocol-v2.json keep the two in step.
  */
 
 /**

@@ -12,5 +12,6 @@ export { PROOF_HEADER_NAME, PROOF_TYPE } from '../core/proof';
 export { InMemoryReplayLedger, ReplayLedgerFullError, type ReplayLedger } from '../core/replay';
 export { TokenVerificationError, VERIFY_ERROR_CODES, type VerifyErrorCode } from '../core/verify';
 export { JwksFetchError, JwksKeySource, parseJwks, type FetchLike, type JsonWebKey, type JsonWebKeySet } from './jwks';
+export { parseSecretSet, SecretSetError, type SecretJwk, type TokenSecretSet } from './secrets';
 export { attestationOf, attestorMiddleware, type AttestedIncomingMessage, type MiddlewareOptions, type VerificationOutcome } from './middleware';
 export { createVerifier, verifyToken, type AttestationClaims, type RequestFacts, type Verifier, type VerifierOptions } from './verifier';

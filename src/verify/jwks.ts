@@ -1,11 +1,11 @@
 /**
- * Public keys from a JWKS URL (the Attestor admin route GET /v1/admin/keys/jwks, or a copy of
- * `attestor keys jwks` served anywhere). Only ES256 signing keys are kept; anything else in the set
+ * Public keys of es256 tenants from a JWKS URL (the Attestor admin route GET /v1/admin/keys/jwks, or
+ * a copy of `attestor keys jwks` served anywhere). Only ES256 signing keys are kept; anything else in the set
  * is skipped, never trusted. Fetch limits (time, size) keep a slow or hostile key server from
  * holding requests or memory.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import type { VerificationKeySource } from '../core/ports';
+import type { VerificationKeys, VerificationKeySource } from '../core/ports';
 
 /** The subset of `fetch` the JWKS source uses, so any fetch (SigV4-signing, mocked, undici) can be passed in. */
 export type FetchLike = (
@@ -68,8 +68,21 @@ export function parseJwks(jwks: unknown): Map<string, KeyObject> {
 }
 
 /** Options of JwksKeySource. */
-export interface JwksKeySourceOptions {
+export interface JwksKeySourceOptions extends FetchJsonOptions {
   readonly url: string | URL;
+}
+
+/** Fetches a JWKS on every `keys()` call; KeyRing decides when that happens. The tenant id is not used: the URL names the tenant. */
+export class JwksKeySource implements VerificationKeySource {
+  constructor(private readonly options: JwksKeySourceOptions) {}
+
+  async keys(): Promise<VerificationKeys> {
+    return { publicKeys: parseJwks(await fetchJson(this.options.url, 'JWKS', this.options)), secrets: [] };
+  }
+}
+
+/** Options of fetchJson. */
+export interface FetchJsonOptions {
   /** @default globalThis.fetch */
   readonly fetch?: FetchLike;
   /** @default 3000 */
@@ -78,42 +91,34 @@ export interface JwksKeySourceOptions {
   readonly maxBytes?: number;
 }
 
-/** Fetches a JWKS on every `keys()` call; KeyRing decides when that happens. The tenant id is not used: the URL names the tenant. */
-export class JwksKeySource implements VerificationKeySource {
-  private readonly url: string;
-  /** The URL as errors (and so logs) name it: origin and path only, since a query may carry a credential. */
-  private readonly shownUrl: string;
-
-  constructor(private readonly options: JwksKeySourceOptions) {
-    const url = new URL(options.url);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`jwksUrl must be an http(s) URL, got ${url.protocol}`);
-    this.url = url.toString();
-    this.shownUrl = `${url.origin}${url.pathname}`;
+/**
+ * GETs a small JSON document (a JWKS, a set of wrapped secrets) within a time and size limit, so a
+ * slow or hostile server cannot hold requests or memory. Errors are JwksFetchError and name the URL by
+ * origin and path only, since a query may carry a credential.
+ */
+export async function fetchJson(target: string | URL, what: string, options: FetchJsonOptions = {}): Promise<unknown> {
+  const url = new URL(target);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`${what} URL must be an http(s) URL, got ${url.protocol}`);
+  const shown = `${what} ${url.origin}${url.pathname}`;
+  const fetchDocument = options.fetch ?? (globalThis.fetch as unknown as FetchLike);
+  let body: ArrayBuffer;
+  try {
+    const response = await fetchDocument(url.toString(), {
+      method: 'GET',
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(options.timeoutMs ?? 3000),
+    });
+    if (!response.ok) throw new JwksFetchError(`${shown} answered HTTP ${response.status}`);
+    body = await response.arrayBuffer();
+  } catch (error) {
+    if (error instanceof JwksFetchError) throw error;
+    throw new JwksFetchError(`${shown} could not be fetched: ${(error as Error)?.name ?? 'error'}`, { cause: error });
   }
-
-  async keys(): Promise<ReadonlyMap<string, KeyObject>> {
-    const fetchJwks = this.options.fetch ?? (globalThis.fetch as unknown as FetchLike);
-    let body: ArrayBuffer;
-    try {
-      const response = await fetchJwks(this.url, {
-        method: 'GET',
-        headers: { accept: 'application/json' },
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 3000),
-      });
-      if (!response.ok) throw new JwksFetchError(`JWKS ${this.shownUrl} answered HTTP ${response.status}`);
-      body = await response.arrayBuffer();
-    } catch (error) {
-      if (error instanceof JwksFetchError) throw error;
-      throw new JwksFetchError(`JWKS ${this.shownUrl} could not be fetched: ${(error as Error)?.name ?? 'error'}`, { cause: error });
-    }
-    const maxBytes = this.options.maxBytes ?? 65536;
-    if (body.byteLength > maxBytes) throw new JwksFetchError(`JWKS ${this.shownUrl} is larger than ${maxBytes} bytes`);
-    let json: unknown;
-    try {
-      json = JSON.parse(Buffer.from(body).toString('utf8'));
-    } catch {
-      throw new JwksFetchError(`JWKS ${this.shownUrl} is not JSON`);
-    }
-    return parseJwks(json);
+  const maxBytes = options.maxBytes ?? 65536;
+  if (body.byteLength > maxBytes) throw new JwksFetchError(`${shown} is larger than ${maxBytes} bytes`);
+  try {
+    return JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch {
+    throw new JwksFetchError(`${shown} is not JSON`);
   }
 }

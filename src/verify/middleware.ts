@@ -73,7 +73,7 @@ function reply(res: ServerResponse, status: number, body: Record<string, string>
 /**
  * @example
  * ```ts
- * app.use('/api', attestorMiddleware({ issuer: 'attestor', audience: 'acme', jwksUrl: JWKS_URL, requireBinding: true }));
+ * app.use('/api', attestorMiddleware({ issuer: 'attestor', secrets: JSON.parse(process.env.ATTESTOR_SECRETS!), requireBinding: true }));
  * app.get('/api/orders', (req, res) => res.json({ app: attestationOf(req)?.sub }));
  * ```
  */

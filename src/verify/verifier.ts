@@ -1,13 +1,15 @@
 /**
  * The verifier behind `attestor/verify`: createVerifier and verifyToken over the core's
- * AttestationVerifier, with keys from a JWKS URL or a given JWKS.
+ * AttestationVerifier, with hs256 secrets (a secret set, or a function that fetches one) and/or
+ * es256 public keys (a JWKS URL or a given JWKS).
  */
 import type { KeyObject } from 'node:crypto';
-import { systemClock, type Clock } from '../core/ports';
+import { systemClock, type Clock, type VerificationKeys } from '../core/ports';
 import { InMemoryReplayLedger, type ReplayLedger } from '../core/replay';
 import type { TokenClaims } from '../core/token';
 import { AttestationVerifier, KeyRing } from '../core/verifier';
 import { JwksKeySource, parseJwks, type FetchLike, type JsonWebKeySet } from './jwks';
+import { secretSetKeys, type TokenSecretSet } from './secrets';
 
 /** Verified claims of an attestation token (PROTOCOL.md §5.2). */
 export type AttestationClaims = TokenClaims;
@@ -16,11 +18,18 @@ export type AttestationClaims = TokenClaims;
 export interface VerifierOptions {
   /** The Attestor deployment's issuer (`ATTESTOR_ISSUER`, `attestor` unless changed). */
   readonly issuer: string;
-  /** Your tenant id(s): the accepted `aud`. */
-  readonly audience: string | readonly string[];
-  /** Where the tenant's public keys are published. Exactly one of jwksUrl and keys. */
+  /**
+   * hs256 (the default token format): the tenant's secrets, as `attestor keys secret --json` prints
+   * them, or a function that returns them, called at start and then every `refreshIntervalSeconds`
+   * (for example reading them from AWS Secrets Manager, or `attestorSecrets` from
+   * `attestor/verify/aws`), so a rotation reaches the verifier without a restart.
+   */
+  readonly secrets?: TokenSecretSet | (() => Promise<TokenSecretSet>);
+  /** es256 only: your tenant id(s), the accepted `aud`. Required with jwksUrl or keys. */
+  readonly audience?: string | readonly string[];
+  /** es256 only: where the tenant's public keys are published. At most one of jwksUrl and keys. */
   readonly jwksUrl?: string | URL;
-  /** The tenant's public keys, e.g. the output of `attestor keys jwks`. Exactly one of jwksUrl and keys. */
+  /** es256 only: the tenant's public keys, e.g. the output of `attestor keys jwks`. At most one of jwksUrl and keys. */
   readonly keys?: JsonWebKeySet;
   /** fetch for the JWKS, e.g. one that signs with SigV4 for the IAM-authorized admin route. @default globalThis.fetch */
   readonly fetch?: FetchLike;
@@ -71,28 +80,55 @@ export interface Verifier {
   warm(): void;
 }
 
-/** Key rings by JWKS URL, so verifiers (and verifyToken calls) for one URL share fetches and verified tokens. */
-const sharedRings = new Map<string, KeyRing>();
+/**
+ * Key rings shared by verifiers (and verifyToken calls) over one key source, so that they share
+ * fetches and verified tokens: by JWKS URL, or by the secrets value or function given.
+ */
+const ringsByUrl = new Map<string, KeyRing>();
+const ringsBySecrets = new WeakMap<object, KeyRing>();
 const MAX_SHARED_RINGS = 32;
 
+/** Loads the keys of every source the options name, together: a failure of either fails the load, and the ring keeps what it had. */
+function sourceOf(options: VerifierOptions): () => Promise<VerificationKeys> {
+  const secrets = options.secrets !== undefined ? secretSetKeys(options.secrets) : undefined;
+  let publicKeys: (() => Promise<VerificationKeys>) | undefined;
+  if (options.keys !== undefined) {
+    const parsed: VerificationKeys = { publicKeys: parseJwks(options.keys), secrets: [] };
+    publicKeys = async () => parsed;
+  } else if (options.jwksUrl !== undefined) {
+    const url = new URL(options.jwksUrl);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`jwksUrl must be an http(s) URL, got ${url.protocol}`);
+    const jwks = new JwksKeySource({ url: url.toString(), ...(options.fetch ? { fetch: options.fetch } : {}) });
+    publicKeys = () => jwks.keys();
+  }
+  if (!secrets) return publicKeys!;
+  if (!publicKeys) return secrets;
+  return async () => {
+    const [a, b] = await Promise.all([secrets(), publicKeys()]);
+    return { publicKeys: b.publicKeys, secrets: a.secrets };
+  };
+}
+
 function keyRingFor(options: VerifierOptions, clock: Clock): KeyRing {
-  const hasUrl = options.jwksUrl !== undefined;
-  if (hasUrl === (options.keys !== undefined)) throw new TypeError('pass exactly one of jwksUrl and keys');
+  if (options.jwksUrl !== undefined && options.keys !== undefined) throw new TypeError('pass at most one of jwksUrl and keys');
+  if (options.secrets === undefined && options.jwksUrl === undefined && options.keys === undefined) {
+    throw new TypeError('pass secrets (hs256 tokens, the default), or jwksUrl or keys (es256 tokens)');
+  }
   const ringOptions = {
     ...(options.cacheSize !== undefined ? { verifiedTokenCacheSize: options.cacheSize } : {}),
     ...(options.refreshIntervalSeconds !== undefined ? { refreshIntervalSeconds: options.refreshIntervalSeconds } : {}),
   };
-  if (!hasUrl) {
-    const keys: ReadonlyMap<string, KeyObject> = parseJwks(options.keys);
-    return new KeyRing({ source: { keys: async () => keys }, tenantId: '', clock, ...ringOptions });
-  }
-  const url = new URL(options.jwksUrl!).toString();
-  // A ring is shared only when nothing about it is caller-specific.
-  const shareable = options.fetch === undefined && options.clock === undefined && Object.keys(ringOptions).length === 0;
-  const shared = shareable ? sharedRings.get(url) : undefined;
+  // A ring is shared only when nothing about it is caller-specific and it has one source.
+  const oneSource = (options.secrets !== undefined) !== (options.jwksUrl !== undefined || options.keys !== undefined);
+  const shareable = oneSource && options.keys === undefined && options.fetch === undefined && options.clock === undefined && Object.keys(ringOptions).length === 0;
+  const url = options.jwksUrl !== undefined ? new URL(options.jwksUrl).toString() : undefined;
+  const secrets = options.secrets as object | undefined;
+  const shared = !shareable ? undefined : secrets !== undefined ? ringsBySecrets.get(secrets) : ringsByUrl.get(url!);
   if (shared) return shared;
-  const ring = new KeyRing({ source: new JwksKeySource({ url, ...(options.fetch ? { fetch: options.fetch } : {}) }), tenantId: '', clock, ...ringOptions });
-  if (shareable && sharedRings.size < MAX_SHARED_RINGS) sharedRings.set(url, ring);
+  const source = sourceOf(options);
+  const ring = new KeyRing({ source: { keys: source }, tenantId: '', clock, ...ringOptions });
+  if (shareable && secrets !== undefined) ringsBySecrets.set(secrets, ring);
+  else if (shareable && ringsByUrl.size < MAX_SHARED_RINGS) ringsByUrl.set(url!, ring);
   return ring;
 }
 
@@ -119,20 +155,25 @@ function defaultLedgerFor(clock: Clock): InMemoryReplayLedger {
  *
  * @example
  * ```ts
- * const verifier = createVerifier({ issuer: 'attestor', audience: 'acme', jwksUrl: 'https://keys.example.com/jwks.json' });
+ * // The set `attestor keys secret --json` printed, kept in your secret store (here: an environment variable).
+ * const verifier = createVerifier({ issuer: 'attestor', secrets: JSON.parse(process.env.ATTESTOR_SECRETS!) });
  * const claims = await verifier.verify(req.headers['attestor-token']);
  * ```
  */
 export function createVerifier(options: VerifierOptions): Verifier {
   if (typeof options.issuer !== 'string' || options.issuer === '') throw new TypeError('issuer is required');
   const audience = options.audience;
-  if (typeof audience === 'string' ? audience === '' : !Array.isArray(audience) || audience.length === 0) throw new TypeError('audience is required');
+  const es256 = options.jwksUrl !== undefined || options.keys !== undefined;
+  if (audience !== undefined && (typeof audience === 'string' ? audience === '' : !Array.isArray(audience) || audience.length === 0)) {
+    throw new TypeError('audience must be a tenant id or a non-empty list of them');
+  }
+  if (es256 && audience === undefined) throw new TypeError('audience (your tenant id) is required with jwksUrl or keys: es256 tokens name their tenant');
   const clock = options.clock ?? systemClock;
   const needsLedger = options.limitedUse === true || options.requireProof === true;
   const verifier = new AttestationVerifier({
     keyRing: keyRingFor(options, clock),
     issuer: options.issuer,
-    audience,
+    ...(audience !== undefined ? { audience } : {}),
     clock,
     ...(options.clockSkewSeconds !== undefined ? { clockSkewSeconds: options.clockSkewSeconds } : {}),
     requireBinding: options.requireBinding === true,
@@ -156,7 +197,7 @@ const verifiers = new WeakMap<VerifierOptions, Verifier>();
  *
  * @example
  * ```ts
- * const ATTESTATION = { issuer: 'attestor', audience: 'acme', jwksUrl: 'https://keys.example.com/jwks.json' };
+ * const ATTESTATION = { issuer: 'attestor', secrets: JSON.parse(process.env.ATTESTOR_SECRETS!) };
  * try {
  *   const claims = await verifyToken(token, ATTESTATION);
  * } catch (error) {

@@ -6,10 +6,11 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startLocalCloud, type LocalCloud } from '../../local/cloud';
+import { createVerifier } from '../../src/verify';
 import { attestOnce, newInstallKey } from '../support/protocol-client';
 import { closedPort } from './helpers';
 
@@ -93,13 +94,11 @@ describe('attestor CLI against the local cloud', () => {
     expect(run.stderr).toMatch(/already registered with this build/);
   });
 
-  it('keys jwks prints only the JWKS on stdout', async () => {
+  it('keys jwks prints only the JWKS on stdout (empty for an hs256 tenant) and says why on stderr', async () => {
     const run = await attestor(['keys', 'jwks'], { ATTESTOR_HOME: dataDir, ATTESTOR_ENDPOINT: cloud.endpoint });
-    expect(run).toMatchObject({ code: 0, stderr: '' });
-    const jwks = JSON.parse(run.stdout) as { keys: Array<Record<string, unknown>> };
-    expect(jwks.keys.length).toBeGreaterThan(0);
-    for (const key of jwks.keys) expect(key).toMatchObject({ kid: expect.any(String), alg: 'ES256', use: 'sig', kty: 'EC', crv: 'P-256' });
-    expect(jwks).toEqual(await cloud.services.tenantKeys().jwks(cloud.config.defaultTenantId));
+    expect(run).toMatchObject({ code: 0, stderr: 'no es256 keys: this tenant signs hs256 tokens, verified with `attestor keys secret`\n' });
+    expect(JSON.parse(run.stdout)).toEqual({ keys: [] });
+    expect(JSON.parse(run.stdout)).toEqual(await cloud.services.tenantKeys().jwks(cloud.config.defaultTenantId));
   });
 
   it('without a local admin credential exits 1 with one line', async () => {
@@ -138,6 +137,22 @@ describe('attestor CLI against the local cloud', () => {
     const lines = stdout.split('\n').filter(Boolean);
     expect(lines[0]).toMatch(/^TIME +OUTCOME +APP +VERSION +DEVICE +MODEL +REASONS$/);
     expect(lines.slice(1)).toEqual([expect.stringMatching(new RegExp(`^\\d{4}-[\\d-]+T[\\d:]+Z  pass  +${APP.replace(/\./g, '\\.')}  1\\.0\\.0 `))]);
+  });
+
+  it('keys secret prints secrets that verify the tenant\'s tokens with attestor/verify, unwrapped through KMS', async () => {
+    // Act
+    const run = await attestor(['keys', 'secret', '--json'], { ATTESTOR_HOME: dataDir, ATTESTOR_ENDPOINT: cloud.endpoint });
+    // Assess
+    expect(run.code).toBe(0);
+    const set = JSON.parse(run.stdout) as { keys: Array<{ kty: string; alg: string; k: string; status: string }> };
+    expect(set.keys).toEqual([expect.objectContaining({ kty: 'oct', alg: 'HS256', status: 'active' })]);
+    expect(Buffer.from(set.keys[0]!.k, 'base64url')).toHaveLength(32);
+    const token = (await attestOnce(cloud.endpoint, { appId: APP, appVersion: '1.0.0', packageBytes: readFileSync(buildPath), key: newInstallKey() })).body['token'] as string;
+    await expect(createVerifier({ issuer: 'attestor', secrets: set as never }).verify(token)).resolves.toMatchObject({ sub: APP });
+    // The table form says what the secrets are for, on stderr, so stdout stays the secrets alone.
+    const table = await attestor(['keys', 'secret'], { ATTESTOR_HOME: dataDir, ATTESTOR_ENDPOINT: cloud.endpoint });
+    expect(table.stdout.split('\n')[0]).toMatch(/^KID +STATUS +ACTIVATES +RETIRES +SECRET \(base64url\)$/);
+    expect(table.stderr).toBe('these secrets verify and mint tokens: keep them in a secret store\n');
   });
 
   it('a bad app id is refused before anything is uploaded', async () => {

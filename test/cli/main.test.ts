@@ -72,7 +72,7 @@ function fakeAttestor() {
       // A rotation that deleted one retired key and could not delete another.
       return {
         status: 201,
-        json: { kid: 'kid-3', activatesAt: 1_800_000_060, keysDeleted: ['kid-1'], keysNotDeleted: [{ kid: 'kid-0', reason: 'AccessDeniedException: not authorized' }] },
+        json: { kid: 'kid-3', format: 'es256', activatesAt: 1_800_000_060, keysDeleted: ['kid-1'], keysNotDeleted: [{ kid: 'kid-0', reason: 'AccessDeniedException: not authorized' }] },
       };
     }
     if (req.method === 'GET' && path === '/v1/admin/keys/jwks') {
@@ -222,7 +222,8 @@ describe('keys jwks', () => {
   it('prints the JWKS and nothing else on stdout', async () => {
     const { code, stdout, stderr } = await cli(['keys', 'jwks']);
     expect(code).toBe(0);
-    expect(stderr.text).toBe('');
+    // The one sentence every place that hands out public keys says.
+    expect(stderr.lines).toEqual(['note: in es256 mode anyone holding a token, the app included, can check it against these keys and so tell a decoy from a pass']);
     expect(JSON.parse(stdout.text)).toEqual({ keys: [expect.objectContaining({ kid: 'kid-1', alg: 'ES256', use: 'sig' })] });
     const compact = await cli(['keys', 'jwks', '--json']);
     expect(compact.stdout.lines).toHaveLength(1);
@@ -253,7 +254,7 @@ describe('remote endpoints', () => {
         env: {},
         fetch: fakeFetch,
       });
-      expect(stderr.text).toBe('');
+      expect(stderr.text).toBe('no es256 keys: this tenant signs hs256 tokens, verified with `attestor keys secret`\n');
       expect(code).toBe(0);
       expect(stdout.text).toBe('{"keys":[]}\n');
       expect(seen).toEqual([{ url: 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod/v1/admin/keys/jwks', ok: true }]);
@@ -351,13 +352,20 @@ describe('the launcher (src/cli/bin.js)', () => {
 });
 
 describe('keys rotate', () => {
-  it('says which retired keys it scheduled for deletion, and warns of those it could not, still exiting 0', async () => {
-    const { code, stdout, stderr } = await cli(['keys', 'rotate']);
+  it('says which retired keys it destroyed, warns of those it could not and of what es256 gives away, still exiting 0', async () => {
+    const { code, stdout, stderr } = await cli(['keys', 'rotate', '--format', 'es256']);
     expect(code).toBe(0);
-    expect(stdout.lines).toEqual(['kid        kid-3', 'activates  2027-01-15T08:01:00Z']);
+    expect(stdout.lines).toEqual(['kid        kid-3', 'format     es256', 'activates  2027-01-15T08:01:00Z']);
     expect(stderr.lines.slice(1)).toEqual([
-      'scheduled KMS deletion (in 30 days) of retired key kid-1',
-      'warning: retired key kid-0 could not be scheduled for deletion (AccessDeniedException: not authorized); the rotation itself succeeded, and the next one tries again',
+      'note: in es256 mode anyone holding a token, the app included, can check it against these keys and so tell a decoy from a pass',
+      'destroyed retired key kid-1 (hs256 secrets erased, es256 KMS keys deleted 30 days on)',
+      'warning: retired key kid-0 could not be destroyed (AccessDeniedException: not authorized); the rotation itself succeeded, and the next one tries again',
     ]);
+  });
+
+  it('refuses an unknown format before sending anything', async () => {
+    const { code, stderr } = await cli(['keys', 'rotate', '--format', 'rs256']);
+    expect(code).toBe(2);
+    expect(stderr.text).toMatch(/option '--format <format>' argument 'rs256' is invalid\. Allowed choices are hs256, es256/);
   });
 });

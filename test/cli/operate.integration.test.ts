@@ -213,28 +213,26 @@ describe('policy', () => {
   it('get prints the default policy', async () => {
     const r = await cli(['policy', 'get', '--app', APP]);
     expect(r.code).toBe(0);
-    expect(r.stdout.lines).toEqual([`app        ${APP}`, 'token-ttl  5m (300 s)', 'reject     hooked', 'allow      rooted, emulator, debugger', 'min-sdk    any']);
-    expect(await policyNow()).toEqual({ tokenTtlSeconds: 300, reject: { rooted: false, emulator: false, debugger: false, hooked: true } });
+    expect(r.stdout.lines).toEqual([`app      ${APP}`, 'reject   hooked', 'allow    rooted, emulator, debugger', 'min-sdk  any']);
+    expect(await policyNow()).toEqual({ reject: { rooted: false, emulator: false, debugger: false, hooked: true } });
   });
 
   it('set changes what it names and keeps the rest', async () => {
-    const r = await cli(['policy', 'set', '--app', APP, '--reject', 'rooted,emulator', '--token-ttl', '10m']);
+    const r = await cli(['policy', 'set', '--app', APP, '--reject', 'rooted,emulator']);
     expect(r.code).toBe(0);
-    expect(r.stdout.lines).toEqual([`app        ${APP}`, 'token-ttl  10m (600 s)', 'reject     rooted, emulator, hooked', 'allow      debugger', 'min-sdk    any']);
+    expect(r.stdout.lines).toEqual([`app      ${APP}`, 'reject   rooted, emulator, hooked', 'allow    debugger', 'min-sdk  any']);
     expect((await cli(['policy', 'set', '--app', APP, '--allow', 'hooked', '--min-sdk', '1.2.0'])).code).toBe(0);
-    expect(await policyNow()).toEqual({ tokenTtlSeconds: 600, reject: { rooted: true, emulator: true, debugger: false, hooked: false }, minSdkVersion: '1.2.0' });
+    expect(await policyNow()).toEqual({ reject: { rooted: true, emulator: true, debugger: false, hooked: false }, minSdkVersion: '1.2.0' });
     const cleared = await cli(['policy', 'set', '--app', APP, '--no-min-sdk', '--json']);
-    expect(cleared.json()).toEqual({ tokenTtlSeconds: 600, reject: { rooted: true, emulator: true, debugger: false, hooked: false } });
+    expect(cleared.json()).toEqual({ reject: { rooted: true, emulator: true, debugger: false, hooked: false } });
   });
 
   it.each([
-    ['a TTL over an hour', ['--token-ttl', '2h'], /"2h" is out of range: token lifetimes are 60s to 1h/],
-    ['a TTL under a minute', ['--token-ttl', '30s'], /out of range/],
-    ['a TTL without a unit', ['--token-ttl', '300'], /"300" is not a duration/],
+    ['a token lifetime, which is the deployment\'s now', ['--token-ttl', '10m'], /^error: --token-ttl is no longer a policy setting: every token of a deployment lives as long \(tokenTtl of the stack, ATTESTOR_TOKEN_TTL_SECONDS locally\)/],
     ['an unknown signal', ['--reject', 'jailbroken'], /"jailbroken" is not a signal: use rooted, emulator, debugger, hooked/],
     ['a signal both rejected and allowed', ['--reject', 'rooted', '--allow', 'rooted,hooked'], 'error: rooted cannot be both rejected and allowed; see `attestor policy set --help`'],
     ['a malformed SDK version', ['--min-sdk', 'latest'], /must be a version such as 1\.2\.0/],
-    ['nothing to change', [], 'error: nothing to change: give --token-ttl, --reject, --allow, --min-sdk or --no-min-sdk; see `attestor policy set --help`'],
+    ['nothing to change', [], 'error: nothing to change: give --reject, --allow, --min-sdk or --no-min-sdk; see `attestor policy set --help`'],
   ])('set refuses %s with exit 2, sends nothing and changes nothing', async (_name, extra, message) => {
     const before = await policyNow();
     requests = 0;
@@ -524,15 +522,24 @@ describe('tenants', () => {
     const rotated = await cli(['--tenant', 'acme', 'keys', 'rotate']);
     expect(rotated.code).toBe(0);
     const kid = rotated.stdout.lines[0]!.split(/\s+/)[1]!;
-    expect(rotated.stdout.lines[1]).toMatch(/^activates  \d{4}-/);
+    expect(rotated.stdout.lines[1]).toBe('format     hs256');
+    expect(rotated.stdout.lines[2]).toMatch(/^activates  \d{4}-/);
     const after = await cli(['--tenant', 'acme', 'keys', 'list']);
-    expect(after.stdout.lines[0]).toMatch(/^KID +STATUS +CREATED +ACTIVATES +RETIRES$/);
-    expect(after.stdout.lines.slice(1).map((l) => l.split(/\s+/).slice(0, 2))).toEqual([
-      [kid, 'pending'],
-      [before[0]!.kid, 'active'],
+    expect(after.stdout.lines[0]).toMatch(/^KID +FORMAT +STATUS +CREATED +ACTIVATES +RETIRES$/);
+    expect(after.stdout.lines.slice(1).map((l) => l.split(/\s+/).slice(0, 3))).toEqual([
+      [kid, 'hs256', 'pending'],
+      [before[0]!.kid, 'hs256', 'active'],
     ]);
-    const jwks = (await cli(['--tenant', 'acme', 'keys', 'jwks', '--json'])).json<{ keys: Array<{ kid: string }> }>();
-    expect(jwks.keys.map((k) => k.kid).sort()).toEqual([kid, before[0]!.kid].sort());
+    // Verifiers are handed both secrets (and no public key): the current one and the next.
+    const secrets = await cli(['--tenant', 'acme', 'keys', 'secret', '--json']);
+    expect(secrets.code).toBe(0);
+    expect(secrets.json<{ keys: Array<{ kid: string; status: string; kty: string; k: string }> }>().keys.map((k) => [k.kid, k.status, k.kty])).toEqual([
+      [before[0]!.kid, 'active', 'oct'],
+      [kid, 'pending', 'oct'],
+    ]);
+    const jwks = await cli(['--tenant', 'acme', 'keys', 'jwks', '--json']);
+    expect(jwks.json()).toEqual({ keys: [] });
+    expect(jwks.stderr.lines).toEqual(['no es256 keys: this tenant signs hs256 tokens, verified with `attestor keys secret`']);
     // The operator's own tenant is untouched.
     expect((await cli(['keys', 'list', '--json'])).json<Array<{ kid: string }>>().map((k) => k.kid)).not.toContain(kid);
   });

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import { jwtVerify } from 'jose';
 import { startLocalCloud, type LocalCloud } from '../../local/cloud';
-import { registerBuildForTest, signedAdminFetch } from '../support/local-admin';
+import { registerBuildForTest, signedAdminFetch, tenantSecretSet } from '../support/local-admin';
 import { ManualClock } from '../support/memory';
 import { attestBody, attestOnce, decodeJwtPart, newInstallKey, post } from '../support/protocol-client';
 
@@ -26,10 +26,11 @@ async function hello(token: string | undefined) {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-async function jwks(): Promise<JSONWebKeySet> {
-  const res = await signedAdminFetch(cloud, 'GET', '/v1/admin/keys/jwks');
-  expect(res.status).toBe(200);
-  return (await res.json()) as JSONWebKeySet;
+/** The default tenant's current secret, as a customer's verifier holds it (attestor keys secret --json). */
+async function secret(): Promise<Uint8Array> {
+  const set = await tenantSecretSet(cloud);
+  expect(set.keys.length).toBeGreaterThanOrEqual(1);
+  return Buffer.from(set.keys[0]!.k, 'base64url');
 }
 
 beforeAll(async () => {
@@ -46,20 +47,20 @@ afterAll(async () => {
 });
 
 describe('a genuine build', () => {
-  test('gets a token that opens /demo/hello and verifies against the JWKS with an independent JOSE library', async () => {
+  test("gets a token that opens /demo/hello and verifies with the tenant's secret in an independent JOSE library", async () => {
     const key = newInstallKey();
     const res = await attestOnce(cloud.endpoint, { appId: APP, appVersion: VERSION, packageBytes: build, key });
 
     expect(res.status).toBe(200);
     const token = res.body['token'] as string;
     expect(res.body['expiresAt']).toBe(clock.now + 300);
-    const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(await jwks()), {
+    const { payload, protectedHeader } = await jwtVerify(token, await secret(), {
       issuer: 'attestor',
-      audience: 'default',
-      algorithms: ['ES256'],
+      algorithms: ['HS256'],
       currentDate: new Date(clock.now * 1000),
     });
-    expect(protectedHeader).toMatchObject({ alg: 'ES256', typ: 'JWT' });
+    expect(protectedHeader).toEqual({ alg: 'HS256', typ: 'JWT' });
+    expect(payload).not.toHaveProperty('aud');
     expect(payload).toMatchObject({ sub: APP, ver: VERSION, iat: clock.now, exp: clock.now + 300 });
     expect((payload['cnf'] as { jkt: string }).jkt).toBe(payload['did']);
 
@@ -67,10 +68,9 @@ describe('a genuine build', () => {
     expect(response).toEqual({ status: 200, body: { hello: 'attested app', appId: APP, did: payload['did'] } });
   });
 
-  test('JWKS lists each key with kid, alg ES256 and use sig', async () => {
-    const set = await jwks();
-    expect(set.keys.length).toBeGreaterThanOrEqual(1);
-    for (const k of set.keys) expect(k).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: expect.any(String) });
+  test('the JWKS is empty while the tenant signs hs256: no public key exists that a client could check a token with', async () => {
+    const res = await signedAdminFetch(cloud, 'GET', '/v1/admin/keys/jwks');
+    expect(await res.json()).toEqual({ keys: [] });
   });
 });
 
@@ -87,7 +87,7 @@ describe('anything else is kept out', () => {
     expect(f.length).toBe(g.length);
     expect(decodeJwtPart(f, 0)).toEqual(decodeJwtPart(g, 0));
     expect(Object.keys(decodeJwtPart(f, 1))).toEqual(Object.keys(decodeJwtPart(g, 1)));
-    await expect(jwtVerify(f, createLocalJWKSet(await jwks()), { currentDate: new Date(clock.now * 1000) })).rejects.toThrow(/signature/i);
+    await expect(jwtVerify(f, await secret(), { currentDate: new Date(clock.now * 1000) })).rejects.toThrow(/signature/i);
     expect((await hello(f)).status).toBe(403);
   });
 

@@ -27,12 +27,12 @@ describe('limitedUse', () => {
 
   test('the token id is recorded in the ledger table until the token expires (plus skew)', async () => {
     const { token } = await attestToken(world, { extra: { limitedUse: true } });
-    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { aud: string; jti: string; exp: number; lut: boolean };
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { jti: string; exp: number; lut: boolean };
     expect(claims.lut).toBe(true);
     expect((await hello(world, { 'Attestor-Token': token })).status).toBe(200);
     const { Item } = await world.cloud.services.clients
       .dynamodb()
-      .send(new GetItemCommand({ TableName: LOCAL_NAMES.tokenLedgerTable, Key: { id: { S: `token#${claims.aud}#${claims.jti}` } }, ConsistentRead: true }));
+      .send(new GetItemCommand({ TableName: LOCAL_NAMES.tokenLedgerTable, Key: { id: { S: `token#${claims.jti}` } }, ConsistentRead: true }));
     expect(Item?.['ttl']).toEqual({ N: String(claims.exp + 60) });
   });
 
@@ -86,10 +86,10 @@ describe('monitor mode', () => {
   });
 });
 
-describe('keys from the JWKS route (KEY_SOURCE=jwks, SigV4-signed fetch)', () => {
+describe('keys from the admin routes (KEY_SOURCE=remote: SigV4-signed fetches, secrets unwrapped with KMS)', () => {
   let world: EnforcingCloud;
   beforeAll(async () => {
-    world = await startEnforcingCloud({ keySource: 'jwks' });
+    world = await startEnforcingCloud({ keySource: 'remote' });
   });
   afterAll(() => world?.stop());
 

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { startLocalCloud, type LocalCloud } from '../../local/cloud';
 import { AttestorClient, type AttestorClientOptions } from '../../src/sdk';
 import { fileKeyStore, filePackageSource } from '../../src/sdk/node';
+import { CATALOG_CACHE_SECONDS } from '../../src/core/catalog-cache';
 import { registerBuildForTest, signedAdminFetch } from '../support/local-admin';
+import { ManualClock } from '../support/memory';
 
 const APP = 'com.example.sdkapp';
 const VERSION = '2.0.0';
@@ -20,6 +22,8 @@ let dataDir: string;
 let cloud: LocalCloud;
 let packagePath: string;
 let tamperedPath: string;
+/** The service's clock, so a test can let an admin change reach attestations (CATALOG_CACHE_SECONDS) without waiting. */
+let clock: ManualClock;
 
 function app(overrides: Partial<AttestorClientOptions> = {}): AttestorClient {
   return new AttestorClient({
@@ -39,7 +43,8 @@ async function hello(client: AttestorClient): Promise<{ status: number; body: Re
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'attestor-sdk-app-'));
-  cloud = await startLocalCloud({ dataDir, port: 0 });
+  clock = new ManualClock(Math.floor(Date.now() / 1000));
+  cloud = await startLocalCloud({ dataDir, port: 0, clock });
   const build = randomBytes(3 * 1024 * 1024 + 5);
   packagePath = join(dataDir, 'app-release.bin');
   writeFileSync(packagePath, build);
@@ -86,6 +91,7 @@ test('a debug secret from the admin API lets a CI build in, and the log shows it
   const added = await signedAdminFetch(cloud, 'POST', `/v1/admin/apps/${APP}/devices`, { debug: true, note: 'sdk e2e' });
   expect(added.status).toBe(201);
   const { debugSecret } = (await added.json()) as { debugSecret: string };
+  clock.advance(CATALOG_CACHE_SECONDS);
 
   // A CI build is not the registered package; with the secret it passes anyway.
   const ci = app({ packageSource: filePackageSource(tamperedPath), keyStore: undefined, debugSecret });

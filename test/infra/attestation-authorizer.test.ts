@@ -13,9 +13,9 @@ import { TOKEN_LEDGER_TABLE } from '../../src/adapters/tables';
 import { asList, fastApp, Synth, type Json } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
-const JWKS_URL = 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod/v1/admin/keys/jwks';
-const JWKS_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/v1/admin/keys/jwks';
-const jwks = () => AttestationKeySource.jwks({ url: JWKS_URL, executeApiArn: JWKS_ARN });
+const API_URL = 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod/';
+const STAGE_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod';
+const remote = () => AttestationKeySource.remote({ apiUrl: API_URL, stageArn: STAGE_ARN });
 
 interface Fixture {
   stack: Stack;
@@ -29,7 +29,7 @@ function customerApi(props: Partial<AttestationAuthorizerProps> & { keySource?: 
   const stack = new Stack(fastApp(), 'Customer');
   const registry = new dynamodb.Table(stack, 'Registry', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
   const authorizer = new AttestationAuthorizer(stack, 'Attestation', {
-    keySource: kms ? AttestationKeySource.kms({ registryTable: registry }) : jwks(),
+    keySource: kms ? AttestationKeySource.kms({ registryTable: registry }) : remote(),
     ...props,
   });
   const api = new apigw.RestApi(stack, 'Api');
@@ -53,8 +53,8 @@ describe('environment contract (docs/ENFORCEMENT.md)', () => {
       REQUIRE_BINDING: 'false',
       LIMITED_USE: 'false',
       REQUIRE_PROOF: 'false',
-      KEY_SOURCE: 'jwks',
-      JWKS_URL,
+      KEY_SOURCE: 'remote',
+      ATTESTOR_API_URL: API_URL,
       AUTHORIZER_CACHE_TTL_SECONDS: '0',
       NODE_OPTIONS: '--enable-source-maps',
     });
@@ -135,22 +135,33 @@ describe('identity sources and caching', () => {
 });
 
 describe('key sources and least privilege', () => {
-  test('jwks: execute-api:Invoke on exactly the JWKS route, no DynamoDB, no KMS', () => {
-    const f = customerApi();
-    expect(nonLogActions(f)).toEqual(['execute-api:Invoke']);
-    expect(f.s.allowing(roleId(f), 'execute-api:Invoke')).toEqual([expect.objectContaining({ Resource: JWKS_ARN })]);
+  test('remote: execute-api:Invoke on exactly the JWKS and secrets routes, and Decrypt of its own tenant\'s secrets only', () => {
+    const f = customerApi({ tenantId: 'acme' });
+    expect(nonLogActions(f)).toEqual(['execute-api:Invoke', 'kms:Decrypt']);
+    expect(f.s.allowing(roleId(f), 'execute-api:Invoke')).toEqual([
+      expect.objectContaining({ Resource: [`${STAGE_ARN}/GET/v1/admin/keys/jwks`, `${STAGE_ARN}/GET/v1/admin/keys/secrets`] }),
+    ]);
+    const [decrypt] = f.s.allowing(roleId(f), 'kms:Decrypt');
+    expect(decrypt!.Condition).toEqual({ StringEquals: { 'kms:EncryptionContext:attestor:tenant': 'acme' } });
+    // The Attestor's account and Region, taken from the stage ARN.
+    expect(JSON.stringify(decrypt!.Resource)).toContain('key/*');
   });
 
-  test('kms: Query on KEYS# partitions of the registry and GetPublicKey on tenant-aliased keys, nothing else', () => {
-    const f = customerApi({}, true);
-    expect(nonLogActions(f)).toEqual(['dynamodb:Query', 'kms:GetPublicKey']);
+  test('kms: Query on its own tenant\'s KEYS# partition, GetPublicKey on tenant-aliased keys, Decrypt of its tenant\'s secrets; nothing else', () => {
+    const f = customerApi({ tenantId: 'acme' }, true);
+    expect(nonLogActions(f)).toEqual(['dynamodb:Query', 'kms:Decrypt', 'kms:GetPublicKey']);
     const [query] = f.s.allowing(roleId(f), 'dynamodb:Query');
     expect(query!.Resource).toEqual({ 'Fn::GetAtt': [f.s.id(f.registry), 'Arn'] });
-    expect(query!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['KEYS#*'] }, Null: { 'dynamodb:LeadingKeys': 'false' } });
+    expect(query!.Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['KEYS#acme'] }, Null: { 'dynamodb:LeadingKeys': 'false' } });
     const [getKey] = f.s.allowing(roleId(f), 'kms:GetPublicKey');
     expect(getKey!.Condition).toEqual({ 'ForAnyValue:StringLike': { 'kms:ResourceAliases': 'alias/attestor/tenant/*' } });
+    const [decrypt] = f.s.allowing(roleId(f), 'kms:Decrypt');
+    expect(decrypt!.Condition).toEqual({
+      StringEquals: { 'kms:EncryptionContext:attestor:tenant': 'acme' },
+      'ForAnyValue:StringLike': { 'kms:ResourceAliases': 'alias/attestor/tenant/acme/secrets' },
+    });
     expect(envOf(f)).toMatchObject({ KEY_SOURCE: 'kms', REGISTRY_TABLE: { Ref: f.s.id(f.registry) } });
-    expect(envOf(f)).not.toHaveProperty('JWKS_URL');
+    expect(envOf(f)).not.toHaveProperty('ATTESTOR_API_URL');
   });
 
   test('kms with another alias prefix: the condition and TENANT_KEY_ALIAS_PREFIX follow it', () => {
@@ -164,24 +175,25 @@ describe('key sources and least privilege', () => {
     expect(getKey!.Condition).toEqual({ 'ForAnyValue:StringLike': { 'kms:ResourceAliases': 'alias/acme/*' } });
   });
 
-  test('jwksOf(api): the Attestor API URL and execute-api ARN of GET /v1/admin/keys/jwks', () => {
+  test('remoteOf(api): the Attestor API URL and the execute-api ARNs of its key routes', () => {
     const stack = new Stack(fastApp(), 'SameApp');
     const attestorApi = new apigw.RestApi(stack, 'AttestorApi');
     attestorApi.root.addMethod('ANY');
-    const authorizer = new AttestationAuthorizer(stack, 'A', { keySource: AttestationKeySource.jwksOf(attestorApi) });
+    const authorizer = new AttestationAuthorizer(stack, 'A', { keySource: AttestationKeySource.remoteOf(attestorApi) });
     new apigw.RestApi(stack, 'Api').root.addMethod('GET', new apigw.MockIntegration(), authorizer.methodOptions());
     const s = new Synth(stack);
-    const url = JSON.stringify(s.resource(authorizer.service.fn)['Properties']['Environment']['Variables']['JWKS_URL']);
-    expect(url).toContain('/v1/admin/keys/jwks');
+    const url = JSON.stringify(s.resource(authorizer.service.fn)['Properties']['Environment']['Variables']['ATTESTOR_API_URL']);
     expect(url).toContain('https://');
     const [invoke] = s.allowing(s.id(authorizer.service.role), 'execute-api:Invoke');
     const arn = JSON.stringify(invoke!.Resource);
-    expect(arn).toContain(`{"Ref":"${s.id(attestorApi.deploymentStage)}"},"/GET/v1/admin/keys/jwks"`);
+    expect(arn).toContain('/GET/v1/admin/keys/jwks');
+    expect(arn).toContain('/GET/v1/admin/keys/secrets');
     expect(arn).toContain(':execute-api:');
   });
 
-  test('jwks: the URL must be https', () => {
-    expect(() => AttestationKeySource.jwks({ url: 'http://example.com/jwks', executeApiArn: JWKS_ARN })).toThrow(/https/);
+  test('remote: the URL must be https and the stage ARN an execute-api stage', () => {
+    expect(() => AttestationKeySource.remote({ apiUrl: 'http://example.com/prod', stageArn: STAGE_ARN })).toThrow(/https/);
+    expect(() => AttestationKeySource.remote({ apiUrl: API_URL, stageArn: `${STAGE_ARN}/GET/v1/admin/keys/jwks` })).toThrow(/stageArn/);
   });
 });
 
@@ -195,7 +207,7 @@ describe('token ledger', () => {
       BillingMode: 'PAY_PER_REQUEST',
     });
     expect(ledger['DeletionPolicy']).toBe('Delete');
-    expect(nonLogActions(f)).toEqual(['dynamodb:PutItem', 'execute-api:Invoke']);
+    expect(nonLogActions(f)).toEqual(['dynamodb:PutItem', 'execute-api:Invoke', 'kms:Decrypt']);
     const [put] = f.s.allowing(roleId(f), 'dynamodb:PutItem');
     expect(asList(put!.Resource)).toEqual([{ 'Fn::GetAtt': [f.s.id(f.authorizer.tokenLedger!), 'Arn'] }]);
     expect(envOf(f)['TOKEN_LEDGER_TABLE']).toEqual({ Ref: f.s.id(f.authorizer.tokenLedger!) });
@@ -211,7 +223,7 @@ describe('token ledger', () => {
   test('a given ledger is used instead of a new one', () => {
     const stack = new Stack(fastApp(), 'Given');
     const ledger = new dynamodb.Table(stack, 'Ledger', { partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING } });
-    const authorizer = new AttestationAuthorizer(stack, 'A', { keySource: jwks(), limitedUse: true, tokenLedger: ledger });
+    const authorizer = new AttestationAuthorizer(stack, 'A', { keySource: remote(), limitedUse: true, tokenLedger: ledger });
     new apigw.RestApi(stack, 'Api').root.addMethod('GET', new apigw.MockIntegration(), authorizer.methodOptions());
     const s = new Synth(stack);
     s.template.resourceCountIs('AWS::DynamoDB::Table', 1);
@@ -220,7 +232,7 @@ describe('token ledger', () => {
 });
 
 describe('conflicting props fail at synth, naming them', () => {
-  const build = (props: Partial<AttestationAuthorizerProps>) => () => new AttestationAuthorizer(new Stack(fastApp(), 'X'), 'A', { keySource: jwks(), ...props });
+  const build = (props: Partial<AttestationAuthorizerProps>) => () => new AttestationAuthorizer(new Stack(fastApp(), 'X'), 'A', { keySource: remote(), ...props });
 
   test.each<[string, Partial<AttestationAuthorizerProps>, RegExp]>([
     ['limitedUse + caching', { limitedUse: true, resultsCacheTtl: Duration.seconds(60) }, /limitedUse and resultsCacheTtl/],
@@ -243,6 +255,6 @@ describe('conflicting props fail at synth, naming them', () => {
   test('tokenLedger without limitedUse or requireProof', () => {
     const stack = new Stack(fastApp(), 'Unused');
     const ledger = new dynamodb.Table(stack, 'Ledger', { partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING } });
-    expect(() => new AttestationAuthorizer(stack, 'A', { keySource: jwks(), tokenLedger: ledger })).toThrow(/tokenLedger is set but neither limitedUse nor requireProof/);
+    expect(() => new AttestationAuthorizer(stack, 'A', { keySource: remote(), tokenLedger: ledger })).toThrow(/tokenLedger is set but neither limitedUse nor requireProof/);
   });
 });

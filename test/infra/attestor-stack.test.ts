@@ -256,7 +256,7 @@ describe('functions', () => {
     const names = (name: LambdaName) => Object.keys(envOf(name)).sort();
     const base = ['NODE_OPTIONS', 'NONCES_TABLE', 'REGISTRY_TABLE'];
     expect(names('challenge')).toEqual(base.sort());
-    expect(names('attest')).toEqual([...base, 'ATTESTATION_LOG_TABLE', 'ATTESTOR_ISSUER', 'DECOY_KEY_ID', 'TENANT_KEY_ALIAS_PREFIX'].sort());
+    expect(names('attest')).toEqual([...base, 'ATTESTATION_LOG_TABLE', 'ATTESTOR_ISSUER', 'ATTESTOR_TOKEN_TTL_SECONDS', 'DECOY_KEY_ID', 'TENANT_KEY_ALIAS_PREFIX'].sort());
     expect(names('register')).toEqual([...base, 'ATTESTATION_LOG_TABLE', 'BUILDS_BUCKET'].sort());
     const keyPolicy = ['DECOY_KEY_ID', 'TENANT_KEY_ALIAS_PREFIX', 'TENANT_KEY_SIGNER_ROLE_ARN', 'TENANT_KEY_VERIFIER_ROLE_ARNS', 'TENANT_KEY_ADMIN_ROLE_ARN'];
     expect(names('adminCatalog')).toEqual([...base, 'ATTESTATION_LOG_TABLE'].sort());
@@ -464,10 +464,10 @@ describe('iam', () => {
   test('exactly these actions per function (anything new must be added here, on purpose)', () => {
     const actions = (name: LambdaName) => [...new Set(s.allowedActions(roleLogicalId(name)).filter((a) => !a.startsWith('logs:')))].sort();
     expect(actions('challenge')).toEqual(['dynamodb:PutItem']);
-    expect(actions('attest')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'kms:Sign']);
+    expect(actions('attest')).toEqual(['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query', 'kms:Decrypt', 'kms:Sign']);
     expect(actions('register')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 's3:GetObject', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
-    expect(actions('authorizer')).toEqual(['dynamodb:Query', 'kms:GetPublicKey']);
-    const createKeys = ['kms:CreateAlias', 'kms:CreateKey', 'kms:DescribeKey', 'kms:GetPublicKey', 'kms:TagResource'];
+    expect(actions('authorizer')).toEqual(['dynamodb:Query', 'kms:Decrypt', 'kms:GetPublicKey']);
+    const createKeys = ['kms:CreateAlias', 'kms:CreateKey', 'kms:DescribeKey', 'kms:EnableKeyRotation', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:GetPublicKey', 'kms:TagResource'];
     expect(actions('adminCatalog')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     expect(actions('adminKeys')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', ...createKeys, 'kms:ScheduleKeyDeletion'].sort());
     expect(actions('adminUploads')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', ...createKeys, 's3:PutObject'].sort());
@@ -479,30 +479,28 @@ describe('iam', () => {
     expect(statements).toEqual([expect.objectContaining({ Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: { 'Fn::GetAtt': [nonces(), 'Arn'] } })]);
   });
 
-  test('attest: deletes nonces only, reads APP# items one by one, queries KEYS# partitions, writes only the attestation log', () => {
+  test('attest: deletes nonces only, queries APP# and KEYS# partitions, writes only the attestation log', () => {
     const role = roleLogicalId('attest');
     for (const st of s.allowing(role, 'dynamodb:DeleteItem')) expect(st.Resource).toEqual({ 'Fn::GetAtt': [nonces(), 'Arn'] });
-    for (const st of s.allowing(role, 'dynamodb:GetItem')) {
+    const queries = s.allowing(role, 'dynamodb:Query');
+    expect(queries.map(leadingKeys).sort()).toEqual([['APP#*'], ['KEYS#*']]);
+    for (const st of queries) {
       expect(st.Resource).toEqual({ 'Fn::GetAtt': [registry(), 'Arn'] });
-      expect(leadingKeys(st)).toEqual(['APP#*']);
-    }
-    for (const st of s.allowing(role, 'dynamodb:Query')) {
-      expect(st.Resource).toEqual({ 'Fn::GetAtt': [registry(), 'Arn'] });
-      expect(leadingKeys(st)).toEqual(['KEYS#*']);
       expect(st.Condition?.['Null']?.['dynamodb:LeadingKeys']).toBe('false');
     }
+    expect(s.allowing(role, 'dynamodb:GetItem')).toHaveLength(0);
     const puts = s.allowing(role, 'dynamodb:PutItem');
     expect(puts.length).toBeGreaterThan(0);
     for (const st of puts) expect(st.Resource).toEqual({ 'Fn::GetAtt': [attestationLog(), 'Arn'] });
     expect(s.allowing(role, 'dynamodb:UpdateItem')).toHaveLength(0);
   });
 
-  test('authorizer: Query on KEYS# partitions of the registry, nothing written', () => {
+  test("authorizer: Query on its own tenant's KEYS# partition of the registry, nothing written", () => {
     const role = roleLogicalId('authorizer');
     const queries = s.allowing(role, 'dynamodb:Query');
     expect(queries.length).toBeGreaterThan(0);
     for (const st of queries) {
-      expect(leadingKeys(st)).toEqual(['KEYS#*']);
+      expect(st.Condition?.['ForAllValues:StringEquals']?.['dynamodb:LeadingKeys']).toEqual(['KEYS#default']);
       expect(st.Condition?.['Null']?.['dynamodb:LeadingKeys']).toBe('false');
     }
     expect(s.statementsOf(role).some((st) => refers(st.Resource, nonces()) || refers(st.Resource, attestationLog()))).toBe(false);
@@ -548,14 +546,45 @@ describe('iam', () => {
     }
   });
 
-  test.each(KEY_CREATING_LAMBDAS)('%s may kms:CreateKey only tagged with attestor:tenant and as a P-256 signing key', (name) => {
+  test.each(KEY_CREATING_LAMBDAS)('%s may kms:CreateKey only tagged with attestor:tenant, as a P-256 signing key or a symmetric secrets key', (name) => {
     const creates = s.allowing(roleLogicalId(name), 'kms:CreateKey');
-    expect(creates).toHaveLength(1);
-    expect(creates[0]!.Condition).toEqual({
-      Null: { [`aws:RequestTag/${TENANT_TAG_KEY}`]: 'false' },
-      'ForAllValues:StringEquals': { 'aws:TagKeys': [...TENANT_KEY_TAG_KEYS] },
-      StringEquals: { 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY' },
+    const tagged = { Null: { [`aws:RequestTag/${TENANT_TAG_KEY}`]: 'false' }, 'ForAllValues:StringEquals': { 'aws:TagKeys': [...TENANT_KEY_TAG_KEYS] } };
+    expect(creates.map((st) => st.Condition)).toEqual([
+      { ...tagged, StringEquals: { 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY' } },
+      { ...tagged, StringEquals: { 'kms:KeySpec': 'SYMMETRIC_DEFAULT', 'kms:KeyUsage': 'ENCRYPT_DECRYPT' } },
+    ]);
+  });
+
+  test.each(KEY_CREATING_LAMBDAS)('%s wraps new secrets only under a tenant secrets key and a {tenant, secret} context, and never unwraps one', (name) => {
+    const role = roleLogicalId(name);
+    const wraps = s.allowing(role, 'kms:GenerateDataKeyWithoutPlaintext');
+    expect(wraps.map((st) => st.Condition)).toEqual([
+      {
+        'ForAnyValue:StringLike': { 'kms:ResourceAliases': `${TENANT_KEY_ALIAS_PREFIX}*/secrets` },
+        Null: { 'kms:EncryptionContext:attestor:tenant': 'false' },
+        'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['attestor:tenant', 'attestor:secret'] },
+      },
+    ]);
+    expect(s.allowing(role, 'kms:Decrypt')).toHaveLength(0);
+    expect(s.allowing(role, 'kms:GenerateDataKey')).toHaveLength(0);
+  });
+
+  test.each(ADMIN_LAMBDAS)('%s can never unwrap a secret, whatever a key policy says (explicit deny)', (name) => {
+    const denies = s.statementsOf(roleLogicalId(name)).filter((st) => st.Effect === 'Deny' && asList(st.Action).includes('kms:Decrypt'));
+    expect(denies).toEqual([expect.objectContaining({ Resource: '*', Action: expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey']) })]);
+  });
+
+  test('attest unwraps only tenant secrets, only with exactly a {tenant, secret} encryption context; the authorizer only its own tenant\'s', () => {
+    const [attestDecrypt, ...more] = s.allowing(roleLogicalId('attest'), 'kms:Decrypt');
+    expect(more).toEqual([]);
+    expect(attestDecrypt!.Condition).toEqual({
+      'ForAnyValue:StringLike': { 'kms:ResourceAliases': `${TENANT_KEY_ALIAS_PREFIX}*/secrets` },
+      Null: { 'kms:EncryptionContext:attestor:tenant': 'false' },
+      'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['attestor:tenant', 'attestor:secret'] },
     });
+    const [authorizerDecrypt] = s.allowing(roleLogicalId('authorizer'), 'kms:Decrypt');
+    expect(authorizerDecrypt!.Condition?.['StringEquals']).toEqual({ 'kms:EncryptionContext:attestor:tenant': 'default' });
+    for (const name of LAMBDA_NAMES.filter((n) => n !== 'attest' && n !== 'authorizer')) expect(s.allowing(roleLogicalId(name), 'kms:Decrypt')).toHaveLength(0);
   });
 
   test('only the key-creating admin functions can kms:CreateKey, or touch KMS at all among the admin functions', () => {
@@ -581,7 +610,7 @@ describe('iam', () => {
 
   test('authorizer reads tenant public keys only (alias condition) and never touches the decoy key', () => {
     const role = roleLogicalId('authorizer');
-    expect(s.allowedActions(role).filter((a) => a.startsWith('kms:'))).toEqual(['kms:GetPublicKey']);
+    expect(s.allowedActions(role).filter((a) => a.startsWith('kms:')).sort()).toEqual(['kms:Decrypt', 'kms:GetPublicKey']);
     for (const st of s.allowing(role, 'kms:GetPublicKey')) {
       expect(st.Condition?.['ForAnyValue:StringLike']?.['kms:ResourceAliases']).toBe(`${TENANT_KEY_ALIAS_PREFIX}*`);
     }
@@ -621,7 +650,7 @@ describe('iam', () => {
     for (const st of s.allowing(role, 'kms:CreateAlias')) {
       const aliasResource = JSON.stringify(st.Resource).includes(':alias/');
       if (aliasResource) expect(JSON.stringify(st.Resource)).toContain(`:alias/${TENANT_KEY_ALIAS_PREFIX.slice('alias/'.length)}*`);
-      else expect(st.Condition?.['StringLike']?.['kms:AliasName']).toBe(`${TENANT_KEY_ALIAS_PREFIX}*`);
+      else expect([`${TENANT_KEY_ALIAS_PREFIX}*`, `${TENANT_KEY_ALIAS_PREFIX}*/secrets`]).toContain(st.Condition?.['StringLike']?.['kms:AliasName']);
     }
     for (const st of s.allowing(role, 'kms:TagResource')) {
       expect(st.Condition?.['ForAllValues:StringEquals']?.['aws:TagKeys']).toEqual([...TENANT_KEY_TAG_KEYS]);

@@ -37,19 +37,19 @@ test('next to the Attestor stack: the registry comes through a cross-stack refer
   expect(JSON.stringify(env['REGISTRY_TABLE'])).toContain('Fn::ImportValue');
 });
 
-test('on its own: keys from the JWKS route, the role may invoke only that route; its own logging role when asked', () => {
-  const arn = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/v1/admin/keys/jwks';
+test('on its own: keys from the admin routes, the role may invoke only those; its own logging role when asked', () => {
+  const stageArn = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod';
   const example = new ExampleApiStack(fastApp(), 'Alone', {
-    keySource: AttestationKeySource.jwks({ url: 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod/v1/admin/keys/jwks', executeApiArn: arn }),
+    keySource: AttestationKeySource.remote({ apiUrl: 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod/', stageArn }),
     tenantId: 'acme',
     cloudWatchRole: true,
   });
   const s = new Synth(example);
   s.template.resourceCountIs('AWS::ApiGateway::Account', 1);
   for (const authorizer of [example.attestation, example.singleUseAttestation]) {
-    expect(envOf(s, authorizer)).toMatchObject({ KEY_SOURCE: 'jwks', AUTHORIZER_TENANT: 'acme' });
+    expect(envOf(s, authorizer)).toMatchObject({ KEY_SOURCE: 'remote', AUTHORIZER_TENANT: 'acme' });
     const invokes = s.allowing(s.id(authorizer.service.role), 'execute-api:Invoke');
-    expect(invokes).toEqual([expect.objectContaining({ Resource: arn })]);
+    expect(invokes).toEqual([expect.objectContaining({ Resource: [`${stageArn}/GET/v1/admin/keys/jwks`, `${stageArn}/GET/v1/admin/keys/secrets`] })]);
   }
 });
 

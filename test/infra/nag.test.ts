@@ -20,7 +20,7 @@ function fullApp(): App {
   const app = fastApp();
   const attestor = new AttestorStack(app, 'Attestor');
   new ExampleApiStack(app, 'ExampleKms', { keySource: AttestationKeySource.kms({ registryTable: attestor.tables.registry }) });
-  new ExampleApiStack(app, 'ExampleJwks', { keySource: AttestationKeySource.jwksOf(attestor.api.restApi), cloudWatchRole: true });
+  new ExampleApiStack(app, 'ExampleRemote', { keySource: AttestationKeySource.remoteOf(attestor.api.restApi), cloudWatchRole: true });
   new AttestorStack(app, 'AttestorVariant', {
     webAcl: false,
     tracingEnabled: true,

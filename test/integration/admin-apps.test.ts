@@ -1,12 +1,14 @@
 /**
  * Apps, registrations, policies and devices through the admin API over the local cloud, each
- * checked by what attestations do afterwards (docs/ADMIN_API.md §3, §5–7, §10).
+ * checked by what attestations do afterwards (docs/ADMIN_API.md §3, §5–7, §10). Every attestation
+ * here comes CATALOG_CACHE_SECONDS after the change before it, the time a change takes to apply.
  */
 import { randomBytes } from 'node:crypto';
 import { registerBuildForTest } from '../support/local-admin';
 import { CLEAN_DEVICE, newInstallKey, type InstallKey } from '../support/protocol-client';
+import { CATALOG_CACHE_SECONDS } from '../../src/core/catalog-cache';
 import { jwkThumbprint } from '../../src/core/install-key';
-import { attestToken, removeDir, startTestCloud, tokenPasses, type TestCloud } from './admin-support';
+import { afterCatalogCache, attestToken, removeDir, startTestCloud, tokenPasses, type TestCloud } from './admin-support';
 
 const APP = 'com.example.admin';
 let t: TestCloud;
@@ -20,6 +22,7 @@ async function register(version: string, extra: { appId?: string; expireAfterSec
 
 async function passes(version: string, options: { appId?: string; key?: InstallKey; packageBytes?: Buffer; extra?: Record<string, unknown>; device?: typeof CLEAN_DEVICE } = {}): Promise<boolean> {
   const appId = options.appId ?? APP;
+  afterCatalogCache(t);
   const token = await attestToken(t, {
     appId,
     appVersion: version,
@@ -59,7 +62,7 @@ describe('apps', () => {
     const appId = 'com.example.doomed';
     await register('1.0.0', { appId });
     await register('2.0.0', { appId });
-    await t.admin('PUT', `/v1/admin/apps/${appId}/policy`, { tokenTtlSeconds: 600, reject: { rooted: true, emulator: false, debugger: false, hooked: true } });
+    await t.admin('PUT', `/v1/admin/apps/${appId}/policy`, { reject: { rooted: true, emulator: false, debugger: false, hooked: true } });
     const key = newInstallKey();
     await t.admin('POST', `/v1/admin/apps/${appId}/devices`, { did: jwkThumbprint(key.jwk) });
     expect(await passes('1.0.0', { appId })).toBe(true);
@@ -100,7 +103,8 @@ describe('registrations', () => {
     await register('4.0.0');
     const expired = await t.admin('POST', `/v1/admin/apps/${APP}/registrations/4.0.0/expire`, { afterSeconds: 7 * 86400 });
     expect(expired.body['registration']).toMatchObject({ version: '4.0.0', expiresAt: t.clock.now + 7 * 86400 });
-    t.clock.advance(7 * 86400 - 1);
+    // passes() lets the catalog cache lapse first, so this attests one second before the expiry.
+    t.clock.advance(7 * 86400 - 1 - CATALOG_CACHE_SECONDS);
     expect(await passes('4.0.0')).toBe(true);
     t.clock.advance(1);
     expect(await passes('4.0.0')).toBe(false);
@@ -142,36 +146,40 @@ describe('policy', () => {
     await register('1.0.0', { appId: POLICY_APP });
   });
 
-  test('get returns the default until one is set; set replaces it and applies to the next attestation', async () => {
+  test('get returns the default until one is set; set replaces it and applies to attestations', async () => {
     expect((await t.admin('GET', `/v1/admin/apps/${POLICY_APP}/policy`)).body).toEqual({
-      tokenTtlSeconds: 300,
       reject: { rooted: false, emulator: false, debugger: false, hooked: true },
     });
     const rooted = { ...CLEAN_DEVICE, signals: { ...CLEAN_DEVICE.signals, rooted: true } };
     expect(await passes('1.0.0', { appId: POLICY_APP, device: rooted })).toBe(true);
 
-    const policy = { tokenTtlSeconds: 900, reject: { rooted: true, emulator: true, debugger: false, hooked: true }, minSdkVersion: '1.2.0' };
+    const policy = { reject: { rooted: true, emulator: true, debugger: false, hooked: true }, minSdkVersion: '1.2.0' };
     expect(await t.admin('PUT', `/v1/admin/apps/${POLICY_APP}/policy`, policy)).toEqual({ status: 200, body: policy });
     expect((await t.admin('GET', `/v1/admin/apps/${POLICY_APP}/policy`)).body).toEqual(policy);
     expect(await passes('1.0.0', { appId: POLICY_APP, device: rooted })).toBe(false);
     // sdkVersion 1.0.0 (the protocol client's) is below the minimum now.
     expect(await passes('1.0.0', { appId: POLICY_APP })).toBe(false);
 
-    const relaxed = { tokenTtlSeconds: 60, reject: { rooted: false, emulator: false, debugger: false, hooked: false } };
+    const relaxed = { reject: { rooted: false, emulator: false, debugger: false, hooked: false } };
     await t.admin('PUT', `/v1/admin/apps/${POLICY_APP}/policy`, relaxed);
+    afterCatalogCache(t);
     const token = await attestToken(t, { appId: POLICY_APP, appVersion: '1.0.0', packageBytes: builds.get(`${POLICY_APP}@1.0.0`)!, key: newInstallKey() });
+    // Whatever the policy, the token lives the deployment's lifetime.
     const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { iat: number; exp: number };
-    expect(claims.exp - claims.iat).toBe(60);
+    expect(claims.exp - claims.iat).toBe(300);
     expect(await tokenPasses(t, token)).toBe(true);
   });
 
   test.each([
-    [{ tokenTtlSeconds: 59, reject: { rooted: false, emulator: false, debugger: false, hooked: false } }, 'tokenTtlSeconds', 'tokenTtlSeconds must be at least 60 seconds'],
-    [{ tokenTtlSeconds: 3601, reject: { rooted: false, emulator: false, debugger: false, hooked: false } }, 'tokenTtlSeconds', 'tokenTtlSeconds must be at most 3600 seconds'],
-    [{ tokenTtlSeconds: 300 }, 'reject', 'reject is required'],
-    [{ tokenTtlSeconds: 300, reject: { rooted: 'yes', emulator: false, debugger: false, hooked: false } }, 'reject.rooted', 'reject.rooted must be a boolean'],
-    [{ tokenTtlSeconds: 300, reject: { rooted: false, emulator: false, debugger: false } }, 'reject.hooked', 'reject.hooked is required'],
-    [{ tokenTtlSeconds: 300, reject: { rooted: false, emulator: false, debugger: false, hooked: false }, minSdkVersion: 'latest' }, 'minSdkVersion', 'minSdkVersion must be a version such as 1.2.0'],
+    [
+      { tokenTtlSeconds: 600, reject: { rooted: false, emulator: false, debugger: false, hooked: false } },
+      'tokenTtlSeconds',
+      'tokenTtlSeconds is no longer part of a policy: every token of a deployment lives as long (ATTESTOR_TOKEN_TTL_SECONDS, the stack prop tokenTtl)',
+    ],
+    [{}, 'reject', 'reject is required'],
+    [{ reject: { rooted: 'yes', emulator: false, debugger: false, hooked: false } }, 'reject.rooted', 'reject.rooted must be a boolean'],
+    [{ reject: { rooted: false, emulator: false, debugger: false } }, 'reject.hooked', 'reject.hooked is required'],
+    [{ reject: { rooted: false, emulator: false, debugger: false, hooked: false }, minSdkVersion: 'latest' }, 'minSdkVersion', 'minSdkVersion must be a version such as 1.2.0'],
   ])('set refuses %j with 400 and keeps the stored policy', async (policy, field, message) => {
     const before = await t.admin('GET', `/v1/admin/apps/${POLICY_APP}/policy`);
     const res = await t.admin('PUT', `/v1/admin/apps/${POLICY_APP}/policy`, policy);

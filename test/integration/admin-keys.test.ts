@@ -1,19 +1,22 @@
 /**
- * Key rotation over the local cloud (docs/ADMIN_API.md §8): the new key is published before it
- * signs, old keys stay trusted for the longest token's life, then leave the JWKS. Token validity
- * is judged by jose against the JWKS and by the deployment's own authorizer (/demo/hello).
+ * Key rotation over the local cloud (docs/ADMIN_API.md §8): the new key is published (to
+ * verifiers) before it signs, old keys stay trusted for the longest token's life, then leave and are
+ * destroyed. Which key signed a token is found the way a customer's verifier would: hs256 secrets
+ * unwrapped from the admin API, checked with jose; token validity also by the deployment's own
+ * authorizer (/demo/hello).
  */
 import { randomBytes } from 'node:crypto';
+import { decodeProtectedHeader } from 'jose';
+import { createHmac } from 'node:crypto';
 import { registerBuildForTest } from '../support/local-admin';
 import { decodeJwtPart, newInstallKey } from '../support/protocol-client';
 import { KEY_PUBLICATION_SECONDS, RETIREMENT_DELAY_SECONDS } from '../../src/core/tenant-keys';
-import { attestToken, createTenant, removeDir, startTestCloud, tokenPasses, type TestCloud } from './admin-support';
+import { attestToken, createTenant, removeDir, startTestCloud, tenantSecrets, tokenPasses, type TestCloud } from './admin-support';
 
 const APP = 'com.example.keys';
 let t: TestCloud;
 let build: Buffer;
 
-const kidOf = (token: string) => decodeJwtPart(token, 0)['kid'] as string;
 const attest = () => attestToken(t, { appId: APP, appVersion: '1.0.0', packageBytes: build, key: newInstallKey() });
 async function hello(token: string): Promise<number> {
   return (await fetch(`${t.cloud.endpoint}/demo/hello`, { headers: { 'Attestor-Token': token } })).status;
@@ -21,16 +24,22 @@ async function hello(token: string): Promise<number> {
 async function keys(): Promise<Array<Record<string, unknown>>> {
   return (await t.admin('GET', '/v1/admin/keys')).body['keys'] as Array<Record<string, unknown>>;
 }
-async function jwksKids(): Promise<string[]> {
-  return ((await t.admin('GET', '/v1/admin/keys/jwks')).body['keys'] as Array<{ kid: string }>).map((k) => k.kid).sort();
+/** kids of the secrets the admin API hands to verifiers now. */
+async function publishedKids(): Promise<string[]> {
+  return ((await t.admin('GET', '/v1/admin/keys/secrets')).body['keys'] as Array<{ kid: string }>).map((k) => k.kid).sort();
+}
+/** The kid of the secret that MACed an hs256 token, as a verifier holding every published secret finds it. */
+async function signedBy(token: string): Promise<string | undefined> {
+  const [header, claims, signature] = token.split('.');
+  const secrets = (await tenantSecrets(t)).keys;
+  return secrets.find((s) => createHmac('sha256', Buffer.from(s.k, 'base64url')).update(`${header}.${claims}`).digest('base64url') === signature)?.kid;
 }
 
 beforeAll(async () => {
-  t = await startTestCloud();
+  // Tokens live as long as a deployment allows, so the retirement window is tested at its edge.
+  t = await startTestCloud({ tokenTtlSeconds: 3600 });
   build = randomBytes(1024);
   await registerBuildForTest(t.cloud, { appId: APP, version: '1.0.0', bytes: build });
-  // Tokens live as long as a policy allows, so the retirement window is tested at its edge.
-  await t.admin('PUT', `/v1/admin/apps/${APP}/policy`, { tokenTtlSeconds: 3600, reject: { rooted: false, emulator: false, debugger: false, hooked: true } });
 });
 
 afterAll(async () => {
@@ -38,12 +47,14 @@ afterAll(async () => {
   await removeDir(t.dataDir);
 });
 
-test('a rotation publishes the new key first, switches at activation, and retires the old key after the longest token', async () => {
+test('a rotation publishes the new secret first, switches at activation, and retires and erases the old one after the longest token', async () => {
   // Prepare: the deployment's authorizer has loaded the keys once already.
   const before = await attest();
-  const oldKid = kidOf(before);
+  const [oldKey] = await keys();
+  const oldKid = oldKey!['kid'] as string;
+  expect(oldKey).toEqual({ kid: oldKid, format: 'hs256', status: 'active', createdAt: expect.any(Number), activatesAt: expect.any(Number) });
+  expect(await signedBy(before)).toBe(oldKid);
   expect(await hello(before)).toBe(200);
-  expect(await keys()).toEqual([{ kid: oldKid, status: 'active', createdAt: expect.any(Number), activatesAt: expect.any(Number) }]);
 
   // Act: rotate.
   const rotatedAt = t.clock.now;
@@ -52,23 +63,23 @@ test('a rotation publishes the new key first, switches at activation, and retire
   const newKid = rotated.body['kid'] as string;
   const activatesAt = rotatedAt + KEY_PUBLICATION_SECONDS;
   const retiresAt = activatesAt + RETIREMENT_DELAY_SECONDS;
-  expect(rotated.body).toEqual({ kid: newKid, activatesAt, keysDeleted: [], keysNotDeleted: [] });
+  expect(rotated.body).toEqual({ kid: newKid, format: 'hs256', activatesAt, keysDeleted: [], keysNotDeleted: [] });
 
   // Published, not yet signing.
   expect(await keys()).toEqual([
-    { kid: newKid, status: 'pending', createdAt: rotatedAt, activatesAt },
-    { kid: oldKid, status: 'active', createdAt: expect.any(Number), activatesAt: expect.any(Number), retiresAt },
+    { kid: newKid, format: 'hs256', status: 'pending', createdAt: rotatedAt, activatesAt },
+    { kid: oldKid, format: 'hs256', status: 'active', createdAt: expect.any(Number), activatesAt: expect.any(Number), retiresAt },
   ]);
-  expect(await jwksKids()).toEqual([newKid, oldKid].sort());
+  expect(await publishedKids()).toEqual([newKid, oldKid].sort());
   t.clock.advance(KEY_PUBLICATION_SECONDS - 1);
   const lastOld = await attest();
-  expect(kidOf(lastOld)).toBe(oldKid);
+  expect(await signedBy(lastOld)).toBe(oldKid);
   expect(await hello(lastOld)).toBe(200);
 
-  // Activation: new tokens carry the new kid and every verifier accepts them; old tokens still pass.
+  // Activation: new tokens are MACed with the new secret and every verifier accepts them; old tokens still pass.
   t.clock.advance(1);
   const first = await attest();
-  expect(kidOf(first)).toBe(newKid);
+  expect(await signedBy(first)).toBe(newKid);
   expect(await tokenPasses(t, first)).toBe(true);
   expect(await hello(first)).toBe(200);
   expect(await hello(lastOld)).toBe(200);
@@ -77,29 +88,30 @@ test('a rotation publishes the new key first, switches at activation, and retire
     [oldKid, 'retiring'],
   ]);
 
-  // The last old token lives 3600 s; the old key outlives it.
+  // The last old token lives 3600 s; the old secret outlives it.
   t.clock.now = (decodeJwtPart(lastOld, 1)['exp'] as number) - 1;
   expect(await tokenPasses(t, lastOld)).toBe(true);
   expect(await hello(lastOld)).toBe(200);
   t.clock.now = retiresAt - 1;
-  expect(await jwksKids()).toEqual([newKid, oldKid].sort());
+  expect(await publishedKids()).toEqual([newKid, oldKid].sort());
 
-  // Retired: gone from the JWKS.
+  // Retired: no longer handed to verifiers.
   t.clock.now = retiresAt;
-  expect(await jwksKids()).toEqual([newKid]);
+  expect(await publishedKids()).toEqual([newKid]);
   expect((await keys()).map((k) => [k['kid'], k['status']])).toEqual([
     [newKid, 'active'],
     [oldKid, 'retired'],
   ]);
   const after = await attest();
-  expect(kidOf(after)).toBe(newKid);
+  expect(await signedBy(after)).toBe(newKid);
   expect(await hello(after)).toBe(200);
 
-  // The next rotation schedules the retired key's deletion in KMS; tokens keep flowing.
+  // The next rotation erases the retired secret; tokens keep flowing.
   const next = await t.admin('POST', '/v1/admin/keys/rotate');
   expect(next.body).toMatchObject({ keysDeleted: [oldKid], keysNotDeleted: [] });
   expect((await keys()).find((k) => k['kid'] === oldKid)).toEqual({
     kid: oldKid,
+    format: 'hs256',
     status: 'deleted',
     createdAt: expect.any(Number),
     activatesAt: expect.any(Number),
@@ -118,7 +130,46 @@ test('two rotations in a row leave exactly one signing key and both older keys r
   expect(statuses[b]).toBe('active');
   expect(statuses[a]).toBe('retiring');
   expect(Object.values(statuses).filter((s) => s === 'active')).toHaveLength(1);
-  expect(kidOf(await attest())).toBe(b);
+  expect(await signedBy(await attest())).toBe(b);
+});
+
+test('switching to es256 and back fails no request at the deployment authorizer, which trusts both kinds during the switch', async () => {
+  // Prepare
+  const hs = await attest();
+  expect(decodeProtectedHeader(hs).alg).toBe('HS256');
+
+  // Act: to es256.
+  const toEs = await t.admin('POST', '/v1/admin/keys/rotate', { format: 'es256' });
+  expect(toEs.body).toMatchObject({ format: 'es256' });
+  t.clock.advance(KEY_PUBLICATION_SECONDS);
+  const es = await attest();
+
+  // Assess
+  expect(decodeProtectedHeader(es)).toEqual({ alg: 'ES256', typ: 'JWT', kid: toEs.body['kid'] });
+  expect(decodeJwtPart(es, 1)['aud']).toBe('default');
+  expect(await hello(es)).toBe(200);
+  expect(await hello(hs)).toBe(200);
+  expect(await tokenPasses(t, es)).toBe(true);
+  expect((await t.admin('GET', '/v1/admin/keys/jwks')).body['keys']).toEqual([expect.objectContaining({ kid: toEs.body['kid'], alg: 'ES256' })]);
+
+  // And back, which a rotation without a format would not do.
+  expect((await t.admin('POST', '/v1/admin/keys/rotate')).body).toMatchObject({ format: 'es256' });
+  const back = await t.admin('POST', '/v1/admin/keys/rotate', { format: 'hs256' });
+  // Made right after the es256 one, it activates a second after it, so it is the one that signs.
+  expect(back.body['activatesAt']).toBe(t.clock.now + KEY_PUBLICATION_SECONDS + 1);
+  t.clock.now = back.body['activatesAt'] as number;
+  const hsAgain = await attest();
+  expect(decodeProtectedHeader(hsAgain).alg).toBe('HS256');
+  expect(await signedBy(hsAgain)).toBe(back.body['kid']);
+  expect(await hello(hsAgain)).toBe(200);
+  expect(await hello(es)).toBe(200);
+});
+
+test('a rotation to an unknown format is a 400 naming the field, and changes nothing', async () => {
+  const before = await keys();
+  const res = await t.admin('POST', '/v1/admin/keys/rotate', { format: 'rs256' });
+  expect(res).toEqual({ status: 400, body: { error: 'invalid_request', field: 'format', message: 'format must be hs256 or es256' } });
+  expect(await keys()).toEqual(before);
 });
 
 test("one tenant's rotation leaves another's keys alone", async () => {

@@ -1,14 +1,17 @@
 /**
  * Shared setup of the admin API integration tests: a local cloud on a temp directory with an
- * injected clock, admin calls as any credential, and token checks against a tenant's JWKS with an
- * independent JOSE library (so "passed" means what a customer's verifier would say).
+ * injected clock, admin calls as any credential, and token checks against a tenant's keys with an
+ * independent JOSE library (so "passed" means what a customer's verifier would say): hs256 secrets
+ * fetched wrapped from the admin API and unwrapped with the local KMS under the caller's own
+ * credential, as `attestor keys secret` does, and es256 public keys from the JWKS.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import { CATALOG_CACHE_SECONDS } from '../../src/core/catalog-cache';
 import { startLocalCloud, type LocalCloud, type LocalCloudOptions } from '../../local/cloud';
-import { signedAdminFetch } from '../support/local-admin';
+import { signedAdminFetch, tenantSecretSet } from '../support/local-admin';
 import { ManualClock } from '../support/memory';
 import { attestOnce, type Device, type InstallKey } from '../support/protocol-client';
 
@@ -66,21 +69,40 @@ export async function createTenant(t: TestCloud, tenantId: string): Promise<Cred
   return res.body['credential'] as Credential;
 }
 
-/** Does `token` verify against the tenant's JWKS, for that audience, at the cloud's clock? */
+/** The tenant's hs256 secrets (JWK Set of oct keys), unwrapped with the local KMS as `as` (default: the operator). */
+export function tenantSecrets(t: TestCloud, as?: Credential) {
+  return tenantSecretSet(t.cloud, as);
+}
+
+/**
+ * Does `token` verify with the tenant's keys at the cloud's clock: an hs256 token with one of its
+ * secrets, an es256 token against its JWKS for that audience?
+ */
 export async function tokenPasses(t: TestCloud, token: string, tenantId = 'default', as?: Credential): Promise<boolean> {
+  const common = { issuer: 'attestor', currentDate: new Date(t.clock.now * 1000) };
+  if (decodeProtectedHeader(token).alg === 'HS256') {
+    for (const secret of (await tenantSecrets(t, as)).keys) {
+      const passed = await jwtVerify(token, Buffer.from(secret.k, 'base64url'), { ...common, algorithms: ['HS256'] }).then(
+        () => true,
+        () => false,
+      );
+      if (passed) return true;
+    }
+    return false;
+  }
   const jwks = await t.admin('GET', '/v1/admin/keys/jwks', undefined, as);
   if (jwks.status !== 200) throw new Error(`jwks: ${jwks.status}`);
   try {
-    await jwtVerify(token, createLocalJWKSet(jwks.body as unknown as JSONWebKeySet), {
-      issuer: 'attestor',
-      audience: tenantId,
-      algorithms: ['ES256'],
-      currentDate: new Date(t.clock.now * 1000),
-    });
+    await jwtVerify(token, createLocalJWKSet(jwks.body as unknown as JSONWebKeySet), { ...common, audience: tenantId, algorithms: ['ES256'] });
     return true;
   } catch {
     return false;
   }
+}
+
+/** Lets attestations see an admin change: the attest function reads an app at most every CATALOG_CACHE_SECONDS. */
+export function afterCatalogCache(t: TestCloud): void {
+  t.clock.advance(CATALOG_CACHE_SECONDS);
 }
 
 /** challenge + attest against the cloud; returns the token (every 200 carries one). */

@@ -224,10 +224,49 @@ describe('DynamoDbRegistry policies', () => {
   it('reads a stored policy back', async () => {
     // Prepare
     const appId = unique('com.example');
-    const policy: Policy = { tokenTtlSeconds: 120, reject: { rooted: true, emulator: false, debugger: true, hooked: true }, minSdkVersion: '1.4.0' };
+    const policy: Policy = { reject: { rooted: true, emulator: false, debugger: true, hooked: true }, minSdkVersion: '1.4.0' };
     await client.send(new PutItemCommand({ TableName: TABLES.registry, Item: policyToItem(appId, policy) }));
     // Act / Assess
     await expect(registry.getPolicy(appId)).resolves.toEqual(policy);
+  });
+
+  it('ignores the tokenTtlSeconds a protocol 1 policy stored', async () => {
+    const appId = unique('com.example');
+    const item = policyToItem(appId, { reject: DEFAULT_POLICY.reject });
+    await client.send(new PutItemCommand({ TableName: TABLES.registry, Item: { ...item, tokenTtlSeconds: { N: '120' } } }));
+    await expect(registry.getPolicy(appId)).resolves.toEqual({ reject: DEFAULT_POLICY.reject });
+  });
+});
+
+describe('DynamoDbRegistry.appSnapshot', () => {
+  it("reads an app, its policy, registrations and devices in one Query, and nothing of another app", async () => {
+    // Prepare
+    const appId = unique('com.example');
+    const other = `${appId}x`;
+    await registry.ensureApp({ appId, tenantId: 't', createdAt: NOW });
+    await registry.putPolicy(appId, { reject: { ...DEFAULT_POLICY.reject, rooted: true } });
+    for (const version of ['1.0.0', '1.1.0']) {
+      await registry.putRegistrationIfAbsent({ appId, version, sha256: 'a'.repeat(64), size: 1, objectKey: `builds/${appId}/${version}/u`, registeredAt: NOW });
+    }
+    await registry.putDeviceIfAbsent({ appId, deviceId: 'did-1', kind: 'install', did: 'did-1', createdAt: NOW });
+    await registry.ensureApp({ appId: other, tenantId: 't', createdAt: NOW });
+    await registry.putRegistrationIfAbsent({ appId: other, version: '9.0.0', sha256: 'b'.repeat(64), size: 1, objectKey: 'k', registeredAt: NOW });
+    const queries: string[] = [];
+    const counting = clientFor(dynamo.endpoint);
+    counting.middlewareStack.add((next, context) => (args) => (queries.push(String(context.commandName)), next(args)), { step: 'initialize', name: 'count' });
+
+    // Act
+    const snapshot = await new DynamoDbRegistry(counting, TABLES.registry).appSnapshot(appId);
+    const unknown = await new DynamoDbRegistry(counting, TABLES.registry).appSnapshot(unique('com.unknown'));
+
+    // Assess
+    expect(queries).toEqual(['QueryCommand', 'QueryCommand']);
+    expect(snapshot.app).toMatchObject({ appId, tenantId: 't' });
+    expect(snapshot.policy?.reject.rooted).toBe(true);
+    expect([...snapshot.registrations.keys()].sort()).toEqual(['1.0.0', '1.1.0']);
+    expect([...snapshot.devices.keys()]).toEqual(['did-1']);
+    expect(unknown).toEqual({ registrations: new Map(), devices: new Map() });
+    counting.destroy();
   });
 });
 
@@ -332,6 +371,16 @@ describe('DynamoDbRegistry tenant keys', () => {
     await registry.markTenantKeyDeletionScheduled(tenantId, 'kid-1', NOW + 30);
     await registry.markTenantKeyDeletionScheduled(tenantId, 'no-such-kid', NOW + 20);
     await expect(registry.listTenantKeys(tenantId)).resolves.toEqual([{ ...key(tenantId, 'kid-1', NOW), retiresAt: NOW + 10, deletionScheduledAt: NOW + 20 }]);
+  });
+
+  it('keeps an hs256 record\'s format and wrapped secret, and erases the secret when the key is destroyed', async () => {
+    const tenantId = unique('tenant');
+    const hs256: TenantKeyRecord = { ...key(tenantId, 'secret-1', NOW), format: 'hs256', wrappedSecret: Buffer.from('wrapped bytes').toString('base64') };
+    await registry.putTenantKey(hs256);
+    await expect(registry.listTenantKeys(tenantId)).resolves.toEqual([hs256]);
+    await registry.markTenantKeyDeletionScheduled(tenantId, 'secret-1', NOW + 5);
+    const [destroyed] = await registry.listTenantKeys(tenantId);
+    expect(destroyed).toEqual({ ...key(tenantId, 'secret-1', NOW), format: 'hs256', deletionScheduledAt: NOW + 5 });
   });
 
   it('throws KeyConflictError for an existing (tenant, kid) and keeps the first record', async () => {

@@ -1,9 +1,11 @@
 /**
- * DynamoDbAttestationLog.summarize against dynalite: the window is read in parallel time slices,
- * so entries on every slice boundary, at the window's edges and past `until` (clock skew) must
- * each be counted exactly once.
+ * DynamoDbAttestationLog against dynalite: an app's entries are spread over shards that every read
+ * merges, and summarize counts each entry at or after `since` (past `until` too, for clock skew)
+ * exactly once.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { randomBytes } from 'node:crypto';
 import { ensureTables, startDynamo, type LocalDynamo } from '../../local/dynamodb';
 import { DynamoDbAttestationLog } from '../../src/adapters/dynamodb-attestation-log';
 import { LogTally } from '../../src/core/log-stats';
@@ -47,6 +49,46 @@ function entry(tenantId: string, appId: string, time: number, outcome: Attestati
     jti: `jti-${++sequence}`,
   };
 }
+
+describe('DynamoDbAttestationLog sharding', () => {
+  it("spreads one app's entries over its shards and pages through them newest first, older unsharded entries included", async () => {
+    // Prepare: 80 entries with random jtis (as tokens have), plus 3 written before sharding.
+    const tenantId = 'tenant-shards';
+    const appId = 'com.example.sharded';
+    const written: AttestationLogEntry[] = [];
+    for (let i = 0; i < 80; i++) written.push({ ...entry(tenantId, appId, SINCE + i, 'pass', []), jti: randomBytes(16).toString('base64url') });
+    for (const e of written) await log.record(e);
+    for (let i = 0; i < 3; i++) {
+      const legacy = { ...entry(tenantId, appId, SINCE + 100 + i, 'fail', ['measurement_mismatch']), jti: randomBytes(16).toString('base64url') };
+      written.push(legacy);
+      await client.send(
+        new PutItemCommand({
+          TableName: TABLES.attestationLog,
+          Item: { ...marshall({ ...legacy, reasons: [...legacy.reasons] }), pk: { S: `TENANT#${tenantId}#${appId}` }, sk: { S: `${legacy.time}#${legacy.jti}` } },
+        }),
+      );
+    }
+
+    // Act
+    const pages: AttestationLogEntry[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await log.query({ tenantId, appIds: [appId], includeUnregistered: false, limit: 25, ...(cursor ? { cursor } : {}) });
+      pages.push(page.entries);
+      cursor = page.cursor;
+    } while (cursor);
+    const counts = await log.summarize({ tenantId, appIds: [appId], includeUnregistered: false, since: SINCE, until: UNTIL });
+
+    // Assess
+    const partitions = await client.send(new ScanCommand({ TableName: TABLES.attestationLog, ProjectionExpression: 'pk' }));
+    const used = new Set((partitions.Items ?? []).map((i) => i['pk']!.S!).filter((pk) => pk.startsWith(`TENANT#${tenantId}#${appId}#`)));
+    expect(used.size).toBeGreaterThan(10);
+    expect(pages.map((p) => p.length)).toEqual([25, 25, 25, 8]);
+    const times = pages.flat().map((e) => e.time);
+    expect(times).toEqual([...written.map((e) => e.time)].sort((a, b) => b - a));
+    expect(counts).toMatchObject({ total: 83, byOutcome: { pass: 80, fail: 3 } });
+  });
+});
 
 describe('DynamoDbAttestationLog.summarize', () => {
   it('counts every entry at or after since exactly once, whatever slice it falls in', async () => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKmsServer, type KmsServer } from '../../local/kms-server';
 import { ConfigurationError, configFromEnv } from '../../src/adapters/environment';
-import { ensureDecoyKey, InvalidKeyPolicyRoleError, KmsTenantKeys, tenantKeyPolicy } from '../../src/adapters/kms-tenant-keys';
+import { ensureDecoyKey, InvalidKeyPolicyRoleError, KmsTenantKeys, tenantKeyPolicy, tenantSecretKeyPolicy } from '../../src/adapters/kms-tenant-keys';
 import { ManualClock, MemoryRegistry } from '../support/memory';
 
 const ACCOUNT = '123456789012';
@@ -29,7 +29,7 @@ let server: KmsServer;
 
 /** A client that records the JSON body of every CreateKey request it puts on the wire. */
 function recordingClient(): { client: KMSClient; createKeyBodies: Array<Record<string, unknown>> } {
-  const client = new KMSClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  const client = new KMSClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, maxAttempts: 1 });
   const createKeyBodies: Array<Record<string, unknown>> = [];
   client.middlewareStack.add(
     (next, context) => async (args) => {
@@ -84,6 +84,19 @@ describe('tenantKeyPolicy', () => {
     expect(policy.Statement.map((s) => s.Sid)).toEqual(['AccountAdministersKey', 'AttestSignsTokens']);
   });
 
+  test("the secrets key's policy lets attest and verifiers unwrap, and the admin role wrap, only under the tenant's context", () => {
+    const policy = JSON.parse(tenantSecretKeyPolicy({ signerRoleArn: SIGNER, verifierRoleArns: [VERIFIER], adminRoleArn: ADMIN }, 'acme')) as PolicyDocument;
+    const forAcme = { StringEquals: { 'kms:EncryptionContext:attestor:tenant': 'acme' } };
+    expect(policy.Statement).toEqual([
+      { Sid: 'AccountAdministersKey', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' },
+      { Sid: 'UnwrapTenantSecrets', Effect: 'Allow', Principal: { AWS: [SIGNER, VERIFIER] }, Action: 'kms:Decrypt', Resource: '*', Condition: forAcme },
+      { Sid: 'AdminWrapsNewSecrets', Effect: 'Allow', Principal: { AWS: ADMIN }, Action: 'kms:GenerateDataKeyWithoutPlaintext', Resource: '*', Condition: forAcme },
+      { Sid: 'AdminDiscardsUnusedKey', Effect: 'Allow', Principal: { AWS: ADMIN }, Action: 'kms:ScheduleKeyDeletion', Resource: '*' },
+    ]);
+    // The admin role can never unwrap: no statement gives it Decrypt.
+    expect(policy.Statement.filter((st) => st.Action === 'kms:Decrypt').flatMap((st) => [st.Principal.AWS].flat())).not.toContain(ADMIN);
+  });
+
   test('refuses anything but role ARNs of the signer account', () => {
     expect(() => tenantKeyPolicy({ signerRoleArn: `arn:aws:iam::${ACCOUNT}:user/alice` })).toThrow(InvalidKeyPolicyRoleError);
     expect(() => tenantKeyPolicy({ signerRoleArn: SIGNER, verifierRoleArns: ['arn:aws:iam::999999999999:role/other'] })).toThrow(/not in the signer's account/);
@@ -92,18 +105,18 @@ describe('tenantKeyPolicy', () => {
 });
 
 describe('configFromEnv', () => {
-  test('builds the policy from TENANT_KEY_SIGNER_ROLE_ARN, TENANT_KEY_VERIFIER_ROLE_ARNS and TENANT_KEY_ADMIN_ROLE_ARN', () => {
+  test('reads the roles from TENANT_KEY_SIGNER_ROLE_ARN, TENANT_KEY_VERIFIER_ROLE_ARNS and TENANT_KEY_ADMIN_ROLE_ARN', () => {
     const config = configFromEnv({
       ...BASE_ENV,
       TENANT_KEY_SIGNER_ROLE_ARN: SIGNER,
       TENANT_KEY_VERIFIER_ROLE_ARNS: ` ${VERIFIER} ,`,
       TENANT_KEY_ADMIN_ROLE_ARN: ADMIN,
     });
-    expect(config.tenantKeyPolicy).toBe(tenantKeyPolicy({ signerRoleArn: SIGNER, verifierRoleArns: [VERIFIER], adminRoleArn: ADMIN }));
+    expect(config.tenantKeyPolicyRoles).toEqual({ signerRoleArn: SIGNER, verifierRoleArns: [VERIFIER], adminRoleArn: ADMIN });
   });
 
   test('no signer, no policy (the local cloud and older deployments)', () => {
-    expect(configFromEnv(BASE_ENV).tenantKeyPolicy).toBeUndefined();
+    expect(configFromEnv(BASE_ENV).tenantKeyPolicyRoles).toBeUndefined();
   });
 
   test('a bad or incomplete setting fails at cold start, naming the variable', () => {
@@ -113,38 +126,38 @@ describe('configFromEnv', () => {
   });
 });
 
-describe('KmsTenantKeys with a key policy, over the local KMS endpoint', () => {
-  const policy = tenantKeyPolicy({ signerRoleArn: SIGNER, verifierRoleArns: [VERIFIER], adminRoleArn: ADMIN });
+describe('KmsTenantKeys with key policies, over the local KMS endpoint', () => {
+  const roles = { signerRoleArn: SIGNER, verifierRoleArns: [VERIFIER], adminRoleArn: ADMIN };
 
-  test("a tenant's first key is created with the policy, bypassing the lockout check, and works", async () => {
+  test("a tenant's first key is an hs256 secret under a secrets key created with its tenant's policy, and works", async () => {
     const { client, createKeyBodies } = recordingClient();
     await ensureDecoyKey(client, 'alias/attestor/decoy');
     createKeyBodies.length = 0;
-    const keys = new KmsTenantKeys(client, new MemoryRegistry(), { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: 'alias/attestor/tenant/', clock: new ManualClock(), keyPolicy: policy });
+    const keys = new KmsTenantKeys(client, new MemoryRegistry(), { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: 'alias/attestor/tenant/', clock: new ManualClock(), keyPolicyRoles: roles });
 
     await keys.ensureSigningKey('acme');
 
     expect(createKeyBodies).toHaveLength(1);
-    expect(createKeyBodies[0]).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Policy: policy, BypassPolicyLockoutSafetyCheck: true });
-    // The key the policy was sent with is the tenant's signing key.
-    expect((await keys.keys('acme')).size).toBe(1);
-    const signature = await keys.sign('acme', new Uint8Array([1, 2, 3]), 'tenant');
-    expect(signature).toHaveLength(64);
+    expect(createKeyBodies[0]).toMatchObject({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', Policy: tenantSecretKeyPolicy(roles, 'acme'), BypassPolicyLockoutSafetyCheck: true });
+    expect((await keys.keys('acme')).secrets).toHaveLength(1);
     client.destroy();
   });
 
-  test('rotation creates its key with the policy too', async () => {
+  test('an es256 rotation creates its signing key with the signing-key policy; hs256 rotations create no key', async () => {
     const { client, createKeyBodies } = recordingClient();
-    const keys = new KmsTenantKeys(client, new MemoryRegistry(), { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: 'alias/attestor/tenant/', clock: new ManualClock(), keyPolicy: policy });
+    const clock = new ManualClock();
+    const keys = new KmsTenantKeys(client, new MemoryRegistry(), { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: 'alias/attestor/tenant/', clock, keyPolicyRoles: roles });
     await keys.ensureSigningKey('rotating');
     await keys.rotateSigningKey('rotating');
+    clock.advance(1);
+    await keys.rotateSigningKey('rotating', 'es256');
 
-    expect(createKeyBodies).toHaveLength(2);
-    for (const body of createKeyBodies) expect(body).toMatchObject({ Policy: policy, BypassPolicyLockoutSafetyCheck: true });
+    expect(createKeyBodies.map((b) => b['KeySpec'])).toEqual(['SYMMETRIC_DEFAULT', 'ECC_NIST_P256']);
+    expect(createKeyBodies[1]).toMatchObject({ Policy: tenantKeyPolicy(roles), BypassPolicyLockoutSafetyCheck: true });
     client.destroy();
   });
 
-  test('without a policy, CreateKey carries none (KMS default policy; IAM decides)', async () => {
+  test('without roles, CreateKey carries no policy (KMS default policy; IAM decides)', async () => {
     const { client, createKeyBodies } = recordingClient();
     const keys = new KmsTenantKeys(client, new MemoryRegistry(), { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: 'alias/attestor/tenant/', clock: new ManualClock() });
     await keys.ensureSigningKey('no-policy');

@@ -3,16 +3,17 @@
  * (the DynamoDB registry has its own tests). Each test uses its own tenant on a shared server.
  */
 import {
-  CreateAliasCommand,
   CreateKeyCommand,
+  DecryptCommand,
   DescribeKeyCommand,
+  DisableKeyCommand,
   GetPublicKeyCommand,
   KMSClient,
   ListKeysCommand,
   ListResourceTagsCommand,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createHmac, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,16 +22,21 @@ import {
   ensureDecoyKey,
   InvalidTenantIdError,
   KmsTenantKeys,
+  SECRET_CACHE_SECONDS,
+  SECRET_REFRESH_SECONDS,
   SIGNING_KEY_CACHE_SECONDS,
   SigningKeyUnavailableError,
   TenantKeyIntegrityError,
   TenantKeyMissingError,
 } from '../../src/adapters/kms-tenant-keys';
 import { jwkThumbprint } from '../../src/core/install-key';
-import { KEY_PUBLICATION_SECONDS, RETIREMENT_DELAY_SECONDS } from '../../src/core/tenant-keys';
+import type { TokenSigningKey } from '../../src/core/ports';
+import { KEY_PUBLICATION_SECONDS, RETIREMENT_DELAY_SECONDS, secretEncryptionContext } from '../../src/core/tenant-keys';
 import { ManualClock, MemoryRegistry } from '../support/memory';
 
 const PREFIX = 'alias/attestor/tenant/';
+/** The local KMS accepts the service's credential (local/kms). */
+const SERVICE_CREDENTIAL = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const DECOY_ALIAS = 'alias/attestor/decoy';
 
 let dir: string;
@@ -41,7 +47,7 @@ const newTenant = () => `tenant-${++tenantCounter}`;
 
 /** A client of its own that records the name of every command it sends. */
 function recordingClient(): { client: KMSClient; commands: string[] } {
-  const client = new KMSClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  const client = new KMSClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: SERVICE_CREDENTIAL, maxAttempts: 1 });
   const commands: string[] = [];
   client.middlewareStack.add(
     (next, context) => async (args) => {
@@ -85,11 +91,17 @@ async function tenantKmsKeys(tenantId: string): Promise<Array<{ keyId: string; s
   return result;
 }
 
-/** A second key for the tenant, recorded as newer: what a rotation would leave behind. */
+const secretOf = (key: TokenSigningKey) => {
+  if (key.format !== 'hs256') throw new Error(`expected an hs256 key, got ${key.format}`);
+  return key.secret;
+};
+const mac = (secret: KeyObject, input: string) => createHmac('sha256', secret).update(input).digest('base64url');
+
+/** A second es256 key for the tenant, recorded as newer: what a rotation would leave behind. */
 async function recordRotatedKey(registry: MemoryRegistry, tenantId: string, createdAt: number): Promise<{ kid: string; keyId: string }> {
   const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
   const kid = thumbprint(await kmsPublicKey(KeyMetadata!.Arn!));
-  await registry.putTenantKey({ tenantId, kid, keyId: KeyMetadata!.Arn!, createdAt, status: 'active' });
+  await registry.putTenantKey({ tenantId, kid, keyId: KeyMetadata!.Arn!, createdAt, status: 'active', format: 'es256' });
   return { kid, keyId: KeyMetadata!.Arn! };
 }
 
@@ -98,7 +110,7 @@ const verifies = (key: KeyObject, input: Uint8Array, signature: Uint8Array) => v
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kms-tenant-keys-test-'));
   server = await startKmsServer({ dataDir: dir });
-  kms = new KMSClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  kms = new KMSClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: SERVICE_CREDENTIAL, maxAttempts: 1 });
   await ensureDecoyKey(kms, DECOY_ALIAS);
 });
 
@@ -109,7 +121,7 @@ afterAll(async () => {
 });
 
 describe('ensureSigningKey', () => {
-  it('creates one tagged, aliased KMS key whose kid is the RFC 7638 thumbprint, and is idempotent', async () => {
+  it("creates the tenant's first key as an hs256 secret, wrapped under a secrets key of its own, and is idempotent", async () => {
     // Prepare
     const registry = new MemoryRegistry();
     const clock = new ManualClock();
@@ -124,73 +136,52 @@ describe('ensureSigningKey', () => {
     const records = await registry.listTenantKeys(tenantId);
     expect(records).toHaveLength(1);
     const [record] = records;
-    expect(record).toMatchObject({ tenantId, status: 'active', createdAt: clock.now });
-    expect(record!.keyId).toMatch(/^arn:aws:kms:us-east-1:000000000000:key\//);
-    expect(record!.kid).toBe(thumbprint(await kmsPublicKey(record!.keyId)));
-    const aliased = await kms.send(new DescribeKeyCommand({ KeyId: `${PREFIX}${tenantId}/${record!.kid}` }));
-    expect(aliased.KeyMetadata!.Arn).toBe(record!.keyId);
+    expect(record).toMatchObject({ tenantId, status: 'active', createdAt: clock.now, format: 'hs256' });
+    expect(record!.kid).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(Buffer.from(record!.wrappedSecret!, 'base64').length).toBeGreaterThan(32);
+    const aliased = await kms.send(new DescribeKeyCommand({ KeyId: `${PREFIX}${tenantId}/secrets` }));
+    expect(aliased.KeyMetadata).toMatchObject({ Arn: record!.keyId, KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT' });
     expect(await tenantKmsKeys(tenantId)).toHaveLength(1);
     const { Tags } = await kms.send(new ListResourceTagsCommand({ KeyId: record!.keyId }));
-    expect(Tags).toEqual(
-      expect.arrayContaining([
-        { TagKey: 'attestor:tenant', TagValue: tenantId },
-        { TagKey: 'attestor:purpose', TagValue: 'token-signing' },
-      ]),
-    );
+    expect(Tags).toEqual(expect.arrayContaining([{ TagKey: 'attestor:tenant', TagValue: tenantId }, { TagKey: 'attestor:purpose', TagValue: 'token-secrets' }]));
   });
 
-  it('ends with exactly one active key when 10 callers in one process race', async () => {
-    // Prepare
+  it('makes the secret without ever seeing it: no Decrypt on the admin path', async () => {
+    const { client, commands } = recordingClient();
+    await adapter(new MemoryRegistry(), new ManualClock(), client).ensureSigningKey(newTenant());
+    expect(commands).toContain('GenerateDataKeyWithoutPlaintextCommand');
+    expect(commands).not.toContain('DecryptCommand');
+    client.destroy();
+  });
+
+  it('ends with exactly one signing key and one secrets key when 10 callers in one process race', async () => {
     const registry = new MemoryRegistry();
     const keys = adapter(registry);
     const tenantId = newTenant();
-
-    // Act
     await Promise.all(Array.from({ length: 10 }, () => keys.ensureSigningKey(tenantId)));
-
-    // Assess
     expect(await registry.listTenantKeys(tenantId)).toHaveLength(1);
     expect(await tenantKmsKeys(tenantId)).toHaveLength(1);
   });
 
-  it('ends with exactly one active key when 10 processes race, and schedules the losers’ keys for deletion', async () => {
+  it('ends with one secrets key and one signing secret when 10 processes race; other secrets retire like rotated ones', async () => {
     // Prepare: separate adapter instances stand for separate Lambda containers sharing KMS and the registry.
     const registry = new MemoryRegistry();
-    const instances = Array.from({ length: 10 }, () => adapter(registry));
+    const clock = new ManualClock();
+    const instances = Array.from({ length: 10 }, () => adapter(registry, clock));
     const tenantId = newTenant();
 
     // Act
     await Promise.all(instances.map((keys) => keys.ensureSigningKey(tenantId)));
 
     // Assess
+    const kids = await Promise.all(instances.map(async (keys) => (await keys.signingKey(tenantId)).kid));
+    expect(new Set(kids).size).toBe(1);
     const records = await registry.listTenantKeys(tenantId);
-    expect(records).toHaveLength(1);
-    const kids = await Promise.all(instances.map((keys) => keys.signingKid(tenantId)));
-    expect(new Set(kids)).toEqual(new Set([records[0]!.kid]));
+    expect(records.filter((r) => r.retiresAt === undefined).map((r) => r.kid)).toEqual([kids[0]]);
     const kmsKeys = await tenantKmsKeys(tenantId);
-    expect(kmsKeys.length).toBeGreaterThan(1); // the callers really raced: several created a candidate key
-    const enabled = kmsKeys.filter((k) => k.state === 'Enabled');
-    expect(enabled).toHaveLength(1);
-    expect(records[0]!.keyId).toContain(enabled[0]!.keyId);
+    expect(kmsKeys.filter((k) => k.state === 'Enabled')).toHaveLength(1);
     expect(kmsKeys.filter((k) => k.state !== 'Enabled').every((k) => k.state === 'PendingDeletion')).toBe(true);
-  });
-
-  it('finishes the work of a caller that claimed a key but crashed before recording it', async () => {
-    // Prepare: the claim alias exists, the registry has nothing.
-    const registry = new MemoryRegistry();
-    const tenantId = newTenant();
-    const { KeyMetadata } = await kms.send(
-      new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Tags: [{ TagKey: 'attestor:tenant', TagValue: tenantId }] }),
-    );
-    await kms.send(new CreateAliasCommand({ AliasName: `${PREFIX}${tenantId}/gen-0`, TargetKeyId: KeyMetadata!.KeyId }));
-
-    // Act
-    await adapter(registry).ensureSigningKey(tenantId);
-
-    // Assess
-    const records = await registry.listTenantKeys(tenantId);
-    expect(records.map((r) => r.keyId)).toEqual([KeyMetadata!.Arn]);
-    expect(await tenantKmsKeys(tenantId)).toEqual([{ keyId: KeyMetadata!.KeyId, state: 'Enabled' }]);
+    expect(new Set(records.map((r) => r.keyId)).size).toBe(1);
   });
 
   it('rejects tenant ids that cannot be part of an alias before creating anything', async () => {
@@ -201,93 +192,8 @@ describe('ensureSigningKey', () => {
   });
 });
 
-describe('signing and verification keys', () => {
-  it('signs tenant tokens that verify against keys() under signingKid (IEEE P1363)', async () => {
-    // Prepare
-    const registry = new MemoryRegistry();
-    const keys = adapter(registry);
-    const tenantId = newTenant();
-    await keys.ensureSigningKey(tenantId);
-    const input = Buffer.from('eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhcHAifQ', 'ascii');
-
-    // Act
-    const kid = await keys.signingKid(tenantId);
-    const signature = await keys.sign(tenantId, input, 'tenant');
-    const trusted = await keys.keys(tenantId);
-
-    // Assess
-    expect(signature).toHaveLength(64);
-    expect([...trusted.keys()]).toEqual([kid]);
-    expect(verifies(trusted.get(kid)!, input, signature)).toBe(true);
-    expect(verifies(trusted.get(kid)!, Buffer.from('tampered'), signature)).toBe(false);
-  });
-
-  it('signs decoy tokens with the decoy key: valid signatures, but not under any tenant key', async () => {
-    // Prepare
-    const registry = new MemoryRegistry();
-    const keys = adapter(registry);
-    const tenantId = newTenant();
-    await keys.ensureSigningKey(tenantId);
-    const input = Buffer.from('header.claims', 'ascii');
-
-    // Act
-    const signature = await keys.sign(tenantId, input, 'decoy');
-
-    // Assess
-    expect(signature).toHaveLength(64);
-    for (const key of (await keys.keys(tenantId)).values()) expect(verifies(key, input, signature)).toBe(false);
-    expect(verifies(await kmsPublicKey(DECOY_ALIAS), input, signature)).toBe(true);
-  });
-
-  it('makes exactly one KMS call, a Sign, for a tenant and for a decoy signature alike', async () => {
-    // Prepare
-    const { client, commands } = recordingClient();
-    const registry = new MemoryRegistry();
-    const keys = adapter(registry, new ManualClock(), client);
-    const tenantId = newTenant();
-    await keys.ensureSigningKey(tenantId);
-    await keys.signingKid(tenantId);
-    const perCall: string[][] = [];
-
-    // Act
-    for (const choice of ['tenant', 'decoy', 'tenant', 'decoy'] as const) {
-      commands.length = 0;
-      await keys.sign(tenantId, Buffer.from('x'), choice);
-      perCall.push([...commands]);
-    }
-
-    // Assess
-    expect(perCall).toEqual(Array.from({ length: 4 }, () => ['SignCommand']));
-    client.destroy();
-  });
-
-  it('publishes a JWKS that matches keys(), with kid = thumbprint of each key', async () => {
-    // Prepare
-    const registry = new MemoryRegistry();
-    const clock = new ManualClock();
-    const keys = adapter(registry, clock);
-    const tenantId = newTenant();
-    await keys.ensureSigningKey(tenantId);
-    await recordRotatedKey(registry, tenantId, clock.now + 10);
-    await registry.putTenantKey({ ...(await recordRotatedKey(new MemoryRegistry(), tenantId, 0)), tenantId, createdAt: clock.now + 20, status: 'retired' });
-
-    // Act
-    const jwks = await keys.jwks(tenantId);
-    const trusted = await keys.keys(tenantId);
-
-    // Assess
-    expect(jwks.keys).toHaveLength(2); // the retired key is not published
-    expect(jwks.keys.map((k) => k.kid)).toEqual([...trusted.keys()]);
-    for (const jwk of jwks.keys) {
-      expect(Object.keys(jwk).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
-      expect(jwk).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
-      expect(jwk.kid).toBe(jwkThumbprint(jwk));
-      const fromJwk = createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, format: 'jwk' });
-      expect(fromJwk.equals(trusted.get(jwk.kid)!)).toBe(true);
-    }
-  });
-
-  it('fetches each public key from KMS once, but re-reads the registry on every keys() call', async () => {
+describe('hs256 secrets', () => {
+  it('signingKey unwraps the secret once per container and verifiers get the same secret from keys()', async () => {
     // Prepare
     const { client, commands } = recordingClient();
     const registry = new MemoryRegistry();
@@ -295,53 +201,220 @@ describe('signing and verification keys', () => {
     const tenantId = newTenant();
     await adapter(registry, clock).ensureSigningKey(tenantId);
     const keys = adapter(registry, clock, client);
-    const getPublicKeyCalls = () => commands.filter((c) => c === 'GetPublicKeyCommand').length;
 
     // Act
-    await keys.keys(tenantId);
-    const afterFirst = getPublicKeyCalls();
-    for (let i = 0; i < 5; i++) await keys.keys(tenantId);
-    await keys.jwks(tenantId);
-    const afterRepeats = getPublicKeyCalls();
-    const rotated = await recordRotatedKey(registry, tenantId, clock.now + 1);
-    const afterRotation = await keys.keys(tenantId);
+    const first = secretOf(await keys.signingKey(tenantId));
+    for (let i = 0; i < 20; i++) await keys.signingKey(tenantId);
+    const verification = await keys.keys(tenantId);
 
     // Assess
-    expect(afterFirst).toBe(1);
-    expect(afterRepeats).toBe(1);
-    expect(afterRotation.has(rotated.kid)).toBe(true);
-    expect(getPublicKeyCalls()).toBe(2);
+    expect(commands.filter((c) => c === 'DecryptCommand')).toHaveLength(1);
+    expect(verification.publicKeys.size).toBe(0);
+    expect(verification.secrets).toHaveLength(1);
+    expect(verification.secrets[0]!.key.equals(first)).toBe(true);
+    expect(first.export()).toHaveLength(32);
     client.destroy();
   });
 
-  it(`follows a rotation in signingKid and sign within ${SIGNING_KEY_CACHE_SECONDS} s`, async () => {
+  it(`refreshes the unwrapped secret in the background after ${SECRET_REFRESH_SECONDS} s and never keeps one past ${SECRET_CACHE_SECONDS} s`, async () => {
+    // Prepare
+    const { client, commands } = recordingClient();
+    const registry = new MemoryRegistry();
+    const clock = new ManualClock();
+    const tenantId = newTenant();
+    await adapter(registry, clock).ensureSigningKey(tenantId);
+    const keys = adapter(registry, clock, client);
+    await keys.signingKey(tenantId);
+    const decrypts = () => commands.filter((c) => c === 'DecryptCommand').length;
+
+    // Act / Assess: before the refresh age, nothing; at it, one background Decrypt while the cached secret serves.
+    clock.advance(SECRET_REFRESH_SECONDS - 1);
+    await keys.signingKey(tenantId);
+    expect(decrypts()).toBe(1);
+    clock.advance(1);
+    await keys.signingKey(tenantId);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(decrypts()).toBe(2);
+    // Long unused: the next request unwraps again rather than trusting a secret older than the cache allows.
+    clock.advance(SECRET_CACHE_SECONDS);
+    await keys.signingKey(tenantId);
+    expect(decrypts()).toBe(3);
+    client.destroy();
+  });
+
+  it("the wrapped secret unwraps only under its own tenant's encryption context", async () => {
+    const registry = new MemoryRegistry();
+    const tenantId = newTenant();
+    await adapter(registry).ensureSigningKey(tenantId);
+    const [record] = await registry.listTenantKeys(tenantId);
+    const blob = Buffer.from(record!.wrappedSecret!, 'base64');
+    await expect(kms.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: secretEncryptionContext(tenantId, record!.kid) }))).resolves.toMatchObject({ KeyId: record!.keyId });
+    await expect(kms.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: secretEncryptionContext('another-tenant', record!.kid) }))).rejects.toMatchObject({ name: 'InvalidCiphertextException' });
+    await expect(kms.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: secretEncryptionContext(tenantId, 'another-secret') }))).rejects.toMatchObject({ name: 'InvalidCiphertextException' });
+  });
+
+  it('wrappedSecrets hands out what verifiers unwrap, the signing one first, and jwks has no hs256 key', async () => {
     // Prepare
     const registry = new MemoryRegistry();
     const clock = new ManualClock();
     const keys = adapter(registry, clock);
     const tenantId = newTenant();
     await keys.ensureSigningKey(tenantId);
-    const original = await keys.signingKid(tenantId);
-    const rotated = await recordRotatedKey(registry, tenantId, clock.now + 1);
+    const next = await keys.rotateSigningKey(tenantId);
 
     // Act
-    clock.advance(SIGNING_KEY_CACHE_SECONDS - 1);
-    const beforeExpiry = await keys.signingKid(tenantId);
-    clock.advance(1);
-    const afterExpiry = await keys.signingKid(tenantId);
-    const signature = await keys.sign(tenantId, Buffer.from('x'), 'tenant');
+    const { keys: wrapped } = await keys.wrappedSecrets(tenantId);
+    const unwrapped = await Promise.all(
+      wrapped.map(async (w) => (await kms.send(new DecryptCommand({ KeyId: w.keyId, CiphertextBlob: Buffer.from(w.ciphertext, 'base64'), EncryptionContext: { ...w.encryptionContext } }))).Plaintext!),
+    );
 
     // Assess
-    expect(beforeExpiry).toBe(original);
-    expect(afterExpiry).toBe(rotated.kid);
-    expect(verifies(await kmsPublicKey(rotated.keyId), Buffer.from('x'), signature)).toBe(true);
+    expect(wrapped.map((w) => w.status)).toEqual(['active', 'pending']);
+    expect(wrapped[1]!.kid).toBe(next.kid);
+    const verification = await keys.keys(tenantId);
+    expect(verification.secrets.map((s) => s.kid)).toEqual(wrapped.map((w) => w.kid));
+    unwrapped.forEach((plaintext, i) => expect(verification.secrets[i]!.key.export().equals(Buffer.from(plaintext))).toBe(true));
+    expect((await keys.jwks(tenantId)).keys).toEqual([]);
+  });
+
+  it(`follows a rotation within ${SIGNING_KEY_CACHE_SECONDS} s of its activation, without a new KMS key`, async () => {
+    // Prepare
+    const registry = new MemoryRegistry();
+    const clock = new ManualClock();
+    const keys = adapter(registry, clock);
+    const tenantId = newTenant();
+    await keys.ensureSigningKey(tenantId);
+    const original = await keys.signingKey(tenantId);
+
+    // Act
+    const rotation = await keys.rotateSigningKey(tenantId);
+    clock.advance(KEY_PUBLICATION_SECONDS - 1);
+    const before = await keys.signingKey(tenantId);
+    clock.advance(1);
+    const after = await keys.signingKey(tenantId);
+
+    // Assess
+    expect(rotation).toMatchObject({ format: 'hs256', activatesAt: clock.now });
+    expect(before.kid).toBe(original.kid);
+    expect(after.kid).toBe(rotation.kid);
+    expect(secretOf(after).equals(secretOf(original))).toBe(false);
+    expect(mac(secretOf(after), 'x')).not.toBe(mac(secretOf(original), 'x'));
+    expect(await tenantKmsKeys(tenantId)).toHaveLength(1);
+  });
+
+  it('erases the wrapped secret of a retired key at the next rotation, once', async () => {
+    // Prepare: A, rotated to B; A retires a token lifetime after B activates.
+    const registry = new MemoryRegistry();
+    const clock = new ManualClock();
+    const keys = adapter(registry, clock);
+    const tenantId = newTenant();
+    await keys.ensureSigningKey(tenantId);
+    const [a] = await registry.listTenantKeys(tenantId);
+    await keys.rotateSigningKey(tenantId);
+    clock.advance(KEY_PUBLICATION_SECONDS + RETIREMENT_DELAY_SECONDS);
+
+    // Act
+    const c = await keys.rotateSigningKey(tenantId);
+    const d = await keys.rotateSigningKey(tenantId);
+
+    // Assess
+    expect(c).toMatchObject({ keysDeleted: [a!.kid], keysNotDeleted: [] });
+    expect(d.keysDeleted).toEqual([]);
+    const erased = (await registry.listTenantKeys(tenantId)).find((r) => r.kid === a!.kid)!;
+    expect(erased).toMatchObject({ deletionScheduledAt: clock.now });
+    expect(erased).not.toHaveProperty('wrappedSecret');
+    expect((await keys.describeKeys(tenantId)).find((k) => k.kid === a!.kid)).toMatchObject({ status: 'deleted', format: 'hs256' });
+    expect((await keys.wrappedSecrets(tenantId)).keys.map((w) => w.kid)).not.toContain(a!.kid);
   });
 });
 
-describe('rotateSigningKey and retired keys', () => {
+describe('es256, by explicit opt-in', () => {
+  /** A tenant rotated to es256 whose es256 key signs now. */
+  async function es256Tenant(client = kms) {
+    const registry = new MemoryRegistry();
+    const clock = new ManualClock();
+    const tenantId = newTenant();
+    await adapter(registry, clock).ensureSigningKey(tenantId);
+    const rotation = await adapter(registry, clock).rotateSigningKey(tenantId, 'es256');
+    clock.advance(KEY_PUBLICATION_SECONDS);
+    return { registry, clock, tenantId, rotation, keys: adapter(registry, clock, client) };
+  }
+
+  it('creates a tagged, aliased P-256 KMS key whose kid is the RFC 7638 thumbprint, and signs with it from its activation', async () => {
+    // Prepare
+    const { registry, tenantId, rotation, keys } = await es256Tenant();
+    const input = Buffer.from('eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhcHAifQ', 'ascii');
+
+    // Act
+    const signing = await keys.signingKey(tenantId);
+    const signature = await keys.signEs256(tenantId, signing.kid, input, 'tenant');
+    const trusted = await keys.keys(tenantId);
+
+    // Assess
+    const record = (await registry.listTenantKeys(tenantId)).find((r) => r.kid === rotation.kid)!;
+    expect(record).toMatchObject({ format: 'es256' });
+    expect(record.kid).toBe(thumbprint(await kmsPublicKey(record.keyId)));
+    expect((await kms.send(new DescribeKeyCommand({ KeyId: `${PREFIX}${tenantId}/${record.kid}` }))).KeyMetadata!.Arn).toBe(record.keyId);
+    expect(signing).toEqual({ format: 'es256', kid: rotation.kid });
+    expect(signature).toHaveLength(64);
+    expect(verifies(trusted.publicKeys.get(rotation.kid)!, input, signature)).toBe(true);
+    // The retiring hs256 secret still verifies the tokens it signed.
+    expect(trusted.secrets).toHaveLength(1);
+  });
+
+  it('signs decoys with the decoy key: valid signatures, but not under any tenant key', async () => {
+    const { tenantId, rotation, keys } = await es256Tenant();
+    const input = Buffer.from('header.claims', 'ascii');
+    const signature = await keys.signEs256(tenantId, rotation.kid, input, 'decoy');
+    for (const key of (await keys.keys(tenantId)).publicKeys.values()) expect(verifies(key, input, signature)).toBe(false);
+    expect(verifies(await kmsPublicKey(DECOY_ALIAS), input, signature)).toBe(true);
+  });
+
+  it('makes exactly one KMS call, a Sign, for a tenant and for a decoy signature alike', async () => {
+    const { client, commands } = recordingClient();
+    const { tenantId, rotation, keys } = await es256Tenant(client);
+    await keys.signingKey(tenantId);
+    const perCall: string[][] = [];
+    for (const choice of ['tenant', 'decoy', 'tenant', 'decoy'] as const) {
+      commands.length = 0;
+      await keys.signEs256(tenantId, rotation.kid, Buffer.from('x'), choice);
+      perCall.push([...commands]);
+    }
+    expect(perCall).toEqual(Array.from({ length: 4 }, () => ['SignCommand']));
+    client.destroy();
+  });
+
+  it('publishes a JWKS of its es256 keys that matches keys(), with kid = thumbprint of each key', async () => {
+    const { registry, clock, tenantId, keys } = await es256Tenant();
+    await recordRotatedKey(registry, tenantId, clock.now + 10);
+    const jwks = await keys.jwks(tenantId);
+    const trusted = await keys.keys(tenantId);
+    expect(jwks.keys).toHaveLength(2);
+    expect(jwks.keys.map((k) => k.kid).sort()).toEqual([...trusted.publicKeys.keys()].sort());
+    for (const jwk of jwks.keys) {
+      expect(Object.keys(jwk).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
+      expect(jwk).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+      expect(jwk.kid).toBe(jwkThumbprint(jwk));
+      const fromJwk = createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, format: 'jwk' });
+      expect(fromJwk.equals(trusted.publicKeys.get(jwk.kid)!)).toBe(true);
+    }
+  });
+
+  it('rotating without a format keeps es256; switching back to hs256 takes --format', async () => {
+    const { clock, tenantId, keys } = await es256Tenant();
+    expect((await keys.rotateSigningKey(tenantId)).format).toBe('es256');
+    clock.advance(1); // rotations in one second activate together, and then the kid decides
+    const back = await keys.rotateSigningKey(tenantId, 'hs256');
+    clock.advance(KEY_PUBLICATION_SECONDS);
+    expect(back.format).toBe('hs256');
+    expect((await keys.signingKey(tenantId)).format).toBe('hs256');
+  });
+});
+
+describe('retired es256 keys', () => {
   /** A client whose ScheduleKeyDeletion calls fail as an IAM refusal would. */
   function refusingDeletion(): KMSClient {
-    const client = new KMSClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    const client = new KMSClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: SERVICE_CREDENTIAL, maxAttempts: 1 });
     client.middlewareStack.add(
       (next, context) => async (args) => {
         if (context.commandName === 'ScheduleKeyDeletionCommand') throw Object.assign(new Error('not authorized to perform kms:ScheduleKeyDeletion'), { name: 'AccessDeniedException' });
@@ -353,105 +426,79 @@ describe('rotateSigningKey and retired keys', () => {
   }
   const keyState = async (keyId: string) => (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!;
 
-  /** A tenant whose first key, A, has just retired after one rotation. */
+  /** A tenant whose es256 key A has just retired after a rotation to another es256 key. */
   async function tenantWithRetiredKey() {
     const registry = new MemoryRegistry();
     const clock = new ManualClock();
     const tenantId = newTenant();
-    await adapter(registry, clock).ensureSigningKey(tenantId);
-    const [a] = await registry.listTenantKeys(tenantId);
-    await adapter(registry, clock).rotateSigningKey(tenantId);
+    const keys = adapter(registry, clock);
+    await keys.ensureSigningKey(tenantId);
+    const a = await keys.rotateSigningKey(tenantId, 'es256');
+    clock.advance(KEY_PUBLICATION_SECONDS);
+    await keys.rotateSigningKey(tenantId);
     clock.advance(KEY_PUBLICATION_SECONDS + RETIREMENT_DELAY_SECONDS);
-    return { registry, clock, tenantId, a: a! };
+    const record = (await registry.listTenantKeys(tenantId)).find((r) => r.kid === a.kid)!;
+    return { registry, clock, tenantId, a: record };
   }
 
-  it('schedules the KMS deletion of keys that have retired, once, with a 30-day window, and never of a trusted key', async () => {
-    // Prepare: key A, then a rotation to B; A retires a token lifetime after B activates.
-    const registry = new MemoryRegistry();
-    const clock = new ManualClock();
+  it('schedules the KMS deletion of a retired es256 key once, with a 30-day window, and never of a trusted key', async () => {
+    const { registry, clock, tenantId, a } = await tenantWithRetiredKey();
     const keys = adapter(registry, clock);
-    const tenantId = newTenant();
-    await keys.ensureSigningKey(tenantId);
-    const [a] = await registry.listTenantKeys(tenantId);
-    const b = await keys.rotateSigningKey(tenantId);
-    expect(b.keysDeleted).toEqual([]);
-
-    // Act 1: a rotation while A is still retiring deletes nothing.
-    clock.advance(KEY_PUBLICATION_SECONDS + RETIREMENT_DELAY_SECONDS - 1);
-    const c = await keys.rotateSigningKey(tenantId);
-    // Act 2: once A has retired, the next rotation deletes A and nothing else.
-    clock.advance(1);
-    const d = await keys.rotateSigningKey(tenantId);
-    const e = await keys.rotateSigningKey(tenantId);
-
-    // Assess
-    expect(c).toMatchObject({ keysDeleted: [], keysNotDeleted: [] });
-    expect(d).toMatchObject({ keysDeleted: [a!.kid], keysNotDeleted: [] });
-    expect(e.keysDeleted).toEqual([]);
-    const deleted = await keyState(a!.keyId);
+    const first = await keys.rotateSigningKey(tenantId);
+    const second = await keys.rotateSigningKey(tenantId);
+    expect(first.keysDeleted).toContain(a.kid);
+    expect(second.keysDeleted).toEqual([]);
+    const deleted = await keyState(a.keyId);
     expect(deleted.KeyState).toBe('PendingDeletion');
     expect(deleted.PendingDeletionWindowInDays).toBe(30);
     const states = await tenantKmsKeys(tenantId);
-    // Of the tenant's five keys (A and four rotations), only A is pending deletion.
-    expect(states).toHaveLength(5);
-    expect(states.filter((k) => k.state === 'PendingDeletion').map((k) => a!.keyId.endsWith(`/${k.keyId}`))).toEqual([true]);
-    const described = await keys.describeKeys(tenantId);
-    expect(described.find((k) => k.kid === a!.kid)).toMatchObject({ status: 'deleted', deletionScheduledAt: clock.now });
-    expect(described.filter((k) => k.status === 'deleted')).toHaveLength(1);
-    expect((await keys.jwks(tenantId)).keys.map((k) => k.kid)).not.toContain(a!.kid);
-    expect((await keys.jwks(tenantId)).keys.map((k) => k.kid)).toContain(b.kid);
+    expect(states.filter((k) => k.state === 'PendingDeletion').map((k) => a.keyId.endsWith(`/${k.keyId}`))).toEqual([true]);
+    expect((await keys.jwks(tenantId)).keys.map((k) => k.kid)).not.toContain(a.kid);
   });
 
   it('reports a deletion KMS refuses without failing the rotation, and the next rotation deletes the key', async () => {
     const { registry, clock, tenantId, a } = await tenantWithRetiredKey();
-
-    // Act
     const refused = await adapter(registry, clock, refusingDeletion()).rotateSigningKey(tenantId);
     const retried = await adapter(registry, clock).rotateSigningKey(tenantId);
-
-    // Assess: the refused rotation still rotated; the key stayed enabled and retired until the retry.
-    expect(refused.keysDeleted).toEqual([]);
-    expect(refused.keysNotDeleted).toEqual([{ kid: a!.kid, reason: expect.stringMatching(/^AccessDeniedException: /) }]);
+    expect(refused.keysNotDeleted).toEqual(expect.arrayContaining([{ kid: a.kid, reason: expect.stringMatching(/^AccessDeniedException: /) }]));
     expect((await registry.listTenantKeys(tenantId)).map((k) => k.kid)).toContain(refused.kid);
-    expect(retried.keysDeleted).toEqual([a!.kid]);
-    expect((await keyState(a!.keyId)).KeyState).toBe('PendingDeletion');
+    expect(retried.keysDeleted).toContain(a.kid);
+    expect((await keyState(a.keyId)).KeyState).toBe('PendingDeletion');
   });
 
   it('records a retired key whose deletion was already scheduled outside the service', async () => {
     const { registry, clock, tenantId, a } = await tenantWithRetiredKey();
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: a.keyId, PendingWindowInDays: 7 }));
-
     const rotation = await adapter(registry, clock).rotateSigningKey(tenantId);
-
-    expect(rotation).toMatchObject({ keysDeleted: [a!.kid], keysNotDeleted: [] });
-    expect((await registry.listTenantKeys(tenantId)).find((k) => k.kid === a!.kid)?.deletionScheduledAt).toBe(clock.now);
+    expect(rotation.keysDeleted).toContain(a.kid);
+    expect((await registry.listTenantKeys(tenantId)).find((k) => k.kid === a.kid)?.deletionScheduledAt).toBe(clock.now);
   });
 });
 
 describe('errors', () => {
-  it('throws TenantKeyMissingError for a tenant without a key, on both signing paths', async () => {
+  it('throws TenantKeyMissingError for a tenant without a key, on every signing path', async () => {
     const keys = adapter(new MemoryRegistry());
-    await expect(keys.signingKid('nobody')).rejects.toBeInstanceOf(TenantKeyMissingError);
-    await expect(keys.sign('nobody', Buffer.from('x'), 'tenant')).rejects.toBeInstanceOf(TenantKeyMissingError);
-    await expect(keys.sign('nobody', Buffer.from('x'), 'decoy')).rejects.toBeInstanceOf(TenantKeyMissingError);
-    await expect(keys.keys('nobody')).resolves.toEqual(new Map());
+    await expect(keys.signingKey('nobody')).rejects.toBeInstanceOf(TenantKeyMissingError);
+    await expect(keys.signEs256('nobody', 'k', Buffer.from('x'), 'tenant')).rejects.toBeInstanceOf(TenantKeyMissingError);
+    await expect(keys.signEs256('nobody', 'k', Buffer.from('x'), 'decoy')).rejects.toBeInstanceOf(TenantKeyMissingError);
+    await expect(keys.keys('nobody')).resolves.toEqual({ publicKeys: new Map(), secrets: [] });
   });
 
   it('translates KMS refusals into SigningKeyUnavailableError and a wrong kid into TenantKeyIntegrityError', async () => {
-    // Prepare
+    // Prepare: a tenant whose secrets key is disabled; one whose es256 key is gone; one mislabelled.
     const registry = new MemoryRegistry();
     const keys = adapter(registry);
     const tenantId = newTenant();
     await keys.ensureSigningKey(tenantId);
     const [record] = await registry.listTenantKeys(tenantId);
-    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: record!.keyId, PendingWindowInDays: 7 }));
+    await kms.send(new DisableKeyCommand({ KeyId: record!.keyId }));
     const missing = newTenant();
-    await registry.putTenantKey({ tenantId: missing, kid: 'k', keyId: 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-4000-8000-000000000000', createdAt: 1, status: 'active' });
+    await registry.putTenantKey({ tenantId: missing, kid: 'k', keyId: 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-4000-8000-000000000000', createdAt: 1, status: 'active', format: 'es256' });
     const mislabelled = newTenant();
-    await registry.putTenantKey({ ...(await recordRotatedKey(new MemoryRegistry(), mislabelled, 0)), tenantId: mislabelled, kid: 'not-the-thumbprint', createdAt: 1, status: 'active' });
+    await registry.putTenantKey({ ...(await recordRotatedKey(new MemoryRegistry(), mislabelled, 0)), tenantId: mislabelled, kid: 'not-the-thumbprint', createdAt: 1, status: 'active', format: 'es256' });
 
     // Act / Assess
-    await expect(keys.sign(tenantId, Buffer.from('x'), 'tenant')).rejects.toBeInstanceOf(SigningKeyUnavailableError);
+    await expect(keys.signingKey(tenantId)).rejects.toBeInstanceOf(SigningKeyUnavailableError);
     await expect(keys.keys(missing)).rejects.toBeInstanceOf(SigningKeyUnavailableError);
     await expect(adapter(registry).keys(mislabelled)).rejects.toBeInstanceOf(TenantKeyIntegrityError);
   });

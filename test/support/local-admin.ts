@@ -2,6 +2,24 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { LocalCloud } from '../../local/cloud';
+import type { WrappedTokenSecret } from '../../src/core/ports';
+import { unwrapSecrets } from '../../src/cli/secrets';
+import type { TokenSecretSet } from '../../src/verify/secrets';
+
+/**
+ * A tenant's hs256 secrets as `attestor keys secret --json` prints them: fetched wrapped from the
+ * admin API and unwrapped with the local KMS under the same credential (default: the operator).
+ */
+export async function tenantSecretSet(
+  cloud: Pick<LocalCloud, 'endpoint' | 'adminCredentials' | 'endpoints'>,
+  as: { accessKeyId?: string; secretAccessKey?: string } = {},
+): Promise<TokenSecretSet> {
+  const res = await signedAdminFetch(cloud, 'GET', '/v1/admin/keys/secrets', undefined, as);
+  if (res.status !== 200) throw new Error(`secrets: ${res.status} ${await res.text()}`);
+  const { keys } = (await res.json()) as { keys: WrappedTokenSecret[] };
+  const credentials = { accessKeyId: as.accessKeyId ?? cloud.adminCredentials.accessKeyId, secretAccessKey: as.secretAccessKey ?? cloud.adminCredentials.secretAccessKey };
+  return unwrapSecrets(keys, { credentials, region: cloud.adminCredentials.region, endpoint: cloud.endpoints.kms });
+}
 
 export async function signedAdminFetch(
   cloud: Pick<LocalCloud, 'endpoint' | 'adminCredentials'>,

@@ -2,12 +2,14 @@
  * In-memory implementations of the core's ports, for unit tests of the protocol logic.
  * Integration tests use the real adapters against the local cloud instead.
  */
-import { createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { createPublicKey, createSecretKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { jwkThumbprint, type InstallPublicJwk } from '../../src/core/install-key';
 import type { Policy } from '../../src/core/policy';
 import type {
   AppRecord,
   AppRemoval,
+  AppSnapshot,
+  AttestationCatalog,
   BuildObject,
   DeviceRecord,
   PrincipalRecord,
@@ -19,12 +21,15 @@ import type {
   NonceStore,
   RegistrationRecord,
   Registry,
-  SigningKeyChoice,
   TenantKeyRecord,
-  TokenSigner,
+  TokenKeys,
+  TokenSecret,
+  TokenSigningKey,
   UploadRecord,
+  VerificationKeys,
   VerificationKeySource,
 } from '../../src/core/ports';
+import type { TokenFormat } from '../../src/core/token';
 import { generateP256KeyPair } from '../../src/core/p256';
 
 export class ManualClock implements Clock {
@@ -50,7 +55,7 @@ export class MemoryNonceStore implements NonceStore {
   }
 }
 
-export class MemoryRegistry implements Registry, TenantDirectory {
+export class MemoryRegistry implements Registry, TenantDirectory, AttestationCatalog {
   readonly apps = new Map<string, AppRecord>();
   readonly registrations = new Map<string, RegistrationRecord>();
   readonly policies = new Map<string, Policy>();
@@ -63,6 +68,13 @@ export class MemoryRegistry implements Registry, TenantDirectory {
 
   async getApp(appId: string) {
     return this.apps.get(appId);
+  }
+  async appSnapshot(appId: string): Promise<AppSnapshot> {
+    const app = this.apps.get(appId);
+    const policy = this.policies.get(appId);
+    const registrations = new Map([...this.registrations.values()].filter((r) => r.appId === appId).map((r) => [r.version, r]));
+    const devices = new Map([...this.devices.values()].filter((d) => d.appId === appId).map((d) => [d.deviceId, d]));
+    return { ...(app ? { app } : {}), ...(policy ? { policy } : {}), registrations, devices };
   }
   async ensureApp(app: AppRecord) {
     if (!this.apps.has(app.appId)) this.apps.set(app.appId, app);
@@ -102,7 +114,10 @@ export class MemoryRegistry implements Registry, TenantDirectory {
   }
   async markTenantKeyDeletionScheduled(tenantId: string, kid: string, at: number) {
     const i = this.tenantKeys.findIndex((k) => k.tenantId === tenantId && k.kid === kid);
-    if (i >= 0 && this.tenantKeys[i]!.deletionScheduledAt === undefined) this.tenantKeys[i] = { ...this.tenantKeys[i]!, deletionScheduledAt: at };
+    if (i >= 0 && this.tenantKeys[i]!.deletionScheduledAt === undefined) {
+      const { wrappedSecret: _erased, ...rest } = this.tenantKeys[i]!;
+      this.tenantKeys[i] = { ...rest, deletionScheduledAt: at };
+    }
   }
   async listApps(tenantId: string) {
     return [...this.apps.values()].filter((a) => a.tenantId === tenantId).sort((a, b) => (a.appId < b.appId ? -1 : 1));
@@ -199,31 +214,57 @@ export function generateTestKey(): TestKey {
   return { privateKey, publicKey, kid: jwkThumbprint(jwk) };
 }
 
-/** Signs like the KMS adapter (P1363 output) with keys held in memory; records which key it used. */
-export class MemorySigner implements TokenSigner, VerificationKeySource {
-  readonly tenant = new Map<string, TestKey>();
+/**
+ * Token keys held in memory, like the KMS adapter's: per tenant an hs256 secret (the default) or,
+ * after useFormat(tenant, 'es256'), a P-256 key that signs in P1363 form. Records what it was asked.
+ */
+export class MemoryTokenKeys implements TokenKeys, VerificationKeySource {
+  private readonly formats = new Map<string, TokenFormat>();
+  private readonly secretKeys = new Map<string, TokenSecret>();
+  private readonly signingKeys = new Map<string, TestKey>();
   readonly decoy: TestKey = generateTestKey();
-  readonly calls: SigningKeyChoice[] = [];
+  /** es256 signatures made, by choice. */
+  readonly es256Calls: Array<'tenant' | 'decoy'> = [];
+  /** Tenants whose signing key was asked for. */
+  readonly signingKeyCalls: string[] = [];
 
+  useFormat(tenantId: string, format: TokenFormat): void {
+    this.formats.set(tenantId, format);
+  }
+  formatOf(tenantId: string): TokenFormat {
+    return this.formats.get(tenantId) ?? 'hs256';
+  }
+  secretFor(tenantId: string): TokenSecret {
+    let secret = this.secretKeys.get(tenantId);
+    if (!secret) {
+      secret = { kid: `secret-${tenantId}`, key: createSecretKey(randomBytes(32)) };
+      this.secretKeys.set(tenantId, secret);
+    }
+    return secret;
+  }
   keyFor(tenantId: string): TestKey {
-    let key = this.tenant.get(tenantId);
+    let key = this.signingKeys.get(tenantId);
     if (!key) {
       key = generateTestKey();
-      this.tenant.set(tenantId, key);
+      this.signingKeys.set(tenantId, key);
     }
     return key;
   }
-  async signingKid(tenantId: string) {
-    return this.keyFor(tenantId).kid;
+  async signingKey(tenantId: string): Promise<TokenSigningKey> {
+    this.signingKeyCalls.push(tenantId);
+    if (this.formatOf(tenantId) === 'es256') return { format: 'es256', kid: this.keyFor(tenantId).kid };
+    const { kid, key } = this.secretFor(tenantId);
+    return { format: 'hs256', kid, secret: key };
   }
-  async sign(tenantId: string, input: Uint8Array, key: SigningKeyChoice) {
-    this.calls.push(key);
+  async signEs256(tenantId: string, _kid: string, input: Uint8Array, key: 'tenant' | 'decoy') {
+    this.es256Calls.push(key);
     const privateKey = key === 'tenant' ? this.keyFor(tenantId).privateKey : this.decoy.privateKey;
     return sign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' });
   }
-  async keys(tenantId: string): Promise<ReadonlyMap<string, KeyObject>> {
+  async keys(tenantId: string): Promise<VerificationKeys> {
+    if (this.formatOf(tenantId) === 'hs256') return { publicKeys: new Map(), secrets: [this.secretFor(tenantId)] };
     const key = this.keyFor(tenantId);
-    return new Map([[key.kid, createPublicKey(key.privateKey)]]);
+    return { publicKeys: new Map([[key.kid, createPublicKey(key.privateKey)]]), secrets: [] };
   }
 }
 

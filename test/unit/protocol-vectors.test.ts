@@ -1,17 +1,19 @@
 /**
- * The server core against the known-answer vectors of protocol v1 (test/vectors/protocol-v1.json,
+ * The server core against the known-answer vectors of protocol 2 (test/vectors/protocol-v2.json,
  * made by scripts/make-vectors.ts from the spec with node:crypto alone). If one of these fails,
  * either the core or the vectors changed the protocol: both break every client already shipped.
  */
-import { createHmac, createPrivateKey, createPublicKey, sign } from 'node:crypto';
-import { attest, issueChallenge, type AttestationDeps } from '../../src/core/attestation';
+import { createHmac, createPrivateKey, createPublicKey, createSecretKey, sign } from 'node:crypto';
+import { attest, issueChallenge, newDecoySecret, type AttestationDeps } from '../../src/core/attestation';
 import { decodeB64u } from '../../src/core/base64url';
 import { importInstallKey, installProofMessage, jwkThumbprint, verifyInstallProof, type InstallPublicJwk } from '../../src/core/install-key';
 import { computeMeasurement, packageDigest } from '../../src/core/measurement';
 import { INSTALL_PROOF_LABEL, MEASUREMENT_LABEL, NONCE_BYTES } from '../../src/core/protocol';
+import { HS256_HEADER, hs256Token, type TokenClaims } from '../../src/core/token';
 import { attestRequestSchema, parseRequest } from '../../src/core/validation';
-import vectors from '../vectors/protocol-v1.json';
-import { ManualClock, MemoryNonceStore, MemoryRegistry, MemorySigner } from '../support/memory';
+import { verifyTokenWithKeys } from '../../src/core/verify';
+import vectors from '../vectors/protocol-v2.json';
+import { ManualClock, MemoryNonceStore, MemoryRegistry, MemoryTokenKeys } from '../support/memory';
 
 type Case = (typeof vectors.cases)[number];
 
@@ -23,9 +25,9 @@ const bytes = (b64u: string): Buffer => {
 const hex = (text: string) => Buffer.from(text, 'hex');
 const publicJwk = (c: Case) => c.expected.installKeyPublic as InstallPublicJwk;
 
-describe('protocol v1 vectors: server core', () => {
+describe('protocol 2 vectors: server core', () => {
   it('has the labels and cases this suite expects', () => {
-    expect(vectors.protocol).toBe(1);
+    expect(vectors.protocol).toBe(2);
     expect(vectors.labels).toEqual({ measurement: MEASUREMENT_LABEL, installProof: INSTALL_PROOF_LABEL });
     expect(vectors.cases.map((c) => c.name)).toEqual(['basic', 'max-lengths', 'minimal', 'separators-a', 'separators-b']);
   });
@@ -91,17 +93,19 @@ describe('protocol v1 vectors: server core', () => {
     const nonce = bytes(c.input.nonce);
     const clock = new ManualClock();
     const registry = new MemoryRegistry();
-    const signer = new MemorySigner();
+    const keys = new MemoryTokenKeys();
     await registry.ensureApp({ appId: c.input.appId, tenantId: 'tenant-a', createdAt: clock.now });
     await registry.putRegistrationIfAbsent({ appId: c.input.appId, version: c.input.appVersion, sha256: c.expected.packageDigestHex, size: c.input.packageBytesHex.length / 2, objectKey: 'k', registeredAt: clock.now });
     const deps: AttestationDeps = {
       nonces: new MemoryNonceStore(),
-      registry,
-      signer,
+      catalog: registry,
+      keys,
       clock,
       // The first draw is the challenge nonce, later ones are jtis.
       random: { bytes: (n) => (n === NONCE_BYTES ? Buffer.from(nonce) : Buffer.alloc(n, 7)) },
       issuer: 'attestor',
+      tokenTtlSeconds: 300,
+      decoySecret: newDecoySecret(),
       defaultTenantId: 'default',
     };
 
@@ -117,7 +121,29 @@ describe('protocol v1 vectors: server core', () => {
     expect(fresh.toString('base64url')).not.toBe(c.expected.installProof);
     const again = await attest(deps, parseRequest(attestRequestSchema, { ...vectors.exampleAttestRequest, installProof: fresh.toString('base64url') }));
     expect(again.verdict.passed).toBe(true);
-    expect(signer.calls).toEqual(['tenant', 'tenant']);
+    const tenantSecret = keys.secretFor('tenant-a').key;
+    for (const token of [result.token, again.token]) {
+      const [h, p, mac] = token.split('.');
+      expect(createHmac('sha256', tenantSecret).update(`${h}.${p}`).digest('base64url')).toBe(mac);
+    }
+  });
+});
+
+describe('protocol 2 vectors: hs256 tokens', () => {
+  it.each(vectors.tokens.map((t) => [t.name, t] as const))('%s: the core mints exactly the expected token', (_name, t) => {
+    // Act
+    const token = hs256Token(createSecretKey(bytes(t.input.secret)), t.input.claims as TokenClaims);
+    // Assess
+    expect(token).toBe(t.expected.token);
+    expect(token.split('.')[0]).toBe(HS256_HEADER);
+  });
+
+  it('the core verifies the basic token with its secret and refuses the same claims under another secret', () => {
+    const [basic, , other] = vectors.tokens;
+    const keys = { publicKeys: new Map(), secrets: [{ kid: 'basic', key: createSecretKey(bytes(basic!.input.secret)) }] };
+    const options = { issuer: 'attestor', nowSeconds: 1_800_000_100 };
+    expect(verifyTokenWithKeys(basic!.expected.token, keys, options).sub).toBe('com.example.app');
+    expect(() => verifyTokenWithKeys(other!.expected.token, keys, options)).toThrow(expect.objectContaining({ code: 'bad_signature' }));
   });
 });
 

@@ -1,5 +1,6 @@
-/** The attest function: nonces, registry, tenant keys in KMS and (if configured) the attestation log. No S3. */
-import { cryptoRandom, type AttestationDeps } from '../../core/attestation';
+/** The attest function: nonces, the app catalog (cached), tenant keys in KMS and (if configured) the attestation log. No S3. */
+import { cryptoRandom, newDecoySecret, type AttestationDeps } from '../../core/attestation';
+import { CachedAttestationCatalog } from '../../core/catalog-cache';
 import { dynamoDbClient } from '../clients/dynamodb';
 import { kmsClient } from '../clients/kms';
 import { DynamoDbNonceStore } from '../dynamodb-nonce-store';
@@ -13,13 +14,17 @@ export function attestDeps(config: ServiceConfig, shared?: Pick<SharedAdapters, 
   const dynamodb = shared?.dynamodb ?? dynamoDbClient(config);
   const registry = shared?.registry ?? new DynamoDbRegistry(dynamodb, config.registryTable);
   const attestationLog = shared ? shared.attestationLog : attestationLogFor(config, dynamodb);
+  const clock = clockOf(config);
+  const random = config.random ?? cryptoRandom;
   return {
     nonces: new DynamoDbNonceStore(dynamodb, config.noncesTable),
-    registry,
-    signer: shared?.tenantKeys ?? tenantKeysFor(config, kmsClient(config), registry),
-    clock: clockOf(config),
-    random: config.random ?? cryptoRandom,
+    catalog: new CachedAttestationCatalog(registry, { clock }),
+    keys: shared?.tenantKeys ?? tenantKeysFor(config, kmsClient(config), registry),
+    clock,
+    random,
     issuer: config.issuer,
+    tokenTtlSeconds: config.tokenTtlSeconds,
+    decoySecret: newDecoySecret(random),
     defaultTenantId: config.defaultTenantId,
     ...(attestationLog ? { attestationLog } : {}),
   };

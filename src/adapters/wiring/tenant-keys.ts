@@ -10,6 +10,6 @@ export function tenantKeysFor(config: ServiceConfig, kms: KMSClient, registry: R
     decoyKeyId: config.decoyKeyId,
     aliasPrefix: config.tenantKeyAliasPrefix,
     clock: clockOf(config),
-    ...(config.tenantKeyPolicy !== undefined ? { keyPolicy: config.tenantKeyPolicy } : {}),
+    ...(config.tenantKeyPolicyRoles !== undefined ? { keyPolicyRoles: config.tenantKeyPolicyRoles } : {}),
   });
 }

@@ -7,7 +7,6 @@ import { ownedApp, type AdminRequest } from './context';
 
 function shown(policy: Policy): Record<string, unknown> {
   return {
-    tokenTtlSeconds: policy.tokenTtlSeconds,
     reject: { ...policy.reject },
     ...(policy.minSdkVersion !== undefined ? { minSdkVersion: policy.minSdkVersion } : {}),
   };
@@ -23,11 +22,10 @@ export async function putPolicy(request: AdminRequest) {
   const app = await ownedApp(request);
   const body = parseRequest(policySchema, parseJsonBody(request.event));
   const policy: Policy = {
-    tokenTtlSeconds: body.tokenTtlSeconds,
     reject: body.reject,
     ...(body.minSdkVersion !== undefined ? { minSdkVersion: body.minSdkVersion } : {}),
   };
   await request.deps.registry.putPolicy(app.appId, policy);
-  request.log.info('policy_set', { tenantId: request.caller.tenantId, appId: app.appId, tokenTtlSeconds: policy.tokenTtlSeconds });
+  request.log.info('policy_set', { tenantId: request.caller.tenantId, appId: app.appId });
   return json(200, shown(policy));
 }

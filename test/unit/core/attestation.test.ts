@@ -3,17 +3,20 @@ import { attest, issueChallenge, nonceId, NonceInvalidError, type AttestResult }
 import { decodeB64u } from '../../../src/core/base64url';
 import { jwkThumbprint } from '../../../src/core/install-key';
 import type { Policy } from '../../../src/core/policy';
+import type { AttestationLogEntry } from '../../../src/core/ports';
+import { HS256_HEADER } from '../../../src/core/token';
 import { verifyTokenWithKeys, TokenVerificationError } from '../../../src/core/verify';
-import { APP_ID, BUILD, ISSUER, TENANT, VERSION, genuineRequest, makeWorld, newInstallKey, parts, thrown, type World } from './helpers';
+import { APP_ID, BUILD, ISSUER, TENANT, TOKEN_TTL, VERSION, genuineRequest, makeWorld, newInstallKey, parts, thrown, type World } from './helpers';
 
 async function verifyAgainstTenant(world: World, token: string, tenantId = TENANT) {
-  const keys = await world.signer.keys(tenantId);
-  return verifyTokenWithKeys(token, (kid) => keys.get(kid), { issuer: ISSUER, audience: tenantId, nowSeconds: world.clock.now });
+  return verifyTokenWithKeys(token, await world.keys.keys(tenantId), { issuer: ISSUER, audience: tenantId, nowSeconds: world.clock.now });
 }
 
-const CLAIM_ORDER = ['iss', 'sub', 'aud', 'iat', 'exp', 'jti', 'ver', 'did', 'cnf'];
+/** hs256 claims: no aud (PROTOCOL.md §5.2). */
+const CLAIM_ORDER = ['iss', 'sub', 'iat', 'exp', 'jti', 'ver', 'did', 'cnf'];
+const ES256_CLAIM_ORDER = ['iss', 'sub', 'aud', 'iat', 'exp', 'jti', 'ver', 'did', 'cnf'];
 
-/** Same header (incl. kid), same claim names in the same order, same length. */
+/** Same header, same claim names in the same order, same length. */
 function expectIndistinguishable(failing: string, passing: string): void {
   const f = parts(failing);
   const p = parts(passing);
@@ -50,7 +53,7 @@ describe('attest', () => {
       result = await attest(world.deps, await genuineRequest(world, { installKey }));
     });
 
-    it('passes with no reasons and signs with the tenant key', () => {
+    it('passes with no reasons and is MACed with the tenant secret', async () => {
       expect(result.verdict).toEqual({
         passed: true,
         outcome: 'pass',
@@ -61,7 +64,8 @@ describe('attest', () => {
         jti: parts(result.token).claims['jti'],
         time: world.clock.now,
       });
-      expect(world.signer.calls).toEqual(['tenant']);
+      expect(world.keys.signingKeyCalls).toEqual([TENANT]);
+      await expect(verifyAgainstTenant(world, result.token)).resolves.toMatchObject({ sub: APP_ID });
     });
 
     it('mints a token that verify.ts accepts against the tenant keys', async () => {
@@ -69,15 +73,17 @@ describe('attest', () => {
       expect(claims.sub).toBe(APP_ID);
     });
 
-    it('carries sub, aud, ver, did, cnf.jkt and a 300 s lifetime', () => {
+    it('carries sub, ver, did, cnf.jkt and the deployment lifetime, and names neither tenant nor key', () => {
       // Act
-      const { header, claims } = parts(result.token);
+      const { header, claims, raw, signature } = parts(result.token);
       // Assess
       const did = jwkThumbprint(installKey.jwk);
-      expect(header).toEqual({ alg: 'ES256', typ: 'JWT', kid: world.signer.keyFor(TENANT).kid });
+      expect(header).toEqual({ alg: 'HS256', typ: 'JWT' });
+      expect(raw[0]).toBe(HS256_HEADER);
+      expect(signature).toHaveLength(32);
       expect(Object.keys(claims)).toEqual(CLAIM_ORDER);
-      expect(claims).toMatchObject({ iss: ISSUER, sub: APP_ID, aud: TENANT, ver: VERSION, did, cnf: { jkt: did }, iat: world.clock.now });
-      expect((claims['exp'] as number) - (claims['iat'] as number)).toBe(300);
+      expect(claims).toMatchObject({ iss: ISSUER, sub: APP_ID, ver: VERSION, did, cnf: { jkt: did }, iat: world.clock.now });
+      expect((claims['exp'] as number) - (claims['iat'] as number)).toBe(TOKEN_TTL);
       expect(result.expiresAt).toBe(claims['exp']);
       expect(claims['jti']).toMatch(/^[A-Za-z0-9_-]{22}$/);
       expect(claims).not.toHaveProperty('pay');
@@ -110,21 +116,23 @@ describe('attest', () => {
     expect(parts(result.token).claims).not.toHaveProperty('lut');
   });
 
-  it('uses the stored policy token lifetime', async () => {
+  it('gives every token the deployment lifetime, whatever a policy stored by protocol 1 said', async () => {
     // Prepare
     const world = makeWorld();
-    world.registry.policies.set(APP_ID, { tokenTtlSeconds: 120, reject: { rooted: true, emulator: false, debugger: false, hooked: true } });
+    world.registry.policies.set(APP_ID, { tokenTtlSeconds: 120, reject: { rooted: true, emulator: false, debugger: false, hooked: true } } as Policy);
+    const deps = { ...world.deps, tokenTtlSeconds: 900 };
     // Act
-    const result = await attest(world.deps, await genuineRequest(world));
+    const result = await attest(deps, await genuineRequest(world));
     // Assess
     const { claims } = parts(result.token);
-    expect((claims['exp'] as number) - (claims['iat'] as number)).toBe(120);
+    expect((claims['exp'] as number) - (claims['iat'] as number)).toBe(900);
+    expect(result.expiresAt).toBe(world.clock.now + 900);
   });
 
   describe('failing requests get a decoy token indistinguishable from a passing one', () => {
     const OTHER_APP = 'com.example.ppa'; // same length as APP_ID
     const OTHER_VERSION = '9.9.9'; // same length as VERSION
-    const STRICT: Policy = { tokenTtlSeconds: 300, reject: { rooted: false, emulator: false, debugger: false, hooked: true }, minSdkVersion: '2.0.0' };
+    const STRICT: Policy = { reject: { rooted: false, emulator: false, debugger: false, hooked: true }, minSdkVersion: '2.0.0' };
 
     interface Case {
       readonly name: string;
@@ -195,28 +203,46 @@ describe('attest', () => {
       // Assess
       expect(failing.verdict.passed).toBe(false);
       expect(failing.verdict.reasons).toEqual(reasons);
-      expect(world.signer.calls).toEqual(['tenant', 'decoy']);
       expectIndistinguishable(failing.token, passing.token);
-      expect(parts(failing.token).header['kid']).toBe(world.signer.keyFor(TENANT).kid);
-      expect(failing.expiresAt - world.clock.now).toBe(300);
-      await expect(verifyAgainstTenant(world, failing.token)).rejects.toMatchObject({ code: 'bad_signature' });
-      const decoyKey = createPublicKey(world.signer.decoy.privateKey);
-      const decoyClaims = verifyTokenWithKeys(failing.token, () => decoyKey, { issuer: ISSUER, audience: TENANT, nowSeconds: world.clock.now });
+      expect(failing.expiresAt - world.clock.now).toBe(TOKEN_TTL);
+      expect(() => verifyTokenWithKeys(failing.token, { publicKeys: new Map(), secrets: [world.keys.secretFor(TENANT)] }, { issuer: ISSUER, nowSeconds: world.clock.now })).toThrow(
+        expect.objectContaining({ code: 'bad_signature' }),
+      );
+      // The decoy secret, which nobody outside the process has, is what MACed it.
+      const decoyClaims = verifyTokenWithKeys(failing.token, { publicKeys: new Map(), secrets: [{ kid: 'decoy', key: world.deps.decoySecret }] }, { issuer: ISSUER, nowSeconds: world.clock.now });
       expect(decoyClaims.sub).toBe(request.appId);
     });
 
-    it('an unknown app is attributed to the default tenant', async () => {
+    it('a registered app fetches its tenant key for a failing attestation as for a passing one', async () => {
+      // Prepare
       const world = makeWorld();
+      // Act
+      await attest(world.deps, await genuineRequest(world));
+      await attest(world.deps, await genuineRequest(world, { signals: { hooked: true } }));
+      // Assess
+      expect(world.keys.signingKeyCalls).toEqual([TENANT, TENANT]);
+    });
+
+    it('an unknown app gets an hs256 decoy and is logged under the default tenant', async () => {
+      // Prepare: even a default tenant that signs es256 gives unknown apps nothing that names it.
+      const world = makeWorld();
+      world.keys.useFormat(TENANT, 'es256');
+      // Act
       const result = await attest(world.deps, await genuineRequest(world, { appId: OTHER_APP }));
+      // Assess
       expect(result.verdict.tenantId).toBe(TENANT);
-      expect(parts(result.token).claims['aud']).toBe(TENANT);
+      expect(result.verdict.appKnown).toBe(false);
+      expect(parts(result.token).header).toEqual({ alg: 'HS256', typ: 'JWT' });
+      expect(parts(result.token).claims).not.toHaveProperty('aud');
+      expect(world.keys.signingKeyCalls).toEqual([]);
+      expect(world.keys.es256Calls).toEqual([]);
     });
 
     it('a rooted device passes under the default policy but fails under one that rejects it', async () => {
       // Prepare
       const world = makeWorld();
       const lenient = await attest(world.deps, await genuineRequest(world, { signals: { rooted: true, emulator: true, debugger: true } }));
-      world.registry.policies.set(APP_ID, { tokenTtlSeconds: 300, reject: { rooted: true, emulator: false, debugger: false, hooked: true } });
+      world.registry.policies.set(APP_ID, { reject: { rooted: true, emulator: false, debugger: false, hooked: true } });
       // Act
       const strict = await attest(world.deps, await genuineRequest(world, { signals: { rooted: true } }));
       // Assess
@@ -243,7 +269,7 @@ describe('attest', () => {
       await attest(world.deps, request);
       // Act / Assess
       await expectNonceInvalid(attest(world.deps, request));
-      expect(world.signer.calls).toEqual(['tenant']);
+      expect(world.keys.signingKeyCalls).toEqual([TENANT]);
     });
 
     it('refuses a nonce after 61 s and accepts it at 59 s', async () => {
@@ -272,7 +298,7 @@ describe('attest', () => {
       const request = await genuineRequest(world);
       world.nonces.records.clear();
       await expectNonceInvalid(attest(world.deps, request));
-      expect(world.signer.calls).toEqual([]);
+      expect(world.keys.signingKeyCalls).toEqual([]);
     });
 
     it('lets exactly one of two concurrent attests with one nonce through', async () => {
@@ -283,12 +309,65 @@ describe('attest', () => {
     });
   });
 
-  it('a passing token is not valid for another tenant', async () => {
+  it('a passing token does not verify with another tenant\'s secret', async () => {
     const world = makeWorld();
     const result = await attest(world.deps, await genuineRequest(world));
-    const keys = await world.signer.keys(TENANT);
-    const error = thrown(() => verifyTokenWithKeys(result.token, (kid) => keys.get(kid), { issuer: ISSUER, audience: 'tenant-b', nowSeconds: world.clock.now }));
+    const error = thrown(() => verifyTokenWithKeys(result.token, { publicKeys: new Map(), secrets: [world.keys.secretFor('tenant-b')] }, { issuer: ISSUER, nowSeconds: world.clock.now }));
     expect(error).toBeInstanceOf(TokenVerificationError);
-    expect(error).toMatchObject({ code: 'wrong_audience' });
+    expect(error).toMatchObject({ code: 'bad_signature' });
+  });
+
+  describe('a tenant that opted into es256', () => {
+    it('signs passing tokens with its KMS key under its kid and audience, and decoys with the decoy key under the same kid', async () => {
+      // Prepare
+      const world = makeWorld();
+      world.keys.useFormat(TENANT, 'es256');
+      // Act
+      const passing = await attest(world.deps, await genuineRequest(world));
+      const failing = await attest(world.deps, await genuineRequest(world, { signals: { hooked: true } }));
+      // Assess
+      expect(world.keys.es256Calls).toEqual(['tenant', 'decoy']);
+      const kid = world.keys.keyFor(TENANT).kid;
+      expect(parts(passing.token).header).toEqual({ alg: 'ES256', typ: 'JWT', kid });
+      expect(Object.keys(parts(passing.token).claims)).toEqual(ES256_CLAIM_ORDER);
+      expect(parts(passing.token).claims['aud']).toBe(TENANT);
+      expectIndistinguishable(failing.token, passing.token);
+      await expect(verifyAgainstTenant(world, passing.token)).resolves.toMatchObject({ aud: TENANT });
+      await expect(verifyAgainstTenant(world, failing.token)).rejects.toMatchObject({ code: 'bad_signature' });
+      const decoy = { publicKeys: new Map([[kid, createPublicKey(world.keys.decoy.privateKey)]]), secrets: [] };
+      expect(verifyTokenWithKeys(failing.token, decoy, { issuer: ISSUER, audience: TENANT, nowSeconds: world.clock.now }).sub).toBe(APP_ID);
+    });
+
+    it('es256 tokens are not valid for another audience', async () => {
+      const world = makeWorld();
+      world.keys.useFormat(TENANT, 'es256');
+      const result = await attest(world.deps, await genuineRequest(world));
+      const error = thrown(() => verifyTokenWithKeys(result.token, { publicKeys: new Map([[world.keys.keyFor(TENANT).kid, world.keys.keyFor(TENANT).publicKey]]), secrets: [] }, { issuer: ISSUER, audience: 'tenant-b', nowSeconds: world.clock.now }));
+      expect(error).toMatchObject({ code: 'wrong_audience' });
+    });
+  });
+
+  describe('the attestation log', () => {
+    it('records the verdict, never the token', async () => {
+      // Prepare
+      const world = makeWorld();
+      const recorded: AttestationLogEntry[] = [];
+      const deps = { ...world.deps, attestationLog: { record: async (entry: AttestationLogEntry) => void recorded.push(entry) } as never };
+      // Act
+      const result = await attest(deps, await genuineRequest(world, { signals: { hooked: true } }));
+      // Assess
+      expect(recorded).toEqual([expect.objectContaining({ tenantId: TENANT, appId: APP_ID, outcome: 'fail', reasons: ['device_hooked'], jti: result.verdict.jti })]);
+      expect(JSON.stringify(recorded)).not.toContain(result.token.split('.')[2]);
+    });
+
+    it('a log that cannot be written is reported and the client still gets its token', async () => {
+      const world = makeWorld();
+      const failure = new Error('ProvisionedThroughputExceededException');
+      const deps = { ...world.deps, attestationLog: { record: async () => Promise.reject(failure) } as never };
+      const result = await attest(deps, await genuineRequest(world));
+      expect(result.logError).toBe(failure);
+      expect(result.verdict.passed).toBe(true);
+      await expect(verifyAgainstTenant(world, result.token)).resolves.toMatchObject({ sub: APP_ID });
+    });
   });
 });

@@ -2,14 +2,14 @@
  * Shared builders for the core and handler unit tests: a wired attestation world over the memory
  * fakes, genuine attest requests, and hand-forged JWS tokens (node:crypto only, no jose).
  */
-import { createHash, sign, type KeyObject } from 'node:crypto';
-import { cryptoRandom, issueChallenge, type AttestationDeps } from '../../../src/core/attestation';
+import { createHash, createHmac, sign, type KeyObject } from 'node:crypto';
+import { cryptoRandom, issueChallenge, newDecoySecret, type AttestationDeps } from '../../../src/core/attestation';
 import { decodeB64u, encodeB64u } from '../../../src/core/base64url';
 import { installProofMessage, type InstallPublicJwk } from '../../../src/core/install-key';
 import { computeMeasurement } from '../../../src/core/measurement';
 import type { AttestRequest } from '../../../src/core/validation';
 import { TokenVerificationError, type VerifyErrorCode } from '../../../src/core/verify';
-import { ManualClock, MemoryNonceStore, MemoryRegistry, MemorySigner } from '../../support/memory';
+import { ManualClock, MemoryNonceStore, MemoryRegistry, MemoryTokenKeys } from '../../support/memory';
 import { generateP256KeyPair } from '../../../src/core/p256';
 
 export const ISSUER = 'attestor-test';
@@ -23,16 +23,19 @@ export interface World {
   readonly clock: ManualClock;
   readonly nonces: MemoryNonceStore;
   readonly registry: MemoryRegistry;
-  readonly signer: MemorySigner;
+  readonly keys: MemoryTokenKeys;
   readonly deps: AttestationDeps;
 }
+
+/** The deployment's token lifetime in these tests. */
+export const TOKEN_TTL = 300;
 
 /** A deployment whose default tenant is TENANT, with APP_ID@VERSION registered for BUILD. */
 export function makeWorld(): World {
   const clock = new ManualClock();
   const nonces = new MemoryNonceStore();
   const registry = new MemoryRegistry();
-  const signer = new MemorySigner();
+  const keys = new MemoryTokenKeys();
   registry.apps.set(APP_ID, { appId: APP_ID, tenantId: TENANT, createdAt: clock.now - 1000 });
   registry.registrations.set(`${APP_ID}\0${VERSION}`, {
     appId: APP_ID,
@@ -42,8 +45,18 @@ export function makeWorld(): World {
     objectKey: `builds/${APP_ID}/${VERSION}/upload-0000000000000`,
     registeredAt: clock.now - 1000,
   });
-  const deps: AttestationDeps = { nonces, registry, signer, clock, random: cryptoRandom, issuer: ISSUER, defaultTenantId: TENANT };
-  return { clock, nonces, registry, signer, deps };
+  const deps: AttestationDeps = {
+    nonces,
+    catalog: registry,
+    keys,
+    clock,
+    random: cryptoRandom,
+    issuer: ISSUER,
+    tokenTtlSeconds: TOKEN_TTL,
+    decoySecret: newDecoySecret(),
+    defaultTenantId: TENANT,
+  };
+  return { clock, nonces, registry, keys, deps };
 }
 
 export interface InstallKey {
@@ -117,12 +130,11 @@ export function parts(token: string): { header: Record<string, unknown>; claims:
   };
 }
 
-/** Claims a genuine token at `now` carries. */
+/** Claims a genuine hs256 token at `now` carries (es256 tokens add `aud`). */
 export function claimsAt(now: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     iss: ISSUER,
     sub: APP_ID,
-    aud: TENANT,
     iat: now,
     exp: now + 300,
     jti: 'AAAAAAAAAAAAAAAAAAAAAA',
@@ -139,6 +151,20 @@ export function forge(header: unknown, claims: unknown, signer: (input: Buffer) 
   const signature = signer(Buffer.from(input, 'ascii'));
   return `${input}.${typeof signature === 'string' ? signature : encodeB64u(signature)}`;
 }
+
+/** Which secret MACed an hs256 token of `world`: the tenant's, the decoy's, or neither. */
+export function macBy(world: Pick<World, 'keys' | 'deps'>, token: string, tenantId = TENANT): 'tenant' | 'decoy' | 'neither' {
+  const [header, claims, signature] = token.split('.');
+  const mac = (key: KeyObject) => createHmac('sha256', key).update(`${header}.${claims}`).digest('base64url');
+  if (mac(world.keys.secretFor(tenantId).key) === signature) return 'tenant';
+  return mac(world.deps.decoySecret) === signature ? 'decoy' : 'neither';
+}
+
+/** HS256 under `secret`. */
+export const hs256 =
+  (secret: KeyObject) =>
+  (input: Buffer): Buffer =>
+    createHmac('sha256', secret).update(input).digest();
 
 /** ES256 with IEEE P1363 output, as JWS requires. */
 export const es256 =

@@ -31,7 +31,7 @@ describe('policyViolations', () => {
   });
 
   it('reports every rejected signal in a fixed order, then the SDK version', () => {
-    const strict: Policy = { tokenTtlSeconds: 60, reject: { rooted: true, emulator: true, debugger: true, hooked: true }, minSdkVersion: '2.0' };
+    const strict: Policy = { reject: { rooted: true, emulator: true, debugger: true, hooked: true }, minSdkVersion: '2.0' };
     expect(policyViolations(strict, { rooted: true, emulator: true, debugger: true, hooked: true }, '1.9.9')).toEqual([
       'device_rooted',
       'device_emulator',

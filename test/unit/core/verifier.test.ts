@@ -1,8 +1,8 @@
-import type { KeyObject } from 'node:crypto';
-import type { VerificationKeySource } from '../../../src/core/ports';
+import type { VerificationKeys, VerificationKeySource } from '../../../src/core/ports';
 import { AttestationVerifier, KeySourceUnavailableError } from '../../../src/core/verifier';
-import { ManualClock, MemorySigner, generateTestKey, type TestKey } from '../../support/memory';
-import { ISSUER, TENANT, claimsAt, es256, forge, codeOf } from './helpers';
+import { createSecretKey, randomBytes } from 'node:crypto';
+import { ManualClock, MemoryTokenKeys, generateTestKey, type TestKey } from '../../support/memory';
+import { ISSUER, TENANT, claimsAt, es256, forge, codeOf, hs256 } from './helpers';
 
 /** Wraps a key set the test can rotate; counts fetches and can hold them open. */
 class CountingKeySource implements VerificationKeySource {
@@ -13,13 +13,13 @@ class CountingKeySource implements VerificationKeySource {
   private release: (() => void) | undefined;
   constructor(public keySet: TestKey[]) {}
 
-  async keys(tenantId: string): Promise<ReadonlyMap<string, KeyObject>> {
+  async keys(tenantId: string): Promise<VerificationKeys> {
     this.calls++;
     this.tenants.push(tenantId);
     const snapshot = new Map(this.keySet.map((k) => [k.kid, k.publicKey] as const));
     await this.gate;
     if (this.failWith) throw this.failWith;
-    return snapshot;
+    return { publicKeys: snapshot, secrets: [] };
   }
   hold(): void {
     this.gate = new Promise((resolve) => (this.release = resolve));
@@ -34,7 +34,7 @@ function setup(keySet: TestKey[] = [generateTestKey()], refreshIntervalSeconds?:
   const clock = new ManualClock();
   const source = new CountingKeySource(keySet);
   const verifier = new AttestationVerifier({ keys: source, tenantId: TENANT, issuer: ISSUER, clock, ...(refreshIntervalSeconds ? { refreshIntervalSeconds } : {}) });
-  const token = (key: TestKey) => forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now), es256(key.privateKey));
+  const token = (key: TestKey) => forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now, { aud: TENANT }), es256(key.privateKey));
   return { clock, source, verifier, token };
 }
 
@@ -53,13 +53,35 @@ describe('AttestationVerifier', () => {
     expect(source.tenants).toEqual([TENANT]);
   });
 
-  it('verifies tokens minted by MemorySigner for its tenant', async () => {
-    const signer = new MemorySigner();
+  it('verifies hs256 tokens with the secrets of MemoryTokenKeys for its tenant', async () => {
+    const keys = new MemoryTokenKeys();
     const clock = new ManualClock();
-    const verifier = new AttestationVerifier({ keys: signer, tenantId: TENANT, issuer: ISSUER, clock });
-    const key = signer.keyFor(TENANT);
-    const token = forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now), es256(key.privateKey));
+    const verifier = new AttestationVerifier({ keys, tenantId: TENANT, issuer: ISSUER, clock });
+    const token = forge({ alg: 'HS256', typ: 'JWT' }, claimsAt(clock.now), hs256(keys.secretFor(TENANT).key));
     expect((await verifier.verify(token)).sub).toBe(claimsAt(0)['sub']);
+    const decoy = forge({ alg: 'HS256', typ: 'JWT' }, claimsAt(clock.now), hs256(createSecretKey(randomBytes(32))));
+    expect(await codeOf(verifier.verify(decoy))).toBe('bad_signature');
+  });
+
+  it('refetches once when an hs256 token matches no secret held (a rotation not seen yet), and no more than once per 30 s', async () => {
+    // Prepare: the verifier holds the old secret; the source has moved on to a new one.
+    const clock = new ManualClock();
+    const oldSecret = { kid: 'old', key: createSecretKey(randomBytes(32)) };
+    const newSecret = { kid: 'new', key: createSecretKey(randomBytes(32)) };
+    let current = [oldSecret];
+    let calls = 0;
+    const verifier = new AttestationVerifier({ keys: { keys: async () => (calls++, { publicKeys: new Map(), secrets: current }) }, tenantId: TENANT, issuer: ISSUER, clock });
+    const mint = (key: typeof oldSecret) => forge({ alg: 'HS256', typ: 'JWT' }, claimsAt(clock.now, { jti: randomBytes(16).toString('base64url') }), hs256(key.key));
+    await verifier.verify(mint(oldSecret));
+    current = [newSecret, oldSecret];
+    // Act
+    const claims = await verifier.verify(mint(newSecret));
+    const decoys = [];
+    for (let i = 0; i < 5; i++) decoys.push(await codeOf(verifier.verify(mint({ kid: 'x', key: createSecretKey(randomBytes(32)) }))));
+    // Assess
+    expect(claims.sub).toBe(claimsAt(0)['sub']);
+    expect(calls).toBe(2);
+    expect(decoys).toEqual(Array(5).fill('bad_signature'));
   });
 
   it('does not fetch keys for a missing or malformed token', async () => {
@@ -113,7 +135,7 @@ describe('AttestationVerifier', () => {
     const source = new CountingKeySource([key]);
     const verifier = new AttestationVerifier({ keys: source, tenantId: TENANT, issuer: ISSUER, clock, refetchIntervalSeconds: 5 });
     const stranger = generateTestKey();
-    const token = forge({ alg: 'ES256', typ: 'JWT', kid: stranger.kid }, claimsAt(clock.now), es256(stranger.privateKey));
+    const token = forge({ alg: 'ES256', typ: 'JWT', kid: stranger.kid }, claimsAt(clock.now, { aud: TENANT }), es256(stranger.privateKey));
     await codeOf(verifier.verify(token)); // cold load
     await codeOf(verifier.verify(token)); // first unknown-kid refetch
     expect(source.calls).toBe(2);
@@ -238,9 +260,9 @@ describe('AttestationVerifier', () => {
   it('still checks signature and claims with cached keys', async () => {
     const key = generateTestKey();
     const { verifier, clock } = setup([key]);
-    const expired = forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now - 1000), es256(key.privateKey));
+    const expired = forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now - 1000, { aud: TENANT }), es256(key.privateKey));
     const otherAudience = forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now, { aud: 'tenant-b' }), es256(key.privateKey));
-    const forged = forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now), es256(generateTestKey().privateKey));
+    const forged = forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now, { aud: TENANT }), es256(generateTestKey().privateKey));
     expect(await codeOf(verifier.verify(expired))).toBe('expired');
     expect(await codeOf(verifier.verify(otherAudience))).toBe('wrong_audience');
     expect(await codeOf(verifier.verify(forged))).toBe('bad_signature');

@@ -3,9 +3,8 @@
  * and the verified-token cache that must never let a request skip any of it.
  */
 import * as nodeCrypto from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
 import { bindingMatches, bindingOf, checkBinding } from '../../../src/core/binding';
-import type { VerificationKeySource } from '../../../src/core/ports';
+import type { VerificationKeys, VerificationKeySource } from '../../../src/core/ports';
 import { InMemoryReplayLedger, ReplayLedgerFullError, type ReplayLedger } from '../../../src/core/replay';
 import { VerifiedTokenCache } from '../../../src/core/token-cache';
 import { AttestationVerifier, EnforcementConfigurationError, KeyRing, type EnforcementOptions } from '../../../src/core/verifier';
@@ -26,8 +25,8 @@ const URL_ = 'https://api.example.com/orders';
 
 class SwitchableKeys implements VerificationKeySource {
   constructor(public set: TestKey[]) {}
-  async keys(): Promise<ReadonlyMap<string, KeyObject>> {
-    return new Map(this.set.map((k) => [k.kid, k.publicKey] as const));
+  async keys(): Promise<VerificationKeys> {
+    return { publicKeys: new Map(this.set.map((k) => [k.kid, k.publicKey] as const)), secrets: [] };
   }
 }
 
@@ -39,7 +38,7 @@ function world(enforcement: EnforcementOptions = {}) {
   const install = newInstallKey();
   const jkt = jwkThumbprint(install.jwk);
   const token = (claims: Record<string, unknown> = {}) =>
-    forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now, { jti: nodeCrypto.randomBytes(16).toString('base64url'), did: jkt, cnf: { jkt }, ...claims }), es256(key.privateKey));
+    forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now, { aud: TENANT, jti: nodeCrypto.randomBytes(16).toString('base64url'), did: jkt, cnf: { jkt }, ...claims }), es256(key.privateKey));
   const proof = (forToken: string, overrides: Partial<Parameters<typeof makeProof>[0]> = {}, by: InstallKey = install) =>
     makeProof({ key: by, token: forToken, method: 'GET', url: URL_, iat: clock.now, ...overrides });
   return { clock, key, source, verifier, install, jkt, token, proof };
@@ -129,7 +128,7 @@ describe('verified-token cache in the verifier', () => {
     const forA = new AttestationVerifier({ keyRing: ring, issuer: ISSUER, audience: TENANT, clock });
     const forB = new AttestationVerifier({ keyRing: ring, issuer: ISSUER, audience: 'tenant-b', clock });
     const otherIssuer = new AttestationVerifier({ keyRing: ring, issuer: 'someone-else', audience: TENANT, clock });
-    const t = forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now), es256(key.privateKey));
+    const t = forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now, { aud: TENANT }), es256(key.privateKey));
     await forA.verify(t);
     expect(ring.verifiedTokens.size).toBe(1);
     expect(await codeOf(forB.verify(t))).toBe('wrong_audience');
@@ -142,7 +141,7 @@ describe('verified-token cache in the verifier', () => {
     const ring = new KeyRing({ source: new SwitchableKeys([key]), tenantId: TENANT, clock });
     const verifier = new AttestationVerifier({ keyRing: ring, issuer: ISSUER, audience: TENANT, clock });
     const wrongAudience = forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now, { aud: 'x' }), es256(key.privateKey));
-    const decoy = forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now), es256(generateTestKey().privateKey));
+    const decoy = forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now, { aud: TENANT }), es256(generateTestKey().privateKey));
     expect(await codeOf(verifier.verify(wrongAudience))).toBe('wrong_audience');
     expect(await codeOf(verifier.verify(decoy))).toBe('bad_signature');
     expect(ring.verifiedTokens.size).toBe(0);

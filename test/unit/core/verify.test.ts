@@ -1,19 +1,25 @@
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
+import { createSecretKey, randomBytes } from 'node:crypto';
+import type { VerificationKeys } from '../../../src/core/ports';
 import { TokenVerificationError, checkToken, decodeToken, verifyTokenWithKeys, type VerifyErrorCode } from '../../../src/core/verify';
 import { generateTestKey } from '../../support/memory';
-import { ISSUER, TENANT, b64uJson, claimsAt, es256, forge, thrown } from './helpers';
+import { ISSUER, TENANT, b64uJson, claimsAt, es256, forge, hs256, thrown } from './helpers';
 
 const NOW = 1_800_000_000;
 const tenant = generateTestKey();
 const decoy = generateTestKey();
 const attacker = generateTestKey();
 const trusted = new Map<string, KeyObject>([[tenant.kid, tenant.publicKey]]);
+/** An es256 verifier: public keys only. */
+const es256Keys: VerificationKeys = { publicKeys: trusted, secrets: [] };
 const options = { issuer: ISSUER, audience: TENANT, nowSeconds: NOW };
 const header = { alg: 'ES256', typ: 'JWT', kid: tenant.kid };
+const ALG_MESSAGE = 'alg must be HS256 or ES256';
 
-const verifyToken = (token: string | undefined, at = NOW) => verifyTokenWithKeys(token, (kid) => trusted.get(kid), { ...options, nowSeconds: at });
-const genuine = (claims: Record<string, unknown> = {}, h: Record<string, unknown> = header) => forge(h, claimsAt(NOW, claims), es256(tenant.privateKey));
+const verifyToken = (token: string | undefined, at = NOW) => verifyTokenWithKeys(token, es256Keys, { ...options, nowSeconds: at });
+/** es256 tokens carry their tenant as aud. */
+const genuine = (claims: Record<string, unknown> = {}, h: Record<string, unknown> = header) => forge(h, claimsAt(NOW, { aud: TENANT, ...claims }), es256(tenant.privateKey));
 
 function expectRejected(token: string | undefined, code: VerifyErrorCode, message?: string, at = NOW): void {
   const error = thrown(() => verifyToken(token, at));
@@ -23,32 +29,32 @@ function expectRejected(token: string | undefined, code: VerifyErrorCode, messag
   if (message !== undefined) expect((error as Error).message).toBe(message);
 }
 
-describe('verify: the security floor', () => {
+describe('verify (es256): the security floor', () => {
   it('accepts a genuine ES256 token and returns its claims', () => {
     // Prepare
     const token = genuine({ pay: 'p', lut: true });
     // Act
     const claims = verifyToken(token);
     // Assess
-    expect(claims).toEqual(claimsAt(NOW, { pay: 'p', lut: true }));
+    expect(claims).toEqual(claimsAt(NOW, { aud: TENANT, pay: 'p', lut: true }));
   });
 
   it('accepts a token without typ and with extra harmless claims', () => {
-    expect(() => verifyToken(forge({ alg: 'ES256', kid: tenant.kid }, claimsAt(NOW, { extra: 1 }), es256(tenant.privateKey)))).not.toThrow();
+    expect(() => verifyToken(forge({ alg: 'ES256', kid: tenant.kid }, claimsAt(NOW, { aud: TENANT, extra: 1 }), es256(tenant.privateKey)))).not.toThrow();
   });
 
   describe('algorithm confusion', () => {
     it('rejects alg none with an empty signature', () => {
-      expectRejected(forge({ alg: 'none', typ: 'JWT', kid: tenant.kid }, claimsAt(NOW), () => ''), 'malformed', 'alg must be ES256');
+      expectRejected(forge({ alg: 'none', typ: 'JWT', kid: tenant.kid }, claimsAt(NOW), () => ''), 'malformed', ALG_MESSAGE);
     });
 
     it('rejects alg none with a copied genuine signature', () => {
       const signature = genuine().split('.')[2]!;
-      expectRejected(forge({ alg: 'none', typ: 'JWT', kid: tenant.kid }, claimsAt(NOW), () => signature), 'malformed', 'alg must be ES256');
+      expectRejected(forge({ alg: 'none', typ: 'JWT', kid: tenant.kid }, claimsAt(NOW), () => signature), 'malformed', ALG_MESSAGE);
     });
 
     it('rejects alg none without a kid and a two-part token', () => {
-      expectRejected(`${b64uJson({ alg: 'none' })}.${b64uJson(claimsAt(NOW))}.`, 'malformed', 'alg must be ES256');
+      expectRejected(`${b64uJson({ alg: 'none' })}.${b64uJson(claimsAt(NOW))}.`, 'malformed', ALG_MESSAGE);
       expectRejected(`${b64uJson({ alg: 'none' })}.${b64uJson(claimsAt(NOW))}`, 'malformed', 'token is not a compact JWS');
     });
 
@@ -56,37 +62,39 @@ describe('verify: the security floor', () => {
       ['SPKI PEM', () => tenant.publicKey.export({ format: 'pem', type: 'spki' })],
       ['SPKI DER', () => tenant.publicKey.export({ format: 'der', type: 'spki' })],
       ['JWK JSON', () => JSON.stringify(tenant.publicKey.export({ format: 'jwk' }))],
-    ])('rejects HS256 forged with the public key (%s) as the HMAC secret', (_form, secret) => {
+    ])('never uses the public key (%s) as an HMAC secret', (_form, secret) => {
       // Prepare
       const token = forge({ alg: 'HS256', typ: 'JWT', kid: tenant.kid }, claimsAt(NOW), (input) => createHmac('sha256', secret()).update(input).digest());
-      // Act / Assess
-      expectRejected(token, 'malformed', 'alg must be ES256');
+      // Act / Assess: an es256 verifier holds no secret; one holding secrets too checks only those.
+      expectRejected(token, 'unknown_kid');
+      const both: VerificationKeys = { publicKeys: trusted, secrets: [{ kid: 's', key: createSecretKey(randomBytes(32)) }] };
+      expect(thrown(() => verifyTokenWithKeys(token, both, options))).toMatchObject({ code: 'bad_signature' });
     });
 
     it('rejects RS256 signed by an RSA key', () => {
       const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
       const token = forge({ alg: 'RS256', typ: 'JWT', kid: tenant.kid }, claimsAt(NOW), (input) => sign('sha256', input, privateKey));
-      expectRejected(token, 'malformed', 'alg must be ES256');
+      expectRejected(token, 'malformed', ALG_MESSAGE);
     });
 
     it('rejects ES384 signed by a P-384 key', () => {
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
       const token = forge({ alg: 'ES384', typ: 'JWT', kid: tenant.kid }, claimsAt(NOW), (input) => sign('sha384', input, { key: privateKey, dsaEncoding: 'ieee-p1363' }));
-      expectRejected(token, 'malformed', 'alg must be ES256');
+      expectRejected(token, 'malformed', ALG_MESSAGE);
     });
 
     it('rejects an ES256-signed token whose header names any other alg', () => {
       fc.assert(
         fc.property(fc.oneof(fc.string(), fc.constantFrom('es256', 'ES256 ', ' ES256', 'ES512', 'EdDSA', 'PS256', 'HS256', 'ES256K'), fc.constant(null), fc.integer()), (alg) => {
-          fc.pre(alg !== 'ES256');
-          expectRejected(genuine({}, { ...header, alg }), 'malformed', 'alg must be ES256');
+          fc.pre(alg !== 'ES256' && alg !== 'HS256');
+          expectRejected(genuine({}, { ...header, alg }), 'malformed', ALG_MESSAGE);
         }),
         { numRuns: 100 },
       );
     });
 
     it('rejects a header without alg', () => {
-      expectRejected(genuine({}, { typ: 'JWT', kid: tenant.kid }), 'malformed', 'alg must be ES256');
+      expectRejected(genuine({}, { typ: 'JWT', kid: tenant.kid }), 'malformed', ALG_MESSAGE);
     });
   });
 
@@ -114,22 +122,22 @@ describe('verify: the security floor', () => {
     ];
 
     it.each(embeddings)('ignores an attacker key in %s under the attacker kid: unknown_kid', (_where, extra) => {
-      const token = forge({ ...header, kid: attacker.kid, ...extra }, claimsAt(NOW), es256(attacker.privateKey));
+      const token = forge({ ...header, kid: attacker.kid, ...extra }, claimsAt(NOW, { aud: TENANT }), es256(attacker.privateKey));
       expectRejected(token, 'unknown_kid');
     });
 
     it.each(embeddings)('ignores an attacker key in %s under the tenant kid: bad_signature', (_where, extra) => {
-      const token = forge({ ...header, ...extra }, claimsAt(NOW), es256(attacker.privateKey));
+      const token = forge({ ...header, ...extra }, claimsAt(NOW, { aud: TENANT }), es256(attacker.privateKey));
       expectRejected(token, 'bad_signature', 'signature does not verify');
     });
 
     it('rejects a decoy-signed token carrying the tenant kid as bad_signature', () => {
-      expectRejected(forge(header, claimsAt(NOW), es256(decoy.privateKey)), 'bad_signature');
+      expectRejected(forge(header, claimsAt(NOW, { aud: TENANT }), es256(decoy.privateKey)), 'bad_signature');
     });
 
     it('rejects a genuine token whose claims were altered', () => {
       const [h, , s] = genuine().split('.');
-      expectRejected(`${h}.${b64uJson(claimsAt(NOW, { sub: 'com.evil.app' }))}.${s}`, 'bad_signature');
+      expectRejected(`${h}.${b64uJson(claimsAt(NOW, { aud: TENANT, sub: 'com.evil.app' }))}.${s}`, 'bad_signature');
     });
 
     it('rejects a header with crit', () => {
@@ -167,7 +175,7 @@ describe('verify: the security floor', () => {
 
     it('honours a custom skew', () => {
       const token = genuine({ iat: NOW - 400, exp: NOW - 5 });
-      const error = thrown(() => verifyTokenWithKeys(token, (kid) => trusted.get(kid), { ...options, clockSkewSeconds: 0 }));
+      const error = thrown(() => verifyTokenWithKeys(token, es256Keys, { ...options, clockSkewSeconds: 0 }));
       expect(error).toMatchObject({ code: 'expired' });
     });
   });
@@ -179,9 +187,12 @@ describe('verify: the security floor', () => {
 
     it('accepts any of several audiences and only those', () => {
       const token = genuine({ aud: 'tenant-b' });
-      const lookup = (kid: string) => trusted.get(kid);
-      expect(verifyTokenWithKeys(token, lookup, { ...options, audience: [TENANT, 'tenant-b'] }).aud).toBe('tenant-b');
-      expect(thrown(() => verifyTokenWithKeys(token, lookup, { ...options, audience: [TENANT, 'tenant-c'] }))).toMatchObject({ code: 'wrong_audience' });
+      expect(verifyTokenWithKeys(token, es256Keys, { ...options, audience: [TENANT, 'tenant-b'] }).aud).toBe('tenant-b');
+      expect(thrown(() => verifyTokenWithKeys(token, es256Keys, { ...options, audience: [TENANT, 'tenant-c'] }))).toMatchObject({ code: 'wrong_audience' });
+    });
+
+    it('refuses an es256 token when no audience is configured', () => {
+      expect(thrown(() => verifyTokenWithKeys(genuine(), es256Keys, { issuer: ISSUER, nowSeconds: NOW }))).toMatchObject({ code: 'wrong_audience' });
     });
 
     it('rejects an array aud as malformed', () => {
@@ -233,9 +244,9 @@ describe('verify: the security floor', () => {
       ['claims that are not base64url', (t: string[]) => `${t[0]}.${t[1]}*.${t[2]}`, 'claims is not base64url'],
       ['claims that are not JSON', (t: string[]) => `${t[0]}.${Buffer.from('not json').toString('base64url')}.${t[2]}`, 'claims is not JSON'],
       ['claims that are a JSON string', (t: string[]) => `${t[0]}.${b64uJson('claims')}.${t[2]}`, 'claims is not a JSON object'],
-      ['a signature that is not base64url', (t: string[]) => `${t[0]}.${t[1]}.${t[2]}==`, 'signature must be 64 bytes (r||s)'],
-      ['an empty signature', (t: string[]) => `${t[0]}.${t[1]}.`, 'signature must be 64 bytes (r||s)'],
-      ['a truncated signature', (t: string[]) => `${t[0]}.${t[1]}.${t[2]!.slice(0, 84)}`, 'signature must be 64 bytes (r||s)'],
+      ['a signature that is not base64url', (t: string[]) => `${t[0]}.${t[1]}.${t[2]}==`, 'signature must be 64 bytes'],
+      ['an empty signature', (t: string[]) => `${t[0]}.${t[1]}.`, 'signature must be 64 bytes'],
+      ['a truncated signature', (t: string[]) => `${t[0]}.${t[1]}.${t[2]!.slice(0, 84)}`, 'signature must be 64 bytes'],
     ])('rejects %s as malformed', (_what, mangle, message) => {
       expectRejected(mangle(genuine().split('.')), 'malformed', message);
     });
@@ -257,11 +268,11 @@ describe('verify: the security floor', () => {
       do der = sign('sha256', Buffer.from(input), { key: tenant.privateKey, dsaEncoding: 'der' });
       while (der.length === 64);
       // Act / Assess
-      expectRejected(`${input}.${der.toString('base64url')}`, 'malformed', 'signature must be 64 bytes (r||s)');
+      expectRejected(`${input}.${der.toString('base64url')}`, 'malformed', 'signature must be 64 bytes');
     });
 
     it.each(['iss', 'sub', 'aud', 'iat', 'exp', 'jti', 'ver', 'did'])('rejects a token without %s', (claim) => {
-      const claims = claimsAt(NOW);
+      const claims = claimsAt(NOW, { aud: TENANT });
       delete claims[claim];
       expectRejected(forge(header, claims, es256(tenant.privateKey)), 'malformed', 'required claims are missing or of the wrong type');
     });
@@ -292,17 +303,18 @@ describe('verify: the security floor', () => {
     // Prepare
     const decoded = decodeToken(genuine());
     // Act
-    const error = thrown(() => checkToken(decoded, undefined, options));
+    const error = thrown(() => checkToken(decoded, { publicKeys: new Map(), secrets: [] }, options));
     // Assess
+    expect(decoded.alg).toBe('ES256');
     expect(decoded.kid).toBe(tenant.kid);
     expect(decoded.signature).toHaveLength(64);
     expect(error).toMatchObject({ code: 'unknown_kid' });
-    expect(checkToken(decoded, tenant.publicKey, options).sub).toBe(claimsAt(NOW)['sub']);
+    expect(checkToken(decoded, es256Keys, options).sub).toBe(claimsAt(NOW)['sub']);
   });
 
   it('rejects a trusted kid mapped to a key of another type without throwing anything else', () => {
     const { publicKey } = generateKeyPairSync('ed25519');
-    const error = thrown(() => verifyTokenWithKeys(genuine(), () => publicKey, options));
+    const error = thrown(() => verifyTokenWithKeys(genuine(), { publicKeys: new Map([[tenant.kid, publicKey]]), secrets: [] }, options));
     expect(error).toMatchObject({ code: 'bad_signature' });
   });
 
@@ -321,6 +333,58 @@ describe('verify: the security floor', () => {
         }
         // A mutation of the last signature character's unused bits is impossible: decoding is canonical.
         expect(accepted).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('verify (hs256, the default): the security floor', () => {
+  const secret = { kid: 'current', key: createSecretKey(randomBytes(32)) };
+  const previous = { kid: 'previous', key: createSecretKey(randomBytes(32)) };
+  const hs256Keys: VerificationKeys = { publicKeys: new Map(), secrets: [secret, previous] };
+  const hsHeader = { alg: 'HS256', typ: 'JWT' };
+  const hsOptions = { issuer: ISSUER, nowSeconds: NOW };
+  const minted = (claims: Record<string, unknown> = {}, key = secret.key, h: Record<string, unknown> = hsHeader) => forge(h, claimsAt(NOW, claims), hs256(key));
+  const verifyHs = (token: string) => verifyTokenWithKeys(token, hs256Keys, hsOptions);
+
+  it('accepts a token MACed with any trusted secret, needing no audience', () => {
+    expect(verifyHs(minted({ pay: 'p' }))).toEqual(claimsAt(NOW, { pay: 'p' }));
+    expect(verifyHs(minted({}, previous.key)).sub).toBe(claimsAt(NOW)['sub']);
+  });
+
+  it('rejects a MAC by a secret it does not hold (a decoy) as bad_signature', () => {
+    expect(thrown(() => verifyHs(minted({}, createSecretKey(randomBytes(32)))))).toMatchObject({ code: 'bad_signature', message: 'signature does not verify' });
+  });
+
+  it('rejects an hs256 token at a verifier holding no secret as unknown_kid', () => {
+    expect(thrown(() => verifyTokenWithKeys(minted(), es256Keys, options))).toMatchObject({ code: 'unknown_kid' });
+  });
+
+  it('ignores a kid and key-naming members in the header: only held secrets verify', () => {
+    const attackerSecret = createSecretKey(randomBytes(32));
+    const token = minted({}, attackerSecret, { ...hsHeader, kid: 'current', jwk: { kty: 'oct', k: attackerSecret.export().toString('base64url') } });
+    expect(thrown(() => verifyHs(token))).toMatchObject({ code: 'bad_signature' });
+  });
+
+  it('rejects a 64-byte signature on an HS256 token as malformed', () => {
+    const [h, p] = minted().split('.');
+    expect(thrown(() => verifyHs(`${h}.${p}.${Buffer.alloc(64, 1).toString('base64url')}`))).toMatchObject({ code: 'malformed', message: 'signature must be 32 bytes' });
+  });
+
+  it('checks issuer and time as for es256, and an audience only if the token has one', () => {
+    expect(thrown(() => verifyHs(minted({ iss: 'someone-else' })))).toMatchObject({ code: 'wrong_issuer' });
+    expect(thrown(() => verifyHs(minted({ iat: NOW - 400, exp: NOW - 61 })))).toMatchObject({ code: 'expired' });
+    expect(thrown(() => verifyHs(minted({ aud: 7 })))).toMatchObject({ code: 'malformed' });
+    expect(thrown(() => verifyHs(minted({ aud: 'someone' })))).toMatchObject({ code: 'wrong_audience' });
+  });
+
+  it('never accepts a random mutation of a genuine token', () => {
+    const token = minted();
+    fc.assert(
+      fc.property(fc.nat({ max: token.length - 1 }), fc.constantFrom(...'ABCabc019-_.='), (at, char) => {
+        fc.pre(token[at] !== char);
+        expect(() => verifyHs(token.slice(0, at) + char + token.slice(at + 1))).toThrow(TokenVerificationError);
       }),
       { numRuns: 300 },
     );

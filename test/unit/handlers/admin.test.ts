@@ -41,7 +41,8 @@ function setup(completeMultipart: UploadUrlIssuer['completeMultipart'] = async (
   const keys: TenantKeyManager = {
     ensureSigningKey: async () => undefined,
     jwks: async () => ({ keys: [] }),
-    rotateSigningKey: async () => ({ kid: 'k', activatesAt: 0, keysDeleted: [], keysNotDeleted: [] }),
+    rotateSigningKey: async () => ({ kid: 'k', format: 'hs256', activatesAt: 0, keysDeleted: [], keysNotDeleted: [] }),
+    wrappedSecrets: async () => ({ keys: [] }),
     describeKeys: async () => [],
   };
   const uploads: UploadUrlIssuer = {

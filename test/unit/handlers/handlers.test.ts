@@ -152,8 +152,7 @@ describe('attest handler', () => {
     const json = body(result);
     expect(Object.keys(json)).toEqual(['token', 'expiresAt']);
     expect(json['expiresAt']).toBe(world.clock.now + 300);
-    const keys = await world.signer.keys(TENANT);
-    const claims = verifyTokenWithKeys(json['token'] as string, (kid) => keys.get(kid), { issuer: ISSUER, audience: TENANT, nowSeconds: world.clock.now });
+    const claims = verifyTokenWithKeys(json['token'] as string, await world.keys.keys(TENANT), { issuer: ISSUER, nowSeconds: world.clock.now });
     expect(claims.sub).toBe(APP_ID);
     expect(log.entries).toEqual([
       {
@@ -251,7 +250,7 @@ describe('attest handler', () => {
   it('answers 500 without the error message when the registry fails', async () => {
     // Prepare
     const request = await genuineRequest(world);
-    jest.spyOn(world.registry, 'getApp').mockRejectedValue(new Error('ResourceNotFoundException: table attestor-registry-secret'));
+    jest.spyOn(world.registry, 'appSnapshot').mockRejectedValue(new Error('ResourceNotFoundException: table attestor-registry-secret'));
     // Act
     const result = await send(JSON.stringify(request));
     // Assess
@@ -273,7 +272,7 @@ describe('authorizer handler', () => {
   async function setup(keys?: VerificationKeySource, options: { cachedResults?: boolean } = {}) {
     const world = makeWorld();
     const log = new RecordingLogger();
-    const verifier = new AttestationVerifier({ keys: keys ?? world.signer, tenantId: TENANT, issuer: ISSUER, clock: world.clock });
+    const verifier = new AttestationVerifier({ keys: keys ?? world.keys, tenantId: TENANT, issuer: ISSUER, clock: world.clock });
     const result = await attest(world.deps, await genuineRequest(world));
     return { world, log, handler: authorizerHandler(verifier, log, options), token: result.token };
   }
@@ -534,7 +533,8 @@ describe('admin handler', () => {
         ensured.push(tenantId);
       },
       jwks: async () => ({ keys: [jwk] }),
-      rotateSigningKey: async () => ({ kid: 'kid-2', activatesAt: clock.now + 60, keysDeleted: [], keysNotDeleted: [] }),
+      rotateSigningKey: async () => ({ kid: 'kid-2', format: 'hs256', activatesAt: clock.now + 60, keysDeleted: [], keysNotDeleted: [] }),
+      wrappedSecrets: async () => ({ keys: [] }),
       describeKeys: async () => [],
     };
     const issued: [string, number][] = [];

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { cryptoRandom, type AttestationDeps } from '../../../src/core/attestation';
+import { cryptoRandom, newDecoySecret, type AttestationDeps } from '../../../src/core/attestation';
 import type { TokenClaims } from '../../../src/core/token';
 import { verifyTokenWithKeys } from '../../../src/core/verify';
 import { attestHandler } from '../../../src/handlers/attest';
@@ -14,7 +14,7 @@ import { challengeHandler } from '../../../src/handlers/challenge';
 import { silentLogger } from '../../../src/handlers/log';
 import { AttestorClient, AttestorError, bytesPackageSource, memoryKeyStore, type AttestorClientOptions, type StoredInstallKey } from '../../../src/sdk';
 import { generateP256KeyPair } from '../../../src/core/p256';
-import { ManualClock, MemoryNonceStore, MemoryRegistry, MemorySigner } from '../../support/memory';
+import { ManualClock, MemoryNonceStore, MemoryRegistry, MemoryTokenKeys } from '../../support/memory';
 
 export const APP_ID = 'com.example.shop';
 export const APP_VERSION = '2.3.1';
@@ -39,8 +39,18 @@ export function decodeClaims(token: string): TokenClaims & Record<string, unknow
 export function inProcessService(options: { api?: (request: Request) => Response | Promise<Response> } = {}) {
   const clock = new ManualClock();
   const registry = new MemoryRegistry();
-  const signer = new MemorySigner();
-  const deps: AttestationDeps = { nonces: new MemoryNonceStore(), registry, signer, clock, random: cryptoRandom, issuer: ISSUER, defaultTenantId: 'default' };
+  const keys = new MemoryTokenKeys();
+  const deps: AttestationDeps = {
+    nonces: new MemoryNonceStore(),
+    catalog: registry,
+    keys,
+    clock,
+    random: cryptoRandom,
+    issuer: ISSUER,
+    tokenTtlSeconds: 300,
+    decoySecret: newDecoySecret(),
+    defaultTenantId: 'default',
+  };
   registry.apps.set(APP_ID, { appId: APP_ID, tenantId: TENANT, createdAt: clock.now });
   registry.registrations.set(`${APP_ID}\0${APP_VERSION}`, {
     appId: APP_ID,
@@ -89,8 +99,7 @@ export function inProcessService(options: { api?: (request: Request) => Response
   };
 
   const verify = async (token: string): Promise<TokenClaims> => {
-    const keys = await signer.keys(TENANT);
-    return verifyTokenWithKeys(token, (kid) => keys.get(kid), { issuer: ISSUER, audience: TENANT, nowSeconds: clock.now });
+    return verifyTokenWithKeys(token, await keys.keys(TENANT), { issuer: ISSUER, nowSeconds: clock.now });
   };
 
   const client = (overrides: Partial<AttestorClientOptions> = {}) =>
@@ -109,7 +118,10 @@ export function inProcessService(options: { api?: (request: Request) => Response
       ...overrides,
     });
 
-  return { clock, registry, signer, deps, requests, apiRequests, hooks, fetchFn, verify, client };
+  /** Whether a token was MACed with the tenant's secret (a pass) or not (a decoy). */
+  const passed = async (token: string): Promise<boolean> => verify(token).then(() => true, () => false);
+
+  return { clock, registry, keys, deps, requests, apiRequests, hooks, fetchFn, verify, passed, client };
 }
 
 /** A stored install key as the SDK persists it, generated through src/core/p256.ts. */

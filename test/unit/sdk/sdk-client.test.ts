@@ -15,7 +15,7 @@ import {
   type PackageSource,
   type StoredInstallKey,
 } from '../../../src/sdk';
-import vectors from '../../vectors/protocol-v1.json';
+import vectors from '../../vectors/protocol-v2.json';
 import { APP_ID, APP_VERSION, decodeClaims, GENUINE, inProcessService, ISSUER, rejection, TAMPERED, TENANT } from './in-process-service';
 
 jest.mock('../../../src/core/attestation', () => {
@@ -39,11 +39,11 @@ describe('AttestorClient against the real core', () => {
     const claims = await s.verify(token);
     const stored = (await keyStore.load())!;
     const did = await jwkThumbprint({ kty: 'EC', crv: 'P-256', x: stored.x, y: stored.y });
-    expect(claims).toMatchObject({ iss: ISSUER, sub: APP_ID, aud: TENANT, ver: APP_VERSION, did, cnf: { jkt: did } });
+    expect(claims).toMatchObject({ iss: ISSUER, sub: APP_ID, ver: APP_VERSION, did, cnf: { jkt: did } });
+    expect(claims).not.toHaveProperty('aud');
     expect(claims.exp - claims.iat).toBe(300);
     expect(claims).not.toHaveProperty('pay');
     expect(claims).not.toHaveProperty('lut');
-    expect(s.signer.calls).toEqual(['tenant']);
     expect(s.requests).toEqual(['/v1/challenge', '/v1/attest']);
     const [, request] = (coreAttest as jest.Mock).mock.calls[0]!;
     expect(request).toMatchObject({ sdkVersion: SDK_VERSION, device: { platform: 'unknown', signals: { rooted: false, emulator: false, debugger: false, hooked: false } } });
@@ -54,7 +54,7 @@ describe('AttestorClient against the real core', () => {
     const genuine = await s.client().getToken();
     const tampered = await s.client({ packageSource: bytesPackageSource(TAMPERED) }).getToken();
 
-    expect(s.signer.calls).toEqual(['tenant', 'decoy']);
+    expect([await s.passed(genuine), await s.passed(tampered)]).toEqual([true, false]);
     const verdict = await (coreAttest as jest.Mock).mock.results[1]!.value;
     expect(verdict.verdict.reasons).toEqual(['measurement_mismatch']);
     await expect(s.verify(tampered)).rejects.toMatchObject({ code: 'bad_signature' });
@@ -67,8 +67,7 @@ describe('AttestorClient against the real core', () => {
   it('reported device signals reach the policy (hooked fails by default)', async () => {
     const s = service();
     const signals = { signals: async () => ({ rooted: false, emulator: false, debugger: false, hooked: true }) };
-    await s.client({ signals }).getToken();
-    expect(s.signer.calls).toEqual(['decoy']);
+    expect(await s.passed(await s.client({ signals }).getToken())).toBe(false);
   });
 
   it('caches the token: a second getToken makes no request', async () => {

@@ -6,7 +6,7 @@ import { arch, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isStoredInstallKey, loadOrCreateInstallKey } from '../../../src/sdk/install-key';
 import { fileKeyStore, filePackageSource, nodeDeviceInfo } from '../../../src/sdk/node';
-import vectors from '../../vectors/protocol-v1.json';
+import vectors from '../../vectors/protocol-v2.json';
 
 let dir: string;
 beforeEach(async () => {

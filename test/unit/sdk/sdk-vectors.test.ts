@@ -18,7 +18,7 @@ import {
   verifyInstallProof,
   type InstallPublicJwk,
 } from '../../../src/sdk/protocol';
-import vectors from '../../vectors/protocol-v1.json';
+import vectors from '../../vectors/protocol-v2.json';
 
 const bytes = (b64u: string): Uint8Array => {
   const decoded = decodeB64u(b64u);
@@ -28,7 +28,7 @@ const bytes = (b64u: string): Uint8Array => {
 const fromHex = (text: string) => Uint8Array.from(Buffer.from(text, 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-describe('protocol v1 vectors: SDK', () => {
+describe('protocol 2 vectors: SDK', () => {
   describe.each(vectors.cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
     const nonce = bytes(c.input.nonce);
     const publicJwk = c.expected.installKeyPublic as InstallPublicJwk;

@@ -43,8 +43,8 @@ describe('authorizerConfigFromEnv', () => {
       LIMITED_USE: 'true',
       REQUIRE_PROOF: 'true',
       TOKEN_LEDGER_TABLE: 'ledger',
-      KEY_SOURCE: 'jwks',
-      JWKS_URL: 'https://abc.execute-api.us-west-2.amazonaws.com/prod/v1/admin/keys/jwks',
+      KEY_SOURCE: 'remote',
+      ATTESTOR_API_URL: 'https://abc.execute-api.us-west-2.amazonaws.com/prod/',
       PUBLIC_BASE_URL: 'https://api.example.com/v1/',
     });
     expect(config).toEqual({
@@ -59,7 +59,7 @@ describe('authorizerConfigFromEnv', () => {
       requireProof: true,
       proofHeader: 'Attestor-Proof',
       tokenLedgerTable: 'ledger',
-      keySource: { kind: 'jwks', jwksUrl: 'https://abc.execute-api.us-west-2.amazonaws.com/prod/v1/admin/keys/jwks' },
+      keySource: { kind: 'remote', apiUrl: 'https://abc.execute-api.us-west-2.amazonaws.com/prod/' },
       publicBaseUrl: 'https://api.example.com/v1',
       cacheSeconds: 0,
     });
@@ -81,11 +81,12 @@ describe('authorizerConfigFromEnv', () => {
     ['LIMITED_USE without a ledger', { ...KMS, LIMITED_USE: 'true' }, 'environment variable TOKEN_LEDGER_TABLE is required when LIMITED_USE is true'],
     ['REQUIRE_PROOF without a ledger', { ...KMS, REQUIRE_PROOF: 'true' }, 'environment variable TOKEN_LEDGER_TABLE is required when REQUIRE_PROOF is true'],
     ['both without a ledger', { ...KMS, LIMITED_USE: 'true', REQUIRE_PROOF: 'true' }, 'environment variable TOKEN_LEDGER_TABLE is required when LIMITED_USE and REQUIRE_PROOF is true'],
-    ['an unknown key source', { ...KMS, KEY_SOURCE: 'file' }, 'KEY_SOURCE must be kms or jwks, got "file"'],
+    ['an unknown key source', { ...KMS, KEY_SOURCE: 'file' }, 'KEY_SOURCE must be kms or remote, got "file"'],
     ['kms without the registry table', {}, 'environment variable REGISTRY_TABLE is required when KEY_SOURCE is kms'],
-    ['jwks without a URL', { KEY_SOURCE: 'jwks' }, 'environment variable JWKS_URL is required when KEY_SOURCE is jwks'],
-    ['a JWKS URL over plain http', { KEY_SOURCE: 'jwks', JWKS_URL: 'http://keys.example.com/jwks' }, 'JWKS_URL must be an https URL, got "http://keys.example.com/jwks"'],
-    ['a JWKS URL that is not a URL', { KEY_SOURCE: 'jwks', JWKS_URL: 'keys' }, 'JWKS_URL must be an absolute URL, got "keys"'],
+    ['remote without a URL', { KEY_SOURCE: 'remote' }, 'environment variable ATTESTOR_API_URL is required when KEY_SOURCE is remote'],
+    ['an API URL over plain http', { KEY_SOURCE: 'remote', ATTESTOR_API_URL: 'http://keys.example.com/prod' }, 'ATTESTOR_API_URL must be an https URL, got "http://keys.example.com/prod"'],
+    ['an API URL that is not a URL', { KEY_SOURCE: 'remote', ATTESTOR_API_URL: 'keys' }, 'ATTESTOR_API_URL must be an absolute URL, got "keys"'],
+    ['an API URL with a query', { KEY_SOURCE: 'remote', ATTESTOR_API_URL: 'https://a.example/prod?x=1' }, 'ATTESTOR_API_URL must not contain credentials, a query or a fragment'],
     ['a public base URL with a query', { ...KMS, PUBLIC_BASE_URL: 'https://api.example.com/?a=1' }, 'PUBLIC_BASE_URL must not contain credentials, a query or a fragment, got "https://api.example.com/?a=1"'],
     ['a token header that is not a header name', { ...KMS, TOKEN_HEADER: 'Attestor Token' }, 'TOKEN_HEADER must be an HTTP header name, got "Attestor Token"'],
     ['an invalid tenant id', { ...KMS, AUTHORIZER_TENANT: 'a/b' }, 'AUTHORIZER_TENANT must match ^[A-Za-z0-9_-]{1,64}$, got "a/b"'],
@@ -97,7 +98,7 @@ describe('authorizerConfigFromEnv', () => {
   });
 
   it('accepts plain http only for the local machine', () => {
-    expect(authorizerConfigFromEnv({ KEY_SOURCE: 'jwks', JWKS_URL: 'http://127.0.0.1:3000/v1/admin/keys/jwks' }).keySource).toEqual({ kind: 'jwks', jwksUrl: 'http://127.0.0.1:3000/v1/admin/keys/jwks' });
+    expect(authorizerConfigFromEnv({ KEY_SOURCE: 'remote', ATTESTOR_API_URL: 'http://127.0.0.1:3000' }).keySource).toEqual({ kind: 'remote', apiUrl: 'http://127.0.0.1:3000/' });
   });
 
   it('ignores BINDING_HEADER equal to the token header when binding is off', () => {
@@ -107,10 +108,10 @@ describe('authorizerConfigFromEnv', () => {
 
 describe('createAuthorizer', () => {
   it('wires a handler without touching AWS until a request comes (keys load in the background)', async () => {
-    const authorizer = createAuthorizer(authorizerConfigFromEnv({ KEY_SOURCE: 'jwks', JWKS_URL: 'http://127.0.0.1:9/jwks' }), {
+    const authorizer = createAuthorizer(authorizerConfigFromEnv({ KEY_SOURCE: 'remote', ATTESTOR_API_URL: 'http://127.0.0.1:9' }), {
       metrics: { record: () => undefined },
       logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
-      jwksCredentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      remoteCredentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
     });
     const result = await authorizer.handler({ type: 'REQUEST', methodArn: 'arn', headers: {}, path: '/x', httpMethod: 'GET' } as never);
     expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Deny' });

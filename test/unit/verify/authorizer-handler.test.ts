@@ -5,16 +5,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes } from 'node:crypto';
 import { jwkThumbprint } from '../../../src/core/install-key';
 import { InMemoryReplayLedger } from '../../../src/core/replay';
 import { AttestationVerifier, type EnforcementOptions } from '../../../src/core/verifier';
 import { authorizerHandler, requestUrl, type AuthorizerOptions } from '../../../src/handlers/authorizer';
 import { emfMetrics, emfVerdict, type AuthorizerVerdict, type MetricsSink } from '../../../src/handlers/metrics';
 import type { LogFields, Logger } from '../../../src/handlers/log';
-import { ManualClock, generateTestKey } from '../../support/memory';
+import { ManualClock } from '../../support/memory';
 import { bindingFor, makeProof } from '../../support/proof';
-import { ISSUER, TENANT, claimsAt, es256, forge, newInstallKey } from '../core/helpers';
+import { ISSUER, TENANT, claimsAt, forge, hs256, newInstallKey } from '../core/helpers';
 
 const fixture = JSON.parse(readFileSync(join(__dirname, '../../fixtures/apigw-custom-auth-request-type-request.json'), 'utf8')) as APIGatewayRequestAuthorizerEvent;
 /** The URL the sample event's client addressed: X-Forwarded-Proto, Host, requestContext.path. */
@@ -38,17 +38,17 @@ class Recorder implements Logger, MetricsSink {
   }
 }
 
-const key = generateTestKey();
+const secret = { kid: 'current', key: createSecretKey(randomBytes(32)) };
 const install = newInstallKey();
 const jkt = jwkThumbprint(install.jwk);
 
 function setup(options: AuthorizerOptions = {}, enforcement: EnforcementOptions = {}) {
   const clock = new ManualClock();
-  const verifier = new AttestationVerifier({ keys: { keys: async () => new Map([[key.kid, key.publicKey]]) }, tenantId: TENANT, issuer: ISSUER, clock, ...enforcement });
+  const verifier = new AttestationVerifier({ keys: { keys: async () => ({ publicKeys: new Map(), secrets: [secret] }) }, tenantId: TENANT, issuer: ISSUER, clock, ...enforcement });
   const recorder = new Recorder();
   const handler = authorizerHandler(verifier, recorder, { metrics: recorder, ...options });
   const token = (claims: Record<string, unknown> = {}) =>
-    forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now, { jti: randomBytes(16).toString('base64url'), did: jkt, cnf: { jkt }, ...claims }), es256(key.privateKey));
+    forge({ alg: 'HS256', typ: 'JWT' }, claimsAt(clock.now, { jti: randomBytes(16).toString('base64url'), did: jkt, cnf: { jkt }, ...claims }), hs256(secret.key));
   return { clock, handler, recorder, token };
 }
 

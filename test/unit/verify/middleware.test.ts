@@ -28,7 +28,7 @@ afterEach(async () => {
 });
 
 const token = (claims: Record<string, unknown> = {}, by = tenant) =>
-  forge({ alg: 'ES256', typ: 'JWT', kid: tenant.kid }, claimsAt(clock.now, { jti: randomBytes(16).toString('base64url'), did: jkt, cnf: { jkt }, ...claims }), es256(by.privateKey));
+  forge({ alg: 'ES256', typ: 'JWT', kid: tenant.kid }, claimsAt(clock.now, { aud: TENANT, jti: randomBytes(16).toString('base64url'), did: jkt, cnf: { jkt }, ...claims }), es256(by.privateKey));
 
 /** An app with the middleware on /api and a route that echoes what it saw. */
 async function app(extra: Partial<MiddlewareOptions> = {}): Promise<{ base: string; outcomes: VerificationOutcome[] }> {
@@ -72,10 +72,10 @@ describe('attestorMiddleware, enforce mode', () => {
   });
 
   it.each<[string, () => string, string]>([
-    ['alg none', () => forge({ alg: 'none', typ: 'JWT', kid: tenant.kid }, claimsAt(clock.now), () => ''), 'malformed'],
-    ['HS256 with the public key as secret', () => forge({ alg: 'HS256', typ: 'JWT', kid: tenant.kid }, claimsAt(clock.now), (i) => createHmac('sha256', tenant.publicKey.export({ format: 'pem', type: 'spki' })).update(i).digest()), 'malformed'],
-    ['an attacker key in jwk', () => forge({ alg: 'ES256', typ: 'JWT', kid: tenant.kid, jwk: decoy.publicKey.export({ format: 'jwk' }) }, claimsAt(clock.now), es256(decoy.privateKey)), 'bad_signature'],
-    ['an unknown kid', () => forge({ alg: 'ES256', typ: 'JWT', kid: decoy.kid }, claimsAt(clock.now), es256(decoy.privateKey)), 'unknown_kid'],
+    ['alg none', () => forge({ alg: 'none', typ: 'JWT', kid: tenant.kid }, claimsAt(clock.now, { aud: TENANT }), () => ''), 'malformed'],
+    ['HS256 with the public key as secret', () => forge({ alg: 'HS256', typ: 'JWT', kid: tenant.kid }, claimsAt(clock.now, { aud: TENANT }), (i) => createHmac('sha256', tenant.publicKey.export({ format: 'pem', type: 'spki' })).update(i).digest()), 'unknown_kid'],
+    ['an attacker key in jwk', () => forge({ alg: 'ES256', typ: 'JWT', kid: tenant.kid, jwk: decoy.publicKey.export({ format: 'jwk' }) }, claimsAt(clock.now, { aud: TENANT }), es256(decoy.privateKey)), 'bad_signature'],
+    ['an unknown kid', () => forge({ alg: 'ES256', typ: 'JWT', kid: decoy.kid }, claimsAt(clock.now, { aud: TENANT }), es256(decoy.privateKey)), 'unknown_kid'],
     ['a token over 4 KiB', () => token({ pad: 'x'.repeat(4000) }), 'malformed'],
     ['a token for another tenant', () => token({ aud: 'tenant-b' }), 'wrong_audience'],
     ['a token from another issuer', () => token({ iss: 'evil' }), 'wrong_issuer'],

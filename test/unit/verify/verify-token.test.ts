@@ -33,7 +33,7 @@ beforeEach(async () => {
 afterEach(() => server.close());
 
 const header = { alg: 'ES256', typ: 'JWT', kid: tenant.kid };
-const tokenAt = (claims: Record<string, unknown> = {}, h: Record<string, unknown> = header, by: TestKey = tenant) => forge(h, claimsAt(clock.now, { jti: randomBytes(16).toString('base64url'), ...claims }), es256(by.privateKey));
+const tokenAt = (claims: Record<string, unknown> = {}, h: Record<string, unknown> = header, by: TestKey = tenant) => forge(h, claimsAt(clock.now, { aud: TENANT, jti: randomBytes(16).toString('base64url'), ...claims }), es256(by.privateKey));
 const options = (extra: Partial<VerifierOptions> = {}): VerifierOptions => ({ issuer: ISSUER, audience: TENANT, jwksUrl: server.url, clock, ...extra });
 
 describe('verifyToken', () => {
@@ -52,7 +52,7 @@ describe('verifyToken', () => {
   it('also shares one JWKS fetch between calls with fresh options objects for one URL', async () => {
     // No clock, fetch or cache size given: these share the process-wide ring for the URL.
     const now = Math.floor(Date.now() / 1000);
-    const token = forge(header, claimsAt(now), es256(tenant.privateKey));
+    const token = forge(header, claimsAt(now, { aud: TENANT }), es256(tenant.privateKey));
     for (let i = 0; i < 5; i++) await verifyToken(token, { issuer: ISSUER, audience: TENANT, jwksUrl: server.url });
     expect(server.hits).toBe(1);
   });
@@ -106,10 +106,11 @@ describe('verifyToken', () => {
   });
 
   it.each([
-    ['both jwksUrl and keys', { keys: { keys: [] } }, /exactly one of jwksUrl and keys/],
-    ['neither', { jwksUrl: undefined }, /exactly one of jwksUrl and keys/],
+    ['both jwksUrl and keys', { keys: { keys: [] } }, /at most one of jwksUrl and keys/],
+    ['no keys at all', { jwksUrl: undefined }, /pass secrets \(hs256 tokens, the default\), or jwksUrl or keys/],
     ['no issuer', { issuer: '' }, /issuer is required/],
-    ['no audience', { audience: [] }, /audience is required/],
+    ['an empty audience list', { audience: [] }, /audience must be a tenant id or a non-empty list/],
+    ['a JWKS without an audience', { audience: undefined }, /audience \(your tenant id\) is required with jwksUrl or keys/],
     ['a non-http JWKS URL', { jwksUrl: 'file:///etc/jwks.json' }, /http\(s\) URL/],
   ])('refuses options with %s', (_what, extra, message) => {
     expect(() => createVerifier({ ...options(), ...extra } as VerifierOptions)).toThrow(message);
@@ -123,10 +124,11 @@ describe('security floor through verifyToken', () => {
     const spki = tenant.publicKey.export({ format: 'pem', type: 'spki' });
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
     const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
-    await expectCode(forge({ ...header, alg: 'none' }, claimsAt(clock.now), () => ''), 'malformed');
-    await expectCode(forge({ ...header, alg: 'HS256' }, claimsAt(clock.now), (input) => createHmac('sha256', spki).update(input).digest()), 'malformed');
-    await expectCode(forge({ ...header, alg: 'RS256' }, claimsAt(clock.now), (input) => sign('sha256', input, rsa)), 'malformed');
-    await expectCode(forge({ ...header, alg: 'ES384' }, claimsAt(clock.now), (input) => sign('sha384', input, { key: p384, dsaEncoding: 'ieee-p1363' })), 'malformed');
+    await expectCode(forge({ ...header, alg: 'none' }, claimsAt(clock.now, { aud: TENANT }), () => ''), 'malformed');
+    // A verifier without secrets never takes the public key for an HMAC secret.
+    await expectCode(forge({ ...header, alg: 'HS256' }, claimsAt(clock.now, { aud: TENANT }), (input) => createHmac('sha256', spki).update(input).digest()), 'unknown_kid');
+    await expectCode(forge({ ...header, alg: 'RS256' }, claimsAt(clock.now, { aud: TENANT }), (input) => sign('sha256', input, rsa)), 'malformed');
+    await expectCode(forge({ ...header, alg: 'ES384' }, claimsAt(clock.now, { aud: TENANT }), (input) => sign('sha384', input, { key: p384, dsaEncoding: 'ieee-p1363' })), 'malformed');
   });
 
   it.each([

@@ -1,11 +1,12 @@
 /**
- * Public keys for an authorizer with KEY_SOURCE=jwks: the Attestor admin JWKS route is
- * IAM-authorized, so the fetch is signed with SigV4 using the Lambda's own role credentials.
+ * A fetch for the Attestor admin routes verifiers read (JWKS, wrapped secrets): they are
+ * IAM-authorized, so each request is signed with SigV4 using the caller's own credentials (in Lambda,
+ * its role).
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { JwksKeySource, type FetchLike } from '../verify/jwks';
+import type { FetchLike } from '../verify/jwks';
 import { signUrlRequest } from './sigv4-url';
 
 /** Options of sigV4Fetch. */
@@ -29,9 +30,4 @@ export function sigV4Fetch(options: SigV4FetchOptions): FetchLike {
   });
   const send = options.fetch ?? (globalThis.fetch as unknown as FetchLike);
   return async (url, init) => send(url, { ...init, headers: await signUrlRequest(signer, { method: init.method, url: new URL(url), headers: { ...init.headers } }) });
-}
-
-/** JwksKeySource whose fetches carry SigV4 signatures. */
-export function sigV4JwksKeySource(url: string, options: SigV4FetchOptions): JwksKeySource {
-  return new JwksKeySource({ url, fetch: sigV4Fetch(options) });
 }
