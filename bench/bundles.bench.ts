@@ -37,7 +37,7 @@ const ENVIRONMENTS: Readonly<Record<LambdaName, Record<string, string>>> = (() =
   });
   return {
     challenge: base,
-    attest: { ...base, ATTESTATION_LOG_TABLE: 'bench-log', ATTESTOR_ISSUER: 'attestor', DECOY_KEY_ID: 'alias/attestor/decoy', TENANT_KEY_ALIAS_PREFIX: 'alias/attestor/tenant/' },
+    attest: { ...base, ATTESTATION_LOG_TABLE: 'bench-log', ATTESTOR_ISSUER: 'attestor', ATTESTOR_TOKEN_TTL_SECONDS: '300', DECOY_KEY_ID: 'alias/attestor/decoy', TENANT_KEY_ALIAS_PREFIX: 'alias/attestor/tenant/' },
     register: { ...base, ATTESTATION_LOG_TABLE: 'bench-log', BUILDS_BUCKET: 'bench-builds' },
     adminCatalog: { ...base, ATTESTATION_LOG_TABLE: 'bench-log' },
     adminKeys: { ...base, ...keys, ...keyPolicy('adminKeys') },

@@ -40,6 +40,12 @@ test('attestor/verify exposes verifyToken, createVerifier and the middleware', (
   expect(exportsOf('attestor/verify')).toEqual(expect.arrayContaining(['verifyToken', 'createVerifier', 'attestorMiddleware']));
 });
 
+test('attestor/verify/aws exposes attestorSecrets, and attestor/verify itself loads no AWS SDK', () => {
+  expect(exportsOf('attestor/verify/aws')).toEqual(['attestorSecrets']);
+  const files = compiledClosure(join(root, 'dist', 'verify', 'index.js'));
+  for (const file of files) expect(readFileSync(file, 'utf8')).not.toMatch(/require\("@aws-sdk|require\("@smithy/);
+});
+
 test('the compiled SDK core requires no Node built-in', () => {
   const files = compiledClosure(join(root, 'dist', 'sdk', 'index.js'));
   expect(files.length).toBeGreaterThan(3);

@@ -48,25 +48,29 @@ describe('VerifiedTokenCache', () => {
   const someKey = generateTestKey().publicKey;
   const entry = (kid: string) => ({ claims: claimsAt(0) as never, key: someKey, kid });
 
-  it('evicts the least recently used token when full', () => {
-    // Prepare
-    const cache = new VerifiedTokenCache(2);
+  it('keeps a token in use through every turnover and drops the ones not used for a generation', () => {
+    // Prepare: generations of two entries.
+    const cache = new VerifiedTokenCache(4);
     cache.set('a', entry('a'));
-    cache.set('b', entry('b'));
-    // Act: touching a makes b the oldest.
+    cache.set('b', entry('b')); // a and b become the old generation
+    // Act: a is used again, b is not; two more generations of new tokens go by.
     cache.get('a');
-    cache.set('c', entry('c'));
+    cache.set('c', entry('c')); // a and c the old generation, b dropped
+    cache.get('a');
+    cache.set('d', entry('d')); // a and d the old generation, c dropped
     // Assess
-    expect(cache.size).toBe(2);
     expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('c')).toBeUndefined();
     expect(cache.get('a')?.kid).toBe('a');
-    expect(cache.get('c')?.kid).toBe('c');
+    expect(cache.get('d')?.kid).toBe('d');
   });
 
   it('never grows past its size under a flood of distinct tokens', () => {
     const cache = new VerifiedTokenCache(100);
-    for (let i = 0; i < 10_000; i++) cache.set(`t${i}`, entry('k'));
-    expect(cache.size).toBe(100);
+    for (let i = 0; i < 10_000; i++) {
+      cache.set(`t${i}`, entry('k'));
+      expect(cache.size).toBeLessThanOrEqual(100);
+    }
     expect(cache.get('t9999')).toBeDefined();
     expect(cache.get('t9899')).toBeUndefined();
   });
@@ -74,6 +78,7 @@ describe('VerifiedTokenCache', () => {
   it('remembers nothing with size 0 and refuses a negative size', () => {
     const cache = new VerifiedTokenCache(0);
     cache.set('a', entry('a'));
+    expect(new VerifiedTokenCache(1).maxEntries).toBe(1);
     expect(cache.get('a')).toBeUndefined();
     expect(() => new VerifiedTokenCache(-1)).toThrow(RangeError);
   });
