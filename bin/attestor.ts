@@ -58,6 +58,8 @@ const tokenTtl = context('tokenTtlSeconds');
 if (tokenTtl !== undefined) props.tokenTtl = Duration.seconds(Number(tokenTtl));
 const rate = context('rateLimitPer5Minutes');
 if (rate !== undefined) props.rateLimitPer5Minutes = Number(rate);
+const peak = context('peakAttestationsPerSecond');
+if (peak !== undefined) props.peakAttestationsPerSecond = Number(peak);
 
 const attestor = new AttestorStack(app, 'Attestor', props);
 

@@ -86,13 +86,22 @@ export interface AttestorStackProps extends StackProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
+   * The attestations per second this deployment must serve at its peak (docs/SCALING.md). Sizes
+   * what would otherwise cap it: the stage throttle (two requests per attestation, plus 10 % for
+   * admin and enforcement traffic) unless throttlingRateLimit/throttlingBurstLimit are given, and
+   * the nonce and log tables' warm throughput (charged once). The account-wide API Gateway and
+   * Lambda quotas are not set by a stack: raise them with Service Quotas.
+   * @default none: the stage throttle of 50 requests per second (about 25 attestations)
+   */
+  readonly peakAttestationsPerSecond?: number;
+  /**
    * Stage-wide steady-state request rate (requests per second).
-   * @default 50
+   * @default 50, or 2.2 × peakAttestationsPerSecond
    */
   readonly throttlingRateLimit?: number;
   /**
    * Stage-wide burst (requests).
-   * @default 100
+   * @default 100, or the rate limit when peakAttestationsPerSecond is set
    */
   readonly throttlingBurstLimit?: number;
   /**
@@ -141,8 +150,14 @@ export class AttestorStack extends Stack {
       throw new Error(`AttestorStack: tokenTtl must be whole seconds from ${MIN_TOKEN_TTL_SECONDS} to ${MAX_TOKEN_TTL_SECONDS}, got ${tokenTtlSeconds}`);
     }
     const issuer = props.issuer ?? 'attestor';
+    const peak = props.peakAttestationsPerSecond;
+    if (peak !== undefined && !(Number.isInteger(peak) && peak >= 1 && peak <= 1_000_000)) {
+      throw new Error(`AttestorStack: peakAttestationsPerSecond must be a whole number from 1 to 1000000, got ${peak}`);
+    }
+    // Each attestation is two requests (challenge, attest); 10 % more for admin and JWKS/secrets reads.
+    const peakRate = peak === undefined ? undefined : Math.ceil((peak * 22) / 10);
 
-    this.tables = new ServiceTables(this, 'Tables');
+    this.tables = new ServiceTables(this, 'Tables', peak !== undefined ? { peakAttestationsPerSecond: peak } : {});
 
     this.buildsBucket = new s3.Bucket(this, 'Builds', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -212,8 +227,8 @@ export class AttestorStack extends Stack {
       handlers: mapValues(functions, (f): lambda.IFunction => f.fn),
       authorizer: this.authorizer.authorizer,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
-      ...(props.throttlingRateLimit !== undefined ? { throttlingRateLimit: props.throttlingRateLimit } : {}),
-      ...(props.throttlingBurstLimit !== undefined ? { throttlingBurstLimit: props.throttlingBurstLimit } : {}),
+      ...(props.throttlingRateLimit !== undefined ? { throttlingRateLimit: props.throttlingRateLimit } : peakRate !== undefined ? { throttlingRateLimit: peakRate } : {}),
+      ...(props.throttlingBurstLimit !== undefined ? { throttlingBurstLimit: props.throttlingBurstLimit } : peakRate !== undefined ? { throttlingBurstLimit: peakRate } : {}),
       ...(props.tracingEnabled !== undefined ? { tracingEnabled: props.tracingEnabled } : {}),
     });
 

@@ -38,17 +38,36 @@ export function tokenLedgerTable(scope: Construct, id: string): dynamodb.Table {
  * Consumed token ids live with the authorizer that consumes them (tokenLedgerTable(), created by
  * AttestationAuthorizer when limitedUse or requireProof is on), not here.
  */
+export interface ServiceTablesProps {
+  /**
+   * Attestations per second the tables must take from their first minute (docs/SCALING.md): the
+   * nonce table is pre-warmed for two writes per attestation (the challenge's put, the attest's
+   * delete) and the log for one. A new on-demand table takes about 4,000 writes per second at once
+   * and doubles its previous peak within 30 minutes; a launch beyond that would be throttled.
+   * Pre-warming is charged once. @default no pre-warming
+   */
+  readonly peakAttestationsPerSecond?: number;
+}
+
+/** DynamoDB serves this much on a new on-demand table anyway; warm throughput below it is refused. */
+const ON_DEMAND_INITIAL_WRITES = 4000;
+
+const warmWrites = (writesPerSecond: number | undefined): Pick<dynamodb.TableProps, 'warmThroughput'> =>
+  writesPerSecond === undefined ? {} : { warmThroughput: { writeUnitsPerSecond: Math.max(ON_DEMAND_INITIAL_WRITES, Math.ceil(writesPerSecond)) } };
+
 export class ServiceTables extends Construct {
   readonly nonces: dynamodb.Table;
   readonly registry: dynamodb.Table;
   readonly attestationLog: dynamodb.Table;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: ServiceTablesProps = {}) {
     super(scope, id);
+    const peak = props.peakAttestationsPerSecond;
 
     this.nonces = new dynamodb.Table(this, 'Nonces', {
       ...layoutProps(NONCES_TABLE),
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      ...warmWrites(peak === undefined ? undefined : 2 * peak),
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
@@ -63,6 +82,7 @@ export class ServiceTables extends Construct {
     this.attestationLog = new dynamodb.Table(this, 'AttestationLog', {
       ...layoutProps(ATTESTATION_LOG_TABLE),
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      ...warmWrites(peak),
       removalPolicy: RemovalPolicy.RETAIN,
     });
   }

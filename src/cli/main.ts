@@ -40,7 +40,7 @@ export function buildProgram(ctx: CliContext): Command {
         '$ npm start                      # the service on this machine, then in another terminal:',
         '$ attestor register --app com.example.app --version 1.4.0 app-release.apk',
         '$ attestor registrations list --app com.example.app',
-        '$ attestor policy set --app com.example.app --reject rooted,emulator --token-ttl 10m',
+        '$ attestor policy set --app com.example.app --reject rooted,emulator',
         '$ attestor log --follow',
         '$ attestor --endpoint https://abc123.execute-api.eu-west-1.amazonaws.com/prod keys jwks',
         '',

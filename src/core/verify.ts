@@ -148,6 +148,9 @@ function decodeMac(text: string): Buffer | undefined {
 /** Base64url characters whose value has its low two bits clear. */
 const CANONICAL_LAST = 'AEIMQUYcgkosw048';
 
+/** Large enough for any claims segment a token within MAX_TOKEN_BYTES can carry. */
+const scratch = Buffer.allocUnsafe(MAX_TOKEN_BYTES);
+
 /** A compact JWS split, its header checked; claims not parsed yet. */
 export interface SplitToken extends Omit<DecodedToken, 'claims'> {
   readonly claimsSegment: string;
@@ -181,7 +184,10 @@ export function splitToken(token: string | undefined): SplitToken {
 export function parseClaims(split: Pick<SplitToken, 'alg' | 'claimsSegment'>, verified = false): TokenClaims {
   let c: Record<string, unknown>;
   if (verified) {
-    const value: unknown = JSON.parse(Buffer.from(split.claimsSegment, 'base64url').toString('utf8'));
+    // Decoded into a reused buffer (this runs synchronously, so no other caller can be using it):
+    // allocating a Buffer per token cost more than the JSON parse after it.
+    const length = scratch.write(split.claimsSegment, 'base64url');
+    const value: unknown = JSON.parse(scratch.toString('utf8', 0, length));
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('malformed', 'claims is not a JSON object');
     c = value as Record<string, unknown>;
   } else {

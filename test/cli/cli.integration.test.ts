@@ -126,14 +126,19 @@ describe('attestor CLI against the local cloud', () => {
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-    await until(() => stderr.includes('Ctrl-C stops'));
-    expect(stderr).toBe('following (no attestations yet); Ctrl-C stops\n');
+    try {
+      await until(() => stderr.includes('Ctrl-C stops'));
+      expect(stderr).toBe('following (no attestations yet); Ctrl-C stops\n');
 
-    const response = await attestOnce(cloud.endpoint, { appId: APP, appVersion: '1.0.0', packageBytes: bytes, key: newInstallKey() });
-    expect(response.status).toBe(200);
-    await until(() => stdout.split('\n').filter(Boolean).length >= 2);
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
+      const response = await attestOnce(cloud.endpoint, { appId: APP, appVersion: '1.0.0', packageBytes: bytes, key: newInstallKey() });
+      expect(response.status).toBe(200);
+      await until(() => stdout.split('\n').filter(Boolean).length >= 2);
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      // A failed expectation above must not leave the follower running after the suite.
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
     const lines = stdout.split('\n').filter(Boolean);
     expect(lines[0]).toMatch(/^TIME +OUTCOME +APP +VERSION +DEVICE +MODEL +REASONS$/);
     expect(lines.slice(1)).toEqual([expect.stringMatching(new RegExp(`^\\d{4}-[\\d-]+T[\\d:]+Z  pass  +${APP.replace(/\./g, '\\.')}  1\\.0\\.0 `))]);

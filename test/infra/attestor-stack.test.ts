@@ -94,6 +94,35 @@ describe('tables', () => {
     expect(t['TimeToLiveSpecification']).toEqual({ AttributeName: ATTESTATION_LOG_TABLE.ttlAttribute, Enabled: true });
   });
 
+  test('no warm throughput unless a peak is named (pre-warming is charged)', () => {
+    for (const [, t] of s.ofType('AWS::DynamoDB::Table')) expect(t['Properties']['WarmThroughput']).toBeUndefined();
+  });
+
+  test('peakAttestationsPerSecond pre-warms the nonce table for two writes per attestation and the log for one, never below the on-demand floor', () => {
+    const warm = (peak: number) => {
+      const st = new AttestorStack(fastApp(), `Peak${peak}`, { peakAttestationsPerSecond: peak });
+      const synth = new Synth(st);
+      return {
+        nonces: synth.resource(st.tables.nonces)['Properties']['WarmThroughput'],
+        log: synth.resource(st.tables.attestationLog)['Properties']['WarmThroughput'],
+        registry: synth.resource(st.tables.registry)['Properties']['WarmThroughput'],
+        stage: (synth.ofType('AWS::ApiGateway::Stage')[0]![1]['Properties']['MethodSettings'] as Json[])[0],
+      };
+    };
+    const big = warm(10_000);
+    expect(big.nonces).toEqual({ WriteUnitsPerSecond: 20_000 });
+    expect(big.log).toEqual({ WriteUnitsPerSecond: 10_000 });
+    expect(big.registry).toBeUndefined();
+    expect(big.stage).toMatchObject({ ThrottlingRateLimit: 22_000, ThrottlingBurstLimit: 22_000 });
+    const small = warm(100);
+    expect(small.nonces).toEqual({ WriteUnitsPerSecond: 4000 });
+    expect(small.log).toEqual({ WriteUnitsPerSecond: 4000 });
+    expect(small.stage).toMatchObject({ ThrottlingRateLimit: 220, ThrottlingBurstLimit: 220 });
+    expect(() => new AttestorStack(fastApp(), 'PeakBad', { peakAttestationsPerSecond: 0.5 })).toThrow(/peakAttestationsPerSecond must be a whole number/);
+    const explicit = new Synth(new AttestorStack(fastApp(), 'PeakExplicit', { peakAttestationsPerSecond: 1000, throttlingRateLimit: 900 }));
+    expect((explicit.ofType('AWS::ApiGateway::Stage')[0]![1]['Properties']['MethodSettings'] as Json[])[0]).toMatchObject({ ThrottlingRateLimit: 900, ThrottlingBurstLimit: 2200 });
+  });
+
   test.each(['registry', 'attestationLog'] as const)('%s holds customer data: retained on stack deletion and replacement', (name) => {
     const t = s.resource(stack.tables[name]);
     expect(t['DeletionPolicy']).toBe('Retain');
