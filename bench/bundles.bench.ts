@@ -1,6 +1,6 @@
 /**
- * The Lambda bundles (issue 6 targets), built with the exact esbuild options CDK uses
- * (BUNDLING in lib/service-function.ts):
+ * The Lambda bundles, built by the function @attestor/cdk's build uses (buildFunction in
+ * packages/cdk/scripts/build-functions.ts), so these are the bytes a deployment runs:
  * 1. size of each index.js: at most 60 KB;
  * 2. cold init: `require()` of the bundle in a fresh `node` process with the function's
  *    environment set and the network cut off (sockets, DNS and fetch throw): at most 100 ms,
@@ -13,12 +13,14 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { build, type Metafile } from 'esbuild';
-import { BUNDLING, PROJECT_ROOT } from '../lib/service-function';
-import { LAMBDAS, type LambdaName } from '../src/routes';
+import { join, resolve } from 'node:path';
+import type { Metafile } from 'esbuild';
+import { buildFunction } from '../packages/cdk/scripts/build-functions';
+import { LAMBDAS, type LambdaName } from '../packages/contracts/src/routes';
 import type { BenchResult } from './index';
 
+/** The repository's node_modules: where the AWS SDK resolves from, as /var/runtime/node_modules does in Lambda. */
+const NODE_MODULES = resolve(__dirname, '..', 'node_modules');
 const MAX_BUNDLE_KB = 60;
 const MAX_COLD_INIT_MS = 100;
 /** Fresh processes per bundle; the median is reported, so one neighbour's burst does not decide. */
@@ -94,7 +96,7 @@ function load(loader: string, targets: readonly string[], env: Record<string, st
       {
         env: {
           PATH: process.env['PATH'] ?? '',
-          NODE_PATH: join(PROJECT_ROOT, 'node_modules'),
+          NODE_PATH: NODE_MODULES,
           AWS_REGION: 'eu-west-1',
           // Static credentials, so that no credential provider looks for the instance metadata service.
           AWS_ACCESS_KEY_ID: 'AKIABENCHMARK0000000',
@@ -146,22 +148,7 @@ export async function run(): Promise<BenchResult[]> {
     writeFileSync(loader, LOADER);
     for (const name of Object.keys(LAMBDAS) as LambdaName[]) {
       const outfile = join(dir, name, 'index.js');
-      const { metafile } = await build({
-        entryPoints: [join(PROJECT_ROOT, LAMBDAS[name].entry)],
-        outfile,
-        bundle: true,
-        platform: 'node',
-        format: BUNDLING.format,
-        target: BUNDLING.target,
-        minify: BUNDLING.minify,
-        sourcemap: BUNDLING.sourceMap,
-        sourcesContent: BUNDLING.sourcesContent,
-        mainFields: [...BUNDLING.mainFields],
-        external: [...BUNDLING.externalModules],
-        metafile: true,
-        logLevel: 'error',
-        absWorkingDir: PROJECT_ROOT,
-      });
+      const metafile = await buildFunction(name, join(dir, name));
       const bytes = statSync(outfile).size;
       results.push({
         name: `${name}: bundle size`,

@@ -16,9 +16,9 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
-import { S3BuildStore } from '../src/adapters/s3-build-store';
-import { buildObjectKey, parseBuildObjectKey, registerBuild } from '../src/core/registration';
-import type { BuildObject, BuildStore } from '../src/core/ports';
+import { S3BuildStore } from '../packages/service/src/adapters/s3-build-store';
+import { buildObjectKey, parseBuildObjectKey, registerBuild } from '../packages/service/src/core/registration';
+import type { BuildObject, BuildStore } from '../packages/service/src/core/ports';
 import { MemoryRegistry } from '../test/support/memory';
 
 /** Wraps a store so that the time spent waiting on the object's stream is counted apart. */

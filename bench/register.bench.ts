@@ -21,8 +21,8 @@ import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { startS3 } from '../local/s3';
-import { buildObjectKey } from '../src/core/registration';
+import { startS3 } from '../packages/local/src/s3';
+import { buildObjectKey } from '../packages/service/src/core/registration';
 import type { BenchResult } from './index';
 
 const MIB = 1024 * 1024;

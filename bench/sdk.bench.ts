@@ -11,8 +11,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AttestorClient } from '../src/sdk/index';
-import { filePackageSource } from '../src/sdk/node';
+import { AttestorClient } from '../packages/sdk/src/index';
+import { filePackageSource } from '../packages/sdk/src/node';
 import type { BenchResult } from './index';
 
 const MIB = 1024 * 1024;

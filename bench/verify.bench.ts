@@ -12,7 +12,7 @@
  * load hits all of them alike.
  */
 import { createHmac, createSecretKey, generateKeyPairSync, randomBytes, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
-import { createVerifier, type VerifierOptions } from '../src/verify';
+import { createVerifier, type VerifierOptions } from '../packages/verify/src/index';
 import type { BenchResult } from './index';
 
 const CHUNKS = 40;

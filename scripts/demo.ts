@@ -6,9 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { localDataDir } from '../local/admin-credentials';
-import { AttestorClient, bytesPackageSource } from '../src/sdk/index';
-import { nodeDeviceInfo } from '../src/sdk/node';
+import { localDataDir } from '../packages/contracts/src/local-state';
+import { AttestorClient, bytesPackageSource } from '../packages/sdk/src/index';
+import { nodeDeviceInfo } from '../packages/sdk/src/node';
 
 const endpoint = process.env['ATTESTOR_ENDPOINT'] ?? `http://127.0.0.1:${process.env['PORT'] ?? 3000}`;
 const APP_ID = 'com.example.demo';
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   writeFileSync(file, build);
 
   step(1, `Register ${APP_ID} ${VERSION} (${file}) with the CLI`);
-  const cli = spawnSync(process.execPath, [join(__dirname, '..', 'src', 'cli', 'bin.js'), 'register', '--endpoint', endpoint, '--app', APP_ID, '--version', VERSION, file], {
+  const cli = spawnSync(process.execPath, [join(__dirname, '..', 'packages', 'cli', 'bin', 'attestor.js'), 'register', '--endpoint', endpoint, '--app', APP_ID, '--version', VERSION, file], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });

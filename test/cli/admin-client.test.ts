@@ -2,8 +2,8 @@
  * AdminClient against a tiny local server that recomputes each SigV4 signature independently
  * with @smithy/signature-v4, from the bytes and headers that actually arrived.
  */
-import { AdminClient } from '../../src/cli/admin-client';
-import { CliError, HttpStatusError } from '../../src/cli/errors';
+import { AdminClient } from '../../packages/cli/src/admin-client';
+import { CliError, HttpStatusError } from '../../packages/cli/src/errors';
 import { closedPort, startFakeServer, TEST_CREDENTIALS, verifyReceived, type FakeServer } from './helpers';
 
 let server: FakeServer;

@@ -1,5 +1,5 @@
 /**
- * The CLI as operators run it (node src/cli/bin.js, a separate process) against a real local cloud:
+ * The CLI as operators run it (node packages/cli/bin/attestor.js, a separate process) against a real local cloud:
  * local admin credential from ATTESTOR_HOME, SigV4 checked by the local gateway, upload to s3rver,
  * registration by the register handler on the S3 event.
  */
@@ -9,12 +9,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startLocalCloud, type LocalCloud } from '../../local/cloud';
-import { createVerifier } from '../../src/verify';
+import { startLocalCloud, type LocalCloud } from '../../packages/local/src/cloud';
+import { createVerifier } from '../../packages/verify/src/index';
 import { attestOnce, newInstallKey } from '../support/protocol-client';
 import { closedPort } from './helpers';
 
-const BIN = resolve(__dirname, '../../src/cli/bin.js');
+const BIN = resolve(__dirname, '../../packages/cli/bin/attestor.js');
 const APP = 'com.example.cli';
 
 let dataDir: string;

@@ -1,4 +1,4 @@
-import { DurationError, formatDuration, MAX_EXPIRE_AFTER_SECONDS, parseDuration, parseExpireAfter } from '../../src/cli/duration';
+import { DurationError, formatDuration, MAX_EXPIRE_AFTER_SECONDS, parseDuration, parseExpireAfter } from '../../packages/cli/src/duration';
 
 describe('parseDuration', () => {
   it.each([

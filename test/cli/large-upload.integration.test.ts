@@ -10,9 +10,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startLocalCloud, type LocalCloud } from '../../local/cloud';
+import { startLocalCloud, type LocalCloud } from '../../packages/local/src/cloud';
 
-const BIN = resolve(__dirname, '../../src/cli/bin.js');
+const BIN = resolve(__dirname, '../../packages/cli/bin/attestor.js');
 const MiB = 1024 * 1024;
 /** Over 200 MiB and not a whole number of parts, so the last part is a short one. */
 const SIZE = 200 * MiB + 12_345;

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildProgram, run, type CliContext } from '../../src/cli/main';
+import { buildProgram, run, type CliContext } from '../../packages/cli/src/main';
 import { Capture, closedPort, startFakeServer, TEST_CREDENTIALS, verifyReceived, writeLocalCredentials, type FakeServer, type Received, type Reply } from './helpers';
 
 const ROOT = resolve(__dirname, '../..');
@@ -111,7 +111,7 @@ function build(name: string, bytes: Buffer): string {
 /** Every command path of the CLI, from the program itself: a new command cannot escape the help test. */
 function commandPaths(): string[][] {
   const paths: string[][] = [];
-  const walk = (command: import('commander').Command, path: string[]) => {
+  const walk = (command: ReturnType<typeof buildProgram>, path: string[]) => {
     paths.push(path);
     for (const sub of command.commands) walk(sub, [...path, sub.name()]);
   };
@@ -323,10 +323,10 @@ describe('register', () => {
   });
 });
 
-describe('the launcher (src/cli/bin.js)', () => {
+describe('the launcher (packages/cli/bin/attestor.js)', () => {
   const spawnCli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun) => {
-      execFile(process.execPath, [join(ROOT, 'src/cli/bin.js'), ...args], { cwd: home, env: { PATH: process.env['PATH'], ATTESTOR_HOME: home, ...env } }, (error, stdout, stderr) =>
+      execFile(process.execPath, [join(ROOT, 'packages/cli/bin/attestor.js'), ...args], { cwd: home, env: { PATH: process.env['PATH'], ATTESTOR_HOME: home, ...env } }, (error, stdout, stderr) =>
         resolveRun({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
       );
     });

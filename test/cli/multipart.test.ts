@@ -8,9 +8,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InterruptedError } from '../../src/cli/errors';
-import { putParts, type PartTarget } from '../../src/cli/multipart';
-import { partTargets } from '../../src/cli/upload';
+import { InterruptedError } from '../../packages/cli/src/errors';
+import { putParts, type PartTarget } from '../../packages/cli/src/multipart';
+import { partTargets } from '../../packages/cli/src/upload';
 
 interface Storage {
   endpoint: string;

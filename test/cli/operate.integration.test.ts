@@ -10,9 +10,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalCloud, type LocalCloud } from '../../local/cloud';
-import { run, type CliContext } from '../../src/cli/main';
-import { jwkThumbprint } from '../../src/core/install-key';
+import { startLocalCloud, type LocalCloud } from '../../packages/local/src/cloud';
+import { run, type CliContext } from '../../packages/cli/src/main';
+import { jwkThumbprint } from '../../packages/verify/src/core/install-key';
 import { attestOnce, newInstallKey, type Device } from '../support/protocol-client';
 import { Capture } from './helpers';
 

@@ -1,4 +1,4 @@
-import { formatFields, formatTable, isoOr, isoSeconds } from '../../src/cli/output';
+import { formatFields, formatTable, isoOr, isoSeconds } from '../../packages/cli/src/output';
 
 describe('formatTable', () => {
   const rows = [

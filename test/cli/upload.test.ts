@@ -2,10 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AdminClient, UploadState } from '../../src/cli/admin-client';
-import { CliError } from '../../src/cli/errors';
-import { createProgress, formatBytes } from '../../src/cli/progress';
-import { checkBuildFile, putFile, registerBuild, waitForSettled } from '../../src/cli/upload';
+import type { AdminClient, UploadState } from '../../packages/cli/src/admin-client';
+import { CliError } from '../../packages/cli/src/errors';
+import { createProgress, formatBytes } from '../../packages/cli/src/progress';
+import { checkBuildFile, putFile, registerBuild, waitForSettled } from '../../packages/cli/src/upload';
 import { Capture, startFakeServer, type FakeServer } from './helpers';
 
 let dir: string;

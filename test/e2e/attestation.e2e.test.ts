@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jwtVerify } from 'jose';
-import { startLocalCloud, type LocalCloud } from '../../local/cloud';
+import { startLocalCloud, type LocalCloud } from '../../packages/local/src/cloud';
 import { registerBuildForTest, signedAdminFetch, tenantSecretSet } from '../support/local-admin';
 import { ManualClock } from '../support/memory';
 import { attestBody, attestOnce, decodeJwtPart, newInstallKey, post } from '../support/protocol-client';

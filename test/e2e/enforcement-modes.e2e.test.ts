@@ -3,7 +3,7 @@
  * gateway with the authorizer wired from the Lambda's environment contract.
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { LOCAL_NAMES } from '../../local/cloud';
+import { LOCAL_NAMES } from '../../packages/local/src/cloud';
 import { attestToken, hello, startEnforcingCloud, type EnforcingCloud } from './enforcement-support';
 
 describe('limitedUse', () => {

@@ -12,7 +12,7 @@ import { signedAdminFetch, tenantSecretSet } from '../support/local-admin';
 import { newInstallKey, type InstallKey } from '../support/protocol-client';
 import { attestToken, hello, startEnforcingCloud, type EnforcingCloud } from './enforcement-support';
 
-const BIN = resolve(__dirname, '../../src/cli/bin.js');
+const BIN = resolve(__dirname, '../../packages/cli/bin/attestor.js');
 const APPS = 5;
 const TTL = 300;
 

@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalCloud, type LocalCloud } from '../../local/cloud';
-import { AttestorClient, type AttestorClientOptions } from '../../src/sdk';
-import { fileKeyStore, filePackageSource } from '../../src/sdk/node';
-import { CATALOG_CACHE_SECONDS } from '../../src/core/catalog-cache';
+import { startLocalCloud, type LocalCloud } from '../../packages/local/src/cloud';
+import { AttestorClient, type AttestorClientOptions } from '../../packages/sdk/src/index';
+import { fileKeyStore, filePackageSource } from '../../packages/sdk/src/node';
+import { CATALOG_CACHE_SECONDS } from '../../packages/service/src/core/catalog-cache';
 import { registerBuildForTest, signedAdminFetch } from '../support/local-admin';
 import { ManualClock } from '../support/memory';
 

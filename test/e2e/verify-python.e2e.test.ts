@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startLocalCloud, type LocalCloud } from '../../local/cloud';
+import { startLocalCloud, type LocalCloud } from '../../packages/local/src/cloud';
 import { registerBuildForTest, tenantSecretSet } from '../support/local-admin';
 import { attestOnce, newInstallKey } from '../support/protocol-client';
 

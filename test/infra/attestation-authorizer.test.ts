@@ -8,8 +8,8 @@ import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import { AttestationAuthorizer, AttestationKeySource, type AttestationAuthorizerProps } from '../../lib/attestation-authorizer';
-import { TOKEN_LEDGER_TABLE } from '../../src/adapters/tables';
+import { AttestationAuthorizer, AttestationKeySource, type AttestationAuthorizerProps } from '../../packages/cdk/src/attestation-authorizer';
+import { TOKEN_LEDGER_TABLE } from '../../packages/contracts/src/tables';
 import { asList, fastApp, Synth, type Json } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -61,7 +61,7 @@ describe('environment contract (docs/ENFORCEMENT.md)', () => {
   });
 
   test('every variable it sets is one lambdas/authorizer.ts parses (src/adapters/authorizer-config.ts)', () => {
-    const source = fs.readFileSync(path.join(ROOT, 'src/adapters/authorizer-config.ts'), 'utf8');
+    const source = fs.readFileSync(path.join(ROOT, 'packages/service/src/composition/authorizer-config.ts'), 'utf8');
     const read = new Set([...source.matchAll(/'([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)'/g)].map((m) => m[1]!));
     const f = customerApi({ requireBinding: true, bindingHeader: 'X-Session', limitedUse: true, requireProof: true, publicBaseUrl: 'https://api.example.com/v1', tenantId: 'acme', issuer: 'https://attest.example.com', mode: 'monitor' }, true);
     for (const name of Object.keys(envOf(f))) if (name !== 'NODE_OPTIONS') expect(read).toContain(name);

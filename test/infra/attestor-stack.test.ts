@@ -16,11 +16,12 @@ import {
   TENANT_KEY_ALIAS_PREFIX,
   TENANT_KEY_TAG_KEYS,
   TENANT_TAG_KEY,
-} from '../../lib/attestor-stack';
-import { MAX_BODY_BYTES } from '../../lib/attestor-waf';
-import { ATTESTATION_LOG_TABLE, NONCES_TABLE, REGISTRY_TABLE } from '../../src/adapters/tables';
-import { BUILD_KEY_PREFIX } from '../../src/core/registration';
-import { ADMIN_LAMBDAS, KEY_CREATING_LAMBDAS, LAMBDAS, ROUTES, TOKEN_HEADER_NAME, type LambdaName } from '../../src/routes';
+} from '../../packages/cdk/src/attestor-stack';
+import { MAX_BODY_BYTES } from '../../packages/cdk/src/attestor-waf';
+import { ATTESTATION_LOG_TABLE, NONCES_TABLE, REGISTRY_TABLE } from '../../packages/contracts/src/tables';
+import { BUILD_KEY_PREFIX } from '../../packages/service/src/core/registration';
+import { TOKEN_HEADER_NAME } from '../../packages/contracts/src/protocol';
+import { ADMIN_LAMBDAS, KEY_CREATING_LAMBDAS, LAMBDAS, ROUTES, type LambdaName } from '../../packages/contracts/src/routes';
 import { asList, fastApp, refers, Synth, type Json, type Statement } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -208,7 +209,7 @@ describe('decoy key', () => {
   });
 
   test('alias names restated in lib/ agree with the runtime defaults in src/adapters/environment.ts', () => {
-    const source = fs.readFileSync(path.join(ROOT, 'src/adapters/environment.ts'), 'utf8');
+    const source = fs.readFileSync(path.join(ROOT, 'packages/service/src/composition/environment.ts'), 'utf8');
     expect(source).toContain(`decoyKeyId: '${DECOY_KEY_ALIAS}'`);
     expect(source).toContain(`tenantKeyAliasPrefix: '${TENANT_KEY_ALIAS_PREFIX}'`);
   });
@@ -230,14 +231,14 @@ describe('tenant keys (created at run time by the key-creating admin functions)'
   });
 
   test('those variables are the ones src/adapters/environment.ts turns into the key policy', () => {
-    const read = envNamesReadBy('src/adapters/environment.ts');
+    const read = envNamesReadBy('packages/service/src/composition/environment.ts');
     for (const name of ['TENANT_KEY_SIGNER_ROLE_ARN', 'TENANT_KEY_VERIFIER_ROLE_ARNS', 'TENANT_KEY_ADMIN_ROLE_ARN']) expect(read).toContain(name);
   });
 
   test('alias prefix and tag keys: one prefix for every tenant key, tags the admin may set', () => {
     expect(envOf('attest')['TENANT_KEY_ALIAS_PREFIX']).toBe(TENANT_KEY_ALIAS_PREFIX);
     for (const name of KEY_CREATING_LAMBDAS) expect(envOf(name)['TENANT_KEY_ALIAS_PREFIX']).toBe(TENANT_KEY_ALIAS_PREFIX);
-    const source = fs.readFileSync(path.join(ROOT, 'src/adapters/kms-tenant-keys.ts'), 'utf8');
+    const source = fs.readFileSync(path.join(ROOT, 'packages/service/src/adapters/kms-tenant-keys.ts'), 'utf8');
     const used = [...new Set([...source.matchAll(/TagKey: '([^']+)'/g)].map((m) => m[1]!))];
     // A tag key outside the allowed set would make every CreateKey the admin sends fail.
     expect(used.length).toBeGreaterThan(0);
@@ -274,7 +275,7 @@ describe('functions', () => {
   });
 
   test.each(LAMBDA_NAMES)('%s: every environment variable is one its configuration parser reads', (name) => {
-    const parser = name === 'authorizer' ? 'src/adapters/authorizer-config.ts' : 'src/adapters/environment.ts';
+    const parser = name === 'authorizer' ? 'packages/service/src/composition/authorizer-config.ts' : 'packages/service/src/composition/environment.ts';
     const read = envNamesReadBy(parser);
     const env = envOf(name);
     expect(env['NODE_OPTIONS']).toBe('--enable-source-maps');
@@ -303,7 +304,7 @@ describe('functions', () => {
   test.each(ADMIN_LAMBDAS)('operatorPrincipals reach %s as ATTESTOR_OPERATOR_PRINCIPALS', (name) => {
     const env = v.resource(variant.functions[name].fn)['Properties']['Environment']['Variables'];
     expect(env['ATTESTOR_OPERATOR_PRINCIPALS']).toBe('arn:aws:iam::123456789012:role/Ops,arn:aws:iam::123456789012:user/alice');
-    expect(envNamesReadBy('src/adapters/environment.ts')).toContain('ATTESTOR_OPERATOR_PRINCIPALS');
+    expect(envNamesReadBy('packages/service/src/composition/environment.ts')).toContain('ATTESTOR_OPERATOR_PRINCIPALS');
   });
 
   test.each(LAMBDA_NAMES)('%s: logs to its own log group with a retention', (name) => {

@@ -2,9 +2,9 @@
  * The worked example: a customer API whose every method is behind AttestationAuthorizer, deployed
  * next to the Attestor stack (KMS key source through a cross-stack reference) or on its own (JWKS).
  */
-import { AttestationKeySource } from '../../lib/attestation-authorizer';
-import { AttestorStack } from '../../lib/attestor-stack';
-import { ExampleApiStack } from '../../lib/example-api-stack';
+import { AttestationKeySource } from '../../packages/cdk/src/attestation-authorizer';
+import { AttestorStack } from '../../packages/cdk/src/attestor-stack';
+import { ExampleApiStack } from '../../packages/cdk/src/example-api-stack';
 import { fastApp, Synth, type Json } from './helpers';
 
 let fixture: { attestor: AttestorStack; example: ExampleApiStack; s: Synth };

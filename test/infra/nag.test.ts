@@ -8,9 +8,9 @@ import * as path from 'node:path';
 import { Duration, Validations, type App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NagPack, ServerlessChecks } from 'cdk-nag';
 import type { PolicyViolation } from 'aws-cdk-lib';
-import { AttestationKeySource } from '../../lib/attestation-authorizer';
-import { AttestorStack } from '../../lib/attestor-stack';
-import { ExampleApiStack } from '../../lib/example-api-stack';
+import { AttestationKeySource } from '../../packages/cdk/src/attestation-authorizer';
+import { AttestorStack } from '../../packages/cdk/src/attestor-stack';
+import { ExampleApiStack } from '../../packages/cdk/src/example-api-stack';
 import { fastApp } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -104,13 +104,14 @@ test('no acknowledgement is stale: each suppresses a finding the packs report on
   }
 });
 
-test('all acknowledgements live in lib/nag-acknowledgements.ts', () => {
-  const files = ['lib', 'bin'].flatMap((dir) => fs.readdirSync(path.join(ROOT, dir)).map((f) => path.join(dir, f))).filter((f) => f.endsWith('.ts'));
+test('all acknowledgements live in packages/cdk/src/nag-acknowledgements.ts', () => {
+  const dirs = ['packages/cdk/src', 'packages/cdk/bin'];
+  const files = dirs.flatMap((dir) => fs.readdirSync(path.join(ROOT, dir)).map((f) => path.join(dir, f))).filter((f) => f.endsWith('.ts'));
   const withAcks = files.filter((f) => /\.acknowledge\(/.test(fs.readFileSync(path.join(ROOT, f), 'utf8')));
-  expect(withAcks).toEqual([path.join('lib', 'nag-acknowledgements.ts')]);
+  expect(withAcks).toEqual([path.join('packages/cdk/src', 'nag-acknowledgements.ts')]);
 });
 
-test('`cdk synth` runs both packs over the app (bin/attestor.ts)', () => {
-  const source = fs.readFileSync(path.join(ROOT, 'bin/attestor.ts'), 'utf8');
+test('`cdk synth` runs both packs over the app (packages/cdk/bin/attestor.ts)', () => {
+  const source = fs.readFileSync(path.join(ROOT, 'packages/cdk/bin/attestor.ts'), 'utf8');
   expect(source).toMatch(/Validations\.of\(app\)\.addPlugins\(new AwsSolutionsChecks\(app\), new ServerlessChecks\(app\)\)/);
 });

@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { registerBuildForTest } from '../support/local-admin';
 import { CLEAN_DEVICE, newInstallKey, type InstallKey } from '../support/protocol-client';
-import { CATALOG_CACHE_SECONDS } from '../../src/core/catalog-cache';
-import { jwkThumbprint } from '../../src/core/install-key';
+import { CATALOG_CACHE_SECONDS } from '../../packages/service/src/core/catalog-cache';
+import { jwkThumbprint } from '../../packages/verify/src/core/install-key';
 import { afterCatalogCache, attestToken, removeDir, startTestCloud, tokenPasses, type TestCloud } from './admin-support';
 
 const APP = 'com.example.admin';

@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerBuildForTest } from '../support/local-admin';
 import { newInstallKey } from '../support/protocol-client';
-import { ROUTES } from '../../src/routes';
+import { ROUTES } from '../../packages/contracts/src/routes';
 import { attestToken, createTenant, removeDir, startTestCloud, tokenPasses, type Credential, type TestCloud } from './admin-support';
 
 const APP_A = 'com.tenant-a.app';

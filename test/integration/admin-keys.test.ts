@@ -10,7 +10,7 @@ import { decodeProtectedHeader } from 'jose';
 import { createHmac } from 'node:crypto';
 import { registerBuildForTest } from '../support/local-admin';
 import { decodeJwtPart, newInstallKey } from '../support/protocol-client';
-import { KEY_PUBLICATION_SECONDS, RETIREMENT_DELAY_SECONDS } from '../../src/core/tenant-keys';
+import { KEY_PUBLICATION_SECONDS, RETIREMENT_DELAY_SECONDS } from '../../packages/service/src/core/tenant-keys';
 import { attestToken, createTenant, removeDir, startTestCloud, tenantSecrets, tokenPasses, type TestCloud } from './admin-support';
 
 const APP = 'com.example.keys';

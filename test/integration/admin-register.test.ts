@@ -8,9 +8,9 @@ import type { S3Event } from 'aws-lambda';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeS3EventKey } from '../../local/s3';
-import { silentLogger } from '../../src/handlers/log';
-import { registerHandler } from '../../src/handlers/register';
+import { encodeS3EventKey } from '../../packages/local/src/s3';
+import { silentLogger } from '../../packages/service/src/handlers/log';
+import { registerHandler } from '../../packages/service/src/handlers/register';
 import { registerBuildForTest } from '../support/local-admin';
 import { createTenant, removeDir, startTestCloud, type Credential, type TestCloud } from './admin-support';
 

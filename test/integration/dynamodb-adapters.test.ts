@@ -6,8 +6,8 @@ import { CreateTableCommand, DeleteItemCommand, DynamoDBClient, GetItemCommand, 
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureTables, migrateTenantKeyRecords, startDynamo, type LocalDynamo } from '../../local/dynamodb';
-import { DynamoDbNonceStore } from '../../src/adapters/dynamodb-nonce-store';
+import { ensureTables, migrateTenantKeyRecords, startDynamo, type LocalDynamo } from '../../packages/local/src/dynamodb';
+import { DynamoDbNonceStore } from '../../packages/service/src/adapters/dynamodb-nonce-store';
 import {
   DynamoDbRegistry,
   KeyConflictError,
@@ -16,9 +16,9 @@ import {
   policyToItem,
   registrationFromItem,
   registrationToItem,
-} from '../../src/adapters/dynamodb-registry';
-import { DEFAULT_POLICY, type Policy } from '../../src/core/policy';
-import type { RegistrationRecord, TenantKeyRecord, UploadRecord } from '../../src/core/ports';
+} from '../../packages/service/src/adapters/dynamodb-registry';
+import { DEFAULT_POLICY, type Policy } from '../../packages/service/src/core/policy';
+import type { RegistrationRecord, TenantKeyRecord, UploadRecord } from '../../packages/service/src/core/ports';
 
 const NOW = 1_800_000_000;
 const TABLES = { nonces: 'test-nonces', registry: 'test-registry' };

@@ -6,10 +6,10 @@
 import { DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { randomBytes } from 'node:crypto';
-import { ensureTables, startDynamo, type LocalDynamo } from '../../local/dynamodb';
-import { DynamoDbAttestationLog } from '../../src/adapters/dynamodb-attestation-log';
-import { LogTally } from '../../src/core/log-stats';
-import type { AttestationLogEntry, AttestationOutcome } from '../../src/core/ports';
+import { ensureTables, startDynamo, type LocalDynamo } from '../../packages/local/src/dynamodb';
+import { DynamoDbAttestationLog } from '../../packages/service/src/adapters/dynamodb-attestation-log';
+import { LogTally } from '../../packages/service/src/core/log-stats';
+import type { AttestationLogEntry, AttestationOutcome } from '../../packages/service/src/core/ports';
 
 const TABLES = { nonces: 'test-nonces', registry: 'test-registry', attestationLog: 'test-log' };
 const UNTIL = 1_800_003_600;

@@ -22,7 +22,7 @@ import {
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startKmsServer, type KmsServer } from '../../local/kms-server';
+import { startKmsServer, type KmsServer } from '../../packages/local/src/kms-server';
 
 const TENANT_CONTEXT = { 'attestor:tenant': 'acme', 'attestor:purpose': 'install-secret' };
 

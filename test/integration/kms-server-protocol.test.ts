@@ -19,7 +19,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startKmsServer, type KmsAuthorizationRequest, type KmsServer } from '../../local/kms-server';
+import { startKmsServer, type KmsAuthorizationRequest, type KmsServer } from '../../packages/local/src/kms-server';
 
 const SERVICE_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const MINUTE = 60_000;

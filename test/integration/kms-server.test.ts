@@ -32,8 +32,8 @@ import { createPublicKey, randomUUID, verify, type KeyObject } from 'node:crypto
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startKmsServer, type KmsServer } from '../../local/kms-server';
-import { generateP256KeyPair } from '../../src/core/p256';
+import { startKmsServer, type KmsServer } from '../../packages/local/src/kms-server';
+import { generateP256KeyPair } from '../../packages/local/src/kms/p256';
 
 /** The local cloud's service credential, the only one the endpoint knows by default. */
 const SERVICE_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };

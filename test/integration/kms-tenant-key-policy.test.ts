@@ -8,9 +8,9 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startKmsServer, type KmsServer } from '../../local/kms-server';
-import { ConfigurationError, configFromEnv } from '../../src/adapters/environment';
-import { ensureDecoyKey, InvalidKeyPolicyRoleError, KmsTenantKeys, tenantKeyPolicy, tenantSecretKeyPolicy } from '../../src/adapters/kms-tenant-keys';
+import { startKmsServer, type KmsServer } from '../../packages/local/src/kms-server';
+import { ConfigurationError, configFromEnv } from '../../packages/service/src/composition/environment';
+import { ensureDecoyKey, InvalidKeyPolicyRoleError, KmsTenantKeys, tenantKeyPolicy, tenantSecretKeyPolicy } from '../../packages/service/src/adapters/kms-tenant-keys';
 import { ManualClock, MemoryRegistry } from '../support/memory';
 
 const ACCOUNT = '123456789012';

@@ -17,7 +17,7 @@ import { createHmac, createPublicKey, verify, type KeyObject } from 'node:crypto
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startKmsServer, type KmsServer } from '../../local/kms-server';
+import { startKmsServer, type KmsServer } from '../../packages/local/src/kms-server';
 import {
   ensureDecoyKey,
   InvalidTenantIdError,
@@ -28,10 +28,11 @@ import {
   SigningKeyUnavailableError,
   TenantKeyIntegrityError,
   TenantKeyMissingError,
-} from '../../src/adapters/kms-tenant-keys';
-import { jwkThumbprint } from '../../src/core/install-key';
-import type { TokenSigningKey } from '../../src/core/ports';
-import { KEY_PUBLICATION_SECONDS, RETIREMENT_DELAY_SECONDS, secretEncryptionContext } from '../../src/core/tenant-keys';
+} from '../../packages/service/src/adapters/kms-tenant-keys';
+import { jwkThumbprint } from '../../packages/verify/src/core/install-key';
+import type { TokenSigningKey } from '../../packages/service/src/core/ports';
+import { secretEncryptionContext } from '../../packages/contracts/src/admin-api';
+import { KEY_PUBLICATION_SECONDS, RETIREMENT_DELAY_SECONDS } from '../../packages/service/src/core/tenant-keys';
 import { ManualClock, MemoryRegistry } from '../support/memory';
 
 const PREFIX = 'alias/attestor/tenant/';

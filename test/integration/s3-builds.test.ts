@@ -16,11 +16,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeS3EventKey, startS3, type LocalS3 } from '../../local/s3';
-import { BuildObjectNotFoundError, S3BuildStore } from '../../src/adapters/s3-build-store';
-import { S3UploadUrls, UPLOAD_URL_TTL_SECONDS } from '../../src/adapters/s3-upload-urls';
-import type { Clock } from '../../src/core/ports';
-import { decodeS3EventKey } from '../../src/handlers/register';
+import { encodeS3EventKey, startS3, type LocalS3 } from '../../packages/local/src/s3';
+import { BuildObjectNotFoundError, S3BuildStore } from '../../packages/service/src/adapters/s3-build-store';
+import { S3UploadUrls, UPLOAD_URL_TTL_SECONDS } from '../../packages/service/src/adapters/s3-upload-urls';
+import type { Clock } from '../../packages/service/src/core/ports';
+import { decodeS3EventKey } from '../../packages/service/src/handlers/register';
 
 /**
  * AWS's sample S3 put event, from aws/aws-lambda-go events/testdata/s3-event.json (the record,

@@ -3,8 +3,8 @@
  * token ids and proof jtis must hold across concurrent requests, as it must across Lambda containers.
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { ensureTables, startDynamo, type LocalDynamo } from '../../local/dynamodb';
-import { DynamoDbTokenLedger } from '../../src/adapters/dynamodb-token-ledger';
+import { ensureTables, startDynamo, type LocalDynamo } from '../../packages/local/src/dynamodb';
+import { DynamoDbTokenLedger } from '../../packages/service/src/adapters/dynamodb-token-ledger';
 import { ManualClock } from '../support/memory';
 
 const TABLES = { nonces: 'ledger-test-nonces', registry: 'ledger-test-registry', tokenLedger: 'ledger-test-token-ledger' };

@@ -11,9 +11,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { AdminCaller } from '../../src/core/tenancy';
-import { getUpload } from '../../src/handlers/admin/uploads';
-import { silentLogger } from '../../src/handlers/log';
+import type { AdminCaller } from '../../packages/service/src/core/tenancy';
+import { getUpload } from '../../packages/service/src/handlers/admin/uploads';
+import { silentLogger } from '../../packages/service/src/handlers/log';
 import { ManualClock, MemoryRegistry } from '../support/memory';
 
 const APP = 'com.shared.app';

@@ -11,8 +11,8 @@
  * request facts as verifyToken's third argument; these tests guard both.
  */
 import { randomBytes } from 'node:crypto';
-import { TokenVerificationError, verifyToken, type VerifierOptions } from '../../src/verify';
-import { jwkThumbprint } from '../../src/core/install-key';
+import { TokenVerificationError, verifyToken, type VerifierOptions } from '../../packages/verify/src/index';
+import { jwkThumbprint } from '../../packages/verify/src/core/install-key';
 import { ManualClock, generateTestKey } from '../support/memory';
 import { makeProof } from '../support/proof';
 import { ISSUER, TENANT, claimsAt, es256, forge, newInstallKey } from '../unit/core/helpers';

@@ -3,7 +3,7 @@
  * client sleeps (each sleep recorded), so retry and refresh timing is exact and instant. Events are
  * recorded too; random is fixed at 0.5, the middle of every jitter range.
  */
-import type { AttestorClientOptions, AttestorEvent } from '../../src/sdk';
+import type { AttestorClientOptions, AttestorEvent } from '../../packages/sdk/src/index';
 
 export function clientClock(startMs: number) {
   let nowMs = startMs;

@@ -1,10 +1,10 @@
 /** Admin calls against a local cloud from tests: SigV4-signed like the CLI, with a wrong-credential option. */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { LocalCloud } from '../../local/cloud';
-import type { WrappedTokenSecret } from '../../src/core/ports';
-import { unwrapSecrets } from '../../src/cli/secrets';
-import type { TokenSecretSet } from '../../src/verify/secrets';
+import type { LocalCloud } from '../../packages/local/src/cloud';
+import type { WrappedTokenSecret } from '../../packages/service/src/core/ports';
+import { unwrapSecrets } from '../../packages/cli/src/secrets';
+import type { TokenSecretSet } from '../../packages/verify/src/secrets';
 
 /**
  * A tenant's hs256 secrets as `attestor keys secret --json` prints them: fetched wrapped from the

@@ -3,8 +3,8 @@
  * Integration tests use the real adapters against the local cloud instead.
  */
 import { createPublicKey, createSecretKey, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { jwkThumbprint, type InstallPublicJwk } from '../../src/core/install-key';
-import type { Policy } from '../../src/core/policy';
+import { jwkThumbprint, type InstallPublicJwk } from '../../packages/verify/src/core/install-key';
+import type { Policy } from '../../packages/service/src/core/policy';
 import type {
   AppRecord,
   AppRemoval,
@@ -28,9 +28,9 @@ import type {
   UploadRecord,
   VerificationKeys,
   VerificationKeySource,
-} from '../../src/core/ports';
-import type { TokenFormat } from '../../src/core/token';
-import { generateP256KeyPair } from '../../src/core/p256';
+} from '../../packages/service/src/core/ports';
+import type { TokenFormat } from '../../packages/contracts/src/protocol';
+import { generateP256KeyPair } from '../../packages/local/src/kms/p256';
 
 export class ManualClock implements Clock {
   constructor(public now = 1_800_000_000) {}

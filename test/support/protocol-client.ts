@@ -5,7 +5,7 @@
  * the server agreeing with its own SDK.
  */
 import { createHash, createHmac, sign, type KeyObject } from 'node:crypto';
-import { generateP256KeyPair } from '../../src/core/p256';
+import { generateP256KeyPair } from '../../packages/local/src/kms/p256';
 
 const b64u = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
 

@@ -4,14 +4,15 @@
  * either the core or the vectors changed the protocol: both break every client already shipped.
  */
 import { createHmac, createPrivateKey, createPublicKey, createSecretKey, sign } from 'node:crypto';
-import { attest, issueChallenge, newDecoySecret, type AttestationDeps } from '../../src/core/attestation';
-import { decodeB64u } from '../../src/core/base64url';
-import { importInstallKey, installProofMessage, jwkThumbprint, verifyInstallProof, type InstallPublicJwk } from '../../src/core/install-key';
-import { computeMeasurement, packageDigest } from '../../src/core/measurement';
-import { INSTALL_PROOF_LABEL, MEASUREMENT_LABEL, NONCE_BYTES } from '../../src/core/protocol';
-import { HS256_HEADER, hs256Token, type TokenClaims } from '../../src/core/token';
-import { attestRequestSchema, parseRequest } from '../../src/core/validation';
-import { verifyTokenWithKeys } from '../../src/core/verify';
+import { attest, issueChallenge, newDecoySecret, type AttestationDeps } from '../../packages/service/src/core/attestation';
+import { decodeB64u } from '../../packages/contracts/src/base64url';
+import { importInstallKey, installProofMessage, jwkThumbprint, verifyInstallProof, type InstallPublicJwk } from '../../packages/verify/src/core/install-key';
+import { computeMeasurement, packageDigest } from '../../packages/service/src/core/measurement';
+import { INSTALL_PROOF_LABEL, MEASUREMENT_LABEL, NONCE_BYTES } from '../../packages/contracts/src/protocol';
+import { HS256_HEADER, type TokenClaims } from '../../packages/contracts/src/protocol';
+import { hs256Token } from '../../packages/service/src/core/token';
+import { attestRequestSchema, parseRequest } from '../../packages/contracts/src/validation';
+import { verifyTokenWithKeys } from '../../packages/verify/src/core/verify';
 import vectors from '../vectors/protocol-v2.json';
 import { ManualClock, MemoryNonceStore, MemoryRegistry, MemoryTokenKeys } from '../support/memory';
 

@@ -3,8 +3,8 @@
  * tenant with a trusted key is answered from the registry, anything else goes to the real
  * ensureSigningKey.
  */
-import { signingKeysOnDemand } from '../../../src/adapters/wiring/admin-uploads';
-import type { TenantKeyManager } from '../../../src/core/ports';
+import { signingKeysOnDemand } from '../../../packages/service/src/composition/admin-uploads';
+import type { TenantKeyManager } from '../../../packages/service/src/core/ports';
 import { ManualClock, MemoryRegistry } from '../../support/memory';
 
 function setup() {

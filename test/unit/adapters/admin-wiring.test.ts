@@ -3,9 +3,9 @@
  * parsed and normalised once by configFromEnv, then used as they are by wiring/admin.ts.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { DynamoDbRegistry } from '../../../src/adapters/dynamodb-registry';
-import { configFromEnv } from '../../../src/adapters/environment';
-import { adminCommonDeps } from '../../../src/adapters/wiring/admin';
+import type { DynamoDbRegistry } from '../../../packages/service/src/adapters/dynamodb-registry';
+import { configFromEnv } from '../../../packages/service/src/composition/environment';
+import { adminCommonDeps } from '../../../packages/service/src/composition/admin';
 import { MemoryRegistry } from '../../support/memory';
 
 const signedBy = (userArn: string) => ({ requestContext: { identity: { userArn } } }) as unknown as APIGatewayProxyEvent;

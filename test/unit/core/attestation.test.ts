@@ -1,11 +1,11 @@
 import { createHash, createPublicKey } from 'node:crypto';
-import { attest, issueChallenge, nonceId, NonceInvalidError, type AttestResult } from '../../../src/core/attestation';
-import { decodeB64u } from '../../../src/core/base64url';
-import { jwkThumbprint } from '../../../src/core/install-key';
-import type { Policy } from '../../../src/core/policy';
-import type { AttestationLogEntry } from '../../../src/core/ports';
-import { HS256_HEADER } from '../../../src/core/token';
-import { verifyTokenWithKeys, TokenVerificationError } from '../../../src/core/verify';
+import { attest, issueChallenge, nonceId, NonceInvalidError, type AttestResult } from '../../../packages/service/src/core/attestation';
+import { decodeB64u } from '../../../packages/contracts/src/base64url';
+import { jwkThumbprint } from '../../../packages/verify/src/core/install-key';
+import type { Policy } from '../../../packages/service/src/core/policy';
+import type { AttestationLogEntry } from '../../../packages/service/src/core/ports';
+import { HS256_HEADER } from '../../../packages/contracts/src/protocol';
+import { verifyTokenWithKeys, TokenVerificationError } from '../../../packages/verify/src/core/verify';
 import { APP_ID, BUILD, ISSUER, TENANT, TOKEN_TTL, VERSION, genuineRequest, makeWorld, newInstallKey, parts, thrown, type World } from './helpers';
 
 async function verifyAgainstTenant(world: World, token: string, tenantId = TENANT) {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { b64uLength, decodeB64u, encodeB64u } from '../../../src/core/base64url';
+import { b64uLength, decodeB64u, encodeB64u } from '../../../packages/contracts/src/base64url';
 
 describe('base64url', () => {
   it('round-trips any byte string', () => {

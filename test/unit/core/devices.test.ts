@@ -1,6 +1,6 @@
-import { attest } from '../../../src/core/attestation';
-import { debugSecretDigest, matchesDebugSecret, newDebugDevice, newInstallDevice, publicDevice } from '../../../src/core/devices';
-import { jwkThumbprint } from '../../../src/core/install-key';
+import { attest } from '../../../packages/service/src/core/attestation';
+import { debugSecretDigest, matchesDebugSecret, newDebugDevice, newInstallDevice, publicDevice } from '../../../packages/service/src/core/devices';
+import { jwkThumbprint } from '../../../packages/verify/src/core/install-key';
 import { APP_ID, genuineRequest, macBy, makeWorld, newInstallKey } from './helpers';
 
 const TAMPERED = Buffer.from('a repackaged build');

@@ -1,7 +1,7 @@
 import { sign, verify } from 'node:crypto';
 import fc from 'fast-check';
-import { derToP1363, p1363ToDer, SignatureEncodingError } from '../../../src/core/ecdsa';
-import { generateP256KeyPair } from '../../../src/core/p256';
+import { derToP1363, p1363ToDer, SignatureEncodingError } from '../../../packages/service/src/core/ecdsa';
+import { generateP256KeyPair } from '../../../packages/local/src/kms/p256';
 
 const { privateKey, publicKey } = generateP256KeyPair();
 

@@ -3,14 +3,14 @@
  * fakes, genuine attest requests, and hand-forged JWS tokens (node:crypto only, no jose).
  */
 import { createHash, createHmac, sign, type KeyObject } from 'node:crypto';
-import { cryptoRandom, issueChallenge, newDecoySecret, type AttestationDeps } from '../../../src/core/attestation';
-import { decodeB64u, encodeB64u } from '../../../src/core/base64url';
-import { installProofMessage, type InstallPublicJwk } from '../../../src/core/install-key';
-import { computeMeasurement } from '../../../src/core/measurement';
-import type { AttestRequest } from '../../../src/core/validation';
-import { TokenVerificationError, type VerifyErrorCode } from '../../../src/core/verify';
+import { cryptoRandom, issueChallenge, newDecoySecret, type AttestationDeps } from '../../../packages/service/src/core/attestation';
+import { decodeB64u, encodeB64u } from '../../../packages/contracts/src/base64url';
+import { installProofMessage, type InstallPublicJwk } from '../../../packages/verify/src/core/install-key';
+import { computeMeasurement } from '../../../packages/service/src/core/measurement';
+import type { AttestRequest } from '../../../packages/contracts/src/validation';
+import { TokenVerificationError, type VerifyErrorCode } from '../../../packages/verify/src/core/verify';
 import { ManualClock, MemoryNonceStore, MemoryRegistry, MemoryTokenKeys } from '../../support/memory';
-import { generateP256KeyPair } from '../../../src/core/p256';
+import { generateP256KeyPair } from '../../../packages/local/src/kms/p256';
 
 export const ISSUER = 'attestor-test';
 export const TENANT = 'tenant-a';

@@ -1,8 +1,8 @@
 import { createHash, createPublicKey, sign } from 'node:crypto';
-import { encodeB64u } from '../../../src/core/base64url';
-import { importInstallKey, installProofMessage, jwkThumbprint, verifyInstallProof, type InstallPublicJwk } from '../../../src/core/install-key';
+import { encodeB64u } from '../../../packages/contracts/src/base64url';
+import { importInstallKey, installProofMessage, jwkThumbprint, verifyInstallProof, type InstallPublicJwk } from '../../../packages/verify/src/core/install-key';
 import { newInstallKey } from './helpers';
-import { generateP256KeyPair } from '../../../src/core/p256';
+import { generateP256KeyPair } from '../../../packages/local/src/kms/p256';
 
 /** RFC 7638 §3: required members only, sorted by name, no whitespace, SHA-256, base64url. */
 function referenceThumbprint(jwk: Record<string, string>, required: readonly string[]): string {

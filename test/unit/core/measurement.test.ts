@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { computeMeasurement, constantTimeEqual, packageDigest } from '../../../src/core/measurement';
+import { computeMeasurement, constantTimeEqual, packageDigest } from '../../../packages/service/src/core/measurement';
 
 const nonce = Buffer.alloc(32, 7);
 const digest = createHash('sha256').update('package').digest();

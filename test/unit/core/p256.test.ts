@@ -1,5 +1,5 @@
 import { createPublicKey, sign, verify } from 'node:crypto';
-import { generateP256KeyPair } from '../../../src/core/p256';
+import { generateP256KeyPair } from '../../../packages/local/src/kms/p256';
 
 describe('generateP256KeyPair', () => {
   it('makes matching P-256 pairs whose signatures verify', () => {

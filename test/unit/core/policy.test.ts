@@ -1,4 +1,4 @@
-import { DEFAULT_POLICY, compareVersions, policyViolations, type Policy } from '../../../src/core/policy';
+import { DEFAULT_POLICY, compareVersions, policyViolations, type Policy } from '../../../packages/service/src/core/policy';
 
 const clean = { rooted: false, emulator: false, debugger: false, hooked: false };
 

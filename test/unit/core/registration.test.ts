@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import type { AttestationLog, BuildObject, BuildRefusal, UploadRecord } from '../../../src/core/ports';
+import type { AttestationLog, BuildObject, BuildRefusal, UploadRecord } from '../../../packages/service/src/core/ports';
 import {
   buildObjectKey,
   BuildObjectMissingError,
@@ -10,9 +10,9 @@ import {
   partSizeFor,
   registerBuild,
   type RegistrationDeps,
-} from '../../../src/core/registration';
+} from '../../../packages/service/src/core/registration';
 import { ManualClock, MemoryBuildStore, MemoryRegistry } from '../../support/memory';
-import { LogTally } from '../../../src/core/log-stats';
+import { LogTally } from '../../../packages/service/src/core/log-stats';
 
 const APP = 'com.example.app';
 const VERSION = '1.0.0+build.7';

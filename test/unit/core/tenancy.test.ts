@@ -1,4 +1,4 @@
-import { normalisePrincipal, parseOperatorPrincipals, resolveAdminCaller } from '../../../src/core/tenancy';
+import { normalisePrincipal, parseOperatorPrincipals, resolveAdminCaller } from '../../../packages/service/src/core/tenancy';
 import { MemoryRegistry } from '../../support/memory';
 
 describe('normalisePrincipal', () => {

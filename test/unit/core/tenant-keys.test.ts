@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { TenantKeyRecord } from '../../../src/core/ports';
+import type { TenantKeyRecord } from '../../../packages/service/src/core/ports';
 import {
   KEY_PUBLICATION_SECONDS,
   keysToDelete,
@@ -8,7 +8,7 @@ import {
   retirementsAfterRotation,
   signingKeyAt,
   trustedKeysAt,
-} from '../../../src/core/tenant-keys';
+} from '../../../packages/service/src/core/tenant-keys';
 
 const key = (kid: string, createdAt: number, extra: Partial<TenantKeyRecord> = {}): TenantKeyRecord => ({
   tenantId: 't',

@@ -5,7 +5,7 @@ import {
   InvalidRequestError,
   parseRequest,
   VERSION_PATTERN,
-} from '../../../src/core/validation';
+} from '../../../packages/contracts/src/validation';
 
 const b64 = (bytes: number, fill = 1) => Buffer.alloc(bytes, fill).toString('base64url');
 

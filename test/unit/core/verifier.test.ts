@@ -1,5 +1,5 @@
-import type { VerificationKeys, VerificationKeySource } from '../../../src/core/ports';
-import { AttestationVerifier, KeySourceUnavailableError } from '../../../src/core/verifier';
+import type { VerificationKeys, VerificationKeySource } from '../../../packages/service/src/core/ports';
+import { AttestationVerifier, KeySourceUnavailableError } from '../../../packages/verify/src/core/verifier';
 import { createSecretKey, randomBytes } from 'node:crypto';
 import { ManualClock, MemoryTokenKeys, generateTestKey, type TestKey } from '../../support/memory';
 import { ISSUER, TENANT, claimsAt, es256, forge, codeOf, hs256 } from './helpers';

@@ -3,13 +3,13 @@
  * and the verified-token cache that must never let a request skip any of it.
  */
 import * as nodeCrypto from 'node:crypto';
-import { bindingMatches, bindingOf, checkBinding } from '../../../src/core/binding';
-import type { VerificationKeys, VerificationKeySource } from '../../../src/core/ports';
-import { InMemoryReplayLedger, ReplayLedgerFullError, type ReplayLedger } from '../../../src/core/replay';
-import { VerifiedTokenCache } from '../../../src/core/token-cache';
-import { AttestationVerifier, EnforcementConfigurationError, KeyRing, type EnforcementOptions } from '../../../src/core/verifier';
-import { TokenVerificationError } from '../../../src/core/verify';
-import { jwkThumbprint } from '../../../src/core/install-key';
+import { bindingMatches, bindingOf, checkBinding } from '../../../packages/verify/src/core/binding';
+import type { VerificationKeys, VerificationKeySource } from '../../../packages/service/src/core/ports';
+import { InMemoryReplayLedger, ReplayLedgerFullError, type ReplayLedger } from '../../../packages/verify/src/core/replay';
+import { VerifiedTokenCache } from '../../../packages/verify/src/core/token-cache';
+import { AttestationVerifier, EnforcementConfigurationError, KeyRing, type EnforcementOptions } from '../../../packages/verify/src/core/verifier';
+import { TokenVerificationError } from '../../../packages/verify/src/core/verify';
+import { jwkThumbprint } from '../../../packages/verify/src/core/install-key';
 import { bindingFor, makeProof } from '../../support/proof';
 import { ManualClock, generateTestKey, type TestKey } from '../../support/memory';
 import { ISSUER, TENANT, claimsAt, es256, forge, newInstallKey, type InstallKey, codeOf } from './helpers';

@@ -1,14 +1,14 @@
 /** Every rule of the Attestor-Proof (docs/ENFORCEMENT.md), with proofs built by test/support/proof.ts. */
 import { sign } from 'node:crypto';
 import fc from 'fast-check';
-import { jwkThumbprint } from '../../../src/core/install-key';
-import { checkProof, normaliseHtu } from '../../../src/core/proof';
-import type { TokenClaims } from '../../../src/core/token';
-import { TokenVerificationError } from '../../../src/core/verify';
-import { createRequestProof } from '../../../src/sdk/proof';
+import { jwkThumbprint } from '../../../packages/verify/src/core/install-key';
+import { checkProof, normaliseHtu } from '../../../packages/verify/src/core/proof';
+import type { TokenClaims } from '../../../packages/contracts/src/protocol';
+import { TokenVerificationError } from '../../../packages/verify/src/core/verify';
+import { createRequestProof } from '../../../packages/sdk/src/proof';
 import { makeProof } from '../../support/proof';
 import { claimsAt, newInstallKey, thrown } from './helpers';
-import { generateP256KeyPair } from '../../../src/core/p256';
+import { generateP256KeyPair } from '../../../packages/local/src/kms/p256';
 
 const NOW = 1_800_000_000;
 const install = newInstallKey();

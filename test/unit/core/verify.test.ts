@@ -1,8 +1,8 @@
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
 import { createSecretKey, randomBytes } from 'node:crypto';
-import type { VerificationKeys } from '../../../src/core/ports';
-import { TokenVerificationError, checkToken, decodeToken, verifyTokenWithKeys, type VerifyErrorCode } from '../../../src/core/verify';
+import type { VerificationKeys } from '../../../packages/service/src/core/ports';
+import { TokenVerificationError, checkToken, decodeToken, verifyTokenWithKeys, type VerifyErrorCode } from '../../../packages/verify/src/core/verify';
 import { generateTestKey } from '../../support/memory';
 import { ISSUER, TENANT, b64uJson, claimsAt, es256, forge, hs256, thrown } from './helpers';
 

@@ -4,10 +4,10 @@
  * table lacks never reaches a Lambda in AWS, so here it is a test error.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { adminHandlers, type AdminDeps } from '../../../src/handlers/admin';
-import type { ApiHandler } from '../../../src/handlers/http';
-import type { Logger } from '../../../src/handlers/log';
-import { ADMIN_LAMBDAS, ROUTES, type AdminLambdaName } from '../../../src/routes';
+import { adminHandlers, type AdminDeps } from '../../../packages/service/src/handlers/admin';
+import type { ApiHandler } from '../../../packages/service/src/handlers/http';
+import type { Logger } from '../../../packages/service/src/handlers/log';
+import { ADMIN_LAMBDAS, ROUTES, type AdminLambdaName } from '../../../packages/contracts/src/routes';
 
 export function routedAdminHandler(deps: AdminDeps, log: Logger): ApiHandler {
   const handlers = adminHandlers(deps, log);

@@ -6,12 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { MultipartRejectedError, type TenantKeyManager, type UploadUrlIssuer } from '../../../src/core/ports';
-import { resolveAdminCaller } from '../../../src/core/tenancy';
-import { ADMIN_ROUTE_KEYS, type AdminDeps } from '../../../src/handlers/admin';
-import { TENANT_CREATION_RESUME_SECONDS } from '../../../src/handlers/admin/tenants';
-import { silentLogger } from '../../../src/handlers/log';
-import { ADMIN_LAMBDAS, ROUTES } from '../../../src/routes';
+import { MultipartRejectedError, type TenantKeyManager, type UploadUrlIssuer } from '../../../packages/service/src/core/ports';
+import { resolveAdminCaller } from '../../../packages/service/src/core/tenancy';
+import { ADMIN_ROUTE_KEYS, type AdminDeps } from '../../../packages/service/src/handlers/admin';
+import { TENANT_CREATION_RESUME_SECONDS } from '../../../packages/service/src/handlers/admin/tenants';
+import { silentLogger } from '../../../packages/service/src/handlers/log';
+import { ADMIN_LAMBDAS, ROUTES } from '../../../packages/contracts/src/routes';
 import { routedAdminHandler } from './admin-routing';
 import { ManualClock, MemoryRegistry } from '../../support/memory';
 

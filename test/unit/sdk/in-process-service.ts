@@ -6,14 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { cryptoRandom, newDecoySecret, type AttestationDeps } from '../../../src/core/attestation';
-import type { TokenClaims } from '../../../src/core/token';
-import { verifyTokenWithKeys } from '../../../src/core/verify';
-import { attestHandler } from '../../../src/handlers/attest';
-import { challengeHandler } from '../../../src/handlers/challenge';
-import { silentLogger } from '../../../src/handlers/log';
-import { AttestorClient, AttestorError, bytesPackageSource, memoryKeyStore, type AttestorClientOptions, type StoredInstallKey } from '../../../src/sdk';
-import { generateP256KeyPair } from '../../../src/core/p256';
+import { cryptoRandom, newDecoySecret, type AttestationDeps } from '../../../packages/service/src/core/attestation';
+import type { TokenClaims } from '../../../packages/contracts/src/protocol';
+import { verifyTokenWithKeys } from '../../../packages/verify/src/core/verify';
+import { attestHandler } from '../../../packages/service/src/handlers/attest';
+import { challengeHandler } from '../../../packages/service/src/handlers/challenge';
+import { silentLogger } from '../../../packages/service/src/handlers/log';
+import { AttestorClient, AttestorError, bytesPackageSource, memoryKeyStore, type AttestorClientOptions, type StoredInstallKey } from '../../../packages/sdk/src/index';
+import { generateP256KeyPair } from '../../../packages/local/src/kms/p256';
 import { ManualClock, MemoryNonceStore, MemoryRegistry, MemoryTokenKeys } from '../../support/memory';
 
 export const APP_ID = 'com.example.shop';

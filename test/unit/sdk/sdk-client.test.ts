@@ -3,8 +3,8 @@
  * (./in-process-service.ts): protocol, caching, binding, install keys, typed errors.
  */
 import { createHash } from 'node:crypto';
-import { attest as coreAttest } from '../../../src/core/attestation';
-import { TokenVerificationError } from '../../../src/core/verify';
+import { attest as coreAttest } from '../../../packages/service/src/core/attestation';
+import { TokenVerificationError } from '../../../packages/verify/src/core/verify';
 import {
   bytesPackageSource,
   jwkThumbprint,
@@ -14,13 +14,13 @@ import {
   type KeyStore,
   type PackageSource,
   type StoredInstallKey,
-} from '../../../src/sdk';
+} from '../../../packages/sdk/src/index';
 import vectors from '../../vectors/protocol-v2.json';
 import { APP_ID, APP_VERSION, decodeClaims, GENUINE, inProcessService, ISSUER, rejection, TAMPERED, TENANT } from './in-process-service';
 
-jest.mock('../../../src/core/attestation', () => {
+jest.mock('../../../packages/service/src/core/attestation', () => {
   // Spy on the real attest() so tests can see what the service decided without changing it.
-  const actual = jest.requireActual('../../../src/core/attestation');
+  const actual = jest.requireActual('../../../packages/service/src/core/attestation');
   return { ...actual, attest: jest.fn(actual.attest) };
 });
 

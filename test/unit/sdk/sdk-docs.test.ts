@@ -1,13 +1,15 @@
 /**
- * Every public symbol of the SDK's two entries (`attestor/sdk` = src/sdk/index.ts and
- * `attestor/sdk/node` = src/sdk/node.ts), and every public member of its exported classes, has a
- * TSDoc comment with an `@example`.
+ * Every public symbol of the SDK's two entries (`@attestor/sdk` = packages/sdk/src/index.ts and
+ * `@attestor/sdk/node` = packages/sdk/src/node.ts), and every public member of its exported
+ * classes, has a TSDoc comment with an `@example`, including the protocol constants the SDK
+ * re-exports from @attestor/contracts/protocol.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import ts from 'typescript';
 
-const SDK = resolve(__dirname, '../../../src/sdk');
+const SDK = resolve(__dirname, '../../../packages/sdk/src');
+const PROTOCOL = resolve(__dirname, '../../../packages/contracts/src/protocol.ts');
 
 function parse(file: string): ts.SourceFile {
   return ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
@@ -40,7 +42,9 @@ function publicSymbols(entry: string): Array<[string, ts.Node]> {
   const out: Array<[string, ts.Node]> = [];
   for (const statement of file.statements) {
     if (ts.isExportDeclaration(statement) && statement.moduleSpecifier && statement.exportClause && ts.isNamedExports(statement.exportClause)) {
-      const target = join(dirname(entry), `${(statement.moduleSpecifier as ts.StringLiteral).text}.ts`);
+      const specifier = (statement.moduleSpecifier as ts.StringLiteral).text;
+      // The protocol's constants come from the module the server shares (bundled into the SDK).
+      const target = specifier === '@attestor/contracts/protocol' ? PROTOCOL : join(dirname(entry), `${specifier}.ts`);
       const decls = declarations(parse(target));
       for (const element of statement.exportClause.elements) {
         const name = (element.propertyName ?? element.name).text;

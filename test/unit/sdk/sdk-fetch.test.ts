@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { compactVerify, EmbeddedJWK } from 'jose';
-import { checkProof } from '../../../src/core/proof';
-import { hostAllowed, parseHostRule, type AttestorClientOptions, type AttestorEvent } from '../../../src/sdk';
+import { checkProof } from '../../../packages/verify/src/core/proof';
+import { hostAllowed, parseHostRule, type AttestorClientOptions, type AttestorEvent } from '../../../packages/sdk/src/index';
 import { ENDPOINT, inProcessService } from './in-process-service';
 
 const API = 'https://api.example.com';

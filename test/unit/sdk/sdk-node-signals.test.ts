@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { buildSync } from 'esbuild';
-import { inspectNodeRuntime, nodeSignalProvider, splitNodeOptions, TSX_PRELOADS, type NodeRuntime } from '../../../src/sdk/node';
+import { inspectNodeRuntime, nodeSignalProvider, splitNodeOptions, TSX_PRELOADS, type NodeRuntime } from '../../../packages/sdk/src/node';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '../../..');
@@ -78,7 +78,7 @@ describe('nodeSignalProvider in real processes', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'attestor-signals-'));
     const bundle = join(dir, 'sdk-node.cjs');
-    buildSync({ entryPoints: [join(ROOT, 'src/sdk/node.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'silent' });
+    buildSync({ entryPoints: [join(ROOT, 'packages/sdk/src/node.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'silent' });
     probe = join(dir, 'probe.js');
     writeFileSync(
       probe,

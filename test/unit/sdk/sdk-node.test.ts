@@ -4,8 +4,8 @@ import type * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { arch, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isStoredInstallKey, loadOrCreateInstallKey } from '../../../src/sdk/install-key';
-import { fileKeyStore, filePackageSource, nodeDeviceInfo } from '../../../src/sdk/node';
+import { isStoredInstallKey, loadOrCreateInstallKey } from '../../../packages/sdk/src/install-key';
+import { fileKeyStore, filePackageSource, nodeDeviceInfo } from '../../../packages/sdk/src/node';
 import vectors from '../../vectors/protocol-v2.json';
 
 let dir: string;

@@ -1,14 +1,18 @@
 /**
- * The portable SDK core (src/sdk/index.ts and everything it imports, followed through relative
- * imports) must run where there is no Node: no `node:` or bare builtin imports, no npm packages,
- * no Buffer, no require().
+ * The portable SDK core (packages/sdk/src/index.ts and everything it imports) must run where there
+ * is no Node: no `node:` or bare builtin imports, no npm packages, no Buffer, no require(). The one
+ * package it may import is the protocol's constants module, @attestor/contracts/protocol, which the
+ * build bundles in and which is followed and checked like the SDK's own files.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 
-const SDK_ENTRY = resolve(__dirname, '../../../src/sdk/index.ts');
+const SDK_ENTRY = resolve(__dirname, '../../../packages/sdk/src/index.ts');
+/** The only package the SDK's sources may import, and where it lives. */
+const PROTOCOL_SPECIFIER = '@attestor/contracts/protocol';
+const PROTOCOL_FILE = resolve(__dirname, '../../../packages/contracts/src/protocol.ts');
 const BUILTINS = new Set(builtinModules.flatMap((m) => [m, m.split('/')[0]!]));
 
 /** Every import/export-from/dynamic import/require specifier, as the TypeScript compiler sees them. */
@@ -22,7 +26,7 @@ function violations(source: string): string[] {
   for (const spec of specifiers(source)) {
     if (spec.startsWith('node:')) found.push(`imports ${spec}`);
     else if (BUILTINS.has(spec) || BUILTINS.has(spec.split('/')[0]!)) found.push(`imports Node builtin ${spec}`);
-    else if (!spec.startsWith('.')) found.push(`imports package ${spec}`);
+    else if (!spec.startsWith('.') && spec !== PROTOCOL_SPECIFIER) found.push(`imports package ${spec}`);
   }
   if (/\bBuffer\b/.test(source)) found.push('mentions Buffer');
   if (/\brequire\s*\(/.test(source)) found.push('calls require(');
@@ -46,7 +50,10 @@ function reachable(entry: string): Map<string, string> {
     if (files.has(file)) continue;
     const source = readFileSync(file, 'utf8');
     files.set(file, source);
-    for (const spec of specifiers(source)) if (spec.startsWith('.')) queue.push(resolveRelative(file, spec));
+    for (const spec of specifiers(source)) {
+      if (spec.startsWith('.')) queue.push(resolveRelative(file, spec));
+      else if (spec === PROTOCOL_SPECIFIER) queue.push(PROTOCOL_FILE);
+    }
   }
   return files;
 }
@@ -54,6 +61,11 @@ function reachable(entry: string): Map<string, string> {
 describe('SDK portability', () => {
   const files = reachable(SDK_ENTRY);
   const names = [...files.keys()].map((f) => relative(dirname(SDK_ENTRY), f)).sort();
+
+  it('follows the protocol module, which imports nothing at all', () => {
+    expect(names).toContain(relative(dirname(SDK_ENTRY), PROTOCOL_FILE));
+    expect(specifiers(files.get(PROTOCOL_FILE)!)).toEqual([]);
+  });
 
   it('walks the whole portable core and nothing Node-only', () => {
     expect(names).toEqual(
@@ -74,5 +86,7 @@ describe('SDK portability', () => {
     expect(violations(`const c = require('crypto');`)).toEqual(['imports Node builtin crypto', 'calls require(']);
     expect(violations(`const b = Buffer.from('x');`)).toEqual(['mentions Buffer']);
     expect(violations(`import { x } from './x';\nimport type { Y } from '../y';`)).toEqual([]);
+    expect(violations(`import { NONCE_BYTES } from '@attestor/contracts/protocol';`)).toEqual([]);
+    expect(violations(`import { appIdSchema } from '@attestor/contracts/validation';`)).toEqual(['imports package @attestor/contracts/validation']);
   });
 });

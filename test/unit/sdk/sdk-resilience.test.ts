@@ -3,8 +3,8 @@
  * full-jitter backoff, Retry-After, the total deadline, the circuit breaker, background refresh
  * and stale tokens. Time is injected (the client's `now` and `sleep`), so nothing here waits.
  */
-import { AttestorError, type AttestorClientOptions, type AttestorEvent } from '../../../src/sdk';
-import { backoffDelayMs, DEFAULT_RETRY, parseRetryAfter } from '../../../src/sdk/resilience';
+import { AttestorError, type AttestorClientOptions, type AttestorEvent } from '../../../packages/sdk/src/index';
+import { backoffDelayMs, DEFAULT_RETRY, parseRetryAfter } from '../../../packages/sdk/src/resilience';
 import { clientClock } from '../../support/client-clock';
 import { inProcessService, rejection, type Fault, type Route } from './in-process-service';
 

@@ -4,8 +4,8 @@
  */
 import { createPublicKey, verify } from 'node:crypto';
 import fc from 'fast-check';
-import { decodeB64u as coreDecodeB64u } from '../../../src/core/base64url';
-import { loadOrCreateInstallKey, memoryKeyStore, type StoredInstallKey } from '../../../src/sdk/install-key';
+import { decodeB64u as coreDecodeB64u } from '../../../packages/contracts/src/base64url';
+import { loadOrCreateInstallKey, memoryKeyStore, type StoredInstallKey } from '../../../packages/sdk/src/install-key';
 import {
   computeMeasurement,
   decodeB64u,
@@ -16,8 +16,8 @@ import {
   sha256,
   signInstallProof,
   verifyInstallProof,
-  type InstallPublicJwk,
-} from '../../../src/sdk/protocol';
+} from '../../../packages/sdk/src/protocol';
+import type { InstallPublicJwk } from '../../../packages/contracts/src/protocol';
 import vectors from '../../vectors/protocol-v2.json';
 
 const bytes = (b64u: string): Uint8Array => {

@@ -1,6 +1,6 @@
 /** The authorizer Lambda's environment contract (docs/ENFORCEMENT.md): defaults, and a clear error for every bad value or combination. */
-import { authorizerConfigFromEnv, createAuthorizer } from '../../../src/adapters/authorizer-config';
-import { ConfigurationError } from '../../../src/adapters/environment';
+import { authorizerConfigFromEnv, createAuthorizer } from '../../../packages/service/src/composition/authorizer-config';
+import { ConfigurationError } from '../../../packages/service/src/composition/environment';
 
 const KMS = { REGISTRY_TABLE: 'attestor-registry' };
 

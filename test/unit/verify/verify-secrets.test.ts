@@ -4,7 +4,7 @@
  * restart), and both formats at once while a tenant switches.
  */
 import { createSecretKey, randomBytes } from 'node:crypto';
-import { createVerifier, parseSecretSet, SecretSetError, type TokenSecretSet } from '../../../src/verify';
+import { createVerifier, parseSecretSet, SecretSetError, type TokenSecretSet } from '../../../packages/verify/src/index';
 import { ManualClock, generateTestKey } from '../../support/memory';
 import { ISSUER, TENANT, claimsAt, codeOf, es256, forge, hs256 } from '../core/helpers';
 import { startJwksServer } from './jwks-server';

@@ -13,8 +13,8 @@ import {
   verifyToken,
   type VerifierOptions,
   type VerifyErrorCode,
-} from '../../../src/verify';
-import { jwkThumbprint } from '../../../src/core/install-key';
+} from '../../../packages/verify/src/index';
+import { jwkThumbprint } from '../../../packages/verify/src/core/install-key';
 import { ManualClock, generateTestKey, type TestKey } from '../../support/memory';
 import { makeProof } from '../../support/proof';
 import { ISSUER, TENANT, b64uJson, claimsAt, es256, forge, newInstallKey, codeOf } from '../core/helpers';

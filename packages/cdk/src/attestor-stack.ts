@@ -1,0 +1,488 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { BUILD_KEY_PREFIX, RETIRED_KEY_DELETION_WINDOW_DAYS } from '@attestor/contracts/admin-api';
+import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '@attestor/contracts/protocol';
+import { SECRET_CONTEXT_SECRET, SECRET_CONTEXT_TENANT } from '@attestor/contracts/admin-api';
+import { ADMIN_LAMBDAS, KEY_CREATING_LAMBDAS, LAMBDAS, type AdminLambdaName, type LambdaName } from '@attestor/contracts/routes';
+import { REGISTRY_PARTITIONS } from '@attestor/contracts/tables';
+import { AttestationAuthorizer, AttestationKeySource, DEFAULT_TENANT_KEY_ALIAS_PREFIX, TENANT_KEYS_PARTITION_PREFIX, type AttestationAuthorizerProps } from './attestation-authorizer';
+import { AttestorApi } from './attestor-api';
+import { AttestorWebAcl } from './attestor-waf';
+import { acknowledgeAttestorStack } from './nag-acknowledgements';
+import { ServiceFunction } from './service-function';
+import { ServiceTables } from './service-tables';
+
+/**
+ * Names shared with the runtime. The two aliases restate DEFAULTS in src/adapters/environment.ts
+ * (that module pulls in the AWS SDK clients and every adapter, which the CDK app must not load);
+ * test/infra checks they agree.
+ */
+export const DECOY_KEY_ALIAS = 'alias/attestor/decoy';
+export const TENANT_KEY_ALIAS_PREFIX = DEFAULT_TENANT_KEY_ALIAS_PREFIX;
+/** Tag the admin functions must put on every tenant key they create (value: the tenant id). */
+export const TENANT_TAG_KEY = 'attestor:tenant';
+/** Every tag key the admin functions may set on a new key (src/adapters/kms-tenant-keys.ts). */
+export const TENANT_KEY_TAG_KEYS = [TENANT_TAG_KEY, 'attestor:purpose'] as const;
+/** Uploads land under this prefix; only objects there trigger registration. */
+export const BUILDS_PREFIX = BUILD_KEY_PREFIX;
+export { TENANT_KEYS_PARTITION_PREFIX };
+/** Registry partition keys the register function works on: registrations and uploads. */
+export const REGISTER_PARTITION_PREFIXES = [REGISTRY_PARTITIONS.app, REGISTRY_PARTITIONS.upload] as const;
+/** Registry partition keys of everything attest reads item by item: apps, registrations, policies, devices. */
+export const APP_PARTITION_PREFIX = REGISTRY_PARTITIONS.app;
+/** Attestation-log partitions (`TENANT#<tenant>#<app or ~bucket>`, src/adapters/dynamodb-attestation-log.ts). */
+export const ATTESTATION_LOG_PARTITION_PATTERN = 'TENANT#*';
+/** Attestation-log partitions of refused builds (`TENANT#<tenant>#~builds`). */
+export const BUILD_LOG_PARTITION_PATTERN = 'TENANT#*#~builds';
+/** The routes WAF rate-limits per client IP. */
+export const RATE_LIMITED_PATHS = ['/v1/challenge', '/v1/attest'] as const;
+
+/** Options of the /demo/hello authorizer (see AttestationAuthorizerProps). */
+export type DemoAuthorizerOptions = Pick<AttestationAuthorizerProps, 'mode' | 'requireBinding' | 'limitedUse' | 'requireProof' | 'resultsCacheTtl'>;
+
+export interface AttestorStackProps extends StackProps {
+  /**
+   * `iss` of minted tokens.
+   * @default 'attestor'
+   */
+  readonly issuer?: string;
+  /**
+   * Lifetime of every token the deployment mints, pass or decoy, whatever the app (60 s to 1 h): a
+   * lifetime per app would tell registered app ids from unknown ones (PROTOCOL.md §9). Longer means
+   * fewer attestations (docs/SCALING.md) and a longer life for a stolen token.
+   * @default Duration.minutes(5)
+   */
+  readonly tokenTtl?: Duration;
+  /**
+   * IAM principals (role or user ARNs) that operate the default tenant: they may create tenants and
+   * map other principals to them (ATTESTOR_OPERATOR_PRINCIPALS of every admin function).
+   * @default none: only principals mapped in the registry have access, so nobody at first
+   */
+  readonly operatorPrincipals?: readonly string[];
+  /**
+   * Reserved concurrency of the register function: caps what a flood of uploads can cost.
+   * `null` reserves nothing (accounts whose concurrency quota is still 10 cannot reserve any).
+   * @default 5
+   */
+  readonly registerReservedConcurrency?: number | null;
+  /**
+   * Reserved concurrency of each admin function: every tenant key one creates costs money every
+   * month, so a runaway caller is capped. `null` reserves nothing.
+   * @default 5
+   */
+  readonly adminReservedConcurrency?: number | null;
+  /**
+   * Retention of every function's log group and of the API access logs.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * The attestations per second this deployment must serve at its peak (docs/SCALING.md). Sizes
+   * what would otherwise cap it: the stage throttle (two requests per attestation, plus 10 % for
+   * admin and enforcement traffic) unless throttlingRateLimit/throttlingBurstLimit are given, and
+   * the nonce and log tables' warm throughput (charged once). The account-wide API Gateway and
+   * Lambda quotas are not set by a stack: raise them with Service Quotas.
+   * @default none: the stage throttle of 50 requests per second (about 25 attestations)
+   */
+  readonly peakAttestationsPerSecond?: number;
+  /**
+   * Stage-wide steady-state request rate (requests per second).
+   * @default 50, or 2.2 × peakAttestationsPerSecond
+   */
+  readonly throttlingRateLimit?: number;
+  /**
+   * Stage-wide burst (requests).
+   * @default 100, or the rate limit when peakAttestationsPerSecond is set
+   */
+  readonly throttlingBurstLimit?: number;
+  /**
+   * X-Ray tracing of the stage.
+   * @default false
+   */
+  readonly tracingEnabled?: boolean;
+  /**
+   * Put the WAF web ACL (body limit, per-IP rate limit, AWS common rules) in front of the API.
+   * @default true
+   */
+  readonly webAcl?: boolean;
+  /**
+   * Requests one IP may send to /v1/challenge and /v1/attest per 5 minutes. Only with `webAcl`.
+   * @default 600
+   */
+  readonly rateLimitPer5Minutes?: number;
+  /**
+   * How the /demo/hello authorizer enforces.
+   * @default enforce, no binding, no single use, no proof, no caching
+   */
+  readonly demoAuthorizer?: DemoAuthorizerOptions;
+}
+
+/** The functions the stack configures itself (the authorizer is AttestationAuthorizer's). */
+export type ServiceFunctionName = Exclude<LambdaName, 'authorizer'>;
+
+export class AttestorStack extends Stack {
+  readonly tables: ServiceTables;
+  readonly buildsBucket: s3.Bucket;
+  readonly decoyKey: kms.Key;
+  /** Where S3 events the register function failed to process end up (after Lambda's retries). */
+  readonly registerFailures: sqs.Queue;
+  readonly functions: Readonly<Record<LambdaName, ServiceFunction>>;
+  readonly authorizer: AttestationAuthorizer;
+  readonly api: AttestorApi;
+  readonly webAcl?: AttestorWebAcl;
+
+  constructor(scope: Construct, id: string, props: AttestorStackProps = {}) {
+    super(scope, id, props);
+    if (props.webAcl === false && props.rateLimitPer5Minutes !== undefined) {
+      throw new Error('AttestorStack: rateLimitPer5Minutes is set but webAcl is false: the rate limit is a WAF rule');
+    }
+    const tokenTtlSeconds = props.tokenTtl?.toSeconds() ?? DEFAULT_TOKEN_TTL_SECONDS;
+    if (!Number.isInteger(tokenTtlSeconds) || tokenTtlSeconds < MIN_TOKEN_TTL_SECONDS || tokenTtlSeconds > MAX_TOKEN_TTL_SECONDS) {
+      throw new Error(`AttestorStack: tokenTtl must be whole seconds from ${MIN_TOKEN_TTL_SECONDS} to ${MAX_TOKEN_TTL_SECONDS}, got ${tokenTtlSeconds}`);
+    }
+    const issuer = props.issuer ?? 'attestor';
+    const peak = props.peakAttestationsPerSecond;
+    if (peak !== undefined && !(Number.isInteger(peak) && peak >= 1 && peak <= 1_000_000)) {
+      throw new Error(`AttestorStack: peakAttestationsPerSecond must be a whole number from 1 to 1000000, got ${peak}`);
+    }
+    // Each attestation is two requests (challenge, attest); 10 % more for admin and JWKS/secrets reads.
+    const peakRate = peak === undefined ? undefined : Math.ceil((peak * 22) / 10);
+
+    this.tables = new ServiceTables(this, 'Tables', peak !== undefined ? { peakAttestationsPerSecond: peak } : {});
+
+    this.buildsBucket = new s3.Bucket(this, 'Builds', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [
+        {
+          id: 'expire-noncurrent-and-abort-multipart',
+          // A build re-uploaded under the same key leaves the old bytes as a noncurrent version.
+          noncurrentVersionExpiration: Duration.days(30),
+          // The CLI uploads large builds in parts; parts of an upload never completed cost storage.
+          abortIncompleteMultipartUploadAfter: Duration.days(2),
+        },
+      ],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // Signs tokens for failed attestations so they look like real ones. Asymmetric keys cannot rotate.
+    this.decoyKey = new kms.Key(this, 'DecoyKey', {
+      description: 'Attestor decoy signing key (tokens for failed attestations)',
+      keySpec: kms.KeySpec.ECC_NIST_P256,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      alias: DECOY_KEY_ALIAS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.registerFailures = new sqs.Queue(this, 'RegisterFailures', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    const functions = {} as Record<LambdaName, ServiceFunction>;
+    const environments = this.environments(props, issuer, tokenTtlSeconds);
+    const registerConcurrency = props.registerReservedConcurrency === undefined ? 5 : props.registerReservedConcurrency;
+    const adminConcurrency = props.adminReservedConcurrency === undefined ? 5 : props.adminReservedConcurrency;
+    for (const name of Object.keys(LAMBDAS) as LambdaName[]) {
+      if (name === 'authorizer') continue;
+      const reserved = name === 'register' ? registerConcurrency : isAdminFunction(name) ? adminConcurrency : null;
+      functions[name] = new ServiceFunction(this, fnId(name), {
+        name,
+        environment: environments[name],
+        ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+        ...(reserved !== null ? { reservedConcurrentExecutions: reserved } : {}),
+        // S3 invokes register asynchronously; an event it could not process is kept, not dropped.
+        ...(name === 'register' ? { onFailure: new lambdaDestinations.SqsDestination(this.registerFailures) } : {}),
+      });
+    }
+
+    this.authorizer = new AttestationAuthorizer(this, 'DemoAuthorizer', {
+      ...props.demoAuthorizer,
+      keySource: AttestationKeySource.kms({ registryTable: this.tables.registry, tenantKeyAliasPrefix: TENANT_KEY_ALIAS_PREFIX }),
+      issuer,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    });
+    functions.authorizer = this.authorizer.service;
+    this.functions = functions;
+
+    this.grantLeastPrivilege();
+    this.nameTenantKeyPolicyRoles();
+
+    this.buildsBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(functions.register.fn), { prefix: BUILDS_PREFIX });
+
+    this.api = new AttestorApi(this, 'Api', {
+      handlers: mapValues(functions, (f): lambda.IFunction => f.fn),
+      authorizer: this.authorizer.authorizer,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      ...(props.throttlingRateLimit !== undefined ? { throttlingRateLimit: props.throttlingRateLimit } : peakRate !== undefined ? { throttlingRateLimit: peakRate } : {}),
+      ...(props.throttlingBurstLimit !== undefined ? { throttlingBurstLimit: props.throttlingBurstLimit } : peakRate !== undefined ? { throttlingBurstLimit: peakRate } : {}),
+      ...(props.tracingEnabled !== undefined ? { tracingEnabled: props.tracingEnabled } : {}),
+    });
+
+    if (props.webAcl !== false) {
+      this.webAcl = new AttestorWebAcl(this, 'WebAcl', {
+        stage: this.api.restApi.deploymentStage,
+        rateLimitedPaths: RATE_LIMITED_PATHS,
+        ...(props.rateLimitPer5Minutes !== undefined ? { rateLimitPer5Minutes: props.rateLimitPer5Minutes } : {}),
+      });
+    }
+
+    acknowledgeAttestorStack(this);
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url, description: 'Base URL of the Attestor API (stage included): the SDK endpoint and the CLI --endpoint' });
+    new CfnOutput(this, 'JwksUrl', { value: this.api.jwksUrl, description: "The tenant's public signing keys (IAM-authorized GET)" });
+    new CfnOutput(this, 'JwksExecuteApiArn', { value: this.api.jwksExecuteApiArn, description: 'Grant execute-api:Invoke on this to a verifier that fetches the JWKS' });
+    new CfnOutput(this, 'ApiStageArn', { value: this.api.stageArn, description: 'stageArn of AttestationKeySource.remote: its JWKS and wrapped-secrets routes live under it' });
+    new CfnOutput(this, 'BuildsBucketName', { value: this.buildsBucket.bucketName });
+    new CfnOutput(this, 'DecoyKeyArn', { value: this.decoyKey.keyArn });
+    new CfnOutput(this, 'NoncesTableName', { value: this.tables.nonces.tableName });
+    new CfnOutput(this, 'RegistryTableName', { value: this.tables.registry.tableName });
+    new CfnOutput(this, 'AttestationLogTableName', { value: this.tables.attestationLog.tableName });
+    new CfnOutput(this, 'RegisterFailuresQueueUrl', { value: this.registerFailures.queueUrl, description: 'Upload events the register function gave up on' });
+    for (const name of ADMIN_LAMBDAS) new CfnOutput(this, `${fnId(name)}FunctionRoleArn`, { value: functions[name].role.roleArn });
+    if (this.webAcl) new CfnOutput(this, 'WebAclArn', { value: this.webAcl.webAcl.attrArn });
+  }
+
+  /**
+   * Each function gets the variables its configuration parser requires (NONCES_TABLE and
+   * REGISTRY_TABLE for configFromEnv) and those it uses, nothing more.
+   */
+  private environments(props: AttestorStackProps, issuer: string, tokenTtlSeconds: number): Record<ServiceFunctionName, Record<string, string>> {
+    const base = { NONCES_TABLE: this.tables.nonces.tableName, REGISTRY_TABLE: this.tables.registry.tableName, NODE_OPTIONS: '--enable-source-maps' };
+    const keys = { DECOY_KEY_ID: this.decoyKey.keyArn, TENANT_KEY_ALIAS_PREFIX };
+    const log = { ATTESTATION_LOG_TABLE: this.tables.attestationLog.tableName };
+    const operators: Record<string, string> = props.operatorPrincipals?.length ? { ATTESTOR_OPERATOR_PRINCIPALS: props.operatorPrincipals.join(',') } : {};
+    return {
+      challenge: base,
+      attest: { ...base, ...log, ...keys, ATTESTOR_ISSUER: issuer, ATTESTOR_TOKEN_TTL_SECONDS: String(tokenTtlSeconds) },
+      register: { ...base, ...log, BUILDS_BUCKET: this.buildsBucket.bucketName },
+      // Each admin function gets the names of what its area touches (src/adapters/wiring/admin-*.ts).
+      adminCatalog: { ...base, ...log, ...operators },
+      adminKeys: { ...base, ...keys, ...operators },
+      adminUploads: { ...base, ...keys, BUILDS_BUCKET: this.buildsBucket.bucketName, ...operators },
+      // demoHello does not call configFromEnv: it gets no table, bucket or key names.
+      demoHello: { NODE_OPTIONS: '--enable-source-maps' },
+    };
+  }
+
+  /**
+   * Tenant keys are created at run time by the key-creating admin functions, with a key policy that names the
+   * roles allowed to use them (src/adapters/kms-tenant-keys.ts, tenantKeyPolicy). A key policy
+   * takes effect the moment the key exists, whereas IAM conditions on a key's aliases or tags take
+   * up to five minutes to apply to a new key: without it, attest could not sign for a tenant created
+   * a minute ago. The alias-conditioned IAM statements in grantLeastPrivilege stay as the durable
+   * path: for keys created before key policies were set, and for a role that CloudFormation
+   * replaces (a key policy names the role it saw, not its successor).
+   */
+  private nameTenantKeyPolicyRoles(): void {
+    const { attest, authorizer } = this.functions;
+    for (const name of KEY_CREATING_LAMBDAS) {
+      const creator = this.functions[name];
+      creator.fn.addEnvironment('TENANT_KEY_SIGNER_ROLE_ARN', attest.role.roleArn);
+      creator.fn.addEnvironment('TENANT_KEY_VERIFIER_ROLE_ARNS', authorizer.role.roleArn);
+      // The discarder is the creator itself: only the function that made a key that lost the
+      // first-key race schedules that key's deletion.
+      creator.fn.addEnvironment('TENANT_KEY_ADMIN_ROLE_ARN', creator.role.roleArn);
+    }
+  }
+
+  /**
+   * One role per function, each granted exactly the calls its handler makes. Written out by hand
+   * rather than with table.grant*() / bucket.grant*(), which grant whole families of actions.
+   * (The authorizer's grants come from AttestationAuthorizer.)
+   */
+  private grantLeastPrivilege(): void {
+    const { challenge, attest, register } = this.functions;
+    const noncesArn = this.tables.nonces.tableArn;
+    const registryArn = this.tables.registry.tableArn;
+    const logArn = this.tables.attestationLog.tableArn;
+    const buildObjectsArn = this.buildsBucket.arnForObjects(`${BUILDS_PREFIX}*`);
+    const anyKeyArn = this.formatArn({ service: 'kms', resource: 'key', resourceName: '*' });
+    const tenantAliasArn = this.formatArn({ service: 'kms', resource: 'alias', resourceName: `${TENANT_KEY_ALIAS_PREFIX.slice('alias/'.length)}*` });
+    const decoyKeyArn = this.decoyKey.keyArn;
+    const leadingKeys = (...patterns: string[]) => ({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': patterns },
+      Null: { 'dynamodb:LeadingKeys': 'false' },
+    });
+    // kms:ResourceAliases is multi-valued (a key has up to 50 aliases): ForAnyValue admits a key with
+    // at least one tenant alias; a key with no alias at all never matches.
+    const onTenantKeys = { 'ForAnyValue:StringLike': { 'kms:ResourceAliases': `${TENANT_KEY_ALIAS_PREFIX}*` } };
+    const onSecretsKeys = { 'ForAnyValue:StringLike': { 'kms:ResourceAliases': `${TENANT_KEY_ALIAS_PREFIX}*/secrets` } };
+    const p256Signing = { 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY' };
+    const symmetric = { 'kms:KeySpec': 'SYMMETRIC_DEFAULT', 'kms:KeyUsage': 'ENCRYPT_DECRYPT' };
+    // A wrapped secret's context is exactly {tenant, secret}: a call with any other context is refused.
+    const secretContext = {
+      Null: { [`kms:EncryptionContext:${SECRET_CONTEXT_TENANT}`]: 'false' },
+      'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [SECRET_CONTEXT_TENANT, SECRET_CONTEXT_SECRET] },
+    };
+    const allow = (role: iam.Role, statement: iam.PolicyStatementProps) => role.addToPolicy(new iam.PolicyStatement(statement));
+
+    // challenge: stores nonces; nothing else.
+    allow(challenge.role, { sid: 'PutNonces', actions: ['dynamodb:PutItem'], resources: [noncesArn] });
+
+    // attest: consumes nonces, reads an app's partition (app, registrations, policy, devices) and the
+    // tenant's key records, records its verdict, unwraps hs256 secrets and signs es256 tokens.
+    allow(attest.role, { sid: 'ConsumeNonces', actions: ['dynamodb:DeleteItem'], resources: [noncesArn] });
+    allow(attest.role, { sid: 'ReadAppPartitions', actions: ['dynamodb:Query'], resources: [registryArn], conditions: leadingKeys(`${APP_PARTITION_PREFIX}*`) });
+    allow(attest.role, { sid: 'ListTenantKeys', actions: ['dynamodb:Query'], resources: [registryArn], conditions: leadingKeys(`${TENANT_KEYS_PARTITION_PREFIX}*`) });
+    allow(attest.role, { sid: 'RecordAttestations', actions: ['dynamodb:PutItem'], resources: [logArn], conditions: leadingKeys(ATTESTATION_LOG_PARTITION_PATTERN) });
+    allow(attest.role, {
+      sid: 'SignWithTenantKeys',
+      actions: ['kms:Sign'],
+      resources: [anyKeyArn],
+      conditions: { ...onTenantKeys, StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } },
+    });
+    allow(attest.role, { sid: 'UnwrapTenantSecrets', actions: ['kms:Decrypt'], resources: [anyKeyArn], conditions: { ...onSecretsKeys, ...secretContext } });
+    allow(attest.role, {
+      sid: 'SignWithDecoyKey',
+      actions: ['kms:Sign'],
+      resources: [decoyKeyArn],
+      conditions: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } },
+    });
+
+    // register: reads the uploaded build, records the registration, settles the upload, logs refusals.
+    allow(register.role, {
+      sid: 'RecordRegistrations',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resources: [registryArn],
+      conditions: leadingKeys(...REGISTER_PARTITION_PREFIXES.map((p) => `${p}*`)),
+    });
+    allow(register.role, { sid: 'RecordBuildRefusals', actions: ['dynamodb:PutItem'], resources: [logArn], conditions: leadingKeys(BUILD_LOG_PARTITION_PATTERN) });
+    allow(register.role, { sid: 'ReadBuilds', actions: ['s3:GetObject'], resources: [buildObjectsArn] });
+
+    // The admin functions: together they hold what the single admin function held; each only its
+    // area's part (src/handlers/admin-*.ts).
+    const { adminCatalog, adminKeys, adminUploads } = this.functions;
+    // adminCatalog: apps, registrations, policies and devices (read, write, expire, delete); reads the log.
+    allow(adminCatalog.role, {
+      sid: 'ManageCatalog',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+      resources: [registryArn],
+    });
+    allow(adminCatalog.role, { sid: 'ReadAttestationLog', actions: ['dynamodb:Query'], resources: [logArn] });
+    // adminKeys: tenants, principals, app creation, key records (written and retired, never deleted).
+    allow(adminKeys.role, {
+      sid: 'ManageTenants',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      resources: [registryArn],
+    });
+    // adminUploads: upload records, the app an upload creates, the first key record of its tenant.
+    allow(adminUploads.role, {
+      sid: 'ManageUploads',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      resources: [registryArn],
+    });
+    // Presigned URLs carry the signer's permissions: the uploads role may write builds and nothing
+    // else. s3:PutObject authorizes PutObject and the multipart calls (create, upload part, complete).
+    allow(adminUploads.role, { sid: 'PresignBuildUploads', actions: ['s3:PutObject'], resources: [buildObjectsArn] });
+
+    // Tenant keys: created by the functions whose routes may need a tenant's first key.
+    const tenantTagRequest = {
+      Null: { [`aws:RequestTag/${TENANT_TAG_KEY}`]: 'false' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [...TENANT_KEY_TAG_KEYS] },
+    };
+    for (const name of KEY_CREATING_LAMBDAS) {
+      const role = this.functions[name].role;
+      allow(role, {
+        sid: 'CreateTenantKeys',
+        actions: ['kms:CreateKey'],
+        resources: ['*'], // CreateKey has no resource; the conditions are the scope.
+        conditions: { ...tenantTagRequest, StringEquals: p256Signing },
+      });
+      // Tagging in CreateKey is authorized as kms:TagResource and must cover every key of the account
+      // and Region; the conditions limit it to the tenant tag.
+      allow(role, { sid: 'TagTenantKeys', actions: ['kms:TagResource'], resources: [anyKeyArn], conditions: tenantTagRequest });
+      // CreateAlias is authorized on the alias and on the key. Key side: only P-256 signing keys, only
+      // tenant alias names. (kms:KeySpec/KeyUsage, not tags or aliases: those take up to five minutes to
+      // count for authorization, and the alias is made right after CreateKey.)
+      allow(role, { sid: 'CreateTenantAliases', actions: ['kms:CreateAlias'], resources: [tenantAliasArn] });
+      allow(role, {
+        sid: 'AliasTenantKeys',
+        actions: ['kms:CreateAlias'],
+        resources: [anyKeyArn],
+        conditions: { StringLike: { 'kms:AliasName': `${TENANT_KEY_ALIAS_PREFIX}*` }, StringEquals: p256Signing },
+      });
+      // Public keys for the JWKS and for the kid of a key just created; DescribeKey resolves the
+      // alias a racing container claimed first (see src/adapters/kms-tenant-keys.ts).
+      allow(role, { sid: 'ReadSigningKeys', actions: ['kms:GetPublicKey', 'kms:DescribeKey'], resources: [anyKeyArn], conditions: { StringEquals: p256Signing } });
+      // hs256: each tenant's secrets key (created once, with yearly rotation of its material) and the
+      // wrapped secrets made under it, which these roles never see in plaintext (NeverDecrypt below).
+      allow(role, {
+        sid: 'CreateSecretsKeys',
+        actions: ['kms:CreateKey'],
+        resources: ['*'],
+        conditions: { ...tenantTagRequest, StringEquals: symmetric },
+      });
+      allow(role, { sid: 'SetUpSecretsKeys', actions: ['kms:DescribeKey', 'kms:EnableKeyRotation'], resources: [anyKeyArn], conditions: { StringEquals: symmetric } });
+      allow(role, {
+        sid: 'AliasSecretsKeys',
+        actions: ['kms:CreateAlias'],
+        resources: [anyKeyArn],
+        conditions: { StringLike: { 'kms:AliasName': `${TENANT_KEY_ALIAS_PREFIX}*/secrets` }, StringEquals: symmetric },
+      });
+      allow(role, { sid: 'WrapNewSecrets', actions: ['kms:GenerateDataKeyWithoutPlaintext'], resources: [anyKeyArn], conditions: { ...onSecretsKeys, ...secretContext } });
+      // ScheduleKeyDeletion (discarding a key that lost the first-key race) is granted by the new
+      // key's own policy, which names the creating role: see nameTenantKeyPolicyRoles.
+
+      // ...but never the decoy: its public key would tell decoy tokens apart, and a tenant alias on it
+      // would let it verify as a tenant key.
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'KeepOffDecoyKey',
+          effect: iam.Effect.DENY,
+          actions: ['kms:GetPublicKey', 'kms:DescribeKey', 'kms:CreateAlias', 'kms:TagResource', 'kms:ScheduleKeyDeletion', 'kms:EnableKeyRotation'],
+          resources: [decoyKeyArn],
+        }),
+      );
+    }
+    // adminKeys rotates keys, and each rotation schedules the deletion of keys that have retired
+    // (src/adapters/kms-tenant-keys.ts): only keys with a tenant alias (the decoy is denied above),
+    // only with KMS's longest pending window, so an account administrator has a month to cancel.
+    allow(adminKeys.role, {
+      sid: 'DeleteRetiredTenantKeys',
+      actions: ['kms:ScheduleKeyDeletion'],
+      resources: [anyKeyArn],
+      conditions: {
+        ...onTenantKeys,
+        StringEquals: p256Signing,
+        NumericEquals: { 'kms:ScheduleKeyDeletionPendingWindowInDays': RETIRED_KEY_DELETION_WINDOW_DAYS },
+      },
+    });
+    // Every admin function: an explicit deny in its own identity policy outranks any allow a key
+    // policy could give it (the key creators write those policies): whatever is written, admin cannot sign.
+    // Likewise they never unwrap a secret: hs256 secrets exist in plaintext only where tokens are minted and verified.
+    for (const name of ADMIN_LAMBDAS) {
+      this.functions[name].role.addToPolicy(new iam.PolicyStatement({ sid: 'NeverSign', effect: iam.Effect.DENY, actions: ['kms:Sign'], resources: ['*'] }));
+      this.functions[name].role.addToPolicy(
+        new iam.PolicyStatement({ sid: 'NeverUnwrap', effect: iam.Effect.DENY, actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom'], resources: ['*'] }),
+      );
+    }
+
+    // demoHello: nothing beyond its own logs.
+  }
+}
+
+function mapValues<K extends string, V, W>(record: Record<K, V>, f: (value: V) => W): Record<K, W> {
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, f(v as V)])) as Record<K, W>;
+}
+
+function isAdminFunction(name: LambdaName): name is AdminLambdaName {
+  return (ADMIN_LAMBDAS as readonly string[]).includes(name);
+}
+
+/** Construct id of a function: 'demoHello' → 'DemoHello'. */
+export function fnId(name: LambdaName): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}

@@ -1,0 +1,15 @@
+/**
+ * @attestor/cdk: the Attestor service as a CDK stack, and the authorizer that enforces its tokens on
+ * your own API Gateway REST API. The Lambda code ships prebuilt in this package (functions/), so
+ * synthesizing needs neither esbuild nor Docker.
+ */
+export {
+  AttestationAuthorizer,
+  AttestationKeySource,
+  type AttestationAuthorizerMode,
+  type AttestationAuthorizerProps,
+  type KmsKeySourceOptions,
+  type RemoteKeySourceOptions,
+} from './attestation-authorizer';
+export { AttestorStack, type AttestorStackProps, type DemoAuthorizerOptions } from './attestor-stack';
+export { ExampleApiStack, type ExampleApiStackProps } from './example-api-stack';

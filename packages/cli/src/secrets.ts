@@ -1,0 +1,85 @@
+/**
+ * `attestor keys secret`: the tenant's hs256 secrets in plaintext, for verifiers outside AWS to keep
+ * in their own secret store. The admin API hands secrets out wrapped only; this unwraps them with
+ * KMS Decrypt under the operator's own credentials (in AWS, an IAM principal allowed kms:Decrypt
+ * with the tenant's encryption context; locally, the local KMS, which lets a tenant's admin
+ * credential unwrap that tenant's secrets only).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { WrappedTokenSecret } from '@attestor/contracts/admin-api';
+import { LOCAL_CLOUD_FILE } from '@attestor/contracts/local-state';
+import type { SecretJwk, TokenSecretSet } from '@attestor/verify';
+import type { CredentialSource } from './credentials';
+import { CliError } from './errors';
+
+
+export interface KmsAccess {
+  readonly credentials: CredentialSource;
+  /** Local cloud: its KMS endpoint. Absent: AWS, in the region of each wrapping key's ARN. */
+  readonly endpoint?: string;
+  readonly region: string;
+}
+
+/** The local cloud's KMS endpoint, from the file the running service wrote into its data directory. */
+export function localKmsEndpoint(dataDir: string): string {
+  let state: { kms?: unknown };
+  try {
+    state = JSON.parse(readFileSync(join(dataDir, LOCAL_CLOUD_FILE), 'utf8')) as { kms?: unknown };
+  } catch {
+    throw new CliError(`the local service is not running (no ${LOCAL_CLOUD_FILE} in ${dataDir}): start it with \`npm start\``);
+  }
+  if (typeof state.kms !== 'string') throw new CliError(`${join(dataDir, LOCAL_CLOUD_FILE)} names no KMS endpoint: restart the service with \`npm start\``);
+  return state.kms;
+}
+
+const KMS_ARN_REGION = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):/;
+
+/** The secrets as a JWK Set, in the order given (the signing one first). */
+export async function unwrapSecrets(wrapped: readonly WrappedTokenSecret[], access: KmsAccess): Promise<TokenSecretSet> {
+  // Loaded here: the KMS client is a large module no other command needs.
+  const { KMSClient, DecryptCommand } = require('@aws-sdk/client-kms') as typeof import('@aws-sdk/client-kms');
+  const clients = new Map<string, InstanceType<typeof KMSClient>>();
+  const clientFor = (keyId: string) => {
+    const region = access.endpoint !== undefined ? access.region : (KMS_ARN_REGION.exec(keyId)?.[1] ?? access.region);
+    let client = clients.get(region);
+    if (!client) {
+      client = new KMSClient({ region, credentials: access.credentials, ...(access.endpoint !== undefined ? { endpoint: access.endpoint } : {}) });
+      clients.set(region, client);
+    }
+    return client;
+  };
+  try {
+    const keys = await Promise.all(
+      wrapped.map(async (w): Promise<SecretJwk> => {
+        let plaintext: Uint8Array | undefined;
+        try {
+          ({ Plaintext: plaintext } = await clientFor(w.keyId).send(
+            new DecryptCommand({ KeyId: w.keyId, CiphertextBlob: Buffer.from(w.ciphertext, 'base64'), EncryptionContext: { ...w.encryptionContext } }),
+          ));
+        } catch (error) {
+          const name = (error as Error)?.name ?? 'Error';
+          throw new CliError(
+            name === 'AccessDeniedException'
+              ? `KMS refused to unwrap secret ${w.kid} with your credentials: allow kms:Decrypt on ${w.keyId} with the tenant's encryption context (docs/DEPLOY.md)`
+              : `KMS could not unwrap secret ${w.kid} (${name}): retry, or check ${w.keyId}`,
+          );
+        }
+        if (!plaintext) throw new CliError(`KMS returned no plaintext for secret ${w.kid}`);
+        return {
+          kty: 'oct',
+          kid: w.kid,
+          alg: 'HS256',
+          use: 'sig',
+          k: Buffer.from(plaintext).toString('base64url'),
+          status: w.status,
+          activatesAt: w.activatesAt,
+          ...(w.retiresAt !== undefined ? { retiresAt: w.retiresAt } : {}),
+        };
+      }),
+    );
+    return { keys };
+  } finally {
+    for (const client of clients.values()) client.destroy();
+  }
+}

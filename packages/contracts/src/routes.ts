@@ -1,0 +1,81 @@
+/**
+ * The one route table. The CDK stack (lib/) builds API Gateway resources from it and the local
+ * gateway (local/) serves it, so the deployed API and the local one cannot drift apart.
+ * No AWS imports: this is data.
+ */
+export type LambdaName = 'challenge' | 'attest' | 'register' | 'authorizer' | 'demoHello' | AdminLambdaName;
+
+/**
+ * The admin API is one function per area, so that each bundles and loads only the AWS clients its
+ * routes call and its role holds only their permissions (docs/ADMIN_API.md).
+ */
+export type AdminLambdaName = 'adminCatalog' | 'adminKeys' | 'adminUploads';
+export const ADMIN_LAMBDAS: readonly AdminLambdaName[] = ['adminCatalog', 'adminKeys', 'adminUploads'];
+/**
+ * The admin functions whose routes may create a tenant's signing key in KMS (tenants, app creation
+ * and rotation; an upload that creates its app): only these get KMS permissions.
+ */
+export const KEY_CREATING_LAMBDAS: readonly AdminLambdaName[] = ['adminKeys', 'adminUploads'];
+
+export interface LambdaSpec {
+  /** The function's entry module in @attestor/service (src/lambdas/<entry>.ts); one thin file per function. */
+  readonly entry: string;
+  readonly description: string;
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+}
+
+export const LAMBDAS: Readonly<Record<LambdaName, LambdaSpec>> = {
+  challenge: { entry: 'challenge', description: 'Issues attestation nonces', memoryMb: 256, timeoutSeconds: 5 },
+  attest: { entry: 'attest', description: 'Judges attestations and mints tokens', memoryMb: 512, timeoutSeconds: 10 },
+  register: { entry: 'register', description: 'Hashes uploaded builds into registrations', memoryMb: 256, timeoutSeconds: 900 },
+  authorizer: { entry: 'authorizer', description: 'Admits requests that carry a valid attestation token', memoryMb: 256, timeoutSeconds: 5 },
+  demoHello: { entry: 'demo-hello', description: 'Demo route behind the attestation authorizer', memoryMb: 128, timeoutSeconds: 5 },
+  adminCatalog: { entry: 'admin-catalog', description: 'Admin API: apps, registrations, policies, devices, attestation log', memoryMb: 256, timeoutSeconds: 15 },
+  adminKeys: { entry: 'admin-keys', description: 'Admin API: tenants, app creation, signing keys', memoryMb: 256, timeoutSeconds: 15 },
+  adminUploads: { entry: 'admin-uploads', description: 'Admin API: build uploads', memoryMb: 256, timeoutSeconds: 15 },
+};
+
+/** none: public; attestation: behind the attestation authorizer; iam: AWS_IAM (SigV4) admin access. */
+export type RouteAuth = 'none' | 'attestation' | 'iam';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface Route {
+  readonly method: HttpMethod;
+  /** API Gateway resource path; `{name}` marks a path parameter. */
+  readonly path: string;
+  readonly lambda: Exclude<LambdaName, 'register' | 'authorizer'>;
+  readonly auth: RouteAuth;
+}
+
+export const ROUTES: readonly Route[] = [
+  // Protocol v1 (PROTOCOL.md): public, throttled.
+  { method: 'POST', path: '/v1/challenge', lambda: 'challenge', auth: 'none' },
+  { method: 'POST', path: '/v1/attest', lambda: 'attest', auth: 'none' },
+  // A protected demo route, behind the attestation authorizer.
+  { method: 'GET', path: '/demo/hello', lambda: 'demoHello', auth: 'attestation' },
+  // Admin API: IAM (SigV4). Every route resolves the caller to one tenant first. POST /v1/admin/apps
+  // provisions the tenant's signing key (KMS), hence adminKeys, while the app's other routes are adminCatalog's.
+  { method: 'GET', path: '/v1/admin/tenants', lambda: 'adminKeys', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/tenants', lambda: 'adminKeys', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/apps', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/apps', lambda: 'adminKeys', auth: 'iam' },
+  { method: 'DELETE', path: '/v1/admin/apps/{appId}', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/apps/{appId}/uploads', lambda: 'adminUploads', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/uploads/{uploadId}', lambda: 'adminUploads', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/uploads/{uploadId}/complete', lambda: 'adminUploads', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/apps/{appId}/registrations', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'DELETE', path: '/v1/admin/apps/{appId}/registrations/{version}', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/apps/{appId}/registrations/{version}/expire', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/apps/{appId}/policy', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'PUT', path: '/v1/admin/apps/{appId}/policy', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/apps/{appId}/devices', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/apps/{appId}/devices', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'DELETE', path: '/v1/admin/apps/{appId}/devices/{deviceId}', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/keys', lambda: 'adminKeys', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/keys/rotate', lambda: 'adminKeys', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/keys/jwks', lambda: 'adminKeys', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/keys/secrets', lambda: 'adminKeys', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/log', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/stats', lambda: 'adminCatalog', auth: 'iam' },
+];

@@ -1,0 +1,111 @@
+/**
+ * Request schemas of protocol v1, checked at the edge before anything is read or written.
+ * A failure names the first offending field so a client author can fix it from the response alone.
+ */
+// zod/mini: the same validator as zod with a tree-shakable API, which keeps each Lambda bundle
+// small (full zod alone adds about 450 KB to every function that validates input).
+import * as z from 'zod/mini';
+import { b64uLength, decodeB64u } from './base64url';
+import { TENANT_ID_PATTERN } from './admin-ids';
+import { APP_ID_PATTERN, NONCE_BYTES, SDK_VERSION_PATTERN, VERSION_PATTERN } from './protocol';
+import { InvalidRequestError } from './errors';
+
+// The patterns and the error live in zod-free modules so that code needing only them (registration,
+// the HTTP error mapping, the attestation log) does not bundle the validator; re-exported here.
+export { APP_ID_PATTERN, VERSION_PATTERN, InvalidRequestError };
+
+/** "is required" for a missing field, "must be <kind>" for one of the wrong type. */
+export const typeError = (kind: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be ${kind}`);
+
+export const appIdSchema = z.string({ error: typeError('a string') }).check(
+  z.maxLength(255, { error: 'must be at most 255 characters' }),
+  z.regex(APP_ID_PATTERN, { error: 'must be reverse-DNS style, e.g. com.example.app' }),
+);
+
+export const appVersionSchema = z.string({ error: typeError('a string') }).check(
+  z.minLength(1, { error: 'must not be empty' }),
+  z.maxLength(64, { error: 'must be at most 64 characters' }),
+  z.regex(VERSION_PATTERN, { error: 'may contain only letters, digits and . _ + -' }),
+);
+
+/** Admin API tenant ids (docs/ADMIN_API.md §1.4); they become part of KMS alias names. */
+export const tenantIdSchema = z.string({ error: typeError('a string') }).check(
+  z.regex(TENANT_ID_PATTERN, { error: 'must be 1 to 64 letters, digits, _ or -' }),
+);
+
+/** base64url (no padding) of exactly `bytes` bytes. */
+export function b64uBytes(bytes: number) {
+  return z.string({ error: typeError('a base64url string') }).check(
+    z.length(b64uLength(bytes), { error: `must be base64url of ${bytes} bytes (${b64uLength(bytes)} characters)` }),
+    z.refine((s: string) => decodeB64u(s)?.length === bytes, { error: `must be base64url of ${bytes} bytes without padding` }),
+  );
+}
+
+export const challengeRequestSchema = z.object({ appId: appIdSchema }, { error: 'body must be a JSON object' });
+
+const shortText = (max: number) => z.string({ error: typeError('a string') }).check(z.maxLength(max, { error: `must be at most ${max} characters` }));
+
+export const installKeySchema = z.object(
+  {
+    kty: z.literal('EC', { error: typeError('"EC"') }),
+    crv: z.literal('P-256', { error: typeError('"P-256"') }),
+    x: b64uBytes(32),
+    y: b64uBytes(32),
+    // A client that sends its private scalar has leaked its install key; refuse rather than silently drop it.
+    d: z.optional(z.undefined({ error: 'must not be sent: installKey is the public key only (remove "d")' })),
+  },
+  { error: typeError('an EC P-256 public JWK') },
+);
+
+/** The four device signals, each a boolean: an attestation's `device.signals`, and a policy's `reject`. */
+export const signalFlags = {
+  rooted: z.boolean({ error: typeError('a boolean') }),
+  emulator: z.boolean({ error: typeError('a boolean') }),
+  debugger: z.boolean({ error: typeError('a boolean') }),
+  hooked: z.boolean({ error: typeError('a boolean') }),
+};
+
+export const signalsSchema = z.object(signalFlags, { error: typeError('an object of booleans') });
+
+export const attestRequestSchema = z.object(
+  {
+    nonce: b64uBytes(NONCE_BYTES),
+    appId: appIdSchema,
+    appVersion: appVersionSchema,
+    measurement: b64uBytes(32),
+    installKey: installKeySchema,
+    installProof: b64uBytes(64),
+    device: z.object(
+      {
+        platform: shortText(32),
+        osVersion: shortText(64),
+        model: shortText(128),
+        signals: signalsSchema,
+      },
+      { error: typeError('an object') },
+    ),
+    sdkVersion: shortText(32).check(
+      z.regex(SDK_VERSION_PATTERN, { error: 'must be a version such as 1.2.0' }),
+    ),
+    /** b64u(SHA-256(value)) the token will carry as `pay`. */
+    binding: z.optional(b64uBytes(32)),
+    /** Asks for a single-use token carrying `lut: true`. */
+    limitedUse: z.optional(z.boolean({ error: typeError('a boolean') })),
+    /** A debug secret registered with `attestor devices add --debug`: lets a CI or emulator install pass. */
+    debugSecret: z.optional(b64uBytes(32)),
+  },
+  { error: 'body must be a JSON object' },
+);
+
+export type ChallengeRequest = z.infer<typeof challengeRequestSchema>;
+export type AttestRequest = z.infer<typeof attestRequestSchema>;
+
+/** Parses `body` with `schema` or throws InvalidRequestError naming the first bad field. */
+export function parseRequest<T>(schema: z.ZodMiniType<T>, body: unknown): T {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue ? issue.path.map(String).join('.') : '';
+  const detail = issue?.message ?? 'is invalid';
+  throw new InvalidRequestError(field, detail);
+}

@@ -1,0 +1,52 @@
+/**
+ * Attestor SDK, portable core (`attestor/sdk`). Runs wherever WebCrypto
+ * (`globalThis.crypto.subtle`), `fetch` and TextEncoder exist: Node 20+, Electron, React Native
+ * with a WebCrypto polyfill. Node-only helpers (streaming file digests, a file key store, the Node
+ * signal provider) live in ./node (`attestor/sdk/node`), so this entry point never pulls them in.
+ * docs/SDK.md is the guide.
+ */
+export { AttestorClient, attestorStatusOf, STATUS_HEADER } from './client';
+export type {
+  AttestorClientOptions,
+  AttestorClientStatus,
+  AttestorEvent,
+  AttestorRequestInit,
+  AttestorStatus,
+  RequestAttestation,
+  TokenOptions,
+} from './client';
+export { AttestorError } from './errors';
+export type { AttestorErrorCode } from './errors';
+export { hostAllowed, parseHostRule } from './hosts';
+export type { HostRule } from './hosts';
+export { isStoredInstallKey, loadOrCreateInstallKey, memoryKeyStore, resolveInstallKey } from './install-key';
+export type { InstallKey, InstallKeyOutcome, KeyStore, ResolvedInstallKey, StoredInstallKey } from './install-key';
+export { bytesPackageSource } from './package-source';
+export type { PackageSource } from './package-source';
+export { createRequestProof, proofTargetUri } from './proof';
+export type { ProofRequest } from './proof';
+export {
+  computeMeasurement,
+  decodeB64u,
+  encodeB64u,
+  installProofMessage,
+  jwkThumbprint,
+  measurementMessage,
+  sha256,
+  signInstallProof,
+  verifyInstallProof,
+} from './protocol';
+// The protocol's constants, from the one module the server uses too (bundled into this package).
+export {
+  INSTALL_PROOF_LABEL,
+  MEASUREMENT_LABEL,
+  NONCE_BYTES,
+  PROOF_HEADER_NAME,
+  PROOF_TYPE,
+  TOKEN_HEADER_NAME,
+  type InstallPublicJwk,
+} from '@attestor/contracts/protocol';
+export type { CircuitOptions, CircuitState, RetryOptions } from './resilience';
+export { NO_SIGNALS, readSignals } from './signals';
+export type { DeviceInfo, DeviceSignals, SignalProvider } from './signals';
+export { SDK_VERSION } from './version';

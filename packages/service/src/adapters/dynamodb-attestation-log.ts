@@ -1,0 +1,245 @@
+/**
+ * The attestation log in DynamoDB (layout ATTESTATION_LOG_TABLE in tables.ts), partitioned by
+ * tenant and app so that one app's traffic never crowds another's, and each app (and the bucket of
+ * unregistered app ids) spread over LOG_SHARDS partitions:
+ *   TENANT#<tenantId>#<appId>#<shard>        / <time>#<jti>      an attestation of a registered app
+ *   TENANT#<tenantId>#~unregistered#<shard>  / <time>#<jti>      attestations naming unregistered app ids
+ *   TENANT#<tenantId>#~builds                / <time>#<eventId>  builds the register function refused
+ * A DynamoDB partition takes about 1,000 writes per second, and an attestation is one write, so an
+ * unsharded app would stop at 1,000 attestations per second, and an attacker sending made-up app
+ * ids could fill the shared bucket of unregistered ones. The shard is the first byte of the
+ * token's jti (random), so writes spread evenly; readers query every shard at once and merge.
+ * Entries written before sharding (no `#<shard>`) are read too, until they expire.
+ * `~` cannot occur in an app id, so the buckets cannot collide with an app. Times are zero-padded,
+ * so the sort key orders by time and a time range is one Query per partition. Items expire after
+ * LOG_RETENTION_SECONDS through the table's TTL.
+ */
+import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { createHash } from 'node:crypto';
+import { decodeB64u, encodeB64u } from '@attestor/contracts/base64url';
+import { LogTally, OUTCOMES } from '../core/log-stats';
+import type { AttestationLog, AttestationLogEntry, AttestationOutcome, BuildRefusal, LogCounts, LogPage, LogQuery } from '../core/ports';
+import { InvalidRequestError } from '@attestor/contracts/errors';
+import { isConditionalCheckFailed } from './dynamodb-nonce-store';
+import { ATTESTATION_LOG_TABLE } from '@attestor/contracts/tables';
+
+export const LOG_RETENTION_SECONDS = 30 * 86400;
+const UNREGISTERED = '~unregistered';
+const BUILDS = '~builds';
+const PK = ATTESTATION_LOG_TABLE.partitionKey;
+const SK = ATTESTATION_LOG_TABLE.sortKey ?? 'sk';
+const TTL = ATTESTATION_LOG_TABLE.ttlAttribute ?? 'ttl';
+/**
+ * Partitions per app: 10,000 attestations per second make about 310 writes per second each, a
+ * third of a partition's limit (docs/SCALING.md).
+ */
+export const LOG_SHARDS = 32;
+const SORT_KEY = /^\d{10}#[A-Za-z0-9_-]{1,64}$/;
+
+type Item = Record<string, AttributeValue>;
+
+const partition = (tenantId: string, bucket: string) => `TENANT#${tenantId}#${bucket}`;
+const shardOf = (jti: string) => (decodeB64u(jti)?.[0] ?? 0) % LOG_SHARDS;
+/** Every partition one bucket's entries may be in: the shards, and the unsharded one of older entries. */
+const partitionsOf = (tenantId: string, bucket: string) => [partition(tenantId, bucket), ...Array.from({ length: LOG_SHARDS }, (_, i) => partition(tenantId, `${bucket}#${String(i).padStart(2, '0')}`))];
+const timeKey = (time: number) => String(Math.max(0, Math.floor(time))).padStart(10, '0');
+
+/** The cursor names the last sort key returned; the next page starts strictly below it. */
+function encodeCursor(sk: string): string {
+  return encodeB64u(Buffer.from(JSON.stringify({ before: sk }), 'utf8'));
+}
+function decodeCursor(cursor: string): string {
+  const bytes = cursor.length <= 200 ? decodeB64u(cursor) : undefined;
+  let before: unknown;
+  try {
+    before = bytes && (JSON.parse(Buffer.from(bytes).toString('utf8')) as { before?: unknown }).before;
+  } catch {
+    before = undefined;
+  }
+  if (typeof before !== 'string' || !SORT_KEY.test(before)) throw new InvalidRequestError('cursor', 'is not a cursor this service issued');
+  return before;
+}
+
+function str(values: Record<string, unknown>, name: string): string {
+  const v = values[name];
+  return typeof v === 'string' ? v : '';
+}
+
+function entryFromItem(item: Item): AttestationLogEntry {
+  const v = unmarshall(item);
+  const outcome = str(v, 'outcome');
+  return {
+    tenantId: str(v, 'tenantId'),
+    appId: str(v, 'appId'),
+    appKnown: v['appKnown'] === true,
+    appVersion: str(v, 'appVersion'),
+    did: str(v, 'did'),
+    platform: str(v, 'platform'),
+    osVersion: str(v, 'osVersion'),
+    model: str(v, 'model'),
+    sdkVersion: str(v, 'sdkVersion'),
+    outcome: (OUTCOMES as readonly string[]).includes(outcome) ? (outcome as AttestationOutcome) : 'fail',
+    reasons: Array.isArray(v['reasons']) ? (v['reasons'] as unknown[]).filter((r): r is string => typeof r === 'string') : [],
+    time: typeof v['time'] === 'number' ? v['time'] : 0,
+    jti: str(v, 'jti'),
+  };
+}
+
+function refusalFromItem(item: Item): BuildRefusal {
+  const v = unmarshall(item);
+  const optional = (name: string) => (typeof v[name] === 'string' ? { [name]: v[name] as string } : {});
+  return {
+    tenantId: str(v, 'tenantId'),
+    objectKey: str(v, 'objectKey'),
+    reason: str(v, 'reason'),
+    time: typeof v['time'] === 'number' ? v['time'] : 0,
+    eventId: str(v, 'eventId'),
+    ...(typeof v['size'] === 'number' ? { size: v['size'] } : {}),
+    ...optional('appId'),
+    ...optional('version'),
+    ...optional('uploadId'),
+  };
+}
+
+export class DynamoDbAttestationLog implements AttestationLog {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async record(entry: AttestationLogEntry): Promise<void> {
+    const bucket = entry.appKnown ? entry.appId : UNREGISTERED;
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          ...marshall({ ...entry, reasons: [...entry.reasons] }, { removeUndefinedValues: true }),
+          [PK]: { S: partition(entry.tenantId, `${bucket}#${String(shardOf(entry.jti)).padStart(2, '0')}`) },
+          [SK]: { S: `${timeKey(entry.time)}#${entry.jti}` },
+          [TTL]: { N: String(entry.time + LOG_RETENTION_SECONDS) },
+        },
+      }),
+    );
+  }
+
+  async query(query: LogQuery): Promise<LogPage<AttestationLogEntry>> {
+    const buckets = [...query.appIds, ...(query.includeUnregistered ? [UNREGISTERED] : [])];
+    const page = await this.mergedPage(
+      buckets.flatMap((b) => partitionsOf(query.tenantId, b)),
+      query,
+    );
+    return { entries: page.items.map(entryFromItem), ...(page.cursor ? { cursor: page.cursor } : {}) };
+  }
+
+  async recordBuildRefusal(refusal: BuildRefusal): Promise<void> {
+    // The event id can be long and contain anything; its digest is a fixed-size, key-safe stand-in.
+    const eventKey = encodeB64u(createHash('sha256').update(refusal.eventId).digest()).slice(0, 22);
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            ...marshall(refusal, { removeUndefinedValues: true }),
+            [PK]: { S: partition(refusal.tenantId, BUILDS) },
+            [SK]: { S: `${timeKey(refusal.time)}#${eventKey}` },
+            [TTL]: { N: String(refusal.time + LOG_RETENTION_SECONDS) },
+          },
+          // A redelivered event finds its entry already there and leaves it as it is.
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': PK },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
+  async queryBuildRefusals(query: Omit<LogQuery, 'appIds' | 'includeUnregistered'>): Promise<LogPage<BuildRefusal>> {
+    const page = await this.mergedPage([partition(query.tenantId, BUILDS)], query);
+    return { entries: page.items.map(refusalFromItem), ...(page.cursor ? { cursor: page.cursor } : {}) };
+  }
+
+  /**
+   * Counts as it reads (a month of a busy app is millions of entries; none is held). Every shard of
+   * every bucket is read at once, since DynamoDB returns one partition's Query a page (1 MB) at a
+   * time; each entry at or after `since` is in exactly one of them.
+   */
+  async summarize(query: Omit<LogQuery, 'limit' | 'cursor' | 'since'> & { readonly since: number; readonly until: number }): Promise<LogCounts> {
+    const buckets = [...query.appIds, ...(query.includeUnregistered ? [UNREGISTERED] : [])];
+    const tally = new LogTally();
+    await Promise.all(
+      buckets.flatMap((bucket) =>
+        partitionsOf(query.tenantId, bucket).map(async (pk) => {
+          let startKey: Item | undefined;
+          do {
+            const page = await this.client.send(
+              new QueryCommand({
+                TableName: this.tableName,
+                KeyConditionExpression: '#pk = :pk AND #sk >= :from',
+                ExpressionAttributeNames: { '#pk': PK, '#sk': SK, '#outcome': 'outcome', '#reasons': 'reasons' },
+                ExpressionAttributeValues: { ':pk': { S: pk }, ':from': { S: timeKey(query.since) } },
+                ProjectionExpression: '#outcome, #reasons',
+                ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+              }),
+            );
+            for (const item of page.Items ?? []) {
+              const { outcome, reasons } = entryFromItem(item);
+              tally.add(outcome, reasons);
+            }
+            startKey = page.LastEvaluatedKey;
+          } while (startKey);
+        }),
+      ),
+    );
+    return tally.counts();
+  }
+
+  /**
+   * Newest first across partitions: each partition gives its newest `limit` items below the
+   * cursor, the union is sorted and cut at `limit`. A cursor is returned whenever a partition may
+   * hold more than was taken.
+   */
+  private async mergedPage(partitions: readonly string[], query: { since?: number; limit: number; cursor?: string }): Promise<{ items: Item[]; cursor?: string }> {
+    const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const since = query.since === undefined ? undefined : timeKey(query.since);
+    if (before !== undefined && since !== undefined && before <= since) return { items: [] };
+    const pages = await Promise.all(
+      partitions.map(async (pk) => {
+        const values: Item = { ':pk': { S: pk } };
+        let condition = '#pk = :pk';
+        if (before !== undefined && since !== undefined) {
+          // BETWEEN is inclusive; the item at the cursor itself is dropped below.
+          condition += ' AND #sk BETWEEN :since AND :before';
+          values[':since'] = { S: since };
+          values[':before'] = { S: before };
+        } else if (before !== undefined) {
+          condition += ' AND #sk < :before';
+          values[':before'] = { S: before };
+        } else if (since !== undefined) {
+          condition += ' AND #sk >= :since';
+          values[':since'] = { S: since };
+        }
+        const result = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: condition,
+            // DynamoDB refuses names the expression does not use.
+            ExpressionAttributeNames: condition.includes('#sk') ? { '#pk': PK, '#sk': SK } : { '#pk': PK },
+            ExpressionAttributeValues: values,
+            ScanIndexForward: false,
+            // One more than asked, so a partition's "there is more" does not depend on LastEvaluatedKey alone.
+            Limit: query.limit + 1,
+          }),
+        );
+        const items = (result.Items ?? []).filter((item) => item[SK]?.S !== before);
+        return { items, more: items.length > query.limit || result.LastEvaluatedKey !== undefined };
+      }),
+    );
+    const all = pages.flatMap((p) => p.items).sort((a, b) => ((a[SK]?.S ?? '') < (b[SK]?.S ?? '') ? 1 : -1));
+    const items = all.slice(0, query.limit);
+    const more = all.length > query.limit || pages.some((p) => p.more);
+    const last = items[items.length - 1]?.[SK]?.S;
+    return { items, ...(more && last !== undefined ? { cursor: encodeCursor(last) } : {}) };
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Nonces in DynamoDB (layout NONCES_TABLE in tables.ts). Single use rests on one conditional
+ * DeleteItem: DynamoDB applies a condition and its write atomically per item, so of any number of
+ * concurrent consumes exactly one sees the item and deletes it. A read-then-delete would let two
+ * callers both see the item.
+ */
+import {
+  DeleteItemCommand,
+  PutItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import type { NonceRecord, NonceStore } from '../core/ports';
+import { NONCES_TABLE } from '@attestor/contracts/tables';
+
+/**
+ * `ttl` repeats `expiresAt` for DynamoDB's TTL sweeper, which deletes expired items only eventually
+ * (often hours later). Expiry is therefore also enforced by the consume condition on `expiresAt`.
+ */
+export function nonceToItem(record: NonceRecord): Record<string, AttributeValue> {
+  return {
+    [NONCES_TABLE.partitionKey]: { S: record.nonceId },
+    appId: { S: record.appId },
+    expiresAt: { N: String(record.expiresAt) },
+    [NONCES_TABLE.ttlAttribute ?? 'ttl']: { N: String(record.expiresAt) },
+  };
+}
+
+/**
+ * Matched by name rather than instanceof: a second copy of the SDK in node_modules (or a bundle)
+ * would throw an instance of a different class with the same name.
+ */
+export function isConditionalCheckFailed(error: unknown): boolean {
+  return (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
+}
+
+export class DynamoDbNonceStore implements NonceStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async put(record: NonceRecord): Promise<void> {
+    await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: nonceToItem(record) }));
+  }
+
+  async consume(nonceId: string, appId: string, nowSeconds: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: { [NONCES_TABLE.partitionKey]: { S: nonceId } },
+          // Names go through placeholders so no attribute can collide with a DynamoDB reserved word.
+          ConditionExpression: 'attribute_exists(#id) AND #appId = :appId AND #expiresAt > :now',
+          ExpressionAttributeNames: { '#id': NONCES_TABLE.partitionKey, '#appId': 'appId', '#expiresAt': 'expiresAt' },
+          ExpressionAttributeValues: { ':appId': { S: appId }, ':now': { N: String(nowSeconds) } },
+        }),
+      );
+      return true;
+    } catch (error) {
+      // Unknown, already used, expired or another app's nonce: all the same answer, and the item
+      // (if any) is left untouched, so a wrong appId cannot burn someone else's nonce.
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+}

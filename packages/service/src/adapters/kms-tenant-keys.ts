@@ -1,0 +1,455 @@
+/**
+ * Tenant token keys in KMS, as the core's TokenKeys (attest), VerificationKeySource (authorizer)
+ * and TenantKeyManager (admin). The registry records each key of a tenant (KEYS#<tenant>); KMS holds
+ * the key material:
+ *
+ * - hs256 (the default): a 256-bit secret made by KMS (GenerateDataKeyWithoutPlaintext) under the
+ *   tenant's secrets key (alias `<prefix><tenant>/secrets`) and stored only wrapped, with an
+ *   encryption context naming tenant and secret. The functions that mint and verify unwrap it once
+ *   (Decrypt) and keep it in memory for at most SECRET_CACHE_SECONDS, so minting and verifying
+ *   cost no KMS call. The admin functions make secrets and never see one.
+ * - es256 (opt-in): a P-256 KMS signing key per rotation; every token is one KMS Sign.
+ *
+ * Several containers may create a tenant's secrets key at once: KMS's CreateAlias arbitrates (it
+ * fails with AlreadyExistsException when the alias exists), the loser discards its key and uses the
+ * winner's. Two containers may also record a tenant's first secret at once; the later-activating
+ * one (ties by kid, the same answer everywhere) signs, and the other retires as after a rotation.
+ */
+import { ScheduleKeyDeletionCommand, type KMSClient, type Tag } from '@aws-sdk/client-kms';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { TENANT_ID_PATTERN } from '@attestor/contracts/admin-ids';
+import { encodeB64u } from '@attestor/contracts/base64url';
+import type {
+  Clock,
+  KeyRotation,
+  PublicJwk,
+  Registry,
+  TenantKeyDescription,
+  TenantKeyManager,
+  TenantKeyRecord,
+  TokenKeys,
+  TokenSecret,
+  TokenSigningKey,
+  VerificationKeys,
+  VerificationKeySource,
+  WrappedTokenSecret,
+} from '../core/ports';
+import {
+  activatesAt,
+  currentFormat,
+  formatOf,
+  KEY_PUBLICATION_SECONDS,
+  keysToDelete,
+  keyStatusAt,
+  retirementsAfterRotation,
+  signingKeyAt,
+  trustedKeysAt,
+} from '../core/tenant-keys';
+import { secretEncryptionContext } from '@attestor/contracts/admin-api';
+import { DEFAULT_TOKEN_FORMAT, type TokenFormat } from '@attestor/contracts/protocol';
+import { RETIRED_KEY_DELETION_WINDOW_DAYS, tenantKeyPolicy, tenantSecretKeyPolicy, type TenantKeyPolicyRoles } from './kms-key-policy';
+import {
+  claimAlias,
+  createAliasIfAbsent,
+  createKey,
+  describeIfExists,
+  fetchPublicKey,
+  generateWrappedSecret,
+  isKmsError,
+  kmsSign,
+  SigningKeyUnavailableError,
+  TenantKeyIntegrityError,
+  unwrapSecret,
+  type KeyKind,
+  type PublicKeyInfo,
+} from './kms-keys';
+
+export { ensureDecoyKey, SigningKeyUnavailableError, TenantKeyIntegrityError } from './kms-keys';
+
+/** The tenant has no active signing key (ensureSigningKey has not run for it). */
+export class TenantKeyMissingError extends Error {
+  override readonly name = 'TenantKeyMissingError';
+  constructor(readonly tenantId: string) {
+    super(`tenant ${tenantId} has no active signing key`);
+  }
+}
+
+/** Tenant ids become part of KMS alias names, which allow only these characters. */
+export class InvalidTenantIdError extends Error {
+  override readonly name = 'InvalidTenantIdError';
+}
+
+export interface KmsTenantKeysOptions {
+  /** Key id, ARN or alias of the decoy key that signs es256 tokens of failed attestations. */
+  readonly decoyKeyId: string;
+  /** e.g. `alias/attestor/tenant/` */
+  readonly aliasPrefix: string;
+  readonly clock: Clock;
+  /**
+   * Roles named in the key policy of every key this creates (kms-key-policy.ts): it works the
+   * moment the key exists, where IAM conditions on a new key's aliases or tags take up to five
+   * minutes. Absent: KMS's default policy (IAM decides).
+   */
+  readonly keyPolicyRoles?: TenantKeyPolicyRoles;
+}
+
+/**
+ * How long an instance keeps a tenant's key records before reading them again. Shorter than
+ * KEY_PUBLICATION_SECONDS, so every instance has seen a rotated-in key before it activates, and
+ * all switch to it at its activation time.
+ */
+export const SIGNING_KEY_CACHE_SECONDS = 30;
+/**
+ * How long an unwrapped hs256 secret stays in a container's memory before KMS is asked again: a
+ * secrets key that is disabled, or a role whose Decrypt is revoked, stops minting and verifying
+ * within this time. Refreshed in the background from SECRET_REFRESH_SECONDS on, so no request waits.
+ */
+export const SECRET_CACHE_SECONDS = 300;
+export const SECRET_REFRESH_SECONDS = 240;
+
+/**
+ * When a new key starts signing: KEY_PUBLICATION_SECONDS from now, and after every key already
+ * recorded, so that of two rotations made one after the other (even within a second) the later one
+ * signs. Truly concurrent rotations can still tie; signingKeyAt breaks the tie the same way everywhere.
+ */
+function nextActivation(records: readonly TenantKeyRecord[], now: number): number {
+  return Math.max(now + KEY_PUBLICATION_SECONDS, ...records.map((r) => activatesAt(r) + 1));
+}
+
+/** Tenant ids become part of KMS alias names; anything else is refused before KMS is called. */
+function assertTenantId(tenantId: string): void {
+  if (!TENANT_ID_PATTERN.test(tenantId)) throw new InvalidTenantIdError(`tenant id must match ${TENANT_ID_PATTERN.source} to be part of a KMS alias`);
+}
+
+interface CachedKeyRecords {
+  readonly records: readonly TenantKeyRecord[];
+  readonly fetchedAt: number;
+}
+
+interface UnwrappedSecret {
+  readonly key: Promise<KeyObject>;
+  readonly unwrappedAt: number;
+  refreshing?: boolean;
+}
+
+export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKeyManager {
+  private readonly current = new Map<string, CachedKeyRecords>();
+  private readonly currentLoads = new Map<string, Promise<CachedKeyRecords>>();
+  /** Public keys never change, so they are cached for the life of the process. */
+  private readonly publicKeys = new Map<string, Promise<PublicKeyInfo>>();
+  /** By kid. */
+  private readonly secrets = new Map<string, UnwrappedSecret>();
+  /** Secrets keys by tenant: created once, never replaced. */
+  private readonly secretsKeys = new Map<string, Promise<string>>();
+  private readonly ensuring = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly kms: KMSClient,
+    private readonly registry: Registry,
+    private readonly options: KmsTenantKeysOptions,
+  ) {}
+
+  // ----- TokenKeys (attest) -------------------------------------------------------------------
+
+  async signingKey(tenantId: string): Promise<TokenSigningKey> {
+    const now = this.options.clock.nowSeconds();
+    const chosen = signingKeyAt((await this.keyRecords(tenantId, now)).records, now);
+    if (!chosen) throw new TenantKeyMissingError(tenantId);
+    if (formatOf(chosen) === 'es256') return { format: 'es256', kid: chosen.kid };
+    try {
+      return { format: 'hs256', kid: chosen.kid, secret: await this.secret(chosen) };
+    } catch (error) {
+      // Drop the cached records so that a repaired or rotated registry is seen on the next call.
+      if (error instanceof SigningKeyUnavailableError) this.current.delete(tenantId);
+      throw error;
+    }
+  }
+
+  async signEs256(tenantId: string, kid: string, signingInput: Uint8Array, key: 'tenant' | 'decoy'): Promise<Uint8Array> {
+    // Both choices do the same work (a cached registry lookup, then one KMS Sign) so that timing
+    // does not tell a genuine token from a decoy.
+    const now = this.options.clock.nowSeconds();
+    const { records } = await this.keyRecords(tenantId, now);
+    const chosen = trustedKeysAt(records, now).find((r) => r.kid === kid) ?? signingKeyAt(records, now);
+    if (!chosen || formatOf(chosen) !== 'es256') throw new TenantKeyMissingError(tenantId);
+    try {
+      return await kmsSign(this.kms, key === 'tenant' ? chosen.keyId : this.options.decoyKeyId, signingInput);
+    } catch (error) {
+      if (error instanceof SigningKeyUnavailableError && key === 'tenant') this.current.delete(tenantId);
+      throw error;
+    }
+  }
+
+  // ----- VerificationKeySource (authorizer) -----------------------------------------------------
+
+  async keys(tenantId: string): Promise<VerificationKeys> {
+    const now = this.options.clock.nowSeconds();
+    const records = await this.registry.listTenantKeys(tenantId);
+    const trusted = trustedKeysAt(records, now);
+    const signing = signingKeyAt(records, now);
+    const es256 = trusted.filter((r) => formatOf(r) === 'es256');
+    // The key signing now first: hs256 tokens name no key, so verifiers try the likeliest first.
+    const hs256 = trusted.filter((r) => formatOf(r) === 'hs256').sort((a, b) => Number(b.kid === signing?.kid) - Number(a.kid === signing?.kid));
+    const [publicKeys, secrets] = await Promise.all([
+      Promise.all(es256.map(async (r): Promise<[string, KeyObject]> => [r.kid, await this.verifiedPublicKey(r)])),
+      Promise.all(hs256.map(async (r): Promise<TokenSecret> => ({ kid: r.kid, key: await this.secret(r) }))),
+    ]);
+    return { publicKeys: new Map(publicKeys), secrets };
+  }
+
+  // ----- TenantKeyManager (admin) ----------------------------------------------------------------
+
+  async jwks(tenantId: string): Promise<{ readonly keys: readonly PublicJwk[] }> {
+    const now = this.options.clock.nowSeconds();
+    const es256 = trustedKeysAt(await this.registry.listTenantKeys(tenantId), now).filter((r) => formatOf(r) === 'es256');
+    const keys = await Promise.all(
+      es256.map(async (record): Promise<PublicJwk> => {
+        const { x, y } = (await this.verifiedPublicKey(record)).export({ format: 'jwk' });
+        return { kty: 'EC', crv: 'P-256', x: x!, y: y!, kid: record.kid, alg: 'ES256', use: 'sig' };
+      }),
+    );
+    return { keys };
+  }
+
+  async wrappedSecrets(tenantId: string): Promise<{ readonly keys: readonly WrappedTokenSecret[] }> {
+    const now = this.options.clock.nowSeconds();
+    const records = await this.registry.listTenantKeys(tenantId);
+    const signing = signingKeyAt(records, now);
+    const hs256 = trustedKeysAt(records, now)
+      .filter((r) => formatOf(r) === 'hs256' && r.wrappedSecret !== undefined)
+      .sort((a, b) => Number(b.kid === signing?.kid) - Number(a.kid === signing?.kid));
+    return {
+      keys: hs256.map((r) => ({
+        kid: r.kid,
+        status: keyStatusAt(r, records, now),
+        activatesAt: activatesAt(r),
+        ...(r.retiresAt !== undefined ? { retiresAt: r.retiresAt } : {}),
+        ciphertext: r.wrappedSecret!,
+        keyId: r.keyId,
+        encryptionContext: secretEncryptionContext(tenantId, r.kid),
+      })),
+    };
+  }
+
+  async ensureSigningKey(tenantId: string): Promise<void> {
+    assertTenantId(tenantId);
+    // Concurrent callers in this process share one attempt; other processes are settled by retirement.
+    let pending = this.ensuring.get(tenantId);
+    if (!pending) {
+      pending = this.createFirstKey(tenantId).finally(() => this.ensuring.delete(tenantId));
+      this.ensuring.set(tenantId, pending);
+    }
+    return pending;
+  }
+
+  /**
+   * A new key in `format` (default: the format of the key signing now), published (to verifiers)
+   * from now and signing from now + KEY_PUBLICATION_SECONDS; then every older key is given its
+   * retirement time. Concurrent rotations each add a key; the one activating last wins and the
+   * others retire with the rest.
+   */
+  async rotateSigningKey(tenantId: string, format?: TokenFormat): Promise<KeyRotation> {
+    assertTenantId(tenantId);
+    const now = this.options.clock.nowSeconds();
+    const before = await this.registry.listTenantKeys(tenantId);
+    const chosen = format ?? currentFormat(before, now);
+    const record = await this.newKeyRecord(tenantId, chosen, now, nextActivation(before, now));
+    await this.registry.putTenantKey(record);
+    const records = await this.retireOlderKeys(tenantId);
+    // The retirements just set lie in the future, so this listing still tells which keys have retired by now.
+    return { kid: record.kid, format: chosen, activatesAt: activatesAt(record), ...(await this.destroyRetiredKeys(tenantId, records, now)) };
+  }
+
+  async describeKeys(tenantId: string): Promise<TenantKeyDescription[]> {
+    const now = this.options.clock.nowSeconds();
+    const records = await this.registry.listTenantKeys(tenantId);
+    // Latest activation first: a pending key heads the list, then the signing key, then the older ones.
+    const ordered = [...records].sort((a, b) => activatesAt(b) - activatesAt(a) || b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : 1));
+    return ordered.map((r) => ({
+      kid: r.kid,
+      format: formatOf(r),
+      status: keyStatusAt(r, records, now),
+      createdAt: r.createdAt,
+      activatesAt: activatesAt(r),
+      ...(r.retiresAt !== undefined ? { retiresAt: r.retiresAt } : {}),
+      ...(r.deletionScheduledAt !== undefined ? { deletionScheduledAt: r.deletionScheduledAt } : {}),
+    }));
+  }
+
+  // ----- internals -------------------------------------------------------------------------------
+
+  private async createFirstKey(tenantId: string): Promise<void> {
+    const now = this.options.clock.nowSeconds();
+    if (trustedKeysAt(await this.registry.listTenantKeys(tenantId), now).length > 0) return;
+    // A tenant's first key signs at once: there are no tokens yet for verifiers to keep accepting.
+    await this.registry.putTenantKey(await this.newKeyRecord(tenantId, DEFAULT_TOKEN_FORMAT, now, now));
+    await this.retireOlderKeys(tenantId);
+  }
+
+  /** Retires every key but the newest-activating one; returns the records as listed after the write. */
+  private async retireOlderKeys(tenantId: string): Promise<TenantKeyRecord[]> {
+    // Listed after recording: of two concurrent writers, at least one sees both keys.
+    const records = await this.registry.listTenantKeys(tenantId);
+    for (const { kid, retiresAt } of retirementsAfterRotation(records)) await this.registry.retireTenantKey(tenantId, kid, retiresAt);
+    this.current.delete(tenantId);
+    return records;
+  }
+
+  private async newKeyRecord(tenantId: string, format: TokenFormat, createdAt: number, activates: number): Promise<TenantKeyRecord> {
+    const common = { tenantId, createdAt, status: 'active' as const, format, ...(activates !== createdAt ? { activatesAt: activates } : {}) };
+    if (format === 'hs256') {
+      const keyId = await this.secretsKey(tenantId);
+      const kid = encodeB64u(randomBytes(16));
+      const wrapped = await generateWrappedSecret(this.kms, keyId, secretEncryptionContext(tenantId, kid));
+      return { ...common, kid, keyId, wrappedSecret: Buffer.from(wrapped).toString('base64') };
+    }
+    const created = await createKey(this.kms, 'signing', `Attestor token signing key of tenant ${tenantId}`, this.tags(tenantId, 'token-signing'), this.policy('signing', tenantId));
+    const keyId = created.Arn ?? created.KeyId!;
+    const { kid } = await this.publicKey(keyId);
+    await createAliasIfAbsent(this.kms, `${this.options.aliasPrefix}${tenantId}/${kid}`, created.KeyId!);
+    return { ...common, kid, keyId };
+  }
+
+  /** The ARN of the tenant's secrets key, created (and its alias claimed) on first use. */
+  private secretsKey(tenantId: string): Promise<string> {
+    let pending = this.secretsKeys.get(tenantId);
+    if (!pending) {
+      pending = this.findOrCreateSecretsKey(tenantId);
+      this.secretsKeys.set(tenantId, pending);
+      pending.catch(() => this.secretsKeys.delete(tenantId));
+    }
+    return pending;
+  }
+
+  private async findOrCreateSecretsKey(tenantId: string): Promise<string> {
+    const alias = `${this.options.aliasPrefix}${tenantId}/secrets`;
+    let key = await describeIfExists(this.kms, alias);
+    if (!key) {
+      const candidate = await createKey(this.kms, 'secrets', `Attestor: wraps the token secrets of tenant ${tenantId}`, this.tags(tenantId, 'token-secrets'), this.policy('secrets', tenantId));
+      key = await claimAlias(this.kms, alias, candidate);
+    }
+    if (key.KeyState !== undefined && key.KeyState !== 'Enabled') throw new SigningKeyUnavailableError(alias, new Error(`the key is ${key.KeyState}`));
+    return key.Arn ?? key.KeyId!;
+  }
+
+  private tags(tenantId: string, purpose: 'token-signing' | 'token-secrets'): Tag[] {
+    return [
+      { TagKey: 'attestor:tenant', TagValue: tenantId },
+      { TagKey: 'attestor:purpose', TagValue: purpose },
+    ];
+  }
+
+  private policy(kind: KeyKind, tenantId: string): string | undefined {
+    const roles = this.options.keyPolicyRoles;
+    if (!roles) return undefined;
+    return kind === 'signing' ? tenantKeyPolicy(roles) : tenantSecretKeyPolicy(roles, tenantId);
+  }
+
+  /**
+   * Destroys every retired key not yet destroyed: nothing needs it (it signs nothing, no verifier
+   * trusts it, every token it signed has expired), and keeping it would keep key material for
+   * ever. es256: KMS deletion scheduled; hs256: the wrapped secret erased from its record.
+   * Failures are returned, not thrown: they must not undo or hide the rotation that came before.
+   */
+  private async destroyRetiredKeys(tenantId: string, records: readonly TenantKeyRecord[], now: number): Promise<Pick<KeyRotation, 'keysDeleted' | 'keysNotDeleted'>> {
+    const keysDeleted: string[] = [];
+    const keysNotDeleted: Array<{ kid: string; reason: string }> = [];
+    for (const record of keysToDelete(records, now)) {
+      try {
+        if (formatOf(record) === 'es256') await this.scheduleDeletion(record);
+        await this.registry.markTenantKeyDeletionScheduled(tenantId, record.kid, now);
+        this.secrets.delete(record.kid);
+        keysDeleted.push(record.kid);
+      } catch (error) {
+        keysNotDeleted.push({ kid: record.kid, reason: `${(error as Error).name}: ${(error as Error).message}` });
+      }
+    }
+    return { keysDeleted, keysNotDeleted };
+  }
+
+  private async scheduleDeletion(record: TenantKeyRecord): Promise<void> {
+    try {
+      await this.kms.send(new ScheduleKeyDeletionCommand({ KeyId: record.keyId, PendingWindowInDays: RETIRED_KEY_DELETION_WINDOW_DAYS }));
+    } catch (error) {
+      // Gone, or already pending deletion (an earlier attempt that could not record it): done either way.
+      if (isKmsError(error, 'NotFoundException')) return;
+      if (isKmsError(error, 'KMSInvalidStateException') && (await describeIfExists(this.kms, record.keyId))?.KeyState === 'PendingDeletion') return;
+      throw error;
+    }
+  }
+
+  private async keyRecords(tenantId: string, now: number): Promise<CachedKeyRecords> {
+    const cached = this.current.get(tenantId);
+    // A clock that went backwards expires the entry rather than extending it.
+    if (cached && now >= cached.fetchedAt && now - cached.fetchedAt < SIGNING_KEY_CACHE_SECONDS) return cached;
+    let load = this.currentLoads.get(tenantId);
+    if (!load) {
+      load = this.registry
+        .listTenantKeys(tenantId)
+        .then((records) => {
+          const entry: CachedKeyRecords = { records, fetchedAt: now };
+          this.current.set(tenantId, entry);
+          return entry;
+        })
+        .finally(() => this.currentLoads.delete(tenantId));
+      this.currentLoads.set(tenantId, load);
+    }
+    return load;
+  }
+
+  /** The unwrapped secret of an hs256 record, from memory while fresh (see SECRET_CACHE_SECONDS). */
+  private secret(record: TenantKeyRecord): Promise<KeyObject> {
+    const now = this.options.clock.nowSeconds();
+    const cached = this.secrets.get(record.kid);
+    const age = cached === undefined ? Infinity : now - cached.unwrappedAt;
+    if (cached && age >= 0 && age < SECRET_CACHE_SECONDS) {
+      if (age >= SECRET_REFRESH_SECONDS && !cached.refreshing) {
+        cached.refreshing = true;
+        const next = this.unwrap(record);
+        next.then(
+          () => this.secrets.set(record.kid, { key: next, unwrappedAt: this.options.clock.nowSeconds() }),
+          () => (cached.refreshing = false),
+        );
+      }
+      return cached.key;
+    }
+    const entry: UnwrappedSecret = { key: this.unwrap(record), unwrappedAt: now };
+    this.secrets.set(record.kid, entry);
+    // A failed unwrap is not remembered: the next request tries again.
+    entry.key.catch(() => {
+      if (this.secrets.get(record.kid) === entry) this.secrets.delete(record.kid);
+    });
+    return entry.key;
+  }
+
+  private unwrap(record: TenantKeyRecord): Promise<KeyObject> {
+    if (record.wrappedSecret === undefined) return Promise.reject(new TenantKeyIntegrityError(`hs256 key ${record.kid} of tenant ${record.tenantId} has no wrapped secret`));
+    return unwrapSecret(this.kms, record.keyId, Buffer.from(record.wrappedSecret, 'base64'), secretEncryptionContext(record.tenantId, record.kid));
+  }
+
+  private async verifiedPublicKey(record: TenantKeyRecord): Promise<KeyObject> {
+    const info = await this.publicKey(record.keyId);
+    if (info.kid !== record.kid) {
+      throw new TenantKeyIntegrityError(`registry kid ${record.kid} of tenant ${record.tenantId} does not match KMS key ${record.keyId} (kid ${info.kid})`);
+    }
+    return info.key;
+  }
+
+  private publicKey(keyId: string): Promise<PublicKeyInfo> {
+    let info = this.publicKeys.get(keyId);
+    if (!info) {
+      const loading = fetchPublicKey(this.kms, keyId);
+      info = loading;
+      this.publicKeys.set(keyId, loading);
+      // A failed fetch must not be cached: the next call tries again.
+      loading.catch(() => {
+        if (this.publicKeys.get(keyId) === loading) this.publicKeys.delete(keyId);
+      });
+    }
+    return info;
+  }
+}
+
+// The key policy is pure configuration, read by every function's configFromEnv; it lives in its own
+// module so that parsing it does not bundle this adapter or load the KMS client.
+export { InvalidKeyPolicyRoleError, tenantKeyPolicy, tenantSecretKeyPolicy, type TenantKeyPolicyRoles } from './kms-key-policy';

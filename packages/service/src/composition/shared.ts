@@ -1,0 +1,28 @@
+/**
+ * Adapters that several functions use. A Lambda builds its own (it is a process of its own); the
+ * local cloud builds them once and hands the same instances to every function (../services.ts), so
+ * that, as before, its functions share one registry and one tenant key cache.
+ * Besides types, only core/ports (the system clock): importing this module bundles no adapter.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { systemClock, type Clock } from '../core/ports';
+import type { DynamoDbAttestationLog } from '../adapters/dynamodb-attestation-log';
+import type { DynamoDbRegistry } from '../adapters/dynamodb-registry';
+import type { ServiceConfig } from './environment';
+import type { KmsTenantKeys } from '../adapters/kms-tenant-keys';
+
+export interface SharedAdapters {
+  readonly dynamodb: DynamoDBClient;
+  readonly s3: S3Client;
+  readonly kms: KMSClient;
+  readonly registry: DynamoDbRegistry;
+  readonly tenantKeys: KmsTenantKeys;
+  /** Absent in deployments that keep no attestation log. */
+  readonly attestationLog: DynamoDbAttestationLog | undefined;
+}
+
+export function clockOf(config: ServiceConfig): Clock {
+  return config.clock ?? systemClock;
+}

@@ -1,0 +1,30 @@
+/** The caller's tenant's token keys (docs/ADMIN_API.md §8). */
+import { rotateKeySchema } from '@attestor/contracts/admin-validation';
+import { parseRequest } from '@attestor/contracts/validation';
+import { json, parseJsonBody } from '../http';
+import type { AdminDepsWith, AdminRequest } from './context';
+
+export async function listKeys(request: AdminRequest<AdminDepsWith<'keys'>>) {
+  return json(200, { keys: await request.deps.keys.describeKeys(request.caller.tenantId) });
+}
+
+export async function rotateKey(request: AdminRequest<AdminDepsWith<'keys'>>) {
+  const { tenantId } = request.caller;
+  // An empty body keeps the tenant's format; {"format": "es256"} or {"format": "hs256"} switches it.
+  const body = request.event.body ? parseRequest(rotateKeySchema, parseJsonBody(request.event)) : {};
+  const rotation = await request.deps.keys.rotateSigningKey(tenantId, body.format);
+  const { kid, format, activatesAt, keysDeleted, keysNotDeleted } = rotation;
+  request.log.info('key_rotated', { tenantId, kid, format, activatesAt, keysDeleted: [...keysDeleted] });
+  for (const failed of keysNotDeleted) request.log.warn('retired_key_not_deleted', { tenantId, kid: failed.kid, reason: failed.reason });
+  return json(201, rotation);
+}
+
+/** es256 public keys. Empty for a tenant that signs hs256, whose tokens no public key verifies. */
+export async function jwks(request: AdminRequest<AdminDepsWith<'keys'>>) {
+  return json(200, await request.deps.keys.jwks(request.caller.tenantId));
+}
+
+/** hs256 secrets, wrapped: only a caller allowed KMS Decrypt under the tenant's encryption context can use them. */
+export async function wrappedSecrets(request: AdminRequest<AdminDepsWith<'keys'>>) {
+  return json(200, await request.deps.keys.wrappedSecrets(request.caller.tenantId));
+}

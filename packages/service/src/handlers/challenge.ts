@@ -1,0 +1,12 @@
+import { issueChallenge, type AttestationDeps } from '../core/attestation';
+import { challengeRequestSchema, parseRequest } from '@attestor/contracts/validation';
+import { httpHandler, json, parseJsonBody, type ApiHandler } from './http';
+import type { Logger } from './log';
+
+/** POST /v1/challenge */
+export function challengeHandler(deps: Pick<AttestationDeps, 'nonces' | 'clock' | 'random'>, log: Logger): ApiHandler {
+  return httpHandler('challenge', log, async (event) => {
+    const request = parseRequest(challengeRequestSchema, parseJsonBody(event));
+    return json(200, await issueChallenge(deps, request));
+  });
+}

@@ -1,0 +1,54 @@
+/**
+ * `attestor/verify/aws`: a tenant's hs256 secrets for a backend that runs in AWS, by AWS's own
+ * means: fetched wrapped from the Attestor admin API (GET /v1/admin/keys/secrets, signed with
+ * SigV4 by the backend's own credentials) and unwrapped with KMS Decrypt under the backend's own
+ * IAM permission, which can be limited to its tenant's encryption context. Pass the result as
+ * `secrets` to createVerifier or attestorMiddleware: it is called at start and then every
+ * `refreshIntervalSeconds` (30 s), never per request, so a rotation reaches the backend by itself.
+ *
+ * Needs `@aws-sdk/client-kms`, `@aws-sdk/credential-provider-node` and `@smithy/signature-v4`,
+ * which the rest of attestor/verify does not.
+ *
+ * @example
+ * ```ts
+ * import { createVerifier } from 'attestor/verify';
+ * import { attestorSecrets } from 'attestor/verify/aws';
+ *
+ * const verifier = createVerifier({
+ *   issuer: 'attestor',
+ *   secrets: attestorSecrets({ apiUrl: process.env.ATTESTOR_API_URL!, tenantId: 'acme', region: 'eu-west-1' }),
+ * });
+ * ```
+ */
+import { KMSClient } from '@aws-sdk/client-kms';
+import { RemoteKeySource } from './aws/remote-key-source';
+import { sigV4Fetch, type SigV4FetchOptions } from './aws/sigv4-fetch';
+import type { TokenSecretSet } from './secrets';
+
+export interface AttestorSecretsOptions {
+  /** Base URL of the Attestor API, stage included (the stack's ApiUrl output). */
+  readonly apiUrl: string;
+  /** Your tenant: secrets wrapped for any other tenant are refused, not unwrapped. */
+  readonly tenantId: string;
+  /** Region of the Attestor API and its KMS keys. */
+  readonly region: string;
+  /** @default the AWS SDK's default provider chain (in Lambda, ECS or EC2: the role) */
+  readonly credentials?: SigV4FetchOptions['credentials'];
+  /** The local cloud's KMS endpoint, for trying it on one machine; absent in AWS. */
+  readonly kmsEndpoint?: string;
+}
+
+/** A function that returns the tenant's current secrets, for `createVerifier({ secrets })`. */
+export function attestorSecrets(options: AttestorSecretsOptions): () => Promise<TokenSecretSet> {
+  const kms = new KMSClient({
+    region: options.region,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.kmsEndpoint !== undefined ? { endpoint: options.kmsEndpoint } : {}),
+  });
+  const fetch = sigV4Fetch({ region: options.region, ...(options.credentials ? { credentials: options.credentials } : {}) });
+  const source = new RemoteKeySource({ apiUrl: options.apiUrl, tenantId: options.tenantId, fetch, kms });
+  return async () => {
+    const { secrets } = await source.keys();
+    return { keys: secrets.map((s) => ({ kty: 'oct' as const, kid: s.kid, alg: 'HS256' as const, k: s.key.export().toString('base64url') })) };
+  };
+}

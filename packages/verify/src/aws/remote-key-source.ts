@@ -1,0 +1,56 @@
+/**
+ * A tenant's verification keys from the Attestor admin API, for verifiers that do not read the
+ * registry themselves (an authorizer with KEY_SOURCE=remote, a backend using `@attestor/verify/aws`):
+ * es256 public keys from GET /v1/admin/keys/jwks, and hs256 secrets from GET /v1/admin/keys/secrets,
+ * which hands them out only wrapped. The verifier unwraps them with its own role (KMS Decrypt under
+ * an encryption context naming the tenant), so what the API sends is useless to anyone else.
+ */
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { SECRET_CONTEXT_TENANT, type WrappedTokenSecret } from '@attestor/contracts/admin-api';
+import type { TokenSecret, VerificationKeys, VerificationKeySource } from '../core/ports';
+import { fetchJson, JwksFetchError, parseJwks, type FetchLike } from '../jwks';
+import { unwrapSecret } from './unwrap-secret';
+
+export interface RemoteKeySourceOptions {
+  /** Base URL of the Attestor API, stage included (the ApiUrl output), e.g. `https://abc.execute-api.eu-west-1.amazonaws.com/prod/`. */
+  readonly apiUrl: string;
+  /** The tenant the verifier accepts tokens of: a wrapped secret naming another is refused, not unwrapped. */
+  readonly tenantId: string;
+  /** A fetch that signs with SigV4 (the admin routes are IAM-authorized): sigV4Fetch. */
+  readonly fetch: FetchLike;
+  readonly kms: KMSClient;
+}
+
+export class RemoteKeySource implements VerificationKeySource {
+  private readonly base: string;
+
+  constructor(private readonly options: RemoteKeySourceOptions) {
+    this.base = options.apiUrl.replace(/\/+$/, '');
+  }
+
+  async keys(): Promise<VerificationKeys> {
+    const fetchOptions = { fetch: this.options.fetch };
+    const [wrapped, jwks] = await Promise.all([fetchJson(`${this.base}/v1/admin/keys/secrets`, 'secrets', fetchOptions), fetchJson(`${this.base}/v1/admin/keys/jwks`, 'JWKS', fetchOptions)]);
+    const secrets = await Promise.all(
+      wrappedSecrets(wrapped, this.options.tenantId).map(
+        async (w): Promise<TokenSecret> => ({ kid: w.kid, key: await unwrapSecret(this.options.kms, w.keyId, Buffer.from(w.ciphertext, 'base64'), w.encryptionContext) }),
+      ),
+    );
+    return { publicKeys: parseJwks(jwks), secrets };
+  }
+}
+
+/** The wrapped secrets of a /v1/admin/keys/secrets answer; a malformed or foreign entry fails the whole fetch. */
+export function wrappedSecrets(body: unknown, tenantId: string): WrappedTokenSecret[] {
+  const keys = (body as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) throw new JwksFetchError('secrets: the answer has no "keys" array');
+  return keys.map((entry: unknown) => {
+    const w = entry as Partial<WrappedTokenSecret> | null;
+    const context = w?.encryptionContext;
+    if (typeof w?.kid !== 'string' || typeof w.ciphertext !== 'string' || typeof w.keyId !== 'string' || typeof context !== 'object' || context === null) {
+      throw new JwksFetchError('secrets: an entry lacks kid, ciphertext, keyId or encryptionContext');
+    }
+    if (context[SECRET_CONTEXT_TENANT] !== tenantId) throw new JwksFetchError(`secrets: an entry belongs to another tenant than ${tenantId}`);
+    return w as WrappedTokenSecret;
+  });
+}

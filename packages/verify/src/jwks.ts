@@ -1,0 +1,124 @@
+/**
+ * Public keys of es256 tenants from a JWKS URL (the Attestor admin route GET /v1/admin/keys/jwks, or
+ * a copy of `attestor keys jwks` served anywhere). Only ES256 signing keys are kept; anything else in the set
+ * is skipped, never trusted. Fetch limits (time, size) keep a slow or hostile key server from
+ * holding requests or memory.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { VerificationKeys, VerificationKeySource } from './core/ports';
+
+/** The subset of `fetch` the JWKS source uses, so any fetch (SigV4-signing, mocked, undici) can be passed in. */
+export type FetchLike = (
+  url: string,
+  init: { readonly method: 'GET'; readonly headers: Record<string, string>; readonly signal: AbortSignal },
+) => Promise<{ readonly status: number; readonly ok: boolean; arrayBuffer(): Promise<ArrayBuffer> }>;
+
+/** A JSON Web Key as found in a JWKS; members other than these are ignored. */
+export interface JsonWebKey {
+  readonly kty?: string;
+  readonly crv?: string;
+  readonly x?: string;
+  readonly y?: string;
+  readonly d?: string;
+  readonly kid?: string;
+  readonly alg?: string;
+  readonly use?: string;
+  readonly [member: string]: unknown;
+}
+
+/** A JWKS: `{"keys": [...]}`. */
+export interface JsonWebKeySet {
+  readonly keys: readonly JsonWebKey[];
+}
+
+/** The JWKS could not be fetched or read. Verifiers deny while it lasts and keep the keys they had. */
+export class JwksFetchError extends Error {
+  override readonly name = 'JwksFetchError';
+}
+
+/**
+ * The ES256 verification keys of a JWKS, by kid. Keys of other types, with a private part, a
+ * duplicate kid, an `alg` other than ES256 or a `use` other than sig are skipped.
+ */
+export function parseJwks(jwks: unknown): Map<string, KeyObject> {
+  const list = (jwks as { keys?: unknown } | null)?.keys;
+  if (typeof jwks !== 'object' || jwks === null || !Array.isArray(list)) throw new JwksFetchError('JWKS must be a JSON object with a "keys" array');
+  const keys = new Map<string, KeyObject>();
+  const duplicates = new Set<string>();
+  for (const entry of list as unknown[]) {
+    const jwk = entry as JsonWebKey | null;
+    if (typeof jwk !== 'object' || jwk === null) continue;
+    const { kty, crv, x, y, kid, alg, use } = jwk;
+    if (kty !== 'EC' || crv !== 'P-256' || typeof x !== 'string' || typeof y !== 'string') continue;
+    if (typeof kid !== 'string' || kid === '' || jwk.d !== undefined) continue;
+    if ((alg !== undefined && alg !== 'ES256') || (use !== undefined && use !== 'sig')) continue;
+    // Two keys under one kid: trusting either would be a guess, so trust neither.
+    if (keys.has(kid) || duplicates.has(kid)) {
+      keys.delete(kid);
+      duplicates.add(kid);
+      continue;
+    }
+    try {
+      keys.set(kid, createPublicKey({ key: { kty, crv, x, y }, format: 'jwk' }));
+    } catch {
+      // not a point on the curve
+    }
+  }
+  return keys;
+}
+
+/** Options of JwksKeySource. */
+export interface JwksKeySourceOptions extends FetchJsonOptions {
+  readonly url: string | URL;
+}
+
+/** Fetches a JWKS on every `keys()` call; KeyRing decides when that happens. The tenant id is not used: the URL names the tenant. */
+export class JwksKeySource implements VerificationKeySource {
+  constructor(private readonly options: JwksKeySourceOptions) {}
+
+  async keys(): Promise<VerificationKeys> {
+    return { publicKeys: parseJwks(await fetchJson(this.options.url, 'JWKS', this.options)), secrets: [] };
+  }
+}
+
+/** Options of fetchJson. */
+export interface FetchJsonOptions {
+  /** @default globalThis.fetch */
+  readonly fetch?: FetchLike;
+  /** @default 3000 */
+  readonly timeoutMs?: number;
+  /** @default 65536 */
+  readonly maxBytes?: number;
+}
+
+/**
+ * GETs a small JSON document (a JWKS, a set of wrapped secrets) within a time and size limit, so a
+ * slow or hostile server cannot hold requests or memory. Errors are JwksFetchError and name the URL by
+ * origin and path only, since a query may carry a credential.
+ */
+export async function fetchJson(target: string | URL, what: string, options: FetchJsonOptions = {}): Promise<unknown> {
+  const url = new URL(target);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`${what} URL must be an http(s) URL, got ${url.protocol}`);
+  const shown = `${what} ${url.origin}${url.pathname}`;
+  const fetchDocument = options.fetch ?? (globalThis.fetch as unknown as FetchLike);
+  let body: ArrayBuffer;
+  try {
+    const response = await fetchDocument(url.toString(), {
+      method: 'GET',
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(options.timeoutMs ?? 3000),
+    });
+    if (!response.ok) throw new JwksFetchError(`${shown} answered HTTP ${response.status}`);
+    body = await response.arrayBuffer();
+  } catch (error) {
+    if (error instanceof JwksFetchError) throw error;
+    throw new JwksFetchError(`${shown} could not be fetched: ${(error as Error)?.name ?? 'error'}`, { cause: error });
+  }
+  const maxBytes = options.maxBytes ?? 65536;
+  if (body.byteLength > maxBytes) throw new JwksFetchError(`${shown} is larger than ${maxBytes} bytes`);
+  try {
+    return JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch {
+    throw new JwksFetchError(`${shown} is not JSON`);
+  }
+}

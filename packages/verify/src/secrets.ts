@@ -1,0 +1,63 @@
+/**
+ * hs256 secrets as a verifier outside AWS receives them: a JWK Set of `oct` keys, as
+ * `attestor keys secret --json` prints it, kept in the customer's own secret store. Whoever holds
+ * these can verify tokens, and could also mint them: treat the set as a credential (PROTOCOL.md §9).
+ */
+import { createSecretKey } from 'node:crypto';
+import type { TokenSecret, VerificationKeys } from './core/ports';
+
+/** One secret as a JWK (RFC 7517 §6.4). `activatesAt`, `retiresAt` and `status` are Attestor's, for people reading the set. */
+export interface SecretJwk {
+  readonly kty: 'oct';
+  readonly kid: string;
+  /** base64url of the 32 secret bytes. */
+  readonly k: string;
+  readonly alg?: 'HS256';
+  readonly use?: 'sig';
+  readonly status?: string;
+  readonly activatesAt?: number;
+  readonly retiresAt?: number;
+}
+
+/** `{"keys": [...]}`, the secret signing now first. */
+export interface TokenSecretSet {
+  readonly keys: readonly SecretJwk[];
+}
+
+/** The secret set is not usable (not a JWK Set, or no usable secret in it). */
+export class SecretSetError extends Error {
+  override readonly name = 'SecretSetError';
+}
+
+/** Shorter secrets are refused: an HMAC key below the hash size weakens it (RFC 7518 §3.2). */
+const MIN_SECRET_BYTES = 32;
+
+/**
+ * The hs256 secrets of a set, in its order. Entries that are not HS256 `oct` keys with a kid and at
+ * least 32 bytes of key are skipped, as is every entry of a kid given twice (trusting either would
+ * be a guess). A set without any usable secret is an error: a verifier holding none would deny
+ * everything, which is better said at start.
+ */
+export function parseSecretSet(set: unknown): TokenSecret[] {
+  const list = (set as { keys?: unknown } | null)?.keys;
+  if (typeof set !== 'object' || set === null || !Array.isArray(list)) throw new SecretSetError('secrets must be a JSON object with a "keys" array (attestor keys secret --json)');
+  const byKid = new Map<string, TokenSecret | null>();
+  for (const entry of list as unknown[]) {
+    const jwk = entry as Partial<SecretJwk> | null;
+    if (typeof jwk !== 'object' || jwk === null || jwk.kty !== 'oct' || typeof jwk.kid !== 'string' || jwk.kid === '' || typeof jwk.k !== 'string') continue;
+    if ((jwk.alg !== undefined && jwk.alg !== 'HS256') || (jwk.use !== undefined && jwk.use !== 'sig')) continue;
+    const bytes = Buffer.from(jwk.k, 'base64url');
+    if (bytes.toString('base64url') !== jwk.k || bytes.length < MIN_SECRET_BYTES) continue;
+    byKid.set(jwk.kid, byKid.has(jwk.kid) ? null : { kid: jwk.kid, key: createSecretKey(bytes) });
+  }
+  const secrets = [...byKid.values()].filter((s): s is TokenSecret => s !== null);
+  if (secrets.length === 0) throw new SecretSetError(`secrets hold no usable HS256 secret (oct keys with a kid and at least ${MIN_SECRET_BYTES} bytes)`);
+  return secrets;
+}
+
+/** Verification keys from a secret set given as a value, or fetched by a function on every refresh. */
+export function secretSetKeys(secrets: TokenSecretSet | (() => Promise<TokenSecretSet>)): () => Promise<VerificationKeys> {
+  if (typeof secrets === 'function') return async () => ({ publicKeys: new Map(), secrets: parseSecretSet(await secrets()) });
+  const parsed: VerificationKeys = { publicKeys: new Map(), secrets: parseSecretSet(secrets) };
+  return async () => parsed;
+}
