@@ -55,3 +55,11 @@ export class AttestorError extends Error {
     this.retryAtMs = options.retryAtMs;
   }
 }
+
+/** A failure's message for an AttestorError built around it; not exported by the package. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  // Platform fetch says only "fetch failed"; the cause's code (ECONNREFUSED, ENOTFOUND) is what helps.
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? `${error.message} (${code})` : error.message;
+}

@@ -5,16 +5,12 @@
  * signal provider) live in ./node (`attestor/sdk/node`), so this entry point never pulls them in.
  * docs/SDK.md is the guide.
  */
-export { AttestorClient, attestorStatusOf, STATUS_HEADER } from './client';
-export type {
-  AttestorClientOptions,
-  AttestorClientStatus,
-  AttestorEvent,
-  AttestorRequestInit,
-  AttestorStatus,
-  RequestAttestation,
-  TokenOptions,
-} from './client';
+export { AttestorClient } from './client';
+export type { TokenOptions } from './client';
+export type { AttestorClientStatus, AttestorEvent, AttestorStatus } from './events';
+export { attestorStatusOf, STATUS_HEADER } from './fetch';
+export type { AttestorRequestInit, RequestAttestation } from './fetch';
+export type { AttestorClientOptions } from './options';
 export { AttestorError } from './errors';
 export type { AttestorErrorCode } from './errors';
 export { hostAllowed, parseHostRule } from './hosts';

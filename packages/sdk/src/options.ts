@@ -1,0 +1,181 @@
+/**
+ * The options of AttestorClient: what an app may set, checked with the service's own rules and
+ * completed with defaults once, in the constructor, so a typo fails at start-up and the rest of
+ * the client reads settings that are known to be good.
+ */
+import { AttestorError } from './errors';
+import type { AttestorEvent } from './events';
+import { parseHostRule, type HostRule } from './hosts';
+import { memoryKeyStore, type KeyStore } from './install-key';
+import type { PackageSource } from './package-source';
+import { APP_ID_PATTERN, MAX_APP_ID_CHARS } from '@attestor/contracts/protocol';
+import { decodeB64u } from './protocol';
+import { resolveCircuit, resolveRetry, type CircuitOptions, type CircuitPolicy, type RetryOptions, type RetryPolicy } from './resilience';
+import type { DeviceInfo, SignalProvider } from './signals';
+
+/**
+ * Options of AttestorClient.
+ * @example
+ * ```ts
+ * const options: AttestorClientOptions = {
+ *   endpoint: 'https://attest.example.com',
+ *   appId: 'com.example.app',
+ *   appVersion: '1.4.2',
+ *   packageSource: filePackageSource(process.execPath),
+ *   keyStore: fileKeyStore(path.join(dataDir, 'attestor-install-key.json')),
+ *   hosts: ['api.example.com'],
+ *   onEvent: (event) => log.info('attestor', event),
+ * };
+ * ```
+ */
+export interface AttestorClientOptions {
+  /** Base URL of the Attestor API; `/v1/challenge` and `/v1/attest` are appended. */
+  readonly endpoint: string;
+  /** Reverse-DNS app id as registered, e.g. `com.example.app`. */
+  readonly appId: string;
+  /** Version string as registered, e.g. `1.4.2`. */
+  readonly appVersion: string;
+  /** Digest of the running package; asked once per client. */
+  readonly packageSource: PackageSource;
+  /** Where the install key lives. @default memoryKeyStore(): a new install key per client */
+  readonly keyStore?: KeyStore;
+  /** Device integrity signals, from one provider or several (a signal is true if any says so). @default none: all false */
+  readonly signals?: SignalProvider | readonly SignalProvider[];
+  /** @default platform, osVersion and model "unknown" */
+  readonly device?: DeviceInfo;
+  /** Budget of one attestation in ms: local preparation, every request and every retry. @default 10000 */
+  readonly timeoutMs?: number;
+  /**
+   * A debug secret from `attestor devices add --debug` (base64url of 32 bytes), for CI and
+   * emulators: lets this install pass and shows it as debug in the attestation log. Never ship it
+   * in a release build.
+   */
+  readonly debugSecret?: string;
+  /**
+   * Where `fetch` attaches tokens (see parseHostRule for the forms: `api.example.com`,
+   * `*.example.com`, `https://api.example.com:8443`, `http://10.0.2.2:3000`). Requests to other
+   * hosts go out untouched. @default the endpoint's origin
+   */
+  readonly hosts?: readonly string[];
+  /** Add `Attestor-Proof` (proof of possession of the install key) to every request `fetch` decorates. @default false */
+  readonly proof?: boolean;
+  /** Bind the tokens `fetch` attaches to each request's Authorization header (claim `pay`). @default no binding */
+  readonly bindTo?: 'authorization';
+  readonly retry?: RetryOptions;
+  readonly circuit?: CircuitOptions;
+  /** Listener for every AttestorEvent; more can be added with onEvent(). */
+  readonly onEvent?: (event: AttestorEvent) => void;
+  /** The transport. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** Local time in ms since the epoch. @default Date.now */
+  readonly now?: () => number;
+  /** Source of jitter in [0, 1). @default Math.random */
+  readonly random?: () => number;
+  /** Waits between retries. @default a setTimeout promise */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** AttestorClientOptions checked and with every default filled in. */
+export interface ClientSettings {
+  /** Without trailing slashes, so paths append cleanly. */
+  readonly endpoint: string;
+  readonly appId: string;
+  readonly appVersion: string;
+  readonly packageSource: PackageSource;
+  readonly keyStore: KeyStore;
+  readonly signalProviders: readonly SignalProvider[];
+  /** Cut to the lengths the service accepts. */
+  readonly device: DeviceInfo;
+  readonly timeoutMs: number;
+  readonly debugSecret: string | undefined;
+  readonly hostRules: readonly HostRule[];
+  readonly proof: boolean;
+  readonly bindTo: 'authorization' | undefined;
+  readonly retry: RetryPolicy;
+  readonly circuit: CircuitPolicy;
+  readonly fetchFn: typeof fetch;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly onEvent: ((event: AttestorEvent) => void) | undefined;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+const UNKNOWN_DEVICE: DeviceInfo = { platform: 'unknown', osVersion: 'unknown', model: 'unknown' };
+
+/** Cuts to `max` UTF-16 code units (the unit the service counts) without splitting a surrogate pair. */
+function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max);
+  const last = cut.charCodeAt(cut.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
+}
+
+/** Checks the options (throws AttestorError `invalid_request` naming the field) and fills in the defaults; no I/O. */
+export function resolveClientOptions(options: AttestorClientOptions): ClientSettings {
+  const invalid = (field: string, message: string) => new AttestorError('invalid_request', `${field} ${message}`, { field });
+  // Checked here with the service's own rules so a typo fails at start-up, not as a wasted nonce.
+  let endpointUrl: URL;
+  try {
+    endpointUrl = new URL(options.endpoint);
+  } catch {
+    throw invalid('endpoint', 'must be an http(s) URL');
+  }
+  if (!/^https?:\/\/[^/]/.test(options.endpoint) || endpointUrl.search || endpointUrl.hash) {
+    throw invalid('endpoint', 'must be an http(s) URL without query or fragment');
+  }
+  if (typeof options.appId !== 'string' || options.appId.length > MAX_APP_ID_CHARS || !APP_ID_PATTERN.test(options.appId)) {
+    throw invalid('appId', 'must be reverse-DNS style (e.g. com.example.app), at most 255 characters');
+  }
+  if (typeof options.appVersion !== 'string' || options.appVersion.length > 64 || !VERSION_PATTERN.test(options.appVersion)) {
+    throw invalid('appVersion', 'must be 1-64 characters of letters, digits and . _ + -, starting with a letter or digit');
+  }
+  if (typeof options.packageSource?.digest !== 'function') throw invalid('packageSource', 'must have a digest() method');
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!(timeoutMs > 0 && Number.isFinite(timeoutMs))) throw invalid('timeoutMs', 'must be a positive number of milliseconds');
+  // The secret itself never appears in the message.
+  if (options.debugSecret !== undefined && (typeof options.debugSecret !== 'string' || decodeB64u(options.debugSecret)?.length !== 32)) {
+    throw invalid('debugSecret', 'must be base64url of 32 bytes (43 characters), as printed by `attestor devices add --debug`');
+  }
+  const hostEntries = options.hosts ?? [endpointUrl.origin];
+  const hostRules = hostEntries.map((entry) => {
+    const rule = parseHostRule(entry);
+    if (!rule) {
+      const forms = 'a host (api.example.com), a wildcard (*.example.com) or an origin (https://api.example.com:8443)';
+      throw invalid('hosts', `entry ${JSON.stringify(String(entry))} must be ${forms}`);
+    }
+    return rule;
+  });
+  if (options.bindTo !== undefined && options.bindTo !== 'authorization') throw invalid('bindTo', 'must be "authorization" when set');
+  const retry = resolveRetry(options.retry);
+  if (typeof retry === 'string') throw invalid(retry, 'is out of range');
+  const circuit = resolveCircuit(options.circuit);
+  if (typeof circuit === 'string') throw invalid(circuit, 'is out of range');
+  const globalFetch = globalThis.fetch as typeof fetch | undefined;
+  if (options.fetch === undefined && typeof globalFetch !== 'function') throw invalid('fetch', 'is required on platforms without a global fetch');
+
+  const device = options.device ?? UNKNOWN_DEVICE;
+  return {
+    endpoint: options.endpoint.replace(/\/+$/, ''),
+    appId: options.appId,
+    appVersion: options.appVersion,
+    packageSource: options.packageSource,
+    keyStore: options.keyStore ?? memoryKeyStore(),
+    signalProviders: options.signals === undefined ? [] : Array.isArray(options.signals) ? [...options.signals] : [options.signals as SignalProvider],
+    device: { platform: clip(device.platform, 32), osVersion: clip(device.osVersion, 64), model: clip(device.model, 128) },
+    timeoutMs,
+    debugSecret: options.debugSecret,
+    hostRules,
+    proof: options.proof === true,
+    bindTo: options.bindTo,
+    retry,
+    circuit,
+    // Bound so a platform fetch that checks its `this` (browsers, some polyfills) keeps working.
+    fetchFn: options.fetch ?? globalFetch!.bind(globalThis),
+    now: options.now ?? Date.now,
+    random: options.random ?? Math.random,
+    sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    onEvent: options.onEvent,
+  };
+}
