@@ -102,13 +102,22 @@ export type HardwarePlatform = 'ios' | 'android';
 
 /** Length in bytes of an App Attest key id (SHA-256 of the key's public point). */
 export const APP_ATTEST_KEY_ID_BYTES = 32;
-/** Largest App Attest attestation and assertion objects (CBOR, decoded) a request may carry. */
-export const MAX_APP_ATTEST_ATTESTATION_BYTES = 16 * 1024;
-export const MAX_APP_ATTEST_ASSERTION_BYTES = 2 * 1024;
-/** An Android key attestation chain: this many DER certificates, leaf first, each at most MAX_ANDROID_CERTIFICATE_BYTES. */
+/**
+ * Largest App Attest attestation and assertion objects (CBOR, decoded) a request may carry. Real
+ * attestations are about 5.3 KB (two certificates and a receipt); base64url makes 8 KiB about
+ * 10.9 KiB, which leaves room for the rest of a request within MAX_REQUEST_BODY_BYTES.
+ */
+export const MAX_APP_ATTEST_ATTESTATION_BYTES = 8 * 1024;
+export const MAX_APP_ATTEST_ASSERTION_BYTES = 1024;
+/**
+ * An Android key attestation chain: this many DER certificates, leaf first, each at most
+ * MAX_ANDROID_CERTIFICATE_BYTES and all together at most MAX_ANDROID_CHAIN_BYTES (real chains: 3 to
+ * 5 certificates, at most 5.3 KB together, the largest an ML-DSA certificate of 2.6 KB).
+ */
 export const MIN_ANDROID_CHAIN_CERTIFICATES = 2;
-export const MAX_ANDROID_CHAIN_CERTIFICATES = 10;
-export const MAX_ANDROID_CERTIFICATE_BYTES = 8 * 1024;
+export const MAX_ANDROID_CHAIN_CERTIFICATES = 8;
+export const MAX_ANDROID_CERTIFICATE_BYTES = 4 * 1024;
+export const MAX_ANDROID_CHAIN_BYTES = 8 * 1024;
 /**
  * A client makes a new hardware key once its key is older than this many days, so that the service's
  * device record (kept `rememberDays`, default 30) never expires under a key still in use.

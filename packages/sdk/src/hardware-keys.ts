@@ -10,6 +10,7 @@
 import {
   APP_ATTEST_KEY_ID_BYTES,
   MAX_ANDROID_CERTIFICATE_BYTES,
+  MAX_ANDROID_CHAIN_BYTES,
   MAX_ANDROID_CHAIN_CERTIFICATES,
   MAX_APP_ATTEST_ASSERTION_BYTES,
   MAX_APP_ATTEST_ATTESTATION_BYTES,
@@ -280,5 +281,7 @@ function checkChain(chain: unknown): readonly Uint8Array[] {
       throw providerError(`attest() returned chain[${index}], which is not a DER certificate of at most ${MAX_ANDROID_CERTIFICATE_BYTES} bytes`);
     }
   });
+  const total = (chain as Uint8Array[]).reduce((sum, certificate) => sum + certificate.length, 0);
+  if (total > MAX_ANDROID_CHAIN_BYTES) throw providerError(`attest() returned a chain of ${total} bytes; the protocol allows ${MAX_ANDROID_CHAIN_BYTES}`);
   return chain as Uint8Array[];
 }

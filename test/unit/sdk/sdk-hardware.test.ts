@@ -521,7 +521,7 @@ describe('provider failures', () => {
   it.each([
     ['an App Attest keyId that is not 32 bytes', { keyId: new Uint8Array(16) }, 'attest() returned a keyId that is not 32 bytes'],
     ['an attestation that is not a CBOR map', { attestation: Uint8Array.of(0x30, 0x01, 0x00) }, 'attest() returned the attestation that is not a CBOR map'],
-    ['an attestation too large for the request body', { attestation: Uint8Array.of(0xa1, ...new Uint8Array(15_000)) }, 'more than the 16384 the service reads'],
+    ['an attestation larger than the protocol allows', { attestation: Uint8Array.of(0xa1, ...new Uint8Array(9_000)) }, 'not a CBOR map of 1 to 8192 bytes'],
   ])('evidence the service would refuse is refused before it is sent: %s', async (_name, change, message) => {
     const { s } = rig();
     const device = appAttestDevice(authority);
@@ -537,7 +537,7 @@ describe('provider failures', () => {
 
   const pem = new TextEncoder().encode('-----BEGIN CERTIFICATE-----');
   it.each([
-    ['a chain of one certificate', (chain: Uint8Array[]) => chain.slice(0, 1), 'must return a chain of 2 to 10 DER certificates'],
+    ['a chain of one certificate', (chain: Uint8Array[]) => chain.slice(0, 1), 'must return a chain of 2 to 8 DER certificates'],
     ['a chain with a PEM certificate', (chain: Uint8Array[]) => [chain[0]!, pem], 'chain[1], which is not a DER certificate'],
   ])('Android evidence the service would refuse is refused before it is sent: %s', async (_name, change, message) => {
     const { s } = rig();
