@@ -23,10 +23,10 @@ import type {
   Clock,
   KeyRotation,
   PublicJwk,
-  Registry,
   TenantKeyDescription,
   TenantKeyManager,
   TenantKeyRecord,
+  TenantKeyStore,
   TokenKeys,
   TokenSecret,
   TokenSigningKey,
@@ -64,20 +64,10 @@ import {
   type PublicKeyInfo,
 } from './kms-keys';
 
+import { InvalidTenantIdError, TenantKeyMissingError } from '../core/errors';
+
 export { ensureDecoyKey, SigningKeyUnavailableError, TenantKeyIntegrityError } from './kms-keys';
-
-/** The tenant has no active signing key (ensureSigningKey has not run for it). */
-export class TenantKeyMissingError extends Error {
-  override readonly name = 'TenantKeyMissingError';
-  constructor(readonly tenantId: string) {
-    super(`tenant ${tenantId} has no active signing key`);
-  }
-}
-
-/** Tenant ids become part of KMS alias names, which allow only these characters. */
-export class InvalidTenantIdError extends Error {
-  override readonly name = 'InvalidTenantIdError';
-}
+export { InvalidTenantIdError, TenantKeyMissingError } from '../core/errors';
 
 export interface KmsTenantKeysOptions {
   /** Key id, ARN or alias of the decoy key that signs es256 tokens of failed attestations. */
@@ -145,7 +135,7 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKe
 
   constructor(
     private readonly kms: KMSClient,
-    private readonly registry: Registry,
+    private readonly registry: TenantKeyStore,
     private readonly options: KmsTenantKeysOptions,
   ) {}
 
