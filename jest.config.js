@@ -9,7 +9,6 @@ module.exports = {
   transform: { '^.+\\.(t|m?j)sx?$': ['@swc/jest'] },
   // jose 6 ships only ESM; letting swc transform it lets tests check our tokens with an independent JOSE library.
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
-  setupFiles: ['<rootDir>/test/support/setup-env.ts'],
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
   testTimeout: 30000,
   // Integration suites each start their own local cloud on ephemeral ports; two workers match the machine.

@@ -21,7 +21,6 @@ export interface BenchResult {
 }
 
 async function main(): Promise<void> {
-  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   const only = process.argv[2];
   const files = readdirSync(__dirname)
     .filter((f) => f.endsWith('.bench.ts'))

@@ -68,7 +68,7 @@ export async function run(): Promise<BenchResult[]> {
     const sha256 = expected.digest('hex');
 
     const child = join(dir, 'register-child.js');
-    await build({ entryPoints: [join(__dirname, 'register-child.ts')], bundle: true, platform: 'node', target: 'node20', outfile: child, logLevel: 'error' });
+    await build({ entryPoints: [join(__dirname, 'register-child.ts')], bundle: true, platform: 'node', target: 'node24', outfile: child, logLevel: 'error' });
 
     const s3 = await startS3({ dataDir: join(dir, 's3'), port: 0, buckets: [BUCKET] });
     // WHEN_REQUIRED: a streamed body would otherwise go out aws-chunked with a checksum trailer, which s3rver stores verbatim.

@@ -105,7 +105,8 @@ describe('attestor CLI against the local cloud', () => {
     const run = await attestor(['--endpoint', cloud.endpoint, 'keys', 'jwks'], { ATTESTOR_HOME: emptyHome });
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
-    expect(stderrLines(run)).toEqual([`error: no local admin credential in ${emptyHome}: start the service with \`npm start\` first`]);
+    const looked = `no admin-credentials.json in ${emptyHome} (ATTESTOR_HOME)`;
+    expect(stderrLines(run)).toEqual([`error: no local admin credential (${looked}): start the service with \`npm start\` in your project first`]);
   });
 
   it('an unreachable endpoint exits 1 with one line', async () => {

@@ -174,7 +174,8 @@ describe('user and service errors exit 1 with one line', () => {
   it('no local admin credential', async () => {
     const { code, stderr } = await cli(['keys', 'jwks'], { env: { ATTESTOR_HOME: emptyHome, ATTESTOR_ENDPOINT: service.endpoint } });
     expect(code).toBe(1);
-    expect(stderr.lines).toEqual([`error: no local admin credential in ${emptyHome}: start the service with \`npm start\` first`]);
+    const looked = `no admin-credentials.json in ${emptyHome} (ATTESTOR_HOME)`;
+    expect(stderr.lines).toEqual([`error: no local admin credential (${looked}): start the service with \`npm start\` in your project first`]);
   });
 
   it('an unreachable endpoint', async () => {

@@ -1,11 +1,12 @@
 /**
  * The packages' entry points resolve by name from their built dist/ (which `npm test` builds
- * first), without the repository's "@attestor/source" condition: what an app or backend loads.
- * test/package/install.test.ts goes further and installs the packed tarballs into a project of
- * their own.
+ * first), without the repository's "@attestor/source" condition: what an app or backend loads; and
+ * every package declares what its built code loads. test/package/install.test.ts goes further and
+ * installs the packed tarballs into projects of their own.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 
 const root = resolve(__dirname, '..', '..');
@@ -60,4 +61,49 @@ test('@attestor/verify/aws exposes attestorSecrets, and @attestor/verify itself 
 
 test('@attestor/cdk exposes the stack and the authorizer construct', () => {
   expect(exportsOf('@attestor/cdk')).toEqual(expect.arrayContaining(['AttestorStack', 'AttestationAuthorizer', 'AttestationKeySource']));
+});
+
+/** Bare specifiers a built file loads: tsc's and tsup's require("x"), and the ESM builds' from "x" / import("x"). */
+function requiredModules(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:\brequire\(|\bfrom |\bimport\()"([^".][^"]*)"/g)].map((m) => m[1]!);
+}
+
+/** The package a bare specifier names (`@scope/name` or `name`); undefined for a Node built-in. */
+function packageOf(specifier: string): string | undefined {
+  if (specifier.startsWith('node:') || builtinModules.includes(specifier.split('/')[0]!)) return undefined;
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
+function filesUnder(dir: string, match: RegExp): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => match.test(f))
+    .map((f) => join(dir, f));
+}
+
+const PACKAGES = readdirSync(join(root, 'packages')).filter((p) => existsSync(join(root, 'packages', p, 'package.json')));
+
+test.each(PACKAGES)('@attestor/%s loads only packages its package.json declares (dependencies or peers) and Node built-ins', (dir) => {
+  const pkg = JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')) as {
+    name: string;
+    dependencies?: Record<string, string>;
+    peerDependencies?: Record<string, string>;
+  };
+  const declared = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]);
+  const shipped = ['dist', 'bin'].map((d) => join(root, 'packages', dir, d)).filter((d) => existsSync(d));
+  const undeclared = new Set<string>();
+  for (const file of shipped.flatMap((d) => filesUnder(d, /\.(c|m)?js$/))) {
+    for (const name of requiredModules(file).map(packageOf)) {
+      if (name && name !== pkg.name && !declared.has(name)) undeclared.add(`${name} (${file.slice(root.length + 1)})`);
+    }
+  }
+  expect([...undeclared]).toEqual([]);
+});
+
+test('the prebuilt Lambda bundles load nothing but Node built-ins and the AWS SDK the Lambda runtime provides', () => {
+  const bundles = filesUnder(join(root, 'packages', 'cdk', 'functions'), /index\.js$/);
+  expect(bundles.length).toBeGreaterThan(0);
+  const external = new Set(bundles.flatMap((file) => requiredModules(file).map(packageOf)).filter((n): n is string => n !== undefined));
+  expect([...external].filter((n) => !/^@aws-sdk\/|^@smithy\/|^@aws-crypto\//.test(n))).toEqual([]);
 });

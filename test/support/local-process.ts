@@ -5,13 +5,28 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { run, type CliContext } from '../../packages/cli/src/main';
 
 const ROOT = resolve(__dirname, '..', '..');
-const START = [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), '--conditions=@attestor/source', join(ROOT, 'packages', 'local', 'src', 'start.ts')];
+/**
+ * tsx's loader in the service's own process (not tsx's command, which runs the script in a child
+ * of its own): the process a test signals, kills or reads the pid of is the service itself.
+ */
+const START = [
+  '--conditions=@attestor/source',
+  '--import',
+  pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href,
+  join(ROOT, 'packages', 'local', 'src', 'start.ts'),
+];
 
 /** Only what a user's shell would pass: no ATTESTOR_* of the test's own environment. */
-const cleanEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...env });
+const cleanEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
+  PATH: process.env['PATH'],
+  HOME: process.env['HOME'],
+  TMPDIR: process.env['TMPDIR'],
+  ...env,
+});
 
 export interface RunningService {
   readonly child: ChildProcess;

@@ -12,7 +12,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { build, type Metafile } from 'esbuild';
-import { LAMBDAS, type LambdaName } from '@attestor/contracts/routes';
+import { FUNCTION_NODE_MAJOR, LAMBDAS, type LambdaName } from '@attestor/contracts/routes';
 
 /** Where the bundles go: functions/<name>/ beside src/ and dist/, which ServiceFunction reads. */
 export const FUNCTIONS_DIR = resolve(__dirname, '..', 'functions');
@@ -32,7 +32,7 @@ export async function buildFunction(name: LambdaName, outdir: string): Promise<M
     platform: 'node',
     format: 'cjs',
     // The Lambda runtime (FUNCTION_RUNTIME in src/service-function.ts).
-    target: 'node24',
+    target: `node${FUNCTION_NODE_MAJOR}`,
     minify: true,
     // Stack traces map back to files and lines; the sources themselves stay out of the asset.
     sourcemap: true,

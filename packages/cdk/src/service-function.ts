@@ -7,7 +7,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { LAMBDAS, type LambdaName } from '@attestor/contracts/routes';
 
-/** The newest Node.js runtime Lambda offers (cdk-nag's LambdaLatestVersion checks the same list). */
+/**
+ * The newest Node.js runtime Lambda offers (cdk-nag's LambdaLatestVersion checks the same list);
+ * its major is FUNCTION_NODE_MAJOR (@attestor/contracts/routes), which the bundles target.
+ */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
 /** Graviton: about 20% cheaper per GB-second than x86, and the code has no native modules. */
 export const FUNCTION_ARCHITECTURE = lambda.Architecture.ARM_64;

@@ -1,8 +1,5 @@
 #!/usr/bin/env node
 'use strict';
-// The AWS SDK (loaded for remote endpoints) warns on Node 20 about its future releases; operators
-// cannot act on that, and it would break the one-line-per-error contract on stderr.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // The compiled CLI (npm run build in the repository; the published package ships dist/).
 const { run } = require('../dist/main');
 

@@ -8,6 +8,7 @@ import type { AdminClient } from './admin-client';
 import { resolveCredentials, type CredentialChoice, type CredentialSource } from './credentials';
 import { DurationError, parseDuration } from './duration';
 import { CliError } from './errors';
+import { runningLocalEndpoint } from './local-service';
 import type { ProgressStream } from './progress';
 
 /*
@@ -62,10 +63,14 @@ export function parseEndpoint(value: string): URL {
   return url;
 }
 
+/**
+ * --endpoint, else ATTESTOR_ENDPOINT, else the local service `npm start` runs in this project
+ * (whatever its port), else DEFAULT_ENDPOINT.
+ */
 export function endpointOf(ctx: CliContext, options: GlobalOptions): URL {
   if (options.endpoint) return options.endpoint;
   const fromEnv = ctx.env['ATTESTOR_ENDPOINT'];
-  if (!fromEnv) return new URL(DEFAULT_ENDPOINT);
+  if (!fromEnv) return new URL(runningLocalEndpoint(ctx.env, ctx.cwd) ?? DEFAULT_ENDPOINT);
   try {
     return parseEndpoint(fromEnv);
   } catch (error) {

@@ -5,8 +5,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { LOCAL_REGION, localDataDir, readAdminCredentials } from '@attestor/contracts/local-state';
+import { ADMIN_CREDENTIALS_FILE, LOCAL_REGION, readAdminCredentials, TENANT_CREDENTIALS_DIR } from '@attestor/contracts/local-state';
 import { CliError, oneLine } from './errors';
+import { locateLocalService, searched } from './local-service';
 
 export interface SigningCredentials {
   readonly accessKeyId: string;
@@ -38,9 +39,9 @@ export interface CredentialChoice {
   readonly credentialsFile?: string;
 }
 
-/** Saved tenant credentials live beside the admin credential: `<ATTESTOR_HOME>/credentials/<tenant>.json`. */
+/** Saved tenant credentials live beside the admin credential, in the local service's data directory: `credentials/<tenant>.json`. */
 export function tenantCredentialsPath(env: NodeJS.ProcessEnv, cwd: string, tenant: string): string {
-  return join(localDataDir(env, cwd), 'credentials', `${tenant}.json`);
+  return join(locateLocalService(env, cwd).dir, TENANT_CREDENTIALS_DIR, `${tenant}.json`);
 }
 
 /**
@@ -70,9 +71,15 @@ export function resolveCredentials(endpoint: URL, env: NodeJS.ProcessEnv, cwd: s
     return { credentials: file.credentials, region: file.region ?? LOCAL_REGION };
   }
   if (local) {
-    const dir = localDataDir(env, cwd);
-    const admin = readAdminCredentials(dir);
-    if (!admin) throw new CliError(`no local admin credential in ${dir}: start the service with \`npm start\` first`);
+    const located = locateLocalService(env, cwd);
+    const admin = readAdminCredentials(located.dir);
+    if (!admin) {
+      throw new CliError(
+        located.source === 'stopped'
+          ? `no local admin credential in ${located.dir}: start the service with \`npm start\` first`
+          : `no local admin credential (${searched(located, cwd, ADMIN_CREDENTIALS_FILE)}): start the service with \`npm start\` in your project first`,
+      );
+    }
     return { credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey }, region: admin.region };
   }
   return { credentials: awsDefaultChain(), region: awsRegion(endpoint, env) };

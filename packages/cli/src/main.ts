@@ -45,8 +45,10 @@ export function buildProgram(ctx: CliContext): Command {
         '$ attestor --endpoint https://abc123.execute-api.eu-west-1.amazonaws.com/prod keys jwks',
         '',
         'Against a local endpoint (127.0.0.1, localhost, ::1) the CLI signs with the local admin credential',
-        'in $ATTESTOR_HOME (default ./.attestor), or with a tenant\'s saved credential given --tenant;',
-        'elsewhere with your AWS credentials and AWS_REGION. Every read command takes --json.',
+        'of the service `npm start` runs in this project, found in the nearest .attestor/ of this directory',
+        'or one above it (or in $ATTESTOR_HOME), or with a tenant\'s saved credential given --tenant; that',
+        'service is also the default endpoint. Elsewhere it signs with your AWS credentials and AWS_REGION.',
+        'Every read command takes --json.',
       ),
     );
 

@@ -5,10 +5,7 @@
  * with the tenant's encryption context; locally, the local KMS, which lets a tenant's admin
  * credential unwrap that tenant's secrets only).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { WrappedTokenSecret } from '@attestor/contracts/admin-api';
-import { LOCAL_CLOUD_FILE } from '@attestor/contracts/local-state';
 import type { SecretJwk, TokenSecretSet } from '@attestor/verify';
 import type { CredentialSource } from './credentials';
 import { CliError } from './errors';
@@ -19,18 +16,6 @@ export interface KmsAccess {
   /** Local cloud: its KMS endpoint. Absent: AWS, in the region of each wrapping key's ARN. */
   readonly endpoint?: string;
   readonly region: string;
-}
-
-/** The local cloud's KMS endpoint, from the file the running service wrote into its data directory. */
-export function localKmsEndpoint(dataDir: string): string {
-  let state: { kms?: unknown };
-  try {
-    state = JSON.parse(readFileSync(join(dataDir, LOCAL_CLOUD_FILE), 'utf8')) as { kms?: unknown };
-  } catch {
-    throw new CliError(`the local service is not running (no ${LOCAL_CLOUD_FILE} in ${dataDir}): start it with \`npm start\``);
-  }
-  if (typeof state.kms !== 'string') throw new CliError(`${join(dataDir, LOCAL_CLOUD_FILE)} names no KMS endpoint: restart the service with \`npm start\``);
-  return state.kms;
 }
 
 const KMS_ARN_REGION = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):/;

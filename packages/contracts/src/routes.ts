@@ -17,6 +17,14 @@ export const ADMIN_LAMBDAS: readonly AdminLambdaName[] = ['adminCatalog', 'admin
  */
 export const KEY_CREATING_LAMBDAS: readonly AdminLambdaName[] = ['adminKeys', 'adminUploads'];
 
+/**
+ * The Node.js major every function runs on: the Lambda runtime (nodejs24.x, @attestor/cdk's
+ * FUNCTION_RUNTIME), the target the bundles are built for, the floor of the packages that run or
+ * operate the service, and the repository's own Node (its node devDependency), so the tests run on
+ * what AWS runs. test/package/node-versions.test.ts holds them all to it.
+ */
+export const FUNCTION_NODE_MAJOR = 24;
+
 export interface LambdaSpec {
   /** The function's entry module in @attestor/service (src/lambdas/<entry>.ts); one thin file per function. */
   readonly entry: string;

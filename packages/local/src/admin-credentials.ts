@@ -5,13 +5,14 @@
  * ~/.aws/credentials.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ADMIN_CREDENTIALS_FILE,
   LOCAL_REGION,
   localPrincipal,
   readAdminCredentials,
+  TENANT_CREDENTIALS_DIR,
   TENANT_CREDENTIALS_FILE,
   type AdminCredentials,
 } from '@attestor/contracts/local-state';
@@ -30,6 +31,12 @@ function newCredentials(tenantId: string): AdminCredentials {
 function writePrivateJson(file: string, value: unknown): void {
   writeFileSync(`${file}.tmp`, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
   renameSync(`${file}.tmp`, file);
+}
+
+/** Writes the operator credential (again: the data directory may have been deleted while the service ran). */
+export function writeAdminCredentials(dataDir: string, credentials: AdminCredentials): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  writePrivateJson(join(dataDir, ADMIN_CREDENTIALS_FILE), credentials);
 }
 
 export function loadOrCreateAdminCredentials(dataDir: string, tenantId = 'default'): AdminCredentials {
@@ -71,6 +78,25 @@ export class LocalCredentialStore implements AdminCredentialIssuer {
   ) {
     this.tenantCredentials = readTenantCredentials(dataDir);
     for (const c of [operator, ...this.tenantCredentials]) this.byAccessKey.set(c.accessKeyId, c);
+  }
+
+  /**
+   * Writes every credential this store holds to the data directory again, after it was deleted
+   * while the service ran: the operator's, the tenants' list, and for each tenant the copy
+   * `attestor tenants create` saves under credentials/ (its latest), so `--tenant` keeps working.
+   * Returns how many tenant credentials it wrote.
+   */
+  persistAll(): number {
+    writeAdminCredentials(this.dataDir, this.operator);
+    if (this.tenantCredentials.length === 0) return 0;
+    writePrivateJson(join(this.dataDir, TENANT_CREDENTIALS_FILE), { credentials: this.tenantCredentials });
+    const latest = new Map(this.tenantCredentials.map((c) => [c.tenantId, c]));
+    mkdirSync(join(this.dataDir, TENANT_CREDENTIALS_DIR), { recursive: true, mode: 0o700 });
+    for (const [tenantId, credentials] of latest) {
+      const file = join(this.dataDir, TENANT_CREDENTIALS_DIR, `${tenantId}.json`);
+      if (!existsSync(file)) writePrivateJson(file, credentials);
+    }
+    return this.tenantCredentials.length;
   }
 
   find(accessKeyId: string): AdminCredentials | undefined {

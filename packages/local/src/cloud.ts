@@ -4,8 +4,8 @@
  * Gateway and Lambda. The handlers and adapters are the ones that run in AWS, talking through the
  * real AWS SDK v3 clients; only the endpoints differ.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { authorizerConfigFromEnv, createAuthorizer, type Authorizer } from '@attestor/service/composition/authorizer-config';
 import { DEFAULTS, type ServiceConfig } from '@attestor/service/composition/environment';
@@ -14,7 +14,7 @@ import { ensureDecoyKey } from '@attestor/service/adapters/kms-tenant-keys';
 import type { Clock } from '@attestor/service/core/ports';
 import { DEFAULT_MAX_BUILD_BYTES } from '@attestor/service/core/registration';
 import { DEFAULT_TOKEN_TTL_SECONDS } from '@attestor/contracts/protocol';
-import { LOCAL_CLOUD_FILE } from '@attestor/contracts/local-state';
+import { LOCAL_CLOUD_FILE, readLocalCloudState, type LocalCloudState } from '@attestor/contracts/local-state';
 import { adminHandlers } from '@attestor/service/handlers/admin';
 import { attestHandler } from '@attestor/service/handlers/attest';
 import type { AuthorizerMode } from '@attestor/service/handlers/authorizer';
@@ -26,7 +26,9 @@ import { registerHandler } from '@attestor/service/handlers/register';
 import { TOKEN_HEADER_NAME } from '@attestor/contracts/protocol';
 import { LOCAL_REGION, localPrincipal, type AdminCredentials } from '@attestor/contracts/local-state';
 import { loadOrCreateAdminCredentials, LocalCredentialStore } from './admin-credentials';
+import { checkDataDir, reservePort } from './data-dir';
 import { ensureTables, migrateTenantKeyRecords, startDynamo } from './dynamodb';
+import { DYNAMODB_SNAPSHOT_FILE, importSnapshot, writeSnapshot } from './dynamodb-snapshot';
 import { startGateway } from './gateway';
 import { startKmsServer, type LocalKmsCredential } from './kms-server';
 import { SECRET_CONTEXT_TENANT } from '@attestor/contracts/admin-api';
@@ -62,6 +64,32 @@ export interface LocalCloudOptions {
   readonly tokenTtlSeconds?: number;
   /** How the authorizer in front of `auth: 'attestation'` routes enforces tokens. @default enforce, token only, keys from KMS */
   readonly authorizer?: LocalAuthorizerOptions;
+  /**
+   * Looks every `intervalMs` for the state file and, when the data directory was deleted while the
+   * service ran, writes back what the service holds (restoreDataDir) and reports it; a restore that
+   * fails is reported once and not tried again. `npm start` turns it on. @default off
+   */
+  readonly guardDataDir?: {
+    readonly intervalMs?: number;
+    readonly onRestore: (restore: DataDirRestore) => void;
+    readonly onRestoreError: (error: Error) => void;
+  };
+}
+
+/** What restoreDataDir wrote back, and what it could not. */
+export interface DataDirRestore {
+  readonly restoredAt: string;
+  /** The whole directory was gone, not only some of its files. */
+  readonly directoryDeleted: boolean;
+  /** The stored builds were gone: their files are lost (their registrations are table items and stay). */
+  readonly buildsLost: boolean;
+  /** The operator credential is always written back; these are the tenants' credentials. */
+  readonly tenantCredentials: number;
+  readonly kmsKeys: number;
+  /** Items of the tables saved to the snapshot the next start loads, when the database's files were gone. */
+  readonly tableItems?: number;
+  /** Why the tables could not be read back (they are lost when the service stops). Neither: the database's files were still there. */
+  readonly tablesError?: string;
 }
 
 /**
@@ -96,20 +124,36 @@ export interface LocalCloud {
   readonly config: ServiceConfig;
   readonly services: Services;
   readonly endpoints: { readonly dynamodb: string; readonly s3: string; readonly kms: string };
+  /** Items loaded at start from the snapshot taken when the data directory was deleted, if there was one. */
+  readonly restoredTableItems?: number;
   /** Resolves when every S3 event delivered so far has been handled. */
   settled(): Promise<void>;
+  /**
+   * Writes back into the data directory what the service holds in memory: admin and tenant
+   * credentials, every KMS key and alias, the builds bucket (empty: stored builds are files that
+   * are gone; their registrations are table items and stay), a snapshot of the tables, and the
+   * state file. For a data directory deleted while the service ran; guardDataDir calls it.
+   */
+  restoreDataDir(): Promise<DataDirRestore>;
   stop(): Promise<void>;
 }
 
 export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
   const logger = options.logger ?? silentLogger;
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const closers: Array<() => Promise<void>> = [];
+  // Nothing is written before these pass: a second start on a busy port or on a directory another
+  // instance serves must leave that instance's state as it is.
+  checkDataDir(options.dataDir);
+  const reserved = await reservePort(options.port ?? 3000, options.host ?? '127.0.0.1');
+  const closers: Array<() => Promise<void>> = [async () => void reserved.close()];
   const stopAll = async () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
   };
 
   try {
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    const snapshotFile = join(options.dataDir, DYNAMODB_SNAPSHOT_FILE);
+    // LevelDB's CURRENT names its manifest: without it the database is new.
+    const freshTables = !existsSync(join(options.dataDir, 'dynamodb', 'CURRENT'));
     const dynamo = await startDynamo({ dataDir: join(options.dataDir, 'dynamodb'), port: 0 });
     closers.push(() => dynamo.close());
     const adminCredentials = loadOrCreateAdminCredentials(options.dataDir, DEFAULTS.defaultTenantId);
@@ -162,6 +206,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       tokenLedger: LOCAL_NAMES.tokenLedgerTable,
     });
     await migrateTenantKeyRecords(services.clients.dynamodb(), config.registryTable);
+    // Tables saved when the data directory was deleted under a running service come back into a new
+    // database only: into one that has data of its own, they could resurrect what was since deleted.
+    let restoredTableItems: number | undefined;
+    if (freshTables) restoredTableItems = await importSnapshot(services.clients.dynamodb(), snapshotFile);
+    else if (existsSync(snapshotFile)) logger.warn('dynamodb_snapshot_ignored', { file: snapshotFile, reason: 'the tables already hold data' });
     await ensureDecoyKey(services.clients.kms(), config.decoyKeyId);
     await services.tenantKeys().ensureSigningKey(config.defaultTenantId);
     await services.registry().putTenantIfAbsent({ tenantId: config.defaultTenantId, createdAt: services.clock.nowSeconds() });
@@ -200,6 +249,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       logger,
       port: options.port ?? 3000,
       ...(options.host ? { host: options.host } : {}),
+      server: reserved,
       region: LOCAL_REGION,
     });
     const closeGateway = () => gateway.close();
@@ -216,10 +266,65 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       },
     );
 
-    // How the CLI finds this service's KMS endpoint (`attestor keys secret`); gone when it stops.
+    // How the CLI finds this service (its endpoint, and its KMS for `attestor keys secret`); gone when it stops.
     const stateFile = join(options.dataDir, LOCAL_CLOUD_FILE);
-    writeFileSync(stateFile, `${JSON.stringify({ endpoint: gateway.endpoint, kms: kms.endpoint, pid: process.pid }, null, 2)}\n`, { mode: 0o600 });
-    closers.push(async () => rmSync(stateFile, { force: true }));
+    const writeState = (state: LocalCloudState) => {
+      writeFileSync(`${stateFile}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+      renameSync(`${stateFile}.tmp`, stateFile);
+    };
+    writeState({ endpoint: gateway.endpoint, kms: kms.endpoint, pid: process.pid });
+    // Only our own: a file another instance wrote since is that instance's.
+    closers.push(async () => {
+      if (readLocalCloudState(options.dataDir)?.pid === process.pid) rmSync(stateFile, { force: true });
+    });
+
+    const tableNames = [config.noncesTable, config.registryTable, LOCAL_NAMES.attestationLogTable, LOCAL_NAMES.tokenLedgerTable];
+    // Set once the database's own files were found gone: from then on only a snapshot keeps the tables.
+    let tablesLost = false;
+    const restoreDataDir = async (): Promise<DataDirRestore> => {
+      const restoredAt = new Date().toISOString();
+      const directoryDeleted = !existsSync(options.dataDir);
+      const buildsLost = !existsSync(join(options.dataDir, 's3', LOCAL_NAMES.buildsBucket));
+      mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+      const tenantCredentials = credentialStore.persistAll();
+      const kmsKeys = await kms.persistAll();
+      await s3.restoreBuckets();
+      let tables: Pick<DataDirRestore, 'tableItems' | 'tablesError'> = {};
+      tablesLost ||= !existsSync(join(options.dataDir, 'dynamodb', 'CURRENT'));
+      if (tablesLost) {
+        try {
+          tables = { tableItems: await writeSnapshot(services.clients.dynamodb(), tableNames, snapshotFile) };
+        } catch (error) {
+          tables = { tablesError: (error as Error)?.message ?? String(error) };
+        }
+      }
+      writeState({ endpoint: gateway.endpoint, kms: kms.endpoint, pid: process.pid, restoredAt });
+      return { restoredAt, directoryDeleted, buildsLost, tenantCredentials, kmsKeys, ...tables };
+    };
+
+    let guard: NodeJS.Timeout | undefined;
+    if (options.guardDataDir) {
+      const { intervalMs = 1000, onRestore, onRestoreError } = options.guardDataDir;
+      let restoring = false;
+      guard = setInterval(() => {
+        // A project deleted as a whole is gone for good: bringing back its .attestor/ would litter.
+        if (restoring || existsSync(stateFile) || !existsSync(dirname(options.dataDir))) return;
+        restoring = true;
+        restoreDataDir().then(
+          (restore) => {
+            restoring = false;
+            onRestore(restore);
+          },
+          // What failed once (permissions, a full disk) fails every second: say it once, and stop.
+          (error: unknown) => {
+            clearInterval(guard);
+            onRestoreError(error instanceof Error ? error : new Error(String(error)));
+          },
+        );
+      }, intervalMs);
+      // The guard alone must not keep the process alive.
+      guard.unref();
+    }
 
     const settled = async () => {
       while (pending.size > 0) await Promise.allSettled([...pending]);
@@ -231,11 +336,20 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       config,
       services,
       endpoints,
+      ...(restoredTableItems !== undefined ? { restoredTableItems } : {}),
       settled,
+      restoreDataDir,
       stop: async () => {
+        clearInterval(guard);
         // The gateway first, so nothing new arrives while queued S3 events drain.
         await gateway.close().catch(() => undefined);
         await settled();
+        // Items written since the deletion are only in memory and in files that are gone: save them too.
+        if (tablesLost) {
+          await writeSnapshot(services.clients.dynamodb(), tableNames, snapshotFile).catch((error: unknown) =>
+            logger.error('dynamodb_snapshot_failed', { file: snapshotFile, errorMessage: (error as Error)?.message }),
+          );
+        }
         closers.splice(closers.indexOf(closeGateway), 1);
         await stopAll();
       },

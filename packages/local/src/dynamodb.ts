@@ -17,6 +17,7 @@ import {
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { processIsAlive } from '@attestor/contracts/local-state';
 import { ATTESTATION_LOG_TABLE, NONCES_TABLE, REGISTRY_PARTITIONS, REGISTRY_TABLE, TOKEN_LEDGER_TABLE, type TableLayout } from '@attestor/contracts/tables';
 import { listen } from './listen';
 
@@ -37,14 +38,15 @@ export interface LocalDynamo {
 
 const OWNER_FILE = 'attestor-owner.pid';
 
-function isAlive(pid: number): boolean {
+/** Who holds a data directory's database: the pid in its owner file, while that process runs. */
+export function dynamoOwner(dataDir: string): number | undefined {
+  let owner: number;
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    owner = Number.parseInt(readFileSync(join(dataDir, OWNER_FILE), 'utf8'), 10);
+  } catch {
+    return undefined;
   }
+  return Number.isInteger(owner) && owner > 0 && processIsAlive(owner) ? owner : undefined;
 }
 
 /**
@@ -63,8 +65,8 @@ function claimDirectory(dataDir: string): () => void {
       return () => rmSync(file, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number.parseInt(readFileSync(file, 'utf8'), 10);
-      if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+      const owner = dynamoOwner(dataDir);
+      if (owner !== undefined) {
         throw new Error(`${dataDir} is in use by process ${owner}${owner === process.pid ? ' (this one)' : ''}; stop it first`);
       }
       rmSync(file, { force: true });

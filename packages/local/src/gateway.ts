@@ -13,6 +13,7 @@ import type { Logger } from '@attestor/service/handlers/log';
 import { ROUTES, type Route } from '@attestor/contracts/routes';
 import { TOKEN_HEADER_NAME } from '@attestor/contracts/protocol';
 import { LOCAL_ACCOUNT_ID, localPrincipal } from '@attestor/contracts/local-state';
+import type { AddressInfo } from 'node:net';
 import { listen } from './listen';
 import { verifySigV4, type CredentialLookup } from './sigv4';
 
@@ -37,6 +38,11 @@ export interface GatewayOptions {
   readonly port: number;
   readonly host?: string;
   readonly region?: string;
+  /**
+   * A server already listening on `host` (`port` is then ignored): the local cloud binds its port
+   * before it writes anything, so a port in use costs nothing. Its request listeners are replaced.
+   */
+  readonly server?: Server;
 }
 
 export interface Gateway {
@@ -258,16 +264,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     res.end(payload);
   };
 
-  const server: Server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       options.logger.error('gateway_error', { errorName: (error as Error)?.name, errorMessage: (error as Error)?.message });
       if (!res.headersSent) send(res, 500, message('Internal server error'));
       else res.destroy();
     });
-  });
+  };
+  let server: Server;
+  let port: number;
+  if (options.server) {
+    server = options.server;
+    server.removeAllListeners('request');
+    server.on('request', onRequest);
+    port = (server.address() as AddressInfo).port;
+  } else {
+    server = createServer(onRequest);
+    port = await listen(server, options.port, options.host ?? '127.0.0.1');
+  }
   // Keep-alive sockets would hold close() open; the SDK and CLI reconnect cheaply.
   server.keepAliveTimeout = 1000;
-  const port = await listen(server, options.port, options.host ?? '127.0.0.1');
   return {
     endpoint: `http://${options.host ?? '127.0.0.1'}:${port}`,
     port,

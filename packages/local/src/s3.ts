@@ -193,6 +193,8 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 export interface LocalS3 {
   /** http://127.0.0.1:<port>; clients need forcePathStyle and the S3RVER/S3RVER credential. */
   readonly endpoint: string;
+  /** Creates missing bucket directories again (after the data directory was deleted); objects that were in them are gone. */
+  restoreBuckets(): Promise<void>;
   /** Stops the server, then waits for onObjectCreated calls still running. */
   close(): Promise<void>;
 }
@@ -279,6 +281,10 @@ export async function startS3(options: {
   let closing: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    restoreBuckets: async () => {
+      mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+      await s3rver.configureBuckets();
+    },
     close: () =>
       (closing ??= (async () => {
         await new Promise<void>((resolve, reject) => {

@@ -1,54 +1,101 @@
+#!/usr/bin/env node
 /**
- * `npm start`: the service on the local cloud. Prints one line when ready, keeps data under
- * .attestor/ (or $ATTESTOR_HOME) across restarts, and stops cleanly on Ctrl-C.
+ * `npm start` (and the `attestor-local` command of the published package): the service on the
+ * local cloud. Prints one line when ready, keeps data under .attestor/ (or $ATTESTOR_HOME) across
+ * restarts, and stops cleanly on Ctrl-C. It checks the port and the data directory before it
+ * writes anything, and when the data directory is deleted while it runs, it writes back what it
+ * holds in memory and says so here.
  */
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { LogFields, Logger } from '@attestor/service/handlers/log';
 import { localDataDir } from '@attestor/contracts/local-state';
-import { startLocalCloud } from './cloud';
+import { startLocalCloud, type DataDirRestore, type LocalCloud } from './cloud';
+import { LocalStartError } from './data-dir';
+
+/** What the terminal shows after the data directory was restored: what came back, what did not, what to do. */
+export function restoreMessage(dataDir: string, restore: DataDirRestore): string {
+  const tenants = restore.tenantCredentials === 1 ? '1 tenant credential' : `${restore.tenantCredentials} tenant credentials`;
+  const tables =
+    restore.tableItems !== undefined
+      ? `${restore.tableItems} table items (saved again when the service stops)`
+      : restore.tablesError !== undefined
+        ? `no table items (they could not be read: ${restore.tablesError}; they are lost when the service stops)`
+        : 'the tables (their files were still there)';
+  const what = restore.directoryDeleted ? `${dataDir} was deleted while the service ran` : `files of ${dataDir} were deleted while the service ran`;
+  const builds = restore.buildsLost ? ' Uploaded build files are gone (their registrations are kept).' : '';
+  return (
+    `${what}; restored from memory at ${restore.restoredAt}: the operator credential, ${tenants}, ${restore.kmsKeys} KMS keys and ${tables}.` +
+    `${builds} Stop with Ctrl-C as usual; the next npm start loads what was restored.`
+  );
+}
 
 async function main(): Promise<void> {
-  // The local cloud runs on whatever Node the machine has (20 here); the SDK's notice that its 2027
-  // releases need Node 22 concerns upgrades, not this process, and would bury the ready line.
-  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   const dataDir = localDataDir();
   const port = process.env['PORT'] ? Number(process.env['PORT']) : 3000;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     process.stderr.write(`PORT must be a port number, got "${process.env['PORT']}"\n`);
     process.exit(1);
   }
-  mkdirSync(join(dataDir, 'logs'), { recursive: true });
+  // The log file is opened once the service started (or by an earlier line), so a start refused by
+  // its checks writes nothing; after the data directory was deleted it is opened again.
   const logFile = join(dataDir, 'logs', 'service.log');
-  const logStream = createWriteStream(logFile, { flags: 'a' });
+  let logStream: WriteStream | undefined;
+  const openLog = () => {
+    mkdirSync(join(dataDir, 'logs'), { recursive: true, mode: 0o700 });
+    return createWriteStream(logFile, { flags: 'a' });
+  };
   const write = (level: string) => (event: string, fields?: LogFields) =>
-    logStream.write(`${JSON.stringify({ level, event, time: new Date().toISOString(), ...fields })}\n`);
+    void (logStream ??= openLog()).write(`${JSON.stringify({ level, event, time: new Date().toISOString(), ...fields })}\n`);
   const logger: Logger = { info: write('info'), warn: write('warn'), error: write('error') };
 
-  let cloud;
+  let cloud: LocalCloud;
   try {
-    cloud = await startLocalCloud({ dataDir, port, logger });
+    cloud = await startLocalCloud({
+      dataDir,
+      port,
+      logger,
+      guardDataDir: {
+        onRestore: (restore) => {
+          // The old log file went with the directory; this line starts the new one.
+          logStream?.end();
+          logStream = undefined;
+          logger.warn('data_dir_restored', { dataDir, ...restore });
+          process.stdout.write(`${restoreMessage(dataDir, restore)}\n`);
+        },
+        onRestoreError: (error) => {
+          process.stderr.write(
+            `${dataDir} was deleted while the service ran and could not be restored (${error.message}): ` +
+              'stop the service with Ctrl-C and start it again; what it held is lost\n',
+          );
+        },
+      },
+    });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    process.stderr.write(
-      code === 'EADDRINUSE'
-        ? `port ${port} is in use: stop the other process or run with PORT=<free port> npm start\n`
-        : `could not start the local cloud: ${(error as Error).message}\n`,
-    );
+    const message =
+      error instanceof LocalStartError
+        ? error.code === 'EADDRINUSE'
+          ? `${error.message}: stop the other process or run with PORT=<free port> npm start`
+          : error.message
+        : `could not start the local cloud: ${(error as Error).message}`;
+    process.stderr.write(`${message}\n`);
     process.exit(1);
   }
-  process.stdout.write(`Attestor ready on ${cloud.endpoint} (data in ${dataDir}, logs in ${logFile}); Ctrl-C stops\n`);
+  // Started: the log file exists from here on, so `tail -f` works before the first request.
+  logStream ??= openLog();
+  const restored = cloud.restoredTableItems !== undefined ? `; ${cloud.restoredTableItems} table items restored from the last deletion` : '';
+  process.stdout.write(`Attestor ready on ${cloud.endpoint} (data in ${dataDir}, logs in ${logFile}${restored}); Ctrl-C stops\n`);
 
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     await cloud.stop();
-    logStream.end();
+    logStream?.end();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
 }
 
-void main();
+if (require.main === module) void main();

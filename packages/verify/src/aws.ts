@@ -1,5 +1,5 @@
 /**
- * `attestor/verify/aws`: a tenant's hs256 secrets for a backend that runs in AWS, by AWS's own
+ * `@attestor/verify/aws`: a tenant's hs256 secrets for a backend that runs in AWS, by AWS's own
  * means: fetched wrapped from the Attestor admin API (GET /v1/admin/keys/secrets, signed with
  * SigV4 by the backend's own credentials) and unwrapped with KMS Decrypt under the backend's own
  * IAM permission, which can be limited to its tenant's encryption context. Pass the result as
@@ -7,12 +7,12 @@
  * `refreshIntervalSeconds` (30 s), never per request, so a rotation reaches the backend by itself.
  *
  * Needs `@aws-sdk/client-kms`, `@aws-sdk/credential-provider-node` and `@smithy/signature-v4`,
- * which the rest of attestor/verify does not.
+ * which the rest of @attestor/verify does not: optional peer dependencies (aws/peers.ts says which are missing).
  *
  * @example
  * ```ts
- * import { createVerifier } from 'attestor/verify';
- * import { attestorSecrets } from 'attestor/verify/aws';
+ * import { createVerifier } from '@attestor/verify';
+ * import { attestorSecrets } from '@attestor/verify/aws';
  *
  * const verifier = createVerifier({
  *   issuer: 'attestor',
@@ -20,6 +20,8 @@
  * });
  * ```
  */
+// First: a backend without the optional peers learns which to install before anything requires them.
+import './aws/peers';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { RemoteKeySource } from './aws/remote-key-source';
 import { sigV4Fetch, type SigV4FetchOptions } from './aws/sigv4-fetch';

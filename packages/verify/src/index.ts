@@ -1,5 +1,5 @@
 /**
- * `attestor/verify`: verify Attestor attestation tokens in any Node backend, outside API Gateway.
+ * `@attestor/verify`: verify Attestor attestation tokens in any Node backend, outside API Gateway.
  * No dependencies beyond node:crypto and the global fetch.
  *
  * - {@link createVerifier} / {@link verifyToken}: claims, or a TokenVerificationError with a stable code.

@@ -1,5 +1,5 @@
 /**
- * The verifier behind `attestor/verify`: createVerifier and verifyToken over the core's
+ * The verifier behind `@attestor/verify`: createVerifier and verifyToken over the core's
  * AttestationVerifier, with hs256 secrets (a secret set, or a function that fetches one) and/or
  * es256 public keys (a JWKS URL or a given JWKS).
  */
@@ -22,7 +22,7 @@ export interface VerifierOptions {
    * hs256 (the default token format): the tenant's secrets, as `attestor keys secret --json` prints
    * them, or a function that returns them, called at start and then every `refreshIntervalSeconds`
    * (for example reading them from AWS Secrets Manager, or `attestorSecrets` from
-   * `attestor/verify/aws`), so a rotation reaches the verifier without a restart.
+   * `@attestor/verify/aws`), so a rotation reaches the verifier without a restart.
    */
   readonly secrets?: TokenSecretSet | (() => Promise<TokenSecretSet>);
   /** es256 only: your tenant id(s), the accepted `aud`. Required with jwksUrl or keys. */

@@ -1,11 +1,11 @@
 /** `attestor keys list|rotate|secret|jwks`: the tenant's token keys. */
 import { Option, type Command } from 'commander';
-import { localDataDir } from '@attestor/contracts/local-state';
 import { TOKEN_FORMATS } from '@attestor/contracts/protocol';
 import { adminClient, adminClientSettings, examples, type CliContext } from '../context';
 import { isLocalEndpoint } from '../credentials';
 import { formatFields, formatTable, isoOr, isoSeconds, toJson } from '../output';
-import { localKmsEndpoint, unwrapSecrets } from '../secrets';
+import { localKmsEndpoint } from '../local-service';
+import { unwrapSecrets } from '../secrets';
 
 /** One sentence, wherever a public key is handed out (issue: verdict secrecy, PROTOCOL.md §9). */
 export const ES256_WARNING = 'in es256 mode anyone holding a token, the app included, can check it against these keys and so tell a decoy from a pass';
@@ -104,7 +104,7 @@ export function addKeyCommands(program: Command, ctx: CliContext): void {
       const set = await unwrapSecrets(wrapped, {
         credentials: settings.credentials,
         region: settings.region,
-        ...(local ? { endpoint: localKmsEndpoint(localDataDir(ctx.env, ctx.cwd)) } : {}),
+        ...(local ? { endpoint: localKmsEndpoint(ctx.env, ctx.cwd) } : {}),
       });
       if (options.json) return void ctx.stdout.write(`${JSON.stringify(set, null, 2)}\n`);
       ctx.stdout.write(

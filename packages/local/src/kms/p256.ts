@@ -1,14 +1,14 @@
 /**
- * P-256 key pairs without node:crypto's key generation jobs.
+ * P-256 key pairs for the local KMS (and the tests that need keys of the same kind).
  *
- * On Node 20 (seen on 20.20.2) exporting a freshly generated key can deadlock the process: the
- * export holds the key's mutex while allocating, the allocation triggers a garbage collection, and
- * the collection finalises the now unreachable generateKeyPair(Sync) job, whose destructor takes
- * the same mutex (main thread parked in futex_wait under KeyGenJob::~KeyGenJob during ExportJWK).
- * Keys built from an ECDH scalar through createPrivateKey have no such job behind them, so the
- * local KMS endpoint and the tests generate keys this way.
+ * On Node 20 exporting a freshly generated key could deadlock the process (seen on 20.20.2: the
+ * export held the key's mutex while allocating, the allocation triggered a garbage collection,
+ * and the collection finalised the generateKeyPair job, whose destructor took the same mutex), so
+ * keys were built from an ECDH scalar instead. The local cloud now requires Node 24 (its engines,
+ * and the repository's own node devDependency), so node:crypto's generator serves again. The SDK,
+ * which still runs on Node 20, generates its install keys itself.
  */
-import { createECDH, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 
 export interface P256KeyPair {
   readonly privateKey: KeyObject;
@@ -16,14 +16,5 @@ export interface P256KeyPair {
 }
 
 export function generateP256KeyPair(): P256KeyPair {
-  const ecdh = createECDH('prime256v1');
-  const point = ecdh.generateKeys(); // uncompressed: 0x04 || X || Y
-  const scalar = ecdh.getPrivateKey();
-  // getPrivateKey drops leading zero bytes; JWK's d is the fixed 32-byte big-endian scalar.
-  const d = Buffer.concat([Buffer.alloc(32 - scalar.length), scalar]);
-  const members = { kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33, 65).toString('base64url') };
-  return {
-    privateKey: createPrivateKey({ key: { ...members, d: d.toString('base64url') }, format: 'jwk' }),
-    publicKey: createPublicKey({ key: members, format: 'jwk' }),
-  };
+  return generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 }

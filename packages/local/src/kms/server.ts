@@ -31,6 +31,8 @@ export interface LocalKmsCredential {
 export interface KmsServer {
   readonly endpoint: string;
   readonly port: number;
+  /** Writes every key and alias held in memory to the data directory again; returns the number of keys. */
+  persistAll(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -70,6 +72,7 @@ export async function startKmsServer(options: KmsServerOptions): Promise<KmsServ
   return {
     endpoint: `http://${hostPart}:${port}`,
     port,
+    persistAll: () => kms.persistAll(),
     close: () =>
       (closing ??= new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

@@ -181,6 +181,16 @@ export class LocalKms {
     return this.writes.flush();
   }
 
+  /**
+   * Writes every key and the aliases again, for a data directory deleted while the server ran:
+   * the maps hold everything the files did. Returns how many keys it wrote.
+   */
+  async persistAll(): Promise<number> {
+    await mkdir(this.keysDir, { recursive: true, mode: 0o700 });
+    await Promise.all([...[...this.keys.keys()].map((keyId) => this.persistKey(keyId)), this.persistAliases()]);
+    return this.keys.size;
+  }
+
   /** Writes the key's current state, or removes its file if the key is gone. */
   private persistKey(keyId: string): Promise<void> {
     const path = join(this.keysDir, `${keyId}.json`);
