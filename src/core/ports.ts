@@ -355,6 +355,18 @@ export interface VerificationKeys {
   readonly publicKeys: ReadonlyMap<string, KeyObject>;
   /** hs256 secrets, the one signing now first (hs256 tokens name no key, so verifiers try them in this order). */
   readonly secrets: readonly TokenSecret[];
+  /**
+   * When keys stop being trusted (unix seconds), by kid, for the keys whose retirement the source
+   * knows (a rotation set it): a verifier drops a key at this time (plus clock skew) even while it
+   * cannot reach the source to learn that the key retired.
+   */
+  readonly retiresAt?: ReadonlyMap<string, number>;
+  /**
+   * When KMS last vouched for this key material (the oldest Decrypt behind a cached secret), where
+   * the source caches it; absent means now. A verifier trusts the keys for SECRET_CACHE_SECONDS
+   * (core/tenant-keys.ts) from the earlier of this and its load, and not after.
+   */
+  readonly confirmedAt?: number;
 }
 
 export const NO_VERIFICATION_KEYS: VerificationKeys = { publicKeys: new Map(), secrets: [] };
@@ -422,6 +434,8 @@ export interface PublicJwk {
   readonly kid: string;
   readonly alg: 'ES256';
   readonly use: 'sig';
+  /** Attestor's: when a retiring key stops verifying (unix seconds), so verifiers drop it then even if they cannot refetch. */
+  readonly retiresAt?: number;
 }
 
 /**

@@ -16,8 +16,23 @@ import { DEFAULT_TOKEN_FORMAT, type TokenFormat } from './token';
  * carrying it.
  */
 export const KEY_PUBLICATION_SECONDS = 60;
-/** How long a service instance may keep signing with a key it cached (kms-tenant-keys.ts). */
+/**
+ * How long a service instance under traffic may keep signing with a key it cached
+ * (kms-tenant-keys.ts refreshes its key records in the background once they are this old). An
+ * instance idle since before a rotation's activation signs the attestations that arrive during its
+ * first refresh (one DynamoDB round trip) with the key it had: refreshing in the foreground instead
+ * would make a tenant's first attestation after a pause slower than an unknown app id's (PROTOCOL.md §9).
+ */
 export const SIGNING_CACHE_SECONDS = 30;
+/**
+ * How long key material may be used after KMS last vouched for it: an unwrapped hs256 secret is
+ * kept at most this long after its Decrypt, and a verifier stops trusting keys this long after its
+ * last successful load (core/verifier.ts KeyRing). So revoking a role's kms:Decrypt, or disabling a
+ * tenant's secrets key, stops verification within this time.
+ */
+export const SECRET_CACHE_SECONDS = 300;
+/** From this age an unwrapped secret is unwrapped again in the background, so no request waits for it. */
+export const SECRET_REFRESH_SECONDS = 240;
 /** Clock skew verifiers tolerate on exp (PROTOCOL.md §6 step 8). */
 export const VERIFIER_SKEW_SECONDS = CLOCK_SKEW_SECONDS;
 /** After a newer key activates, an older one is trusted this much longer: its last token's whole life. */
@@ -48,6 +63,14 @@ export const SECRET_CONTEXT_SECRET = 'attestor:secret';
  */
 export function secretEncryptionContext(tenantId: string, kid: string): Record<string, string> {
   return { [SECRET_CONTEXT_TENANT]: tenantId, [SECRET_CONTEXT_SECRET]: kid };
+}
+
+/** The tenant has no signing key (its first key was never made: ensureSigningKey has not run for it). */
+export class TenantKeyMissingError extends Error {
+  override readonly name = 'TenantKeyMissingError';
+  constructor(readonly tenantId: string) {
+    super(`tenant ${tenantId} has no active signing key`);
+  }
 }
 
 export function activatesAt(record: TenantKeyRecord): number {
