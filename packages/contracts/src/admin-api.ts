@@ -30,6 +30,8 @@ export interface PublicJwk {
   readonly kid: string;
   readonly alg: 'ES256';
   readonly use: 'sig';
+  /** Attestor's: when a retiring key stops verifying (unix seconds), so verifiers drop it then even if they cannot refetch. */
+  readonly retiresAt?: number;
 }
 
 /**

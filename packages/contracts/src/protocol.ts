@@ -138,6 +138,16 @@ export interface TokenClaims {
   readonly lut?: true;
 }
 
+// ---------- Keys (PROTOCOL.md §6) ----------
+
+/**
+ * How long key material may be used after KMS last vouched for it: an unwrapped hs256 secret is
+ * kept at most this long after its Decrypt, and a verifier stops trusting keys this long after its
+ * last successful load (core/verifier.ts KeyRing). So revoking a role's kms:Decrypt, or disabling a
+ * tenant's secrets key, stops verification within this time.
+ */
+export const SECRET_CACHE_SECONDS = 300;
+
 // ---------- Proof of possession (docs/ENFORCEMENT.md) ----------
 
 /**

@@ -39,6 +39,9 @@ export async function createTenant(request: AdminRequest<AdminDepsWith<'keys' | 
     request.log.info('tenant_creation_resumed', { tenantId: body.tenantId, by: request.caller.principal });
   }
   await deps.keys.ensureSigningKey(body.tenantId);
+  // Unregistered app ids fetch the default tenant's key as a stand-in (core/attestation.ts): with
+  // one there, an unknown id's first attestation in a container makes the calls a tenant's app makes.
+  await deps.keys.ensureSigningKey(deps.defaultTenantId);
 
   const issued = deps.credentialIssuer ? await deps.credentialIssuer.issue(body.tenantId) : undefined;
   for (const principal of [...principals, ...(issued ? [issued.principal] : [])]) {
