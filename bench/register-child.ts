@@ -51,12 +51,20 @@ async function main(): Promise<void> {
     const [endpoint, bucket, objectKey] = args as [string, string, string];
     const key = parseBuildObjectKey(objectKey)!;
     const registry = new MemoryRegistry();
-    await registry.ensureApp({ appId: key.appId, tenantId: 'bench', createdAt: clock.nowSeconds() });
-    await registry.putUpload({ uploadId: key.uploadId, appId: key.appId, version: key.version, objectKey: buildObjectKey(key), status: 'pending', createdAt: clock.nowSeconds() });
+    await registry.appStore.ensureApp({ appId: key.appId, tenantId: 'bench', createdAt: clock.nowSeconds() });
+    await registry.uploadStore.putUpload({
+      uploadId: key.uploadId,
+      appId: key.appId,
+      version: key.version,
+      objectKey: buildObjectKey(key),
+      status: 'pending',
+      createdAt: clock.nowSeconds(),
+    });
     const s3 = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
     const timing = { transferNs: 0n };
     const builds = mode === 'register-timed' ? timedStore(new S3BuildStore(s3, bucket), timing) : new S3BuildStore(s3, bucket);
-    const outcome = await registerBuild({ registry, builds, clock, maxBuildBytes: 2 * 1024 ** 3 }, objectKey);
+    const ports = { uploads: registry.uploadStore, apps: registry.appStore, registrations: registry.registrationStore };
+    const outcome = await registerBuild({ ...ports, builds, clock, maxBuildBytes: 2 * 1024 ** 3 }, objectKey);
     if (outcome.status !== 'registered') throw new Error(`not registered: ${JSON.stringify(outcome)}`);
     result = { sha256: outcome.registration.sha256, size: outcome.registration.size };
     if (mode === 'register-timed') result.transferSeconds = Number(timing.transferNs) / 1e9;

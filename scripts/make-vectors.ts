@@ -1,6 +1,7 @@
 /**
  * Generates test/vectors/protocol-v2.json, the known-answer vectors of protocol 2: the client's
- * computations (unchanged since protocol 1, labels included) and the hs256 token format.
+ * computations (unchanged since protocol 1, labels included), the hs256 token format and the
+ * hardware challenges of version 2.1 (PROTOCOL.md §5.5).
  *
  *   npx tsx scripts/make-vectors.ts            # writes the file
  *   npx tsx scripts/make-vectors.ts --check    # exits 1 if the deterministic parts of the file differ
@@ -8,19 +9,24 @@
  * Deliberately written from PROTOCOL.md with node:crypto alone, importing neither src/core nor
  * src/sdk: vectors produced by the code under test would only prove the code agrees with itself.
  * Everything is deterministic except `installProof`, because ECDSA signing is randomized; verifiers
- * check that it verifies, never byte equality. Tokens are HMAC-SHA256, so they are exact.
+ * check that it verifies, never byte equality. A proof already in the file that still verifies is
+ * kept, so regenerating changes only what the spec changed. Tokens are HMAC-SHA256, so they are exact.
  */
 import { createECDH, createHash, createHmac, createPrivateKey, sign, verify } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const OUT = join(__dirname, '..', 'test', 'vectors', 'protocol-v2.json');
 const MEASUREMENT_LABEL = 'attestor-measurement-v1';
 const INSTALL_PROOF_LABEL = 'attestor-install-v1';
+const HARDWARE_LABEL = 'attestor-hardware-v1';
 
 const b64u = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest();
 const NUL = Buffer.from([0]);
+
+/** The file as it is, for the proofs worth keeping. */
+const previous: { cases?: { name: string; expected: { installProof: string } }[] } = existsSync(OUT) ? JSON.parse(readFileSync(OUT, 'utf8')) : {};
 
 /** A P-256 private key from a fixed seed, as a JWK with d, x and y. Test keys only. */
 function installKeyFromSeed(seed: string) {
@@ -50,7 +56,10 @@ function makeCase(input: CaseInput) {
   const publicJwk = { kty: installKey.kty, crv: installKey.crv, x: installKey.x, y: installKey.y };
   const thumbprintInput = `{"crv":"${publicJwk.crv}","kty":"${publicJwk.kty}","x":"${publicJwk.x}","y":"${publicJwk.y}"}`;
   const privateKey = createPrivateKey({ key: installKey, format: 'jwk' });
-  const installProof = sign('sha256', installProofMessage, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  const kept = previous.cases?.find((c) => c.name === input.name)?.expected.installProof;
+  const keptProof = kept === undefined ? undefined : Buffer.from(kept, 'base64url');
+  const reusable = keptProof !== undefined && verify('sha256', installProofMessage, { key: privateKey, dsaEncoding: 'ieee-p1363' }, keptProof);
+  const installProof = reusable ? keptProof : sign('sha256', installProofMessage, { key: privateKey, dsaEncoding: 'ieee-p1363' });
   if (!verify('sha256', installProofMessage, { key: privateKey, dsaEncoding: 'ieee-p1363' }, installProof)) throw new Error(`${input.name}: proof does not verify`);
   return {
     name: input.name,
@@ -178,6 +187,47 @@ const tokens = [
   }),
 ];
 
+/**
+ * The hardware challenges of PROTOCOL.md §5.5 for a case's nonce and install key:
+ *   androidChallenge = SHA-256(label 0x00 nonce)
+ *   clientDataHash   = SHA-256(label 0x00 nonce thumbprint), the thumbprint as its 32 raw bytes.
+ */
+function makeHardwareCase(c: (typeof cases)[number], description: string) {
+  const nonce = Buffer.from(c.input.nonce, 'base64url');
+  const thumbprint = sha256(c.expected.thumbprintInput);
+  const androidChallengeMessage = Buffer.concat([Buffer.from(HARDWARE_LABEL, 'utf8'), NUL, nonce]);
+  const clientData = Buffer.concat([Buffer.from(HARDWARE_LABEL, 'utf8'), NUL, nonce, thumbprint]);
+  return {
+    name: c.name,
+    description,
+    input: { nonce: c.input.nonce, installKey: c.expected.installKeyPublic },
+    expected: {
+      thumbprint: b64u(thumbprint),
+      androidChallengeMessageHex: androidChallengeMessage.toString('hex'),
+      androidChallenge: b64u(sha256(androidChallengeMessage)),
+      androidChallengeHex: sha256(androidChallengeMessage).toString('hex'),
+      clientDataHex: clientData.toString('hex'),
+      clientDataHash: b64u(sha256(clientData)),
+      clientDataHashHex: sha256(clientData).toString('hex'),
+    },
+  };
+}
+
+const caseNamed = (name: string) => cases.find((c) => c.name === name)!;
+const hardware = {
+  description: [
+    'The hardware challenges of protocol 2.1 (PROTOCOL.md §5.5) for the nonce and install key of the case of the same name:',
+    'androidChallenge = SHA-256(label 0x00 nonce), the Android attestation challenge;',
+    'clientDataHash = SHA-256(label 0x00 nonce thumbprint), what App Attest signs, with the thumbprint as 32 raw bytes.',
+  ].join(' '),
+  label: HARDWARE_LABEL,
+  cases: [
+    makeHardwareCase(caseNamed('basic'), 'The nonce 00 01 … 1f and install key of the worked example.'),
+    makeHardwareCase(caseNamed('max-lengths'), 'A nonce of 0xff bytes and another install key.'),
+    makeHardwareCase(caseNamed('minimal'), 'An all-zero nonce: the challenge still differs from SHA-256 of the nonce alone, since the label comes first.'),
+  ],
+};
+
 const vectors = {
   protocol: 2,
   description:
@@ -196,6 +246,7 @@ const vectors = {
     sdkVersion: '0.1.0',
   },
   tokens,
+  hardware,
 };
 
 /** The file minus the randomized signatures, for --check. */

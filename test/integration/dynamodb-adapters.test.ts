@@ -8,15 +8,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureTables, migrateTenantKeyRecords, startDynamo, type LocalDynamo } from '../../packages/local/src/dynamodb';
 import { DynamoDbNonceStore } from '../../packages/service/src/adapters/dynamodb-nonce-store';
+import { DynamoDbAppStore, DynamoDbTenantApps } from '../../packages/service/src/adapters/dynamodb-registry/app-store';
+import { DynamoDbAttestationCatalog } from '../../packages/service/src/adapters/dynamodb-registry/attestation-catalog';
+import { DynamoDbDeviceStore } from '../../packages/service/src/adapters/dynamodb-registry/device-store';
 import {
-  DynamoDbRegistry,
-  KeyConflictError,
   MalformedItemError,
   policyFromItem,
   policyToItem,
   registrationFromItem,
   registrationToItem,
-} from '../../packages/service/src/adapters/dynamodb-registry';
+} from '../../packages/service/src/adapters/dynamodb-registry/items';
+import { DynamoDbPolicyStore } from '../../packages/service/src/adapters/dynamodb-registry/policy-store';
+import { DynamoDbRegistrationStore } from '../../packages/service/src/adapters/dynamodb-registry/registration-store';
+import { DynamoDbTenantDirectory } from '../../packages/service/src/adapters/dynamodb-registry/tenant-directory';
+import { DynamoDbTenantKeyStore, KeyConflictError } from '../../packages/service/src/adapters/dynamodb-registry/tenant-key-store';
+import { DynamoDbUploadStore } from '../../packages/service/src/adapters/dynamodb-registry/upload-store';
 import { DEFAULT_POLICY, type Policy } from '../../packages/service/src/core/policy';
 import type { RegistrationRecord, TenantKeyRecord, UploadRecord } from '../../packages/service/src/core/ports';
 
@@ -30,7 +36,14 @@ function clientFor(endpoint: string): DynamoDBClient {
 let dynamo: LocalDynamo;
 let client: DynamoDBClient;
 let nonces: DynamoDbNonceStore;
-let registry: DynamoDbRegistry;
+// The registry's adapters, one per port, all over the one table.
+let apps: DynamoDbTenantApps;
+let registrations: DynamoDbRegistrationStore;
+let policies: DynamoDbPolicyStore;
+let devices: DynamoDbDeviceStore;
+let uploads: DynamoDbUploadStore;
+let keyRecords: DynamoDbTenantKeyStore;
+let tenants: DynamoDbTenantDirectory;
 let counter = 0;
 /** Fresh ids per test, so tests sharing one table cannot see each other's items. */
 const unique = (prefix: string) => `${prefix}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
@@ -40,7 +53,13 @@ beforeAll(async () => {
   client = clientFor(dynamo.endpoint);
   await ensureTables(client, TABLES);
   nonces = new DynamoDbNonceStore(client, TABLES.nonces);
-  registry = new DynamoDbRegistry(client, TABLES.registry);
+  apps = new DynamoDbTenantApps(client, TABLES.registry);
+  registrations = new DynamoDbRegistrationStore(client, TABLES.registry);
+  policies = new DynamoDbPolicyStore(client, TABLES.registry);
+  devices = new DynamoDbDeviceStore(client, TABLES.registry);
+  uploads = new DynamoDbUploadStore(client, TABLES.registry);
+  keyRecords = new DynamoDbTenantKeyStore(client, TABLES.registry);
+  tenants = new DynamoDbTenantDirectory(client, TABLES.registry);
 });
 
 afterAll(async () => {
@@ -127,34 +146,34 @@ describe('DynamoDbNonceStore', () => {
   });
 });
 
-describe('DynamoDbRegistry apps', () => {
+describe('DynamoDbAppStore', () => {
   it('returns undefined for an unknown app', async () => {
-    await expect(registry.getApp(unique('app'))).resolves.toBeUndefined();
+    await expect(apps.getApp(unique('app'))).resolves.toBeUndefined();
   });
 
   it('creates an app and never moves it to another tenant', async () => {
     // Prepare
     const appId = unique('com.example');
     // Act
-    const created = await registry.ensureApp({ appId, tenantId: 'tenant-a', createdAt: NOW });
-    const again = await registry.ensureApp({ appId, tenantId: 'tenant-b', createdAt: NOW + 10 });
+    const created = await apps.ensureApp({ appId, tenantId: 'tenant-a', createdAt: NOW });
+    const again = await apps.ensureApp({ appId, tenantId: 'tenant-b', createdAt: NOW + 10 });
     // Assess
     expect(created).toEqual({ appId, tenantId: 'tenant-a', createdAt: NOW });
     expect(again).toEqual(created);
-    await expect(registry.getApp(appId)).resolves.toEqual(created);
+    await expect(apps.getApp(appId)).resolves.toEqual(created);
   });
 
   it('settles concurrent ensureApp calls from two tenants on one owner', async () => {
     const appId = unique('com.example');
     const [a, b] = await Promise.all([
-      registry.ensureApp({ appId, tenantId: 'tenant-a', createdAt: NOW }),
-      registry.ensureApp({ appId, tenantId: 'tenant-b', createdAt: NOW }),
+      apps.ensureApp({ appId, tenantId: 'tenant-a', createdAt: NOW }),
+      apps.ensureApp({ appId, tenantId: 'tenant-b', createdAt: NOW }),
     ]);
     expect(a.tenantId).toBe(b.tenantId);
   });
 });
 
-describe('DynamoDbRegistry registrations', () => {
+describe('DynamoDbRegistrationStore', () => {
   const registration = (appId: string, sha256: string, extra: Partial<RegistrationRecord> = {}): RegistrationRecord => ({
     appId,
     version: '1.2.3',
@@ -170,41 +189,41 @@ describe('DynamoDbRegistry registrations', () => {
     const appId = unique('com.example');
     const first = registration(appId, 'a'.repeat(64), { expiresAt: NOW + 86_400, note: 'release build' });
     // Act
-    const stored = await registry.putRegistrationIfAbsent(first);
-    const repeated = await registry.putRegistrationIfAbsent(first);
+    const stored = await registrations.putRegistrationIfAbsent(first);
+    const repeated = await registrations.putRegistrationIfAbsent(first);
     // Assess
     expect(stored).toEqual(first);
     expect(repeated).toEqual(first);
-    await expect(registry.getRegistration(appId, '1.2.3')).resolves.toEqual(first);
+    await expect(registrations.getRegistration(appId, '1.2.3')).resolves.toEqual(first);
   });
 
   it('does not overwrite a registration with a different digest', async () => {
     // Prepare
     const appId = unique('com.example');
     const original = registration(appId, 'a'.repeat(64));
-    await registry.putRegistrationIfAbsent(original);
+    await registrations.putRegistrationIfAbsent(original);
     // Act
-    const result = await registry.putRegistrationIfAbsent(registration(appId, 'b'.repeat(64), { registeredAt: NOW + 5 }));
+    const result = await registrations.putRegistrationIfAbsent(registration(appId, 'b'.repeat(64), { registeredAt: NOW + 5 }));
     // Assess
     expect(result).toEqual(original);
-    await expect(registry.getRegistration(appId, '1.2.3')).resolves.toEqual(original);
+    await expect(registrations.getRegistration(appId, '1.2.3')).resolves.toEqual(original);
   });
 
   it('keeps optional fields absent rather than stored empty', async () => {
     const appId = unique('com.example');
-    const stored = await registry.putRegistrationIfAbsent(registration(appId, 'c'.repeat(64)));
+    const stored = await registrations.putRegistrationIfAbsent(registration(appId, 'c'.repeat(64)));
     expect(stored).not.toHaveProperty('expiresAt');
     expect(stored).not.toHaveProperty('note');
   });
 
   it('returns undefined for an unknown version', async () => {
-    await expect(registry.getRegistration(unique('com.example'), '9.9.9')).resolves.toBeUndefined();
+    await expect(registrations.getRegistration(unique('com.example'), '9.9.9')).resolves.toBeUndefined();
   });
 
   it('stores numbers as DynamoDB numbers', async () => {
     // Prepare
     const appId = unique('com.example');
-    await registry.putRegistrationIfAbsent(registration(appId, 'd'.repeat(64), { expiresAt: NOW + 1 }));
+    await registrations.putRegistrationIfAbsent(registration(appId, 'd'.repeat(64), { expiresAt: NOW + 1 }));
     // Act
     const { Item } = await client.send(
       new GetItemCommand({ TableName: TABLES.registry, Key: { pk: { S: `APP#${appId}` }, sk: { S: 'VER#1.2.3' } }, ConsistentRead: true }),
@@ -216,9 +235,9 @@ describe('DynamoDbRegistry registrations', () => {
   });
 });
 
-describe('DynamoDbRegistry policies', () => {
+describe('DynamoDbPolicyStore', () => {
   it('returns undefined when an app has no policy', async () => {
-    await expect(registry.getPolicy(unique('com.example'))).resolves.toBeUndefined();
+    await expect(policies.getPolicy(unique('com.example'))).resolves.toBeUndefined();
   });
 
   it('reads a stored policy back', async () => {
@@ -227,37 +246,44 @@ describe('DynamoDbRegistry policies', () => {
     const policy: Policy = { reject: { rooted: true, emulator: false, debugger: true, hooked: true }, minSdkVersion: '1.4.0' };
     await client.send(new PutItemCommand({ TableName: TABLES.registry, Item: policyToItem(appId, policy) }));
     // Act / Assess
-    await expect(registry.getPolicy(appId)).resolves.toEqual(policy);
+    await expect(policies.getPolicy(appId)).resolves.toEqual(policy);
   });
 
   it('ignores the tokenTtlSeconds a protocol 1 policy stored', async () => {
     const appId = unique('com.example');
     const item = policyToItem(appId, { reject: DEFAULT_POLICY.reject });
     await client.send(new PutItemCommand({ TableName: TABLES.registry, Item: { ...item, tokenTtlSeconds: { N: '120' } } }));
-    await expect(registry.getPolicy(appId)).resolves.toEqual({ reject: DEFAULT_POLICY.reject });
+    await expect(policies.getPolicy(appId)).resolves.toEqual({ reject: DEFAULT_POLICY.reject });
   });
 });
 
-describe('DynamoDbRegistry.appSnapshot', () => {
+describe('DynamoDbAttestationCatalog.appSnapshot', () => {
   it("reads an app, its policy, registrations and devices in one Query, and nothing of another app", async () => {
     // Prepare
     const appId = unique('com.example');
     const other = `${appId}x`;
-    await registry.ensureApp({ appId, tenantId: 't', createdAt: NOW });
-    await registry.putPolicy(appId, { reject: { ...DEFAULT_POLICY.reject, rooted: true } });
+    await apps.ensureApp({ appId, tenantId: 't', createdAt: NOW });
+    await policies.putPolicy(appId, { reject: { ...DEFAULT_POLICY.reject, rooted: true } });
     for (const version of ['1.0.0', '1.1.0']) {
-      await registry.putRegistrationIfAbsent({ appId, version, sha256: 'a'.repeat(64), size: 1, objectKey: `builds/${appId}/${version}/u`, registeredAt: NOW });
+      await registrations.putRegistrationIfAbsent({
+        appId,
+        version,
+        sha256: 'a'.repeat(64),
+        size: 1,
+        objectKey: `builds/${appId}/${version}/u`,
+        registeredAt: NOW,
+      });
     }
-    await registry.putDeviceIfAbsent({ appId, deviceId: 'did-1', kind: 'install', did: 'did-1', createdAt: NOW });
-    await registry.ensureApp({ appId: other, tenantId: 't', createdAt: NOW });
-    await registry.putRegistrationIfAbsent({ appId: other, version: '9.0.0', sha256: 'b'.repeat(64), size: 1, objectKey: 'k', registeredAt: NOW });
+    await devices.putDeviceIfAbsent({ appId, deviceId: 'did-1', kind: 'install', did: 'did-1', createdAt: NOW });
+    await apps.ensureApp({ appId: other, tenantId: 't', createdAt: NOW });
+    await registrations.putRegistrationIfAbsent({ appId: other, version: '9.0.0', sha256: 'b'.repeat(64), size: 1, objectKey: 'k', registeredAt: NOW });
     const queries: string[] = [];
     const counting = clientFor(dynamo.endpoint);
     counting.middlewareStack.add((next, context) => (args) => (queries.push(String(context.commandName)), next(args)), { step: 'initialize', name: 'count' });
 
     // Act
-    const snapshot = await new DynamoDbRegistry(counting, TABLES.registry).appSnapshot(appId);
-    const unknown = await new DynamoDbRegistry(counting, TABLES.registry).appSnapshot(unique('com.unknown'));
+    const snapshot = await new DynamoDbAttestationCatalog(counting, TABLES.registry).appSnapshot(appId);
+    const unknown = await new DynamoDbAttestationCatalog(counting, TABLES.registry).appSnapshot(unique('com.unknown'));
 
     // Assess
     expect(queries).toEqual(['QueryCommand', 'QueryCommand']);
@@ -270,7 +296,7 @@ describe('DynamoDbRegistry.appSnapshot', () => {
   });
 });
 
-describe('DynamoDbRegistry uploads', () => {
+describe('DynamoDbUploadStore', () => {
   const upload = (uploadId: string): UploadRecord => ({
     uploadId,
     appId: 'com.example.app',
@@ -284,43 +310,43 @@ describe('DynamoDbRegistry uploads', () => {
 
   it('stores and reads an upload', async () => {
     const record = upload(unique('up'));
-    await registry.putUpload(record);
-    await expect(registry.getUpload(record.uploadId)).resolves.toEqual(record);
+    await uploads.putUpload(record);
+    await expect(uploads.getUpload(record.uploadId)).resolves.toEqual(record);
   });
 
   it('returns undefined for an unknown upload', async () => {
-    await expect(registry.getUpload(unique('up'))).resolves.toBeUndefined();
+    await expect(uploads.getUpload(unique('up'))).resolves.toBeUndefined();
   });
 
   it('settles a pending upload', async () => {
     // Prepare
     const record = upload(unique('up'));
-    await registry.putUpload(record);
+    await uploads.putUpload(record);
     // Act
-    await registry.settleUpload(record.uploadId, { status: 'registered', sha256: 'e'.repeat(64), size: 42 });
+    await uploads.settleUpload(record.uploadId, { status: 'registered', sha256: 'e'.repeat(64), size: 42 });
     // Assess
-    await expect(registry.getUpload(record.uploadId)).resolves.toEqual({ ...record, status: 'registered', sha256: 'e'.repeat(64), size: 42 });
+    await expect(uploads.getUpload(record.uploadId)).resolves.toEqual({ ...record, status: 'registered', sha256: 'e'.repeat(64), size: 42 });
   });
 
   it('leaves a settled upload as it is, without an error', async () => {
     // Prepare
     const record = upload(unique('up'));
-    await registry.putUpload(record);
-    await registry.settleUpload(record.uploadId, { status: 'rejected', reason: 'too_large' });
+    await uploads.putUpload(record);
+    await uploads.settleUpload(record.uploadId, { status: 'rejected', reason: 'too_large' });
     // Act
-    await registry.settleUpload(record.uploadId, { status: 'registered', sha256: 'f'.repeat(64), size: 7 });
+    await uploads.settleUpload(record.uploadId, { status: 'registered', sha256: 'f'.repeat(64), size: 7 });
     // Assess
-    await expect(registry.getUpload(record.uploadId)).resolves.toEqual({ ...record, status: 'rejected', reason: 'too_large' });
+    await expect(uploads.getUpload(record.uploadId)).resolves.toEqual({ ...record, status: 'rejected', reason: 'too_large' });
   });
 
   it('does not create an upload when settling an unknown id', async () => {
     const uploadId = unique('up');
-    await registry.settleUpload(uploadId, { status: 'rejected', reason: 'unknown' });
-    await expect(registry.getUpload(uploadId)).resolves.toBeUndefined();
+    await uploads.settleUpload(uploadId, { status: 'rejected', reason: 'unknown' });
+    await expect(uploads.getUpload(uploadId)).resolves.toBeUndefined();
   });
 });
 
-describe('DynamoDbRegistry tenant keys', () => {
+describe('DynamoDbTenantKeyStore', () => {
   const key = (tenantId: string, kid: string, createdAt: number): TenantKeyRecord => ({
     tenantId,
     kid,
@@ -332,31 +358,35 @@ describe('DynamoDbRegistry tenant keys', () => {
   it("lists a tenant's keys newest first, whatever the kid order", async () => {
     // Prepare: kids sort opposite to creation time, so a sort-key order would be wrong.
     const tenantId = unique('tenant');
-    await registry.putTenantKey(key(tenantId, 'aaa', NOW + 20));
-    await registry.putTenantKey(key(tenantId, 'zzz', NOW));
-    await registry.putTenantKey({ ...key(tenantId, 'mmm', NOW + 10), status: 'retired' });
-    await registry.putTenantKey(key(unique('other-tenant'), 'bbb', NOW + 30));
+    await keyRecords.putTenantKey(key(tenantId, 'aaa', NOW + 20));
+    await keyRecords.putTenantKey(key(tenantId, 'zzz', NOW));
+    await keyRecords.putTenantKey({ ...key(tenantId, 'mmm', NOW + 10), status: 'retired' });
+    await keyRecords.putTenantKey(key(unique('other-tenant'), 'bbb', NOW + 30));
     // Act
-    const keys = await registry.listTenantKeys(tenantId);
+    const keys = await keyRecords.listTenantKeys(tenantId);
     // Assess
     expect(keys.map((k) => k.kid)).toEqual(['aaa', 'mmm', 'zzz']);
     expect(keys[1]).toEqual({ ...key(tenantId, 'mmm', NOW + 10), status: 'retired' });
   });
 
   it('returns no keys for an unknown tenant', async () => {
-    await expect(registry.listTenantKeys(unique('tenant'))).resolves.toEqual([]);
+    await expect(keyRecords.listTenantKeys(unique('tenant'))).resolves.toEqual([]);
   });
 
   it("keeps a tenant's key records in a partition of their own, apart from its app and principal indexes", async () => {
     // The attest and authorizer roles may Query KEYS# partitions only (lib/attestor-stack.ts): IAM's
     // LeadingKeys sees partition keys, so anything else stored there would be readable to them.
     const tenantId = unique('tenant');
-    await registry.putTenantIfAbsent({ tenantId, createdAt: NOW });
-    await registry.ensureApp({ appId: `com.example.${unique('app').replace(/-/g, '')}`, tenantId, createdAt: NOW });
-    await registry.putPrincipalIfAbsent({ principal: `arn:aws:iam::123456789012:role/${unique('admin')}`, tenantId, operator: false });
-    await registry.putTenantKey(key(tenantId, 'kid-1', NOW));
+    await tenants.putTenantIfAbsent({ tenantId, createdAt: NOW });
+    await apps.ensureApp({ appId: `com.example.${unique('app').replace(/-/g, '')}`, tenantId, createdAt: NOW });
+    await tenants.putPrincipalIfAbsent({ principal: `arn:aws:iam::123456789012:role/${unique('admin')}`, tenantId, operator: false });
+    await keyRecords.putTenantKey(key(tenantId, 'kid-1', NOW));
     const partition = async (pk: string) =>
-      (await client.send(new QueryCommand({ TableName: TABLES.registry, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: pk } } }))).Items ?? [];
+      (await client.send(new QueryCommand({
+        TableName: TABLES.registry,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: pk } },
+      }))).Items ?? [];
     const keyPartition = await partition(`KEYS#${tenantId}`);
     expect(keyPartition.map((item) => item['sk']!.S)).toEqual(['KEY#kid-1']);
     const tenantPartition = (await partition(`TENANT#${tenantId}`)).map((item) => item['sk']!.S!);
@@ -366,20 +396,24 @@ describe('DynamoDbRegistry tenant keys', () => {
 
   it('records when a key\'s deletion was scheduled, keeping the first time and ignoring unknown keys', async () => {
     const tenantId = unique('tenant');
-    await registry.putTenantKey({ ...key(tenantId, 'kid-1', NOW), retiresAt: NOW + 10 });
-    await registry.markTenantKeyDeletionScheduled(tenantId, 'kid-1', NOW + 20);
-    await registry.markTenantKeyDeletionScheduled(tenantId, 'kid-1', NOW + 30);
-    await registry.markTenantKeyDeletionScheduled(tenantId, 'no-such-kid', NOW + 20);
-    await expect(registry.listTenantKeys(tenantId)).resolves.toEqual([{ ...key(tenantId, 'kid-1', NOW), retiresAt: NOW + 10, deletionScheduledAt: NOW + 20 }]);
+    await keyRecords.putTenantKey({ ...key(tenantId, 'kid-1', NOW), retiresAt: NOW + 10 });
+    await keyRecords.markTenantKeyDeletionScheduled(tenantId, 'kid-1', NOW + 20);
+    await keyRecords.markTenantKeyDeletionScheduled(tenantId, 'kid-1', NOW + 30);
+    await keyRecords.markTenantKeyDeletionScheduled(tenantId, 'no-such-kid', NOW + 20);
+    await expect(keyRecords.listTenantKeys(tenantId)).resolves.toEqual([{
+      ...key(tenantId, 'kid-1', NOW),
+      retiresAt: NOW + 10,
+      deletionScheduledAt: NOW + 20,
+    }]);
   });
 
   it('keeps an hs256 record\'s format and wrapped secret, and erases the secret when the key is destroyed', async () => {
     const tenantId = unique('tenant');
     const hs256: TenantKeyRecord = { ...key(tenantId, 'secret-1', NOW), format: 'hs256', wrappedSecret: Buffer.from('wrapped bytes').toString('base64') };
-    await registry.putTenantKey(hs256);
-    await expect(registry.listTenantKeys(tenantId)).resolves.toEqual([hs256]);
-    await registry.markTenantKeyDeletionScheduled(tenantId, 'secret-1', NOW + 5);
-    const [destroyed] = await registry.listTenantKeys(tenantId);
+    await keyRecords.putTenantKey(hs256);
+    await expect(keyRecords.listTenantKeys(tenantId)).resolves.toEqual([hs256]);
+    await keyRecords.markTenantKeyDeletionScheduled(tenantId, 'secret-1', NOW + 5);
+    const [destroyed] = await keyRecords.listTenantKeys(tenantId);
     expect(destroyed).toEqual({ ...key(tenantId, 'secret-1', NOW), format: 'hs256', deletionScheduledAt: NOW + 5 });
   });
 
@@ -387,12 +421,12 @@ describe('DynamoDbRegistry tenant keys', () => {
     // Prepare
     const tenantId = unique('tenant');
     const first = key(tenantId, 'kid-1', NOW);
-    await registry.putTenantKey(first);
+    await keyRecords.putTenantKey(first);
     // Act
-    const second = registry.putTenantKey({ ...first, keyId: 'arn:other', createdAt: NOW + 1 });
+    const second = keyRecords.putTenantKey({ ...first, keyId: 'arn:other', createdAt: NOW + 1 });
     // Assess
     await expect(second).rejects.toBeInstanceOf(KeyConflictError);
-    await expect(registry.listTenantKeys(tenantId)).resolves.toEqual([first]);
+    await expect(keyRecords.listTenantKeys(tenantId)).resolves.toEqual([first]);
   });
 });
 
@@ -401,19 +435,23 @@ describe('migrateTenantKeyRecords (local data written before key records had par
     // Prepare: a record as 0.1.0 stored it, under the tenant's index partition.
     const tenantId = unique('tenant');
     const record: TenantKeyRecord = { tenantId, kid: 'old-kid', keyId: 'arn:aws:kms:us-east-1:123456789012:key/old', createdAt: NOW, status: 'active' };
-    await registry.putTenantKey(record);
+    await keyRecords.putTenantKey(record);
     const current = { pk: { S: `KEYS#${tenantId}` }, sk: { S: 'KEY#old-kid' } };
     const { Item: item } = await client.send(new GetItemCommand({ TableName: TABLES.registry, Key: current }));
     await client.send(new PutItemCommand({ TableName: TABLES.registry, Item: { ...item, pk: { S: `TENANT#${tenantId}` } } }));
     await client.send(new DeleteItemCommand({ TableName: TABLES.registry, Key: current }));
-    await registry.ensureApp({ appId: `com.example.${unique('app').replace(/-/g, '')}`, tenantId, createdAt: NOW });
-    await expect(registry.listTenantKeys(tenantId)).resolves.toEqual([]);
+    await apps.ensureApp({ appId: `com.example.${unique('app').replace(/-/g, '')}`, tenantId, createdAt: NOW });
+    await expect(keyRecords.listTenantKeys(tenantId)).resolves.toEqual([]);
     // Act
     const moved = await migrateTenantKeyRecords(client, TABLES.registry);
     // Assess: the key is found again, the tenant's app index stays where it was, a second run moves nothing.
     expect(moved).toBeGreaterThanOrEqual(1);
-    await expect(registry.listTenantKeys(tenantId)).resolves.toEqual([record]);
-    const old = await client.send(new QueryCommand({ TableName: TABLES.registry, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: `TENANT#${tenantId}` } } }));
+    await expect(keyRecords.listTenantKeys(tenantId)).resolves.toEqual([record]);
+    const old = await client.send(new QueryCommand({
+      TableName: TABLES.registry,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': { S: `TENANT#${tenantId}` } },
+    }));
     expect(old.Items!.map((i) => i['sk']!.S!.split('#')[0])).toEqual(['APP']);
     await expect(migrateTenantKeyRecords(client, TABLES.registry)).resolves.toBe(0);
   });
@@ -430,7 +468,10 @@ describe('registry item serialisation', () => {
   });
 
   it('refuses an item with a mistyped field', () => {
-    const item = { ...registrationToItem({ appId: 'a.b', version: '1', sha256: '0'.repeat(64), size: 5, objectKey: 'k', registeredAt: NOW }), size: { S: '5' } };
+    const item = {
+      ...registrationToItem({ appId: 'a.b', version: '1', sha256: '0'.repeat(64), size: 5, objectKey: 'k', registeredAt: NOW }),
+      size: { S: '5' },
+    };
     expect(() => registrationFromItem(item)).toThrow(MalformedItemError);
   });
 
@@ -450,7 +491,7 @@ describe('startDynamo on disk', () => {
       const first = await startDynamo({ dataDir });
       const firstClient = clientFor(first.endpoint);
       await ensureTables(firstClient, TABLES);
-      await new DynamoDbRegistry(firstClient, TABLES.registry).ensureApp({ appId: 'com.example.persist', tenantId: 'tenant-p', createdAt: NOW });
+      await new DynamoDbAppStore(firstClient, TABLES.registry).ensureApp({ appId: 'com.example.persist', tenantId: 'tenant-p', createdAt: NOW });
       firstClient.destroy();
       await first.close();
       // Act
@@ -458,7 +499,7 @@ describe('startDynamo on disk', () => {
       const secondClient = clientFor(second.endpoint);
       try {
         await ensureTables(secondClient, TABLES);
-        const app = await new DynamoDbRegistry(secondClient, TABLES.registry).getApp('com.example.persist');
+        const app = await new DynamoDbAppStore(secondClient, TABLES.registry).getApp('com.example.persist');
         // Assess
         expect(app).toEqual({ appId: 'com.example.persist', tenantId: 'tenant-p', createdAt: NOW });
         expect(existsSync(join(dataDir, 'CURRENT'))).toBe(true); // LevelDB's files, so the data really is on disk

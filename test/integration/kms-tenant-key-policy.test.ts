@@ -10,8 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKmsServer, type KmsServer } from '../../packages/local/src/kms-server';
 import { ConfigurationError, configFromEnv } from '../../packages/service/src/composition/environment';
-import { ensureDecoyKey, InvalidKeyPolicyRoleError, KmsTenantKeys, tenantKeyPolicy, tenantSecretKeyPolicy } from '../../packages/service/src/adapters/kms-tenant-keys';
-import { ManualClock, MemoryRegistry } from '../support/memory';
+import {
+  ensureDecoyKey,
+  InvalidKeyPolicyRoleError,
+  KmsTenantKeys,
+  tenantKeyPolicy,
+  tenantSecretKeyPolicy,
+} from '../../packages/service/src/adapters/kms-tenant-keys';
+import { ManualClock, MemoryTenantKeyStore } from '../support/memory';
 
 const ACCOUNT = '123456789012';
 const SIGNER = `arn:aws:iam::${ACCOUNT}:role/Attestor-AttestRole1234`;
@@ -29,7 +35,12 @@ let server: KmsServer;
 
 /** A client that records the JSON body of every CreateKey request it puts on the wire. */
 function recordingClient(): { client: KMSClient; createKeyBodies: Array<Record<string, unknown>> } {
-  const client = new KMSClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, maxAttempts: 1 });
+  const client = new KMSClient({
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    maxAttempts: 1,
+  });
   const createKeyBodies: Array<Record<string, unknown>> = [];
   client.middlewareStack.add(
     (next, context) => async (args) => {
@@ -90,7 +101,14 @@ describe('tenantKeyPolicy', () => {
     expect(policy.Statement).toEqual([
       { Sid: 'AccountAdministersKey', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' },
       { Sid: 'UnwrapTenantSecrets', Effect: 'Allow', Principal: { AWS: [SIGNER, VERIFIER] }, Action: 'kms:Decrypt', Resource: '*', Condition: forAcme },
-      { Sid: 'AdminWrapsNewSecrets', Effect: 'Allow', Principal: { AWS: ADMIN }, Action: 'kms:GenerateDataKeyWithoutPlaintext', Resource: '*', Condition: forAcme },
+      {
+        Sid: 'AdminWrapsNewSecrets',
+        Effect: 'Allow',
+        Principal: { AWS: ADMIN },
+        Action: 'kms:GenerateDataKeyWithoutPlaintext',
+        Resource: '*',
+        Condition: forAcme,
+      },
       { Sid: 'AdminDiscardsUnusedKey', Effect: 'Allow', Principal: { AWS: ADMIN }, Action: 'kms:ScheduleKeyDeletion', Resource: '*' },
     ]);
     // The admin role can never unwrap: no statement gives it Decrypt.
@@ -133,12 +151,21 @@ describe('KmsTenantKeys with key policies, over the local KMS endpoint', () => {
     const { client, createKeyBodies } = recordingClient();
     await ensureDecoyKey(client, 'alias/attestor/decoy');
     createKeyBodies.length = 0;
-    const keys = new KmsTenantKeys(client, new MemoryRegistry(), { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: 'alias/attestor/tenant/', clock: new ManualClock(), keyPolicyRoles: roles });
+    const keys = new KmsTenantKeys(
+      client,
+      new MemoryTenantKeyStore(),
+      { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: 'alias/attestor/tenant/', clock: new ManualClock(), keyPolicyRoles: roles },
+    );
 
     await keys.ensureSigningKey('acme');
 
     expect(createKeyBodies).toHaveLength(1);
-    expect(createKeyBodies[0]).toMatchObject({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', Policy: tenantSecretKeyPolicy(roles, 'acme'), BypassPolicyLockoutSafetyCheck: true });
+    expect(createKeyBodies[0]).toMatchObject({
+      KeySpec: 'SYMMETRIC_DEFAULT',
+      KeyUsage: 'ENCRYPT_DECRYPT',
+      Policy: tenantSecretKeyPolicy(roles, 'acme'),
+      BypassPolicyLockoutSafetyCheck: true,
+    });
     expect((await keys.keys('acme')).secrets).toHaveLength(1);
     client.destroy();
   });
@@ -146,7 +173,11 @@ describe('KmsTenantKeys with key policies, over the local KMS endpoint', () => {
   test('an es256 rotation creates its signing key with the signing-key policy; hs256 rotations create no key', async () => {
     const { client, createKeyBodies } = recordingClient();
     const clock = new ManualClock();
-    const keys = new KmsTenantKeys(client, new MemoryRegistry(), { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: 'alias/attestor/tenant/', clock, keyPolicyRoles: roles });
+    const keys = new KmsTenantKeys(
+      client,
+      new MemoryTenantKeyStore(),
+      { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: 'alias/attestor/tenant/', clock, keyPolicyRoles: roles },
+    );
     await keys.ensureSigningKey('rotating');
     await keys.rotateSigningKey('rotating');
     clock.advance(1);
@@ -159,7 +190,11 @@ describe('KmsTenantKeys with key policies, over the local KMS endpoint', () => {
 
   test('without roles, CreateKey carries no policy (KMS default policy; IAM decides)', async () => {
     const { client, createKeyBodies } = recordingClient();
-    const keys = new KmsTenantKeys(client, new MemoryRegistry(), { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: 'alias/attestor/tenant/', clock: new ManualClock() });
+    const keys = new KmsTenantKeys(
+      client,
+      new MemoryTenantKeyStore(),
+      { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: 'alias/attestor/tenant/', clock: new ManualClock() },
+    );
     await keys.ensureSigningKey('no-policy');
 
     expect(createKeyBodies).toHaveLength(1);

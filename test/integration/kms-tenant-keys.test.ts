@@ -33,7 +33,7 @@ import { jwkThumbprint } from '../../packages/verify/src/core/install-key';
 import type { TokenSigningKey } from '../../packages/service/src/core/ports';
 import { secretEncryptionContext } from '../../packages/contracts/src/admin-api';
 import { KEY_PUBLICATION_SECONDS, RETIREMENT_DELAY_SECONDS } from '../../packages/service/src/core/tenant-keys';
-import { ManualClock, MemoryRegistry } from '../support/memory';
+import { ManualClock, MemoryTenantKeyStore } from '../support/memory';
 
 const PREFIX = 'alias/attestor/tenant/';
 /** The local KMS accepts the service's credential (local/kms). */
@@ -99,7 +99,7 @@ function gatedClient(): { client: KMSClient; commands: string[]; hold: (name: st
 /** Lets background work that the local KMS answers settle. */
 const settled = () => new Promise((resolve) => setTimeout(resolve, 50));
 
-function adapter(registry: MemoryRegistry, clock = new ManualClock(), client = kms): KmsTenantKeys {
+function adapter(registry: MemoryTenantKeyStore, clock = new ManualClock(), client = kms): KmsTenantKeys {
   return new KmsTenantKeys(client, registry, { decoyKeyId: DECOY_ALIAS, aliasPrefix: PREFIX, clock });
 }
 
@@ -138,7 +138,7 @@ const secretOf = (key: TokenSigningKey) => {
 const mac = (secret: KeyObject, input: string) => createHmac('sha256', secret).update(input).digest('base64url');
 
 /** A second es256 key for the tenant, recorded as newer: what a rotation would leave behind. */
-async function recordRotatedKey(registry: MemoryRegistry, tenantId: string, createdAt: number): Promise<{ kid: string; keyId: string }> {
+async function recordRotatedKey(registry: MemoryTenantKeyStore, tenantId: string, createdAt: number): Promise<{ kid: string; keyId: string }> {
   const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
   const kid = thumbprint(await kmsPublicKey(KeyMetadata!.Arn!));
   await registry.putTenantKey({ tenantId, kid, keyId: KeyMetadata!.Arn!, createdAt, status: 'active', format: 'es256' });
@@ -163,7 +163,7 @@ afterAll(async () => {
 describe('ensureSigningKey', () => {
   it("creates the tenant's first key as an hs256 secret, wrapped under a secrets key of its own, and is idempotent", async () => {
     // Prepare
-    const registry = new MemoryRegistry();
+    const registry = new MemoryTenantKeyStore();
     const clock = new ManualClock();
     const keys = adapter(registry, clock);
     const tenantId = newTenant();
@@ -183,19 +183,22 @@ describe('ensureSigningKey', () => {
     expect(aliased.KeyMetadata).toMatchObject({ Arn: record!.keyId, KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT' });
     expect(await tenantKmsKeys(tenantId)).toHaveLength(1);
     const { Tags } = await kms.send(new ListResourceTagsCommand({ KeyId: record!.keyId }));
-    expect(Tags).toEqual(expect.arrayContaining([{ TagKey: 'attestor:tenant', TagValue: tenantId }, { TagKey: 'attestor:purpose', TagValue: 'token-secrets' }]));
+    expect(Tags).toEqual(expect.arrayContaining([
+      { TagKey: 'attestor:tenant', TagValue: tenantId },
+      { TagKey: 'attestor:purpose', TagValue: 'token-secrets' },
+    ]));
   });
 
   it('makes the secret without ever seeing it: no Decrypt on the admin path', async () => {
     const { client, commands } = recordingClient();
-    await adapter(new MemoryRegistry(), new ManualClock(), client).ensureSigningKey(newTenant());
+    await adapter(new MemoryTenantKeyStore(), new ManualClock(), client).ensureSigningKey(newTenant());
     expect(commands).toContain('GenerateDataKeyWithoutPlaintextCommand');
     expect(commands).not.toContain('DecryptCommand');
     client.destroy();
   });
 
   it('ends with exactly one signing key and one secrets key when 10 callers in one process race', async () => {
-    const registry = new MemoryRegistry();
+    const registry = new MemoryTenantKeyStore();
     const keys = adapter(registry);
     const tenantId = newTenant();
     await Promise.all(Array.from({ length: 10 }, () => keys.ensureSigningKey(tenantId)));
@@ -205,7 +208,7 @@ describe('ensureSigningKey', () => {
 
   it('ends with one secrets key and one signing secret when 10 processes race; other secrets retire like rotated ones', async () => {
     // Prepare: separate adapter instances stand for separate Lambda containers sharing KMS and the registry.
-    const registry = new MemoryRegistry();
+    const registry = new MemoryTenantKeyStore();
     const clock = new ManualClock();
     const instances = Array.from({ length: 10 }, () => adapter(registry, clock));
     const tenantId = newTenant();
@@ -226,7 +229,7 @@ describe('ensureSigningKey', () => {
 
   it('rejects tenant ids that cannot be part of an alias before creating anything', async () => {
     const { client, commands } = recordingClient();
-    await expect(adapter(new MemoryRegistry(), new ManualClock(), client).ensureSigningKey('acme corp')).rejects.toBeInstanceOf(InvalidTenantIdError);
+    await expect(adapter(new MemoryTenantKeyStore(), new ManualClock(), client).ensureSigningKey('acme corp')).rejects.toBeInstanceOf(InvalidTenantIdError);
     expect(commands).toEqual([]);
     client.destroy();
   });
@@ -236,7 +239,7 @@ describe('hs256 secrets', () => {
   it('signingKey unwraps the secret once per container and verifiers get the same secret from keys()', async () => {
     // Prepare
     const { client, commands } = recordingClient();
-    const registry = new MemoryRegistry();
+    const registry = new MemoryTenantKeyStore();
     const clock = new ManualClock();
     const tenantId = newTenant();
     await adapter(registry, clock).ensureSigningKey(tenantId);
@@ -259,7 +262,7 @@ describe('hs256 secrets', () => {
   it(`refreshes the unwrapped secret in the background from ${SECRET_REFRESH_SECONDS} s on, so no attestation waits for KMS once a tenant is loaded`, async () => {
     // Prepare
     const { client, commands, hold } = gatedClient();
-    const registry = new MemoryRegistry();
+    const registry = new MemoryTenantKeyStore();
     const clock = new ManualClock();
     const tenantId = newTenant();
     await adapter(registry, clock).ensureSigningKey(tenantId);
@@ -290,7 +293,7 @@ describe('hs256 secrets', () => {
   it(`stops minting past ${SECRET_CACHE_SECONDS} s once a refresh failed (a revoked Decrypt), and resumes when one succeeds`, async () => {
     // Prepare: a tenant loaded in this container; then its Decrypt is refused.
     const { client, refuse } = gatedClient();
-    const registry = new MemoryRegistry();
+    const registry = new MemoryTenantKeyStore();
     const clock = new ManualClock();
     const tenantId = newTenant();
     await adapter(registry, clock).ensureSigningKey(tenantId);
@@ -323,7 +326,7 @@ describe('hs256 secrets', () => {
   it(`keys() (verification) never hands out a secret past ${SECRET_CACHE_SECONDS} s: it waits for a new Decrypt and says when KMS vouched for it`, async () => {
     // Prepare
     const { client, commands, refuse } = gatedClient();
-    const registry = new MemoryRegistry();
+    const registry = new MemoryTenantKeyStore();
     const clock = new ManualClock();
     const tenantId = newTenant();
     await adapter(registry, clock).ensureSigningKey(tenantId);
@@ -348,7 +351,7 @@ describe('hs256 secrets', () => {
 
   it(`reads key records again in the background once ${SIGNING_KEY_CACHE_SECONDS} s old: only a tenant's first load waits for the registry`, async () => {
     // Prepare
-    const registry = new MemoryRegistry();
+    const registry = new MemoryTenantKeyStore();
     const clock = new ManualClock();
     const tenantId = newTenant();
     await adapter(registry, clock).ensureSigningKey(tenantId);
@@ -377,19 +380,28 @@ describe('hs256 secrets', () => {
   });
 
   it("the wrapped secret unwraps only under its own tenant's encryption context", async () => {
-    const registry = new MemoryRegistry();
+    const registry = new MemoryTenantKeyStore();
     const tenantId = newTenant();
     await adapter(registry).ensureSigningKey(tenantId);
     const [record] = await registry.listTenantKeys(tenantId);
     const blob = Buffer.from(record!.wrappedSecret!, 'base64');
-    await expect(kms.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: secretEncryptionContext(tenantId, record!.kid) }))).resolves.toMatchObject({ KeyId: record!.keyId });
-    await expect(kms.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: secretEncryptionContext('another-tenant', record!.kid) }))).rejects.toMatchObject({ name: 'InvalidCiphertextException' });
-    await expect(kms.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: secretEncryptionContext(tenantId, 'another-secret') }))).rejects.toMatchObject({ name: 'InvalidCiphertextException' });
+    await expect(kms.send(new DecryptCommand({
+      CiphertextBlob: blob,
+      EncryptionContext: secretEncryptionContext(tenantId, record!.kid),
+    }))).resolves.toMatchObject({ KeyId: record!.keyId });
+    await expect(kms.send(new DecryptCommand({
+      CiphertextBlob: blob,
+      EncryptionContext: secretEncryptionContext('another-tenant', record!.kid),
+    }))).rejects.toMatchObject({ name: 'InvalidCiphertextException' });
+    await expect(kms.send(new DecryptCommand({
+      CiphertextBlob: blob,
+      EncryptionContext: secretEncryptionContext(tenantId, 'another-secret'),
+    }))).rejects.toMatchObject({ name: 'InvalidCiphertextException' });
   });
 
   it('wrappedSecrets hands out what verifiers unwrap, the signing one first, and jwks has no hs256 key', async () => {
     // Prepare
-    const registry = new MemoryRegistry();
+    const registry = new MemoryTenantKeyStore();
     const clock = new ManualClock();
     const keys = adapter(registry, clock);
     const tenantId = newTenant();
@@ -399,7 +411,11 @@ describe('hs256 secrets', () => {
     // Act
     const { keys: wrapped } = await keys.wrappedSecrets(tenantId);
     const unwrapped = await Promise.all(
-      wrapped.map(async (w) => (await kms.send(new DecryptCommand({ KeyId: w.keyId, CiphertextBlob: Buffer.from(w.ciphertext, 'base64'), EncryptionContext: { ...w.encryptionContext } }))).Plaintext!),
+      wrapped.map(async (w) => (await kms.send(new DecryptCommand({
+        KeyId: w.keyId,
+        CiphertextBlob: Buffer.from(w.ciphertext, 'base64'),
+        EncryptionContext: { ...w.encryptionContext },
+      }))).Plaintext!),
     );
 
     // Assess
@@ -413,7 +429,7 @@ describe('hs256 secrets', () => {
 
   it('tells verifiers when a retiring key stops being trusted, in keys() and in the JWKS', async () => {
     // Prepare: an es256 key rotated out by an hs256 one, then past the new key's activation.
-    const registry = new MemoryRegistry();
+    const registry = new MemoryTenantKeyStore();
     const clock = new ManualClock();
     const keys = adapter(registry, clock);
     const tenantId = newTenant();
@@ -436,7 +452,7 @@ describe('hs256 secrets', () => {
 
   it(`follows a rotation within ${SIGNING_KEY_CACHE_SECONDS} s of its activation, without a new KMS key`, async () => {
     // Prepare
-    const registry = new MemoryRegistry();
+    const registry = new MemoryTenantKeyStore();
     const clock = new ManualClock();
     const keys = adapter(registry, clock);
     const tenantId = newTenant();
@@ -461,7 +477,7 @@ describe('hs256 secrets', () => {
 
   it('erases the wrapped secret of a retired key at the next rotation, once', async () => {
     // Prepare: A, rotated to B; A retires a token lifetime after B activates.
-    const registry = new MemoryRegistry();
+    const registry = new MemoryTenantKeyStore();
     const clock = new ManualClock();
     const keys = adapter(registry, clock);
     const tenantId = newTenant();
@@ -488,7 +504,7 @@ describe('hs256 secrets', () => {
 describe('es256, by explicit opt-in', () => {
   /** A tenant rotated to es256 whose es256 key signs now. */
   async function es256Tenant(client = kms) {
-    const registry = new MemoryRegistry();
+    const registry = new MemoryTenantKeyStore();
     const clock = new ManualClock();
     const tenantId = newTenant();
     await adapter(registry, clock).ensureSigningKey(tenantId);
@@ -574,7 +590,10 @@ describe('retired es256 keys', () => {
     const client = new KMSClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: SERVICE_CREDENTIAL, maxAttempts: 1 });
     client.middlewareStack.add(
       (next, context) => async (args) => {
-        if (context.commandName === 'ScheduleKeyDeletionCommand') throw Object.assign(new Error('not authorized to perform kms:ScheduleKeyDeletion'), { name: 'AccessDeniedException' });
+        if (context.commandName === 'ScheduleKeyDeletionCommand') throw Object.assign(
+          new Error('not authorized to perform kms:ScheduleKeyDeletion'),
+          { name: 'AccessDeniedException' },
+        );
         return next(args);
       },
       { step: 'initialize', name: 'refuseDeletion' },
@@ -585,7 +604,7 @@ describe('retired es256 keys', () => {
 
   /** A tenant whose es256 key A has just retired after a rotation to another es256 key. */
   async function tenantWithRetiredKey() {
-    const registry = new MemoryRegistry();
+    const registry = new MemoryTenantKeyStore();
     const clock = new ManualClock();
     const tenantId = newTenant();
     const keys = adapter(registry, clock);
@@ -634,7 +653,7 @@ describe('retired es256 keys', () => {
 
 describe('errors', () => {
   it('throws TenantKeyMissingError for a tenant without a key, on every signing path', async () => {
-    const keys = adapter(new MemoryRegistry());
+    const keys = adapter(new MemoryTenantKeyStore());
     await expect(keys.signingKey('nobody')).rejects.toBeInstanceOf(TenantKeyMissingError);
     await expect(keys.signEs256('nobody', 'k', Buffer.from('x'), 'tenant')).rejects.toBeInstanceOf(TenantKeyMissingError);
     await expect(keys.signEs256('nobody', 'k', Buffer.from('x'), 'decoy')).rejects.toBeInstanceOf(TenantKeyMissingError);
@@ -643,16 +662,30 @@ describe('errors', () => {
 
   it('translates KMS refusals into SigningKeyUnavailableError and a wrong kid into TenantKeyIntegrityError', async () => {
     // Prepare: a tenant whose secrets key is disabled; one whose es256 key is gone; one mislabelled.
-    const registry = new MemoryRegistry();
+    const registry = new MemoryTenantKeyStore();
     const keys = adapter(registry);
     const tenantId = newTenant();
     await keys.ensureSigningKey(tenantId);
     const [record] = await registry.listTenantKeys(tenantId);
     await kms.send(new DisableKeyCommand({ KeyId: record!.keyId }));
     const missing = newTenant();
-    await registry.putTenantKey({ tenantId: missing, kid: 'k', keyId: 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-4000-8000-000000000000', createdAt: 1, status: 'active', format: 'es256' });
+    await registry.putTenantKey({
+      tenantId: missing,
+      kid: 'k',
+      keyId: 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-4000-8000-000000000000',
+      createdAt: 1,
+      status: 'active',
+      format: 'es256',
+    });
     const mislabelled = newTenant();
-    await registry.putTenantKey({ ...(await recordRotatedKey(new MemoryRegistry(), mislabelled, 0)), tenantId: mislabelled, kid: 'not-the-thumbprint', createdAt: 1, status: 'active', format: 'es256' });
+    await registry.putTenantKey({
+      ...(await recordRotatedKey(new MemoryTenantKeyStore(), mislabelled, 0)),
+      tenantId: mislabelled,
+      kid: 'not-the-thumbprint',
+      createdAt: 1,
+      status: 'active',
+      format: 'es256',
+    });
 
     // Act / Assess
     await expect(keys.signingKey(tenantId)).rejects.toBeInstanceOf(SigningKeyUnavailableError);

@@ -20,7 +20,7 @@ import { ensureDecoyKey, KmsTenantKeys } from '../../packages/service/src/adapte
 import { SECRET_CACHE_SECONDS } from '../../packages/service/src/core/tenant-keys';
 import { hs256Token } from '../../packages/service/src/core/token';
 import { AttestationVerifier } from '../../packages/verify/src/core/verifier';
-import { ManualClock, MemoryRegistry } from '../support/memory';
+import { ManualClock, MemoryTenantKeyStore } from '../support/memory';
 
 const PREFIX = 'alias/attestor/tenant/';
 const VERIFIER_CREDENTIAL = { accessKeyId: 'VERIFIER', secretAccessKey: 'verifier-secret' };
@@ -64,7 +64,7 @@ afterEach(() => {
 /** A tenant with a secret, a verifier of its own that has loaded it, and a way to mint with the secret. */
 async function tenantWithWarmVerifier(tenantId: string) {
   const clock = new ManualClock();
-  const registry = new MemoryRegistry();
+  const registry = new MemoryTenantKeyStore();
   const service = new KmsTenantKeys(admin, registry, { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: PREFIX, clock });
   await service.ensureSigningKey(tenantId);
   const signing = await service.signingKey(tenantId);

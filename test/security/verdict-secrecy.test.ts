@@ -286,9 +286,12 @@ describe('verdict secrecy', () => {
     const score = accuracy(bitClassifier(training), test);
     const control = accuracy(bitClassifier(biased.slice(0, 1000)), biased.slice(1000));
 
-    // Assess: 1,000 test tokens put chance at 50 % ± 1.6 % (σ); 55 % would be three σ away.
+    // Assess: 1,000 test tokens put chance at 50 % ± 1.6 % (σ); 55 % would be three σ away. The
+    // control's one informative bit is worth 75 % alone, and the 255 noise bits of naive Bayes take
+    // it to about 70 % (runs: 0.67 to 0.75), so its floor sits at 62 %: far above chance, yet out of
+    // reach of that noise.
     expect(score).toBeLessThanOrEqual(0.55);
-    expect(control).toBeGreaterThan(0.68);
+    expect(control).toBeGreaterThan(0.62);
   });
 });
 

@@ -5,6 +5,7 @@
 import { createPublicKey, createSecretKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { jwkThumbprint, type InstallPublicJwk } from '../../packages/verify/src/core/install-key';
 import type { Policy } from '../../packages/service/src/core/policy';
+import { KeyConflictError } from '../../packages/service/src/core/errors';
 import type {
   AppRecord,
   AppRemoval,
@@ -12,20 +13,25 @@ import type {
   AttestationCatalog,
   BuildObject,
   DeviceRecord,
+  DeviceStore,
+  PolicyStore,
   PrincipalRecord,
+  RegistrationStore,
+  TenantApps,
   TenantDirectory,
+  TenantKeyStore,
   TenantRecord,
   BuildStore,
   Clock,
   NonceRecord,
   NonceStore,
   RegistrationRecord,
-  Registry,
   TenantKeyRecord,
   TokenKeys,
   TokenSecret,
   TokenSigningKey,
   UploadRecord,
+  UploadStore,
   VerificationKeys,
   VerificationKeySource,
 } from '../../packages/service/src/core/ports';
@@ -55,8 +61,14 @@ export class MemoryNonceStore implements NonceStore {
   }
 }
 
-export class MemoryRegistry implements Registry, TenantDirectory, AttestationCatalog {
+/**
+ * The registry's items in memory: one store that the small fakes below share, so that a test
+ * arranges and inspects state through its maps while the code under test sees only the ports it
+ * uses. Each fake can also stand alone over a store of its own (`new MemoryTenantKeyStore()`).
+ */
+export class MemoryRegistry {
   readonly apps = new Map<string, AppRecord>();
+  /** Keyed by `${appId}\0${version}`. */
   readonly registrations = new Map<string, RegistrationRecord>();
   readonly policies = new Map<string, Policy>();
   readonly uploads = new Map<string, UploadRecord>();
@@ -66,139 +78,179 @@ export class MemoryRegistry implements Registry, TenantDirectory, AttestationCat
   readonly tenants = new Map<string, TenantRecord>();
   readonly principals = new Map<string, PrincipalRecord>();
 
+  /** The ports, each a view of the maps above. */
+  readonly appStore: MemoryTenantApps = new MemoryTenantApps(this);
+  readonly registrationStore: MemoryRegistrationStore = new MemoryRegistrationStore(this);
+  readonly policyStore: MemoryPolicyStore = new MemoryPolicyStore(this);
+  readonly deviceStore: MemoryDeviceStore = new MemoryDeviceStore(this);
+  readonly catalog: MemoryAttestationCatalog = new MemoryAttestationCatalog(this);
+  readonly uploadStore: MemoryUploadStore = new MemoryUploadStore(this);
+  readonly keyStore: MemoryTenantKeyStore = new MemoryTenantKeyStore(this);
+  readonly directory: MemoryTenantDirectory = new MemoryTenantDirectory(this);
+}
+
+/** A fake of one port over a registry store (its own unless one is given). */
+abstract class MemoryPort {
+  constructor(readonly store: MemoryRegistry = new MemoryRegistry()) {}
+}
+
+export class MemoryTenantApps extends MemoryPort implements TenantApps {
   async getApp(appId: string) {
-    return this.apps.get(appId);
-  }
-  async appSnapshot(appId: string): Promise<AppSnapshot> {
-    const app = this.apps.get(appId);
-    const policy = this.policies.get(appId);
-    const registrations = new Map([...this.registrations.values()].filter((r) => r.appId === appId).map((r) => [r.version, r]));
-    const devices = new Map([...this.devices.values()].filter((d) => d.appId === appId).map((d) => [d.deviceId, d]));
-    return { ...(app ? { app } : {}), ...(policy ? { policy } : {}), registrations, devices };
+    return this.store.apps.get(appId);
   }
   async ensureApp(app: AppRecord) {
-    if (!this.apps.has(app.appId)) this.apps.set(app.appId, app);
-    return this.apps.get(app.appId)!;
-  }
-  async getRegistration(appId: string, version: string) {
-    return this.registrations.get(`${appId}\0${version}`);
-  }
-  async putRegistrationIfAbsent(record: RegistrationRecord) {
-    const key = `${record.appId}\0${record.version}`;
-    if (!this.registrations.has(key)) this.registrations.set(key, record);
-    return this.registrations.get(key)!;
-  }
-  async getPolicy(appId: string) {
-    return this.policies.get(appId);
-  }
-  async putUpload(record: UploadRecord) {
-    this.uploads.set(record.uploadId, record);
-  }
-  async getUpload(uploadId: string) {
-    return this.uploads.get(uploadId);
-  }
-  async settleUpload(uploadId: string, update: Pick<UploadRecord, 'status' | 'reason' | 'sha256' | 'size'>) {
-    const upload = this.uploads.get(uploadId);
-    if (upload && upload.status === 'pending') this.uploads.set(uploadId, { ...upload, ...update });
-  }
-  async listTenantKeys(tenantId: string) {
-    return this.tenantKeys.filter((k) => k.tenantId === tenantId).sort((a, b) => b.createdAt - a.createdAt);
-  }
-  async putTenantKey(record: TenantKeyRecord) {
-    if (this.tenantKeys.some((k) => k.tenantId === record.tenantId && k.kid === record.kid)) throw new Error('KeyConflictError');
-    this.tenantKeys.push(record);
-  }
-  async retireTenantKey(tenantId: string, kid: string, retiresAt: number) {
-    const i = this.tenantKeys.findIndex((k) => k.tenantId === tenantId && k.kid === kid);
-    if (i >= 0 && this.tenantKeys[i]!.retiresAt === undefined) this.tenantKeys[i] = { ...this.tenantKeys[i]!, retiresAt };
-  }
-  async markTenantKeyDeletionScheduled(tenantId: string, kid: string, at: number) {
-    const i = this.tenantKeys.findIndex((k) => k.tenantId === tenantId && k.kid === kid);
-    if (i >= 0 && this.tenantKeys[i]!.deletionScheduledAt === undefined) {
-      const { wrappedSecret: _erased, ...rest } = this.tenantKeys[i]!;
-      this.tenantKeys[i] = { ...rest, deletionScheduledAt: at };
-    }
+    if (!this.store.apps.has(app.appId)) this.store.apps.set(app.appId, app);
+    return this.store.apps.get(app.appId)!;
   }
   async listApps(tenantId: string) {
-    return [...this.apps.values()].filter((a) => a.tenantId === tenantId).sort((a, b) => (a.appId < b.appId ? -1 : 1));
+    return [...this.store.apps.values()].filter((a) => a.tenantId === tenantId).sort((a, b) => (a.appId < b.appId ? -1 : 1));
   }
   async deleteApp(appId: string): Promise<AppRemoval | undefined> {
-    const app = this.apps.get(appId);
+    const app = this.store.apps.get(appId);
     if (!app) return undefined;
-    this.apps.delete(appId);
+    this.store.apps.delete(appId);
     const removeUnder = (map: Map<string, unknown>) => {
       let n = 0;
       for (const key of [...map.keys()]) if (key.startsWith(`${appId}\0`) && map.delete(key)) n++;
       return n;
     };
-    const registrations = removeUnder(this.registrations);
-    const devices = removeUnder(this.devices);
-    const policy = this.policies.delete(appId);
+    const registrations = removeUnder(this.store.registrations);
+    const devices = removeUnder(this.store.devices);
+    const policy = this.store.policies.delete(appId);
     return { app, registrations, devices, policy };
   }
+}
+
+export class MemoryRegistrationStore extends MemoryPort implements RegistrationStore {
+  async getRegistration(appId: string, version: string) {
+    return this.store.registrations.get(`${appId}\0${version}`);
+  }
+  async putRegistrationIfAbsent(record: RegistrationRecord) {
+    const key = `${record.appId}\0${record.version}`;
+    if (!this.store.registrations.has(key)) this.store.registrations.set(key, record);
+    return this.store.registrations.get(key)!;
+  }
   async listRegistrations(appId: string) {
-    return [...this.registrations.values()].filter((r) => r.appId === appId).sort((a, b) => b.registeredAt - a.registeredAt);
+    return [...this.store.registrations.values()].filter((r) => r.appId === appId).sort((a, b) => b.registeredAt - a.registeredAt);
   }
   async deleteRegistration(appId: string, version: string) {
     const key = `${appId}\0${version}`;
-    const old = this.registrations.get(key);
-    this.registrations.delete(key);
+    const old = this.store.registrations.get(key);
+    this.store.registrations.delete(key);
     return old;
   }
   async setRegistrationExpiry(appId: string, version: string, expiresAt: number) {
     const key = `${appId}\0${version}`;
-    const old = this.registrations.get(key);
+    const old = this.store.registrations.get(key);
     if (!old) return undefined;
     const updated = { ...old, expiresAt };
-    this.registrations.set(key, updated);
+    this.store.registrations.set(key, updated);
     return updated;
   }
-  async putPolicy(appId: string, policy: Policy) {
-    this.policies.set(appId, policy);
+}
+
+export class MemoryPolicyStore extends MemoryPort implements PolicyStore {
+  async getPolicy(appId: string) {
+    return this.store.policies.get(appId);
   }
+  async putPolicy(appId: string, policy: Policy) {
+    this.store.policies.set(appId, policy);
+  }
+}
+
+export class MemoryDeviceStore extends MemoryPort implements DeviceStore {
   async listDevices(appId: string) {
-    return [...this.devices.values()].filter((d) => d.appId === appId).sort((a, b) => b.createdAt - a.createdAt);
+    return [...this.store.devices.values()].filter((d) => d.appId === appId).sort((a, b) => b.createdAt - a.createdAt);
   }
   async getDevice(appId: string, deviceId: string) {
-    return this.devices.get(`${appId}\0${deviceId}`);
+    return this.store.devices.get(`${appId}\0${deviceId}`);
   }
   async putDeviceIfAbsent(record: DeviceRecord) {
     const key = `${record.appId}\0${record.deviceId}`;
-    if (this.devices.has(key)) return false;
-    this.devices.set(key, record);
+    if (this.store.devices.has(key)) return false;
+    this.store.devices.set(key, record);
     return true;
   }
   async deleteDevice(appId: string, deviceId: string) {
     const key = `${appId}\0${deviceId}`;
-    const old = this.devices.get(key);
-    this.devices.delete(key);
+    const old = this.store.devices.get(key);
+    this.store.devices.delete(key);
     return old;
   }
-  async markUploadCompleted(uploadId: string, completedAt: number) {
-    const upload = this.uploads.get(uploadId);
-    if (upload && upload.completedAt === undefined) this.uploads.set(uploadId, { ...upload, completedAt });
+}
+
+export class MemoryAttestationCatalog extends MemoryPort implements AttestationCatalog {
+  async appSnapshot(appId: string): Promise<AppSnapshot> {
+    const app = this.store.apps.get(appId);
+    const policy = this.store.policies.get(appId);
+    const registrations = new Map([...this.store.registrations.values()].filter((r) => r.appId === appId).map((r) => [r.version, r]));
+    const devices = new Map([...this.store.devices.values()].filter((d) => d.appId === appId).map((d) => [d.deviceId, d]));
+    return { ...(app ? { app } : {}), ...(policy ? { policy } : {}), registrations, devices };
   }
+}
+
+export class MemoryUploadStore extends MemoryPort implements UploadStore {
+  async putUpload(record: UploadRecord) {
+    this.store.uploads.set(record.uploadId, record);
+  }
+  async getUpload(uploadId: string) {
+    return this.store.uploads.get(uploadId);
+  }
+  async settleUpload(uploadId: string, update: Pick<UploadRecord, 'status' | 'reason' | 'sha256' | 'size'>) {
+    const upload = this.store.uploads.get(uploadId);
+    if (upload && upload.status === 'pending') this.store.uploads.set(uploadId, { ...upload, ...update });
+  }
+  async markUploadCompleted(uploadId: string, completedAt: number) {
+    const upload = this.store.uploads.get(uploadId);
+    if (upload && upload.completedAt === undefined) this.store.uploads.set(uploadId, { ...upload, completedAt });
+  }
+}
+
+export class MemoryTenantKeyStore extends MemoryPort implements TenantKeyStore {
+  async listTenantKeys(tenantId: string) {
+    return this.store.tenantKeys.filter((k) => k.tenantId === tenantId).sort((a, b) => b.createdAt - a.createdAt);
+  }
+  async putTenantKey(record: TenantKeyRecord) {
+    if (this.store.tenantKeys.some((k) => k.tenantId === record.tenantId && k.kid === record.kid)) throw new KeyConflictError(record.tenantId, record.kid);
+    this.store.tenantKeys.push(record);
+  }
+  async retireTenantKey(tenantId: string, kid: string, retiresAt: number) {
+    const keys = this.store.tenantKeys;
+    const i = keys.findIndex((k) => k.tenantId === tenantId && k.kid === kid);
+    if (i >= 0 && keys[i]!.retiresAt === undefined) keys[i] = { ...keys[i]!, retiresAt };
+  }
+  async markTenantKeyDeletionScheduled(tenantId: string, kid: string, at: number) {
+    const keys = this.store.tenantKeys;
+    const i = keys.findIndex((k) => k.tenantId === tenantId && k.kid === kid);
+    if (i >= 0 && keys[i]!.deletionScheduledAt === undefined) {
+      const { wrappedSecret: _erased, ...rest } = keys[i]!;
+      keys[i] = { ...rest, deletionScheduledAt: at };
+    }
+  }
+}
+
+export class MemoryTenantDirectory extends MemoryPort implements TenantDirectory {
   async getTenant(tenantId: string) {
-    return this.tenants.get(tenantId);
+    return this.store.tenants.get(tenantId);
   }
   async putTenantIfAbsent(record: TenantRecord) {
-    if (this.tenants.has(record.tenantId)) return false;
-    this.tenants.set(record.tenantId, record);
+    if (this.store.tenants.has(record.tenantId)) return false;
+    this.store.tenants.set(record.tenantId, record);
     return true;
   }
   async listTenants() {
-    return [...this.tenants.values()].sort((a, b) => (a.tenantId < b.tenantId ? -1 : 1));
+    return [...this.store.tenants.values()].sort((a, b) => (a.tenantId < b.tenantId ? -1 : 1));
   }
   async getPrincipal(principal: string) {
-    return this.principals.get(principal);
+    return this.store.principals.get(principal);
   }
   async putPrincipalIfAbsent(record: PrincipalRecord) {
-    if (this.principals.has(record.principal)) return false;
-    this.principals.set(record.principal, record);
+    if (this.store.principals.has(record.principal)) return false;
+    this.store.principals.set(record.principal, record);
     return true;
   }
   async listPrincipals(tenantId: string) {
-    return [...this.principals.values()].filter((p) => p.tenantId === tenantId);
+    return [...this.store.principals.values()].filter((p) => p.tenantId === tenantId);
   }
 }
 
@@ -282,4 +334,16 @@ export class MemoryBuildStore implements BuildStore {
       })(),
     };
   }
+}
+
+/** The registry's ports as admin and register dependencies name them, all over `registry`. */
+export function registryPorts(registry: MemoryRegistry) {
+  return {
+    apps: registry.appStore,
+    registrations: registry.registrationStore,
+    policies: registry.policyStore,
+    devices: registry.deviceStore,
+    uploads: registry.uploadStore,
+    tenants: registry.directory,
+  };
 }

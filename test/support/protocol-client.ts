@@ -1,11 +1,9 @@
 /**
  * A second, independent client of protocol v1, written from PROTOCOL.md with node:crypto and
- * fetch only. It imports nothing from src/ but a key generator (src/core/p256.ts, which works
- * around a Node 20 deadlock), so the end-to-end tests check the wire protocol itself rather than
- * the server agreeing with its own SDK.
+ * fetch only. It imports nothing of the packages, so the end-to-end tests check the wire protocol
+ * itself rather than the server agreeing with its own SDK.
  */
-import { createHash, createHmac, sign, type KeyObject } from 'node:crypto';
-import { generateP256KeyPair } from '../../packages/local/src/kms/p256';
+import { createHash, createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 
 const b64u = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
 
@@ -15,7 +13,7 @@ export interface InstallKey {
 }
 
 export function newInstallKey(): InstallKey {
-  const { privateKey, publicKey } = generateP256KeyPair();
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const { kty, crv, x, y } = publicKey.export({ format: 'jwk' }) as { kty: 'EC'; crv: 'P-256'; x: string; y: string };
   return { privateKey, jwk: { kty, crv, x, y } };
 }

@@ -95,11 +95,18 @@ describe('protocol 2 vectors: server core', () => {
     const clock = new ManualClock();
     const registry = new MemoryRegistry();
     const keys = new MemoryTokenKeys();
-    await registry.ensureApp({ appId: c.input.appId, tenantId: 'tenant-a', createdAt: clock.now });
-    await registry.putRegistrationIfAbsent({ appId: c.input.appId, version: c.input.appVersion, sha256: c.expected.packageDigestHex, size: c.input.packageBytesHex.length / 2, objectKey: 'k', registeredAt: clock.now });
+    await registry.appStore.ensureApp({ appId: c.input.appId, tenantId: 'tenant-a', createdAt: clock.now });
+    await registry.registrationStore.putRegistrationIfAbsent({
+      appId: c.input.appId,
+      version: c.input.appVersion,
+      sha256: c.expected.packageDigestHex,
+      size: c.input.packageBytesHex.length / 2,
+      objectKey: 'k',
+      registeredAt: clock.now,
+    });
     const deps: AttestationDeps = {
       nonces: new MemoryNonceStore(),
-      catalog: registry,
+      catalog: registry.catalog,
       keys,
       clock,
       // The first draw is the challenge nonce, later ones are jtis.
@@ -118,7 +125,11 @@ describe('protocol 2 vectors: server core', () => {
 
     // ECDSA is randomized: a signature the vectors do not contain must pass just the same.
     await issueChallenge(deps, { appId: c.input.appId });
-    const fresh = sign('sha256', hex(c.expected.installProofMessageHex), { key: createPrivateKey({ key: c.input.installKey, format: 'jwk' }), dsaEncoding: 'ieee-p1363' });
+    const fresh = sign(
+      'sha256',
+      hex(c.expected.installProofMessageHex),
+      { key: createPrivateKey({ key: c.input.installKey, format: 'jwk' }), dsaEncoding: 'ieee-p1363' },
+    );
     expect(fresh.toString('base64url')).not.toBe(c.expected.installProof);
     const again = await attest(deps, parseRequest(attestRequestSchema, { ...vectors.exampleAttestRequest, installProof: fresh.toString('base64url') }));
     expect(again.verdict.passed).toBe(true);

@@ -70,6 +70,79 @@ export interface InstallPublicJwk {
   readonly y: string;
 }
 
+/**
+ * Largest request body the service reads, in UTF-8 bytes; a larger one is answered 413 (PROTOCOL.md §2.1).
+ * @example
+ * ```ts
+ * if (utf8(JSON.stringify(body)).length > MAX_REQUEST_BODY_BYTES) throw new Error('too large to send');
+ * ```
+ */
+export const MAX_REQUEST_BODY_BYTES = 16 * 1024;
+
+// ---------- Hardware evidence (PROTOCOL.md §5.5, version 2.1) ----------
+
+/**
+ * Domain-separation label of the hardware challenges: the Android attestation challenge is
+ * SHA-256(label 0x00 nonce), the App Attest clientDataHash SHA-256(label 0x00 nonce thumbprint).
+ * @example
+ * ```ts
+ * HARDWARE_LABEL; // 'attestor-hardware-v1'
+ * ```
+ */
+export const HARDWARE_LABEL = 'attestor-hardware-v1';
+
+/**
+ * The platforms whose hardware evidence the protocol carries: Apple App Attest and Android key attestation.
+ * @example
+ * ```ts
+ * const platform: HardwarePlatform = Platform.OS === 'ios' ? 'ios' : 'android';
+ * ```
+ */
+export type HardwarePlatform = 'ios' | 'android';
+
+/** Length in bytes of an App Attest key id (SHA-256 of the key's public point). */
+export const APP_ATTEST_KEY_ID_BYTES = 32;
+/**
+ * Largest App Attest attestation and assertion objects (CBOR, decoded) a request may carry. Real
+ * attestations are about 5.3 KB (two certificates and a receipt); base64url makes 8 KiB about
+ * 10.9 KiB, which leaves room for the rest of a request within MAX_REQUEST_BODY_BYTES.
+ */
+export const MAX_APP_ATTEST_ATTESTATION_BYTES = 8 * 1024;
+export const MAX_APP_ATTEST_ASSERTION_BYTES = 1024;
+/**
+ * An Android key attestation chain: this many DER certificates, leaf first, each at most
+ * MAX_ANDROID_CERTIFICATE_BYTES and all together at most MAX_ANDROID_CHAIN_BYTES (real chains: 3 to
+ * 5 certificates, at most 5.3 KB together, the largest an ML-DSA certificate of 2.6 KB).
+ */
+export const MIN_ANDROID_CHAIN_CERTIFICATES = 2;
+export const MAX_ANDROID_CHAIN_CERTIFICATES = 8;
+export const MAX_ANDROID_CERTIFICATE_BYTES = 4 * 1024;
+export const MAX_ANDROID_CHAIN_BYTES = 8 * 1024;
+/**
+ * A client makes a new hardware key once its key is older than this many days, so that the service's
+ * device record (kept `rememberDays`, default 30) never expires under a key still in use.
+ * @example
+ * ```ts
+ * const rotateAfterMs = DEFAULT_HARDWARE_KEY_MAX_AGE_DAYS * 24 * 60 * 60 * 1000;
+ * ```
+ */
+export const DEFAULT_HARDWARE_KEY_MAX_AGE_DAYS = 7;
+
+/**
+ * The `hardware` member of an attest request (binary values base64url): an App Attest key's
+ * attestation (its first attestation) or assertion (later ones); an Android key's certificate chain
+ * (the attestation whose nonce the key was made for) or nothing but the platform (later ones).
+ * @example
+ * ```ts
+ * const first: HardwareEvidence = { platform: 'android', chain: [leaf, intermediate, root] };
+ * const later: HardwareEvidence = { platform: 'android' };
+ * ```
+ */
+export type HardwareEvidence =
+  | { readonly platform: 'ios'; readonly keyId: string; readonly attestation: string }
+  | { readonly platform: 'ios'; readonly keyId: string; readonly assertion: string }
+  | { readonly platform: 'android'; readonly chain?: readonly string[] };
+
 // ---------- Tokens (PROTOCOL.md §5.2) ----------
 
 /**

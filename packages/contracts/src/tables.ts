@@ -11,7 +11,7 @@ export interface TableLayout {
 
 export const NONCES_TABLE: TableLayout = { partitionKey: 'nonceId', ttlAttribute: 'ttl' };
 
-/** Single-table registry; the items are listed in dynamodb-registry.ts. */
+/** Single-table registry; the items are listed in @attestor/service's adapters/dynamodb-registry/items.ts. */
 export const REGISTRY_TABLE: TableLayout = { partitionKey: 'pk', sortKey: 'sk' };
 
 /**

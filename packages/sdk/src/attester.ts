@@ -87,7 +87,8 @@ export class Attester {
       }
       const delayMs = this.retryDelay(error, attempts, deadlineMs);
       if (delayMs === undefined) {
-        if (error.code === 'local_error') {
+        // Failures on the device say nothing about the service's health.
+        if (error.code === 'local_error' || error.code === 'hardware_error') {
           this.circuit.released(ticket);
         } else {
           this.circuit.failed(ticket, error, this.settings.now());

@@ -1,6 +1,6 @@
 /**
  * AttestorClient, the SDK's one stateful object: it composes the checked options (options.ts),
- * the device's evidence (evidence.ts), attestations with retries under the circuit breaker
+ * the device's evidence (evidence.ts) and hardware keys (hardware-keys.ts), attestations with retries under the circuit breaker
  * (attester.ts, resilience.ts), the token cache (token-slots.ts) and request decoration (fetch.ts),
  * and owns the event listeners.
  */
@@ -9,6 +9,7 @@ import { AttestorError } from './errors';
 import type { AttestorClientStatus, AttestorEvent } from './events';
 import { LocalEvidence } from './evidence';
 import { attestedFetch, type AttestorRequestInit, type FetchContext } from './fetch';
+import { HardwareKeys } from './hardware-keys';
 import { resolveClientOptions, type AttestorClientOptions, type ClientSettings } from './options';
 import { Circuit } from './resilience';
 import { TokenSlots } from './token-slots';
@@ -72,7 +73,8 @@ export class AttestorClient {
     this.circuit = new Circuit(settings.circuit, settings.random, (state, retryAtMs) =>
       this.emit({ type: 'circuit', state, ...(retryAtMs !== undefined ? { retryAtMs } : {}) }),
     );
-    const evidence = new LocalEvidence(settings.packageSource, settings.keyStore, settings.signalProviders, emit);
+    const hardware = settings.hardware && new HardwareKeys(settings.hardware, settings, emit);
+    const evidence = new LocalEvidence(settings.packageSource, settings.installKeySource, hardware, settings.signalProviders, emit);
     this.attester = new Attester(settings, this.circuit, evidence, emit);
     this.tokens = new TokenSlots((binding, background) => this.attester.attest({ binding, limitedUse: false, background }), this.circuit, settings.now, emit);
     this.requests = { settings, tokens: this.tokens, attester: this.attester, emit };

@@ -9,13 +9,26 @@
  * - `circuit_open`: recent attestations failed, so the client does not call the service until its
  *   cool-down ends (`retryAtMs`); `cause` is the failure that opened the circuit.
  * - `local_error`: something on the device failed before any request: the package source, the
- *   key store or a signal provider (`cause` has the original error).
+ *   key store or a platform install key, or a signal provider (`cause` has the original error).
+ * - `hardware_error`: the hardware provider (App Attest, Android Keystore) threw or returned
+ *   something unusable, so no attest request was sent (`cause` has the provider's error). Not
+ *   retried within the attestation; the next one tries again (with a new hardware key if one was
+ *   being made).
  * @example
  * ```ts
  * const transient: AttestorErrorCode[] = ['network', 'timeout', 'rate_limited', 'circuit_open'];
  * ```
  */
-export type AttestorErrorCode = 'network' | 'timeout' | 'nonce_invalid' | 'invalid_request' | 'rate_limited' | 'service_error' | 'circuit_open' | 'local_error';
+export type AttestorErrorCode =
+  | 'network'
+  | 'timeout'
+  | 'nonce_invalid'
+  | 'invalid_request'
+  | 'rate_limited'
+  | 'service_error'
+  | 'circuit_open'
+  | 'local_error'
+  | 'hardware_error';
 
 /**
  * Every failure of an attestation. Messages never contain tokens, nonces, proofs or secrets.

@@ -5,15 +5,30 @@
  */
 import { AttestorError, describeError } from './errors';
 import type { AttestorEvent } from './events';
-import { resolveInstallKey, type InstallKey, type KeyStore, type StoredInstallKey } from './install-key';
+import type { HardwareKeys } from './hardware-keys';
+import { isInstallPublicJwk, resolveInstallKey, type KeyStore, type PlatformInstallKey, type StoredInstallKey } from './install-key';
 import type { PackageSource } from './package-source';
 import { encodeB64u, sha256, utf8 } from './protocol';
+import { platformSigner, softwareSigner, type InstallSigner } from './signer';
 import { readSignals, type DeviceSignals, type SignalProvider } from './signals';
+
+/**
+ * Where the install key comes from: a KeyStore holding a WebCrypto key, a key the platform keeps
+ * (PlatformInstallKey), or the Android hardware provider, whose Keystore key the hardware step picks
+ * once the nonce is known (a new key is generated for a nonce).
+ */
+export type InstallKeySource =
+  | { readonly kind: 'store'; readonly store: KeyStore }
+  | { readonly kind: 'platform'; readonly key: PlatformInstallKey }
+  | { readonly kind: 'hardware' };
 
 /** What one attestation sends about the device, ready for the exchange. */
 export interface Prepared {
   readonly digest: Uint8Array;
-  readonly key: InstallKey;
+  /** The install key; undefined when the hardware step provides it (Android). */
+  readonly key: InstallSigner | undefined;
+  /** Hardware evidence to add once the nonce is known, when the client has a provider. */
+  readonly hardware: HardwareKeys | undefined;
   readonly signals: DeviceSignals;
   readonly binding: string | undefined;
   readonly limitedUse: boolean;
@@ -29,13 +44,14 @@ function localFailure(what: string): (error: unknown) => never {
 /** The device's side of attestation for one client; its caches live as long as the client. */
 export class LocalEvidence {
   private digest: Promise<Uint8Array> | undefined;
-  private installKey: Promise<InstallKey> | undefined;
+  private installKey: Promise<InstallSigner> | undefined;
   /** A key in use but not saved (the store failed); saved or reused on the next try, so the install keeps one identity. */
   private unsavedKey: StoredInstallKey | undefined;
 
   constructor(
     private readonly packageSource: PackageSource,
-    private readonly keyStore: KeyStore,
+    private readonly keySource: InstallKeySource,
+    private readonly hardware: HardwareKeys | undefined,
     private readonly signalProviders: readonly SignalProvider[],
     private readonly emit: (event: AttestorEvent) => void,
   ) {}
@@ -48,7 +64,7 @@ export class LocalEvidence {
       readSignals(this.signalProviders).catch(localFailure('a signal provider')),
       binding === undefined ? undefined : sha256(utf8(binding)),
     ]);
-    return { digest, key, signals, binding: bindingHash ? encodeB64u(bindingHash) : undefined, limitedUse };
+    return { digest, key, hardware: this.hardware, signals, binding: bindingHash ? encodeB64u(bindingHash) : undefined, limitedUse };
   }
 
   /** Hashing a package can take seconds, so it happens once per client; a failure is retried next time. */
@@ -70,16 +86,12 @@ export class LocalEvidence {
     return this.digest;
   }
 
-  private loadInstallKey(): Promise<InstallKey> {
+  private async loadInstallKey(): Promise<InstallSigner | undefined> {
+    const source = this.keySource;
+    if (source.kind === 'hardware') return undefined;
     // Shared so two concurrent first attestations cannot each generate (and save) a different key.
     if (!this.installKey) {
-      const pending = resolveInstallKey(this.keyStore, this.unsavedKey).then((resolved) => {
-        this.emit({ type: 'install_key', outcome: resolved.outcome, ...(resolved.problem !== undefined ? { problem: resolved.problem } : {}) });
-        this.unsavedKey = resolved.unsaved;
-        // An in-memory key stands in only until the store works again: ask it again next time.
-        if (resolved.outcome === 'ephemeral' && this.installKey === pending) this.installKey = undefined;
-        return resolved.key;
-      });
+      const pending = source.kind === 'platform' ? platformInstallKey(source.key) : this.storedInstallKey(source.store);
       this.installKey = pending;
       pending.catch(() => {
         if (this.installKey === pending) this.installKey = undefined;
@@ -87,4 +99,23 @@ export class LocalEvidence {
     }
     return this.installKey;
   }
+
+  private storedInstallKey(store: KeyStore): Promise<InstallSigner> {
+    const pending: Promise<InstallSigner> = resolveInstallKey(store, this.unsavedKey).then((resolved) => {
+      this.emit({ type: 'install_key', outcome: resolved.outcome, ...(resolved.problem !== undefined ? { problem: resolved.problem } : {}) });
+      this.unsavedKey = resolved.unsaved;
+      // An in-memory key stands in only until the store works again: ask it again next time.
+      if (resolved.outcome === 'ephemeral' && this.installKey === pending) this.installKey = undefined;
+      return softwareSigner(resolved.key);
+    });
+    return pending;
+  }
+}
+
+/** A platform key's public half, asked once per client; its signatures are converted and checked by platformSigner. */
+async function platformInstallKey(key: PlatformInstallKey): Promise<InstallSigner> {
+  const publicJwk: unknown = await key.publicKey();
+  if (!isInstallPublicJwk(publicJwk)) throw new TypeError('PlatformInstallKey.publicKey() must resolve to an EC P-256 public JWK ({ kty, crv, x, y })');
+  const { kty, crv, x, y } = publicJwk;
+  return platformSigner({ kty, crv, x, y }, (message) => key.sign(message), { code: 'local_error', what: "the install key's sign()" });
 }

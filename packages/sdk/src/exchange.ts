@@ -1,13 +1,15 @@
 /**
  * The wire exchange with the service: POST /v1/challenge for a nonce, then POST /v1/attest with
- * the measurement and the install proof (PROTOCOL.md §3, §5). Every outcome that is not a usable
+ * the measurement, the install proof and any hardware evidence (PROTOCOL.md §3, §5). Every outcome that is not a usable
  * answer becomes an AttestorError whose code the retry rules and `Attestor-Status` read.
  */
 import { AttestorError, describeError } from './errors';
+import { beforeDeadline } from './deadline';
 import type { Prepared } from './evidence';
-import { NONCE_BYTES } from '@attestor/contracts/protocol';
+import type { HardwareStep } from './hardware-keys';
+import { MAX_REQUEST_BODY_BYTES, NONCE_BYTES } from '@attestor/contracts/protocol';
 import type { ClientSettings } from './options';
-import { computeMeasurement, decodeB64u, encodeB64u, signInstallProof } from './protocol';
+import { computeMeasurement, decodeB64u, encodeB64u, installProofMessage, utf8 } from './protocol';
 import { parseRetryAfter } from './resilience';
 import { cachedToken, type CachedToken } from './token-slots';
 import { SDK_VERSION } from './version';
@@ -17,40 +19,66 @@ export type ExchangeSettings = Pick<ClientSettings, 'endpoint' | 'appId' | 'appV
 
 /** One challenge and one attest. Throws AttestorError only. */
 export async function exchange(settings: ExchangeSettings, prepared: Prepared, deadlineMs: number): Promise<CachedToken> {
-  const challenge = await post(settings, '/v1/challenge', { appId: settings.appId }, deadlineMs);
+  // Hardware attestations go one at a time (hardware-keys.ts says why); the lock is taken before
+  // the challenge so no nonce ages while waiting.
+  const release = prepared.hardware ? await prepared.hardware.lock(deadlineMs) : undefined;
+  try {
+    return await challengeAndAttest(settings, prepared, deadlineMs);
+  } finally {
+    release?.();
+  }
+}
+
+async function challengeAndAttest(settings: ExchangeSettings, prepared: Prepared, deadlineMs: number): Promise<CachedToken> {
+  const challenge = await post(settings, '/v1/challenge', JSON.stringify({ appId: settings.appId }), deadlineMs);
   const nonceText = challenge['nonce'];
   const nonce = typeof nonceText === 'string' ? decodeB64u(nonceText) : undefined;
   if (nonce?.length !== NONCE_BYTES || typeof challenge['expiresAt'] !== 'number') {
     throw new AttestorError('service_error', 'challenge response does not follow the protocol');
   }
 
+  // The evidence covers the nonce, so it is made now; on Android it also decides the install key.
+  let hardware: HardwareStep | undefined;
+  let key = prepared.key;
+  if (prepared.hardware) {
+    hardware = await prepared.hardware.step(nonce, key, deadlineMs);
+    key = hardware.key;
+  }
+  if (!key) throw new AttestorError('local_error', 'no install key to sign with');
   let measurement: Uint8Array;
-  let proof: Uint8Array;
   try {
     measurement = await computeMeasurement(nonce, settings.appId, settings.appVersion, prepared.digest);
-    proof = await signInstallProof(prepared.key.privateKey, nonce, measurement);
   } catch (error) {
-    throw new AttestorError('local_error', `signing the attestation failed: ${describeError(error)}`, { cause: error });
+    throw new AttestorError('local_error', `computing the measurement failed: ${describeError(error)}`, { cause: error });
   }
-  const answer = await post(
-    settings,
-    '/v1/attest',
-    {
-      nonce: nonceText,
-      appId: settings.appId,
-      appVersion: settings.appVersion,
-      measurement: encodeB64u(measurement),
-      installKey: prepared.key.publicJwk,
-      installProof: encodeB64u(proof),
-      device: { ...settings.device, signals: prepared.signals },
-      sdkVersion: SDK_VERSION,
-      ...(prepared.binding !== undefined ? { binding: prepared.binding } : {}),
-      ...(prepared.limitedUse ? { limitedUse: true } : {}),
-      ...(settings.debugSecret !== undefined ? { debugSecret: settings.debugSecret } : {}),
-    },
-    deadlineMs,
-  );
+  // A platform key signs in a bridge that takes no signal; the budget still holds.
+  const proof = await beforeDeadline(key.sign(installProofMessage(nonce, measurement)), deadlineMs, settings, 'signing the install proof');
+  const body = JSON.stringify({
+    nonce: nonceText,
+    appId: settings.appId,
+    appVersion: settings.appVersion,
+    measurement: encodeB64u(measurement),
+    installKey: key.publicJwk,
+    installProof: encodeB64u(proof),
+    device: { ...settings.device, signals: prepared.signals },
+    sdkVersion: SDK_VERSION,
+    ...(prepared.binding !== undefined ? { binding: prepared.binding } : {}),
+    ...(prepared.limitedUse ? { limitedUse: true } : {}),
+    ...(settings.debugSecret !== undefined ? { debugSecret: settings.debugSecret } : {}),
+    ...(hardware ? { hardware: hardware.evidence } : {}),
+  });
+  if (hardware) {
+    // Only evidence can make a request this large; the service would answer 413 and the key's evidence would be lost anyway.
+    const bytes = utf8(body).length;
+    if (bytes > MAX_REQUEST_BODY_BYTES) {
+      const message = `the hardware evidence makes the attest request ${bytes} bytes, more than the ${MAX_REQUEST_BODY_BYTES} the service reads`;
+      throw new AttestorError('hardware_error', message);
+    }
+  }
+  const answer = await post(settings, '/v1/attest', body, deadlineMs);
   const receivedAtMs = settings.now();
+  // Any 200 means the service took the request, evidence included; whether it passed is not for the client to know.
+  await hardware?.delivered();
   const token = answer['token'];
   const expiresAt = answer['expiresAt'];
   const issuedAt = typeof token === 'string' ? tokenIssuedAt(token) : undefined;
@@ -58,11 +86,11 @@ export async function exchange(settings: ExchangeSettings, prepared: Prepared, d
     throw new AttestorError('service_error', 'attest response does not follow the protocol');
   }
   const lifetimeMs = (expiresAt - issuedAt) * 1000;
-  return cachedToken(token, receivedAtMs, lifetimeMs, prepared.key);
+  return cachedToken(token, receivedAtMs, lifetimeMs, key);
 }
 
-/** POSTs JSON and maps every outcome other than 200 with a JSON object body to an AttestorError. */
-async function post(settings: ExchangeSettings, path: string, body: Record<string, unknown>, deadlineMs: number): Promise<Record<string, unknown>> {
+/** POSTs a JSON text and maps every outcome other than 200 with a JSON object body to an AttestorError. */
+async function post(settings: ExchangeSettings, path: string, body: string, deadlineMs: number): Promise<Record<string, unknown>> {
   const remainingMs = deadlineMs - settings.now();
   const timeoutError = (cause?: unknown) =>
     new AttestorError('timeout', `the attestation took longer than ${settings.timeoutMs} ms (at POST ${path})`, cause === undefined ? {} : { cause });
@@ -80,7 +108,7 @@ async function post(settings: ExchangeSettings, path: string, body: Record<strin
       response = await settings.fetchFn(`${settings.endpoint}${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(body),
+        body,
         signal: controller.signal,
       });
       payload = await response.json().catch((error: unknown) => {

@@ -9,7 +9,7 @@ import type { AttestorEvent, AttestorStatus } from './events';
 import { hostAllowed } from './hosts';
 import type { ClientSettings } from './options';
 import { PROOF_HEADER_NAME, TOKEN_HEADER_NAME } from '@attestor/contracts/protocol';
-import { createRequestProof } from './proof';
+import { signRequestProof } from './proof';
 import type { TokenSlots } from './token-slots';
 
 /**
@@ -118,7 +118,7 @@ async function decorate(context: FetchContext, input: RequestInfo | URL, init: A
     const entry = await untilAborted(pending, signal);
     headers.set(TOKEN_HEADER_NAME, entry.token);
     if (perRequest?.proof ?? context.settings.proof) {
-      headers.set(PROOF_HEADER_NAME, await createRequestProof(entry.key, { method, url, token: entry.token, nowSeconds: context.settings.now() / 1000 }));
+      headers.set(PROOF_HEADER_NAME, await signRequestProof(entry.key, { method, url, token: entry.token, nowSeconds: context.settings.now() / 1000 }));
       // fetch upper-cases only the six standard methods; sending `patch` while the proof says
       // PATCH would fail the verifier's exact comparison.
       sentMethod = method;

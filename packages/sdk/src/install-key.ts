@@ -1,5 +1,5 @@
 import type { InstallPublicJwk } from '@attestor/contracts/protocol';
-import { installProofMessage, subtle } from './protocol';
+import { decodeB64u, installProofMessage, subtle } from './protocol';
 
 /**
  * An install key as persisted: the private EC P-256 JWK (`d` included). Whoever can read it can
@@ -197,4 +197,44 @@ async function selfTested(stored: StoredInstallKey): Promise<InstallKey> {
  */
 export async function loadOrCreateInstallKey(store: KeyStore): Promise<InstallKey> {
   return (await resolveInstallKey(store)).key;
+}
+
+/**
+ * An install key the platform keeps and signs with, so the SDK never sees its private half: a
+ * CryptoKit Secure Enclave key on iOS, bridged by the app (docs/SDK.md, "Hardware attestation").
+ * Pass it as the client's `installKey` instead of a `keyStore`. (On Android with a hardware
+ * provider the Keystore key the provider attests is the install key; no `installKey` is needed.)
+ *
+ * - `publicKey()` returns the public half, creating and persisting the key on its first call; the
+ *   client asks once per process. Creating a new key gives the install a new `did`.
+ * - `sign(message)` signs with ECDSA P-256 and SHA-256 over `message` (the platform hashes), as DER
+ *   or IEEE P1363 r‖s; the SDK converts and checks each signature against the public half.
+ *
+ * A call that throws fails the attestation with `local_error` (`cause` has the error).
+ * @example
+ * ```ts
+ * const installKey: PlatformInstallKey = {
+ *   publicKey: async () => NativeAttestor.installPublicKey(), // { kty: 'EC', crv: 'P-256', x, y }
+ *   sign: async (message) => base64ToBytes(await NativeAttestor.installSign(bytesToBase64(message))),
+ * };
+ * ```
+ */
+export interface PlatformInstallKey {
+  publicKey(): Promise<InstallPublicJwk>;
+  sign(message: Uint8Array): Promise<Uint8Array>;
+}
+
+/**
+ * Type guard for an EC P-256 public JWK as the protocol sends it: x and y base64url of 32 bytes.
+ * (Whether the point is on the curve is for WebCrypto to say.)
+ * @example
+ * ```ts
+ * if (!isInstallPublicJwk(await bridge.publicKey())) throw new Error('the bridge returned no P-256 key');
+ * ```
+ */
+export function isInstallPublicJwk(value: unknown): value is InstallPublicJwk {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  const coord = (x: unknown) => typeof x === 'string' && decodeB64u(x)?.length === 32;
+  return v['kty'] === 'EC' && v['crv'] === 'P-256' && coord(v['x']) && coord(v['y']);
 }

@@ -1,6 +1,7 @@
 /**
- * Node-only helpers of the SDK (`attestor/sdk/node`; Node 20+, Electron main process): a
- * streaming package digest, a file key store and the Node signal provider. Kept apart from
+ * Node-only helpers of the SDK (`@attestor/sdk/node`; Node 20+, Electron main process): a
+ * streaming package digest, file stores for the install key and the hardware key record, and the
+ * Node signal provider. Kept apart from
  * ./index so the portable core never reaches a `node:` module.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -9,6 +10,7 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import inspector from 'node:inspector';
 import { arch, release, type as osType } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { canonicalRecord, isHardwareKeyRecord, type HardwareKeyRecord, type HardwareKeyStore } from './hardware';
 import { isStoredInstallKey, type KeyStore, type StoredInstallKey } from './install-key';
 import type { PackageSource } from './package-source';
 import type { DeviceInfo, DeviceSignals, SignalProvider } from './signals';
@@ -63,6 +65,58 @@ function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
+/** A JSON file's value; undefined when the file is missing or not JSON. Other read errors (EACCES, EIO) are thrown. */
+async function readJsonFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Replaces `path` with `text`, readable by the owner only: written to a temporary file in the same
+ * directory, fsynced and renamed over the old one, so a crash leaves the old content or the new,
+ * never half a file.
+ */
+async function writePrivateFile(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    // 'wx': never follow or reuse a file someone else put at the temporary name.
+    const handle = await open(temp, 'wx', 0o600);
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  // Make the rename itself durable; not every platform can fsync a directory, which is harmless.
+  try {
+    const dirHandle = await open(dir, 'r');
+    try {
+      await dirHandle.sync();
+    } finally {
+      await dirHandle.close();
+    }
+  } catch {
+    // best effort
+  }
+}
+
 /**
  * A KeyStore in a JSON file, readable by the owner only (mode 0600). Writes go to a temporary
  * file in the same directory that is fsynced and renamed over the old one, so a crash mid-write
@@ -77,51 +131,36 @@ function isNotFound(error: unknown): boolean {
 export function fileKeyStore(path: string): KeyStore {
   return {
     async load(): Promise<StoredInstallKey | undefined> {
-      let text: string;
-      try {
-        text = await readFile(path, 'utf8');
-      } catch (error) {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      }
-      try {
-        const value: unknown = JSON.parse(text);
-        return isStoredInstallKey(value) ? value : undefined;
-      } catch {
-        return undefined;
-      }
+      const value = await readJsonFile(path);
+      return isStoredInstallKey(value) ? value : undefined;
     },
 
     async save(key: StoredInstallKey): Promise<void> {
-      const dir = dirname(path);
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
       const { kty, crv, x, y, d } = key;
-      try {
-        // 'wx': never follow or reuse a file someone else put at the temporary name.
-        const handle = await open(temp, 'wx', 0o600);
-        try {
-          await handle.writeFile(`${JSON.stringify({ kty, crv, x, y, d })}\n`, 'utf8');
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        await rename(temp, path);
-      } catch (error) {
-        await rm(temp, { force: true });
-        throw error;
-      }
-      // Make the rename itself durable; not every platform can fsync a directory, which is harmless.
-      try {
-        const dirHandle = await open(dir, 'r');
-        try {
-          await dirHandle.sync();
-        } finally {
-          await dirHandle.close();
-        }
-      } catch {
-        // best effort
-      }
+      await writePrivateFile(path, `${JSON.stringify({ kty, crv, x, y, d })}\n`);
+    },
+  };
+}
+
+/**
+ * A HardwareKeyStore in a JSON file, written like fileKeyStore's (mode 0600, temporary file, fsync,
+ * rename). For an Electron app or a Node host that bridges a hardware provider; a missing or corrupt
+ * file loads as undefined (the client then makes a new hardware key), other read errors are thrown
+ * (the client then goes on with what it holds in memory).
+ * @example
+ * ```ts
+ * const hardwareKeyStore = fileHardwareKeyStore(path.join(app.getPath('userData'), 'attestor-hardware-key.json'));
+ * ```
+ */
+export function fileHardwareKeyStore(path: string): HardwareKeyStore {
+  return {
+    async load(): Promise<HardwareKeyRecord | undefined> {
+      const value = await readJsonFile(path);
+      return isHardwareKeyRecord(value) ? canonicalRecord(value) : undefined;
+    },
+
+    async save(record: HardwareKeyRecord): Promise<void> {
+      await writePrivateFile(path, `${JSON.stringify(canonicalRecord(record))}\n`);
     },
   };
 }

@@ -5,10 +5,13 @@
  */
 import { AttestorError } from './errors';
 import type { AttestorEvent } from './events';
+import type { InstallKeySource } from './evidence';
+import { memoryHardwareKeyStore, type HardwareKeyStore, type HardwareProvider } from './hardware';
+import type { HardwareSettings } from './hardware-keys';
 import { parseHostRule, type HostRule } from './hosts';
-import { memoryKeyStore, type KeyStore } from './install-key';
+import { memoryKeyStore, type KeyStore, type PlatformInstallKey } from './install-key';
 import type { PackageSource } from './package-source';
-import { APP_ID_PATTERN, MAX_APP_ID_CHARS } from '@attestor/contracts/protocol';
+import { APP_ID_PATTERN, DEFAULT_HARDWARE_KEY_MAX_AGE_DAYS, MAX_APP_ID_CHARS } from '@attestor/contracts/protocol';
 import { decodeB64u } from './protocol';
 import { resolveCircuit, resolveRetry, type CircuitOptions, type CircuitPolicy, type RetryOptions, type RetryPolicy } from './resilience';
 import type { DeviceInfo, SignalProvider } from './signals';
@@ -39,9 +42,30 @@ export interface AttestorClientOptions {
   readonly packageSource: PackageSource;
   /** Where the install key lives. @default memoryKeyStore(): a new install key per client */
   readonly keyStore?: KeyStore;
+  /**
+   * An install key the platform keeps and signs with (a Secure Enclave key), instead of a
+   * `keyStore`. Not with an Android hardware provider, whose Keystore key is the install key.
+   */
+  readonly installKey?: PlatformInstallKey;
+  /**
+   * Hardware attestation (PROTOCOL.md §5.5): an App Attest or Android key attestation provider,
+   * bridged by the app; the SDK adds its evidence to every attestation. @default none
+   */
+  readonly hardware?: HardwareProvider;
+  /** Where the hardware key's id, age and delivery are remembered between runs. @default memoryHardwareKeyStore(): a new hardware key per client */
+  readonly hardwareKeyStore?: HardwareKeyStore;
+  /**
+   * A new hardware key is made once the current one is older than this many days (by the device
+   * clock); keep it below the app policy's `rememberDays`. More than 0, at most 365. @default 7
+   */
+  readonly hardwareKeyMaxAgeDays?: number;
   /** Device integrity signals, from one provider or several (a signal is true if any says so). @default none: all false */
   readonly signals?: SignalProvider | readonly SignalProvider[];
-  /** @default platform, osVersion and model "unknown" */
+  /**
+   * @default platform, osVersion and model "unknown"; with a hardware provider, platform is the
+   * provider's ("ios" or "android"), and a different one is refused: the service picks the app's
+   * hardware policy by it
+   */
   readonly device?: DeviceInfo;
   /** Budget of one attestation in ms: local preparation, every request and every retry. @default 10000 */
   readonly timeoutMs?: number;
@@ -82,7 +106,8 @@ export interface ClientSettings {
   readonly appId: string;
   readonly appVersion: string;
   readonly packageSource: PackageSource;
-  readonly keyStore: KeyStore;
+  readonly installKeySource: InstallKeySource;
+  readonly hardware: HardwareSettings | undefined;
   readonly signalProviders: readonly SignalProvider[];
   /** Cut to the lengths the service accepts. */
   readonly device: DeviceInfo;
@@ -132,6 +157,7 @@ export function resolveClientOptions(options: AttestorClientOptions): ClientSett
     throw invalid('appVersion', 'must be 1-64 characters of letters, digits and . _ + -, starting with a letter or digit');
   }
   if (typeof options.packageSource?.digest !== 'function') throw invalid('packageSource', 'must have a digest() method');
+  const { installKeySource, hardware } = resolveKeys(options, invalid);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!(timeoutMs > 0 && Number.isFinite(timeoutMs))) throw invalid('timeoutMs', 'must be a positive number of milliseconds');
   // The secret itself never appears in the message.
@@ -155,13 +181,18 @@ export function resolveClientOptions(options: AttestorClientOptions): ClientSett
   const globalFetch = globalThis.fetch as typeof fetch | undefined;
   if (options.fetch === undefined && typeof globalFetch !== 'function') throw invalid('fetch', 'is required on platforms without a global fetch');
 
-  const device = options.device ?? UNKNOWN_DEVICE;
+  const device = options.device ?? (hardware ? { ...UNKNOWN_DEVICE, platform: hardware.provider.platform } : UNKNOWN_DEVICE);
+  const platform = hardware?.provider.platform;
+  if (platform !== undefined && device.platform !== platform) {
+    throw invalid('device.platform', `must be "${platform}" with a ${platform} hardware provider: the service picks the app's hardware policy by it`);
+  }
   return {
     endpoint: options.endpoint.replace(/\/+$/, ''),
     appId: options.appId,
     appVersion: options.appVersion,
     packageSource: options.packageSource,
-    keyStore: options.keyStore ?? memoryKeyStore(),
+    installKeySource,
+    hardware,
     signalProviders: options.signals === undefined ? [] : Array.isArray(options.signals) ? [...options.signals] : [options.signals as SignalProvider],
     device: { platform: clip(device.platform, 32), osVersion: clip(device.osVersion, 64), model: clip(device.model, 128) },
     timeoutMs,
@@ -178,4 +209,50 @@ export function resolveClientOptions(options: AttestorClientOptions): ClientSett
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     onEvent: options.onEvent,
   };
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** The service keeps a device record at most 365 days (rememberDays), so an older key could never be current. */
+const MAX_HARDWARE_KEY_AGE_DAYS = 365;
+const PROVIDER_METHODS = { ios: ['attest', 'assert'], android: ['attest', 'sign', 'currentKey'] } as const;
+
+/** The install key's source and the hardware settings; combinations that cannot work are refused, naming the option. */
+function resolveKeys(
+  options: AttestorClientOptions,
+  invalid: (field: string, message: string) => AttestorError,
+): { installKeySource: InstallKeySource; hardware: HardwareSettings | undefined } {
+  const { keyStore, installKey, hardware: provider, hardwareKeyStore } = options;
+  if (keyStore !== undefined && (typeof keyStore?.load !== 'function' || typeof keyStore.save !== 'function')) {
+    throw invalid('keyStore', 'must have load() and save() methods');
+  }
+  if (installKey !== undefined && (typeof installKey?.publicKey !== 'function' || typeof installKey.sign !== 'function')) {
+    throw invalid('installKey', 'must have publicKey() and sign() methods');
+  }
+  if (installKey !== undefined && keyStore !== undefined) throw invalid('installKey', 'and keyStore are exclusive: the install key lives in one place');
+  if (provider !== undefined) {
+    const methods = (PROVIDER_METHODS as Record<string, readonly string[]>)[(provider as { platform?: unknown } | null)?.platform as string];
+    if (!methods) throw invalid('hardware.platform', 'must be "ios" (App Attest) or "android" (key attestation)');
+    const missing = methods.find((name) => typeof (provider as unknown as Record<string, unknown>)[name] !== 'function');
+    if (missing !== undefined) throw invalid(`hardware.${missing}`, 'must be a function');
+    if (provider.platform === 'android') {
+      const why = 'must not be set with an Android hardware provider: its Keystore key is the install key';
+      if (keyStore !== undefined) throw invalid('keyStore', why);
+      if (installKey !== undefined) throw invalid('installKey', why);
+    }
+  }
+  if (hardwareKeyStore !== undefined && (typeof hardwareKeyStore?.load !== 'function' || typeof hardwareKeyStore.save !== 'function')) {
+    throw invalid('hardwareKeyStore', 'must have load() and save() methods');
+  }
+  const maxAgeDays = options.hardwareKeyMaxAgeDays ?? DEFAULT_HARDWARE_KEY_MAX_AGE_DAYS;
+  if (typeof maxAgeDays !== 'number' || !(maxAgeDays > 0 && maxAgeDays <= MAX_HARDWARE_KEY_AGE_DAYS)) {
+    throw invalid('hardwareKeyMaxAgeDays', `must be a number of days, more than 0 and at most ${MAX_HARDWARE_KEY_AGE_DAYS}`);
+  }
+  const installKeySource: InstallKeySource =
+    provider?.platform === 'android'
+      ? { kind: 'hardware' }
+      : installKey !== undefined
+        ? { kind: 'platform', key: installKey }
+        : { kind: 'store', store: keyStore ?? memoryKeyStore() };
+  const hardware = provider && { provider, store: hardwareKeyStore ?? memoryHardwareKeyStore(), maxAgeMs: maxAgeDays * DAY_MS };
+  return { installKeySource, hardware };
 }

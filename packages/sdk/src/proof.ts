@@ -6,7 +6,8 @@
  */
 import type { InstallKey } from './install-key';
 import { PROOF_TYPE } from '@attestor/contracts/protocol';
-import { encodeB64u, sha256, subtle, utf8 } from './protocol';
+import { encodeB64u, sha256, utf8 } from './protocol';
+import { softwareSigner, type InstallSigner } from './signer';
 
 /**
  * What a proof covers.
@@ -49,6 +50,11 @@ export function proofTargetUri(url: string | URL): string {
  * ```
  */
 export async function createRequestProof(key: InstallKey, request: ProofRequest): Promise<string> {
+  return signRequestProof(softwareSigner(key), request);
+}
+
+/** createRequestProof for any install key, a platform's included (fetch signs with the key that attested). */
+export async function signRequestProof(key: InstallSigner, request: ProofRequest): Promise<string> {
   const { kty, crv, x, y } = key.publicJwk;
   const header = { typ: PROOF_TYPE, alg: 'ES256', jwk: { kty, crv, x, y } };
   const jti = globalThis.crypto.getRandomValues(new Uint8Array(16));
@@ -60,6 +66,6 @@ export async function createRequestProof(key: InstallKey, request: ProofRequest)
     ath: encodeB64u(await sha256(utf8(request.token))),
   };
   const signingInput = `${encodeB64u(utf8(JSON.stringify(header)))}.${encodeB64u(utf8(JSON.stringify(claims)))}`;
-  const signature = new Uint8Array(await subtle().sign({ name: 'ECDSA', hash: 'SHA-256' }, key.privateKey, utf8(signingInput)));
+  const signature = await key.sign(utf8(signingInput));
   return `${signingInput}.${encodeB64u(signature)}`;
 }

@@ -1,5 +1,6 @@
 /**
- * The client half of protocol v1 (PROTOCOL.md §2–§3) as pure functions over WebCrypto.
+ * The client half of the protocol (PROTOCOL.md §4, and the hardware challenges of §5.5) as pure
+ * functions over WebCrypto.
  *
  * Portability rule for this file and everything `index.ts` imports: only `globalThis.crypto.subtle`,
  * TextEncoder/TextDecoder and plain JavaScript. No Node modules, no npm packages, so the same code
@@ -8,8 +9,7 @@
  * (the published SDK has no dependencies); the cryptography is the SDK's own (async WebCrypto), kept
  * in step with the server's (node:crypto) by the known-answer vectors in test/vectors/protocol-v2.json.
  */
-import { INSTALL_PROOF_LABEL, MEASUREMENT_LABEL, MESSAGE_SEPARATOR, type InstallPublicJwk } from '@attestor/contracts/protocol';
-
+import { HARDWARE_LABEL, INSTALL_PROOF_LABEL, MEASUREMENT_LABEL, MESSAGE_SEPARATOR, type InstallPublicJwk } from '@attestor/contracts/protocol';
 
 const B64U_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const B64U_LOOKUP: Readonly<Record<string, number>> = Object.fromEntries([...B64U_ALPHABET].map((c, i) => [c, i]));
@@ -208,4 +208,55 @@ export async function jwkThumbprint(jwk: InstallPublicJwk): Promise<string> {
   // Built by hand rather than JSON.stringify so member order never depends on the input object.
   const canonical = `{"crv":${JSON.stringify(jwk.crv)},"kty":${JSON.stringify(jwk.kty)},"x":${JSON.stringify(jwk.x)},"y":${JSON.stringify(jwk.y)}}`;
   return encodeB64u(await sha256(utf8(canonical)));
+}
+
+/**
+ * The message whose SHA-256 is the Android attestation challenge: "attestor-hardware-v1" 0x00 nonce.
+ * @example
+ * ```ts
+ * androidChallengeMessage(nonce).length; // 21 + 32 = 53
+ * ```
+ */
+export function androidChallengeMessage(nonce: Uint8Array): Uint8Array<ArrayBuffer> {
+  return concatBytes(utf8(HARDWARE_LABEL), new Uint8Array([MESSAGE_SEPARATOR]), nonce);
+}
+
+/**
+ * androidChallenge = SHA-256("attestor-hardware-v1" 0x00 nonce) (PROTOCOL.md §5.5): what an Android
+ * app passes to `KeyGenParameterSpec.Builder.setAttestationChallenge` for the key whose certificate
+ * chain goes with the attestation of `nonce`. Hashed so the challenge is 32 bytes whatever the label.
+ * @example
+ * ```ts
+ * const challenge = await androidAttestationChallenge(nonce); // 32 bytes
+ * ```
+ */
+export async function androidAttestationChallenge(nonce: Uint8Array): Promise<Uint8Array> {
+  return sha256(androidChallengeMessage(nonce));
+}
+
+/**
+ * The App Attest client data: "attestor-hardware-v1" 0x00 nonce thumbprint, where thumbprint is
+ * the 32 bytes `did` (the install key's RFC 7638 thumbprint) encodes. Covering the install key is
+ * what lets the App Attest key vouch for it at every attestation.
+ * @example
+ * ```ts
+ * const clientData = appAttestClientData(nonce, await jwkThumbprint(installKey)); // 85 bytes
+ * ```
+ */
+export function appAttestClientData(nonce: Uint8Array, did: string): Uint8Array<ArrayBuffer> {
+  const thumbprint = decodeB64u(did);
+  if (thumbprint?.length !== 32) throw new TypeError('did must be base64url of 32 bytes (an RFC 7638 thumbprint)');
+  return concatBytes(utf8(HARDWARE_LABEL), new Uint8Array([MESSAGE_SEPARATOR]), nonce, thumbprint);
+}
+
+/**
+ * clientDataHash = SHA-256(appAttestClientData(nonce, did)) (PROTOCOL.md §5.5): what an iOS app passes
+ * to `DCAppAttestService.attestKey` and `generateAssertion` for the attestation of `nonce`.
+ * @example
+ * ```ts
+ * const clientDataHash = await appAttestClientDataHash(nonce, await jwkThumbprint(installKey));
+ * ```
+ */
+export async function appAttestClientDataHash(nonce: Uint8Array, did: string): Promise<Uint8Array> {
+  return sha256(appAttestClientData(nonce, did));
 }

@@ -5,8 +5,8 @@
  */
 import { AttestorError } from './errors';
 import type { AttestorClientStatus, AttestorEvent } from './events';
-import type { InstallKey } from './install-key';
 import type { Circuit } from './resilience';
+import type { InstallSigner } from './signer';
 
 /** A token as the cache keeps it, with the ages at which it is refreshed. */
 export interface CachedToken {
@@ -20,7 +20,7 @@ export interface CachedToken {
   /** Age after which getToken waits for a new token. */
   readonly refreshAfterMs: number;
   /** The install key that attested; a proof must be signed by it to match the token's cnf.jkt. */
-  readonly key: InstallKey;
+  readonly key: InstallSigner;
 }
 
 interface TokenSlot {
@@ -36,7 +36,7 @@ const BACKGROUND_REFRESH_AT_REMAINING = 1 / 3;
 const MAX_BOUND_SLOTS = 8;
 
 /** The cache entry for a token that arrived at `receivedAtMs` and lives `lifetimeMs` by its own claims. */
-export function cachedToken(token: string, receivedAtMs: number, lifetimeMs: number, key: InstallKey): CachedToken {
+export function cachedToken(token: string, receivedAtMs: number, lifetimeMs: number, key: InstallSigner): CachedToken {
   return {
     token,
     receivedAtMs,

@@ -1,6 +1,6 @@
 /**
- * adminUploads loads KMS only for a tenant's first key (src/adapters/wiring/admin-uploads.ts): a
- * tenant with a trusted key is answered from the registry, anything else goes to the real
+ * adminUploads loads KMS only for a tenant's first key (composition/admin-uploads.ts): a
+ * tenant with a trusted key is answered from its key records, anything else goes to the real
  * ensureSigningKey.
  */
 import { signingKeysOnDemand } from '../../../packages/service/src/composition/admin-uploads';
@@ -12,7 +12,7 @@ function setup() {
   const clock = new ManualClock();
   const ensured: string[] = [];
   let loads = 0;
-  const keys = signingKeysOnDemand(registry, clock, async (): Promise<Pick<TenantKeyManager, 'ensureSigningKey'>> => {
+  const keys = signingKeysOnDemand(registry.keyStore, clock, async (): Promise<Pick<TenantKeyManager, 'ensureSigningKey'>> => {
     loads++;
     return { ensureSigningKey: async (tenantId) => void ensured.push(tenantId) };
   });
@@ -21,7 +21,7 @@ function setup() {
 
 test('a tenant with a trusted key: nothing is loaded and no key is made', async () => {
   const { registry, clock, keys, ensured, loads } = setup();
-  await registry.putTenantKey({ tenantId: 'acme', kid: 'k1', keyId: 'key-1', createdAt: clock.now - 10, status: 'active' });
+  await registry.keyStore.putTenantKey({ tenantId: 'acme', kid: 'k1', keyId: 'key-1', createdAt: clock.now - 10, status: 'active' });
   await keys.ensureSigningKey('acme');
   expect([loads(), ensured]).toEqual([0, []]);
 });
@@ -35,7 +35,7 @@ test('a tenant without a key: the KMS side is loaded once and its ensureSigningK
 
 test('a tenant whose only key has retired counts as keyless', async () => {
   const { registry, clock, keys, ensured } = setup();
-  await registry.putTenantKey({ tenantId: 'acme', kid: 'k1', keyId: 'key-1', createdAt: clock.now - 100, status: 'active', retiresAt: clock.now - 1 });
+  await registry.keyStore.putTenantKey({ tenantId: 'acme', kid: 'k1', keyId: 'key-1', createdAt: clock.now - 100, status: 'active', retiresAt: clock.now - 1 });
   await keys.ensureSigningKey('acme');
   expect(ensured).toEqual(['acme']);
 });
@@ -43,7 +43,7 @@ test('a tenant whose only key has retired counts as keyless', async () => {
 test('a failed load is retried by the next call', async () => {
   const registry = new MemoryRegistry();
   let attempts = 0;
-  const keys = signingKeysOnDemand(registry, new ManualClock(), async () => {
+  const keys = signingKeysOnDemand(registry.keyStore, new ManualClock(), async () => {
     if (++attempts === 1) throw new Error('cannot load');
     return { ensureSigningKey: async () => undefined };
   });

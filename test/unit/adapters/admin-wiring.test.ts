@@ -1,9 +1,8 @@
 /**
  * Operators named in ATTESTOR_OPERATOR_PRINCIPALS reach the admin functions' caller resolution:
- * parsed and normalised once by configFromEnv, then used as they are by wiring/admin.ts.
+ * parsed and normalised once by configFromEnv, then used as they are by composition/admin.ts.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { DynamoDbRegistry } from '../../../packages/service/src/adapters/dynamodb-registry';
 import { configFromEnv } from '../../../packages/service/src/composition/environment';
 import { adminCommonDeps } from '../../../packages/service/src/composition/admin';
 import { MemoryRegistry } from '../../support/memory';
@@ -18,8 +17,8 @@ test('operator principals from the environment are normalised once and recognise
   });
   expect(config.operatorPrincipals).toEqual(['arn:aws:iam::123456789012:role/Ops', 'arn:aws:iam::123456789012:user/alice']);
 
-  // Only getPrincipal of the directory is read here; the in-memory registry stands in for DynamoDB.
-  const { callerOf } = adminCommonDeps(config, new MemoryRegistry() as unknown as DynamoDbRegistry);
+  // Only principal mappings are read here (none are stored); the in-memory directory stands in for DynamoDB.
+  const { callerOf } = adminCommonDeps(config, new MemoryRegistry().directory);
   await expect(callerOf(signedBy('arn:aws:sts::123456789012:assumed-role/Ops/ci-run-42'))).resolves.toEqual({
     principal: 'arn:aws:iam::123456789012:role/Ops',
     tenantId: 'default',

@@ -8,10 +8,10 @@ const TAMPERED = Buffer.from('a repackaged build');
 function worldWithDevices() {
   const world = makeWorld();
   const allowed = newInstallKey();
-  void world.registry.putDeviceIfAbsent(newInstallDevice(world.clock, APP_ID, jwkThumbprint(allowed.jwk), 'lab phone'));
+  void world.registry.deviceStore.putDeviceIfAbsent(newInstallDevice(world.clock, APP_ID, jwkThumbprint(allowed.jwk), 'lab phone'));
   let n = 0;
   const { device, debugSecret } = newDebugDevice({ clock: world.clock, random: { bytes: (size) => Buffer.alloc(size, ++n) } }, APP_ID, 'CI');
-  void world.registry.putDeviceIfAbsent(device);
+  void world.registry.deviceStore.putDeviceIfAbsent(device);
   return { world, allowed, debugSecret, debugDevice: device };
 }
 

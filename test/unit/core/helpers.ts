@@ -47,7 +47,7 @@ export function makeWorld(): World {
   });
   const deps: AttestationDeps = {
     nonces,
-    catalog: registry,
+    catalog: registry.catalog,
     keys,
     clock,
     random: cryptoRandom,

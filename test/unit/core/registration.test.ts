@@ -24,12 +24,19 @@ function setup(maxBuildBytes = 1024 * 1024) {
   const registry = new MemoryRegistry();
   const builds = new MemoryBuildStore();
   const clock = new ManualClock();
-  const deps: RegistrationDeps = { registry, builds, clock, maxBuildBytes };
+  const deps: RegistrationDeps = {
+    uploads: registry.uploadStore,
+    apps: registry.appStore,
+    registrations: registry.registrationStore,
+    builds,
+    clock,
+    maxBuildBytes,
+  };
   registry.apps.set(APP, { appId: APP, tenantId: 'tenant-a', createdAt: clock.now });
   /** Records a pending upload and (unless bytes is undefined) the object it uploaded. */
   const upload = (uploadId: string, bytes: Uint8Array | undefined, extra: Partial<UploadRecord> = {}, version = VERSION) => {
     const objectKey = buildObjectKey({ appId: APP, version, uploadId });
-    void registry.putUpload({ uploadId, appId: APP, version, objectKey, status: 'pending', createdAt: clock.now, ...extra });
+    void registry.uploadStore.putUpload({ uploadId, appId: APP, version, objectKey, status: 'pending', createdAt: clock.now, ...extra });
     if (bytes) builds.objects.set(objectKey, bytes);
     return objectKey;
   };
@@ -43,7 +50,10 @@ describe('build object keys', () => {
 
   it('round-trips every valid key', () => {
     const label = fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/);
-    const appId = fc.tuple(fc.stringMatching(/^[A-Za-z][A-Za-z0-9_-]{0,10}$/), fc.array(label, { minLength: 1, maxLength: 4 })).map(([h, t]) => [h, ...t].join('.'));
+    const appId = fc.tuple(
+      fc.stringMatching(/^[A-Za-z][A-Za-z0-9_-]{0,10}$/),
+      fc.array(label, { minLength: 1, maxLength: 4 }),
+    ).map(([h, t]) => [h, ...t].join('.'));
     const version = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,20}$/);
     const uploadId = fc.stringMatching(/^[A-Za-z0-9_-]{16,64}$/);
     fc.assert(
@@ -168,7 +178,14 @@ describe('registerBuild', () => {
   it('settles a stream shorter than its declared size as truncated_read', async () => {
     const { deps, upload, registry } = setup();
     const objectKey = upload(UPLOAD_1, undefined);
-    const store = { open: async (): Promise<BuildObject> => ({ size: 100, discard: () => undefined, body: (async function* () { yield Buffer.alloc(50); })() }) };
+    const open = async (): Promise<BuildObject> => ({
+      size: 100,
+      discard: () => undefined,
+      body: (async function* () {
+        yield Buffer.alloc(50);
+      })(),
+    });
+    const store = { open };
     expect(await registerBuild({ ...deps, builds: store }, objectKey)).toEqual({ status: 'rejected', reason: 'truncated_read' });
     expect(registry.registrations.size).toBe(0);
     expect(registry.uploads.get(UPLOAD_1)?.status).toBe('rejected');
@@ -194,7 +211,7 @@ describe('registerBuild', () => {
       note: 'release candidate',
     };
     expect(outcome).toEqual({ status: 'registered', registration: expected });
-    expect(await registry.getRegistration(APP, VERSION)).toEqual(expected);
+    expect(await registry.registrationStore.getRegistration(APP, VERSION)).toEqual(expected);
     expect(registry.uploads.get(UPLOAD_1)).toMatchObject({ status: 'registered', sha256: sha256(bytes), size: 200_000 });
   });
 
@@ -202,7 +219,7 @@ describe('registerBuild', () => {
     const { deps, upload, registry } = setup();
     const objectKey = upload(UPLOAD_1, Buffer.from('build'));
     await registerBuild(deps, objectKey);
-    const stored = await registry.getRegistration(APP, VERSION);
+    const stored = await registry.registrationStore.getRegistration(APP, VERSION);
     expect(stored).not.toHaveProperty('expiresAt');
     expect(stored).not.toHaveProperty('note');
   });
@@ -213,8 +230,8 @@ describe('registerBuild', () => {
     const objectKey = upload(UPLOAD_1, Buffer.from('build'));
     await registerBuild(deps, objectKey);
     const before = { registrations: new Map(registry.registrations), upload: registry.uploads.get(UPLOAD_1) };
-    const put = jest.spyOn(registry, 'putRegistrationIfAbsent');
-    const settle = jest.spyOn(registry, 'settleUpload');
+    const put = jest.spyOn(registry.registrationStore, 'putRegistrationIfAbsent');
+    const settle = jest.spyOn(registry.uploadStore, 'settleUpload');
     clock.advance(100);
     // Act
     const outcome = await registerBuild(deps, objectKey);
@@ -261,7 +278,7 @@ describe('registerBuild', () => {
     const outcome = await registerBuild(deps, second);
     // Assess
     expect(outcome).toEqual({ status: 'rejected', reason: 'version_conflict' });
-    expect((await registry.getRegistration(APP, VERSION))?.sha256).toBe(sha256(Buffer.from('original build')));
+    expect((await registry.registrationStore.getRegistration(APP, VERSION))?.sha256).toBe(sha256(Buffer.from('original build')));
     expect(registry.uploads.get(UPLOAD_2)).toMatchObject({ status: 'rejected', reason: 'version_conflict' });
   });
 

@@ -16,8 +16,15 @@ describe('normalisePrincipal', () => {
 
 describe('resolveAdminCaller', () => {
   const registry = new MemoryRegistry();
-  registry.principals.set('arn:aws:iam::123456789012:role/Deployer', { principal: 'arn:aws:iam::123456789012:role/Deployer', tenantId: 'acme', operator: false });
-  const options = { directory: registry, operatorPrincipals: parseOperatorPrincipals(' arn:aws:iam::123456789012:user/root-ops , ,'), defaultTenantId: 'default' };
+  registry.principals.set(
+    'arn:aws:iam::123456789012:role/Deployer',
+    { principal: 'arn:aws:iam::123456789012:role/Deployer', tenantId: 'acme', operator: false },
+  );
+  const options = {
+    directory: registry.directory,
+    operatorPrincipals: parseOperatorPrincipals(' arn:aws:iam::123456789012:user/root-ops , ,'),
+    defaultTenantId: 'default',
+  };
 
   it('maps a role session to the role’s tenant', async () => {
     expect(await resolveAdminCaller(options, 'arn:aws:sts::123456789012:assumed-role/Deployer/s1')).toEqual({

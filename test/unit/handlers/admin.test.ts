@@ -9,11 +9,11 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { MultipartRejectedError, type TenantKeyManager, type UploadUrlIssuer } from '../../../packages/service/src/core/ports';
 import { resolveAdminCaller } from '../../../packages/service/src/core/tenancy';
 import { ADMIN_ROUTE_KEYS, type AdminDeps } from '../../../packages/service/src/handlers/admin';
-import { TENANT_CREATION_RESUME_SECONDS } from '../../../packages/service/src/handlers/admin/tenants';
+import { TENANT_CREATION_RESUME_SECONDS } from '../../../packages/service/src/core/admin/tenants';
 import { silentLogger } from '../../../packages/service/src/handlers/log';
 import { ADMIN_LAMBDAS, ROUTES } from '../../../packages/contracts/src/routes';
 import { routedAdminHandler } from './admin-routing';
-import { ManualClock, MemoryRegistry } from '../../support/memory';
+import { ManualClock, MemoryRegistry, registryPorts } from '../../support/memory';
 
 const ROLE = 'arn:aws:iam::123456789012:role/Deployer';
 const APP = 'com.example.app';
@@ -51,15 +51,17 @@ function setup(completeMultipart: UploadUrlIssuer['completeMultipart'] = async (
     completeMultipart,
   };
   const deps: AdminDeps = {
-    registry,
-    tenants: registry,
+    ...registryPorts(registry),
     keys,
-    uploads,
+    uploadUrls: uploads,
     clock,
     random: { bytes: (n) => Buffer.alloc(n, 9) },
     maxBuildBytes: 2 * 1024 ** 3,
     defaultTenantId: 'default',
-    callerOf: (e) => resolveAdminCaller({ directory: registry, operatorPrincipals: new Set(), defaultTenantId: 'default' }, e.requestContext?.identity?.userArn),
+    callerOf: (e) => resolveAdminCaller(
+      { directory: registry.directory, operatorPrincipals: new Set(), defaultTenantId: 'default' },
+      e.requestContext?.identity?.userArn,
+    ),
   };
   return { registry, clock, keys, handler: routedAdminHandler(deps, silentLogger) };
 }
@@ -81,8 +83,8 @@ test('every /v1/admin route goes to an admin function, and no other route does',
 describe('IAM identity', () => {
   test('an assumed-role session acts on its role’s tenant', async () => {
     const { handler, registry } = setup();
-    await registry.ensureApp({ appId: APP, tenantId: 'acme', createdAt: 1 });
-    await registry.ensureApp({ appId: 'com.other.app', tenantId: 'globex', createdAt: 1 });
+    await registry.appStore.ensureApp({ appId: APP, tenantId: 'acme', createdAt: 1 });
+    await registry.appStore.ensureApp({ appId: 'com.other.app', tenantId: 'globex', createdAt: 1 });
     const result = await handler(event('GET', '/v1/admin/apps', 'arn:aws:sts::123456789012:assumed-role/Deployer/ci-7'));
     expect(result.statusCode).toBe(200);
     expect(json(result)).toEqual({ apps: [{ appId: APP, createdAt: 1 }] });
@@ -94,7 +96,7 @@ describe('IAM identity', () => {
     ['the same role name in another account', 'arn:aws:sts::999999999999:assumed-role/Deployer/x'],
   ])('%s gets 403 and nothing is read', async (_what, arn) => {
     const { handler, registry } = setup();
-    const spy = jest.spyOn(registry, 'listApps');
+    const spy = jest.spyOn(registry.appStore, 'listApps');
     const result = await handler(event('GET', '/v1/admin/apps', arn));
     expect(result.statusCode).toBe(403);
     expect(json(result)).toEqual({ error: 'forbidden', message: 'this credential has no access to any tenant' });
@@ -105,19 +107,37 @@ describe('IAM identity', () => {
     const { handler, registry } = setup();
     const ops = 'arn:aws:iam::123456789012:user/ops';
     const missing = await handler(event('POST', '/v1/admin/tenants', ops, { body: JSON.stringify({ tenantId: 'initech' }) }));
-    expect(json(missing)).toEqual({ error: 'invalid_request', field: 'principals', message: 'principals is required (IAM principal ARNs that administer the tenant)' });
+    expect(json(missing)).toEqual({
+      error: 'invalid_request',
+      field: 'principals',
+      message: 'principals is required (IAM principal ARNs that administer the tenant)',
+    });
     expect(registry.tenants.has('initech')).toBe(false);
-    const created = await handler(event('POST', '/v1/admin/tenants', ops, { body: JSON.stringify({ tenantId: 'initech', principals: ['arn:aws:iam::123456789012:role/team/Initech'] }) }));
+    const created = await handler(event(
+      'POST',
+      '/v1/admin/tenants',
+      ops,
+      { body: JSON.stringify({ tenantId: 'initech', principals: ['arn:aws:iam::123456789012:role/team/Initech'] }) },
+    ));
     expect(created.statusCode).toBe(201);
     expect(json(created)).toEqual({ tenantId: 'initech', createdAt: expect.any(Number), principals: ['arn:aws:iam::123456789012:role/Initech'] });
     expect(json(created)).not.toHaveProperty('credential');
-    expect(registry.principals.get('arn:aws:iam::123456789012:role/Initech')).toEqual({ principal: 'arn:aws:iam::123456789012:role/Initech', tenantId: 'initech', operator: false });
+    expect(registry.principals.get('arn:aws:iam::123456789012:role/Initech')).toEqual({
+      principal: 'arn:aws:iam::123456789012:role/Initech',
+      tenantId: 'initech',
+      operator: false,
+    });
   });
 });
 
 describe('tenant creation that fails part-way', () => {
   const ops = 'arn:aws:iam::123456789012:user/ops';
-  const create = (tenantId: string, principal: string) => event('POST', '/v1/admin/tenants', ops, { body: JSON.stringify({ tenantId, principals: [principal] }) });
+  const create = (tenantId: string, principal: string) => event(
+    'POST',
+    '/v1/admin/tenants',
+    ops,
+    { body: JSON.stringify({ tenantId, principals: [principal] }) },
+  );
 
   test('is finished by creating the tenant again a minute later, and refused before that', async () => {
     // Prepare: KMS fails once, after the tenant record was written.
@@ -145,9 +165,9 @@ describe('tenant creation that fails part-way', () => {
     // A finished tenant is never resumed, however old; nor is the default tenant, which has no principals in AWS.
     clock.advance(3600);
     expect(json(await handler(create('globex', 'arn:aws:iam::123456789012:role/Other')))).toEqual({ error: 'conflict', message: 'tenant globex exists' });
-    await registry.putTenantIfAbsent({ tenantId: 'default', createdAt: 1 });
+    await registry.directory.putTenantIfAbsent({ tenantId: 'default', createdAt: 1 });
     // In AWS operators are named by the stack (OPERATOR_PRINCIPALS), so the default tenant lists no principals.
-    jest.spyOn(registry, 'listPrincipals').mockResolvedValue([]);
+    jest.spyOn(registry.directory, 'listPrincipals').mockResolvedValue([]);
     expect(json(await handler(create('default', 'arn:aws:iam::123456789012:role/Other')))).toEqual({ error: 'conflict', message: 'tenant default exists' });
     expect(registry.principals.has('arn:aws:iam::123456789012:role/Other')).toBe(false);
   });
@@ -155,9 +175,19 @@ describe('tenant creation that fails part-way', () => {
 
 describe('completing a multipart upload', () => {
   async function pendingMultipart(registry: MemoryRegistry) {
-    await registry.ensureApp({ appId: APP, tenantId: 'acme', createdAt: 1 });
+    await registry.appStore.ensureApp({ appId: APP, tenantId: 'acme', createdAt: 1 });
     const uploadId = 'CQkJCQkJCQkJCQkJCQkJCQ';
-    await registry.putUpload({ uploadId, appId: APP, version: '1.0.0', objectKey: `builds/${APP}/1.0.0/${uploadId}`, status: 'pending', createdAt: 1, tenantId: 'acme', expectedSize: 100 * 1024 ** 2, multipartUploadId: 'mp-1' });
+    await registry.uploadStore.putUpload({
+      uploadId,
+      appId: APP,
+      version: '1.0.0',
+      objectKey: `builds/${APP}/1.0.0/${uploadId}`,
+      status: 'pending',
+      createdAt: 1,
+      tenantId: 'acme',
+      expectedSize: 100 * 1024 ** 2,
+      multipartUploadId: 'mp-1',
+    });
     return uploadId;
   }
   const parts = JSON.stringify({ parts: Array.from({ length: 7 }, (_, i) => ({ partNumber: i + 1, etag: `"e${i}"` })) });

@@ -12,14 +12,18 @@ import { attestHandler } from '../../../packages/service/src/handlers/attest';
 import { authorizerHandler, headerValue, stageArn } from '../../../packages/service/src/handlers/authorizer';
 import { challengeHandler } from '../../../packages/service/src/handlers/challenge';
 import { demoHelloHandler } from '../../../packages/service/src/handlers/demo-hello';
-import { HttpError, MAX_BODY_BYTES, httpHandler, parseJsonBody } from '../../../packages/service/src/handlers/http';
+import { MAX_BODY_BYTES, errorResponse, httpHandler, parseJsonBody } from '../../../packages/service/src/handlers/http';
+import { BodyTooLargeError, ConflictError } from '../../../packages/service/src/core/errors';
 import type { LogFields, Logger } from '../../../packages/service/src/handlers/log';
 import { decodeS3EventKey, registerHandler } from '../../../packages/service/src/handlers/register';
-import { ManualClock, MemoryBuildStore, MemoryRegistry } from '../../support/memory';
+import { ManualClock, MemoryBuildStore, MemoryRegistry, registryPorts } from '../../support/memory';
 import { APP_ID, ISSUER, TENANT, VERSION, genuineRequest, makeWorld, parts, type World } from '../core/helpers';
 
 const fixture = <T>(name: string): T => JSON.parse(readFileSync(join(__dirname, '..', '..', 'fixtures', name), 'utf8')) as T;
-const restEvent = (overrides: Partial<APIGatewayProxyEvent> = {}): APIGatewayProxyEvent => ({ ...fixture<APIGatewayProxyEvent>('apigw-request.json'), ...overrides });
+const restEvent = (overrides: Partial<APIGatewayProxyEvent> = {}): APIGatewayProxyEvent => ({
+  ...fixture<APIGatewayProxyEvent>('apigw-request.json'),
+  ...overrides,
+});
 const post = (path: string, body: string | null, extra: Partial<APIGatewayProxyEvent> = {}) =>
   restEvent({ resource: path, path, httpMethod: 'POST', body, isBase64Encoded: false, ...extra });
 
@@ -72,17 +76,17 @@ describe('parseJsonBody / httpHandler', () => {
     })();
     // Assess
     expect(text.length).toBeLessThan(MAX_BODY_BYTES);
-    expect(error).toBeInstanceOf(HttpError);
-    expect((error as HttpError).statusCode).toBe(413);
+    expect(error).toBeInstanceOf(BodyTooLargeError);
+    expect(errorResponse(error).statusCode).toBe(413);
   });
 
-  it('maps an HttpError to its status and body', async () => {
+  it('maps a service error to its status and body', async () => {
     const handler = httpHandler('t', new RecordingLogger(), async () => {
-      throw new HttpError(418, { error: 'teapot' });
+      throw new ConflictError('app com.example.app belongs to another tenant');
     });
     const result = await handler(restEvent());
-    expect(result.statusCode).toBe(418);
-    expect(body(result)).toEqual({ error: 'teapot' });
+    expect(result.statusCode).toBe(409);
+    expect(body(result)).toEqual({ error: 'conflict', message: 'app com.example.app belongs to another tenant' });
   });
 
   it.each([
@@ -250,7 +254,7 @@ describe('attest handler', () => {
   it('answers 500 without the error message when the registry fails', async () => {
     // Prepare
     const request = await genuineRequest(world);
-    jest.spyOn(world.registry, 'appSnapshot').mockRejectedValue(new Error('ResourceNotFoundException: table attestor-registry-secret'));
+    jest.spyOn(world.registry.catalog, 'appSnapshot').mockRejectedValue(new Error('ResourceNotFoundException: table attestor-registry-secret'));
     // Act
     const result = await send(JSON.stringify(request));
     // Assess
@@ -258,7 +262,11 @@ describe('attest handler', () => {
     expect(body(result)).toEqual({ error: 'internal_error' });
     expect(result.body).not.toContain('attestor-registry-secret');
     expect(log.entries).toEqual([
-      { level: 'error', event: 'unhandled_error', fields: { handler: 'attest', errorName: 'Error', errorMessage: 'ResourceNotFoundException: table attestor-registry-secret' } },
+      {
+        level: 'error',
+        event: 'unhandled_error',
+        fields: { handler: 'attest', errorName: 'Error', errorMessage: 'ResourceNotFoundException: table attestor-registry-secret' },
+      },
     ]);
   });
 });
@@ -426,12 +434,12 @@ describe('register handler', () => {
     const registry = new MemoryRegistry();
     const builds = new MemoryBuildStore();
     const clock = new ManualClock();
-    const deps: RegistrationDeps = { registry, builds, clock, maxBuildBytes: 1024 };
+    const deps: RegistrationDeps = { ...registryPorts(registry), builds, clock, maxBuildBytes: 1024 };
     registry.apps.set(APP_ID, { appId: APP_ID, tenantId: TENANT, createdAt: clock.now });
     const log = new RecordingLogger();
     const upload = (uploadId: string, version: string, bytes?: Uint8Array) => {
       const objectKey = buildObjectKey({ appId: APP_ID, version, uploadId });
-      void registry.putUpload({ uploadId, appId: APP_ID, version, objectKey, status: 'pending', createdAt: clock.now });
+      void registry.uploadStore.putUpload({ uploadId, appId: APP_ID, version, objectKey, status: 'pending', createdAt: clock.now });
       if (bytes) builds.objects.set(objectKey, bytes);
       return objectKey;
     };
@@ -458,7 +466,7 @@ describe('register handler', () => {
     // Act
     await handler(s3Event(objectKey.replace('+', '%2B')));
     // Assess
-    expect((await registry.getRegistration(APP_ID, VERSION_WITH_PLUS))?.objectKey).toBe(objectKey);
+    expect((await registry.registrationStore.getRegistration(APP_ID, VERSION_WITH_PLUS))?.objectKey).toBe(objectKey);
     expect(log.events()).toEqual(['info:build_registered']);
     expect(log.entries[0]?.fields).toMatchObject({ objectKey, appId: APP_ID, version: VERSION_WITH_PLUS, size: 5 });
   });
@@ -496,7 +504,7 @@ describe('register handler', () => {
     expect((error as AggregateError).message).toBe('1 build(s) failed to register');
     expect((error as AggregateError).errors).toHaveLength(1);
     expect(((error as AggregateError).errors[0] as Error).message).toBe(`no object ${missing}`);
-    expect(await registry.getRegistration(APP_ID, '2.0.0')).toBeDefined();
+    expect(await registry.registrationStore.getRegistration(APP_ID, '2.0.0')).toBeDefined();
     expect(log.events()).toEqual(['error:register_failed', 'info:build_registered']);
   });
 
@@ -512,7 +520,7 @@ describe('register handler', () => {
     // Assess
     expect(error).toBeInstanceOf(AggregateError);
     expect((error as AggregateError).errors[0]).toBeInstanceOf(URIError);
-    expect(await registry.getRegistration(APP_ID, '2.0.0')).toBeDefined();
+    expect(await registry.registrationStore.getRegistration(APP_ID, '2.0.0')).toBeDefined();
   });
 
   it('resolves when every record succeeds or is rejected', async () => {
@@ -553,15 +561,18 @@ describe('admin handler', () => {
     let n = 0;
     const caller = { tenant: initialTenant };
     const deps: AdminDeps = {
-      registry,
-      tenants: registry,
+      ...registryPorts(registry),
       keys,
-      uploads,
+      uploadUrls: uploads,
       clock,
       random: { bytes: (size) => Buffer.alloc(size, ++n) },
       maxBuildBytes: 1000,
       defaultTenantId: TENANT,
-      callerOf: async () => (caller.tenant === null ? undefined : { principal: `arn:aws:iam::123456789012:user/${caller.tenant}`, tenantId: caller.tenant, operator: false }),
+      callerOf: async () => (caller.tenant === null ? undefined : {
+        principal: `arn:aws:iam::123456789012:user/${caller.tenant}`,
+        tenantId: caller.tenant,
+        operator: false,
+      }),
     };
     const log = new RecordingLogger();
     return { registry, clock, ensured, issued, jwk, caller, handler: routedAdminHandler(deps, log), keysHandler: adminKeysHandler(deps, log) };
@@ -572,7 +583,7 @@ describe('admin handler', () => {
 
   it('forbids a caller without a tenant, reading nothing', async () => {
     const { handler, registry } = setup(null);
-    const spy = jest.spyOn(registry, 'ensureApp');
+    const spy = jest.spyOn(registry.appStore, 'ensureApp');
     const result = await handler(createUpload(APP_ID, { version: '1.0.0', size: 10 }));
     expect(result.statusCode).toBe(403);
     expect(body(result)).toEqual({ error: 'forbidden', message: 'this credential has no access to any tenant' });
@@ -630,8 +641,15 @@ describe('admin handler', () => {
     const { handler, registry, caller } = setup();
     const created = body(await handler(createUpload(APP_ID, { version: '1.0.0', size: 5 })));
     const uploadId = created['uploadId'] as string;
-    await registry.settleUpload(uploadId, { status: 'registered', sha256: 'ab', size: 5 });
-    await registry.putRegistrationIfAbsent({ appId: APP_ID, version: '1.0.0', sha256: 'ab', size: 5, objectKey: created['objectKey'] as string, registeredAt: 1 });
+    await registry.uploadStore.settleUpload(uploadId, { status: 'registered', sha256: 'ab', size: 5 });
+    await registry.registrationStore.putRegistrationIfAbsent({
+      appId: APP_ID,
+      version: '1.0.0',
+      sha256: 'ab',
+      size: 5,
+      objectKey: created['objectKey'] as string,
+      registeredAt: 1,
+    });
     // Act
     const mine = await handler(route('GET', '/v1/admin/uploads/{uploadId}', { uploadId }));
     caller.tenant = 'tenant-b';

@@ -42,7 +42,7 @@ export function inProcessService(options: { api?: (request: Request) => Response
   const keys = new MemoryTokenKeys();
   const deps: AttestationDeps = {
     nonces: new MemoryNonceStore(),
-    catalog: registry,
+    catalog: registry.catalog,
     keys,
     clock,
     random: cryptoRandom,

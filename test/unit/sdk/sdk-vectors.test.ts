@@ -6,7 +6,12 @@ import { createPublicKey, verify } from 'node:crypto';
 import fc from 'fast-check';
 import { decodeB64u as coreDecodeB64u } from '../../../packages/contracts/src/base64url';
 import { loadOrCreateInstallKey, memoryKeyStore, type StoredInstallKey } from '../../../packages/sdk/src/install-key';
+import { HARDWARE_LABEL } from '../../../packages/contracts/src/protocol';
 import {
+  androidAttestationChallenge,
+  androidChallengeMessage,
+  appAttestClientData,
+  appAttestClientDataHash,
   computeMeasurement,
   decodeB64u,
   encodeB64u,
@@ -62,6 +67,42 @@ describe('protocol 2 vectors: SDK', () => {
       const serverKey = createPublicKey({ key: { ...publicJwk }, format: 'jwk' });
       expect(verify('sha256', fromHex(c.expected.installProofMessageHex), { key: serverKey, dsaEncoding: 'ieee-p1363' }, proof)).toBe(true);
     });
+  });
+});
+
+describe('protocol 2.1 hardware vectors: SDK', () => {
+  it('has the label and cases this suite expects', () => {
+    expect(vectors.hardware.label).toBe(HARDWARE_LABEL);
+    expect(vectors.hardware.cases.map((c) => c.name)).toEqual(['basic', 'max-lengths', 'minimal']);
+  });
+
+  describe.each(vectors.hardware.cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const nonce = bytes(c.input.nonce);
+
+    it('reproduces the Android attestation challenge and its message', async () => {
+      expect(toHex(androidChallengeMessage(nonce))).toBe(c.expected.androidChallengeMessageHex);
+      const challenge = await androidAttestationChallenge(nonce);
+      expect(encodeB64u(challenge)).toBe(c.expected.androidChallenge);
+      expect(toHex(challenge)).toBe(c.expected.androidChallengeHex);
+    });
+
+    it('reproduces the App Attest client data and its hash from the install key', async () => {
+      const did = await jwkThumbprint(c.input.installKey as InstallPublicJwk);
+      expect(did).toBe(c.expected.thumbprint);
+      expect(toHex(appAttestClientData(nonce, did))).toBe(c.expected.clientDataHex);
+      const clientDataHash = await appAttestClientDataHash(nonce, did);
+      expect(encodeB64u(clientDataHash)).toBe(c.expected.clientDataHash);
+      expect(toHex(clientDataHash)).toBe(c.expected.clientDataHashHex);
+    });
+
+    it('binds the client data to the install key: another key gives another hash', async () => {
+      const other = vectors.hardware.cases.find((o) => o.expected.thumbprint !== c.expected.thumbprint)!;
+      expect(encodeB64u(await appAttestClientDataHash(nonce, other.expected.thumbprint))).not.toBe(c.expected.clientDataHash);
+    });
+  });
+
+  it('refuses a did that is not a 32-byte thumbprint', () => {
+    expect(() => appAttestClientData(new Uint8Array(32), 'AAAA')).toThrow(TypeError);
   });
 });
 

@@ -21,7 +21,7 @@ import { decodeB64u, encodeB64u } from '@attestor/contracts/base64url';
 import { LogTally, OUTCOMES } from '../core/log-stats';
 import type { AttestationLog, AttestationLogEntry, AttestationOutcome, BuildRefusal, LogCounts, LogPage, LogQuery } from '../core/ports';
 import { InvalidRequestError } from '@attestor/contracts/errors';
-import { isConditionalCheckFailed } from './dynamodb-nonce-store';
+import { isConditionalCheckFailed } from './dynamodb-errors';
 import { ATTESTATION_LOG_TABLE } from '@attestor/contracts/tables';
 
 export const LOG_RETENTION_SECONDS = 30 * 86400;
@@ -42,7 +42,10 @@ type Item = Record<string, AttributeValue>;
 const partition = (tenantId: string, bucket: string) => `TENANT#${tenantId}#${bucket}`;
 const shardOf = (jti: string) => (decodeB64u(jti)?.[0] ?? 0) % LOG_SHARDS;
 /** Every partition one bucket's entries may be in: the shards, and the unsharded one of older entries. */
-const partitionsOf = (tenantId: string, bucket: string) => [partition(tenantId, bucket), ...Array.from({ length: LOG_SHARDS }, (_, i) => partition(tenantId, `${bucket}#${String(i).padStart(2, '0')}`))];
+const partitionsOf = (tenantId: string, bucket: string) => [
+  partition(tenantId, bucket),
+  ...Array.from({ length: LOG_SHARDS }, (_, i) => partition(tenantId, `${bucket}#${String(i).padStart(2, '0')}`)),
+];
 const timeKey = (time: number) => String(Math.max(0, Math.floor(time))).padStart(10, '0');
 
 /** The cursor names the last sort key returned; the next page starts strictly below it. */
@@ -200,7 +203,10 @@ export class DynamoDbAttestationLog implements AttestationLog {
    * cursor, the union is sorted and cut at `limit`. A cursor is returned whenever a partition may
    * hold more than was taken.
    */
-  private async mergedPage(partitions: readonly string[], query: { since?: number; limit: number; cursor?: string }): Promise<{ items: Item[]; cursor?: string }> {
+  private async mergedPage(
+    partitions: readonly string[],
+    query: { since?: number; limit: number; cursor?: string },
+  ): Promise<{ items: Item[]; cursor?: string }> {
     const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     const since = query.since === undefined ? undefined : timeKey(query.since);
     if (before !== undefined && since !== undefined && before <= since) return { items: [] };

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { NonceRecord, NonceStore } from '../core/ports';
 import { NONCES_TABLE } from '@attestor/contracts/tables';
+import { isConditionalCheckFailed, translateDynamoDbError } from './dynamodb-errors';
 
 /**
  * `ttl` repeats `expiresAt` for DynamoDB's TTL sweeper, which deletes expired items only eventually
@@ -26,14 +27,6 @@ export function nonceToItem(record: NonceRecord): Record<string, AttributeValue>
   };
 }
 
-/**
- * Matched by name rather than instanceof: a second copy of the SDK in node_modules (or a bundle)
- * would throw an instance of a different class with the same name.
- */
-export function isConditionalCheckFailed(error: unknown): boolean {
-  return (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
-}
-
 export class DynamoDbNonceStore implements NonceStore {
   constructor(
     private readonly client: DynamoDBClient,
@@ -41,7 +34,11 @@ export class DynamoDbNonceStore implements NonceStore {
   ) {}
 
   async put(record: NonceRecord): Promise<void> {
-    await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: nonceToItem(record) }));
+    try {
+      await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: nonceToItem(record) }));
+    } catch (error) {
+      throw translateDynamoDbError(error);
+    }
   }
 
   async consume(nonceId: string, appId: string, nowSeconds: number): Promise<boolean> {
@@ -61,7 +58,7 @@ export class DynamoDbNonceStore implements NonceStore {
       // Unknown, already used, expired or another app's nonce: all the same answer, and the item
       // (if any) is left untouched, so a wrong appId cannot burn someone else's nonce.
       if (isConditionalCheckFailed(error)) return false;
-      throw error;
+      throw translateDynamoDbError(error);
     }
   }
 }

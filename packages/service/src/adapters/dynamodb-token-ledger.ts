@@ -7,7 +7,7 @@
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Clock } from '../core/ports';
 import type { ReplayLedger } from '@attestor/verify/core/replay';
-import { isConditionalCheckFailed } from './dynamodb-nonce-store';
+import { isConditionalCheckFailed } from './dynamodb-errors';
 import { TOKEN_LEDGER_TABLE } from '@attestor/contracts/tables';
 
 const TTL_ATTRIBUTE = TOKEN_LEDGER_TABLE.ttlAttribute ?? 'ttl';

@@ -4,10 +4,12 @@
  * Pure: no KMS client, so configFromEnv can check the roles at cold start in every function.
  */
 import { SECRET_CONTEXT_TENANT } from '@attestor/contracts/admin-api';
+import { ServiceError } from '@attestor/contracts/errors';
 
 /** A role ARN given for the tenant key policy is not an IAM role of one account. */
-export class InvalidKeyPolicyRoleError extends Error {
+export class InvalidKeyPolicyRoleError extends ServiceError {
   override readonly name = 'InvalidKeyPolicyRoleError';
+  override readonly code = 'key_policy_role_invalid';
 }
 
 /** The roles a tenant key's policy names. All must be IAM roles of one account. */
@@ -54,7 +56,13 @@ export function tenantKeyPolicy(roles: TenantKeyPolicyRoles): string {
     statements.push({ Sid: 'VerifiersReadPublicKey', Effect: 'Allow', Principal: { AWS: verifiers }, Action: 'kms:GetPublicKey', Resource: '*' });
   }
   if (roles.adminRoleArn) {
-    statements.push({ Sid: 'AdminDiscardsUnusedKey', Effect: 'Allow', Principal: { AWS: roles.adminRoleArn }, Action: 'kms:ScheduleKeyDeletion', Resource: '*' });
+    statements.push({
+      Sid: 'AdminDiscardsUnusedKey',
+      Effect: 'Allow',
+      Principal: { AWS: roles.adminRoleArn },
+      Action: 'kms:ScheduleKeyDeletion',
+      Resource: '*',
+    });
   }
   return JSON.stringify({ Version: '2012-10-17', Id: 'attestor-tenant-key', Statement: statements });
 }
@@ -83,7 +91,13 @@ export function tenantSecretKeyPolicy(roles: TenantKeyPolicyRoles, tenantId: str
       Resource: '*',
       Condition: forTenant,
     });
-    statements.push({ Sid: 'AdminDiscardsUnusedKey', Effect: 'Allow', Principal: { AWS: roles.adminRoleArn }, Action: 'kms:ScheduleKeyDeletion', Resource: '*' });
+    statements.push({
+      Sid: 'AdminDiscardsUnusedKey',
+      Effect: 'Allow',
+      Principal: { AWS: roles.adminRoleArn },
+      Action: 'kms:ScheduleKeyDeletion',
+      Resource: '*',
+    });
   }
   return JSON.stringify({ Version: '2012-10-17', Id: 'attestor-tenant-secrets-key', Statement: statements });
 }
@@ -109,6 +123,12 @@ function checkedRoles(roles: TenantKeyPolicyRoles): { signer: string; verifiers:
   return {
     signer: roles.signerRoleArn,
     verifiers: [...new Set(roles.verifierRoleArns ?? [])],
-    account: { Sid: 'AccountAdministersKey', Effect: 'Allow', Principal: { AWS: `arn:${signer.partition}:iam::${signer.account}:root` }, Action: 'kms:*', Resource: '*' },
+    account: {
+      Sid: 'AccountAdministersKey',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:${signer.partition}:iam::${signer.account}:root` },
+      Action: 'kms:*',
+      Resource: '*',
+    },
   };
 }

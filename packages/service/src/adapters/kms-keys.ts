@@ -21,22 +21,34 @@ import {
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { SECRET_BYTES, SecretIntegrityError, unwrapSecret as unwrapWithKms } from '@attestor/verify/aws/unwrap-secret';
 import { derToP1363 } from '../core/ecdsa';
+import { DependencyUnavailableError, ServiceError } from '../core/errors';
 import { jwkThumbprint } from '@attestor/verify/core/install-key';
 
-/** KMS does not have the key, or refuses to use it (disabled or pending deletion). */
-export class SigningKeyUnavailableError extends Error {
+/** Long enough for an operator's repair to be the likelier outcome than another refusal. */
+const KEY_UNAVAILABLE_RETRY_SECONDS = 30;
+
+/**
+ * KMS does not have the key, or refuses to use it (disabled or pending deletion): nothing a client
+ * can fix, and an operator may (re-enable the key, rotate), so it answers 503 like any dependency.
+ */
+export class SigningKeyUnavailableError extends DependencyUnavailableError {
   override readonly name = 'SigningKeyUnavailableError';
   constructor(
     readonly keyId: string,
     cause: unknown,
   ) {
-    super(`KMS key ${keyId} is unavailable: ${cause instanceof Error ? cause.name : 'unknown error'}`, { cause });
+    super(`KMS key ${keyId} is unavailable: ${cause instanceof Error ? cause.name : 'unknown error'}`, {
+      code: 'signing_key_unavailable',
+      retryAfterSeconds: KEY_UNAVAILABLE_RETRY_SECONDS,
+      cause,
+    });
   }
 }
 
 /** The registry's record does not match what KMS holds (a kid that is not the key's thumbprint, a secret of the wrong size). */
-export class TenantKeyIntegrityError extends Error {
+export class TenantKeyIntegrityError extends ServiceError {
   override readonly name = 'TenantKeyIntegrityError';
+  override readonly code = 'tenant_key_integrity';
 }
 
 /** The shortest window KMS allows; a discarded candidate key was never used. */
@@ -48,9 +60,15 @@ export function isKmsError(error: unknown, ...names: string[]): boolean {
 }
 
 const UNAVAILABLE = ['NotFoundException', 'DisabledException', 'KMSInvalidStateException'];
+/** KMS is over its request quota or cannot reach what it depends on: the same call succeeds a moment later. */
+const TRANSIENT = ['ThrottlingException', 'DependencyTimeoutException', 'KMSInternalException'];
 
 function translate(error: unknown, keyId: string): unknown {
-  return isKmsError(error, ...UNAVAILABLE) ? new SigningKeyUnavailableError(keyId, error) : error;
+  if (isKmsError(error, ...UNAVAILABLE)) return new SigningKeyUnavailableError(keyId, error);
+  if (isKmsError(error, ...TRANSIENT)) {
+    return new DependencyUnavailableError(`KMS refused a call with ${keyId}: ${(error as Error).name}`, { code: 'kms_unavailable', cause: error });
+  }
+  return error;
 }
 
 export interface PublicKeyInfo {
@@ -200,7 +218,8 @@ export async function discardKey(kms: KMSClient, keyId: string): Promise<void> {
 export async function ensureDecoyKey(kms: KMSClient, aliasName: string): Promise<string> {
   const existing = await describeIfExists(kms, aliasName);
   if (existing?.KeyState === 'Enabled') return existing.KeyId!;
-  const candidate = await createKey(kms, 'signing', 'Attestor decoy key: signs es256 tokens of failed attestations', [{ TagKey: 'attestor:purpose', TagValue: 'decoy' }]);
+  const description = 'Attestor decoy key: signs es256 tokens of failed attestations';
+  const candidate = await createKey(kms, 'signing', description, [{ TagKey: 'attestor:purpose', TagValue: 'decoy' }]);
   if (!existing) return (await claimAlias(kms, aliasName, candidate)).KeyId!;
   // The alias points at a disabled or deleted-soon key: move it to the new one.
   await kms.send(new UpdateAliasCommand({ AliasName: aliasName, TargetKeyId: candidate.KeyId }));

@@ -24,10 +24,10 @@ import type {
   Clock,
   KeyRotation,
   PublicJwk,
-  Registry,
   TenantKeyDescription,
   TenantKeyManager,
   TenantKeyRecord,
+  TenantKeyStore,
   TokenKeys,
   TokenSigningKey,
   VerificationKeys,
@@ -44,7 +44,6 @@ import {
   retirementsAfterRotation,
   SECRET_REFRESH_SECONDS,
   signingKeyAt,
-  TenantKeyMissingError,
   trustedKeysAt,
 } from '../core/tenant-keys';
 import { secretEncryptionContext } from '@attestor/contracts/admin-api';
@@ -66,13 +65,11 @@ import {
   type PublicKeyInfo,
 } from './kms-keys';
 
-export { ensureDecoyKey, SigningKeyUnavailableError, TenantKeyIntegrityError } from './kms-keys';
-export { SECRET_CACHE_SECONDS, SECRET_REFRESH_SECONDS, TenantKeyMissingError };
+import { InvalidTenantIdError, TenantKeyMissingError } from '../core/errors';
 
-/** Tenant ids become part of KMS alias names, which allow only these characters. */
-export class InvalidTenantIdError extends Error {
-  override readonly name = 'InvalidTenantIdError';
-}
+export { ensureDecoyKey, SigningKeyUnavailableError, TenantKeyIntegrityError } from './kms-keys';
+export { SECRET_CACHE_SECONDS, SECRET_REFRESH_SECONDS };
+export { InvalidTenantIdError, TenantKeyMissingError } from '../core/errors';
 
 export interface KmsTenantKeysOptions {
   /** Key id, ARN or alias of the decoy key that signs es256 tokens of failed attestations. */
@@ -137,7 +134,7 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKe
 
   constructor(
     private readonly kms: KMSClient,
-    private readonly registry: Registry,
+    private readonly registry: TenantKeyStore,
     private readonly options: KmsTenantKeysOptions,
   ) {}
 

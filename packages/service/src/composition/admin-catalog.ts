@@ -1,24 +1,37 @@
-/** The adminCatalog function: the registry and (if configured) the attestation log. DynamoDB only: no KMS, no S3. */
+/**
+ * The adminCatalog function: apps, registrations, policies and devices in the registry, and (if
+ * configured) the attestation log. DynamoDB only: no KMS, no S3.
+ */
 import type { AdminCatalogDeps } from '../handlers/admin/context';
+import { DynamoDbTenantApps } from '../adapters/dynamodb-registry/app-store';
+import { DynamoDbDeviceStore } from '../adapters/dynamodb-registry/device-store';
+import { DynamoDbPolicyStore } from '../adapters/dynamodb-registry/policy-store';
+import { DynamoDbRegistrationStore } from '../adapters/dynamodb-registry/registration-store';
+import { DynamoDbPrincipalDirectory } from '../adapters/dynamodb-registry/tenant-directory';
 import { dynamoDbClient } from './clients/dynamodb';
-import { DynamoDbRegistry } from '../adapters/dynamodb-registry';
 import type { ServiceConfig } from './environment';
 import { adminCommonDeps } from './admin';
 import { attestationLogFor } from './attestation-log';
-import type { SharedAdapters } from './shared';
+import type { RegistryAdapters, SharedAdapters } from './shared';
 
-type CatalogAdapters = Pick<SharedAdapters, 'registry' | 'attestationLog'>;
+type CatalogAdapters = Pick<RegistryAdapters, 'apps' | 'registrations' | 'policies' | 'devices' | 'principals'> & Pick<SharedAdapters, 'attestationLog'>;
 
-export function adminCatalogDeps(config: ServiceConfig, shared?: CatalogAdapters): AdminCatalogDeps {
-  const { registry, attestationLog: log } = shared ?? ownAdapters(config);
-  return { ...adminCommonDeps(config, registry), ...(log ? { log } : {}) };
+export function adminCatalogDeps(config: ServiceConfig, shared?: Pick<SharedAdapters, 'registry' | 'attestationLog'>): AdminCatalogDeps {
+  const adapters = shared ? { ...shared.registry, attestationLog: shared.attestationLog } : ownAdapters(config);
+  const { apps, registrations, policies, devices, principals, attestationLog: log } = adapters;
+  return { ...adminCommonDeps(config, principals), apps, registrations, policies, devices, ...(log ? { log } : {}) };
 }
 
 /** A Lambda's own adapters: one DynamoDB client for the registry and the log. */
 function ownAdapters(config: ServiceConfig): CatalogAdapters {
   const dynamodb = dynamoDbClient(config);
+  const table = config.registryTable;
   return {
-    registry: new DynamoDbRegistry(dynamodb, config.registryTable),
+    apps: new DynamoDbTenantApps(dynamodb, table),
+    registrations: new DynamoDbRegistrationStore(dynamodb, table),
+    policies: new DynamoDbPolicyStore(dynamodb, table),
+    devices: new DynamoDbDeviceStore(dynamodb, table),
+    principals: new DynamoDbPrincipalDirectory(dynamodb, table),
     attestationLog: attestationLogFor(config, dynamodb),
   };
 }

@@ -1,12 +1,14 @@
-/** The adminKeys function: the registry and tenant keys in KMS. No S3, no attestation log. */
-import type { AdminCredentialIssuer } from '../core/ports';
+/** The adminKeys function: tenants, app creation and tenant keys (records in the registry, keys in KMS). No S3, no attestation log. */
+import type { AdminCredentialIssuer, AppStore, TenantKeyManager } from '../core/ports';
 import type { AdminKeysDeps } from '../handlers/admin/context';
+import { DynamoDbAppStore } from '../adapters/dynamodb-registry/app-store';
+import { DynamoDbTenantDirectory } from '../adapters/dynamodb-registry/tenant-directory';
+import { DynamoDbTenantKeyStore } from '../adapters/dynamodb-registry/tenant-key-store';
 import { dynamoDbClient } from './clients/dynamodb';
 import { kmsClient } from './clients/kms';
-import { DynamoDbRegistry } from '../adapters/dynamodb-registry';
 import type { ServiceConfig } from './environment';
 import { adminCommonDeps } from './admin';
-import type { SharedAdapters } from './shared';
+import type { RegistryAdapters, SharedAdapters } from './shared';
 import { tenantKeysFor } from './tenant-keys';
 
 export interface AdminKeysOptions {
@@ -14,11 +16,27 @@ export interface AdminKeysOptions {
   readonly credentialIssuer?: AdminCredentialIssuer;
 }
 
+/** Of the registry: apps (to create one) and the tenant directory; the tenant keys over both the registry and KMS. */
+type KeysAdapters = Pick<RegistryAdapters, 'tenants'> & { readonly apps: AppStore; readonly tenantKeys: TenantKeyManager };
+
 export function adminKeysDeps(config: ServiceConfig, options: AdminKeysOptions = {}, shared?: Pick<SharedAdapters, 'registry' | 'tenantKeys'>): AdminKeysDeps {
-  const registry = shared?.registry ?? new DynamoDbRegistry(dynamoDbClient(config), config.registryTable);
+  const { apps, tenants, tenantKeys } = shared ? { ...shared.registry, tenantKeys: shared.tenantKeys } : ownAdapters(config);
   return {
-    ...adminCommonDeps(config, registry),
-    keys: shared?.tenantKeys ?? tenantKeysFor(config, kmsClient(config), registry),
+    ...adminCommonDeps(config, tenants),
+    apps,
+    tenants,
+    keys: tenantKeys,
     ...(options.credentialIssuer ? { credentialIssuer: options.credentialIssuer } : {}),
+  };
+}
+
+/** A Lambda's own adapters: the registry's apps, tenants and key records over one DynamoDB client, KMS for the keys. */
+function ownAdapters(config: ServiceConfig): KeysAdapters {
+  const dynamodb = dynamoDbClient(config);
+  const table = config.registryTable;
+  return {
+    apps: new DynamoDbAppStore(dynamodb, table),
+    tenants: new DynamoDbTenantDirectory(dynamodb, table),
+    tenantKeys: tenantKeysFor(config, kmsClient(config), new DynamoDbTenantKeyStore(dynamodb, table)),
   };
 }

@@ -1,50 +1,73 @@
 /**
- * The adminUploads function: the registry, presigned URLs on the builds bucket, and tenant keys in
- * KMS (an upload may create its app, whose tenant then needs a signing key). No attestation log.
+ * The adminUploads function: uploads, apps and registrations in the registry, presigned URLs on the
+ * builds bucket, and tenant keys in KMS (an upload may create its app, whose tenant then needs a
+ * signing key). No attestation log.
  */
-import type { Clock, Registry, TenantKeyManager } from '../core/ports';
+import type { AppStore, Clock, TenantKeyManager, TenantKeyStore } from '../core/ports';
 import { trustedKeysAt } from '../core/tenant-keys';
 import type { AdminUploadsDeps } from '../handlers/admin/context';
+import { DynamoDbAppStore } from '../adapters/dynamodb-registry/app-store';
+import { DynamoDbRegistrationStore } from '../adapters/dynamodb-registry/registration-store';
+import { DynamoDbPrincipalDirectory } from '../adapters/dynamodb-registry/tenant-directory';
+import { DynamoDbTenantKeyStore } from '../adapters/dynamodb-registry/tenant-key-store';
+import { DynamoDbUploadStore } from '../adapters/dynamodb-registry/upload-store';
+import { S3UploadUrls } from '../adapters/s3-upload-urls';
 import { dynamoDbClient } from './clients/dynamodb';
 import { s3Client } from './clients/s3';
-import { DynamoDbRegistry } from '../adapters/dynamodb-registry';
 import type { ServiceConfig } from './environment';
-import { S3UploadUrls } from '../adapters/s3-upload-urls';
 import { adminCommonDeps } from './admin';
-import { clockOf, type SharedAdapters } from './shared';
+import { clockOf, type RegistryAdapters, type SharedAdapters } from './shared';
+
+type UploadsAdapters = Pick<RegistryAdapters, 'registrations' | 'uploads' | 'principals' | 'keyRecords'> & { readonly apps: AppStore };
 
 export function adminUploadsDeps(config: ServiceConfig, shared?: Pick<SharedAdapters, 's3' | 'registry' | 'tenantKeys'>): AdminUploadsDeps {
-  const registry = shared?.registry ?? new DynamoDbRegistry(dynamoDbClient(config), config.registryTable);
+  const { apps, registrations, uploads, principals, keyRecords } = shared?.registry ?? ownAdapters(config);
   const clock = clockOf(config);
   return {
-    ...adminCommonDeps(config, registry),
+    ...adminCommonDeps(config, principals),
+    apps,
+    registrations,
+    uploads,
     keys:
       shared?.tenantKeys ??
-      signingKeysOnDemand(registry, clock, async () => {
+      signingKeysOnDemand(keyRecords, clock, async () => {
         // Loaded here, not imported above, so that the KMS SDK is not part of this function's cold start.
-        const [{ tenantKeysFor }, { kmsClient }] = await Promise.all([import('./tenant-keys.js'), import('./clients/kms.js')]);
-        return tenantKeysFor(config, kmsClient(config), registry);
+        const { tenantKeysWithOwnClient } = await import('./tenant-keys.js');
+        return tenantKeysWithOwnClient(config, keyRecords);
       }),
-    uploads: new S3UploadUrls(shared?.s3 ?? s3Client(config), config.buildsBucket, clock),
+    uploadUrls: new S3UploadUrls(shared?.s3 ?? s3Client(config), config.buildsBucket, clock),
     maxBuildBytes: config.maxBuildBytes,
+  };
+}
+
+/** A Lambda's own adapters: the registry's ports this function calls, over one DynamoDB client. */
+function ownAdapters(config: ServiceConfig): UploadsAdapters {
+  const dynamodb = dynamoDbClient(config);
+  const table = config.registryTable;
+  return {
+    apps: new DynamoDbAppStore(dynamodb, table),
+    registrations: new DynamoDbRegistrationStore(dynamodb, table),
+    uploads: new DynamoDbUploadStore(dynamodb, table),
+    principals: new DynamoDbPrincipalDirectory(dynamodb, table),
+    keyRecords: new DynamoDbTenantKeyStore(dynamodb, table),
   };
 }
 
 /**
  * ensureSigningKey that loads the KMS side only when the tenant has no trusted key yet. Uploads
  * almost always come from a tenant that has one (tenant and app creation make it), and that is
- * answered from the registry alone, exactly as KmsTenantKeys.ensureSigningKey answers it; only a
+ * answered from the key records alone, exactly as KmsTenantKeys.ensureSigningKey answers it; only a
  * tenant's first key needs KMS, and then the real ensureSigningKey runs, race handling included.
  */
 export function signingKeysOnDemand(
-  registry: Pick<Registry, 'listTenantKeys'>,
+  keyRecords: Pick<TenantKeyStore, 'listTenantKeys'>,
   clock: Clock,
   load: () => Promise<Pick<TenantKeyManager, 'ensureSigningKey'>>,
 ): Pick<TenantKeyManager, 'ensureSigningKey'> {
   let loaded: Promise<Pick<TenantKeyManager, 'ensureSigningKey'>> | undefined;
   return {
     async ensureSigningKey(tenantId) {
-      if (trustedKeysAt(await registry.listTenantKeys(tenantId), clock.nowSeconds()).length > 0) return;
+      if (trustedKeysAt(await keyRecords.listTenantKeys(tenantId), clock.nowSeconds()).length > 0) return;
       loaded ??= load();
       // A failed load is not kept: the next upload tries again.
       loaded.catch(() => (loaded = undefined));

@@ -13,7 +13,7 @@ import { emfMetrics, type MetricsSink } from '../handlers/metrics';
 import { TOKEN_HEADER_NAME } from '@attestor/contracts/protocol';
 import { dynamoDbClient } from './clients/dynamodb';
 import { kmsClient } from './clients/kms';
-import { DynamoDbRegistry } from '../adapters/dynamodb-registry';
+import { DynamoDbTenantKeyStore } from '../adapters/dynamodb-registry/tenant-key-store';
 import { DynamoDbTokenLedger } from '../adapters/dynamodb-token-ledger';
 import { ConfigurationError, DEFAULTS } from './environment';
 import { RemoteKeySource } from '@attestor/verify/aws/remote-key-source';
@@ -102,9 +102,8 @@ export function authorizerConfigFromEnv(env: NodeJS.ProcessEnv): AuthorizerConfi
 
   const ledgerTable = value('TOKEN_LEDGER_TABLE');
   if ((limitedUse || requireProof) && ledgerTable === undefined) {
-    throw new ConfigurationError(
-      `environment variable TOKEN_LEDGER_TABLE is required when ${[limitedUse && 'LIMITED_USE', requireProof && 'REQUIRE_PROOF'].filter(Boolean).join(' and ')} is true`,
-    );
+    const enforcing = [limitedUse && 'LIMITED_USE', requireProof && 'REQUIRE_PROOF'].filter(Boolean).join(' and ');
+    throw new ConfigurationError(`environment variable TOKEN_LEDGER_TABLE is required when ${enforcing} is true`);
   }
 
   const kind = oneOf('KEY_SOURCE', ['kms', 'remote'] as const, 'kms');
@@ -209,7 +208,7 @@ export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDeps 
 
   let keys: VerificationKeySource;
   if (config.keySource.kind === 'kms') {
-    keys = new KmsTenantKeys(kms, new DynamoDbRegistry(dynamodb!, config.keySource.registryTable), {
+    keys = new KmsTenantKeys(kms, new DynamoDbTenantKeyStore(dynamodb!, config.keySource.registryTable), {
       decoyKeyId: config.keySource.decoyKeyId,
       aliasPrefix: config.keySource.tenantKeyAliasPrefix,
       clock,

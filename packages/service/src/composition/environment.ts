@@ -4,9 +4,10 @@
  * passes with its own endpoints (and, in tests, an injected clock). Same code, different endpoints.
  *
  * Configuration only: no SDK client and no adapter is imported here, so every function can parse
- * its environment without bundling the others' code. The wiring is in ./wiring/ (one module per
- * function) and ./services.ts (everything, for the local cloud).
+ * its environment without bundling the others' code. The wiring is in this folder's other modules
+ * (one per function) and ./services.ts (everything, for the local cloud).
  */
+import { ServiceError } from '../core/errors';
 import type { Clock, RandomSource } from '../core/ports';
 import { DEFAULT_MAX_BUILD_BYTES } from '../core/registration';
 import { parseOperatorPrincipals } from '../core/tenancy';
@@ -52,8 +53,10 @@ export interface ServiceConfig {
   readonly random?: RandomSource;
 }
 
-export class ConfigurationError extends Error {
+/** Thrown at cold start, naming the variable at fault; a function that throws it never serves a request. */
+export class ConfigurationError extends ServiceError {
   override readonly name = 'ConfigurationError';
+  override readonly code = 'configuration_invalid';
 }
 
 export const DEFAULTS = {
@@ -100,7 +103,8 @@ export function tokenTtlFromEnv(text: string | undefined): number {
   if (text === undefined || text === '') return DEFAULT_TOKEN_TTL_SECONDS;
   const seconds = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   if (!(seconds >= MIN_TOKEN_TTL_SECONDS && seconds <= MAX_TOKEN_TTL_SECONDS)) {
-    throw new ConfigurationError(`ATTESTOR_TOKEN_TTL_SECONDS must be a whole number of seconds from ${MIN_TOKEN_TTL_SECONDS} to ${MAX_TOKEN_TTL_SECONDS}, got "${text}"`);
+    const range = `from ${MIN_TOKEN_TTL_SECONDS} to ${MAX_TOKEN_TTL_SECONDS}`;
+    throw new ConfigurationError(`ATTESTOR_TOKEN_TTL_SECONDS must be a whole number of seconds ${range}, got "${text}"`);
   }
   return seconds;
 }

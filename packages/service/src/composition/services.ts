@@ -1,7 +1,7 @@
 /**
  * Every function wired at once, over one set of clients: the local cloud's composition root
- * (local/cloud.ts). Lambdas never import this module; each entry uses its own ./wiring/ module,
- * so that it bundles only its own adapters and loads only the SDK clients it calls.
+ * (packages/local/src/cloud.ts). Lambdas never import this module; each entry uses its own
+ * composition module, so that it bundles only its own adapters and loads only the SDK clients it calls.
  */
 import type { AttestationDeps } from '../core/attestation';
 import type { RegistrationDeps } from '../core/registration';
@@ -9,7 +9,6 @@ import type { AdminDeps } from '../handlers/admin';
 import { dynamoDbClient } from './clients/dynamodb';
 import { kmsClient } from './clients/kms';
 import { s3Client } from './clients/s3';
-import { DynamoDbRegistry } from '../adapters/dynamodb-registry';
 import type { ServiceConfig } from './environment';
 import { adminCatalogDeps } from './admin-catalog';
 import { attestationLogFor } from './attestation-log';
@@ -18,6 +17,7 @@ import { adminUploadsDeps } from './admin-uploads';
 import { attestDeps } from './attest';
 import { challengeDeps, type ChallengeDeps } from './challenge';
 import { registrationDeps } from './register';
+import { registryAdapters, wholeRegistry } from './registry';
 import { clockOf, type SharedAdapters } from './shared';
 import { tenantKeysFor } from './tenant-keys';
 
@@ -25,20 +25,22 @@ export function createServices(config: ServiceConfig) {
   const dynamodb = dynamoDbClient(config);
   const s3 = s3Client(config);
   const kms = kmsClient(config);
-  const registry = new DynamoDbRegistry(dynamodb, config.registryTable);
+  const registry = registryAdapters(dynamodb, config.registryTable);
   const shared: SharedAdapters = {
     dynamodb,
     s3,
     kms,
     registry,
-    tenantKeys: tenantKeysFor(config, kms, registry),
+    tenantKeys: tenantKeysFor(config, kms, registry.keyRecords),
     attestationLog: attestationLogFor(config, dynamodb),
   };
+  const whole = wholeRegistry(registry);
   return {
     config,
     clock: clockOf(config),
     clients: { dynamodb: () => dynamodb, s3: () => s3, kms: () => kms },
-    registry: () => shared.registry,
+    /** Every registry port on one object, for bootstrap and tests; functions get only the ports they use. */
+    registry: () => whole,
     tenantKeys: () => shared.tenantKeys,
     attestationLog: () => shared.attestationLog,
     challenge: (): ChallengeDeps => challengeDeps(config, shared),
@@ -46,10 +48,12 @@ export function createServices(config: ServiceConfig) {
     registration: (): RegistrationDeps => registrationDeps(config, shared),
     /** Every admin area over the shared adapters; each area's handler uses its part. */
     admin: (options: AdminKeysOptions = {}): AdminDeps => ({
+      // Every area's ports are the same shared adapters; the order only decides which area's
+      // (narrower or wider) type each member gets: `keys` from adminKeys (the whole key manager),
+      // `apps` and `registrations` from adminCatalog (every method).
       ...adminUploadsDeps(config, shared),
-      ...adminCatalogDeps(config, shared),
-      // Last: its `keys` (the shared tenant keys, as adminUploads's) is the whole key manager.
       ...adminKeysDeps(config, options, shared),
+      ...adminCatalogDeps(config, shared),
     }),
   };
 }

@@ -1,15 +1,21 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
-import type { Registry } from '../core/ports';
+import type { TenantKeyStore } from '../core/ports';
 import type { ServiceConfig } from './environment';
 import { KmsTenantKeys } from '../adapters/kms-tenant-keys';
+import { kmsClient } from './clients/kms';
 import { clockOf } from './shared';
 
 /** The tenant keys as the attest and admin functions (and the local cloud) configure them. */
-export function tenantKeysFor(config: ServiceConfig, kms: KMSClient, registry: Registry): KmsTenantKeys {
-  return new KmsTenantKeys(kms, registry, {
+export function tenantKeysFor(config: ServiceConfig, kms: KMSClient, keyRecords: TenantKeyStore): KmsTenantKeys {
+  return new KmsTenantKeys(kms, keyRecords, {
     decoyKeyId: config.decoyKeyId,
     aliasPrefix: config.tenantKeyAliasPrefix,
     clock: clockOf(config),
     ...(config.tenantKeyPolicyRoles !== undefined ? { keyPolicyRoles: config.tenantKeyPolicyRoles } : {}),
   });
+}
+
+/** The same over a KMS client of their own: what adminUploads loads on demand (composition/admin-uploads.ts). */
+export function tenantKeysWithOwnClient(config: ServiceConfig, keyRecords: TenantKeyStore): KmsTenantKeys {
+  return tenantKeysFor(config, kmsClient(config), keyRecords);
 }

@@ -9,6 +9,7 @@ import { computeMeasurement, constantTimeEqual } from './measurement';
 import { DEFAULT_POLICY, policyViolations, type Policy } from './policy';
 import { debugSecretDigest, isAllowlistedInstall, matchesDebugSecret } from './devices';
 import { debugDeviceId } from '@attestor/contracts/admin-ids';
+import { NonceInvalidError } from './errors';
 import type {
   AttestationCatalog,
   AttestationLog,
@@ -77,13 +78,7 @@ export async function issueChallenge(deps: Pick<AttestationDeps, 'nonces' | 'clo
   return { nonce: encodeB64u(nonce), expiresAt };
 }
 
-export class NonceInvalidError extends Error {
-  override readonly name = 'NonceInvalidError';
-  readonly code = 'nonce_invalid';
-  constructor() {
-    super('nonce is unknown, already used or expired');
-  }
-}
+export { NonceInvalidError };
 
 /** What the service decided, for the log and for tests. Never sent to the client. */
 export interface Verdict {

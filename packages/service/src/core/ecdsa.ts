@@ -3,10 +3,13 @@
  * needs the fixed-width IEEE P1363 form r||s (RFC 7518 §3.4). Getting this wrong yields tokens that
  * verify in some libraries and not others, so the conversion is strict.
  */
+import { ServiceError } from './errors';
+
 const P256_SCALAR_BYTES = 32;
 
-export class SignatureEncodingError extends Error {
+export class SignatureEncodingError extends ServiceError {
   override readonly name = 'SignatureEncodingError';
+  override readonly code = 'signature_encoding_invalid';
 }
 
 export function derToP1363(der: Uint8Array, scalarBytes = P256_SCALAR_BYTES): Buffer {

@@ -3,12 +3,28 @@
  * DynamoDB, S3 and KMS; unit tests implement them in memory. Nothing here may import an AWS SDK.
  */
 import type { KeyObject } from 'node:crypto';
-import type { AttestationLogEntry, AttestationOutcome, BuildRefusal, KeyRotation, PublicJwk, TenantKeyDescription, WrappedTokenSecret } from '@attestor/contracts/admin-api';
+import type {
+  AttestationLogEntry,
+  AttestationOutcome,
+  BuildRefusal,
+  KeyRotation,
+  PublicJwk,
+  TenantKeyDescription,
+  WrappedTokenSecret,
+} from '@attestor/contracts/admin-api';
 import type { TokenFormat } from '@attestor/contracts/protocol';
 import type { Policy } from './policy';
+import { ServiceError } from '@attestor/contracts/errors';
 
 // The verifier's ports (clock, keys) are the verify package's; the service's components share them.
-export { NO_VERIFICATION_KEYS, systemClock, type Clock, type TokenSecret, type VerificationKeys, type VerificationKeySource } from '@attestor/verify/core/ports';
+export {
+  NO_VERIFICATION_KEYS,
+  systemClock,
+  type Clock,
+  type TokenSecret,
+  type VerificationKeys,
+  type VerificationKeySource,
+} from '@attestor/verify/core/ports';
 export type {
   AttestationLogEntry,
   AttestationOutcome,
@@ -80,24 +96,79 @@ export interface UploadRecord {
   readonly completedAt?: number;
 }
 
-export interface Registry {
+/*
+ * The registry is one DynamoDB table (adapters/dynamodb-registry/), seen through one port per kind
+ * of record, each as small as its callers need: attest reads an AttestationCatalog and nothing
+ * else, the authorizer only tenant key records, the register function uploads, apps and
+ * registrations. A function's composition then bundles only the adapters of its ports, and a test
+ * fakes only what the code under test calls.
+ *
+ * Admin reads are strongly consistent: an admin change must be seen by the next attestation that
+ * reads the registry (docs/ADMIN_API.md §10).
+ */
+
+/** Apps and the tenant each belongs to: what every function that checks or creates an app reads. */
+export interface AppStore {
   getApp(appId: string): Promise<AppRecord | undefined>;
   /** Creates the app if absent; returns the stored record either way (never moves an app between tenants). */
   ensureApp(app: AppRecord): Promise<AppRecord>;
+}
+
+/** A tenant's apps as a whole: listing and removal (the adminCatalog function's). */
+export interface TenantApps extends AppStore {
+  /** Apps of one tenant, sorted by appId. */
+  listApps(tenantId: string): Promise<AppRecord[]>;
+  /** Removes the app and everything under it (registrations, policy, devices); reports what went. */
+  deleteApp(appId: string): Promise<AppRemoval | undefined>;
+}
+
+/** Registered builds of apps, by (appId, version). */
+export interface RegistrationStore {
   getRegistration(appId: string, version: string): Promise<RegistrationRecord | undefined>;
   /**
    * Writes the registration unless one exists for (appId, version). Returns what is stored afterwards,
    * so a redelivered event or a repeated upload of the same build is a no-op.
    */
   putRegistrationIfAbsent(record: RegistrationRecord): Promise<RegistrationRecord>;
+  /** Registrations of an app, newest first. */
+  listRegistrations(appId: string): Promise<RegistrationRecord[]>;
+  /** Removes and returns the registration, or undefined if there was none. */
+  deleteRegistration(appId: string, version: string): Promise<RegistrationRecord | undefined>;
+  /** Sets expiresAt of an existing registration; undefined if there is none. */
+  setRegistrationExpiry(appId: string, version: string, expiresAt: number): Promise<RegistrationRecord | undefined>;
+}
+
+/** Each app's policy; an app without one is judged by DEFAULT_POLICY. */
+export interface PolicyStore {
   getPolicy(appId: string): Promise<Policy | undefined>;
+  putPolicy(appId: string, policy: Policy): Promise<void>;
+}
+
+/** Allow-listed devices of apps. */
+export interface DeviceStore {
+  /** Newest first. */
+  listDevices(appId: string): Promise<DeviceRecord[]>;
+  getDevice(appId: string, deviceId: string): Promise<DeviceRecord | undefined>;
+  /** False if a device with the same id exists. */
+  putDeviceIfAbsent(record: DeviceRecord): Promise<boolean>;
+  deleteDevice(appId: string, deviceId: string): Promise<DeviceRecord | undefined>;
+}
+
+/** Uploads of builds, from issue (admin API) to settlement (register function). */
+export interface UploadStore {
   putUpload(record: UploadRecord): Promise<void>;
   getUpload(uploadId: string): Promise<UploadRecord | undefined>;
   /** Moves a pending upload to its final status; a settled upload is left as it is. */
   settleUpload(uploadId: string, update: Pick<UploadRecord, 'status' | 'reason' | 'sha256' | 'size'>): Promise<void>;
+  /** Records that the multipart upload was completed in S3, so a repeated complete is answered from here. */
+  markUploadCompleted(uploadId: string, completedAt: number): Promise<void>;
+}
+
+/** Records of tenants' token keys; the keys themselves are in KMS (adapters/kms-tenant-keys.ts). */
+export interface TenantKeyStore {
   /** Signing keys of a tenant, newest first. */
   listTenantKeys(tenantId: string): Promise<TenantKeyRecord[]>;
-  /** Records a key; fails with KeyConflictError if a record for (tenantId, kid) exists. */
+  /** Records a key; fails with KeyConflictError (core/errors.ts) if a record for (tenantId, kid) exists. */
   putTenantKey(record: TenantKeyRecord): Promise<void>;
   /**
    * Sets a key's retirement time unless it already has one (a concurrent rotation may have set an
@@ -106,27 +177,6 @@ export interface Registry {
   retireTenantKey(tenantId: string, kid: string, retiresAt: number): Promise<void>;
   /** Records that KMS deletion of a retired key was scheduled at `at`, unless already recorded. Unknown keys are ignored. */
   markTenantKeyDeletionScheduled(tenantId: string, kid: string, at: number): Promise<void>;
-
-  // Admin API (issue 3). Reads on these paths are strongly consistent: an admin change must be
-  // seen by the next attestation (docs/ADMIN_API.md §10).
-  /** Apps of one tenant, sorted by appId. */
-  listApps(tenantId: string): Promise<AppRecord[]>;
-  /** Removes the app and everything under it (registrations, policy, devices); reports what went. */
-  deleteApp(appId: string): Promise<AppRemoval | undefined>;
-  /** Registrations of an app, newest first. */
-  listRegistrations(appId: string): Promise<RegistrationRecord[]>;
-  /** Removes and returns the registration, or undefined if there was none. */
-  deleteRegistration(appId: string, version: string): Promise<RegistrationRecord | undefined>;
-  /** Sets expiresAt of an existing registration; undefined if there is none. */
-  setRegistrationExpiry(appId: string, version: string, expiresAt: number): Promise<RegistrationRecord | undefined>;
-  putPolicy(appId: string, policy: Policy): Promise<void>;
-  listDevices(appId: string): Promise<DeviceRecord[]>;
-  getDevice(appId: string, deviceId: string): Promise<DeviceRecord | undefined>;
-  /** False if a device with the same id exists. */
-  putDeviceIfAbsent(record: DeviceRecord): Promise<boolean>;
-  deleteDevice(appId: string, deviceId: string): Promise<DeviceRecord | undefined>;
-  /** Records that the multipart upload was completed in S3, so a repeated complete is answered from here. */
-  markUploadCompleted(uploadId: string, completedAt: number): Promise<void>;
 }
 
 /**
@@ -202,14 +252,18 @@ export interface AdminCredentialIssuer {
   issue(tenantId: string): Promise<IssuedAdminCredential>;
 }
 
-/** Tenants and who administers them. */
-export interface TenantDirectory {
+/** Which tenant a principal administers: what every admin function reads to know its caller (core/tenancy.ts). */
+export interface PrincipalDirectory {
+  getPrincipal(principal: string): Promise<PrincipalRecord | undefined>;
+}
+
+/** Tenants and who administers them: what tenant management (operators only) reads and writes. */
+export interface TenantDirectory extends PrincipalDirectory {
   getTenant(tenantId: string): Promise<TenantRecord | undefined>;
   /** False if the tenant exists. */
   putTenantIfAbsent(record: TenantRecord): Promise<boolean>;
   /** Sorted by tenantId. */
   listTenants(): Promise<TenantRecord[]>;
-  getPrincipal(principal: string): Promise<PrincipalRecord | undefined>;
   /** False if the principal is mapped already (to any tenant). */
   putPrincipalIfAbsent(record: PrincipalRecord): Promise<boolean>;
   listPrincipals(tenantId: string): Promise<PrincipalRecord[]>;
@@ -347,8 +401,9 @@ export interface CompletedPart {
 }
 
 /** The store refused to assemble the parts (a part missing, an ETag wrong, the upload gone). */
-export class MultipartRejectedError extends Error {
+export class MultipartRejectedError extends ServiceError {
   override readonly name = 'MultipartRejectedError';
+  override readonly code = 'multipart_rejected';
   constructor(
     message: string,
     /** The multipart upload no longer exists (completed or aborted). */

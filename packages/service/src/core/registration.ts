@@ -3,7 +3,8 @@
  * register function hashes it as a stream and records the digest attestations are checked against.
  */
 import { createHash } from 'node:crypto';
-import type { AttestationLog, BuildStore, Clock, RegistrationRecord, Registry, UploadRecord } from './ports';
+import { ServiceError } from './errors';
+import type { AppStore, AttestationLog, BuildStore, Clock, RegistrationRecord, RegistrationStore, UploadRecord, UploadStore } from './ports';
 import { BUILD_KEY_PREFIX, DEFAULT_MAX_BUILD_BYTES, MAX_UPLOAD_PARTS } from '@attestor/contracts/admin-api';
 import { APP_ID_PATTERN, VERSION_PATTERN } from '@attestor/contracts/protocol';
 
@@ -35,7 +36,10 @@ export function parseBuildObjectKey(objectKey: string): BuildKey | undefined {
 }
 
 export interface RegistrationDeps {
-  readonly registry: Registry;
+  readonly uploads: Pick<UploadStore, 'getUpload' | 'settleUpload'>;
+  /** Only to check that the app is still the uploading tenant's. */
+  readonly apps: Pick<AppStore, 'getApp'>;
+  readonly registrations: Pick<RegistrationStore, 'putRegistrationIfAbsent'>;
   readonly builds: BuildStore;
   readonly clock: Clock;
   readonly maxBuildBytes: number;
@@ -54,8 +58,9 @@ export interface BuildEvent {
 }
 
 /** The build store has no object under the key (deleted since, or the event is stale). */
-export class BuildObjectMissingError extends Error {
+export class BuildObjectMissingError extends ServiceError {
   override readonly name: string = 'BuildObjectMissingError';
+  override readonly code = 'build_object_missing';
   constructor(readonly objectKey: string) {
     super(`no build object at ${objectKey}`);
   }
@@ -94,21 +99,22 @@ export async function registerBuild(deps: RegistrationDeps, objectKey: string, e
   };
   const key = parseBuildObjectKey(objectKey);
   if (!key) return refuseStray('unknown_key', {});
-  const upload = await deps.registry.getUpload(key.uploadId);
+  const upload = await deps.uploads.getUpload(key.uploadId);
   if (!upload || upload.objectKey !== objectKey) return refuseStray('unknown_upload', key);
   if (upload.status !== 'pending') return { status: 'unchanged', reason: `upload already ${upload.status}` };
 
   const reject = async (reason: string, size?: number): Promise<RegisterOutcome> => {
-    await deps.registry.settleUpload(key.uploadId, { status: 'rejected', reason });
+    await deps.uploads.settleUpload(key.uploadId, { status: 'rejected', reason });
     const tenantId = upload.tenantId ?? deps.operatorTenantId;
     if (deps.log && tenantId !== undefined) {
-      await deps.log.recordBuildRefusal({ tenantId, objectKey, reason, time, eventId, appId: key.appId, version: key.version, uploadId: key.uploadId, ...(size !== undefined ? { size } : {}) });
+      const { appId, version, uploadId } = key;
+      await deps.log.recordBuildRefusal({ tenantId, objectKey, reason, time, eventId, appId, version, uploadId, ...(size !== undefined ? { size } : {}) });
     }
     return { status: 'rejected', reason };
   };
   // The app may have been removed, or removed and created by another tenant, since the upload was
   // issued: a registration written now would attach this tenant's build to someone else's app.
-  const app = await deps.registry.getApp(key.appId);
+  const app = await deps.apps.getApp(key.appId);
   if (!app || (upload.tenantId !== undefined && app.tenantId !== upload.tenantId)) return reject('app_removed');
 
   let object;
@@ -126,7 +132,7 @@ export async function registerBuild(deps: RegistrationDeps, objectKey: string, e
   if (size !== object.size) return reject('truncated_read', object.size);
 
   const now = deps.clock.nowSeconds();
-  const stored = await deps.registry.putRegistrationIfAbsent({
+  const stored = await deps.registrations.putRegistrationIfAbsent({
     appId: key.appId,
     version: key.version,
     sha256,
@@ -137,7 +143,7 @@ export async function registerBuild(deps: RegistrationDeps, objectKey: string, e
     ...(upload.note !== undefined ? { note: upload.note } : {}),
   });
   if (stored.sha256 !== sha256) return reject('version_conflict', size);
-  await deps.registry.settleUpload(key.uploadId, { status: 'registered', sha256, size });
+  await deps.uploads.settleUpload(key.uploadId, { status: 'registered', sha256, size });
   return { status: 'registered', registration: stored };
 }
 

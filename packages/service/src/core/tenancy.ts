@@ -3,7 +3,7 @@
  * the IAM principal that signed the request (docs/ADMIN_API.md §1.2). Fails closed: a principal
  * mapped to nothing has no tenant.
  */
-import type { TenantDirectory } from './ports';
+import type { PrincipalDirectory } from './ports';
 
 /** The tenant an admin request acts on, and whether the caller may manage tenants. */
 export interface AdminCaller {
@@ -31,7 +31,7 @@ export function normalisePrincipal(arn: string): string {
 }
 
 export interface TenancyOptions {
-  readonly directory: TenantDirectory;
+  readonly directory: PrincipalDirectory;
   /** Normalised principals that operate the default tenant without a registry entry (from configuration). */
   readonly operatorPrincipals: ReadonlySet<string>;
   readonly defaultTenantId: string;

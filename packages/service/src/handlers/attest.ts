@@ -1,7 +1,7 @@
 import { attest, type AttestationDeps } from '../core/attestation';
 import { attestRequestSchema, parseRequest } from '@attestor/contracts/validation';
 import { httpHandler, json, parseJsonBody, type ApiHandler } from './http';
-import type { Logger } from './log';
+import { errorFields, type Logger } from './log';
 
 /** POST /v1/attest: the verdict goes to the log only; the client gets a token either way. */
 export function attestHandler(deps: AttestationDeps, log: Logger): ApiHandler {
@@ -19,7 +19,7 @@ export function attestHandler(deps: AttestationDeps, log: Logger): ApiHandler {
     });
     // The log is for operators, not for the verdict: a failed write is reported and the client still gets its token.
     if (result.logError !== undefined) {
-      log.error('attestation_log_failed', { errorName: (result.logError as Error)?.name, errorMessage: (result.logError as Error)?.message });
+      log.error('attestation_log_failed', errorFields(result.logError));
     }
     return json(200, { token: result.token, expiresAt: result.expiresAt });
   });

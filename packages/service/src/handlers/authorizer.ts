@@ -9,7 +9,7 @@ import { PROOF_HEADER_NAME } from '@attestor/contracts/protocol';
 import type { AttestationVerifier } from '@attestor/verify/core/verifier';
 import { TokenVerificationError } from '@attestor/verify/core/verify';
 import { TOKEN_HEADER_NAME } from '@attestor/contracts/protocol';
-import type { Logger } from './log';
+import { errorFields, type Logger } from './log';
 import type { AuthorizerVerdict, MetricsSink } from './metrics';
 
 export type AuthorizerHandler = (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
@@ -37,8 +37,9 @@ export interface AuthorizerOptions {
   /**
    * API Gateway caches this authorizer's results (AUTHORIZER_CACHE_TTL_SECONDS > 0). A cached
    * policy is reused for every method of the API that the same token calls, so an Allow must then
-   * cover every method and path of the stage (stageArn), not only the method that filled the cache. Deny stays on the one method: a cached Deny still denies everywhere, since a method the
-   * policy does not name is denied implicitly. @default false
+   * cover every method and path of the stage (stageArn), not only the method that filled the cache.
+   * Deny stays on the one method: a cached Deny still denies everywhere, since a method the policy
+   * does not name is denied implicitly. @default false
    */
   readonly cachedResults?: boolean;
 }
@@ -116,13 +117,15 @@ export function authorizerHandler(verifier: AttestationVerifier, log: Logger, op
         ...withUrl(requestUrl(event, options.publicBaseUrl)),
       });
       if (mode === 'monitor') record({ result: 'valid', code: 'valid', mode }, event.path);
-      return policy('Allow', options.cachedResults ? stageArn(event.methodArn) : event.methodArn, claims.did, { appId: claims.sub, did: claims.did, appVersion: claims.ver, jti: claims.jti });
+      const resource = options.cachedResults ? stageArn(event.methodArn) : event.methodArn;
+      return policy('Allow', resource, claims.did, { appId: claims.sub, did: claims.did, appVersion: claims.ver, jti: claims.jti });
     } catch (error) {
       const code = error instanceof TokenVerificationError ? error.code : 'verifier_error';
-      if (!(error instanceof TokenVerificationError)) log.error('authorizer_error', { errorName: (error as Error)?.name, errorMessage: (error as Error)?.message });
-      record({ result: code === 'missing' ? 'missing' : 'invalid', code, mode }, event.path);
+      if (!(error instanceof TokenVerificationError)) log.error('authorizer_error', errorFields(error));
+      const result = code === 'missing' ? 'missing' : 'invalid';
+      record({ result, code, mode }, event.path);
       // Monitor mode lets the request through and tells the backend, which may log or count it too.
-      if (mode === 'monitor') return policy('Allow', event.methodArn, 'anonymous', { attestorResult: code === 'missing' ? 'missing' : 'invalid', attestorCode: code });
+      if (mode === 'monitor') return policy('Allow', event.methodArn, 'anonymous', { attestorResult: result, attestorCode: code });
       return policy('Deny', event.methodArn, 'anonymous');
     }
   };

@@ -1,32 +1,30 @@
 /**
- * HTTP plumbing shared by the API handlers: body parsing and the mapping from domain errors to
- * status codes. A client's mistake is always a 4xx with a JSON body naming the problem; only our
- * own faults become a 500, and those carry no detail.
+ * HTTP plumbing shared by the API handlers: body parsing and the one mapping from the service's
+ * errors (core/errors.ts) to status codes and bodies (docs/ADMIN_API.md §1.3, PROTOCOL.md §2.1). A
+ * client's mistake is always a 4xx with a JSON body naming the problem; a dependency that refused
+ * the work is a 503 with Retry-After; only our own faults become a 500, and those carry no detail.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { NonceInvalidError } from '../core/attestation';
-import { InvalidRequestError } from '@attestor/contracts/errors';
-import type { Logger } from './log';
+import {
+  BodyTooLargeError,
+  ConflictError,
+  DependencyUnavailableError,
+  ForbiddenError,
+  InvalidRequestError,
+  NonceInvalidError,
+  NotFoundError,
+  ServiceError,
+  type WireErrorCode,
+} from '../core/errors';
+import { errorFields, type Logger } from './log';
 
 /** Protocol requests are a few hundred bytes; anything far larger is refused before parsing. */
 export const MAX_BODY_BYTES = 16 * 1024;
 
-export class HttpError extends Error {
-  override readonly name = 'HttpError';
-  constructor(
-    readonly statusCode: number,
-    readonly body: Record<string, unknown>,
-  ) {
-    super(String(body['error']));
-  }
-}
+const HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' } as const;
 
 export function json(statusCode: number, body: unknown): APIGatewayProxyResult {
-  return {
-    statusCode,
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-    body: JSON.stringify(body),
-  };
+  return { statusCode, headers: { ...HEADERS }, body: JSON.stringify(body) };
 }
 
 export function parseJsonBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>): unknown {
@@ -35,14 +33,50 @@ export function parseJsonBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase
   }
   // Check the size before decoding, so an oversized base64 body is never expanded in memory.
   const encodedLimit = event.isBase64Encoded ? Math.ceil(MAX_BODY_BYTES / 3) * 4 : MAX_BODY_BYTES;
-  if (event.body.length > encodedLimit) throw new HttpError(413, { error: 'body_too_large', message: `body must be at most ${MAX_BODY_BYTES} bytes` });
+  if (event.body.length > encodedLimit) throw new BodyTooLargeError(MAX_BODY_BYTES);
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw new HttpError(413, { error: 'body_too_large', message: `body must be at most ${MAX_BODY_BYTES} bytes` });
+  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw new BodyTooLargeError(MAX_BODY_BYTES);
   try {
     return JSON.parse(text) as unknown;
   } catch {
     throw new InvalidRequestError('', 'body is not valid JSON');
   }
+}
+
+/** An error as a client sees it: status, the body's `error` code, and what else the body and headers carry. */
+interface ErrorAnswer {
+  readonly status: number;
+  readonly error: WireErrorCode;
+  /** The message is shown for a client's mistakes only; a dependency's or our own failure says nothing. */
+  readonly message?: string;
+  readonly field?: string;
+  readonly retryAfterSeconds?: number;
+}
+
+/** The one mapping from the service's errors to what a client sees; undefined for anything unexpected. */
+export function answerTo(error: unknown): ErrorAnswer | undefined {
+  if (!(error instanceof ServiceError)) return undefined;
+  if (error instanceof InvalidRequestError) {
+    return { status: 400, error: 'invalid_request', message: error.message, ...(error.field ? { field: error.field } : {}) };
+  }
+  if (error instanceof ForbiddenError) return { status: 403, error: 'forbidden', message: error.message };
+  if (error instanceof NotFoundError) return { status: 404, error: 'not_found', message: error.message };
+  // PROTOCOL.md §2.1: the body is exactly {"error":"nonce_invalid"}.
+  if (error instanceof NonceInvalidError) return { status: 409, error: 'nonce_invalid' };
+  if (error instanceof ConflictError) return { status: 409, error: 'conflict', message: error.message };
+  if (error instanceof BodyTooLargeError) return { status: 413, error: 'body_too_large', message: error.message };
+  if (error instanceof DependencyUnavailableError) return { status: 503, error: 'service_unavailable', retryAfterSeconds: error.retryAfterSeconds };
+  return undefined;
+}
+
+/** The response for an error answerTo maps; anything else is a bare 500 internal_error. */
+export function errorResponse(error: unknown): APIGatewayProxyResult {
+  const answer = answerTo(error);
+  if (!answer) return json(500, { error: 'internal_error' });
+  const { status, error: code, field, message, retryAfterSeconds } = answer;
+  // Members in the documented order: error, field, message.
+  const response = json(status, { error: code, ...(field !== undefined ? { field } : {}), ...(message !== undefined ? { message } : {}) });
+  return retryAfterSeconds === undefined ? response : { ...response, headers: { ...response.headers, 'retry-after': String(retryAfterSeconds) } };
 }
 
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -53,13 +87,10 @@ export function httpHandler(name: string, log: Logger, fn: ApiHandler): ApiHandl
     try {
       return await fn(event);
     } catch (error) {
-      if (error instanceof InvalidRequestError) {
-        return json(400, { error: 'invalid_request', ...(error.field ? { field: error.field } : {}), message: error.message });
-      }
-      if (error instanceof NonceInvalidError) return json(409, { error: error.code });
-      if (error instanceof HttpError) return json(error.statusCode, error.body);
-      log.error('unhandled_error', { handler: name, errorName: (error as Error)?.name, errorMessage: (error as Error)?.message });
-      return json(500, { error: 'internal_error' });
+      const answer = answerTo(error);
+      if (answer?.status === 503) log.warn('dependency_unavailable', { handler: name, ...errorFields(error) });
+      else if (!answer) log.error('unhandled_error', { handler: name, ...errorFields(error) });
+      return errorResponse(error);
     }
   };
 }

@@ -21,3 +21,16 @@ export const jsonLogger: Logger = {
 };
 
 export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
+
+/**
+ * What a log line says about an error: its stable code (for the service's own errors), name and
+ * message. Log lines are the operator's, so the message is kept; clients never see it (http.ts).
+ */
+export function errorFields(error: unknown): LogFields {
+  const { name, message, code } = (error ?? {}) as { name?: unknown; message?: unknown; code?: unknown };
+  return {
+    ...(typeof code === 'string' ? { code } : {}),
+    errorName: typeof name === 'string' ? name : undefined,
+    errorMessage: typeof message === 'string' ? message : undefined,
+  };
+}

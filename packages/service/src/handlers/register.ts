@@ -1,6 +1,6 @@
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { registerBuild, type BuildEvent, type RegistrationDeps } from '../core/registration';
-import type { Logger } from './log';
+import { errorFields, type Logger } from './log';
 
 /** S3 URL-encodes keys in event notifications (form style: a space arrives as '+'). */
 export function decodeS3EventKey(key: string): string {
@@ -28,12 +28,13 @@ export function registerHandler(deps: RegistrationDeps, log: Logger): (event: S3
         objectKey = decodeS3EventKey(objectKey);
         const outcome = await registerBuild(deps, objectKey, buildEventOf(record, objectKey));
         if (outcome.status === 'registered') {
-          log.info('build_registered', { objectKey, appId: outcome.registration.appId, version: outcome.registration.version, sha256: outcome.registration.sha256, size: outcome.registration.size });
+          const { appId, version, sha256, size } = outcome.registration;
+          log.info('build_registered', { objectKey, appId, version, sha256, size });
         } else {
           log.warn(outcome.status === 'rejected' ? 'build_rejected' : 'build_unchanged', { objectKey, reason: outcome.reason });
         }
       } catch (error) {
-        log.error('register_failed', { objectKey, errorName: (error as Error)?.name, errorMessage: (error as Error)?.message });
+        log.error('register_failed', { objectKey, ...errorFields(error) });
         failures.push(error);
       }
     }

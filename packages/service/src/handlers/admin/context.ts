@@ -1,33 +1,36 @@
 /**
  * What every admin route gets: the dependencies, the resolved caller and the request's parts, plus
- * the checks most routes start with (is this app the caller's?).
+ * the parsing of path parameters most routes start with. Decisions (is this app the caller's? may
+ * this tenant be created?) are the core's (core/admin/); routes parse, call and shape the answer.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
 import type { AdminCaller } from '../../core/tenancy';
 import type {
   AdminCredentialIssuer,
-  AppRecord,
+  AppStore,
   AttestationLog,
   Clock,
+  DeviceStore,
+  PolicyStore,
   RandomSource,
-  Registry,
+  RegistrationStore,
+  TenantApps,
   TenantDirectory,
   TenantKeyManager,
+  UploadStore,
   UploadUrlIssuer,
 } from '../../core/ports';
 import { appIdSchema, appVersionSchema, parseRequest } from '@attestor/contracts/validation';
-import { HttpError, type ApiHandler } from '../http';
+import type { ApiHandler } from '../http';
 import type { Logger } from '../log';
 
 /**
- * What every admin function has: the registry, the tenant directory and how callers map to tenants.
+ * What every admin function has: how callers map to tenants, and the clock and random source.
  * The admin API is served by one function per area (src/routes.ts); each area adds only the
- * adapters its routes call, so that a function bundles and loads only those.
+ * ports its routes call, so that a function bundles and loads only their adapters.
  */
 export interface AdminCommonDeps {
-  readonly registry: Registry;
-  readonly tenants: TenantDirectory;
   readonly clock: Clock;
   readonly random: RandomSource;
   /** The deployment's default tenant: it sees attestations of unregistered apps and stray builds. */
@@ -38,12 +41,18 @@ export interface AdminCommonDeps {
 
 /** Apps, registrations, policies, devices and the attestation log: DynamoDB only. */
 export interface AdminCatalogDeps extends AdminCommonDeps {
+  readonly apps: TenantApps;
+  readonly registrations: RegistrationStore;
+  readonly policies: PolicyStore;
+  readonly devices: DeviceStore;
   /** Absent in deployments without an attestation log table: the log routes then answer 404. */
   readonly log?: AttestationLog;
 }
 
 /** Tenants, app creation and signing keys: DynamoDB and KMS. */
 export interface AdminKeysDeps extends AdminCommonDeps {
+  readonly apps: AppStore;
+  readonly tenants: TenantDirectory;
   readonly keys: TenantKeyManager;
   /** Local cloud only: creates credentials for new tenants. */
   readonly credentialIssuer?: AdminCredentialIssuer;
@@ -51,17 +60,24 @@ export interface AdminKeysDeps extends AdminCommonDeps {
 
 /** Uploads of builds: DynamoDB, S3 (presigned URLs) and KMS (an upload may create the app, whose tenant needs a key). */
 export interface AdminUploadsDeps extends AdminCommonDeps {
-  /** Only ensureSigningKey: the function loads KMS only for a tenant's first key (wiring/admin-uploads.ts). */
+  readonly apps: AppStore;
+  /** Only to show an upload's registration. */
+  readonly registrations: Pick<RegistrationStore, 'getRegistration'>;
+  readonly uploads: UploadStore;
+  readonly uploadUrls: UploadUrlIssuer;
+  /** Only ensureSigningKey: the function loads KMS only for a tenant's first key (composition/admin-uploads.ts). */
   readonly keys: Pick<TenantKeyManager, 'ensureSigningKey'>;
-  readonly uploads: UploadUrlIssuer;
   readonly maxBuildBytes: number;
 }
 
 /** Every area's dependencies at once (the local cloud wires them over one set of clients). */
 export type AdminDeps = AdminCatalogDeps & AdminKeysDeps & AdminUploadsDeps;
 
-/** The part of the dependencies a route needs that every area provides, plus what it names. */
-export type AdminDepsWith<K extends keyof AdminDeps = never> = AdminCommonDeps & Pick<AdminDeps, K>;
+/** A request to a route that needs what every area provides plus `D` (typically its use case's dependencies). */
+export type AdminRequestWith<D> = AdminRequest<AdminCommonDeps & D>;
+
+/** The dependencies of a core use case: its first parameter. */
+export type UseCaseDeps<F extends (deps: never, ...rest: never[]) => unknown> = Parameters<F>[0];
 
 export interface AdminRequest<D extends AdminCommonDeps = AdminCommonDeps> {
   readonly deps: D;
@@ -74,18 +90,6 @@ export interface AdminRequest<D extends AdminCommonDeps = AdminCommonDeps> {
 
 export type AdminRoute<D extends AdminCommonDeps = AdminCommonDeps> = (request: AdminRequest<D>) => ReturnType<ApiHandler>;
 
-export function notFound(message: string): HttpError {
-  return new HttpError(404, { error: 'not_found', message });
-}
-
-export function conflict(message: string): HttpError {
-  return new HttpError(409, { error: 'conflict', message });
-}
-
-export function forbidden(message: string): HttpError {
-  return new HttpError(403, { error: 'forbidden', message });
-}
-
 /** Validates one path parameter with `schema`, naming it as the field on failure. */
 export function pathParam<T>(request: AdminRequest, name: string, schema: z.ZodMiniType<T>): T {
   return parseRequest(z.object({ [name]: schema }), { [name]: request.params[name] })[name] as T;
@@ -93,17 +97,3 @@ export function pathParam<T>(request: AdminRequest, name: string, schema: z.ZodM
 
 export const pathAppId = (request: AdminRequest): string => pathParam(request, 'appId', appIdSchema);
 export const pathVersion = (request: AdminRequest): string => pathParam(request, 'version', appVersionSchema);
-
-/**
- * The app named in the path, if the caller's tenant owns it. Another tenant's app is reported
- * exactly like a missing one, so a tenant cannot probe which app ids others have.
- */
-export async function ownedApp(request: AdminRequest, appId = pathAppId(request)): Promise<AppRecord> {
-  const app = await request.deps.registry.getApp(appId);
-  if (!app || app.tenantId !== request.caller.tenantId) throw notFound(`no app ${appId} in tenant ${request.caller.tenantId}`);
-  return app;
-}
-
-export function requireOperator(request: AdminRequest): void {
-  if (!request.caller.operator) throw forbidden('only an operator credential may manage tenants');
-}

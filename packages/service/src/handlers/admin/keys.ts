@@ -1,14 +1,17 @@
-/** The caller's tenant's token keys (docs/ADMIN_API.md §8). */
+/** The caller's tenant's token keys (docs/ADMIN_API.md §8): the key manager (core/ports.ts TenantKeyManager) decides everything. */
 import { rotateKeySchema } from '@attestor/contracts/admin-validation';
 import { parseRequest } from '@attestor/contracts/validation';
 import { json, parseJsonBody } from '../http';
-import type { AdminDepsWith, AdminRequest } from './context';
+import type { AdminRequestWith } from './context';
+import type { TenantKeyManager } from '../../core/ports';
 
-export async function listKeys(request: AdminRequest<AdminDepsWith<'keys'>>) {
+type KeysRequest = AdminRequestWith<{ readonly keys: TenantKeyManager }>;
+
+export async function listKeys(request: KeysRequest) {
   return json(200, { keys: await request.deps.keys.describeKeys(request.caller.tenantId) });
 }
 
-export async function rotateKey(request: AdminRequest<AdminDepsWith<'keys'>>) {
+export async function rotateKey(request: KeysRequest) {
   const { tenantId } = request.caller;
   // An empty body keeps the tenant's format; {"format": "es256"} or {"format": "hs256"} switches it.
   const body = request.event.body ? parseRequest(rotateKeySchema, parseJsonBody(request.event)) : {};
@@ -20,11 +23,11 @@ export async function rotateKey(request: AdminRequest<AdminDepsWith<'keys'>>) {
 }
 
 /** es256 public keys. Empty for a tenant that signs hs256, whose tokens no public key verifies. */
-export async function jwks(request: AdminRequest<AdminDepsWith<'keys'>>) {
+export async function jwks(request: KeysRequest) {
   return json(200, await request.deps.keys.jwks(request.caller.tenantId));
 }
 
 /** hs256 secrets, wrapped: only a caller allowed KMS Decrypt under the tenant's encryption context can use them. */
-export async function wrappedSecrets(request: AdminRequest<AdminDepsWith<'keys'>>) {
+export async function wrappedSecrets(request: KeysRequest) {
   return json(200, await request.deps.keys.wrappedSecrets(request.caller.tenantId));
 }

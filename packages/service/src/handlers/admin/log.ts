@@ -1,4 +1,4 @@
-/** The attestation log, the build log and stats (docs/ADMIN_API.md §9). */
+/** The attestation log, the build log and stats (docs/ADMIN_API.md §9); which entries a caller sees is core/admin/log.ts. */
 import {
   DEFAULT_LOG_LIMIT,
   DEFAULT_STATS_WINDOW_SECONDS,
@@ -6,26 +6,21 @@ import {
   MAX_STATS_WINDOW_SECONDS,
   queryInteger,
 } from '@attestor/contracts/admin-validation';
-import type { AttestationLog, AttestationLogEntry, BuildRefusal, PublicBuildRefusal, PublicLogEntry } from '../../core/ports';
 import { appIdSchema, InvalidRequestError } from '@attestor/contracts/validation';
+import { logStats, readAttestationLog, readBuildLog } from '../../core/admin/log';
+import type { AttestationLogEntry, BuildRefusal, PublicBuildRefusal, PublicLogEntry } from '../../core/ports';
 import { json } from '../http';
-import { notFound, ownedApp, type AdminDepsWith, type AdminRequest } from './context';
+import type { AdminRequest, AdminRequestWith, UseCaseDeps } from './context';
 
-function attestationLog(request: AdminRequest<AdminDepsWith<'log'>>): AttestationLog {
-  if (!request.deps.log) throw notFound('this deployment keeps no attestation log');
-  return request.deps.log;
-}
+type LogRequest = AdminRequestWith<UseCaseDeps<typeof logStats>>;
 
-/** Which partitions a query reads: one app (if the caller owns it) or all of the tenant's. */
-async function scope(request: AdminRequest): Promise<{ appIds: string[]; includeUnregistered: boolean }> {
+/** The `appId` query parameter, validated, if given. */
+function queryAppId(request: AdminRequest): string | undefined {
   const appId = request.query['appId'];
-  if (appId !== undefined) {
-    const parsed = appIdSchema.safeParse(appId);
-    if (!parsed.success) throw new InvalidRequestError('appId', parsed.error.issues[0]?.message ?? 'is invalid');
-    return { appIds: [(await ownedApp(request, parsed.data)).appId], includeUnregistered: false };
-  }
-  const apps = await request.deps.registry.listApps(request.caller.tenantId);
-  return { appIds: apps.map((a) => a.appId), includeUnregistered: request.caller.tenantId === request.deps.defaultTenantId };
+  if (appId === undefined) return undefined;
+  const parsed = appIdSchema.safeParse(appId);
+  if (!parsed.success) throw new InvalidRequestError('appId', parsed.error.issues[0]?.message ?? 'is invalid');
+  return parsed.data;
 }
 
 function shownEntry(e: AttestationLogEntry): PublicLogEntry {
@@ -56,29 +51,25 @@ function shownRefusal(r: BuildRefusal): PublicBuildRefusal {
   };
 }
 
-export async function readLog(request: AdminRequest<AdminDepsWith<'log'>>) {
-  const log = attestationLog(request);
-  const { query, caller } = request;
+export async function readLog(request: LogRequest) {
+  const { query, caller, deps } = request;
   const limit = queryInteger(query['limit'], 'limit', 1, MAX_LOG_LIMIT) ?? DEFAULT_LOG_LIMIT;
   const since = queryInteger(query['since'], 'since', 0, 1e11);
   const cursor = query['cursor'];
-  const paging = { tenantId: caller.tenantId, limit, ...(since !== undefined ? { since } : {}), ...(cursor !== undefined ? { cursor } : {}) };
+  const paging = { limit, ...(since !== undefined ? { since } : {}), ...(cursor !== undefined ? { cursor } : {}) };
   const kind = query['kind'];
   if (kind !== undefined && kind !== 'attestations' && kind !== 'builds') throw new InvalidRequestError('kind', 'must be attestations or builds');
   if (kind === 'builds') {
     if (query['appId'] !== undefined) throw new InvalidRequestError('appId', 'is not accepted with kind=builds');
-    const page = await log.queryBuildRefusals(paging);
+    const page = await readBuildLog(deps, caller, paging);
     return json(200, { entries: page.entries.map(shownRefusal), ...(page.cursor ? { cursor: page.cursor } : {}) });
   }
-  const page = await log.query({ ...paging, ...(await scope(request)) });
+  const appId = queryAppId(request);
+  const page = await readAttestationLog(deps, caller, { ...paging, ...(appId !== undefined ? { appId } : {}) });
   return json(200, { entries: page.entries.map(shownEntry), ...(page.cursor ? { cursor: page.cursor } : {}) });
 }
 
-export async function stats(request: AdminRequest<AdminDepsWith<'log'>>) {
-  const log = attestationLog(request);
+export async function stats(request: LogRequest) {
   const windowSeconds = queryInteger(request.query['windowSeconds'], 'windowSeconds', 60, MAX_STATS_WINDOW_SECONDS) ?? DEFAULT_STATS_WINDOW_SECONDS;
-  const until = request.deps.clock.nowSeconds();
-  const since = until - windowSeconds;
-  const counts = await log.summarize({ tenantId: request.caller.tenantId, since, until, ...(await scope(request)) });
-  return json(200, { windowSeconds, since, ...counts });
+  return json(200, await logStats(request.deps, request.caller, windowSeconds, queryAppId(request)));
 }

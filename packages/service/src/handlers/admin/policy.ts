@@ -1,9 +1,10 @@
 /** An app's policy: GET/PUT /v1/admin/apps/{appId}/policy (docs/ADMIN_API.md §6). */
 import { policySchema } from '@attestor/contracts/admin-validation';
-import { DEFAULT_POLICY, type Policy } from '../../core/policy';
 import { parseRequest } from '@attestor/contracts/validation';
+import { appPolicy, setAppPolicy } from '../../core/admin/policies';
+import type { Policy } from '../../core/policy';
 import { json, parseJsonBody } from '../http';
-import { ownedApp, type AdminRequest } from './context';
+import { pathAppId, type AdminRequestWith, type UseCaseDeps } from './context';
 
 function shown(policy: Policy): Record<string, unknown> {
   return {
@@ -12,20 +13,19 @@ function shown(policy: Policy): Record<string, unknown> {
   };
 }
 
-export async function getPolicy(request: AdminRequest) {
-  const app = await ownedApp(request);
-  return json(200, shown((await request.deps.registry.getPolicy(app.appId)) ?? DEFAULT_POLICY));
+type PolicyRequest = AdminRequestWith<UseCaseDeps<typeof setAppPolicy>>;
+
+export async function getPolicy(request: PolicyRequest) {
+  return json(200, shown(await appPolicy(request.deps, request.caller, pathAppId(request))));
 }
 
-/** A replacement, not a patch: every field is stated, so what is stored is exactly what was sent. */
-export async function putPolicy(request: AdminRequest) {
-  const app = await ownedApp(request);
+export async function putPolicy(request: PolicyRequest) {
+  const appId = pathAppId(request);
   const body = parseRequest(policySchema, parseJsonBody(request.event));
-  const policy: Policy = {
+  const policy = await setAppPolicy(request.deps, request.caller, appId, {
     reject: body.reject,
     ...(body.minSdkVersion !== undefined ? { minSdkVersion: body.minSdkVersion } : {}),
-  };
-  await request.deps.registry.putPolicy(app.appId, policy);
-  request.log.info('policy_set', { tenantId: request.caller.tenantId, appId: app.appId });
+  });
+  request.log.info('policy_set', { tenantId: request.caller.tenantId, appId });
   return json(200, shown(policy));
 }

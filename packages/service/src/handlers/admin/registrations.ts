@@ -1,9 +1,10 @@
 /** Registrations of an app: list, remove, expire (docs/ADMIN_API.md §5). */
 import { expireRequestSchema } from '@attestor/contracts/admin-validation';
-import type { RegistrationRecord } from '../../core/ports';
 import { parseRequest } from '@attestor/contracts/validation';
+import { expireRegistration as expire, listRegistrations as listOf, removeRegistration } from '../../core/admin/registrations';
+import type { RegistrationRecord } from '../../core/ports';
 import { json, parseJsonBody } from '../http';
-import { notFound, ownedApp, pathVersion, type AdminRequest } from './context';
+import { pathAppId, pathVersion, type AdminRequestWith, type UseCaseDeps } from './context';
 
 /** The object key is internal to the service. */
 export function publicRegistration(r: RegistrationRecord): Record<string, unknown> {
@@ -18,28 +19,24 @@ export function publicRegistration(r: RegistrationRecord): Record<string, unknow
   };
 }
 
-export async function listRegistrations(request: AdminRequest) {
-  const app = await ownedApp(request);
-  const registrations = await request.deps.registry.listRegistrations(app.appId);
+type RegistrationsRequest = AdminRequestWith<UseCaseDeps<typeof expire>>;
+
+export async function listRegistrations(request: RegistrationsRequest) {
+  const registrations = await listOf(request.deps, request.caller, pathAppId(request));
   return json(200, { registrations: registrations.map(publicRegistration) });
 }
 
-export async function deleteRegistration(request: AdminRequest) {
-  const app = await ownedApp(request);
-  const version = pathVersion(request);
-  const removed = await request.deps.registry.deleteRegistration(app.appId, version);
-  if (!removed) throw notFound(`no registration of ${app.appId} ${version}`);
-  request.log.info('registration_removed', { tenantId: request.caller.tenantId, appId: app.appId, version });
+export async function deleteRegistration(request: RegistrationsRequest) {
+  const removed = await removeRegistration(request.deps, request.caller, pathAppId(request), pathVersion(request));
+  request.log.info('registration_removed', { tenantId: request.caller.tenantId, appId: removed.appId, version: removed.version });
   return json(200, { registration: publicRegistration(removed) });
 }
 
-export async function expireRegistration(request: AdminRequest) {
-  const app = await ownedApp(request);
+export async function expireRegistration(request: RegistrationsRequest) {
+  const appId = pathAppId(request);
   const version = pathVersion(request);
   const { afterSeconds } = parseRequest(expireRequestSchema, parseJsonBody(request.event));
-  const expiresAt = request.deps.clock.nowSeconds() + afterSeconds;
-  const updated = await request.deps.registry.setRegistrationExpiry(app.appId, version, expiresAt);
-  if (!updated) throw notFound(`no registration of ${app.appId} ${version}`);
-  request.log.info('registration_expiry_set', { tenantId: request.caller.tenantId, appId: app.appId, version, expiresAt });
+  const updated = await expire(request.deps, request.caller, appId, version, afterSeconds);
+  request.log.info('registration_expiry_set', { tenantId: request.caller.tenantId, appId, version, expiresAt: updated.expiresAt });
   return json(200, { registration: publicRegistration(updated) });
 }

@@ -4,9 +4,10 @@
  * gets 403 and nothing is read.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { ForbiddenError, NotFoundError } from '../../core/errors';
 import { httpHandler, type ApiHandler } from '../http';
 import type { Logger } from '../log';
-import { forbidden, notFound, type AdminCommonDeps, type AdminRoute } from './context';
+import type { AdminCommonDeps, AdminRoute } from './context';
 
 /** Route tables are keyed like src/routes.ts: `${method} ${path}`. */
 export type AdminRoutes<D extends AdminCommonDeps> = Readonly<Record<string, AdminRoute<D>>>;
@@ -17,9 +18,9 @@ const routeKey = (event: APIGatewayProxyEvent) => `${event.httpMethod} ${event.r
 export function adminRouter<D extends AdminCommonDeps>(name: string, routes: AdminRoutes<D>, deps: D, log: Logger): ApiHandler {
   return httpHandler(name, log, async (event) => {
     const caller = await deps.callerOf(event);
-    if (!caller) throw forbidden('this credential has no access to any tenant');
+    if (!caller) throw new ForbiddenError('this credential has no access to any tenant');
     const route = routes[routeKey(event)];
-    if (!route) throw notFound(`no admin route ${routeKey(event)}`);
+    if (!route) throw new NotFoundError(`no admin route ${routeKey(event)}`);
     return route({ deps, log, caller, event, params: event.pathParameters ?? {}, query: event.queryStringParameters ?? {} });
   });
 }

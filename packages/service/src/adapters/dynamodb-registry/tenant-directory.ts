@@ -1,0 +1,61 @@
+/**
+ * Tenants and their principals in the registry table (items.ts). Two adapters, as two ports: every
+ * admin function looks up its caller's principal (DynamoDbPrincipalDirectory); only tenant
+ * management lists and writes tenants and principals (DynamoDbTenantDirectory).
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { PrincipalDirectory, PrincipalRecord, TenantDirectory, TenantRecord } from '../../core/ports';
+import {
+  principalFromItem,
+  principalItemKey,
+  principalToItem,
+  tenantFromItem,
+  tenantItemKey,
+  tenantPrincipalsRange,
+  tenantPrincipalToItem,
+  tenantsRange,
+  tenantToItem,
+} from './items';
+import { RegistryTable } from './table';
+
+export class DynamoDbPrincipalDirectory implements PrincipalDirectory {
+  protected readonly table: RegistryTable;
+
+  constructor(client: DynamoDBClient, tableName: string) {
+    this.table = new RegistryTable(client, tableName);
+  }
+
+  async getPrincipal(principal: string): Promise<PrincipalRecord | undefined> {
+    // Eventually consistent is enough: a brand-new mapping being refused for a second fails closed.
+    const item = await this.table.get(principalItemKey(principal), false);
+    return item && principalFromItem(item);
+  }
+}
+
+export class DynamoDbTenantDirectory extends DynamoDbPrincipalDirectory implements TenantDirectory {
+  async getTenant(tenantId: string): Promise<TenantRecord | undefined> {
+    const item = await this.table.get(tenantItemKey(tenantId), true);
+    return item && tenantFromItem(item);
+  }
+
+  async putTenantIfAbsent(record: TenantRecord): Promise<boolean> {
+    return this.table.putIfAbsent(tenantToItem(record));
+  }
+
+  async listTenants(): Promise<TenantRecord[]> {
+    const items = await this.table.query(tenantsRange());
+    return items.map(tenantFromItem).sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
+  }
+
+  /** The mapping item decides (conditional); the tenant's index entry follows it. */
+  async putPrincipalIfAbsent(record: PrincipalRecord): Promise<boolean> {
+    if (!(await this.table.putIfAbsent(principalToItem(record)))) return false;
+    await this.table.put(tenantPrincipalToItem(record));
+    return true;
+  }
+
+  async listPrincipals(tenantId: string): Promise<PrincipalRecord[]> {
+    const items = await this.table.query(tenantPrincipalsRange(tenantId));
+    return items.map(principalFromItem).sort((a, b) => (a.principal < b.principal ? -1 : 1));
+  }
+}
