@@ -4,6 +4,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type {
+  AppIdentity,
   AttestationLogEntry,
   AttestationOutcome,
   BuildRefusal,
