@@ -224,7 +224,7 @@ describe('keys jwks', () => {
     const { code, stdout, stderr } = await cli(['keys', 'jwks']);
     expect(code).toBe(0);
     // The one sentence every place that hands out public keys says.
-    expect(stderr.lines).toEqual(['note: in es256 mode anyone holding a token, the app included, can check it against these keys and so tell a decoy from a pass']);
+    expect(stderr.lines).toEqual(['note: in es256 mode anyone holding a token, the app included, can check it against these keys and so tell a decoy from a pass, and every token of a registered app names its tenant, so one attestation tells that an app id is registered']);
     expect(JSON.parse(stdout.text)).toEqual({ keys: [expect.objectContaining({ kid: 'kid-1', alg: 'ES256', use: 'sig' })] });
     const compact = await cli(['keys', 'jwks', '--json']);
     expect(compact.stdout.lines).toHaveLength(1);
@@ -358,7 +358,7 @@ describe('keys rotate', () => {
     expect(code).toBe(0);
     expect(stdout.lines).toEqual(['kid        kid-3', 'format     es256', 'activates  2027-01-15T08:01:00Z']);
     expect(stderr.lines.slice(1)).toEqual([
-      'note: in es256 mode anyone holding a token, the app included, can check it against these keys and so tell a decoy from a pass',
+      'note: in es256 mode anyone holding a token, the app included, can check it against these keys and so tell a decoy from a pass, and every token of a registered app names its tenant, so one attestation tells that an app id is registered',
       'destroyed retired key kid-1 (hs256 secrets erased, es256 KMS keys deleted 30 days on)',
       'warning: retired key kid-0 could not be destroyed (AccessDeniedException: not authorized); the rotation itself succeeded, and the next one tries again',
     ]);

@@ -186,7 +186,7 @@ describe('registrations', () => {
     const r = await cli(['registrations', 'remove', '--app', APP, '--version', '1.1.0']);
     expect(r.code).toBe(0);
     expect(r.stdout.lines).toContain('version  1.1.0');
-    expect(r.stderr.text).toBe(`removed ${APP} 1.1.0; attestations of this build now fail\n`);
+    expect(r.stderr.text).toBe(`removed ${APP} 1.1.0; attestations of this build fail within 30 s\n`);
     expect((await cli(['registrations', 'list', '--app', APP, '--json'])).json<Array<{ version: string }>>().map((x) => x.version)).toEqual(['1.0.0']);
     expectFailure(
       await cli(['registrations', 'remove', '--app', APP, '--version', '1.1.0']),

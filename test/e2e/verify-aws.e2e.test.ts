@@ -54,3 +54,17 @@ test("refuses to unwrap secrets wrapped for another tenant than its own", async 
   const verifier = createVerifier({ issuer: 'attestor', secrets: secretsAs('acme'), clock });
   await expect(verifier.verify(await token())).rejects.toThrow(/another tenant than acme/);
 });
+
+test('passes on the retirement time of a retiring secret, so the verifier drops it then', async () => {
+  // Prepare: after a rotation, the old secret is retiring.
+  await signedAdminFetch(cloud, 'POST', '/v1/admin/keys/rotate');
+  clock.advance(KEY_PUBLICATION_SECONDS);
+  const listed = (await (await signedAdminFetch(cloud, 'GET', '/v1/admin/keys')).json()) as { keys: Array<{ kid: string; status: string; retiresAt?: number }> };
+  // Act
+  const set = await secretsAs('default')();
+  // Assess
+  const retiring = listed.keys.filter((k) => k.status === 'retiring');
+  expect(retiring.length).toBeGreaterThan(0);
+  for (const key of retiring) expect(set.keys.find((s) => s.kid === key.kid)?.retiresAt).toBe(key.retiresAt);
+  expect(set.keys.find((s) => listed.keys.find((k) => k.kid === s.kid)?.status === 'active')).not.toHaveProperty('retiresAt');
+});

@@ -164,6 +164,17 @@ describe('key sources and least privilege', () => {
     expect(envOf(f)).not.toHaveProperty('ATTESTOR_API_URL');
   });
 
+  test.each([
+    ['remote', false],
+    ['kms', true],
+  ])("%s: Decrypt under any other tenant's encryption context (or none) is explicitly denied, which no key policy's allow can lift", (_source, kms) => {
+    const f = customerApi({ tenantId: 'acme' }, kms);
+    expect(f.s.denying(roleId(f), 'kms:Decrypt')).toEqual([
+      { Sid: 'UnwrapNoOtherTenantsSecrets', Effect: 'Deny', Action: 'kms:Decrypt', Resource: '*', Condition: { StringNotEquals: { 'kms:EncryptionContext:attestor:tenant': 'acme' } } },
+    ]);
+    expect(f.s.denying(roleId(f), 'kms:GetPublicKey')).toEqual([]);
+  });
+
   test('kms with another alias prefix: the condition and TENANT_KEY_ALIAS_PREFIX follow it', () => {
     const stack = new Stack(fastApp(), 'Prefix');
     const registry = new dynamodb.Table(stack, 'Registry', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });

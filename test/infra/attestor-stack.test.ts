@@ -18,6 +18,7 @@ import {
   TENANT_TAG_KEY,
 } from '../../packages/cdk/src/attestor-stack';
 import { MAX_BODY_BYTES } from '../../packages/cdk/src/attestor-waf';
+import { tenantSecretKeyPolicy } from '../../packages/service/src/adapters/kms-key-policy';
 import { ATTESTATION_LOG_TABLE, NONCES_TABLE, REGISTRY_TABLE } from '../../packages/contracts/src/tables';
 import { BUILD_KEY_PREFIX } from '../../packages/service/src/core/registration';
 import { TOKEN_HEADER_NAME } from '../../packages/contracts/src/protocol';
@@ -228,6 +229,24 @@ describe('tenant keys (created at run time by the key-creating admin functions)'
     expect(env['TENANT_KEY_SIGNER_ROLE_ARN']).toEqual({ 'Fn::GetAtt': [roleLogicalId('attest'), 'Arn'] });
     expect(env['TENANT_KEY_VERIFIER_ROLE_ARNS']).toEqual({ 'Fn::GetAtt': [roleLogicalId('authorizer'), 'Arn'] });
     expect(env['TENANT_KEY_ADMIN_ROLE_ARN']).toEqual({ 'Fn::GetAtt': [roleLogicalId(name), 'Arn'] });
+  });
+
+  test("the authorizer those policies name can unwrap only its own tenant's secrets: an explicit deny beats every tenant's key-policy allow", () => {
+    // Prepare: the secrets-key policy a creator writes for another tenant names the authorizer's role...
+    const authorizerArn = 'arn:aws:iam::123456789012:role/Authorizer';
+    const keyPolicy = JSON.parse(tenantSecretKeyPolicy({ signerRoleArn: 'arn:aws:iam::123456789012:role/Attest', verifierRoleArns: [authorizerArn] }, 'acme')) as { Statement: Statement[] };
+    const granted = keyPolicy.Statement.find((st) => st.Effect === 'Allow' && asList(st.Action).includes('kms:Decrypt') && JSON.stringify(st.Principal).includes(authorizerArn));
+    // ...and the authorizer's own policy denies what its tenant (default) does not own.
+    const denies = s.denying(roleLogicalId('authorizer'), 'kms:Decrypt');
+    /** IAM's rule for these statements: a Deny whose StringNotEquals holds for the request's context applies. */
+    const deniedFor = (tenantId: string) =>
+      denies.some((st) => Object.entries((st.Condition as Json)['StringNotEquals'] as Record<string, string>).every(([key, value]) => ({ 'kms:EncryptionContext:attestor:tenant': tenantId })[key] !== value));
+
+    // Assess
+    expect(granted?.Condition).toEqual({ StringEquals: { 'kms:EncryptionContext:attestor:tenant': 'acme' } });
+    expect(denies).toEqual([expect.objectContaining({ Resource: '*', Condition: { StringNotEquals: { 'kms:EncryptionContext:attestor:tenant': 'default' } } })]);
+    expect(deniedFor('acme')).toBe(true);
+    expect(deniedFor('default')).toBe(false);
   });
 
   test('those variables are the ones src/adapters/environment.ts turns into the key policy', () => {

@@ -71,6 +71,10 @@ export class Synth {
     return this.statementsOf(roleId).filter((s) => s.Effect === 'Allow' && asList(s.Action).some((a) => covers(a, action)));
   }
 
+  denying(roleId: string, action: string): Statement[] {
+    return this.statementsOf(roleId).filter((s) => s.Effect === 'Deny' && asList(s.Action).some((a) => covers(a, action)));
+  }
+
   allowedActions(roleId: string): string[] {
     return this.statementsOf(roleId)
       .filter((s) => s.Effect === 'Allow')

@@ -60,6 +60,45 @@ function recordingClient(): { client: KMSClient; commands: string[] } {
   return { client, commands };
 }
 
+/**
+ * A recording client whose commands of one name can be held open (`hold`, returns the release) or
+ * refused as AccessDeniedException, the error KMS gives a role whose permission was revoked
+ * (`refuse`, returns what allows them again).
+ */
+function gatedClient(): { client: KMSClient; commands: string[]; hold: (name: string) => () => void; refuse: (name: string) => () => void } {
+  const { client, commands } = recordingClient();
+  const gates = new Map<string, Promise<void>>();
+  const refused = new Set<string>();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = String(context.commandName);
+      await gates.get(name);
+      if (refused.has(name)) throw Object.assign(new Error(`not authorized to perform ${name}`), { name: 'AccessDeniedException' });
+      return next(args);
+    },
+    { step: 'initialize', name: 'gateCommands' },
+  );
+  return {
+    client,
+    commands,
+    hold: (name) => {
+      let release: () => void = () => undefined;
+      gates.set(name, new Promise<void>((resolve) => (release = resolve)));
+      return () => {
+        gates.delete(name);
+        release();
+      };
+    },
+    refuse: (name) => {
+      refused.add(name);
+      return () => refused.delete(name);
+    },
+  };
+}
+
+/** Lets background work that the local KMS answers settle. */
+const settled = () => new Promise((resolve) => setTimeout(resolve, 50));
+
 function adapter(registry: MemoryTenantKeyStore, clock = new ManualClock(), client = kms): KmsTenantKeys {
   return new KmsTenantKeys(client, registry, { decoyKeyId: DECOY_ALIAS, aliasPrefix: PREFIX, clock });
 }
@@ -220,15 +259,15 @@ describe('hs256 secrets', () => {
     client.destroy();
   });
 
-  it(`refreshes the unwrapped secret in the background after ${SECRET_REFRESH_SECONDS} s and never keeps one past ${SECRET_CACHE_SECONDS} s`, async () => {
+  it(`refreshes the unwrapped secret in the background from ${SECRET_REFRESH_SECONDS} s on, so no attestation waits for KMS once a tenant is loaded`, async () => {
     // Prepare
-    const { client, commands } = recordingClient();
+    const { client, commands, hold } = gatedClient();
     const registry = new MemoryTenantKeyStore();
     const clock = new ManualClock();
     const tenantId = newTenant();
     await adapter(registry, clock).ensureSigningKey(tenantId);
     const keys = adapter(registry, clock, client);
-    await keys.signingKey(tenantId);
+    const first = secretOf(await keys.signingKey(tenantId));
     const decrypts = () => commands.filter((c) => c === 'DecryptCommand').length;
 
     // Act / Assess: before the refresh age, nothing; at it, one background Decrypt while the cached secret serves.
@@ -236,14 +275,108 @@ describe('hs256 secrets', () => {
     await keys.signingKey(tenantId);
     expect(decrypts()).toBe(1);
     clock.advance(1);
-    await keys.signingKey(tenantId);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const release = hold('DecryptCommand');
+    expect(secretOf(await keys.signingKey(tenantId)).equals(first)).toBe(true);
     expect(decrypts()).toBe(2);
-    // Long unused: the next request unwraps again rather than trusting a secret older than the cache allows.
-    clock.advance(SECRET_CACHE_SECONDS);
-    await keys.signingKey(tenantId);
+    release();
+    await settled();
+    // Long unused (past the secret's lifetime): answered at once from memory, KMS asked in the background.
+    clock.advance(SECRET_CACHE_SECONDS * 2);
+    const again = hold('DecryptCommand');
+    expect(secretOf(await keys.signingKey(tenantId)).equals(first)).toBe(true);
     expect(decrypts()).toBe(3);
+    again();
+    await settled();
     client.destroy();
+  });
+
+  it(`stops minting past ${SECRET_CACHE_SECONDS} s once a refresh failed (a revoked Decrypt), and resumes when one succeeds`, async () => {
+    // Prepare: a tenant loaded in this container; then its Decrypt is refused.
+    const { client, refuse } = gatedClient();
+    const registry = new MemoryTenantKeyStore();
+    const clock = new ManualClock();
+    const tenantId = newTenant();
+    await adapter(registry, clock).ensureSigningKey(tenantId);
+    const keys = adapter(registry, clock, client);
+    await keys.signingKey(tenantId);
+    const allow = refuse('DecryptCommand');
+
+    // Act / Assess: the refresh fails in the background; until the lifetime ends the cached secret still mints...
+    clock.advance(SECRET_REFRESH_SECONDS);
+    await keys.signingKey(tenantId);
+    await settled();
+    clock.advance(SECRET_CACHE_SECONDS - SECRET_REFRESH_SECONDS - 1);
+    await expect(keys.signingKey(tenantId)).resolves.toMatchObject({ format: 'hs256' });
+    await settled();
+    // ...from then on nothing is minted with it,
+    clock.advance(1);
+    await expect(keys.signingKey(tenantId)).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    await settled();
+    await expect(keys.signingKey(tenantId)).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    await settled();
+    // ...until KMS answers again: the request that finds it back starts a refresh (and does not wait
+    // for it), the ones after it mint.
+    allow();
+    await expect(keys.signingKey(tenantId)).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    await settled();
+    await expect(keys.signingKey(tenantId)).resolves.toMatchObject({ format: 'hs256' });
+    client.destroy();
+  });
+
+  it(`keys() (verification) never hands out a secret past ${SECRET_CACHE_SECONDS} s: it waits for a new Decrypt and says when KMS vouched for it`, async () => {
+    // Prepare
+    const { client, commands, refuse } = gatedClient();
+    const registry = new MemoryTenantKeyStore();
+    const clock = new ManualClock();
+    const tenantId = newTenant();
+    await adapter(registry, clock).ensureSigningKey(tenantId);
+    const keys = adapter(registry, clock, client);
+    const loadedAt = clock.now;
+    await keys.keys(tenantId);
+
+    // Act / Assess: within the lifetime, the cached secret and the time of its Decrypt...
+    clock.advance(SECRET_REFRESH_SECONDS - 1);
+    expect((await keys.keys(tenantId)).confirmedAt).toBe(loadedAt);
+    // ...past it, a fresh Decrypt, waited for...
+    clock.advance(SECRET_CACHE_SECONDS);
+    const fresh = await keys.keys(tenantId);
+    expect(fresh.confirmedAt).toBe(clock.now);
+    expect(commands.filter((c) => c === 'DecryptCommand')).toHaveLength(2);
+    // ...and its failure is the load's.
+    refuse('DecryptCommand');
+    clock.advance(SECRET_CACHE_SECONDS);
+    await expect(keys.keys(tenantId)).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    client.destroy();
+  });
+
+  it(`reads key records again in the background once ${SIGNING_KEY_CACHE_SECONDS} s old: only a tenant's first load waits for the registry`, async () => {
+    // Prepare
+    const registry = new MemoryTenantKeyStore();
+    const clock = new ManualClock();
+    const tenantId = newTenant();
+    await adapter(registry, clock).ensureSigningKey(tenantId);
+    const keys = adapter(registry, clock);
+    const original = await keys.signingKey(tenantId);
+    const rotation = await adapter(registry, clock).rotateSigningKey(tenantId);
+    let release: () => void = () => undefined;
+    const list = registry.listTenantKeys.bind(registry);
+    const reads = jest.spyOn(registry, 'listTenantKeys').mockImplementation(async (id) => {
+      await new Promise<void>((resolve) => (release = resolve));
+      return list(id);
+    });
+
+    // Act: past the records' age (and the new key's activation), with the registry read held open.
+    clock.advance(KEY_PUBLICATION_SECONDS);
+    const during = await keys.signingKey(tenantId);
+    release();
+    await settled();
+    reads.mockImplementation(list);
+    const after = await keys.signingKey(tenantId);
+
+    // Assess: answered from the records at hand, then the refreshed ones name the rotated-in key.
+    expect(during.kid).toBe(original.kid);
+    expect(after.kid).toBe(rotation.kid);
+    expect(reads).toHaveBeenCalledTimes(1);
   });
 
   it("the wrapped secret unwraps only under its own tenant's encryption context", async () => {
@@ -292,6 +425,29 @@ describe('hs256 secrets', () => {
     expect(verification.secrets.map((s) => s.kid)).toEqual(wrapped.map((w) => w.kid));
     unwrapped.forEach((plaintext, i) => expect(verification.secrets[i]!.key.export().equals(Buffer.from(plaintext))).toBe(true));
     expect((await keys.jwks(tenantId)).keys).toEqual([]);
+  });
+
+  it('tells verifiers when a retiring key stops being trusted, in keys() and in the JWKS', async () => {
+    // Prepare: an es256 key rotated out by an hs256 one, then past the new key's activation.
+    const registry = new MemoryTenantKeyStore();
+    const clock = new ManualClock();
+    const keys = adapter(registry, clock);
+    const tenantId = newTenant();
+    await keys.ensureSigningKey(tenantId);
+    const es = await keys.rotateSigningKey(tenantId, 'es256');
+    clock.advance(KEY_PUBLICATION_SECONDS);
+    await keys.rotateSigningKey(tenantId, 'hs256');
+    clock.advance(KEY_PUBLICATION_SECONDS);
+    const retiresAt = (await registry.listTenantKeys(tenantId)).find((r) => r.kid === es.kid)!.retiresAt!;
+
+    // Act
+    const verification = await keys.keys(tenantId);
+    const { keys: jwks } = await keys.jwks(tenantId);
+
+    // Assess
+    expect(retiresAt).toBeGreaterThan(clock.now);
+    expect(verification.retiresAt?.get(es.kid)).toBe(retiresAt);
+    expect(jwks).toEqual([expect.objectContaining({ kid: es.kid, retiresAt })]);
   });
 
   it(`follows a rotation within ${SIGNING_KEY_CACHE_SECONDS} s of its activation, without a new KMS key`, async () => {

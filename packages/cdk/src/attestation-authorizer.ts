@@ -89,6 +89,22 @@ function unwrapsOnly(tenantId: string): Record<string, Record<string, string>> {
   return { StringEquals: { [`kms:EncryptionContext:${SECRET_CONTEXT_TENANT}`]: tenantId } };
 }
 
+/**
+ * An explicit deny of kms:Decrypt under any encryption context that does not name `tenantId` (or
+ * under none). An allow elsewhere cannot lift it: not a key policy that names the role for every
+ * tenant's secrets key (the Attestor stack names its demo authorizer in TENANT_KEY_VERIFIER_ROLE_ARNS,
+ * and a same-account key policy grant needs no IAM allow), nor a broader IAM statement added later.
+ */
+function unwrapsNoOtherTenant(tenantId: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'UnwrapNoOtherTenantsSecrets',
+    effect: iam.Effect.DENY,
+    actions: ['kms:Decrypt'],
+    resources: ['*'],
+    conditions: { StringNotEquals: { [`kms:EncryptionContext:${SECRET_CONTEXT_TENANT}`]: tenantId } },
+  });
+}
+
 /** Where the authorizer gets the tenant's public keys from. */
 export abstract class AttestationKeySource {
   /**
@@ -342,6 +358,8 @@ export class AttestationAuthorizer extends Construct {
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
     Object.assign(environment, props.keySource.bind(this.service.role, settings.tenantId).environment);
+    // Whatever the key source, an authorizer unwraps its own tenant's secrets only.
+    this.service.role.addToPrincipalPolicy(unwrapsNoOtherTenant(settings.tenantId));
     for (const [name, value] of Object.entries(environment)) this.service.fn.addEnvironment(name, value);
     this.environment = environment;
 

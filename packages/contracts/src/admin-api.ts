@@ -30,6 +30,8 @@ export interface PublicJwk {
   readonly kid: string;
   readonly alg: 'ES256';
   readonly use: 'sig';
+  /** Attestor's: when a retiring key stops verifying (unix seconds), so verifiers drop it then even if they cannot refetch. */
+  readonly retiresAt?: number;
 }
 
 /**
@@ -83,6 +85,66 @@ export interface Policy {
   readonly reject: Readonly<Record<SignalName, boolean>>;
   /** Lowest SDK version accepted (dotted numeric, e.g. "1.2.0"); absent accepts any. */
   readonly minSdkVersion?: string;
+  /** Hardware evidence (PROTOCOL.md §5.5); absent: DEFAULT_HARDWARE_POLICY (off on both platforms). */
+  readonly hardware?: HardwarePolicy;
+  /**
+   * `require` (default): the build must be registered and its measurement match. `off`: for apps
+   * registered by store identity only, whose store builds are not the uploaded bytes; then
+   * version_unknown and measurement_mismatch are not failures.
+   */
+  readonly measurement?: 'require' | 'off';
+}
+
+/** Per platform: ignore evidence, verify it when sent, or fail without it. */
+export type HardwareMode = 'off' | 'prefer' | 'require';
+export const HARDWARE_MODES: readonly HardwareMode[] = ['off', 'prefer', 'require'];
+/** Android attestation security levels, weakest first. */
+export type AndroidSecurityLevel = 'software' | 'tee' | 'strongbox';
+export const ANDROID_SECURITY_LEVELS: readonly AndroidSecurityLevel[] = ['software', 'tee', 'strongbox'];
+export type AppAttestEnvironment = 'production' | 'development';
+
+/** What an app asks of hardware evidence (PROTOCOL.md §5.5). */
+export interface HardwarePolicy {
+  readonly ios: HardwareMode;
+  readonly android: HardwareMode;
+  /**
+   * When either platform requires hardware: whether a device.platform other than ios and android
+   * may attest at all (a client chooses what it claims to be).
+   */
+  readonly otherPlatforms: 'allow' | 'refuse';
+  readonly minAndroidSecurityLevel: AndroidSecurityLevel;
+  /** Verified boot state Verified and a locked bootloader. */
+  readonly requireVerifiedBoot: boolean;
+  /** Lowest Android OS patch level accepted, YYYYMM; absent accepts any. */
+  readonly minAndroidPatchLevel?: number;
+  readonly appAttestEnvironments: readonly AppAttestEnvironment[];
+  /** How long a verified install is remembered (its device record), 1 to 365 days. */
+  readonly rememberDays: number;
+}
+
+export const DEFAULT_HARDWARE_POLICY: HardwarePolicy = {
+  ios: 'off',
+  android: 'off',
+  otherPlatforms: 'allow',
+  minAndroidSecurityLevel: 'tee',
+  requireVerifiedBoot: true,
+  appAttestEnvironments: ['production'],
+  rememberDays: 30,
+};
+export const MIN_REMEMBER_DAYS = 1;
+export const MAX_REMEMBER_DAYS = 365;
+
+// ---------- App identity (§5) ----------
+
+/**
+ * How the stores identify an app: what hardware evidence is checked against (PROTOCOL.md §5.5).
+ * An app may have either, both or neither; builds registered by bytes work without one.
+ */
+export interface AppIdentity {
+  /** App Attest: the rpId is teamId "." bundleId. */
+  readonly ios?: { readonly teamId: string; readonly bundleId: string };
+  /** Key attestation: the attested package and its signing certificates (SHA-256, lower-case hex). */
+  readonly android?: { readonly packageName: string; readonly signingCertificates: readonly string[]; readonly minVersionCode?: number };
 }
 
 

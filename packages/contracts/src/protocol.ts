@@ -100,6 +100,17 @@ export const HARDWARE_LABEL = 'attestor-hardware-v1';
  */
 export type HardwarePlatform = 'ios' | 'android';
 
+/**
+ * The `hw` claim: which hardware evidence a token rests on.
+ * @example
+ * ```ts
+ * if (claims.hw !== 'app-attest' && claims.hw !== 'android-key') deny('hardware required');
+ * ```
+ */
+export type HardwareKind = 'app-attest' | 'android-key';
+/** The kind of evidence each platform sends. */
+export const HARDWARE_KINDS: Readonly<Record<HardwarePlatform, HardwareKind>> = { ios: 'app-attest', android: 'android-key' };
+
 /** Length in bytes of an App Attest key id (SHA-256 of the key's public point). */
 export const APP_ATTEST_KEY_ID_BYTES = 32;
 /**
@@ -204,12 +215,27 @@ export interface TokenClaims {
   readonly ver: string;
   /** RFC 7638 thumbprint of the install key */
   readonly did: string;
+  /**
+   * The hardware evidence the request carried (§5.5), pass or decoy alike: it depends on the
+   * request, never on the verdict. In a token that verifies, it means the service verified that evidence.
+   */
+  readonly hw?: HardwareKind;
   readonly cnf: { readonly jkt: string };
   /** b64u(SHA-256(binding value)), when the attest request carried a binding */
   readonly pay?: string;
   /** single-use token, when the attest request asked for limitedUse */
   readonly lut?: true;
 }
+
+// ---------- Keys (PROTOCOL.md §6) ----------
+
+/**
+ * How long key material may be used after KMS last vouched for it: an unwrapped hs256 secret is
+ * kept at most this long after its Decrypt, and a verifier stops trusting keys this long after its
+ * last successful load (core/verifier.ts KeyRing). So revoking a role's kms:Decrypt, or disabling a
+ * tenant's secrets key, stops verification within this time.
+ */
+export const SECRET_CACHE_SECONDS = 300;
 
 // ---------- Proof of possession (docs/ENFORCEMENT.md) ----------
 

@@ -75,6 +75,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v1/admin/apps/{appId}/registrations', lambda: 'adminCatalog', auth: 'iam' },
   { method: 'DELETE', path: '/v1/admin/apps/{appId}/registrations/{version}', lambda: 'adminCatalog', auth: 'iam' },
   { method: 'POST', path: '/v1/admin/apps/{appId}/registrations/{version}/expire', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/apps/{appId}/identity', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'PUT', path: '/v1/admin/apps/{appId}/identity', lambda: 'adminCatalog', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/apps/{appId}/policy', lambda: 'adminCatalog', auth: 'iam' },
   { method: 'PUT', path: '/v1/admin/apps/{appId}/policy', lambda: 'adminCatalog', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/apps/{appId}/devices', lambda: 'adminCatalog', auth: 'iam' },

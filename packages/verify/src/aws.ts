@@ -50,7 +50,13 @@ export function attestorSecrets(options: AttestorSecretsOptions): () => Promise<
   const fetch = sigV4Fetch({ region: options.region, ...(options.credentials ? { credentials: options.credentials } : {}) });
   const source = new RemoteKeySource({ apiUrl: options.apiUrl, tenantId: options.tenantId, fetch, kms });
   return async () => {
-    const { secrets } = await source.keys();
-    return { keys: secrets.map((s) => ({ kty: 'oct' as const, kid: s.kid, alg: 'HS256' as const, k: s.key.export().toString('base64url') })) };
+    const { secrets, retiresAt } = await source.keys();
+    // retiresAt travels with each secret, so the verifier drops a retired one even while it cannot fetch.
+    return {
+      keys: secrets.map((s) => {
+        const retires = retiresAt?.get(s.kid);
+        return { kty: 'oct' as const, kid: s.kid, alg: 'HS256' as const, k: s.key.export().toString('base64url'), ...(retires !== undefined ? { retiresAt: retires } : {}) };
+      }),
+    };
   };
 }

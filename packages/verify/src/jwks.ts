@@ -31,7 +31,7 @@ export interface JsonWebKeySet {
   readonly keys: readonly JsonWebKey[];
 }
 
-/** The JWKS could not be fetched or read. Verifiers deny while it lasts and keep the keys they had. */
+/** The JWKS could not be fetched or read. Verifiers keep the keys they had for at most 5 minutes after their last successful load, then deny until a fetch succeeds. */
 export class JwksFetchError extends Error {
   override readonly name = 'JwksFetchError';
 }
@@ -72,12 +72,33 @@ export interface JwksKeySourceOptions extends FetchJsonOptions {
   readonly url: string | URL;
 }
 
+/**
+ * The retirement times a JWKS states (Attestor's `retiresAt` member, unix seconds) for the keys
+ * parseJwks keeps, by kid: a verifier drops those keys then, even if it cannot fetch the JWKS again.
+ */
+export function jwksRetirements(jwks: unknown, keys: ReadonlyMap<string, KeyObject>): Map<string, number> {
+  const retiresAt = new Map<string, number>();
+  for (const entry of (jwks as { keys: unknown[] }).keys) {
+    const jwk = entry as JsonWebKey | null;
+    const at = jwk?.['retiresAt'];
+    if (typeof jwk?.kid === 'string' && keys.has(jwk.kid) && typeof at === 'number' && Number.isFinite(at)) retiresAt.set(jwk.kid, at);
+  }
+  return retiresAt;
+}
+
+/** The verification keys of a JWKS: its ES256 keys and the retirement times it states. */
+export function jwksVerificationKeys(jwks: unknown): VerificationKeys {
+  const publicKeys = parseJwks(jwks);
+  const retiresAt = jwksRetirements(jwks, publicKeys);
+  return { publicKeys, secrets: [], ...(retiresAt.size > 0 ? { retiresAt } : {}) };
+}
+
 /** Fetches a JWKS on every `keys()` call; KeyRing decides when that happens. The tenant id is not used: the URL names the tenant. */
 export class JwksKeySource implements VerificationKeySource {
   constructor(private readonly options: JwksKeySourceOptions) {}
 
   async keys(): Promise<VerificationKeys> {
-    return { publicKeys: parseJwks(await fetchJson(this.options.url, 'JWKS', this.options)), secrets: [] };
+    return jwksVerificationKeys(await fetchJson(this.options.url, 'JWKS', this.options));
   }
 }
 

@@ -6,7 +6,11 @@
 import { createSecretKey } from 'node:crypto';
 import type { TokenSecret, VerificationKeys } from './core/ports';
 
-/** One secret as a JWK (RFC 7517 §6.4). `activatesAt`, `retiresAt` and `status` are Attestor's, for people reading the set. */
+/**
+ * One secret as a JWK (RFC 7517 §6.4). `activatesAt`, `retiresAt` and `status` are Attestor's;
+ * a verifier stops trusting the secret at `retiresAt` (plus clock skew), so a set nobody updates
+ * after a rotation does not keep a retired secret trusted.
+ */
 export interface SecretJwk {
   readonly kty: 'oct';
   readonly kid: string;
@@ -55,9 +59,21 @@ export function parseSecretSet(set: unknown): TokenSecret[] {
   return secrets;
 }
 
+/** The secrets of a set with the retirement times it states (by kid, for the secrets parseSecretSet keeps). */
+export function secretSetVerificationKeys(set: unknown): VerificationKeys {
+  const secrets = parseSecretSet(set);
+  const kept = new Set(secrets.map((s) => s.kid));
+  const retiresAt = new Map<string, number>();
+  for (const entry of (set as { keys: unknown[] }).keys) {
+    const jwk = entry as Partial<SecretJwk> | null;
+    if (typeof jwk?.kid === 'string' && kept.has(jwk.kid) && typeof jwk.retiresAt === 'number' && Number.isFinite(jwk.retiresAt)) retiresAt.set(jwk.kid, jwk.retiresAt);
+  }
+  return { publicKeys: new Map(), secrets, ...(retiresAt.size > 0 ? { retiresAt } : {}) };
+}
+
 /** Verification keys from a secret set given as a value, or fetched by a function on every refresh. */
 export function secretSetKeys(secrets: TokenSecretSet | (() => Promise<TokenSecretSet>)): () => Promise<VerificationKeys> {
-  if (typeof secrets === 'function') return async () => ({ publicKeys: new Map(), secrets: parseSecretSet(await secrets()) });
-  const parsed: VerificationKeys = { publicKeys: new Map(), secrets: parseSecretSet(secrets) };
+  if (typeof secrets === 'function') return async () => secretSetVerificationKeys(await secrets());
+  const parsed = secretSetVerificationKeys(secrets);
   return async () => parsed;
 }

@@ -8,7 +8,7 @@ import { systemClock, type Clock, type VerificationKeys } from './core/ports';
 import { InMemoryReplayLedger, type ReplayLedger } from './core/replay';
 import type { TokenClaims } from '@attestor/contracts/protocol';
 import { AttestationVerifier, KeyRing } from './core/verifier';
-import { JwksKeySource, parseJwks, type FetchLike, type JsonWebKeySet } from './jwks';
+import { JwksKeySource, jwksVerificationKeys, type FetchLike, type JsonWebKeySet } from './jwks';
 import { secretSetKeys, type TokenSecretSet } from './secrets';
 
 /** Verified claims of an attestation token (PROTOCOL.md §5.2). */
@@ -88,12 +88,15 @@ const ringsByUrl = new Map<string, KeyRing>();
 const ringsBySecrets = new WeakMap<object, KeyRing>();
 const MAX_SHARED_RINGS = 32;
 
-/** Loads the keys of every source the options name, together: a failure of either fails the load, and the ring keeps what it had. */
+/**
+ * Loads the keys of every source the options name, together: a failure of either fails the load,
+ * and the ring keeps what it had until it is too old to trust (core/verifier.ts KeyRing).
+ */
 function sourceOf(options: VerifierOptions): () => Promise<VerificationKeys> {
   const secrets = options.secrets !== undefined ? secretSetKeys(options.secrets) : undefined;
   let publicKeys: (() => Promise<VerificationKeys>) | undefined;
   if (options.keys !== undefined) {
-    const parsed: VerificationKeys = { publicKeys: parseJwks(options.keys), secrets: [] };
+    const parsed = jwksVerificationKeys(options.keys);
     publicKeys = async () => parsed;
   } else if (options.jwksUrl !== undefined) {
     const url = new URL(options.jwksUrl);
@@ -105,7 +108,8 @@ function sourceOf(options: VerifierOptions): () => Promise<VerificationKeys> {
   if (!publicKeys) return secrets;
   return async () => {
     const [a, b] = await Promise.all([secrets(), publicKeys()]);
-    return { publicKeys: b.publicKeys, secrets: a.secrets };
+    const retiresAt = new Map([...(a.retiresAt ?? []), ...(b.retiresAt ?? [])]);
+    return { publicKeys: b.publicKeys, secrets: a.secrets, ...(retiresAt.size > 0 ? { retiresAt } : {}) };
   };
 }
 
@@ -117,6 +121,7 @@ function keyRingFor(options: VerifierOptions, clock: Clock): KeyRing {
   const ringOptions = {
     ...(options.cacheSize !== undefined ? { verifiedTokenCacheSize: options.cacheSize } : {}),
     ...(options.refreshIntervalSeconds !== undefined ? { refreshIntervalSeconds: options.refreshIntervalSeconds } : {}),
+    ...(options.clockSkewSeconds !== undefined ? { clockSkewSeconds: options.clockSkewSeconds } : {}),
   };
   // A ring is shared only when nothing about it is caller-specific and it has one source.
   const oneSource = (options.secrets !== undefined) !== (options.jwksUrl !== undefined || options.keys !== undefined);

@@ -4,6 +4,7 @@ import { decodeB64u } from '../../../packages/contracts/src/base64url';
 import { jwkThumbprint } from '../../../packages/verify/src/core/install-key';
 import type { Policy } from '../../../packages/service/src/core/policy';
 import type { AttestationLogEntry } from '../../../packages/service/src/core/ports';
+import { TenantKeyMissingError } from '../../../packages/service/src/core/tenant-keys';
 import { HS256_HEADER } from '../../../packages/contracts/src/protocol';
 import { verifyTokenWithKeys, TokenVerificationError } from '../../../packages/verify/src/core/verify';
 import { APP_ID, BUILD, ISSUER, TENANT, TOKEN_TTL, VERSION, genuineRequest, makeWorld, newInstallKey, parts, thrown, type World } from './helpers';
@@ -223,19 +224,32 @@ describe('attest', () => {
       expect(world.keys.signingKeyCalls).toEqual([TENANT, TENANT]);
     });
 
-    it('an unknown app gets an hs256 decoy and is logged under the default tenant', async () => {
+    it('an unknown app gets an hs256 decoy, is logged under the default tenant, and fetches that tenant key as a stand-in', async () => {
       // Prepare: even a default tenant that signs es256 gives unknown apps nothing that names it.
       const world = makeWorld();
       world.keys.useFormat(TENANT, 'es256');
       // Act
       const result = await attest(world.deps, await genuineRequest(world, { appId: OTHER_APP }));
-      // Assess
+      // Assess: the stand-in's key is fetched (the calls of a registered app) and not used.
       expect(result.verdict.tenantId).toBe(TENANT);
       expect(result.verdict.appKnown).toBe(false);
       expect(parts(result.token).header).toEqual({ alg: 'HS256', typ: 'JWT' });
       expect(parts(result.token).claims).not.toHaveProperty('aud');
-      expect(world.keys.signingKeyCalls).toEqual([]);
+      expect(world.keys.signingKeyCalls).toEqual([TENANT]);
       expect(world.keys.es256Calls).toEqual([]);
+    });
+
+    it('an unknown app gets its decoy when the stand-in tenant has no key, and an error when fetching it fails', async () => {
+      // Prepare
+      const world = makeWorld();
+      const missing = jest.spyOn(world.keys, 'signingKey').mockRejectedValueOnce(new TenantKeyMissingError(TENANT));
+      // Act / Assess: no key at all is no reason to answer an unknown id differently from a registered one...
+      const result = await attest(world.deps, await genuineRequest(world, { appId: OTHER_APP }));
+      expect(result.verdict.passed).toBe(false);
+      expect(parts(result.token).header).toEqual({ alg: 'HS256', typ: 'JWT' });
+      // ...but a key that cannot be read fails the attestation as it fails a registered app's.
+      missing.mockRejectedValueOnce(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+      await expect(attest(world.deps, await genuineRequest(world, { appId: OTHER_APP }))).rejects.toThrow('throttled');
     });
 
     it('a rooted device passes under the default policy but fails under one that rejects it', async () => {

@@ -1,5 +1,6 @@
 import type { VerificationKeys, VerificationKeySource } from '../../../packages/service/src/core/ports';
 import { AttestationVerifier, KeySourceUnavailableError } from '../../../packages/verify/src/core/verifier';
+import { CLOCK_SKEW_SECONDS, SECRET_CACHE_SECONDS } from '../../../packages/contracts/src/protocol';
 import { createSecretKey, randomBytes } from 'node:crypto';
 import { ManualClock, MemoryTokenKeys, generateTestKey, type TestKey } from '../../support/memory';
 import { ISSUER, TENANT, claimsAt, es256, forge, codeOf, hs256 } from './helpers';
@@ -223,6 +224,142 @@ describe('AttestationVerifier', () => {
     await new Promise((r) => setImmediate(r));
     expect((await verifier.verify(token(key))).aud).toBe(TENANT);
     expect(source.calls).toBe(2);
+  });
+
+  it(`fails closed once its last successful load is ${SECRET_CACHE_SECONDS} s old while the source fails, and recovers when a load succeeds`, async () => {
+    // Prepare: keys loaded, then the source fails for good (a revoked kms:Decrypt, a disabled key, a failing route).
+    const key = generateTestKey();
+    const { source, verifier, token, clock } = setup([key]);
+    await verifier.verify(token(key));
+    const loadedAt = clock.now;
+    source.failWith = new Error('AccessDeniedException');
+    const settle = () => new Promise((r) => setImmediate(r));
+
+    // Act / Assess: refreshes fail in the background while the loaded keys serve, up to the bound...
+    for (let t = 30; t < SECRET_CACHE_SECONDS; t += 30) {
+      clock.advance(30);
+      expect((await verifier.verify(token(key))).aud).toBe(TENANT);
+      await settle();
+    }
+    clock.advance(loadedAt + SECRET_CACHE_SECONDS - 1 - clock.now);
+    expect((await verifier.verify(token(key))).aud).toBe(TENANT);
+    // ...and from the bound on every request is denied, cached tokens included, as with no keys at all.
+    clock.advance(1);
+    const denied = await verifier.verify(token(key)).then(() => 'accepted', (e: Error) => e.message);
+    const deniedLater = await Promise.all([1, 2, 3].map(() => verifier.verify(token(key)).then(() => 'accepted', (e: Error) => e.name)));
+    clock.advance(3600);
+    const dayLater = await verifier.verify(token(key)).then(() => 'accepted', (e: Error) => e.message);
+    source.failWith = undefined;
+    clock.advance(5);
+    const recovered = await verifier.verify(token(key));
+
+    expect(denied).toBe('AccessDeniedException');
+    expect(deniedLater).toEqual(['KeySourceUnavailableError', 'KeySourceUnavailableError', 'KeySourceUnavailableError']);
+    expect(dayLater).toBe('AccessDeniedException');
+    expect(recovered.aud).toBe(TENANT);
+  });
+
+  it('refuses keys the source last confirmed too long ago, and trusts confirmed ones only for what is left of the bound', async () => {
+    // Prepare: a caching source (KmsTenantKeys) says when KMS last vouched for its secret.
+    const clock = new ManualClock();
+    const secret = { kid: 's', key: createSecretKey(randomBytes(32)) };
+    let confirmedAt = clock.now - SECRET_CACHE_SECONDS;
+    const verifier = new AttestationVerifier({ keys: { keys: async () => ({ publicKeys: new Map(), secrets: [secret], confirmedAt }) }, tenantId: TENANT, issuer: ISSUER, clock, refreshIntervalSeconds: 3600 });
+    const mint = () => forge({ alg: 'HS256', typ: 'JWT' }, claimsAt(clock.now, { jti: randomBytes(16).toString('base64url') }), hs256(secret.key));
+
+    // Act / Assess
+    const stale = await verifier.verify(mint()).then(() => 'accepted', (e: Error) => e.name);
+    clock.advance(5);
+    confirmedAt = clock.now - 100;
+    const accepted = (await verifier.verify(mint())).sub;
+    clock.advance(SECRET_CACHE_SECONDS - 100 - 1);
+    const lastSecond = (await verifier.verify(mint())).sub;
+    clock.advance(1);
+    const past = await verifier.verify(mint()).then(() => 'accepted', (e: Error) => e.name);
+
+    expect(stale).toBe('KeySourceUnavailableError');
+    expect(accepted).toBe(claimsAt(0)['sub']);
+    expect(lastSecond).toBe(claimsAt(0)['sub']);
+    expect(past).toBe('KeySourceUnavailableError');
+  });
+
+  it('asks once more when keys arrive already too old (a process frozen during the load), rather than failing the load', async () => {
+    // Prepare: the first answer was confirmed just in time when asked for, and arrives after the clock moved on.
+    const clock = new ManualClock();
+    const secret = { kid: 's', key: createSecretKey(randomBytes(32)) };
+    const answers: number[] = [];
+    const verifier = new AttestationVerifier({
+      keys: {
+        keys: async () => {
+          const confirmedAt = answers.length === 0 ? clock.now - SECRET_CACHE_SECONDS + 1 : clock.now;
+          answers.push(confirmedAt);
+          await Promise.resolve();
+          clock.advance(answers.length === 1 ? 10 : 0);
+          return { publicKeys: new Map(), secrets: [secret], confirmedAt };
+        },
+      },
+      tenantId: TENANT,
+      issuer: ISSUER,
+      clock,
+    });
+    const token = forge({ alg: 'HS256', typ: 'JWT' }, claimsAt(clock.now), hs256(secret.key));
+    // Act / Assess
+    expect((await verifier.verify(token)).sub).toBe(claimsAt(0)['sub']);
+    expect(answers).toHaveLength(2);
+  });
+
+  describe(`a key with a retiresAt is not trusted after it (+ ${CLOCK_SKEW_SECONDS} s skew)`, () => {
+    function retiringSetup() {
+      const clock = new ManualClock();
+      const retiring = { kid: 'retiring', key: createSecretKey(randomBytes(32)) };
+      const current = { kid: 'current', key: createSecretKey(randomBytes(32)) };
+      const esKey = generateTestKey();
+      const retiresAt = clock.now + 600;
+      let fail = false;
+      const source: VerificationKeySource = {
+        // A source that still lists the retired keys (a secret set nobody updated): only retiresAt can drop them.
+        keys: async () => {
+          if (fail) throw new Error('unreachable');
+          return { publicKeys: new Map([[esKey.kid, esKey.publicKey]]), secrets: [current, retiring], retiresAt: new Map([[retiring.kid, retiresAt], [esKey.kid, retiresAt]]) };
+        },
+      };
+      const verifier = new AttestationVerifier({ keys: source, tenantId: TENANT, issuer: ISSUER, clock });
+      const hsToken = (key: typeof current) => forge({ alg: 'HS256', typ: 'JWT' }, claimsAt(clock.now, { jti: randomBytes(16).toString('base64url') }), hs256(key.key));
+      const esToken = () => forge({ alg: 'ES256', typ: 'JWT', kid: esKey.kid }, claimsAt(clock.now, { aud: TENANT, jti: randomBytes(16).toString('base64url') }), es256(esKey.privateKey));
+      return { clock, verifier, hsToken, esToken, retiring, current, retiresAt, failLoads: () => (fail = true) };
+    }
+
+    it('while loads succeed', async () => {
+      // Prepare
+      const { clock, verifier, hsToken, esToken, retiring, current, retiresAt } = retiringSetup();
+      clock.advance(retiresAt - 100 - clock.now);
+      const cached = hsToken(retiring);
+      await verifier.verify(cached);
+      // Act
+      clock.advance(retiresAt + CLOCK_SKEW_SECONDS - 1 - clock.now);
+      const before = [await verifier.verify(hsToken(retiring)), await verifier.verify(esToken()), await verifier.verify(cached)].map((c) => c.iss);
+      clock.advance(1);
+      const after = [await codeOf(verifier.verify(hsToken(retiring))), await codeOf(verifier.verify(esToken())), await codeOf(verifier.verify(cached))];
+      // Assess: the other secret still verifies.
+      expect(before).toEqual([ISSUER, ISSUER, ISSUER]);
+      expect(after).toEqual(['bad_signature', 'unknown_kid', 'bad_signature']);
+      expect((await verifier.verify(hsToken(current))).iss).toBe(ISSUER);
+    });
+
+    it('while loads fail', async () => {
+      // Prepare: loaded 200 s before retirement; then the source fails, so the load-age bound alone would trust the keys 100 s past retiresAt.
+      const { clock, verifier, hsToken, esToken, retiring, current, retiresAt, failLoads } = retiringSetup();
+      clock.advance(retiresAt - 200 - clock.now);
+      await verifier.verify(hsToken(current));
+      failLoads();
+      // Act
+      clock.advance(200 + CLOCK_SKEW_SECONDS);
+      const retired = [await codeOf(verifier.verify(hsToken(retiring))), await codeOf(verifier.verify(esToken()))];
+      const kept = (await verifier.verify(hsToken(current))).iss;
+      // Assess
+      expect(retired).toEqual(['bad_signature', 'unknown_kid']);
+      expect(kept).toBe(ISSUER);
+    });
   });
 
   it('drops a retired key after a refetch', async () => {

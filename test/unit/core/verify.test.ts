@@ -372,6 +372,28 @@ describe('verify (hs256, the default): the security floor', () => {
     expect(thrown(() => verifyHs(`${h}.${p}.${Buffer.alloc(64, 1).toString('base64url')}`))).toMatchObject({ code: 'malformed', message: 'signature must be 32 bytes' });
   });
 
+  it("refuses every other spelling of a genuine MAC as malformed: standard base64's '+' and '/', and '=' padding", () => {
+    // Prepare: a genuine token whose MAC text holds both '-' and '_', which standard base64 spells '+' and '/'.
+    let token = minted();
+    while (!/-/.test(token.split('.')[2]!) || !/_/.test(token.split('.')[2]!)) token = minted({ jti: randomBytes(16).toString('base64url') });
+    const [h, p, mac] = token.split('.') as [string, string, string];
+    const variants = {
+      plus: mac.replace(/-/g, '+'),
+      slash: mac.replace(/_/g, '/'),
+      standard: mac.replace(/-/g, '+').replace(/_/g, '/'),
+      padded: `${mac}=`,
+      paddedStandard: `${mac.replace(/-/g, '+').replace(/_/g, '/')}=`,
+    };
+
+    // Act
+    const outcomes = Object.fromEntries(Object.entries(variants).map(([name, text]) => [name, thrown(() => verifyHs(`${h}.${p}.${text}`))]));
+
+    // Assess: each variant decodes to the same 32 bytes, so only the text check can refuse it.
+    expect(verifyHs(token).jti).toBeDefined();
+    for (const text of Object.values(variants)) expect(Buffer.from(text, 'base64').equals(Buffer.from(mac, 'base64url'))).toBe(true);
+    for (const error of Object.values(outcomes)) expect(error).toMatchObject({ code: 'malformed', message: 'signature must be 32 bytes' });
+  });
+
   it('checks issuer and time as for es256, and an audience only if the token has one', () => {
     expect(thrown(() => verifyHs(minted({ iss: 'someone-else' })))).toMatchObject({ code: 'wrong_issuer' });
     expect(thrown(() => verifyHs(minted({ iat: NOW - 400, exp: NOW - 61 })))).toMatchObject({ code: 'expired' });
@@ -382,7 +404,7 @@ describe('verify (hs256, the default): the security floor', () => {
   it('never accepts a random mutation of a genuine token', () => {
     const token = minted();
     fc.assert(
-      fc.property(fc.nat({ max: token.length - 1 }), fc.constantFrom(...'ABCabc019-_.='), (at, char) => {
+      fc.property(fc.nat({ max: token.length - 1 }), fc.constantFrom(...'ABCabc019-_.=+/'), (at, char) => {
         fc.pre(token[at] !== char);
         expect(() => verifyHs(token.slice(0, at) + char + token.slice(at + 1))).toThrow(TokenVerificationError);
       }),

@@ -62,6 +62,57 @@ describe('createVerifier with secrets', () => {
     }
   });
 
+  it("stops trusting a secret of the set at its retiresAt (+ 60 s skew), even in a set nobody updated", async () => {
+    // Prepare: a set as `attestor keys secret --json` printed it during a rotation, kept unchanged.
+    const clock = new ManualClock();
+    const current = secretBytes();
+    const retiring = secretBytes();
+    const retiresAt = clock.now + 3690;
+    const verifier = createVerifier({ issuer: ISSUER, secrets: { keys: [jwk('new', current, { status: 'active' }), jwk('old', retiring, { status: 'retiring', retiresAt })] }, clock });
+    // Act
+    clock.advance(3690 + 59);
+    const before = (await verifier.verify(mint(clock, retiring))).iss;
+    clock.advance(1);
+    const after = await codeOf(verifier.verify(mint(clock, retiring)));
+    // Assess
+    expect(before).toBe(ISSUER);
+    expect(after).toBe('bad_signature');
+    expect((await verifier.verify(mint(clock, current))).iss).toBe(ISSUER);
+  });
+
+  it('denies every token once the fetching function has failed for 300 s (a revoked Decrypt), and recovers with it', async () => {
+    // Prepare
+    const clock = new ManualClock();
+    const secret = secretBytes();
+    let failing = false;
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      secrets: async () => {
+        if (failing) throw Object.assign(new Error('User is not authorized to perform: kms:Decrypt'), { name: 'AccessDeniedException' });
+        return { keys: [jwk('s', secret)] };
+      },
+      clock,
+    });
+    const token = mint(clock, secret, { exp: clock.now + 3600 });
+    await verifier.verify(token);
+    failing = true;
+    const outcome = () => verifier.verify(token).then(() => 'accepted', (e: Error) => e.name);
+    // Act: under traffic every 30 s, each background refresh failing.
+    const seen: string[] = [];
+    for (let t = 30; t <= 330; t += 30) {
+      clock.advance(30);
+      seen.push(`${t}:${await outcome()}`);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    failing = false;
+    clock.advance(5);
+    const recovered = await outcome();
+    // Assess
+    expect(seen.slice(0, 9)).toEqual([30, 60, 90, 120, 150, 180, 210, 240, 270].map((t) => `${t}:accepted`));
+    expect(seen.slice(9)).toEqual(['300:AccessDeniedException', '330:AccessDeniedException']);
+    expect(recovered).toBe('accepted');
+  });
+
   it('refuses a set without a usable secret at creation, naming the command that makes one', () => {
     expect(() => createVerifier({ issuer: ISSUER, secrets: { keys: [] } })).toThrow(SecretSetError);
     expect(() => createVerifier({ issuer: ISSUER, secrets: JSON.parse('"not a set"') })).toThrow(/attestor keys secret --json/);

@@ -256,6 +256,23 @@ describe('JWKS fetching', () => {
     expect([...keys.keys()]).toEqual([tenant.kid]);
   });
 
+  it("stops trusting a JWKS key at the retiresAt it states (+ 60 s skew), however often the same JWKS is served", async () => {
+    // Prepare: a JWKS as GET /v1/admin/keys/jwks serves it during a rotation, never updated.
+    const clock = new ManualClock();
+    const retiresAt = clock.now + 3690;
+    const verifier = createVerifier({ issuer: ISSUER, audience: TENANT, keys: { keys: [{ ...publicJwk(tenant), retiresAt }, publicJwk(decoy)] }, clock });
+    const token = (key: TestKey) => forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now, { aud: TENANT, jti: randomBytes(16).toString('base64url') }), es256(key.privateKey));
+    // Act
+    clock.advance(3690 + 59);
+    const before = (await verifier.verify(token(tenant))).aud;
+    clock.advance(1);
+    const after = await codeOf(verifier.verify(token(tenant)));
+    // Assess
+    expect(before).toBe(TENANT);
+    expect(after).toBe('unknown_kid');
+    expect((await verifier.verify(token(decoy))).aud).toBe(TENANT);
+  });
+
   it('passes the given fetch what to fetch', async () => {
     const seen: string[] = [];
     const verifier = createVerifier(

@@ -54,7 +54,7 @@ export function addAppCommands(program: Command, ctx: CliContext): void {
         '$ attestor apps remove com.example.old          # says what would go, removes nothing',
         '$ attestor apps remove com.example.old --yes',
         '',
-        'Attestations of the app fail from the next one on; tokens already issued stay valid until they expire.',
+        'Attestations of the app fail within 30 s; tokens already issued stay valid until they expire.',
       ),
     )
     .action(async (appId: string, options: { yes?: boolean; json?: boolean }, command: Command) => {

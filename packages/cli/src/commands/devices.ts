@@ -83,7 +83,7 @@ export function addDeviceCommands(program: Command, ctx: CliContext): void {
 
   devices
     .command('remove')
-    .description('Remove a device from the allow list: its next attestation is judged normally')
+    .description('Remove a device from the allow list: within 30 s its attestations are judged normally')
     .addOption(appOption())
     .argument('<deviceId>', 'as `attestor devices list` shows it: a thumbprint, or debug.<id>', deviceIdParser)
     .option('--json', 'print the removed device as JSON')

@@ -8,7 +8,7 @@ import { localKmsEndpoint } from '../local-service';
 import { unwrapSecrets } from '../secrets';
 
 /** One sentence, wherever a public key is handed out (issue: verdict secrecy, PROTOCOL.md §9). */
-export const ES256_WARNING = 'in es256 mode anyone holding a token, the app included, can check it against these keys and so tell a decoy from a pass';
+export const ES256_WARNING = 'in es256 mode anyone holding a token, the app included, can check it against these keys and so tell a decoy from a pass, and every token of a registered app names its tenant, so one attestation tells that an app id is registered';
 
 export function addKeyCommands(program: Command, ctx: CliContext): void {
   const keys = program

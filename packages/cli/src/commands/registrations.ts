@@ -67,7 +67,7 @@ export function addRegistrationCommands(program: Command, ctx: CliContext): void
 
   registrations
     .command('remove')
-    .description('Remove a registration: attestations of that build fail from the next one on')
+    .description('Remove a registration: attestations of that build fail within 30 s')
     .addOption(appOption())
     .addOption(versionOption())
     .option('--json', 'print the removed registration as JSON')
@@ -83,7 +83,7 @@ export function addRegistrationCommands(program: Command, ctx: CliContext): void
     .action(async (options: { app: string; version: string; json?: boolean }, command: Command) => {
       const removed = await adminClient(ctx, command).removeRegistration(options.app, options.version);
       if (options.json) return void ctx.stdout.write(toJson(removed));
-      ctx.stderr.write(`removed ${removed.appId} ${removed.version}; attestations of this build now fail\n`);
+      ctx.stderr.write(`removed ${removed.appId} ${removed.version}; attestations of this build fail within 30 s\n`);
       ctx.stdout.write(formatRegistration(removed));
     });
 

@@ -16,7 +16,12 @@ export class InvalidKeyPolicyRoleError extends ServiceError {
 export interface TenantKeyPolicyRoles {
   /** Mints tokens (the attest function): kms:Sign with ECDSA_SHA_256; kms:Decrypt of the tenant's wrapped secrets. */
   readonly signerRoleArn: string;
-  /** Verify tokens (authorizers in this account): kms:GetPublicKey; kms:Decrypt of the tenant's wrapped secrets. */
+  /**
+   * Verify tokens (authorizers in this account): kms:GetPublicKey; kms:Decrypt of the tenant's
+   * wrapped secrets. Named in every tenant's key policy, whatever tenant a role verifies for: each
+   * must be held to its own tenant by an explicit IAM deny, as AttestationAuthorizer's role is
+   * (lib/attestation-authorizer.ts), since a same-account key policy grant needs no IAM allow.
+   */
   readonly verifierRoleArns?: readonly string[];
   /**
    * Creates keys (the key-creating admin function itself): kms:ScheduleKeyDeletion, to discard a
@@ -64,8 +69,9 @@ export function tenantKeyPolicy(roles: TenantKeyPolicyRoles): string {
 
 /**
  * The key policy of the key that wraps one tenant's hs256 secrets. Every use is conditioned on the
- * encryption context naming that tenant, so a role allowed here can unwrap this tenant's secrets
- * and nothing else, even if a wrapped secret of another tenant were put before it. The admin role
+ * encryption context naming that tenant, so this key unwraps this tenant's secrets and nothing
+ * else, even if a wrapped secret of another tenant were put before it. It does not keep a verifier
+ * role to its own tenant (see verifierRoleArns): the role's IAM deny does. The admin role
  * may wrap new secrets but never unwrap one: secrets exist in plaintext only in the functions that
  * mint and verify.
  */

@@ -6,8 +6,9 @@
  * - hs256 (the default): a 256-bit secret made by KMS (GenerateDataKeyWithoutPlaintext) under the
  *   tenant's secrets key (alias `<prefix><tenant>/secrets`) and stored only wrapped, with an
  *   encryption context naming tenant and secret. The functions that mint and verify unwrap it once
- *   (Decrypt) and keep it in memory for at most SECRET_CACHE_SECONDS, so minting and verifying
- *   cost no KMS call. The admin functions make secrets and never see one.
+ *   (Decrypt) and keep it in memory, unwrapping it again in the background every
+ *   SECRET_REFRESH_SECONDS, so minting and verifying cost no KMS call. The admin functions make
+ *   secrets and never see one.
  * - es256 (opt-in): a P-256 KMS signing key per rotation; every token is one KMS Sign.
  *
  * Several containers may create a tenant's secrets key at once: KMS's CreateAlias arbitrates (it
@@ -28,7 +29,6 @@ import type {
   TenantKeyRecord,
   TenantKeyStore,
   TokenKeys,
-  TokenSecret,
   TokenSigningKey,
   VerificationKeys,
   VerificationKeySource,
@@ -42,11 +42,12 @@ import {
   keysToDelete,
   keyStatusAt,
   retirementsAfterRotation,
+  SECRET_REFRESH_SECONDS,
   signingKeyAt,
   trustedKeysAt,
 } from '../core/tenant-keys';
 import { secretEncryptionContext } from '@attestor/contracts/admin-api';
-import { DEFAULT_TOKEN_FORMAT, type TokenFormat } from '@attestor/contracts/protocol';
+import { DEFAULT_TOKEN_FORMAT, SECRET_CACHE_SECONDS, type TokenFormat } from '@attestor/contracts/protocol';
 import { RETIRED_KEY_DELETION_WINDOW_DAYS, tenantKeyPolicy, tenantSecretKeyPolicy, type TenantKeyPolicyRoles } from './kms-key-policy';
 import {
   claimAlias,
@@ -67,6 +68,7 @@ import {
 import { InvalidTenantIdError, TenantKeyMissingError } from '../core/errors';
 
 export { ensureDecoyKey, SigningKeyUnavailableError, TenantKeyIntegrityError } from './kms-keys';
+export { SECRET_CACHE_SECONDS, SECRET_REFRESH_SECONDS };
 export { InvalidTenantIdError, TenantKeyMissingError } from '../core/errors';
 
 export interface KmsTenantKeysOptions {
@@ -84,18 +86,11 @@ export interface KmsTenantKeysOptions {
 }
 
 /**
- * How long an instance keeps a tenant's key records before reading them again. Shorter than
- * KEY_PUBLICATION_SECONDS, so every instance has seen a rotated-in key before it activates, and
- * all switch to it at its activation time.
+ * Age at which an instance reads a tenant's key records again, in the background: shorter than
+ * KEY_PUBLICATION_SECONDS, so an instance under traffic has seen a rotated-in key before it
+ * activates, and all switch to it at its activation time.
  */
 export const SIGNING_KEY_CACHE_SECONDS = 30;
-/**
- * How long an unwrapped hs256 secret stays in a container's memory before KMS is asked again: a
- * secrets key that is disabled, or a role whose Decrypt is revoked, stops minting and verifying
- * within this time. Refreshed in the background from SECRET_REFRESH_SECONDS on, so no request waits.
- */
-export const SECRET_CACHE_SECONDS = 300;
-export const SECRET_REFRESH_SECONDS = 240;
 
 /**
  * When a new key starts signing: KEY_PUBLICATION_SECONDS from now, and after every key already
@@ -118,8 +113,12 @@ interface CachedKeyRecords {
 
 interface UnwrappedSecret {
   readonly key: Promise<KeyObject>;
+  /** When the Decrypt behind `key` was asked for. */
   readonly unwrappedAt: number;
-  refreshing?: boolean;
+  /** The background unwrap under way, if any; it replaces this entry when it succeeds. */
+  refreshing?: Promise<UnwrappedSecret>;
+  /** Why the last refresh of this entry failed: past SECRET_CACHE_SECONDS the entry is then refused. */
+  refreshError?: unknown;
 }
 
 export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKeyManager {
@@ -141,13 +140,23 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKe
 
   // ----- TokenKeys (attest) -------------------------------------------------------------------
 
+  /**
+   * Once a tenant's records and secret are in memory, never waits on AWS: both are refreshed in the
+   * background, so a tenant's attestation after a pause costs what an unknown app id's does (attest
+   * asks for a stand-in tenant's key for those, through these same calls; PROTOCOL.md §9).
+   */
   async signingKey(tenantId: string): Promise<TokenSigningKey> {
     const now = this.options.clock.nowSeconds();
     const chosen = signingKeyAt((await this.keyRecords(tenantId, now)).records, now);
     if (!chosen) throw new TenantKeyMissingError(tenantId);
     if (formatOf(chosen) === 'es256') return { format: 'es256', kid: chosen.kid };
     try {
-      return { format: 'hs256', kid: chosen.kid, secret: await this.secret(chosen) };
+      const entry = this.secretEntry(chosen, now);
+      // Past its lifetime a secret is still used while its first refresh is under way (after a pause,
+      // so that the pause does not show in the answer's timing), never once a refresh has failed:
+      // a revoked Decrypt or a disabled key stops minting.
+      if (now - entry.unwrappedAt >= SECRET_CACHE_SECONDS && entry.refreshError !== undefined) throw entry.refreshError;
+      return { format: 'hs256', kid: chosen.kid, secret: await entry.key };
     } catch (error) {
       // Drop the cached records so that a repaired or rotated registry is seen on the next call.
       if (error instanceof SigningKeyUnavailableError) this.current.delete(tenantId);
@@ -172,6 +181,12 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKe
 
   // ----- VerificationKeySource (authorizer) -----------------------------------------------------
 
+  /**
+   * Read fresh from the registry (the verifier's KeyRing decides how often). A cached secret is
+   * handed out only within SECRET_REFRESH_SECONDS of its Decrypt, else this waits for a new one
+   * (and fails with it), and `confirmedAt` tells the ring how old the oldest one is: a verifier
+   * whose Decrypt was revoked stops within SECRET_CACHE_SECONDS of its last successful Decrypt.
+   */
   async keys(tenantId: string): Promise<VerificationKeys> {
     const now = this.options.clock.nowSeconds();
     const records = await this.registry.listTenantKeys(tenantId);
@@ -182,9 +197,23 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKe
     const hs256 = trusted.filter((r) => formatOf(r) === 'hs256').sort((a, b) => Number(b.kid === signing?.kid) - Number(a.kid === signing?.kid));
     const [publicKeys, secrets] = await Promise.all([
       Promise.all(es256.map(async (r): Promise<[string, KeyObject]> => [r.kid, await this.verifiedPublicKey(r)])),
-      Promise.all(hs256.map(async (r): Promise<TokenSecret> => ({ kid: r.kid, key: await this.secret(r) }))),
+      Promise.all(
+        hs256.map(async (r) => {
+          const cached = this.secretEntry(r, now);
+          // Verifiers load in the background, so waiting here costs no request; a secret handed out
+          // with less than a minute of its lifetime left would be stale by the verifier's next load.
+          const entry = now - cached.unwrappedAt < SECRET_REFRESH_SECONDS ? cached : await (cached.refreshing ?? this.refreshSecret(r, cached, now));
+          return { kid: r.kid, key: await entry.key, unwrappedAt: entry.unwrappedAt };
+        }),
+      ),
     ]);
-    return { publicKeys: new Map(publicKeys), secrets };
+    const retiresAt = new Map(trusted.flatMap((r): Array<[string, number]> => (r.retiresAt !== undefined ? [[r.kid, r.retiresAt]] : [])));
+    return {
+      publicKeys: new Map(publicKeys),
+      secrets: secrets.map(({ kid, key }) => ({ kid, key })),
+      ...(retiresAt.size > 0 ? { retiresAt } : {}),
+      ...(secrets.length > 0 ? { confirmedAt: Math.min(...secrets.map((s) => s.unwrappedAt)) } : {}),
+    };
   }
 
   // ----- TenantKeyManager (admin) ----------------------------------------------------------------
@@ -195,7 +224,7 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKe
     const keys = await Promise.all(
       es256.map(async (record): Promise<PublicJwk> => {
         const { x, y } = (await this.verifiedPublicKey(record)).export({ format: 'jwk' });
-        return { kty: 'EC', crv: 'P-256', x: x!, y: y!, kid: record.kid, alg: 'ES256', use: 'sig' };
+        return { kty: 'EC', crv: 'P-256', x: x!, y: y!, kid: record.kid, alg: 'ES256', use: 'sig', ...(record.retiresAt !== undefined ? { retiresAt: record.retiresAt } : {}) };
       }),
     );
     return { keys };
@@ -368,10 +397,23 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKe
     }
   }
 
+  /**
+   * The tenant's key records: only the first call for a tenant waits for the registry; after that
+   * they are read again in the background once SIGNING_KEY_CACHE_SECONDS old, and the records at
+   * hand answer meanwhile (and for as long as the registry fails: they hold no secret).
+   */
   private async keyRecords(tenantId: string, now: number): Promise<CachedKeyRecords> {
     const cached = this.current.get(tenantId);
-    // A clock that went backwards expires the entry rather than extending it.
-    if (cached && now >= cached.fetchedAt && now - cached.fetchedAt < SIGNING_KEY_CACHE_SECONDS) return cached;
+    if (cached) {
+      // A clock that went backwards makes the entry due rather than extending it.
+      if (now < cached.fetchedAt || now - cached.fetchedAt >= SIGNING_KEY_CACHE_SECONDS) this.loadKeyRecords(tenantId, now).catch(() => undefined);
+      return cached;
+    }
+    return this.loadKeyRecords(tenantId, now);
+  }
+
+  /** One registry read per tenant at a time, shared by whoever asks meanwhile. */
+  private loadKeyRecords(tenantId: string, now: number): Promise<CachedKeyRecords> {
     let load = this.currentLoads.get(tenantId);
     if (!load) {
       load = this.registry
@@ -387,29 +429,44 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKe
     return load;
   }
 
-  /** The unwrapped secret of an hs256 record, from memory while fresh (see SECRET_CACHE_SECONDS). */
-  private secret(record: TenantKeyRecord): Promise<KeyObject> {
-    const now = this.options.clock.nowSeconds();
+  /**
+   * The in-memory entry of an hs256 record's secret. Only the first use of a secret in a container
+   * waits for KMS; from SECRET_REFRESH_SECONDS on, a use starts a background unwrap that replaces
+   * the entry when it succeeds. Callers decide what an entry past SECRET_CACHE_SECONDS is good for.
+   */
+  private secretEntry(record: TenantKeyRecord, now: number): UnwrappedSecret {
     const cached = this.secrets.get(record.kid);
-    const age = cached === undefined ? Infinity : now - cached.unwrappedAt;
-    if (cached && age >= 0 && age < SECRET_CACHE_SECONDS) {
-      if (age >= SECRET_REFRESH_SECONDS && !cached.refreshing) {
-        cached.refreshing = true;
-        const next = this.unwrap(record);
-        next.then(
-          () => this.secrets.set(record.kid, { key: next, unwrappedAt: this.options.clock.nowSeconds() }),
-          () => (cached.refreshing = false),
-        );
-      }
-      return cached.key;
+    if (cached === undefined) {
+      const entry: UnwrappedSecret = { key: this.unwrap(record), unwrappedAt: now };
+      this.secrets.set(record.kid, entry);
+      // A failed first unwrap is not remembered: the next request tries again.
+      entry.key.catch(() => {
+        if (this.secrets.get(record.kid) === entry) this.secrets.delete(record.kid);
+      });
+      return entry;
     }
-    const entry: UnwrappedSecret = { key: this.unwrap(record), unwrappedAt: now };
-    this.secrets.set(record.kid, entry);
-    // A failed unwrap is not remembered: the next request tries again.
-    entry.key.catch(() => {
-      if (this.secrets.get(record.kid) === entry) this.secrets.delete(record.kid);
-    });
-    return entry.key;
+    const age = now - cached.unwrappedAt;
+    // A clock that went backwards makes the entry due rather than extending it.
+    if ((age < 0 || age >= SECRET_REFRESH_SECONDS) && cached.refreshing === undefined) this.refreshSecret(record, cached, now).catch(() => undefined);
+    return cached;
+  }
+
+  private refreshSecret(record: TenantKeyRecord, cached: UnwrappedSecret, now: number): Promise<UnwrappedSecret> {
+    const refreshing = this.unwrap(record).then(
+      (key): UnwrappedSecret => {
+        const entry: UnwrappedSecret = { key: Promise.resolve(key), unwrappedAt: now };
+        // Not if the entry was dropped meanwhile (its key destroyed by a rotation).
+        if (this.secrets.get(record.kid) === cached) this.secrets.set(record.kid, entry);
+        return entry;
+      },
+      (error: unknown) => {
+        cached.refreshError = error ?? new Error('unwrap failed');
+        cached.refreshing = undefined;
+        throw error;
+      },
+    );
+    cached.refreshing = refreshing;
+    return refreshing;
   }
 
   private unwrap(record: TenantKeyRecord): Promise<KeyObject> {

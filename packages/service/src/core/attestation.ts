@@ -21,10 +21,10 @@ import type {
   TokenKeys,
   TokenSigningKey,
 } from './ports';
-import { NONCE_BYTES, NONCE_TTL_SECONDS } from '@attestor/contracts/protocol';
-import type { TokenClaims } from '@attestor/contracts/protocol';
-import { es256SigningInput, hs256Token } from './token';
+import { NONCE_BYTES, NONCE_TTL_SECONDS, type TokenClaims } from '@attestor/contracts/protocol';
 import type { AttestRequest, ChallengeRequest } from '@attestor/contracts/validation';
+import { TenantKeyMissingError } from './tenant-keys';
+import { es256SigningInput, hs256Token } from './token';
 
 export const cryptoRandom: RandomSource = { bytes: (n) => randomBytes(n) };
 
@@ -52,7 +52,10 @@ export interface AttestationDeps {
   readonly tokenTtlSeconds: number;
   /** See newDecoySecret. */
   readonly decoySecret: KeyObject;
-  /** The tenant whose log keeps the attestations of unregistered app ids. */
+  /**
+   * The tenant whose log keeps the attestations of unregistered app ids, and whose signing key they
+   * fetch (and do not use), so that they make the calls a registered app makes (PROTOCOL.md §9).
+   */
   readonly defaultTenantId: string;
   /** Where verdicts are recorded (docs/ADMIN_API.md §9); absent keeps no log. */
   readonly attestationLog?: AttestationLog;
@@ -113,7 +116,9 @@ const ABSENT_DIGEST = Buffer.alloc(32);
  * otherwise always returns a token: signed by the tenant's key when every check passes, by a decoy
  * key when any fails, of the same format, header, claims and size either way. Every check runs
  * whatever the earlier ones found, and the tenant's key is fetched for a failing attestation as for
- * a passing one, so the failing path costs what the passing one costs.
+ * a passing one, so the failing path costs what the passing one costs; an unregistered app id
+ * fetches the default tenant's key through the same cached calls, so it costs what a registered
+ * app of any tenant costs (only a container's first load of a tenant's key differs: PROTOCOL.md §9).
  *
  * Round trips: consuming the nonce and reading the app do not depend on each other and go out
  * together; then the verdict is recorded. With the tenant's secret cached, an hs256 attestation
@@ -125,7 +130,10 @@ export async function attest(deps: AttestationDeps, request: AttestRequest): Pro
   const [consumed, snapshot] = await Promise.all([deps.nonces.consume(nonceId(nonce), request.appId, now), deps.catalog.appSnapshot(request.appId)]);
   if (!consumed) throw new NonceInvalidError();
   const { app } = snapshot;
-  const signingKey = app === undefined ? Promise.resolve(undefined) : deps.keys.signingKey(app.tenantId);
+  // A stand-in without a key (a deployment whose default tenant never got one) must not turn
+  // unknown app ids into errors where registered ones get tokens: the decoy needs no tenant key.
+  const signingKey: Promise<TokenSigningKey | undefined> =
+    app === undefined ? deps.keys.signingKey(deps.defaultTenantId).catch((error: unknown) => (error instanceof TenantKeyMissingError ? undefined : Promise.reject(error))) : deps.keys.signingKey(app.tenantId);
   // Settled below; a rejection must not go unobserved while the checks run.
   signingKey.catch(() => undefined);
 
@@ -174,7 +182,9 @@ export async function attest(deps: AttestationDeps, request: AttestRequest): Pro
     ...(request.limitedUse ? { lut: true as const } : {}),
   };
   const verdict: Verdict = { passed, outcome, reasons, tenantId: app?.tenantId ?? deps.defaultTenantId, appKnown: app !== undefined, did, jti: claims.jti, time: now };
-  const token = await mint(deps, app?.tenantId, await signingKey, claims, passed);
+  const key = await signingKey;
+  // An unregistered app id's stand-in key is never used: it gets an hs256 decoy (see mint).
+  const token = await mint(deps, app?.tenantId, app === undefined ? undefined : key, claims, passed);
   // Recorded once the token exists, so the log never holds a verdict whose token was not minted.
   // Awaited on every path, pass or fail, so it costs both the same.
   let logError: unknown;

@@ -4,6 +4,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type {
+  AppIdentity,
   AttestationLogEntry,
   AttestationOutcome,
   BuildRefusal,
@@ -192,6 +193,8 @@ export interface AppSnapshot {
   readonly registrations: ReadonlyMap<string, RegistrationRecord>;
   /** Allow-listed devices, by deviceId. */
   readonly devices: ReadonlyMap<string, DeviceRecord>;
+  /** How the stores identify the app, for hardware evidence (PROTOCOL.md §5.5); absent until registered. */
+  readonly identity?: AppIdentity;
 }
 
 export interface AttestationCatalog {

@@ -16,8 +16,17 @@ import { CLOCK_SKEW_SECONDS, DEFAULT_TOKEN_FORMAT, MAX_TOKEN_TTL_SECONDS, type T
  * carrying it.
  */
 export const KEY_PUBLICATION_SECONDS = 60;
-/** How long a service instance may keep signing with a key it cached (kms-tenant-keys.ts). */
+/**
+ * How long a service instance under traffic may keep signing with a key it cached
+ * (kms-tenant-keys.ts refreshes its key records in the background once they are this old). An
+ * instance idle since before a rotation's activation signs the attestations that arrive during its
+ * first refresh (one DynamoDB round trip) with the key it had: refreshing in the foreground instead
+ * would make a tenant's first attestation after a pause slower than an unknown app id's (PROTOCOL.md §9).
+ */
 export const SIGNING_CACHE_SECONDS = 30;
+export { SECRET_CACHE_SECONDS } from '@attestor/contracts/protocol';
+/** From this age an unwrapped secret is unwrapped again in the background, so no request waits for it. */
+export const SECRET_REFRESH_SECONDS = 240;
 /** Clock skew verifiers tolerate on exp (PROTOCOL.md §6 step 8). */
 export const VERIFIER_SKEW_SECONDS = CLOCK_SKEW_SECONDS;
 /** After a newer key activates, an older one is trusted this much longer: its last token's whole life. */
@@ -35,6 +44,14 @@ export function currentFormat(records: readonly TenantKeyRecord[], now: number):
   return signing ? formatOf(signing) : DEFAULT_TOKEN_FORMAT;
 }
 
+
+/** The tenant has no signing key (its first key was never made: ensureSigningKey has not run for it). */
+export class TenantKeyMissingError extends Error {
+  override readonly name = 'TenantKeyMissingError';
+  constructor(readonly tenantId: string) {
+    super(`tenant ${tenantId} has no active signing key`);
+  }
+}
 
 export function activatesAt(record: TenantKeyRecord): number {
   return record.activatesAt ?? record.createdAt;

@@ -8,7 +8,7 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { SECRET_CONTEXT_TENANT, type WrappedTokenSecret } from '@attestor/contracts/admin-api';
 import type { TokenSecret, VerificationKeys, VerificationKeySource } from '../core/ports';
-import { fetchJson, JwksFetchError, parseJwks, type FetchLike } from '../jwks';
+import { fetchJson, JwksFetchError, jwksVerificationKeys, type FetchLike } from '../jwks';
 import { unwrapSecret } from './unwrap-secret';
 
 export interface RemoteKeySourceOptions {
@@ -28,15 +28,17 @@ export class RemoteKeySource implements VerificationKeySource {
     this.base = options.apiUrl.replace(/\/+$/, '');
   }
 
+  /** Every call unwraps the secrets anew (no cache here: the KeyRing calling this is the cache), with their retirement times. */
   async keys(): Promise<VerificationKeys> {
     const fetchOptions = { fetch: this.options.fetch };
     const [wrapped, jwks] = await Promise.all([fetchJson(`${this.base}/v1/admin/keys/secrets`, 'secrets', fetchOptions), fetchJson(`${this.base}/v1/admin/keys/jwks`, 'JWKS', fetchOptions)]);
+    const entries = wrappedSecrets(wrapped, this.options.tenantId);
     const secrets = await Promise.all(
-      wrappedSecrets(wrapped, this.options.tenantId).map(
-        async (w): Promise<TokenSecret> => ({ kid: w.kid, key: await unwrapSecret(this.options.kms, w.keyId, Buffer.from(w.ciphertext, 'base64'), w.encryptionContext) }),
-      ),
+      entries.map(async (w): Promise<TokenSecret> => ({ kid: w.kid, key: await unwrapSecret(this.options.kms, w.keyId, Buffer.from(w.ciphertext, 'base64'), w.encryptionContext) })),
     );
-    return { publicKeys: parseJwks(jwks), secrets };
+    const { publicKeys, retiresAt: publicRetirements } = jwksVerificationKeys(jwks);
+    const retiresAt = new Map([...(publicRetirements ?? []), ...entries.flatMap((w): Array<[string, number]> => (typeof w.retiresAt === 'number' ? [[w.kid, w.retiresAt]] : []))]);
+    return { publicKeys, secrets, ...(retiresAt.size > 0 ? { retiresAt } : {}) };
   }
 }
 

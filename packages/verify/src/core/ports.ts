@@ -23,6 +23,18 @@ export interface VerificationKeys {
   readonly publicKeys: ReadonlyMap<string, KeyObject>;
   /** hs256 secrets, the one signing now first (hs256 tokens name no key, so verifiers try them in this order). */
   readonly secrets: readonly TokenSecret[];
+  /**
+   * When keys stop being trusted (unix seconds), by kid, for the keys whose retirement the source
+   * knows (a rotation set it): a verifier drops a key at this time (plus clock skew) even while it
+   * cannot reach the source to learn that the key retired.
+   */
+  readonly retiresAt?: ReadonlyMap<string, number>;
+  /**
+   * When KMS last vouched for this key material (the oldest Decrypt behind a cached secret), where
+   * the source caches it; absent means now. A verifier trusts the keys for SECRET_CACHE_SECONDS
+   * (@attestor/contracts/protocol) from the earlier of this and its load, and not after.
+   */
+  readonly confirmedAt?: number;
 }
 
 export const NO_VERIFICATION_KEYS: VerificationKeys = { publicKeys: new Map(), secrets: [] };

@@ -8,6 +8,12 @@
  * lookups. A load or a background refresh does not count against
  * that limit, so the first token signed by a freshly rotated key is let in at once.
  *
+ * Keys are trusted only while current: a key is dropped at its `retiresAt` (plus clock skew) even
+ * when the source cannot be reached to say that it retired, and the whole set is dropped once the
+ * last successful load (or the source's last KMS confirmation of it) is SECRET_CACHE_SECONDS old,
+ * so a verifier whose kms:Decrypt was revoked, or whose key source keeps failing, denies from then
+ * on (fails closed) until a load succeeds.
+ *
  * Requests: a token seen before skips parsing and the signature check (see token-cache.ts); the
  * request-specific checks (binding, proof of possession, single use) run for every request.
  */
@@ -17,15 +23,15 @@ import type { Clock, VerificationKeys, VerificationKeySource } from './ports';
 import { checkProof, PROOF_JTI_RETENTION_SECONDS } from './proof';
 import { CLOCK_SKEW_SECONDS } from '@attestor/contracts/protocol';
 import { proofLedgerId, tokenLedgerId, type ReplayLedger } from './replay';
-import type { TokenClaims } from '@attestor/contracts/protocol';
+import { SECRET_CACHE_SECONDS, type TokenClaims } from '@attestor/contracts/protocol';
 import { VerifiedTokenCache } from './token-cache';
 import { checkClaims, parseClaims, splitToken, TokenVerificationError, verifyingKey, type SplitToken, type VerifyingKey, type VerifyOptions } from './verify';
 
-/** The key source failed recently; the verifier is backing off. Callers deny, as for any error. */
+/** The key source failed recently, or gave keys too old to trust; the verifier is backing off. Callers deny, as for any error. */
 export class KeySourceUnavailableError extends Error {
   override readonly name = 'KeySourceUnavailableError';
-  constructor() {
-    super('verification keys are unavailable; retrying shortly');
+  constructor(message = 'verification keys are unavailable; retrying shortly') {
+    super(message);
   }
 }
 
@@ -47,6 +53,8 @@ export interface KeyRingOptions {
   readonly failureBackoffSeconds?: number;
   /** Size of the verified-token cache. 0 turns it off. @default 5000 */
   readonly verifiedTokenCacheSize?: number;
+  /** A key stays trusted this long past its `retiresAt`, for a verifier clock behind the service's. @default 60 */
+  readonly clockSkewSeconds?: number;
 }
 
 /**
@@ -61,23 +69,36 @@ export class KeyRing {
   private byKid: ReadonlyMap<string, KeyObject> = new Map();
   private loading: Promise<VerificationKeys> | undefined;
   private fetchedAt = Number.NEGATIVE_INFINITY;
+  /** From this time the loaded keys are not trusted (see the module comment). */
+  private trustedUntil = Number.NEGATIVE_INFINITY;
+  /** The earliest time (retiresAt + skew) at which a held key retires. */
+  private nextRetirement = Number.POSITIVE_INFINITY;
   private lastFailure = Number.NEGATIVE_INFINITY;
   private lastUnknownKeyRefetch = Number.NEGATIVE_INFINITY;
   private readonly refetchInterval: number;
   private readonly refreshInterval: number;
   private readonly failureBackoff: number;
+  private readonly skew: number;
 
   constructor(private readonly options: KeyRingOptions) {
     this.refetchInterval = options.refetchIntervalSeconds ?? 30;
     this.refreshInterval = options.refreshIntervalSeconds ?? 30;
     this.failureBackoff = options.failureBackoffSeconds ?? 5;
+    this.skew = options.clockSkewSeconds ?? CLOCK_SKEW_SECONDS;
     this.verifiedTokens = new VerifiedTokenCache(options.verifiedTokenCacheSize ?? 5000);
   }
 
-  /** The loaded keys, without waiting; starts a background refresh when they are due. */
+  /**
+   * The loaded keys that are still trusted, without waiting; starts a background refresh when they
+   * are due. Undefined when none are loaded or the loaded ones are too old to trust: callers then
+   * wait for a load (loaded()), and deny if it fails.
+   */
   current(): VerificationKeys | undefined {
     if (this.keys === undefined) return undefined;
-    if (this.options.clock.nowSeconds() - this.fetchedAt >= this.refreshInterval) this.refreshInBackground();
+    const now = this.options.clock.nowSeconds();
+    if (now >= this.trustedUntil) return undefined;
+    if (now >= this.nextRetirement) this.install(this.keys, now);
+    if (now - this.fetchedAt >= this.refreshInterval) this.refreshInBackground();
     return this.keys;
   }
 
@@ -93,7 +114,17 @@ export class KeyRing {
 
   /** The keys, loading them first if none are loaded (rejects while the key source fails). */
   async loaded(): Promise<VerificationKeys> {
-    return this.current() ?? this.load();
+    return this.current() ?? this.load().then(() => this.trusted());
+  }
+
+  /**
+   * What current() trusts once a load has settled: a load's own result may already be out of date
+   * when its caller resumes (a key retired meanwhile), so callers never use it directly.
+   */
+  private trusted(): VerificationKeys {
+    const keys = this.current();
+    if (keys === undefined) throw new KeySourceUnavailableError('the key source gave keys older than a verifier may trust');
+    return keys;
   }
 
   /**
@@ -104,12 +135,12 @@ export class KeyRing {
   async refetch(): Promise<VerificationKeys | undefined> {
     // A fetch already under way (a background refresh, or another request's refetch) is as fresh as
     // a refetch would be: wait for it rather than fetch again.
-    if (this.loading) return this.loading.catch(() => undefined);
+    if (this.loading) return this.loading.then(() => this.current(), () => undefined);
     const now = this.options.clock.nowSeconds();
     if (now - this.lastUnknownKeyRefetch < this.refetchInterval) return undefined;
     this.lastUnknownKeyRefetch = now;
-    // The keys we have remain valid for the tokens they signed; a failed refetch changes nothing.
-    return this.load().catch(() => undefined);
+    // A failed refetch changes nothing: the keys we have stay in use for as long as current() trusts them.
+    return this.load().then(() => this.current(), () => undefined);
   }
 
   private refreshInBackground(): void {
@@ -118,31 +149,29 @@ export class KeyRing {
 
   /**
    * Single flight: concurrent requests share one key fetch. While the key source is failing,
-   * requests fail fast instead of each trying again; keys already loaded stay in use.
+   * requests fail fast instead of each trying again; keys already loaded stay in use until
+   * current() stops trusting them.
    */
   private load(): Promise<VerificationKeys> {
     if (this.loading) return this.loading;
     const startedAt = this.options.clock.nowSeconds();
     if (startedAt - this.lastFailure < this.failureBackoff) return Promise.reject(new KeySourceUnavailableError());
-    let fetching: Promise<VerificationKeys>;
-    try {
-      fetching = this.options.source.keys(this.options.tenantId);
-    } catch (error) {
-      // A source that throws instead of rejecting is handled as a failed fetch, not as a crash.
-      fetching = Promise.reject(error);
-    }
-    const loading = fetching.then(
-      (fetched) => {
-        this.keys = this.stable(fetched);
-        this.byKid = new Map([...this.keys.publicKeys, ...this.keys.secrets.map((s): [string, KeyObject] => [s.kid, s.key])]);
-        this.fetchedAt = this.options.clock.nowSeconds();
-        return this.keys;
-      },
-      (error: unknown) => {
+    const loading = this.fetch()
+      // Keys confirmed too long ago by the time they arrive (the process was frozen, or a caching
+      // source answered just before refreshing them) are asked for once more before the load fails.
+      .then((fetched) => (this.trustedUntilFor(fetched) > this.options.clock.nowSeconds() ? fetched : this.fetch()))
+      .then((fetched) => {
+        const now = this.options.clock.nowSeconds();
+        const trustedUntil = this.trustedUntilFor(fetched);
+        if (trustedUntil <= now) throw new KeySourceUnavailableError('the key source gave keys older than a verifier may trust');
+        this.trustedUntil = trustedUntil;
+        this.fetchedAt = now;
+        return this.install(this.stable(fetched), now);
+      })
+      .catch((error: unknown) => {
         this.lastFailure = this.options.clock.nowSeconds();
         throw error;
-      },
-    );
+      });
     this.loading = loading;
     void loading.then(
       () => this.settle(loading),
@@ -151,8 +180,44 @@ export class KeyRing {
     return loading;
   }
 
+  private fetch(): Promise<VerificationKeys> {
+    try {
+      return this.options.source.keys(this.options.tenantId);
+    } catch (error) {
+      // A source that throws instead of rejecting is handled as a failed fetch, not as a crash.
+      return Promise.reject(error);
+    }
+  }
+
+  /** Until when keys just fetched may be trusted: SECRET_CACHE_SECONDS from when their source last confirmed them (KmsTenantKeys says; others confirm them now). */
+  private trustedUntilFor(fetched: VerificationKeys): number {
+    const now = this.options.clock.nowSeconds();
+    return Math.min(fetched.confirmedAt ?? now, now) + SECRET_CACHE_SECONDS;
+  }
+
   private settle(loading: Promise<unknown>): void {
     if (this.loading === loading) this.loading = undefined;
+  }
+
+  /** Holds `keys` without those retired at `now` (their retiresAt plus skew passed), and notes when the next one retires. */
+  private install(keys: VerificationKeys, now: number): VerificationKeys {
+    const retiresAt = keys.retiresAt;
+    let next = Number.POSITIVE_INFINITY;
+    let trusted = keys;
+    if (retiresAt !== undefined && retiresAt.size > 0) {
+      const live = (kid: string): boolean => {
+        const at = retiresAt.get(kid);
+        if (at === undefined) return true;
+        if (at + this.skew <= now) return false;
+        next = Math.min(next, at + this.skew);
+        return true;
+      };
+      trusted = { publicKeys: new Map([...keys.publicKeys].filter(([kid]) => live(kid))), secrets: keys.secrets.filter((s) => live(s.kid)), retiresAt };
+    }
+    this.keys = trusted;
+    this.byKid = new Map([...trusted.publicKeys, ...trusted.secrets.map((s): [string, KeyObject] => [s.kid, s.key])]);
+    this.nextRetirement = next;
+    return trusted;
   }
 
   /**
@@ -167,6 +232,7 @@ export class KeyRing {
     return {
       publicKeys: new Map([...fetched.publicKeys].map(([kid, key]): [string, KeyObject] => [kid, same(kid, key)])),
       secrets: fetched.secrets.map((secret) => ({ kid: secret.kid, key: same(secret.kid, secret.key) })),
+      ...(fetched.retiresAt !== undefined ? { retiresAt: fetched.retiresAt } : {}),
     };
   }
 }
@@ -252,6 +318,7 @@ export class AttestationVerifier {
             ...(options.refreshIntervalSeconds !== undefined ? { refreshIntervalSeconds: options.refreshIntervalSeconds } : {}),
             ...(options.failureBackoffSeconds !== undefined ? { failureBackoffSeconds: options.failureBackoffSeconds } : {}),
             ...(options.verifiedTokenCacheSize !== undefined ? { verifiedTokenCacheSize: options.verifiedTokenCacheSize } : {}),
+            ...(options.clockSkewSeconds !== undefined ? { clockSkewSeconds: options.clockSkewSeconds } : {}),
           });
     this.audience = options.audience ?? ('keyRing' in options ? undefined : options.tenantId);
     this.skew = options.clockSkewSeconds ?? CLOCK_SKEW_SECONDS;
@@ -311,6 +378,8 @@ export class AttestationVerifier {
         throw error;
       }
     } else {
+      // An entry whose key is no longer trusted (retired, or the keys too old) is verified anew or not at all.
+      if (hit !== undefined) cache.delete(token!);
       const split = splitToken(token);
       // es256: claims are checked before the costly signature; hs256: the cheap MAC first, so a
       // forged token costs no parse and a verified segment needs no second encoding check.

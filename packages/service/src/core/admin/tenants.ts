@@ -69,6 +69,9 @@ export async function createTenant(deps: TenantAdminDeps, caller: AdminCaller, r
     resumed = true;
   }
   await deps.keys.ensureSigningKey(tenantId);
+  // Unregistered app ids fetch the default tenant's key as a stand-in (core/attestation.ts): with
+  // one there, an unknown id's first attestation in a container makes the calls a tenant's app makes.
+  await deps.keys.ensureSigningKey(deps.defaultTenantId);
 
   const issued = deps.credentialIssuer ? await deps.credentialIssuer.issue(tenantId) : undefined;
   const mapped = [...principals, ...(issued ? [issued.principal] : [])];
