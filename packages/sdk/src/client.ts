@@ -126,7 +126,8 @@ export class AttestorClient {
    * the request still goes out, without a token and with `Attestor-Status` saying why, so the
    * backend decides. It rejects only where the platform fetch would (network failure, abort); an
    * abort signal also ends the wait for a token. A request that already has an `Attestor-Token`
-   * header is left as it is.
+   * header is left as it is. Redirects are followed by the SDK, which checks every hop against
+   * `hosts` and sends the token and proof to none outside them (docs/SDK.md §3).
    * @example
    * ```ts
    * const response = await client.fetch('https://api.example.com/orders', {

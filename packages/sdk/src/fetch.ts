@@ -1,7 +1,8 @@
 /**
  * What `AttestorClient.fetch` does to a request: for the configured hosts it adds `Attestor-Token`
  * (and `Attestor-Proof` when asked), or `Attestor-Status` saying why there is no token; then it
- * sends the request whatever happened, so attestation never costs the app a request.
+ * sends the request whatever happened, so attestation never costs the app a request, and follows
+ * its redirects itself (redirects.ts) so those headers never leave the configured hosts.
  */
 import type { Attester } from './attester';
 import { AttestorError } from './errors';
@@ -10,6 +11,7 @@ import { hostAllowed } from './hosts';
 import type { ClientSettings } from './options';
 import { PROOF_HEADER_NAME, TOKEN_HEADER_NAME } from '@attestor/contracts/protocol';
 import { signRequestProof } from './proof';
+import { fetchFollowing, type DecoratedRequest } from './redirects';
 import type { TokenSlots } from './token-slots';
 
 /**
@@ -87,7 +89,7 @@ export interface FetchContext {
 
 /** The body of AttestorClient.fetch. */
 export async function attestedFetch(context: FetchContext, input: RequestInfo | URL, init?: AttestorRequestInit): Promise<Response> {
-  let outgoing: RequestInit | undefined;
+  let outgoing: RequestInit | DecoratedRequest | undefined;
   try {
     outgoing = await decorate(context, input, init);
   } catch {
@@ -95,11 +97,25 @@ export async function attestedFetch(context: FetchContext, input: RequestInfo | 
     outgoing = init === undefined ? undefined : withoutAttestor(init);
     context.emit({ type: 'request_without_token', status: 'client_error', code: 'unexpected', host: safeHost(asRequest(input)?.url ?? String(input)) });
   }
+  if (outgoing !== undefined && 'added' in outgoing) {
+    // A caller who asked to see redirects (`manual`) or to refuse them (`error`) keeps that: the
+    // platform then sends the headers to the first URL only, which passed the check.
+    const mode = outgoing.init.redirect ?? asRequest(input)?.redirect ?? 'follow';
+    if (mode === 'follow') return fetchFollowing(context.settings.fetchFn, context.settings.hostRules, outgoing);
+    outgoing = outgoing.init;
+  }
   return context.settings.fetchFn(input, outgoing);
 }
 
-/** Works out the headers `fetch` sends; throws only on an SDK bug (the caller then sends the request as given). */
-async function decorate(context: FetchContext, input: RequestInfo | URL, init: AttestorRequestInit | undefined): Promise<RequestInit | undefined> {
+/**
+ * Works out the headers `fetch` sends: the request as decorated when the SDK added headers, else
+ * the init to send as given. Throws only on an SDK bug (the caller then sends the request as given).
+ */
+async function decorate(
+  context: FetchContext,
+  input: RequestInfo | URL,
+  init: AttestorRequestInit | undefined,
+): Promise<RequestInit | DecoratedRequest | undefined> {
   const rest = init === undefined ? undefined : withoutAttestor(init);
   const perRequest = init?.attestor;
   const request = asRequest(input);
@@ -112,13 +128,16 @@ async function decorate(context: FetchContext, input: RequestInfo | URL, init: A
   const binding = bindTo === 'authorization' ? (headers.get('authorization') ?? undefined) : undefined;
   const signal = rest?.signal ?? request?.signal;
   let sentMethod: string | undefined;
+  let reprove: DecoratedRequest['reprove'];
   try {
     const pending = perRequest?.limitedUse ? context.attester.attest({ binding, limitedUse: true, background: false }) : context.tokens.cachedEntry(binding);
     pending.catch(() => undefined);
     const entry = await untilAborted(pending, signal);
     headers.set(TOKEN_HEADER_NAME, entry.token);
     if (perRequest?.proof ?? context.settings.proof) {
-      headers.set(PROOF_HEADER_NAME, await signRequestProof(entry.key, { method, url, token: entry.token, nowSeconds: context.settings.now() / 1000 }));
+      reprove = (hopMethod, hopUrl) =>
+        signRequestProof(entry.key, { method: hopMethod, url: hopUrl, token: entry.token, nowSeconds: context.settings.now() / 1000 });
+      headers.set(PROOF_HEADER_NAME, await reprove(method, url));
       // fetch upper-cases only the six standard methods; sending `patch` while the proof says
       // PATCH would fail the verifier's exact comparison.
       sentMethod = method;
@@ -128,11 +147,14 @@ async function decorate(context: FetchContext, input: RequestInfo | URL, init: A
     if (signal?.aborted) return rest;
     headers.delete(TOKEN_HEADER_NAME);
     headers.delete(PROOF_HEADER_NAME);
+    reprove = undefined;
     const status = attestorStatusOf(error);
     headers.set(STATUS_HEADER, status);
     context.emit({ type: 'request_without_token', status, code: error instanceof AttestorError ? error.code : 'unexpected', host: url.host });
   }
-  return { ...rest, headers, ...(sentMethod !== undefined ? { method: sentMethod } : {}) };
+  const added = [TOKEN_HEADER_NAME, PROOF_HEADER_NAME, STATUS_HEADER].filter((name) => headers.has(name));
+  const sent = { ...rest, headers, ...(sentMethod !== undefined ? { method: sentMethod } : {}) };
+  return { input, init: sent, url, method: sentMethod ?? rest?.method ?? request?.method ?? 'GET', headers, added, ...(reprove ? { reprove } : {}) };
 }
 
 function withoutAttestor(init: AttestorRequestInit): RequestInit {
@@ -171,7 +193,13 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal | null | undefine
   });
 }
 
-type RequestLike = { readonly url: string; readonly method: string; readonly headers: Headers; readonly signal?: AbortSignal };
+type RequestLike = {
+  readonly url: string;
+  readonly method: string;
+  readonly headers: Headers;
+  readonly signal?: AbortSignal;
+  readonly redirect?: RequestRedirect;
+};
 
 function asRequest(input: RequestInfo | URL): RequestLike | undefined {
   return typeof input === 'object' && !('href' in input) && typeof (input as RequestLike).url === 'string' ? (input as RequestLike) : undefined;

@@ -2,16 +2,37 @@
  * Public keys of es256 tenants from a JWKS URL (the Attestor admin route GET /v1/admin/keys/jwks, or
  * a copy of `attestor keys jwks` served anywhere). Only ES256 signing keys are kept; anything else in the set
  * is skipped, never trusted. Fetch limits (time, size) keep a slow or hostile key server from
- * holding requests or memory.
+ * holding requests or memory, and key fetches follow no redirect: keys come from the URL configured.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { VerificationKeys, VerificationKeySource } from './core/ports';
 
-/** The subset of `fetch` the JWKS source uses, so any fetch (SigV4-signing, mocked, undici) can be passed in. */
+/**
+ * The subset of `fetch` the JWKS source uses, so any fetch (SigV4-signing, mocked, undici) can be passed in.
+ * It must honour `redirect: 'manual'` (answer a 3xx as it is): a key fetch never follows a redirect.
+ */
 export type FetchLike = (
   url: string,
-  init: { readonly method: 'GET'; readonly headers: Record<string, string>; readonly signal: AbortSignal },
-) => Promise<{ readonly status: number; readonly ok: boolean; arrayBuffer(): Promise<ArrayBuffer> }>;
+  init: { readonly method: 'GET'; readonly headers: Record<string, string>; readonly signal: AbortSignal; readonly redirect: 'manual' },
+) => Promise<FetchedDocument>;
+
+/**
+ * What a FetchLike answers. `headers` and `body` are optional for fetches without them (test doubles);
+ * with them, an oversized body is refused from its Content-Length or after reading just past the limit.
+ */
+export interface FetchedDocument {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly headers?: { get(name: string): string | null };
+  readonly body?: DocumentStream | null;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** The part of a WHATWG ReadableStream of bytes (fetch's Response.body) that reading within a limit needs. */
+export interface DocumentStream {
+  getReader(): { read(): Promise<{ readonly done: boolean; readonly value?: Uint8Array }>; cancel(reason?: unknown): Promise<void> };
+  cancel(reason?: unknown): Promise<void>;
+}
 
 /** A JSON Web Key as found in a JWKS; members other than these are ignored. */
 export interface JsonWebKey {
@@ -114,32 +135,95 @@ export interface FetchJsonOptions {
 
 /**
  * GETs a small JSON document (a JWKS, a set of wrapped secrets) within a time and size limit, so a
- * slow or hostile server cannot hold requests or memory. Errors are JwksFetchError and name the URL by
- * origin and path only, since a query may carry a credential.
+ * slow or hostile server cannot hold requests or memory. A redirect is not followed but refused:
+ * keys taken from wherever a redirect points would be trusted as the configured URL's. Errors are
+ * JwksFetchError and name the URL by origin and path only, since a query may carry a credential.
  */
 export async function fetchJson(target: string | URL, what: string, options: FetchJsonOptions = {}): Promise<unknown> {
   const url = new URL(target);
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`${what} URL must be an http(s) URL, got ${url.protocol}`);
   const shown = `${what} ${url.origin}${url.pathname}`;
   const fetchDocument = options.fetch ?? (globalThis.fetch as unknown as FetchLike);
-  let body: ArrayBuffer;
+  const maxBytes = options.maxBytes ?? 65536;
+  let body: Uint8Array;
   try {
     const response = await fetchDocument(url.toString(), {
       method: 'GET',
       headers: { accept: 'application/json' },
       signal: AbortSignal.timeout(options.timeoutMs ?? 3000),
+      redirect: 'manual',
     });
-    if (!response.ok) throw new JwksFetchError(`${shown} answered HTTP ${response.status}`);
-    body = await response.arrayBuffer();
+    if (isRedirect(response.status)) throw redirectRefused(shown, url, response);
+    if (!response.ok) {
+      discard(response);
+      throw new JwksFetchError(`${shown} answered HTTP ${response.status}`);
+    }
+    body = await readWithin(response, maxBytes, () => new JwksFetchError(`${shown} is larger than ${maxBytes} bytes`));
   } catch (error) {
     if (error instanceof JwksFetchError) throw error;
     throw new JwksFetchError(`${shown} could not be fetched: ${(error as Error)?.name ?? 'error'}`, { cause: error });
   }
-  const maxBytes = options.maxBytes ?? 65536;
-  if (body.byteLength > maxBytes) throw new JwksFetchError(`${shown} is larger than ${maxBytes} bytes`);
   try {
-    return JSON.parse(Buffer.from(body).toString('utf8'));
+    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
   } catch {
     throw new JwksFetchError(`${shown} is not JSON`);
   }
+}
+
+/** Whether a status is a redirect (3xx); key fetches refuse them all, not only those fetch would follow. */
+export function isRedirect(status: number): boolean {
+  return status >= 300 && status < 400;
+}
+
+/** The error for a key fetch answered with a redirect: it names where the redirect pointed, by origin only. */
+export function redirectRefused(shown: string, url: URL, response: FetchedDocument): JwksFetchError {
+  const location = response.headers?.get('location') ?? null;
+  discard(response);
+  if (location === null) return new JwksFetchError(`${shown} answered HTTP ${response.status}, a redirect: key fetches do not follow redirects`);
+  let where: string;
+  try {
+    const next = new URL(location, url);
+    where = next.origin === 'null' ? `a ${next.protocol} URL` : next.origin;
+  } catch {
+    where = 'an invalid Location';
+  }
+  return new JwksFetchError(`${shown} redirected to ${where}: key fetches do not follow redirects`);
+}
+
+/**
+ * The body, read only up to `maxBytes`: a Content-Length above it is refused before reading, and a
+ * stream is cancelled as soon as it passes it, so a 64 MiB answer costs the verifier 64 KiB.
+ */
+async function readWithin(response: FetchedDocument, maxBytes: number, tooLarge: () => JwksFetchError): Promise<Uint8Array> {
+  const declared = Number(response.headers?.get('content-length') ?? Number.NaN);
+  if (declared > maxBytes) {
+    discard(response);
+    throw tooLarge();
+  }
+  if (!response.body) {
+    // A fetch without streams can only be checked once it has read everything.
+    const whole = new Uint8Array(await response.arrayBuffer());
+    if (whole.byteLength > maxBytes) throw tooLarge();
+    return whole;
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (!value) continue;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** Lets go of a body that will not be read, so its connection is closed rather than left waiting. */
+function discard(response: FetchedDocument): void {
+  response.body?.cancel().catch(() => undefined);
 }

@@ -6,7 +6,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { FetchLike } from '../jwks';
+import { isRedirect, redirectRefused, type FetchLike } from '../jwks';
 import { signUrlRequest } from './sigv4-url';
 
 /** Options of sigV4Fetch. */
@@ -20,7 +20,11 @@ export interface SigV4FetchOptions {
   readonly fetch?: FetchLike;
 }
 
-/** A fetch (GET only, no body) that signs each request with SigV4. */
+/**
+ * A fetch (GET only, no body) that signs each request with SigV4. It never follows a redirect,
+ * whatever the caller asks: the signed headers (the role's `x-amz-security-token` among them) go
+ * to the URL signed and nowhere else, and a 3xx is a JwksFetchError naming the Location's origin.
+ */
 export function sigV4Fetch(options: SigV4FetchOptions): FetchLike {
   const signer = new SignatureV4({
     credentials: options.credentials ?? defaultProvider(),
@@ -29,5 +33,11 @@ export function sigV4Fetch(options: SigV4FetchOptions): FetchLike {
     sha256: Sha256,
   });
   const send = options.fetch ?? (globalThis.fetch as unknown as FetchLike);
-  return async (url, init) => send(url, { ...init, headers: await signUrlRequest(signer, { method: init.method, url: new URL(url), headers: { ...init.headers } }) });
+  return async (url, init) => {
+    const target = new URL(url);
+    const headers = await signUrlRequest(signer, { method: init.method, url: target, headers: { ...init.headers } });
+    const response = await send(url, { ...init, headers, redirect: 'manual' });
+    if (isRedirect(response.status)) throw redirectRefused(`signed GET ${target.origin}${target.pathname}`, target, response);
+    return response;
+  };
 }
