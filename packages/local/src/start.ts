@@ -2,11 +2,27 @@
  * `npm start`: the service on the local cloud. Prints one line when ready, keeps data under
  * .attestor/ (or $ATTESTOR_HOME) across restarts, and stops cleanly on Ctrl-C.
  */
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogFields, Logger } from '@attestor/service/handlers/log';
 import { localDataDir } from '@attestor/contracts/local-state';
+import type { HardwareTestRoots } from '@attestor/service/core/hardware/ports';
 import { startLocalCloud } from './cloud';
+
+/**
+ * ATTESTOR_HARDWARE_TEST_ROOTS names a JSON file {"appAttest": [PEM…], "android": [PEM…]}: test
+ * authority roots to trust (a deployed function refuses the variable; the CDK stack refuses it at synth).
+ */
+function testRootsFrom(path: string | undefined): HardwareTestRoots | undefined {
+  if (!path) return undefined;
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as { appAttest?: unknown; android?: unknown };
+  const pems = (value: unknown) =>
+    Array.isArray(value) && value.every((p) => typeof p === 'string' && p.includes('BEGIN CERTIFICATE')) ? (value as string[]) : undefined;
+  const appAttest = pems(parsed.appAttest ?? []);
+  const android = pems(parsed.android ?? []);
+  if (!appAttest || !android) throw new Error(`${path}: expected {"appAttest": [PEM certificates], "android": [PEM certificates]}`);
+  return { appAttest, android };
+}
 
 async function main(): Promise<void> {
   // The local cloud runs on whatever Node the machine has (20 here); the SDK's notice that its 2027
@@ -27,7 +43,15 @@ async function main(): Promise<void> {
 
   let cloud;
   try {
-    cloud = await startLocalCloud({ dataDir, port, logger });
+    const revocationListFile = process.env['REVOCATION_LIST_FILE'] || undefined;
+    const hardwareTestRoots = testRootsFrom(process.env['ATTESTOR_HARDWARE_TEST_ROOTS']);
+    cloud = await startLocalCloud({
+      dataDir,
+      port,
+      logger,
+      ...(revocationListFile ? { revocationListFile } : {}),
+      ...(hardwareTestRoots ? { hardwareTestRoots } : {}),
+    });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     process.stderr.write(
