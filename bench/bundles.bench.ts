@@ -1,12 +1,16 @@
 /**
  * The Lambda bundles, built by the function @attestor/cdk's build uses (buildFunction in
  * packages/cdk/scripts/build-functions.ts), so these are the bytes a deployment runs:
- * 1. size of each index.js: at most 60 KB;
+ * 1. size of each index.js: at most 60 KB, attest's 150 KB (issue 12: room for hardware evidence);
  * 2. cold init: `require()` of the bundle in a fresh `node` process with the function's
  *    environment set and the network cut off (sockets, DNS and fetch throw): at most 100 ms,
  *    median of several processes. The AWS SDK is external, as in Lambda, and resolves through
  *    NODE_PATH (Lambda: /var/runtime/node_modules; here: this project's node_modules), so its load
  *    time is part of the figure; the detail shows how much of it the SDK alone takes.
+ * 3. a function's lazy modules (build-functions.ts LAZY_MODULES: attest's hardware verifier), which
+ *    index.js loads on the first request that needs them: size (at most 200 KB), and the time of that
+ *    first require after index.js, at most 100 ms. The detail compares the alternative, the verifier
+ *    bundled into index.js (size and cold init), which is why it is split off.
  * Network calls attempted during the synchronous require fail the target; calls a function
  * starts in the background at init (the authorizer warms its key cache) are reported only.
  */
@@ -15,13 +19,16 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Metafile } from 'esbuild';
-import { buildFunction } from '../packages/cdk/scripts/build-functions';
+import { buildFunction, type BuiltFunction } from '../packages/cdk/scripts/build-functions';
 import { LAMBDAS, type LambdaName } from '../packages/contracts/src/routes';
 import type { BenchResult } from './index';
 
 /** The repository's node_modules: where the AWS SDK resolves from, as /var/runtime/node_modules does in Lambda. */
 const NODE_MODULES = resolve(__dirname, '..', 'node_modules');
 const MAX_BUNDLE_KB = 60;
+/** Per function where it differs: attest verifies hardware evidence (issue 12 allows it 150 KB). */
+const BUNDLE_TARGET_KB: Readonly<Partial<Record<LambdaName, number>>> = { attest: 150 };
+const MAX_LAZY_MODULE_KB = 200;
 const MAX_COLD_INIT_MS = 100;
 /** Fresh processes per bundle; the median is reported, so one neighbour's burst does not decide. */
 const RUNS = 7;
@@ -39,7 +46,16 @@ const ENVIRONMENTS: Readonly<Record<LambdaName, Record<string, string>>> = (() =
   });
   return {
     challenge: base,
-    attest: { ...base, ATTESTATION_LOG_TABLE: 'bench-log', ATTESTOR_ISSUER: 'attestor', ATTESTOR_TOKEN_TTL_SECONDS: '300', DECOY_KEY_ID: 'alias/attestor/decoy', TENANT_KEY_ALIAS_PREFIX: 'alias/attestor/tenant/' },
+    attest: {
+      ...base,
+      ATTESTATION_LOG_TABLE: 'bench-log',
+      ATTESTOR_ISSUER: 'attestor',
+      ATTESTOR_TOKEN_TTL_SECONDS: '300',
+      DECOY_KEY_ID: 'alias/attestor/decoy',
+      TENANT_KEY_ALIAS_PREFIX: 'alias/attestor/tenant/',
+      HARDWARE_DEVICES_TABLE: 'bench-hardware-devices',
+      REVOCATION_LIST_BUCKET: 'bench-builds',
+    },
     register: { ...base, ATTESTATION_LOG_TABLE: 'bench-log', BUILDS_BUCKET: 'bench-builds' },
     adminCatalog: { ...base, ATTESTATION_LOG_TABLE: 'bench-log' },
     adminKeys: { ...base, ...keys, ...keyPolicy('adminKeys') },
@@ -57,6 +73,7 @@ const ENVIRONMENTS: Readonly<Record<LambdaName, Record<string, string>>> = (() =
       REGISTRY_TABLE: 'bench-registry',
     },
     demoHello: {},
+    revocationList: { REVOCATION_LIST_BUCKET: 'bench-builds' },
   };
 })();
 
@@ -75,15 +92,17 @@ dns.lookup = (host, options, callback) => { const cb = typeof options === 'funct
 globalThis.fetch = async () => { throw attempt('fetch'); };
 process.on('unhandledRejection', () => {});
 const [mode, ...targets] = process.argv.slice(2);
-const started = performance.now();
-for (const target of targets) require(target);
-const ms = performance.now() - started;
+const each = [];
+for (const target of targets) { const started = performance.now(); require(target); each.push(performance.now() - started); }
+const ms = each.reduce((a, b) => a + b, 0);
 phase = 'after';
-setTimeout(() => { process.stdout.write(JSON.stringify({ ms, during, after }) + '\\n'); process.exit(0); }, 200);
+setTimeout(() => { process.stdout.write(JSON.stringify({ ms, each, during, after }) + '\\n'); process.exit(0); }, 200);
 `;
 
 interface LoadResult {
   readonly ms: number;
+  /** Per target, in order. */
+  readonly each: number[];
   readonly during: number;
   readonly after: number;
 }
@@ -137,7 +156,69 @@ function weights(metafile: Metafile): string {
 /** The external packages the bundle requires at load time (the SDK clients it uses). */
 function externals(metafile: Metafile): string[] {
   const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined)!;
-  return [...new Set(output.imports.filter((i) => i.external && !i.path.startsWith('node:')).map((i) => i.path))].sort();
+  return [...new Set(output.imports.filter((i) => i.external && !i.path.startsWith('node:') && !i.path.startsWith('.')).map((i) => i.path))].sort();
+}
+
+interface ColdInit {
+  /** Median time of the targets together. */
+  readonly ms: number;
+  /** Median time of the last target alone, required after the others. */
+  readonly lastMs: number;
+  readonly sdkMs: number;
+  readonly during: number;
+  readonly after: number;
+}
+
+/** RUNS fresh processes requiring `targets` in order (and, alternately, the SDK packages alone). */
+async function coldInit(loader: string, targets: readonly string[], env: Record<string, string>, sdk: readonly string[]): Promise<ColdInit> {
+  const runs: LoadResult[] = [];
+  const sdkRuns: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    runs.push(await load(loader, targets, env));
+    if (sdk.length > 0) sdkRuns.push((await load(loader, sdk, {})).ms);
+  }
+  return {
+    ms: median(runs.map((r) => r.ms)),
+    lastMs: median(runs.map((r) => r.each[r.each.length - 1] ?? 0)),
+    sdkMs: sdkRuns.length > 0 ? median(sdkRuns) : 0,
+    during: Math.max(...runs.map((r) => r.during)),
+    after: Math.max(...runs.map((r) => r.after)),
+  };
+}
+
+/**
+ * A function's lazy modules: size, and the first require after index.js. The detail measures the
+ * alternative, the same module bundled into index.js, so the split can be judged by its numbers.
+ */
+async function lazyModuleResults(name: LambdaName, built: BuiltFunction, dir: string, loader: string, env: Record<string, string>): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  for (const lazy of built.lazy) {
+    const file = join(dir, name, lazy.file);
+    const bytes = statSync(file).size;
+    const split = await coldInit(loader, [join(dir, name, 'index.js'), file], env, []);
+    const inlineDir = join(dir, `${name}-inline`);
+    await buildFunction(name, inlineDir, { inlineLazy: true });
+    const inlineBytes = statSync(join(inlineDir, 'index.js')).size;
+    const inline = await coldInit(loader, [join(inlineDir, 'index.js')], env, []);
+    const compared = `bundled into index.js instead: ${kb(inlineBytes).toFixed(1)} KB, cold init ${inline.ms.toFixed(1)} ms`;
+    results.push({
+      name: `${name}: ${lazy.file} size (loaded with the first request that needs it)`,
+      value: kb(bytes),
+      unit: 'KB',
+      target: `<= ${MAX_LAZY_MODULE_KB} KB`,
+      pass: kb(bytes) <= MAX_LAZY_MODULE_KB,
+      detail: `${weights(lazy.metafile)}; ${compared}`,
+    });
+    results.push({
+      name: `${name}: first load of ${lazy.file} after index.js (require, no network)`,
+      value: split.lastMs,
+      unit: 'ms',
+      target: `<= ${MAX_COLD_INIT_MS} ms, no network call`,
+      pass: split.lastMs <= MAX_COLD_INIT_MS && split.during === 0,
+      detail: `median of ${RUNS}; index.js and ${lazy.file} together ${split.ms.toFixed(1)} ms; ${compared}`,
+    });
+  }
+  return results;
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -148,39 +229,33 @@ export async function run(): Promise<BenchResult[]> {
     writeFileSync(loader, LOADER);
     for (const name of Object.keys(LAMBDAS) as LambdaName[]) {
       const outfile = join(dir, name, 'index.js');
-      const metafile = await buildFunction(name, join(dir, name));
+      const built = await buildFunction(name, join(dir, name));
+      const { metafile } = built;
       const bytes = statSync(outfile).size;
+      const maxKb = BUNDLE_TARGET_KB[name] ?? MAX_BUNDLE_KB;
       results.push({
         name: `${name}: bundle size`,
         value: kb(bytes),
         unit: 'KB',
-        target: `<= ${MAX_BUNDLE_KB} KB`,
-        pass: kb(bytes) <= MAX_BUNDLE_KB,
+        target: `<= ${maxKb} KB`,
+        pass: kb(bytes) <= maxKb,
         detail: weights(metafile),
       });
 
       const sdk = externals(metafile);
       const env = ENVIRONMENTS[name];
-      const bundleRuns: LoadResult[] = [];
-      const sdkRuns: number[] = [];
-      for (let i = 0; i < RUNS; i++) {
-        bundleRuns.push(await load(loader, [outfile], env));
-        if (sdk.length > 0) sdkRuns.push((await load(loader, sdk, {})).ms);
-      }
-      const ms = median(bundleRuns.map((r) => r.ms));
-      const during = Math.max(...bundleRuns.map((r) => r.during));
-      const after = Math.max(...bundleRuns.map((r) => r.after));
-      const sdkMs = sdkRuns.length > 0 ? median(sdkRuns) : 0;
+      const bundle = await coldInit(loader, [outfile], env, sdk);
       results.push({
         name: `${name}: cold init (require, no network)`,
-        value: ms,
+        value: bundle.ms,
         unit: 'ms',
         target: `<= ${MAX_COLD_INIT_MS} ms, no network call`,
-        pass: ms <= MAX_COLD_INIT_MS && during === 0,
+        pass: bundle.ms <= MAX_COLD_INIT_MS && bundle.during === 0,
         detail:
-          `median of ${RUNS}, Node ${process.versions.node}; AWS SDK alone ${sdkMs.toFixed(1)} ms (${sdk.join(' ') || 'none'}); ` +
-          `network calls during require: ${during}${after > 0 ? `, started in the background at init: ${after}` : ''}`,
+          `median of ${RUNS}, Node ${process.versions.node}; AWS SDK alone ${bundle.sdkMs.toFixed(1)} ms (${sdk.join(' ') || 'none'}); ` +
+          `network calls during require: ${bundle.during}${bundle.after > 0 ? `, started in the background at init: ${bundle.after}` : ''}`,
       });
+      results.push(...(await lazyModuleResults(name, built, dir, loader, env)));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

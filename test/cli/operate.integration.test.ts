@@ -112,7 +112,12 @@ describe('apps', () => {
   it('remove without --yes says what it would remove and removes nothing', async () => {
     await register(APP, '1.0.0', randomBytes(1000));
     const dry = await cli(['apps', 'remove', APP]);
-    expectFailure(dry, 1, `error: this removes ${APP} with 1 registration, 0 devices and its policy, and its attestations fail from then on: run again with --yes to remove it`);
+    expectFailure(
+      dry,
+      1,
+      `error: this removes ${APP} with 1 registration, 0 devices, its policy and identity, and its attestations fail from then on: ` +
+        'run again with --yes to remove it',
+    );
     expect((await cli(['registrations', 'list', '--app', APP, '--json'])).json()).toHaveLength(1);
   });
 
@@ -210,21 +215,100 @@ describe('policy', () => {
   });
   const policyNow = async () => (await cli(['policy', 'get', '--app', APP, '--json'])).json<Record<string, unknown>>();
 
-  it('get prints the default policy', async () => {
+  const DEFAULT_LINES = [
+    `app                    ${APP}`,
+    'reject                 hooked',
+    'allow                  rooted, emulator, debugger',
+    'min-sdk                any',
+    'measurement            require',
+    'hardware-ios           off',
+    'hardware-android       off',
+    'other-platforms        allow',
+    'min-security-level     tee',
+    'require-verified-boot  yes',
+    'min-patch-level        any',
+    'app-attest-env         production',
+    'remember-days          30',
+  ];
+  const REJECT_HOOKED = { rooted: false, emulator: false, debugger: false, hooked: true };
+  const DEFAULT_HARDWARE = {
+    ios: 'off',
+    android: 'off',
+    otherPlatforms: 'allow',
+    minAndroidSecurityLevel: 'tee',
+    requireVerifiedBoot: true,
+    appAttestEnvironments: ['production'],
+    rememberDays: 30,
+  };
+
+  it('get prints the default policy, hardware and measurement included', async () => {
     const r = await cli(['policy', 'get', '--app', APP]);
     expect(r.code).toBe(0);
-    expect(r.stdout.lines).toEqual([`app      ${APP}`, 'reject   hooked', 'allow    rooted, emulator, debugger', 'min-sdk  any']);
-    expect(await policyNow()).toEqual({ reject: { rooted: false, emulator: false, debugger: false, hooked: true } });
+    expect(r.stdout.lines).toEqual(DEFAULT_LINES);
+    expect(await policyNow()).toEqual({ reject: { ...REJECT_HOOKED }, hardware: DEFAULT_HARDWARE, measurement: 'require' });
   });
 
   it('set changes what it names and keeps the rest', async () => {
     const r = await cli(['policy', 'set', '--app', APP, '--reject', 'rooted,emulator']);
     expect(r.code).toBe(0);
-    expect(r.stdout.lines).toEqual([`app      ${APP}`, 'reject   rooted, emulator, hooked', 'allow    debugger', 'min-sdk  any']);
+    expect(r.stdout.lines.slice(0, 4)).toEqual([
+      `app                    ${APP}`,
+      'reject                 rooted, emulator, hooked',
+      'allow                  debugger',
+      'min-sdk                any',
+    ]);
     expect((await cli(['policy', 'set', '--app', APP, '--allow', 'hooked', '--min-sdk', '1.2.0'])).code).toBe(0);
-    expect(await policyNow()).toEqual({ reject: { rooted: true, emulator: true, debugger: false, hooked: false }, minSdkVersion: '1.2.0' });
+    const reject = { rooted: true, emulator: true, debugger: false, hooked: false };
+    expect(await policyNow()).toEqual({ reject, minSdkVersion: '1.2.0', hardware: DEFAULT_HARDWARE, measurement: 'require' });
     const cleared = await cli(['policy', 'set', '--app', APP, '--no-min-sdk', '--json']);
-    expect(cleared.json()).toEqual({ reject: { rooted: true, emulator: true, debugger: false, hooked: false } });
+    expect(cleared.json()).toEqual({ reject, hardware: DEFAULT_HARDWARE, measurement: 'require' });
+  });
+
+  it('set changes hardware settings one by one, keeping the others, and get shows them', async () => {
+    const r = await cli(['policy', 'set', '--app', APP, '--hardware-android', 'require', '--min-security-level', 'strongbox', '--min-patch-level', '2024-06']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.lines.slice(4)).toEqual([
+      'measurement            require',
+      'hardware-ios           off',
+      'hardware-android       require',
+      'other-platforms        allow',
+      'min-security-level     strongbox',
+      'require-verified-boot  yes',
+      'min-patch-level        2024-06',
+      'app-attest-env         production',
+      'remember-days          30',
+    ]);
+    const more = ['--hardware-ios', 'prefer', '--app-attest-env', 'production,development', '--remember-days', '7', '--no-require-verified-boot', '--json'];
+    expect((await cli(['policy', 'set', '--app', APP, ...more])).json()).toMatchObject({
+      hardware: {
+        ...DEFAULT_HARDWARE,
+        ios: 'prefer',
+        android: 'require',
+        minAndroidSecurityLevel: 'strongbox',
+        minAndroidPatchLevel: 202406,
+        requireVerifiedBoot: false,
+        appAttestEnvironments: ['production', 'development'],
+        rememberDays: 7,
+      },
+    });
+    expect((await policyNow())['hardware']).toMatchObject({ minAndroidPatchLevel: 202406 });
+    const anyPatch = await cli(['policy', 'set', '--app', APP, '--no-min-patch-level', '--json']);
+    expect(anyPatch.json<{ hardware: object }>().hardware).not.toHaveProperty('minAndroidPatchLevel');
+  });
+
+  it('measurement off is taken with every platform requiring hardware, and refused otherwise naming --measurement', async () => {
+    const before = await policyNow();
+    expectFailure(
+      await cli(['policy', 'set', '--app', APP, '--measurement', 'off']),
+      2,
+      /^error: option '--measurement' may be off only when hardware\.ios and hardware\.android are require and hardware\.otherPlatforms is refuse/,
+    );
+    expect(await policyNow()).toEqual(before);
+    const everywhere = ['--hardware-ios', 'require', '--hardware-android', 'require', '--other-platforms', 'refuse'];
+    const ok = await cli(['policy', 'set', '--app', APP, '--measurement', 'off', ...everywhere, '--json']);
+    expect(ok.json()).toMatchObject({ measurement: 'off', hardware: { ios: 'require', android: 'require', otherPlatforms: 'refuse' } });
+    const back = ['--measurement', 'require', '--other-platforms', 'allow', '--hardware-ios', 'off', '--hardware-android', 'off'];
+    expect((await cli(['policy', 'set', '--app', APP, ...back])).code).toBe(0);
   });
 
   it.each([
@@ -232,7 +316,23 @@ describe('policy', () => {
     ['an unknown signal', ['--reject', 'jailbroken'], /"jailbroken" is not a signal: use rooted, emulator, debugger, hooked/],
     ['a signal both rejected and allowed', ['--reject', 'rooted', '--allow', 'rooted,hooked'], 'error: rooted cannot be both rejected and allowed; see `attestor policy set --help`'],
     ['a malformed SDK version', ['--min-sdk', 'latest'], /must be a version such as 1\.2\.0/],
-    ['nothing to change', [], 'error: nothing to change: give --reject, --allow, --min-sdk or --no-min-sdk; see `attestor policy set --help`'],
+    [
+      'nothing to change',
+      [],
+      'error: nothing to change: give --reject, --allow, --min-sdk, --no-min-sdk, --measurement or a hardware option such as --hardware-android; ' +
+        'see `attestor policy set --help`',
+    ],
+    [
+      'an unknown hardware mode',
+      ['--hardware-ios', 'always'],
+      /^error: option '--hardware-ios <mode>' argument 'always' is invalid\. Allowed choices are off, prefer, require; see `attestor policy set --help`$/,
+    ],
+    ['an unknown security level', ['--min-security-level', 'tpm'], /Allowed choices are software, tee, strongbox/],
+    ['a patch level with a day', ['--min-patch-level', '2024-06-05'], /must be a year and month, YYYYMM or YYYY-MM, e\.g\. 202406/],
+    ['a patch level month 13', ['--min-patch-level', '202413'], /must be a year and month, YYYYMM or YYYY-MM/],
+    ['an unknown App Attest environment', ['--app-attest-env', 'sandbox'], /"sandbox" is not an App Attest environment: use production, development/],
+    ['remember-days 0', ['--remember-days', '0'], /must be a whole number from 1 to 365/],
+    ['an unknown measurement mode', ['--measurement', 'maybe'], /Allowed choices are require, off/],
   ])('set refuses %s with exit 2, sends nothing and changes nothing', async (_name, extra, message) => {
     const before = await policyNow();
     requests = 0;
@@ -243,6 +343,117 @@ describe('policy', () => {
 
   it('an unknown app fails with one line', async () => {
     expectFailure(await cli(['policy', 'get', '--app', 'com.example.none']), 1, /^error: no app com\.example\.none in tenant default/);
+  });
+});
+
+describe('apps identity', () => {
+  const APP = 'com.example.identity';
+  const DIGEST = '3fa1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f';
+  const KEYTOOL = DIGEST.toUpperCase().match(/../g)!.join(':');
+  const SECOND = 'b'.repeat(64);
+  beforeAll(async () => {
+    expect((await cli(['apps', 'create', APP])).code).toBe(0);
+  });
+  const identityNow = async () => (await cli(['apps', 'identity', 'get', '--app', APP, '--json'])).json<Record<string, unknown>>();
+
+  it('get shows none for each platform until set, and {} as JSON', async () => {
+    const r = await cli(['apps', 'identity', 'get', '--app', APP]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.lines).toEqual([`app      ${APP}`, 'ios      none', 'android  none']);
+    expect(await identityNow()).toEqual({});
+  });
+
+  it('set writes each platform, keeps what it does not name, and stores keytool digests as hex', async () => {
+    const ios = await cli(['apps', 'identity', 'set', '--app', APP, '--ios-team', 'ABCDE12345', '--ios-bundle', 'com.example.identity']);
+    expect(ios.code).toBe(0);
+    expect(ios.stdout.lines).toEqual([`app         ${APP}`, 'ios team    ABCDE12345', 'ios bundle  com.example.identity', 'android     none']);
+    const androidOptions = ['--android-package', 'com.example.identity', '--android-cert', KEYTOOL, '--android-cert', SECOND];
+    androidOptions.push('--android-min-version-code', '120');
+    const android = await cli(['apps', 'identity', 'set', '--app', APP, ...androidOptions]);
+    expect(android.code).toBe(0);
+    expect(android.stdout.lines).toEqual([
+      `app                      ${APP}`,
+      'ios team                 ABCDE12345',
+      'ios bundle               com.example.identity',
+      'android package          com.example.identity',
+      `android certificate      ${DIGEST}`,
+      `android certificate      ${SECOND}`,
+      'android min versionCode  120',
+    ]);
+    // One part of a platform changes, the rest stays.
+    expect((await cli(['apps', 'identity', 'set', '--app', APP, '--ios-bundle', 'com.example.identity.beta', '--no-android-min-version-code'])).code).toBe(0);
+    expect(await identityNow()).toEqual({
+      ios: { teamId: 'ABCDE12345', bundleId: 'com.example.identity.beta' },
+      android: { packageName: 'com.example.identity', signingCertificates: [DIGEST, SECOND] },
+    });
+  });
+
+  it('--android-cert replaces the list; --clear-ios and --clear-android remove a platform', async () => {
+    expect((await cli(['apps', 'identity', 'set', '--app', APP, '--android-cert', SECOND])).code).toBe(0);
+    expect(((await identityNow())['android'] as { signingCertificates: string[] }).signingCertificates).toEqual([SECOND]);
+    const cleared = await cli(['apps', 'identity', 'set', '--app', APP, '--clear-ios', '--json']);
+    expect(cleared.json()).toEqual({ android: { packageName: 'com.example.identity', signingCertificates: [SECOND] } });
+    expect((await cli(['apps', 'identity', 'set', '--app', APP, '--clear-android', '--json'])).json()).toEqual({});
+    expect(await identityNow()).toEqual({});
+  });
+
+  it.each<[string, string[], RegExp | string]>([
+    [
+      'a lower-case team id',
+      ['--ios-team', 'abcde12345'],
+      /^error: option '--ios-team <id>' argument 'abcde12345' is invalid\. must be an Apple Team ID: 10 upper-case letters and digits/,
+    ],
+    ['a bundle id with a space', ['--ios-bundle', 'com.example app'], /must be a bundle id: letters, digits, hyphens and dots/],
+    ['a one-part package name', ['--android-package', 'identity'], /must be an Android package name: two or more dot-separated parts/],
+    [
+      'a SHA-1 digest',
+      ['--android-cert', 'AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01'],
+      /must be a SHA-256 certificate digest: 64 hex characters, or 32 colon-separated hex bytes/,
+    ],
+    ['a negative versionCode', ['--android-min-version-code', '-1'], /must be a whole number from 0 to 2100000000/],
+    ['--clear-ios with --ios-team', ['--clear-ios', '--ios-team', 'ABCDE12345'], /^error: option '--clear-ios' cannot be used with option '--ios-team <id>'/],
+    [
+      'nothing to change',
+      [],
+      /^error: nothing to change: give --ios-team\/--ios-bundle, --android-package\/--android-cert\/--android-min-version-code, --clear-ios or --clear/,
+    ],
+  ])('set refuses %s with exit 2, sends nothing and changes nothing', async (_name, extra, message) => {
+    const before = await identityNow();
+    requests = 0;
+    expectFailure(await cli(['apps', 'identity', 'set', '--app', APP, ...extra]), 2, message);
+    expect(requests).toBe(0);
+    expect(await identityNow()).toEqual(before);
+  });
+
+  it.each<[string, string[], string]>([
+    [
+      'half an iOS identity',
+      ['--ios-team', 'ABCDE12345'],
+      `error: ${APP} has no iOS identity yet: give both --ios-team and --ios-bundle; see \`attestor apps identity set --help\``,
+    ],
+    [
+      'a package without a certificate',
+      ['--android-package', 'com.example.identity'],
+      `error: ${APP} has no Android identity yet: give --android-package and at least one --android-cert; see \`attestor apps identity set --help\``,
+    ],
+  ])('set refuses %s for a platform not registered yet, after reading it, and writes nothing', async (_name, extra, message) => {
+    expect(await identityNow()).toEqual({});
+    expectFailure(await cli(['apps', 'identity', 'set', '--app', APP, ...extra]), 2, message);
+    expect(await identityNow()).toEqual({});
+  });
+
+  it('the same certificate twice is refused naming --android-cert', async () => {
+    expectFailure(
+      await cli(['apps', 'identity', 'set', '--app', APP, '--android-package', 'com.example.identity', '--android-cert', KEYTOOL, '--android-cert', DIGEST]),
+      2,
+      /^error: option '--android-cert' must not list a certificate twice/,
+    );
+    expect(await identityNow()).toEqual({});
+  });
+
+  it('an app not in your tenant fails with one line that says what to do', async () => {
+    const unknown = await cli(['apps', 'identity', 'get', '--app', 'com.example.none']);
+    expectFailure(unknown, 1, /^error: no app com\.example\.none in tenant default: `attestor apps list` shows your apps$/);
   });
 });
 
@@ -298,7 +509,8 @@ describe('devices', () => {
 
   it.each([
     ['neither a thumbprint nor --debug', [], 'error: give either a thumbprint (allow-list an install key) or --debug (create a debug secret); see `attestor devices add --help`'],
-    ['both', ['--debug', jwkThumbprint(newInstallKey().jwk)], /give either a thumbprint .* or --debug/],
+    // After `--`: a thumbprint may start with '-' (1 in 64), which commander would take for an option.
+    ['both', ['--debug', '--', jwkThumbprint(newInstallKey().jwk)], /give either a thumbprint .* or --debug/],
     ['a malformed thumbprint', ['abc'], /must be base64url of 32 bytes \(43 characters\)/],
     ['a note over 500 characters', ['--debug', '--note', 'n'.repeat(501)], /must be at most 500 characters/],
   ])('add refuses %s with exit 2 and sends nothing', async (_name, extra, message) => {

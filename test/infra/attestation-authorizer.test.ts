@@ -10,6 +10,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AttestationAuthorizer, AttestationKeySource, type AttestationAuthorizerProps } from '../../packages/cdk/src/attestation-authorizer';
 import { TOKEN_LEDGER_TABLE } from '../../packages/contracts/src/tables';
+import { authorizerConfigFromEnv } from '../../packages/service/src/composition/authorizer-config';
 import { asList, fastApp, Synth, type Json } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -53,6 +54,7 @@ describe('environment contract (docs/ENFORCEMENT.md)', () => {
       REQUIRE_BINDING: 'false',
       LIMITED_USE: 'false',
       REQUIRE_PROOF: 'false',
+      REQUIRE_HARDWARE: 'false',
       KEY_SOURCE: 'remote',
       ATTESTOR_API_URL: API_URL,
       AUTHORIZER_CACHE_TTL_SECONDS: '0',
@@ -61,9 +63,25 @@ describe('environment contract (docs/ENFORCEMENT.md)', () => {
   });
 
   test('every variable it sets is one lambdas/authorizer.ts parses (src/adapters/authorizer-config.ts)', () => {
-    const source = fs.readFileSync(path.join(ROOT, 'packages/service/src/composition/authorizer-config.ts'), 'utf8');
+    // The parser's file, and the shared module that names REQUIRE_HARDWARE for it and for this construct.
+    const source = ['packages/service/src/composition/authorizer-config.ts', 'packages/contracts/src/hardware-requirement.ts']
+      .map((file) => fs.readFileSync(path.join(ROOT, file), 'utf8'))
+      .join('\n');
     const read = new Set([...source.matchAll(/'([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)'/g)].map((m) => m[1]!));
-    const f = customerApi({ requireBinding: true, bindingHeader: 'X-Session', limitedUse: true, requireProof: true, publicBaseUrl: 'https://api.example.com/v1', tenantId: 'acme', issuer: 'https://attest.example.com', mode: 'monitor' }, true);
+    const f = customerApi(
+      {
+        requireBinding: true,
+        bindingHeader: 'X-Session',
+        limitedUse: true,
+        requireProof: true,
+        requireHardware: true,
+        publicBaseUrl: 'https://api.example.com/v1',
+        tenantId: 'acme',
+        issuer: 'https://attest.example.com',
+        mode: 'monitor',
+      },
+      true,
+    );
     for (const name of Object.keys(envOf(f))) if (name !== 'NODE_OPTIONS') expect(read).toContain(name);
   });
 
@@ -80,6 +98,27 @@ describe('environment contract (docs/ENFORCEMENT.md)', () => {
       PUBLIC_BASE_URL: 'https://api.example.com/v1',
       TOKEN_LEDGER_TABLE: { Ref: f.s.id(f.authorizer.tokenLedger!) },
     });
+  });
+
+  test.each<[string, AttestationAuthorizerProps['requireHardware'], string]>([
+    ['true: either kind', true, 'app-attest,android-key'],
+    ['one kind', ['app-attest'], 'app-attest'],
+    ['both, in the order given', ['android-key', 'app-attest'], 'android-key,app-attest'],
+    ['false', false, 'false'],
+  ])('requireHardware %s reaches REQUIRE_HARDWARE as the function parses it', (_what, requireHardware, text) => {
+    const env = envOf(customerApi({ requireHardware }));
+    expect(env['REQUIRE_HARDWARE']).toBe(text);
+    // What the function reads back at cold start is what was asked for.
+    const parsed = authorizerConfigFromEnv({ REGISTRY_TABLE: 't', REQUIRE_HARDWARE: text }).requireHardware;
+    expect(parsed).toEqual(requireHardware === false ? undefined : requireHardware === true ? ['app-attest', 'android-key'] : requireHardware);
+  });
+
+  test('requireHardware changes nothing else: no identity source, permission or table', () => {
+    const plain = customerApi();
+    const hw = customerApi({ requireHardware: true });
+    expect(authorizerProps(hw)).toEqual(authorizerProps(plain));
+    expect(nonLogActions(hw)).toEqual(nonLogActions(plain));
+    hw.s.template.resourceCountIs('AWS::DynamoDB::Table', 1);
   });
 
   test('the authorizer function is the service function: current runtime, arm64, memory and timeout chosen', () => {
@@ -258,6 +297,13 @@ describe('conflicting props fail at synth, naming them', () => {
     ['not a header name', { headerName: 'Attestor Token' }, /headerName must be an HTTP header name/],
     ['bad tenant id', { tenantId: 'acme/1' }, /tenantId must match/],
     ['bad mode', { mode: 'audit' as never }, /mode must be 'enforce' or 'monitor'/],
+    ['requireHardware as an empty list', { requireHardware: [] }, /requireHardware must not be an empty list: it would deny every token/],
+    [
+      'requireHardware with an unknown kind',
+      { requireHardware: ['play-integrity' as never] },
+      /requireHardware names "play-integrity", which is not a kind of hardware evidence: use app-attest or android-key/,
+    ],
+    ['requireHardware naming a kind twice', { requireHardware: ['app-attest', 'app-attest'] }, /requireHardware names app-attest twice/],
   ])('%s', (_, props, message) => {
     expect(build(props)).toThrow(message);
     expect(build(props)).toThrow(/^AttestationAuthorizer: /);

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { registerBuildForTest } from '../support/local-admin';
 import { CLEAN_DEVICE, newInstallKey, type InstallKey } from '../support/protocol-client';
 import { CATALOG_CACHE_SECONDS } from '../../packages/service/src/core/catalog-cache';
+import { DEFAULT_HARDWARE_POLICY } from '../../packages/contracts/src/admin-api';
 import { jwkThumbprint } from '../../packages/verify/src/core/install-key';
 import { afterCatalogCache, attestToken, removeDir, startTestCloud, tokenPasses, type TestCloud } from './admin-support';
 
@@ -149,13 +150,17 @@ describe('policy', () => {
   test('get returns the default until one is set; set replaces it and applies to attestations', async () => {
     expect((await t.admin('GET', `/v1/admin/apps/${POLICY_APP}/policy`)).body).toEqual({
       reject: { rooted: false, emulator: false, debugger: false, hooked: true },
+      hardware: DEFAULT_HARDWARE_POLICY,
+      measurement: 'require',
     });
     const rooted = { ...CLEAN_DEVICE, signals: { ...CLEAN_DEVICE.signals, rooted: true } };
     expect(await passes('1.0.0', { appId: POLICY_APP, device: rooted })).toBe(true);
 
     const policy = { reject: { rooted: true, emulator: true, debugger: false, hooked: true }, minSdkVersion: '1.2.0' };
-    expect(await t.admin('PUT', `/v1/admin/apps/${POLICY_APP}/policy`, policy)).toEqual({ status: 200, body: policy });
-    expect((await t.admin('GET', `/v1/admin/apps/${POLICY_APP}/policy`)).body).toEqual(policy);
+    // Answered and stored with every default stated.
+    const stored = { ...policy, hardware: DEFAULT_HARDWARE_POLICY, measurement: 'require' };
+    expect(await t.admin('PUT', `/v1/admin/apps/${POLICY_APP}/policy`, policy)).toEqual({ status: 200, body: stored });
+    expect((await t.admin('GET', `/v1/admin/apps/${POLICY_APP}/policy`)).body).toEqual(stored);
     expect(await passes('1.0.0', { appId: POLICY_APP, device: rooted })).toBe(false);
     // sdkVersion 1.0.0 (the protocol client's) is below the minimum now.
     expect(await passes('1.0.0', { appId: POLICY_APP })).toBe(false);

@@ -6,7 +6,9 @@ import { createPublicKey, createSecretKey, randomBytes, sign, type KeyObject } f
 import { jwkThumbprint, type InstallPublicJwk } from '../../packages/verify/src/core/install-key';
 import type { Policy } from '../../packages/service/src/core/policy';
 import { KeyConflictError } from '../../packages/service/src/core/errors';
+import type { AppIdentity } from '../../packages/contracts/src/admin-api';
 import type {
+  AppIdentityStore,
   AppRecord,
   AppRemoval,
   AppSnapshot,
@@ -37,6 +39,13 @@ import type {
 } from '../../packages/service/src/core/ports';
 import type { TokenFormat } from '../../packages/contracts/src/protocol';
 import { generateP256KeyPair } from '../../packages/local/src/kms/p256';
+import {
+  recordRef,
+  type HardwareDeviceRecord,
+  type HardwareDeviceRecords,
+  type HardwareRecordRef,
+  type RevocationList,
+} from '../../packages/service/src/core/hardware/ports';
 
 export class ManualClock implements Clock {
   constructor(public now = 1_800_000_000) {}
@@ -77,6 +86,8 @@ export class MemoryRegistry {
   readonly devices = new Map<string, DeviceRecord>();
   readonly tenants = new Map<string, TenantRecord>();
   readonly principals = new Map<string, PrincipalRecord>();
+  /** Store identities, by appId. */
+  readonly identities = new Map<string, AppIdentity>();
 
   /** The ports, each a view of the maps above. */
   readonly appStore: MemoryTenantApps = new MemoryTenantApps(this);
@@ -87,6 +98,7 @@ export class MemoryRegistry {
   readonly uploadStore: MemoryUploadStore = new MemoryUploadStore(this);
   readonly keyStore: MemoryTenantKeyStore = new MemoryTenantKeyStore(this);
   readonly directory: MemoryTenantDirectory = new MemoryTenantDirectory(this);
+  readonly identityStore: MemoryAppIdentityStore = new MemoryAppIdentityStore(this);
 }
 
 /** A fake of one port over a registry store (its own unless one is given). */
@@ -117,6 +129,7 @@ export class MemoryTenantApps extends MemoryPort implements TenantApps {
     const registrations = removeUnder(this.store.registrations);
     const devices = removeUnder(this.store.devices);
     const policy = this.store.policies.delete(appId);
+    this.store.identities.delete(appId);
     return { app, registrations, devices, policy };
   }
 }
@@ -185,7 +198,20 @@ export class MemoryAttestationCatalog extends MemoryPort implements AttestationC
     const policy = this.store.policies.get(appId);
     const registrations = new Map([...this.store.registrations.values()].filter((r) => r.appId === appId).map((r) => [r.version, r]));
     const devices = new Map([...this.store.devices.values()].filter((d) => d.appId === appId).map((d) => [d.deviceId, d]));
-    return { ...(app ? { app } : {}), ...(policy ? { policy } : {}), registrations, devices };
+    const identity = this.store.identities.get(appId);
+    return { ...(app ? { app } : {}), ...(policy ? { policy } : {}), registrations, devices, ...(identity ? { identity } : {}) };
+  }
+}
+
+export class MemoryAppIdentityStore extends MemoryPort implements AppIdentityStore {
+  async getAppIdentity(appId: string) {
+    return this.store.identities.get(appId);
+  }
+  async putAppIdentity(appId: string, identity: AppIdentity) {
+    this.store.identities.set(appId, identity);
+  }
+  async deleteAppIdentity(appId: string) {
+    return this.store.identities.delete(appId);
   }
 }
 
@@ -343,7 +369,51 @@ export function registryPorts(registry: MemoryRegistry) {
     registrations: registry.registrationStore,
     policies: registry.policyStore,
     devices: registry.deviceStore,
+    identities: registry.identityStore,
     uploads: registry.uploadStore,
     tenants: registry.directory,
   };
+}
+
+// ---------- Hardware evidence (packages/service/src/core/hardware/ports.ts) ----------
+
+/** Device records in memory, keyed like the DynamoDB adapter; the conditional writes are atomic (one turn of the event loop). */
+export class MemoryHardwareDeviceRecords implements HardwareDeviceRecords {
+  readonly records = new Map<string, HardwareDeviceRecord>();
+  /** Every call, in order, for tests of what attest read and wrote. */
+  readonly calls: Array<{ readonly op: 'get' | 'create' | 'advanceCounter'; readonly key: string; readonly ok?: boolean }> = [];
+
+  static key(ref: HardwareRecordRef): string {
+    return `${ref.platform}#${ref.appId}#${ref.id}`;
+  }
+
+  async get(ref: HardwareRecordRef): Promise<HardwareDeviceRecord | undefined> {
+    this.calls.push({ op: 'get', key: MemoryHardwareDeviceRecords.key(ref) });
+    return this.records.get(MemoryHardwareDeviceRecords.key(ref));
+  }
+  async create(record: HardwareDeviceRecord): Promise<boolean> {
+    const key = MemoryHardwareDeviceRecords.key(recordRef(record));
+    const ok = !this.records.has(key);
+    if (ok) this.records.set(key, record);
+    this.calls.push({ op: 'create', key, ok });
+    return ok;
+  }
+  async advanceCounter(ref: HardwareRecordRef, from: number, to: number): Promise<boolean> {
+    const key = MemoryHardwareDeviceRecords.key(ref);
+    const record = this.records.get(key);
+    const ok = record?.platform === 'ios' && record.counter === from;
+    if (ok) this.records.set(key, { ...record, counter: to });
+    this.calls.push({ op: 'advanceCounter', key, ok });
+    return ok;
+  }
+}
+
+/** A revocation list a test sets directly (serials lower-case hex, no leading zeros). */
+export class MemoryRevocationList implements RevocationList {
+  readonly serials = new Set<string>();
+  reads = 0;
+  async revokedSerials(): Promise<ReadonlySet<string>> {
+    this.reads++;
+    return this.serials;
+  }
 }

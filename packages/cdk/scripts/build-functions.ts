@@ -8,10 +8,15 @@
  * The AWS SDK v3 (and the Smithy and AWS crypto packages it is built on) ship with the Lambda
  * Node.js runtime, so they stay external: a bundle holds only our code and the few packages it
  * needs (zod/mini), which keeps it under 60 KB and its cold start short.
+ *
+ * A module a function needs only for some requests (LAZY_MODULES) is bundled into a file of its own
+ * beside index.js, and the entry's `require()` of it resolves to that file at run time: attest's
+ * hardware verifier (about 180 KB of ASN.1 parsers) loads on the first request with evidence, not at
+ * cold start (bench/bundles.bench.ts measures both ways).
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { build, type Metafile } from 'esbuild';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { FUNCTION_NODE_MAJOR, LAMBDAS, type LambdaName } from '@attestor/contracts/routes';
 
 /** Where the bundles go: functions/<name>/ beside src/ and dist/, which ServiceFunction reads. */
@@ -23,29 +28,74 @@ function entryOf(name: LambdaName): string {
   return join(servicePackage, 'src', 'lambdas', `${LAMBDAS[name].entry}.ts`);
 }
 
-/** Bundles one function into `outdir`/index.js (with a source map without sources); returns esbuild's metafile. */
-export async function buildFunction(name: LambdaName, outdir: string): Promise<Metafile> {
-  const { metafile } = await build({
-    entryPoints: [entryOf(name)],
-    outfile: join(outdir, 'index.js'),
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    // The Lambda runtime (FUNCTION_RUNTIME in src/service-function.ts).
-    target: `node${FUNCTION_NODE_MAJOR}`,
-    minify: true,
-    // Stack traces map back to files and lines; the sources themselves stay out of the asset.
-    sourcemap: true,
-    sourcesContent: false,
-    // Prefer packages' ESM builds: they tree-shake, where CJS builds are bundled whole.
-    mainFields: ['module', 'main'],
-    // The packages' TypeScript sources, as everywhere in this repository (their "@attestor/source" export).
-    conditions: ['@attestor/source'],
-    external: ['@aws-sdk/*', '@smithy/*', '@aws-crypto/*'],
-    metafile: true,
-    logLevel: 'error',
-  });
-  return metafile;
+/** A module of @attestor/service (path under src/, without extension) that a function loads on demand, and the file it becomes. */
+export interface LazyModule {
+  readonly module: string;
+  readonly file: string;
+}
+
+export const LAZY_MODULES: Readonly<Partial<Record<LambdaName, readonly LazyModule[]>>> = {
+  attest: [{ module: 'core/hardware/verifier', file: 'hardware-verifier.js' }],
+};
+
+export interface BuiltFunction {
+  /** esbuild's metafile of index.js. */
+  readonly metafile: Metafile;
+  /** The function's lazy modules, each with its metafile. */
+  readonly lazy: ReadonlyArray<LazyModule & { readonly metafile: Metafile }>;
+}
+
+function serviceSource(module: string): string {
+  return join(dirname(require.resolve('@attestor/service/package.json')), 'src', module);
+}
+
+/** Resolves `require()`s of the lazy modules to their own files, left for Node to load at run time. */
+function lazyModules(modules: readonly LazyModule[]): Plugin {
+  const byPath = new Map(modules.map((m) => [serviceSource(m.module), m.file]));
+  return {
+    name: 'attestor-lazy-modules',
+    setup(b) {
+      b.onResolve({ filter: /^\./ }, (args) => {
+        const file = byPath.get(resolve(args.resolveDir, args.path).replace(/\.(ts|js)$/, ''));
+        return file === undefined ? undefined : { path: `./${file}`, external: true };
+      });
+    },
+  };
+}
+
+const COMMON: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  // The Lambda runtime (FUNCTION_RUNTIME in src/service-function.ts).
+  target: `node${FUNCTION_NODE_MAJOR}`,
+  minify: true,
+  // Stack traces map back to files and lines; the sources themselves stay out of the asset.
+  sourcemap: true,
+  sourcesContent: false,
+  // Prefer packages' ESM builds: they tree-shake, where CJS builds are bundled whole.
+  mainFields: ['module', 'main'],
+  // The packages' TypeScript sources, as everywhere in this repository (their "@attestor/source" export).
+  conditions: ['@attestor/source'],
+  external: ['@aws-sdk/*', '@smithy/*', '@aws-crypto/*'],
+  metafile: true,
+  logLevel: 'error',
+};
+
+/**
+ * Bundles one function into `outdir`/index.js (with a source map without sources), and each of its
+ * lazy modules into its own file there. `inlineLazy` bundles them into index.js instead (for the
+ * benchmark's comparison only; deployments never do).
+ */
+export async function buildFunction(name: LambdaName, outdir: string, options: { readonly inlineLazy?: boolean } = {}): Promise<BuiltFunction> {
+  const modules = options.inlineLazy ? [] : (LAZY_MODULES[name] ?? []);
+  const { metafile } = await build({ ...COMMON, entryPoints: [entryOf(name)], outfile: join(outdir, 'index.js'), plugins: [lazyModules(modules)] });
+  const lazy = [];
+  for (const module of modules) {
+    const built = await build({ ...COMMON, entryPoints: [`${serviceSource(module.module)}.ts`], outfile: join(outdir, module.file) });
+    lazy.push({ ...module, metafile: built.metafile! });
+  }
+  return { metafile: metafile!, lazy };
 }
 
 async function main(): Promise<void> {

@@ -33,7 +33,14 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { REGISTRY_PARTITIONS } from '@attestor/contracts/tables';
 import { SECRET_CONTEXT_TENANT } from '@attestor/contracts/admin-api';
-import { PROOF_HEADER_NAME } from '@attestor/contracts/protocol';
+import { PROOF_HEADER_NAME, type HardwareKind } from '@attestor/contracts/protocol';
+import {
+  acceptedHardwareKinds,
+  hardwareRequirementText,
+  HardwareRequirementError,
+  REQUIRE_HARDWARE_ENV,
+  type HardwareRequirement,
+} from '@attestor/contracts/hardware-requirement';
 import { LAMBDAS } from '@attestor/contracts/routes';
 import { TOKEN_HEADER_NAME } from '@attestor/contracts/protocol';
 import { STAGE_NAME, VERIFIER_KEY_PATHS } from './attestor-api';
@@ -275,6 +282,14 @@ export interface AttestationAuthorizerProps {
    */
   readonly requireProof?: boolean;
   /**
+   * Require tokens that rest on hardware evidence the Attestor service verified (their `hw` claim,
+   * PROTOCOL.md §5.5): `true` accepts App Attest and Android key attestation alike, a list only the
+   * kinds named (`['app-attest']`). Other tokens are denied with code `hardware_missing`. The
+   * function gets it as REQUIRE_HARDWARE; an empty list or an unknown kind is rejected at synth.
+   * @default false
+   */
+  readonly requireHardware?: HardwareRequirement;
+  /**
    * External base URL of the API (stage or base path included) that proofs' `htu` must start with.
    * Only with `requireProof`.
    * @default derived from each request's Host header and path
@@ -345,6 +360,7 @@ export class AttestationAuthorizer extends Construct {
       ...(settings.requireBinding ? { BINDING_HEADER: settings.bindingHeader } : {}),
       LIMITED_USE: String(settings.limitedUse),
       REQUIRE_PROOF: String(settings.requireProof),
+      [REQUIRE_HARDWARE_ENV]: hardwareRequirementText(settings.requireHardware),
       ...(ledger ? { TOKEN_LEDGER_TABLE: ledger.tableName } : {}),
       ...(props.publicBaseUrl !== undefined ? { PUBLIC_BASE_URL: props.publicBaseUrl } : {}),
       // The function must know when API Gateway reuses its verdicts across methods: its Allow then
@@ -408,6 +424,8 @@ interface Settings {
   readonly bindingHeader: string;
   readonly limitedUse: boolean;
   readonly requireProof: boolean;
+  /** The `hw` claims let in; undefined when hardware is not required. */
+  readonly requireHardware: readonly HardwareKind[] | undefined;
   readonly cacheSeconds: number;
 }
 
@@ -445,6 +463,14 @@ function resolveSettings(props: AttestationAuthorizerProps): Settings {
     fail(`publicBaseUrl must be an https URL without query or fragment, got '${props.publicBaseUrl}'`);
   }
   if (props.tokenLedger && !limitedUse && !requireProof) fail('tokenLedger is set but neither limitedUse nor requireProof is: nothing would be written to it');
+  // The function's own cold-start check (contracts/hardware-requirement.ts), so a stack cannot deploy what it would refuse.
+  let requireHardware: readonly HardwareKind[] | undefined;
+  try {
+    requireHardware = acceptedHardwareKinds(props.requireHardware);
+  } catch (error) {
+    if (!(error instanceof HardwareRequirementError)) throw error;
+    requireHardware = fail(`requireHardware ${error.message}`);
+  }
 
   const cacheSeconds = props.resultsCacheTtl?.toSeconds() ?? 0;
   if (cacheSeconds < 0 || cacheSeconds > MAX_CACHE_SECONDS) fail(`resultsCacheTtl must be between 0 and ${MAX_CACHE_SECONDS} seconds, got ${cacheSeconds}`);
@@ -455,5 +481,5 @@ function resolveSettings(props: AttestationAuthorizerProps): Settings {
       fail("mode 'monitor' and resultsCacheTtl conflict: caching needs identity sources, and API Gateway answers 401 itself to requests without them, which monitor mode must let through; set resultsCacheTtl to 0");
     }
   }
-  return { issuer, tenantId, headerName, mode, requireBinding, bindingHeader, limitedUse, requireProof, cacheSeconds };
+  return { issuer, tenantId, headerName, mode, requireBinding, bindingHeader, limitedUse, requireProof, requireHardware, cacheSeconds };
 }

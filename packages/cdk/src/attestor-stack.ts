@@ -1,8 +1,10 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
@@ -12,7 +14,7 @@ import { BUILD_KEY_PREFIX, RETIRED_KEY_DELETION_WINDOW_DAYS } from '@attestor/co
 import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '@attestor/contracts/protocol';
 import { SECRET_CONTEXT_SECRET, SECRET_CONTEXT_TENANT } from '@attestor/contracts/admin-api';
 import { ADMIN_LAMBDAS, KEY_CREATING_LAMBDAS, LAMBDAS, type AdminLambdaName, type LambdaName } from '@attestor/contracts/routes';
-import { REGISTRY_PARTITIONS } from '@attestor/contracts/tables';
+import { REGISTRY_PARTITIONS, REVOCATION_LIST_OBJECT_KEY } from '@attestor/contracts/tables';
 import { AttestationAuthorizer, AttestationKeySource, DEFAULT_TENANT_KEY_ALIAS_PREFIX, TENANT_KEYS_PARTITION_PREFIX, type AttestationAuthorizerProps } from './attestation-authorizer';
 import { AttestorApi } from './attestor-api';
 import { AttestorWebAcl } from './attestor-waf';
@@ -42,6 +44,15 @@ export const APP_PARTITION_PREFIX = REGISTRY_PARTITIONS.app;
 export const ATTESTATION_LOG_PARTITION_PATTERN = 'TENANT#*';
 /** Attestation-log partitions of refused builds (`TENANT#<tenant>#~builds`). */
 export const BUILD_LOG_PARTITION_PATTERN = 'TENANT#*#~builds';
+/** The copy of Google's attestation status list in the builds bucket (PROTOCOL.md §5.6). */
+export const REVOCATION_LIST_KEY = REVOCATION_LIST_OBJECT_KEY;
+/** How often the revocation function copies the list: Google updates it about daily. */
+export const REVOCATION_LIST_SCHEDULE = events.Schedule.rate(Duration.days(1));
+/**
+ * The local cloud's variable for test roots (packages/local/src/start.ts): a function whose
+ * environment names it is refused at synth, whoever added it.
+ */
+export const TEST_ROOTS_VARIABLE = 'ATTESTOR_HARDWARE_TEST_ROOTS';
 /** The routes WAF rate-limits per client IP. */
 export const RATE_LIMITED_PATHS = ['/v1/challenge', '/v1/attest'] as const;
 
@@ -123,6 +134,13 @@ export interface AttestorStackProps extends StackProps {
    * @default enforce, no binding, no single use, no proof, no caching
    */
   readonly demoAuthorizer?: DemoAuthorizerOptions;
+  /**
+   * Not supported, on purpose: test roots (the local cloud's `hardwareTestRoots`) let whoever holds
+   * the test authority mint any hardware evidence. A deployment trusts Apple's and Google's pinned
+   * roots only; the stack throws when this is set, as it does for a function environment that names
+   * ATTESTOR_HARDWARE_TEST_ROOTS.
+   */
+  readonly hardwareTestRoots?: never;
 }
 
 /** The functions the stack configures itself (the authorizer is AttestationAuthorizer's). */
@@ -134,6 +152,8 @@ export class AttestorStack extends Stack {
   readonly decoyKey: kms.Key;
   /** Where S3 events the register function failed to process end up (after Lambda's retries). */
   readonly registerFailures: sqs.Queue;
+  /** Runs the revocation function daily (PROTOCOL.md §5.6). */
+  readonly revocationSchedule: events.Rule;
   readonly functions: Readonly<Record<LambdaName, ServiceFunction>>;
   readonly authorizer: AttestationAuthorizer;
   readonly api: AttestorApi;
@@ -141,6 +161,9 @@ export class AttestorStack extends Stack {
 
   constructor(scope: Construct, id: string, props: AttestorStackProps = {}) {
     super(scope, id, props);
+    if ((props as { hardwareTestRoots?: unknown }).hardwareTestRoots !== undefined) {
+      throw new Error('AttestorStack: hardwareTestRoots is for the local cloud only; a deployment trusts the pinned Apple and Google roots alone');
+    }
     if (props.webAcl === false && props.rateLimitPer5Minutes !== undefined) {
       throw new Error('AttestorStack: rateLimitPer5Minutes is set but webAcl is false: the rate limit is a WAF rule');
     }
@@ -219,6 +242,15 @@ export class AttestorStack extends Stack {
 
     this.grantLeastPrivilege();
     this.nameTenantKeyPolicyRoles();
+    this.refuseTestRoots();
+
+    // The copy attest reads is a day old at most; a failed run keeps the previous copy (and shows in
+    // the function's Errors metric). EventBridge retries a failed invocation twice.
+    this.revocationSchedule = new events.Rule(this, 'RevocationListSchedule', {
+      description: "Copies Google's Android attestation status list for attest (PROTOCOL.md §5.6)",
+      schedule: REVOCATION_LIST_SCHEDULE,
+      targets: [new eventTargets.LambdaFunction(functions.revocationList.fn, { retryAttempts: 2, maxEventAge: Duration.hours(6) })],
+    });
 
     this.buildsBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(functions.register.fn), { prefix: BUILDS_PREFIX });
 
@@ -250,6 +282,11 @@ export class AttestorStack extends Stack {
     new CfnOutput(this, 'NoncesTableName', { value: this.tables.nonces.tableName });
     new CfnOutput(this, 'RegistryTableName', { value: this.tables.registry.tableName });
     new CfnOutput(this, 'AttestationLogTableName', { value: this.tables.attestationLog.tableName });
+    new CfnOutput(this, 'HardwareDevicesTableName', { value: this.tables.hardwareDevices.tableName });
+    new CfnOutput(this, 'RevocationListFunctionName', {
+      value: functions.revocationList.fn.functionName,
+      description: 'Invoke once after the first deployment to store the attestation status list at once',
+    });
     new CfnOutput(this, 'RegisterFailuresQueueUrl', { value: this.registerFailures.queueUrl, description: 'Upload events the register function gave up on' });
     for (const name of ADMIN_LAMBDAS) new CfnOutput(this, `${fnId(name)}FunctionRoleArn`, { value: functions[name].role.roleArn });
     if (this.webAcl) new CfnOutput(this, 'WebAclArn', { value: this.webAcl.webAcl.attrArn });
@@ -263,10 +300,11 @@ export class AttestorStack extends Stack {
     const base = { NONCES_TABLE: this.tables.nonces.tableName, REGISTRY_TABLE: this.tables.registry.tableName, NODE_OPTIONS: '--enable-source-maps' };
     const keys = { DECOY_KEY_ID: this.decoyKey.keyArn, TENANT_KEY_ALIAS_PREFIX };
     const log = { ATTESTATION_LOG_TABLE: this.tables.attestationLog.tableName };
+    const hardware = { HARDWARE_DEVICES_TABLE: this.tables.hardwareDevices.tableName, REVOCATION_LIST_BUCKET: this.buildsBucket.bucketName };
     const operators: Record<string, string> = props.operatorPrincipals?.length ? { ATTESTOR_OPERATOR_PRINCIPALS: props.operatorPrincipals.join(',') } : {};
     return {
       challenge: base,
-      attest: { ...base, ...log, ...keys, ATTESTOR_ISSUER: issuer, ATTESTOR_TOKEN_TTL_SECONDS: String(tokenTtlSeconds) },
+      attest: { ...base, ...log, ...keys, ...hardware, ATTESTOR_ISSUER: issuer, ATTESTOR_TOKEN_TTL_SECONDS: String(tokenTtlSeconds) },
       register: { ...base, ...log, BUILDS_BUCKET: this.buildsBucket.bucketName },
       // Each admin function gets the names of what its area touches (src/adapters/wiring/admin-*.ts).
       adminCatalog: { ...base, ...log, ...operators },
@@ -274,6 +312,8 @@ export class AttestorStack extends Stack {
       adminUploads: { ...base, ...keys, BUILDS_BUCKET: this.buildsBucket.bucketName, ...operators },
       // demoHello does not call configFromEnv: it gets no table, bucket or key names.
       demoHello: { NODE_OPTIONS: '--enable-source-maps' },
+      // Its own parser (composition/revocation-list.ts): the bucket it writes, nothing else.
+      revocationList: { NODE_OPTIONS: '--enable-source-maps', REVOCATION_LIST_BUCKET: this.buildsBucket.bucketName },
     };
   }
 
@@ -299,13 +339,35 @@ export class AttestorStack extends Stack {
   }
 
   /**
+   * Refuses, at synth, any function of the stack whose environment names the local cloud's test-roots
+   * variable, including one added after construction (fn.addEnvironment): a validation runs when the
+   * app synthesizes, after every construct has had its say.
+   */
+  private refuseTestRoots(): void {
+    this.node.addValidation({
+      validate: () => {
+        const errors: string[] = [];
+        for (const fn of this.node.findAll().filter((c): c is lambda.CfnFunction => c instanceof lambda.CfnFunction)) {
+          const variables = (this.resolve(fn.environment) as { variables?: Record<string, unknown> } | undefined)?.variables ?? {};
+          if (TEST_ROOTS_VARIABLE in variables) {
+            errors.push(`${fn.node.path}: ${TEST_ROOTS_VARIABLE} is for the local cloud only; a deployment trusts the pinned Apple and Google roots alone`);
+          }
+        }
+        return errors;
+      },
+    });
+  }
+
+  /**
    * One role per function, each granted exactly the calls its handler makes. Written out by hand
    * rather than with table.grant*() / bucket.grant*(), which grant whole families of actions.
    * (The authorizer's grants come from AttestationAuthorizer.)
    */
   private grantLeastPrivilege(): void {
-    const { challenge, attest, register } = this.functions;
+    const { challenge, attest, register, revocationList } = this.functions;
     const noncesArn = this.tables.nonces.tableArn;
+    const hardwareDevicesArn = this.tables.hardwareDevices.tableArn;
+    const revocationListArn = this.buildsBucket.arnForObjects(REVOCATION_LIST_KEY);
     const registryArn = this.tables.registry.tableArn;
     const logArn = this.tables.attestationLog.tableArn;
     const buildObjectsArn = this.buildsBucket.arnForObjects(`${BUILDS_PREFIX}*`);
@@ -345,6 +407,15 @@ export class AttestorStack extends Stack {
       conditions: { ...onTenantKeys, StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } },
     });
     allow(attest.role, { sid: 'UnwrapTenantSecrets', actions: ['kms:Decrypt'], resources: [anyKeyArn], conditions: { ...onSecretsKeys, ...secretContext } });
+    // Hardware evidence (PROTOCOL.md §5.5): a device record read per attestation with evidence, a new
+    // record created only if absent, an App Attest counter moved by compare-and-set; never deleted.
+    allow(attest.role, {
+      sid: 'HardwareDeviceRecords',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resources: [hardwareDevicesArn],
+    });
+    // ...and the stored copy of Google's attestation status list (§5.6), that one object only.
+    allow(attest.role, { sid: 'ReadRevocationList', actions: ['s3:GetObject'], resources: [revocationListArn] });
     allow(attest.role, {
       sid: 'SignWithDecoyKey',
       actions: ['kms:Sign'],
@@ -469,6 +540,9 @@ export class AttestorStack extends Stack {
         new iam.PolicyStatement({ sid: 'NeverUnwrap', effect: iam.Effect.DENY, actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom'], resources: ['*'] }),
       );
     }
+
+    // revocationList: writes its one object (it reads the list from Google, not from S3).
+    allow(revocationList.role, { sid: 'StoreRevocationList', actions: ['s3:PutObject'], resources: [revocationListArn] });
 
     // demoHello: nothing beyond its own logs.
   }

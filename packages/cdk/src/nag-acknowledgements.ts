@@ -117,7 +117,7 @@ export function acknowledgeAttestationAuthorizer(authorizer: AttestationAuthoriz
 }
 
 export function acknowledgeAttestorStack(stack: AttestorStack): void {
-  const { challenge, attest, register, adminUploads, demoHello } = stack.functions;
+  const { challenge, attest, register, adminUploads, demoHello, revocationList } = stack.functions;
   const buildsBucketId = stack.getLogicalId(stack.buildsBucket.node.defaultChild as s3.CfnBucket);
   const buildObjects = `AwsSolutions-IAM5[Resource::<${buildsBucketId}.Arn>/builds/*]`;
 
@@ -154,6 +154,28 @@ export function acknowledgeAttestorStack(stack: AttestorStack): void {
     register.fn,
     'Serverless-LambdaTracing',
     'Hashing a build is one S3 GetObject stream and a few DynamoDB writes, each logged; X-Ray would add cost without showing more, and would need xray:Put* on Resource "*".',
+  );
+
+  // The revocation function runs on a daily schedule tick that carries no data: a lost or failed run is
+  // redone by the next day's, attest keeps the copy it has meanwhile, and every failure is logged and
+  // counted in the function's Errors metric.
+  ack(
+    revocationList.fn,
+    'Serverless-LambdaDLQ',
+    'Invoked by a daily EventBridge schedule whose events carry no data: a dead-letter queue would keep empty ticks, ' +
+      "while a failed run is logged (revocation_list_refresh_failed), counted in Errors, and redone by the next day's run; " +
+      'the stored list stays as it was meanwhile.',
+  );
+  ack(
+    revocationList.fn,
+    'Serverless-LambdaTracing',
+    'One HTTPS GET and one S3 PutObject a day, both logged with their outcome; X-Ray would show nothing more and would need xray:Put* on Resource "*".',
+  );
+  ack(
+    stack.revocationSchedule,
+    'Serverless-EventBusDLQ',
+    "The rule's events are schedule ticks with no payload; one EventBridge fails to deliver (after its two retries) " +
+      "is made up by the next day's tick, and attest keeps its copy of the list meanwhile.",
   );
 
   ack(

@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { ATTESTATION_LOG_TABLE, NONCES_TABLE, REGISTRY_TABLE, TOKEN_LEDGER_TABLE, type TableLayout } from '@attestor/contracts/tables';
+import { ATTESTATION_LOG_TABLE, HARDWARE_DEVICES_TABLE, NONCES_TABLE, REGISTRY_TABLE, TOKEN_LEDGER_TABLE, type TableLayout } from '@attestor/contracts/tables';
 
 /** Key schema (and TTL) straight from the shared layout, so the stack and the local cloud agree. */
 export function layoutProps(layout: TableLayout): Pick<dynamodb.TableProps, 'partitionKey' | 'sortKey' | 'timeToLiveAttribute'> {
@@ -34,6 +34,11 @@ export function tokenLedgerTable(scope: Construct, id: string): dynamodb.Table {
  *   records. Customer data: RETAIN, point-in-time recovery, deletion protection.
  * - attestationLog: one item per attestation and per refused build, expired by TTL after 30 days.
  *   Customer data: RETAIN. (No point-in-time recovery: see lib/nag-acknowledgements.ts.)
+ * - hardwareDevices: one item per App Attest key or Android install key whose evidence verified
+ *   (PROTOCOL.md §5.5), expired by TTL after the policy's rememberDays. Losing it would fail every
+ *   assertion and chainless Android attestation until clients make new keys (up to 7 days), and an
+ *   App Attest counter restored from an old backup would accept replays of newer assertions only
+ *   down to it: RETAIN, with point-in-time recovery.
  *
  * Consumed token ids live with the authorizer that consumes them (tokenLedgerTable(), created by
  * AttestationAuthorizer when limitedUse or requireProof is on), not here.
@@ -59,6 +64,7 @@ export class ServiceTables extends Construct {
   readonly nonces: dynamodb.Table;
   readonly registry: dynamodb.Table;
   readonly attestationLog: dynamodb.Table;
+  readonly hardwareDevices: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: ServiceTablesProps = {}) {
     super(scope, id);
@@ -83,6 +89,15 @@ export class ServiceTables extends Construct {
       ...layoutProps(ATTESTATION_LOG_TABLE),
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       ...warmWrites(peak),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // At most one write per attestation with evidence (a new record, or an assertion's counter).
+    this.hardwareDevices = new dynamodb.Table(this, 'HardwareDevices', {
+      ...layoutProps(HARDWARE_DEVICES_TABLE),
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      ...warmWrites(peak),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.RETAIN,
     });
   }

@@ -6,7 +6,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { signUrlRequest } from '@attestor/verify/aws/sigv4-url';
-import type { Policy, SignalName } from '@attestor/contracts/admin-api';
+import type { AppIdentity, Policy, SignalName } from '@attestor/contracts/admin-api';
 import type { KeyRotation, PublicBuildRefusal, PublicLogEntry, TenantKeyDescription, WrappedTokenSecret } from '@attestor/contracts/admin-api';
 import type { TokenFormat } from '@attestor/contracts/protocol';
 import type { CredentialSource } from './credentials';
@@ -100,7 +100,7 @@ export interface AppRemoval {
 
 /** The wire shapes of the admin API are the service's own types (types only: nothing loads at run time). */
 export type Signal = SignalName;
-export type { Policy };
+export type { AppIdentity, Policy };
 
 export interface Device {
   readonly deviceId: string;
@@ -209,7 +209,18 @@ export class AdminClient {
     return this.record<{ registration: Registration }>(body, 'registration').registration;
   }
 
+  // Identity
+  /** `{}` when the app has none. */
+  async getIdentity(appId: string): Promise<AppIdentity> {
+    return this.object<AppIdentity>(await this.request('GET', `/v1/admin/apps/${enc(appId)}/identity`), 'an identity');
+  }
+
+  async putIdentity(appId: string, identity: AppIdentity): Promise<AppIdentity> {
+    return this.object<AppIdentity>(await this.request('PUT', `/v1/admin/apps/${enc(appId)}/identity`, identity), 'an identity');
+  }
+
   // Policy
+  /** Every setting stated, defaults included (a service from before hardware evidence leaves out `hardware` and `measurement`). */
   async getPolicy(appId: string): Promise<Policy> {
     return this.record<Policy>(await this.request('GET', `/v1/admin/apps/${enc(appId)}/policy`), 'reject');
   }
@@ -275,6 +286,12 @@ export class AdminClient {
     const body = await this.request('GET', path);
     if (!isRecord(body) || !Array.isArray(body['entries'])) throw unexpected('the log query without entries');
     return body as unknown as LogPage<T>;
+  }
+
+  /** Checks that the answer is a JSON object (an identity may be `{}`, so no member can be required). */
+  private object<T>(body: unknown, what: string): T {
+    if (!isRecord(body)) throw unexpected(`with something other than ${what}`);
+    return body as T;
   }
 
   /** Checks that the answer is an object with `member`: a wrong endpoint answers something else entirely. */

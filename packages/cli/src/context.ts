@@ -184,7 +184,10 @@ export function checkRequest<T>(command: Command, pick: (schemas: Schemas) => Sc
   if (result.success) return body;
   const issue = result.error?.issues[0];
   const field = issue ? issue.path.map(String).join('.') : '';
-  const option = optionOf[field] ?? optionOf[field.split('.')[0] ?? ''];
+  // The longest named prefix of the field: `android.signingCertificates.1` is --android-cert's.
+  const parts = field.split('.');
+  let option: string | undefined;
+  for (let n = parts.length; n > 0 && option === undefined; n--) option = optionOf[parts.slice(0, n).join('.')];
   const message = issue?.message ?? 'is invalid';
   command.error(`error: ${option ? `option '${option}' ` : field ? `${field} ` : ''}${message}`, { exitCode: 2, code: 'attestor.invalidRequest' });
 }

@@ -69,7 +69,8 @@ export function buildProgram(ctx: CliContext): Command {
         writeOut: (s) => void ctx.stdout.write(s),
         writeErr: (s) => void ctx.stderr.write(s),
         // Commander's errors (with its "Did you mean" suggestion) collapsed to the promised one line.
-        outputError: (s, write) => write(`${oneLine(s)}; see \`${fullName(command)} --help\`\n`),
+        // (without the full stop commander ends some of them with, before the pointer to --help).
+        outputError: (s, write) => write(`${oneLine(s).replace(/\.$/, '')}; see \`${fullName(command)} --help\`\n`),
       })
       .exitOverride()
       // `attestor keys help list` would be a second way to say `attestor keys list --help`.

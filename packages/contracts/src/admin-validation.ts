@@ -5,7 +5,17 @@
 import * as z from 'zod/mini';
 import { DEVICE_ID_PATTERN } from './admin-ids';
 import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS, SDK_VERSION_PATTERN } from './protocol';
-import { MAX_UPLOAD_PARTS } from './admin-api';
+import {
+  ANDROID_SECURITY_LEVELS,
+  DEFAULT_HARDWARE_POLICY,
+  HARDWARE_MODES,
+  MAX_REMEMBER_DAYS,
+  MAX_UPLOAD_PARTS,
+  MIN_REMEMBER_DAYS,
+  type AndroidSecurityLevel,
+  type AppAttestEnvironment,
+  type HardwarePolicy,
+} from './admin-api';
 import { TOKEN_FORMATS, type TokenFormat } from './protocol';
 import { appIdSchema, appVersionSchema, b64uBytes, InvalidRequestError, signalFlags, tenantIdSchema, typeError } from './validation';
 
@@ -92,6 +102,117 @@ export const expireRequestSchema = z.object(
   { error: 'body must be a JSON object' },
 );
 
+/** Android OS patch levels are a year and month: 202406 is June 2024. */
+const PATCH_LEVEL_MIN = 200001;
+const PATCH_LEVEL_MAX = 209912;
+
+const oneOf = <T extends string>(values: readonly T[]) =>
+  z.enum(values as unknown as [T, ...T[]], { error: `must be ${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}` });
+
+export const APP_ATTEST_ENVIRONMENTS: readonly AppAttestEnvironment[] = ['production', 'development'];
+
+/**
+ * A policy's `hardware` (PROTOCOL.md §5.5). Every member is optional and takes DEFAULT_HARDWARE_POLICY's
+ * value when left out, so `{"android": "require"}` is a whole hardware policy.
+ */
+export const hardwarePolicySchema = z.object(
+  {
+    ios: z.optional(oneOf(HARDWARE_MODES)),
+    android: z.optional(oneOf(HARDWARE_MODES)),
+    otherPlatforms: z.optional(oneOf(['allow', 'refuse'] as const)),
+    minAndroidSecurityLevel: z.optional(oneOf<AndroidSecurityLevel>(ANDROID_SECURITY_LEVELS)),
+    requireVerifiedBoot: z.optional(z.boolean({ error: typeError('a boolean') })),
+    minAndroidPatchLevel: z.optional(
+      z.number({ error: typeError('a number (YYYYMM)') }).check(
+        z.int({ error: 'must be a year and month as a whole number YYYYMM, e.g. 202406' }),
+        z.minimum(PATCH_LEVEL_MIN, { error: 'must be a year and month as YYYYMM from 200001, e.g. 202406' }),
+        z.maximum(PATCH_LEVEL_MAX, { error: `must be a year and month as YYYYMM up to ${PATCH_LEVEL_MAX}, e.g. 202406` }),
+        z.refine((n) => n % 100 >= 1 && n % 100 <= 12, { error: 'must be a year and month as YYYYMM: the month 01 to 12, e.g. 202406' }),
+      ),
+    ),
+    appAttestEnvironments: z.optional(
+      z
+        .array(oneOf(APP_ATTEST_ENVIRONMENTS), { error: typeError('an array of App Attest environments') })
+        .check(
+          z.minLength(1, { error: 'must name at least one of production, development (iOS attestations need one)' }),
+          z.refine((list) => new Set(list).size === list.length, { error: 'must not name an environment twice' }),
+        ),
+    ),
+    rememberDays: z.optional(wholeNumber('days', MIN_REMEMBER_DAYS, MAX_REMEMBER_DAYS, `must be at least ${MIN_REMEMBER_DAYS} day`)),
+  },
+  { error: typeError('an object') },
+);
+
+// ---------- App identity (docs/ADMIN_API.md §3) ----------
+
+/** How many signing-certificate digests an Android identity may list (a rotated key's lineage, a few upload keys). */
+export const MAX_SIGNING_CERTIFICATES = 5;
+/** Google Play's largest versionCode. */
+export const MAX_ANDROID_VERSION_CODE = 2_100_000_000;
+/** Apple Team IDs: ten upper-case letters and digits, as the developer account shows them. */
+export const APPLE_TEAM_ID_PATTERN = /^[A-Z0-9]{10}$/;
+/** CFBundleIdentifier: letters, digits, hyphens and dots, no empty segment; App Store Connect takes at most 155 characters. */
+export const BUNDLE_ID_PATTERN = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/;
+/** Android applicationId: two or more segments, each a letter followed by letters, digits or underscores. */
+export const ANDROID_PACKAGE_PATTERN = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$/;
+/** A SHA-256 digest as 64 hex characters, or as keytool, apksigner and the Play Console print it (AB:CD:…, 32 bytes). */
+export const CERTIFICATE_DIGEST_PATTERN = /^(?:[0-9A-Fa-f]{64}|[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){31})$/;
+
+/** The stored form of a certificate digest: 64 lower-case hex characters, which is what key attestation reports. */
+export function certificateDigestHex(digest: string): string {
+  return digest.replaceAll(':', '').toLowerCase();
+}
+
+/** Each identity field on its own, so the CLI refuses a bad option value before it reads or writes anything. */
+export const appleTeamIdSchema = z.string({ error: typeError('a string') }).check(
+  z.regex(APPLE_TEAM_ID_PATTERN, { error: 'must be an Apple Team ID: 10 upper-case letters and digits, e.g. ABCDE12345' }),
+);
+export const bundleIdSchema = z.string({ error: typeError('a string') }).check(
+  z.minLength(1, { error: 'must not be empty' }),
+  z.maxLength(155, { error: 'must be at most 155 characters' }),
+  z.regex(BUNDLE_ID_PATTERN, { error: 'must be a bundle id: letters, digits, hyphens and dots, e.g. com.example.app' }),
+);
+export const androidPackageSchema = z.string({ error: typeError('a string') }).check(
+  z.maxLength(255, { error: 'must be at most 255 characters' }),
+  z.regex(ANDROID_PACKAGE_PATTERN, {
+    error: 'must be an Android package name: two or more dot-separated parts, each a letter then letters, digits or _, e.g. com.example.app',
+  }),
+);
+/** Accepts either spelling of a digest and yields the stored one (certificateDigestHex). */
+export const signingCertificateSchema = z.pipe(
+  z.string({ error: typeError('a string') }).check(
+    z.regex(CERTIFICATE_DIGEST_PATTERN, {
+      error: 'must be a SHA-256 certificate digest: 64 hex characters, or 32 colon-separated hex bytes as keytool prints it',
+    }),
+  ),
+  z.transform(certificateDigestHex),
+);
+
+/**
+ * PUT /v1/admin/apps/{appId}/identity: the whole identity, either platform or both; `{}` removes it.
+ * Certificate digests come out lower-case hex, duplicates refused after that normalisation.
+ */
+export const appIdentitySchema = z.object(
+  {
+    ios: z.optional(z.object({ teamId: appleTeamIdSchema, bundleId: bundleIdSchema }, { error: typeError('an object {teamId, bundleId}') })),
+    android: z.optional(
+      z.object(
+        {
+          packageName: androidPackageSchema,
+          signingCertificates: z.array(signingCertificateSchema, { error: typeError('an array of SHA-256 certificate digests') }).check(
+            z.minLength(1, { error: 'must list at least one signing certificate digest' }),
+            z.maxLength(MAX_SIGNING_CERTIFICATES, { error: `must list at most ${MAX_SIGNING_CERTIFICATES} signing certificate digests` }),
+            z.refine((list) => new Set(list).size === list.length, { error: 'must not list a certificate twice' }),
+          ),
+          minVersionCode: z.optional(wholeNumber('', 0, MAX_ANDROID_VERSION_CODE)),
+        },
+        { error: typeError('an object {packageName, signingCertificates, minVersionCode?}') },
+      ),
+    ),
+  },
+  { error: 'body must be a JSON object' },
+);
+
 export const policySchema = z.object(
   {
     // Protocol 1 had a lifetime per app; a token's lifetime would then tell a registered app id from
@@ -106,9 +227,25 @@ export const policySchema = z.object(
         z.regex(SDK_VERSION_PATTERN, { error: 'must be a version such as 1.2.0' }),
       ),
     ),
+    hardware: z.optional(hardwarePolicySchema),
+    measurement: z.optional(z.enum(['require', 'off'], { error: 'must be require or off' })),
   },
   { error: 'body must be a JSON object' },
+).check(
+  // Without measurement, hardware evidence is the only proof left: a platform that may attest without
+  // it would pass any client that claims to be that platform, knowing nothing but the app id.
+  z.refine((body) => body.measurement !== 'off' || measurementMayBeOff({ ...DEFAULT_HARDWARE_POLICY, ...body.hardware }), {
+    error:
+      'may be off only when hardware.ios and hardware.android are require and hardware.otherPlatforms is refuse: ' +
+      'otherwise a client claiming a platform without required evidence would pass with no proof at all',
+    path: ['measurement'],
+  }),
 );
+
+/** True when every platform a client may claim needs hardware evidence: the condition for `measurement: off`. */
+export function measurementMayBeOff(hardware: Pick<HardwarePolicy, 'ios' | 'android' | 'otherPlatforms'>): boolean {
+  return hardware.ios === 'require' && hardware.android === 'require' && hardware.otherPlatforms === 'refuse';
+}
 
 export const addDeviceSchema = z
   .object(
@@ -135,6 +272,7 @@ export const deviceIdSchema = z.string().check(z.regex(DEVICE_ID_PATTERN, { erro
 export type CreateTenantRequest = z.infer<typeof createTenantSchema>;
 export type UploadRequest = z.infer<ReturnType<typeof uploadRequestSchema>>;
 export type PolicyRequest = z.infer<typeof policySchema>;
+export type AppIdentityRequest = z.infer<typeof appIdentitySchema>;
 export type AddDeviceRequest = z.infer<typeof addDeviceSchema>;
 
 /** Query-string parameters arrive as strings; these parse them with the same error conventions. */

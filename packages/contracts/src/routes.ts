@@ -3,7 +3,7 @@
  * gateway (local/) serves it, so the deployed API and the local one cannot drift apart.
  * No AWS imports: this is data.
  */
-export type LambdaName = 'challenge' | 'attest' | 'register' | 'authorizer' | 'demoHello' | AdminLambdaName;
+export type LambdaName = 'challenge' | 'attest' | 'register' | 'authorizer' | 'demoHello' | 'revocationList' | AdminLambdaName;
 
 /**
  * The admin API is one function per area, so that each bundles and loads only the AWS clients its
@@ -42,6 +42,13 @@ export const LAMBDAS: Readonly<Record<LambdaName, LambdaSpec>> = {
   adminCatalog: { entry: 'admin-catalog', description: 'Admin API: apps, registrations, policies, devices, attestation log', memoryMb: 256, timeoutSeconds: 15 },
   adminKeys: { entry: 'admin-keys', description: 'Admin API: tenants, app creation, signing keys', memoryMb: 256, timeoutSeconds: 15 },
   adminUploads: { entry: 'admin-uploads', description: 'Admin API: build uploads', memoryMb: 256, timeoutSeconds: 15 },
+  // No route: EventBridge runs it daily (PROTOCOL.md §5.6), and attest reads what it stored.
+  revocationList: {
+    entry: 'revocation-list',
+    description: "Copies Google's Android attestation status list into the builds bucket",
+    memoryMb: 256,
+    timeoutSeconds: 60,
+  },
 };
 
 /** none: public; attestation: behind the attestation authorizer; iam: AWS_IAM (SigV4) admin access. */
@@ -52,7 +59,7 @@ export interface Route {
   readonly method: HttpMethod;
   /** API Gateway resource path; `{name}` marks a path parameter. */
   readonly path: string;
-  readonly lambda: Exclude<LambdaName, 'register' | 'authorizer'>;
+  readonly lambda: Exclude<LambdaName, 'register' | 'authorizer' | 'revocationList'>;
   readonly auth: RouteAuth;
 }
 

@@ -38,3 +38,20 @@ export const ATTESTATION_LOG_TABLE: TableLayout = { partitionKey: 'pk', sortKey:
 
 /** Consumed ids of single-use tokens and of proof-of-possession JWTs; each lives until its token's exp. */
 export const TOKEN_LEDGER_TABLE: TableLayout = { partitionKey: 'id', ttlAttribute: 'ttl' };
+
+/**
+ * Hardware device records (PROTOCOL.md §5.5): one item per App Attest key or Android install key
+ * whose evidence verified, keyed `<platform>#<appId>#<id>` (id: the App Attest keyId, or the
+ * install key's thumbprint on Android), so every install is its own partition and none gets hot.
+ * `ttl` is the record's expiry (the policy's rememberDays when it was written); attest also checks
+ * the expiry itself, since DynamoDB's TTL deletes only eventually.
+ */
+export const HARDWARE_DEVICES_TABLE: TableLayout = { partitionKey: 'pk', ttlAttribute: 'ttl' };
+
+/**
+ * Where the revocation function keeps its copy of Google's attestation status list (PROTOCOL.md
+ * §5.6), in the builds bucket beside, not under, `builds/` (whose objects trigger registration).
+ */
+export const REVOCATION_LIST_OBJECT_KEY = 'hardware/attestation-status.json';
+/** Google's attestation status list: revoked and suspended attestation certificates, by serial. */
+export const GOOGLE_ATTESTATION_STATUS_URL = 'https://android.googleapis.com/attestation/status';

@@ -7,7 +7,19 @@
 import * as z from 'zod/mini';
 import { b64uLength, decodeB64u } from './base64url';
 import { TENANT_ID_PATTERN } from './admin-ids';
-import { APP_ID_PATTERN, NONCE_BYTES, SDK_VERSION_PATTERN, VERSION_PATTERN } from './protocol';
+import {
+  APP_ATTEST_KEY_ID_BYTES,
+  APP_ID_PATTERN,
+  MAX_ANDROID_CERTIFICATE_BYTES,
+  MAX_ANDROID_CHAIN_BYTES,
+  MAX_ANDROID_CHAIN_CERTIFICATES,
+  MAX_APP_ATTEST_ASSERTION_BYTES,
+  MAX_APP_ATTEST_ATTESTATION_BYTES,
+  MIN_ANDROID_CHAIN_CERTIFICATES,
+  NONCE_BYTES,
+  SDK_VERSION_PATTERN,
+  VERSION_PATTERN,
+} from './protocol';
 import { InvalidRequestError } from './errors';
 
 // The patterns and the error live in zod-free modules so that code needing only them (registration,
@@ -67,6 +79,59 @@ export const signalFlags = {
 
 export const signalsSchema = z.object(signalFlags, { error: typeError('an object of booleans') });
 
+/**
+ * base64url (no padding) of 1 to `max` bytes. The length is checked before decoding, so an
+ * oversized member costs no allocation; whether the bytes are CBOR or DER is the service's
+ * structural decode (core/hardware/evidence.ts), which runs before the nonce is consumed.
+ */
+export function b64uUpTo(max: number) {
+  return z.string({ error: typeError('a base64url string') }).check(
+    z.maxLength(b64uLength(max), { error: `must be base64url of at most ${max} bytes` }),
+    z.refine((s: string) => (decodeB64u(s)?.length ?? 0) > 0, { error: 'must be base64url of at least 1 byte without padding' }),
+  );
+}
+
+/**
+ * App Attest evidence (PROTOCOL.md §5.5): the key id and exactly one of an attestation (the key's
+ * first attestation) and an assertion (later ones).
+ */
+const appAttestEvidenceSchema = z
+  .object({
+    platform: z.literal('ios'),
+    keyId: b64uBytes(APP_ATTEST_KEY_ID_BYTES),
+    attestation: z.optional(b64uUpTo(MAX_APP_ATTEST_ATTESTATION_BYTES)),
+    assertion: z.optional(b64uUpTo(MAX_APP_ATTEST_ASSERTION_BYTES)),
+  })
+  .check(
+    z.superRefine((evidence, ctx) => {
+      if (evidence.attestation === undefined && evidence.assertion === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['attestation'], message: 'is required when there is no assertion (exactly one of the two)', input: evidence });
+      } else if (evidence.attestation !== undefined && evidence.assertion !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['assertion'], message: 'must not be sent with an attestation (exactly one of the two)', input: evidence });
+      }
+    }),
+  );
+
+/** Android key attestation evidence: the chain on the install key's first attestation, nothing but the platform later. */
+const androidEvidenceSchema = z.object({
+  platform: z.literal('android'),
+  chain: z.optional(
+    z.array(b64uUpTo(MAX_ANDROID_CERTIFICATE_BYTES), { error: typeError('an array of base64url certificates') }).check(
+      z.minLength(MIN_ANDROID_CHAIN_CERTIFICATES, { error: `must hold ${MIN_ANDROID_CHAIN_CERTIFICATES} to ${MAX_ANDROID_CHAIN_CERTIFICATES} certificates` }),
+      z.maxLength(MAX_ANDROID_CHAIN_CERTIFICATES, { error: `must hold ${MIN_ANDROID_CHAIN_CERTIFICATES} to ${MAX_ANDROID_CHAIN_CERTIFICATES} certificates` }),
+      // Decoded size from the text's length: canonical base64url of n bytes has b64uLength(n) characters.
+      z.refine((chain: string[]) => chain.reduce((sum, der) => sum + Math.floor((der.length * 3) / 4), 0) <= MAX_ANDROID_CHAIN_BYTES, {
+        error: `must be at most ${MAX_ANDROID_CHAIN_BYTES} bytes decoded together`,
+      }),
+    ),
+  ),
+});
+
+/** The optional `hardware` member (version 2.1); its platform must be the one `device` names (checked below). */
+export const hardwareEvidenceSchema = z.discriminatedUnion('platform', [appAttestEvidenceSchema, androidEvidenceSchema], {
+  error: (issue: { code?: string }) => (issue.code === 'invalid_union' ? 'must be "ios" or "android"' : 'must be an object'),
+});
+
 export const attestRequestSchema = z.object(
   {
     nonce: b64uBytes(NONCE_BYTES),
@@ -93,8 +158,16 @@ export const attestRequestSchema = z.object(
     limitedUse: z.optional(z.boolean({ error: typeError('a boolean') })),
     /** A debug secret registered with `attestor devices add --debug`: lets a CI or emulator install pass. */
     debugSecret: z.optional(b64uBytes(32)),
+    /** Hardware evidence (PROTOCOL.md §5.5): App Attest or Android key attestation. */
+    hardware: z.optional(hardwareEvidenceSchema),
   },
   { error: 'body must be a JSON object' },
+).check(
+  // Runs once every member is valid, so it is reported only when nothing else is wrong.
+  z.refine((request) => request.hardware === undefined || request.hardware.platform === request.device.platform, {
+    path: ['hardware', 'platform'],
+    error: 'must equal device.platform',
+  }),
 );
 
 export type ChallengeRequest = z.infer<typeof challengeRequestSchema>;

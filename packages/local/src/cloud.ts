@@ -12,6 +12,7 @@ import { DEFAULTS, type ServiceConfig } from '@attestor/service/composition/envi
 import { createServices, type Services } from '@attestor/service/composition/services';
 import { ensureDecoyKey } from '@attestor/service/adapters/kms-tenant-keys';
 import type { Clock } from '@attestor/service/core/ports';
+import type { HardwareTestRoots } from '@attestor/service/core/hardware/ports';
 import { DEFAULT_MAX_BUILD_BYTES } from '@attestor/service/core/registration';
 import { DEFAULT_TOKEN_TTL_SECONDS } from '@attestor/contracts/protocol';
 import { LOCAL_CLOUD_FILE, readLocalCloudState, type LocalCloudState } from '@attestor/contracts/local-state';
@@ -23,7 +24,7 @@ import { challengeHandler } from '@attestor/service/handlers/challenge';
 import { demoHelloHandler } from '@attestor/service/handlers/demo-hello';
 import { silentLogger, type Logger } from '@attestor/service/handlers/log';
 import { registerHandler } from '@attestor/service/handlers/register';
-import { TOKEN_HEADER_NAME } from '@attestor/contracts/protocol';
+import { TOKEN_HEADER_NAME, type HardwareKind } from '@attestor/contracts/protocol';
 import { LOCAL_REGION, localPrincipal, type AdminCredentials } from '@attestor/contracts/local-state';
 import { loadOrCreateAdminCredentials, LocalCredentialStore } from './admin-credentials';
 import { checkDataDir, reservePort } from './data-dir';
@@ -39,6 +40,7 @@ export const LOCAL_NAMES = {
   registryTable: 'attestor-registry',
   attestationLogTable: 'attestor-attestation-log',
   tokenLedgerTable: 'attestor-token-ledger',
+  hardwareDevicesTable: 'attestor-hardware-devices',
   buildsBucket: 'attestor-builds',
 } as const;
 
@@ -74,6 +76,18 @@ export interface LocalCloudOptions {
     readonly onRestore: (restore: DataDirRestore) => void;
     readonly onRestoreError: (error: Error) => void;
   };
+  /**
+   * A copy of Google's attestation status list in its own JSON format (PROTOCOL.md §5.6), read as
+   * attest reads the S3 copy in AWS: at most hourly, never fetched. Locally there is no scheduled
+   * refresh: replace the file yourself. @default none: no serial is revoked (attest logs that)
+   */
+  readonly revocationListFile?: string;
+  /**
+   * Certificates (PEM) attest trusts besides the pinned Apple and Google roots: the roots of
+   * @attestor/hardware/testing's test authority, so tests can issue evidence. Whoever holds a trusted
+   * test root can mint any evidence; the CDK stack refuses this setting at synth. @default none
+   */
+  readonly hardwareTestRoots?: HardwareTestRoots;
 }
 
 /** What restoreDataDir wrote back, and what it could not. */
@@ -106,6 +120,11 @@ export interface LocalAuthorizerOptions {
   readonly bindingHeader?: string;
   readonly limitedUse?: boolean;
   readonly requireProof?: boolean;
+  /**
+   * Admit only tokens carrying `hw` (REQUIRE_HARDWARE): true for either kind, or the kinds let in.
+   * @default false
+   */
+  readonly requireHardware?: boolean | readonly HardwareKind[];
   /**
    * kms: the tenant's keys through the registry and KMS; remote: the admin routes (JWKS and wrapped
    * secrets) fetched with SigV4 by the local admin credential, secrets unwrapped with KMS. @default 'kms'
@@ -190,6 +209,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       endpoints,
       credentials: LOCAL_AWS_CREDENTIALS,
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.revocationListFile !== undefined ? { revocationList: { file: options.revocationListFile } } : {}),
+      ...(options.hardwareTestRoots ? { hardwareTestRoots: options.hardwareTestRoots } : {}),
+      logger,
     };
     const services = createServices(config);
     closers.push(async () => {
@@ -204,6 +226,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       registry: config.registryTable,
       attestationLog: LOCAL_NAMES.attestationLogTable,
       tokenLedger: LOCAL_NAMES.tokenLedgerTable,
+      hardwareDevices: LOCAL_NAMES.hardwareDevicesTable,
     });
     await migrateTenantKeyRecords(services.clients.dynamodb(), config.registryTable);
     // Tables saved when the data directory was deleted under a running service come back into a new
@@ -390,6 +413,8 @@ function localAuthorizerEnvironment(config: ServiceConfig, options: LocalAuthori
     KEY_SOURCE: options.keySource ?? 'kms',
   };
   if (options.tokenHeader !== undefined) env['TOKEN_HEADER'] = options.tokenHeader;
+  const hardware = options.requireHardware;
+  if (hardware !== undefined && hardware !== false) env['REQUIRE_HARDWARE'] = hardware === true ? 'true' : hardware.join(',');
   if (options.bindingHeader !== undefined) env['BINDING_HEADER'] = options.bindingHeader;
   if (options.limitedUse || options.requireProof) env['TOKEN_LEDGER_TABLE'] = LOCAL_NAMES.tokenLedgerTable;
   if (options.keySource === 'remote') env['ATTESTOR_API_URL'] = apiUrl;

@@ -18,7 +18,15 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { processIsAlive } from '@attestor/contracts/local-state';
-import { ATTESTATION_LOG_TABLE, NONCES_TABLE, REGISTRY_PARTITIONS, REGISTRY_TABLE, TOKEN_LEDGER_TABLE, type TableLayout } from '@attestor/contracts/tables';
+import {
+  ATTESTATION_LOG_TABLE,
+  HARDWARE_DEVICES_TABLE,
+  NONCES_TABLE,
+  REGISTRY_PARTITIONS,
+  REGISTRY_TABLE,
+  TOKEN_LEDGER_TABLE,
+  type TableLayout,
+} from '@attestor/contracts/tables';
 import { listen } from './listen';
 
 interface DynaliteOptions {
@@ -163,6 +171,7 @@ export interface TableNames {
   readonly registry: string;
   readonly attestationLog?: string;
   readonly tokenLedger?: string;
+  readonly hardwareDevices?: string;
 }
 
 /** Creates the tables if absent and waits until they are ACTIVE. Safe to repeat. */
@@ -172,6 +181,7 @@ export async function ensureTables(client: DynamoDBClient, names: TableNames): P
     ensureTable(client, names.registry, REGISTRY_TABLE),
     ...(names.attestationLog ? [ensureTable(client, names.attestationLog, ATTESTATION_LOG_TABLE)] : []),
     ...(names.tokenLedger ? [ensureTable(client, names.tokenLedger, TOKEN_LEDGER_TABLE)] : []),
+    ...(names.hardwareDevices ? [ensureTable(client, names.hardwareDevices, HARDWARE_DEVICES_TABLE)] : []),
   ]);
 }
 

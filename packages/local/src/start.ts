@@ -6,10 +6,11 @@
  * writes anything, and when the data directory is deleted while it runs, it writes back what it
  * holds in memory and says so here.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { LogFields, Logger } from '@attestor/service/handlers/log';
 import { localDataDir } from '@attestor/contracts/local-state';
+import type { HardwareTestRoots } from '@attestor/service/core/hardware/ports';
 import { startLocalCloud, type DataDirRestore, type LocalCloud } from './cloud';
 import { LocalStartError } from './data-dir';
 
@@ -28,6 +29,21 @@ export function restoreMessage(dataDir: string, restore: DataDirRestore): string
     `${what}; restored from memory at ${restore.restoredAt}: the operator credential, ${tenants}, ${restore.kmsKeys} KMS keys and ${tables}.` +
     `${builds} Stop with Ctrl-C as usual; the next npm start loads what was restored.`
   );
+}
+
+/**
+ * ATTESTOR_HARDWARE_TEST_ROOTS names a JSON file {"appAttest": [PEM…], "android": [PEM…]}: test
+ * authority roots to trust (a deployed function refuses the variable; the CDK stack refuses it at synth).
+ */
+function testRootsFrom(path: string | undefined): HardwareTestRoots | undefined {
+  if (!path) return undefined;
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as { appAttest?: unknown; android?: unknown };
+  const pems = (value: unknown) =>
+    Array.isArray(value) && value.every((p) => typeof p === 'string' && p.includes('BEGIN CERTIFICATE')) ? (value as string[]) : undefined;
+  const appAttest = pems(parsed.appAttest ?? []);
+  const android = pems(parsed.android ?? []);
+  if (!appAttest || !android) throw new Error(`${path}: expected {"appAttest": [PEM certificates], "android": [PEM certificates]}`);
+  return { appAttest, android };
 }
 
 async function main(): Promise<void> {
@@ -51,6 +67,8 @@ async function main(): Promise<void> {
 
   let cloud: LocalCloud;
   try {
+    const revocationListFile = process.env['REVOCATION_LIST_FILE'] || undefined;
+    const hardwareTestRoots = testRootsFrom(process.env['ATTESTOR_HARDWARE_TEST_ROOTS']);
     cloud = await startLocalCloud({
       dataDir,
       port,
@@ -70,6 +88,8 @@ async function main(): Promise<void> {
           );
         },
       },
+      ...(revocationListFile ? { revocationListFile } : {}),
+      ...(hardwareTestRoots ? { hardwareTestRoots } : {}),
     });
   } catch (error) {
     const message =

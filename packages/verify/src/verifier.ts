@@ -7,6 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import { systemClock, type Clock, type VerificationKeys } from './core/ports';
 import { InMemoryReplayLedger, type ReplayLedger } from './core/replay';
 import type { TokenClaims } from '@attestor/contracts/protocol';
+import { acceptedHardwareKinds, HardwareRequirementError, type HardwareRequirement } from '@attestor/contracts/hardware-requirement';
 import { AttestationVerifier, KeyRing } from './core/verifier';
 import { JwksKeySource, jwksVerificationKeys, type FetchLike, type JsonWebKeySet } from './jwks';
 import { secretSetKeys, type TokenSecretSet } from './secrets';
@@ -39,6 +40,12 @@ export interface VerifierOptions {
   readonly limitedUse?: boolean;
   /** Require an Attestor-Proof by the token's install key on every request. @default false */
   readonly requireProof?: boolean;
+  /**
+   * Require tokens that rest on hardware evidence the service verified (the `hw` claim, PROTOCOL.md
+   * §5.5): `true` for either kind, or the kinds accepted, e.g. `['app-attest']`. A token without an
+   * accepted `hw` is refused with code `hardware_missing`. @default false
+   */
+  readonly requireHardware?: HardwareRequirement;
   /**
    * Records used token ids and proof jtis. @default an in-memory ledger: correct for one process;
    * several processes or servers need a shared one (e.g. DynamoDbTokenLedger from src/adapters).
@@ -173,6 +180,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
     throw new TypeError('audience must be a tenant id or a non-empty list of them');
   }
   if (es256 && audience === undefined) throw new TypeError('audience (your tenant id) is required with jwksUrl or keys: es256 tokens name their tenant');
+  let hardware: ReturnType<typeof acceptedHardwareKinds>;
+  try {
+    hardware = acceptedHardwareKinds(options.requireHardware);
+  } catch (error) {
+    if (error instanceof HardwareRequirementError) throw new TypeError(`requireHardware ${error.message}`);
+    throw error;
+  }
   const clock = options.clock ?? systemClock;
   const needsLedger = options.limitedUse === true || options.requireProof === true;
   const verifier = new AttestationVerifier({
@@ -184,6 +198,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     requireBinding: options.requireBinding === true,
     limitedUse: options.limitedUse === true,
     requireProof: options.requireProof === true,
+    ...(hardware !== undefined ? { requireHardware: hardware } : {}),
     ...(needsLedger ? { ledger: options.replayStore ?? defaultLedgerFor(clock) } : {}),
   });
   return {

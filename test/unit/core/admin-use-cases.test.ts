@@ -15,6 +15,8 @@ import { completeUpload, issueUpload, uploadStatus } from '../../../packages/ser
 import { debugSecretDigest } from '../../../packages/service/src/core/devices';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../../../packages/service/src/core/errors';
 import { DEFAULT_POLICY } from '../../../packages/service/src/core/policy';
+import { DEFAULT_HARDWARE_POLICY } from '../../../packages/contracts/src/admin-api';
+import { appIdentity, setAppIdentity } from '../../../packages/service/src/core/admin/identities';
 import {
   MultipartRejectedError,
   type AttestationLog,
@@ -237,13 +239,37 @@ describe('registrations, policies and devices', () => {
     await expect(failure(removeRegistration(deps, ACME, APP, '1.0.0'))).resolves.toMatchObject({ message: `no registration of ${APP} 1.0.0` });
   });
 
-  test('a policy is the default until set, then exactly what was set', async () => {
-    const { deps } = await owned();
-    await expect(appPolicy(deps, ACME, APP)).resolves.toEqual(DEFAULT_POLICY);
+  test('a policy is the default until set, then what was set with every default stated', async () => {
+    const { deps, registry } = await owned();
+    await expect(appPolicy(deps, ACME, APP)).resolves.toEqual({ ...DEFAULT_POLICY, hardware: DEFAULT_HARDWARE_POLICY, measurement: 'require' });
     const strict = { reject: { rooted: true, emulator: true, debugger: true, hooked: true }, minSdkVersion: '2.0.0' };
-    await expect(setAppPolicy(deps, ACME, APP, strict)).resolves.toEqual(strict);
-    await expect(appPolicy(deps, ACME, APP)).resolves.toEqual(strict);
+    const expected = { ...strict, hardware: DEFAULT_HARDWARE_POLICY, measurement: 'require' };
+    await expect(setAppPolicy(deps, ACME, APP, strict)).resolves.toEqual(expected);
+    await expect(appPolicy(deps, ACME, APP)).resolves.toEqual(expected);
+    // Stored complete: the item says everything attest applies.
+    expect(registry.policies.get(APP)).toEqual(expected);
     await expect(setAppPolicy(deps, GLOBEX, APP, strict)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  test('hardware settings left out take their defaults member by member; measurement stays as set', async () => {
+    const { deps } = await owned();
+    const settings = { reject: DEFAULT_POLICY.reject, hardware: { android: 'require', minAndroidPatchLevel: 202406 }, measurement: 'require' } as const;
+    const stored = await setAppPolicy(deps, ACME, APP, settings);
+    expect(stored.hardware).toEqual({ ...DEFAULT_HARDWARE_POLICY, android: 'require', minAndroidPatchLevel: 202406 });
+    // A replacement: settings of the previous policy that the new one leaves out go back to their defaults.
+    const replaced = await setAppPolicy(deps, ACME, APP, { reject: DEFAULT_POLICY.reject, hardware: { ios: 'prefer' } });
+    expect(replaced.hardware).toEqual({ ...DEFAULT_HARDWARE_POLICY, ios: 'prefer' });
+    expect(replaced.hardware).not.toHaveProperty('minAndroidPatchLevel');
+  });
+
+  test('a policy stored before hardware existed reads as no hardware and a measured build', async () => {
+    const { deps, registry } = await owned();
+    registry.policies.set(APP, { reject: { rooted: true, emulator: false, debugger: false, hooked: true } });
+    await expect(appPolicy(deps, ACME, APP)).resolves.toEqual({
+      reject: { rooted: true, emulator: false, debugger: false, hooked: true },
+      hardware: DEFAULT_HARDWARE_POLICY,
+      measurement: 'require',
+    });
   });
 
   test('a debug device keeps only the digest of the secret it returns once', async () => {
@@ -436,5 +462,59 @@ describe('the attestation log', () => {
       code: 'not_found',
       message: 'this deployment keeps no attestation log',
     });
+  });
+});
+
+describe('identities', () => {
+  const IOS = { teamId: 'ABCDE12345', bundleId: 'com.example.app' };
+  const ANDROID = { packageName: 'com.example.app', signingCertificates: ['a'.repeat(64)], minVersionCode: 7 };
+
+  test('an app has none until one is set: {} then, never a 404 for the owner', async () => {
+    const { deps } = setup();
+    await createApp(deps, ACME, APP);
+    await expect(appIdentity(deps, ACME, APP)).resolves.toEqual({});
+  });
+
+  test("another tenant's app has no identity to read or write: not found, and nothing stored", async () => {
+    // Prepare
+    const { deps, registry } = setup();
+    await createApp(deps, GLOBEX, APP);
+    // Act
+    const read = await failure(appIdentity(deps, ACME, APP));
+    const write = await failure(setAppIdentity(deps, ACME, APP, { ios: IOS }));
+    const missing = await failure(setAppIdentity(deps, ACME, 'com.example.none', { ios: IOS }));
+    // Assess
+    expect(read).toMatchObject({ code: 'not_found', message: `no app ${APP} in tenant acme` });
+    expect(write).toBeInstanceOf(NotFoundError);
+    expect(missing).toBeInstanceOf(NotFoundError);
+    expect(registry.identities.size).toBe(0);
+  });
+
+  test('set replaces the whole identity, and the attest snapshot carries it', async () => {
+    const { deps, registry } = setup();
+    await createApp(deps, ACME, APP);
+    await expect(setAppIdentity(deps, ACME, APP, { ios: IOS, android: ANDROID })).resolves.toEqual({ ios: IOS, android: ANDROID });
+    expect((await registry.catalog.appSnapshot(APP)).identity).toEqual({ ios: IOS, android: ANDROID });
+    // A platform left out is no longer registered.
+    await expect(setAppIdentity(deps, ACME, APP, { android: ANDROID })).resolves.toEqual({ android: ANDROID });
+    await expect(appIdentity(deps, ACME, APP)).resolves.toEqual({ android: ANDROID });
+  });
+
+  test('{} removes the identity: nothing is stored, and the snapshot has none', async () => {
+    const { deps, registry } = setup();
+    await createApp(deps, ACME, APP);
+    await setAppIdentity(deps, ACME, APP, { ios: IOS });
+    await expect(setAppIdentity(deps, ACME, APP, {})).resolves.toEqual({});
+    expect(registry.identities.has(APP)).toBe(false);
+    expect(await registry.catalog.appSnapshot(APP)).not.toHaveProperty('identity');
+  });
+
+  test('stores only the members an identity has, not whatever else the object carried', async () => {
+    const { deps, registry } = setup();
+    await createApp(deps, ACME, APP);
+    const sloppy = { ios: { ...IOS, extra: 1 }, android: { ...ANDROID, minVersionCode: undefined } } as unknown as Parameters<typeof setAppIdentity>[3];
+    await setAppIdentity(deps, ACME, APP, sloppy);
+    const { packageName, signingCertificates } = ANDROID;
+    expect(registry.identities.get(APP)).toStrictEqual({ ios: IOS, android: { packageName, signingCertificates } });
   });
 });

@@ -14,7 +14,8 @@ import { challengeHandler } from '../../../packages/service/src/handlers/challen
 import { silentLogger } from '../../../packages/service/src/handlers/log';
 import { AttestorClient, AttestorError, bytesPackageSource, memoryKeyStore, type AttestorClientOptions, type StoredInstallKey } from '../../../packages/sdk/src/index';
 import { generateP256KeyPair } from '../../../packages/local/src/kms/p256';
-import { ManualClock, MemoryNonceStore, MemoryRegistry, MemoryTokenKeys } from '../../support/memory';
+import { ManualClock, MemoryHardwareDeviceRecords, MemoryNonceStore, MemoryRegistry, MemoryRevocationList, MemoryTokenKeys } from '../../support/memory';
+import { DEFAULT_HARDWARE_POLICY, type AppIdentity } from '../../../packages/contracts/src/admin-api';
 
 export const APP_ID = 'com.example.shop';
 export const APP_VERSION = '2.3.1';
@@ -36,11 +37,34 @@ export function decodeClaims(token: string): TokenClaims & Record<string, unknow
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
 }
 
-export function inProcessService(options: { api?: (request: Request) => Response | Promise<Response> } = {}) {
+/** The test authority roots the service trusts for hardware evidence, and the app identity its devices attest. */
+export interface InProcessHardware {
+  readonly roots: { readonly appAttest: string; readonly android: string };
+  readonly identity: AppIdentity;
+}
+
+export function inProcessService(options: { api?: (request: Request) => Response | Promise<Response>; hardware?: InProcessHardware } = {}) {
   const clock = new ManualClock();
   const registry = new MemoryRegistry();
   const keys = new MemoryTokenKeys();
+  // With hardware, the server judges the SDK's evidence as deployed (PROTOCOL.md §5.5): `prefer`, so
+  // evidence that is sent must verify.
+  const hardware = options.hardware
+    ? {
+        devices: new MemoryHardwareDeviceRecords(),
+        revocations: new MemoryRevocationList(),
+        testRoots: { appAttest: [options.hardware.roots.appAttest], android: [options.hardware.roots.android] },
+      }
+    : undefined;
+  if (options.hardware) {
+    registry.identities.set(APP_ID, options.hardware.identity);
+    registry.policies.set(APP_ID, {
+      reject: { rooted: false, emulator: false, debugger: false, hooked: true },
+      hardware: { ...DEFAULT_HARDWARE_POLICY, ios: 'prefer', android: 'prefer' },
+    });
+  }
   const deps: AttestationDeps = {
+    ...(hardware ? { hardware } : {}),
     nonces: new MemoryNonceStore(),
     catalog: registry.catalog,
     keys,

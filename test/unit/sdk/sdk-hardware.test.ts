@@ -36,7 +36,8 @@ import {
   SIGNING_DIGEST,
   thumbprintBytes,
 } from './hardware-devices';
-import { APP_ID, APP_VERSION, decodeClaims, GENUINE, inProcessService, rejection, seededInstallKey } from './in-process-service';
+import { APP_ID, APP_VERSION, decodeClaims, GENUINE, inProcessService, rejection, seededInstallKey, type InProcessHardware } from './in-process-service';
+import { ManualClock } from '../../support/memory';
 
 const DAY_SECONDS = 24 * 60 * 60;
 const NO_SIGNALS = { rooted: false, emulator: false, debugger: false, hooked: false };
@@ -47,12 +48,25 @@ type Body = Record<string, unknown> & { nonce: string; installKey: InstallPublic
 
 let authority: TestAuthority;
 beforeAll(() => {
-  authority = createTestAuthority();
+  // Dated from the in-process service's clock, which judges the evidence (App Attest leaves last 3 days).
+  authority = createTestAuthority({ now: new Date(new ManualClock().now * 1000) });
 });
 
-/** A service whose attest requests are recorded as sent. */
+/** What the in-process service needs to judge the simulated devices' evidence: the authority's roots, the app's identity. */
+function trusted(): InProcessHardware {
+  const [teamId, ...bundle] = APP_ATTEST_APP_ID.split('.');
+  return {
+    roots: { appAttest: authority.appAttest.root.pem, android: authority.android.root.pem },
+    identity: {
+      ios: { teamId: teamId!, bundleId: bundle.join('.') },
+      android: { packageName: PACKAGE_NAME, signingCertificates: [SIGNING_DIGEST.toString('hex')] },
+    },
+  };
+}
+
+/** A service whose attest requests are recorded as sent, and whose hardware checks trust the authority. */
 function rig() {
-  const s = inProcessService();
+  const s = inProcessService({ hardware: trusted() });
   const bodies: Body[] = [];
   s.hooks.beforeRequest = (route, body) => {
     if (route === '/v1/attest') bodies.push(structuredClone(body) as Body);
@@ -138,7 +152,8 @@ describe('App Attest (iOS)', () => {
     await client.getLimitedUseToken();
     const [attestBody, assertBody] = bodies as [Body, Body];
     const attestation = { attestation: fromB64u(attestBody.hardware['attestation'] as string), keyId: fromB64u(attestBody.hardware['keyId'] as string) };
-    const common = { appId: APP_ATTEST_APP_ID, environments: ['production'] as const, now: new Date(), roots: [authority.appAttest.root.der] };
+    const now = new Date(s.clock.now * 1000);
+    const common = { appId: APP_ATTEST_APP_ID, environments: ['production'] as const, now, roots: [authority.appAttest.root.der] };
 
     const attestWith = (clientDataHash: Buffer) => verifyAppAttestAttestation({ ...attestation, ...common, clientDataHash });
     const verified = attestWith(expectedClientDataHash(attestBody.nonce, attestBody.installKey));
@@ -170,7 +185,7 @@ describe('App Attest (iOS)', () => {
       clientDataHash: expectedClientDataHash(attestBody.nonce, attestBody.installKey),
       appId: APP_ATTEST_APP_ID,
       environments: ['production'],
-      now: new Date(),
+      now: new Date(s.clock.now * 1000),
       roots: [authority.appAttest.root.der],
     });
     // The service needs each counter above the last one it stored: arrival order must be counter order.
@@ -360,7 +375,8 @@ describe('Android key attestation', () => {
     await client.getLimitedUseToken();
     const [first, later] = bodies as [Body, Body];
     const chain = (first.hardware['chain'] as string[]).map(fromB64u);
-    const input = { chain, now: new Date(), roots: [authority.android.root.pem], packageName: PACKAGE_NAME, signatureDigests: [SIGNING_DIGEST] };
+    const now = new Date(s.clock.now * 1000);
+    const input = { chain, now, roots: [authority.android.root.pem], packageName: PACKAGE_NAME, signatureDigests: [SIGNING_DIGEST] };
 
     const attested = verifyAndroidKeyAttestation({ ...input, challenge: expectedAndroidChallenge(first.nonce) });
 
@@ -439,7 +455,7 @@ describe('Android key attestation', () => {
 
   it('proofs of possession are signed by the Keystore key the token names', async () => {
     const API = 'https://api.example.com';
-    const s = inProcessService({ api: () => new Response('ok') });
+    const s = inProcessService({ api: () => new Response('ok'), hardware: trusted() });
     const device = androidDevice(authority);
     const client = s.client({ keyStore: undefined, hardware: device.provider, hosts: ['api.example.com'], proof: true });
 

@@ -1,6 +1,11 @@
 /** The authorizer Lambda's environment contract (docs/ENFORCEMENT.md): defaults, and a clear error for every bad value or combination. */
 import { authorizerConfigFromEnv, createAuthorizer } from '../../../packages/service/src/composition/authorizer-config';
 import { ConfigurationError } from '../../../packages/service/src/composition/environment';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { generateTestKey } from '../../support/memory';
+import { ISSUER, TENANT, claimsAt, es256, forge } from '../core/helpers';
+import { publicJwk } from './jwks-server';
 
 const KMS = { REGISTRY_TABLE: 'attestor-registry' };
 
@@ -97,6 +102,37 @@ describe('authorizerConfigFromEnv', () => {
     expect(() => authorizerConfigFromEnv(env)).toThrow(message);
   });
 
+  it.each<[string, string | undefined, readonly string[] | undefined]>([
+    ['absent', undefined, undefined],
+    ['false', 'false', undefined],
+    ['true: either kind', 'true', ['app-attest', 'android-key']],
+    ['one kind', 'app-attest', ['app-attest']],
+    ['both kinds, spaced', 'android-key, app-attest', ['android-key', 'app-attest']],
+  ])('reads REQUIRE_HARDWARE %s', (_what, text, kinds) => {
+    const config = authorizerConfigFromEnv({ ...KMS, ...(text === undefined ? {} : { REQUIRE_HARDWARE: text }) });
+    if (kinds === undefined) expect(config).not.toHaveProperty('requireHardware');
+    else expect(config.requireHardware).toEqual(kinds);
+  });
+
+  it.each<[string, string, string]>([
+    [
+      'a kind the protocol does not have',
+      'play-integrity',
+      'REQUIRE_HARDWARE names "play-integrity", which is not a kind of hardware evidence: use app-attest or android-key',
+    ],
+    ['true mixed with a kind', 'true,app-attest', 'REQUIRE_HARDWARE names "true", which is not a kind of hardware evidence'],
+    ['a yes for a true', 'yes', 'REQUIRE_HARDWARE names "yes", which is not a kind of hardware evidence'],
+    ['only commas', ',', 'REQUIRE_HARDWARE names "", which is not a kind of hardware evidence'],
+    [
+      'a kind twice',
+      'app-attest,app-attest',
+      'REQUIRE_HARDWARE names app-attest twice (it is false, true, or kinds separated by commas), got "app-attest,app-attest"',
+    ],
+  ])('refuses REQUIRE_HARDWARE with %s at cold start, naming the variable', (_what, text, message) => {
+    expect(() => authorizerConfigFromEnv({ ...KMS, REQUIRE_HARDWARE: text })).toThrow(ConfigurationError);
+    expect(() => authorizerConfigFromEnv({ ...KMS, REQUIRE_HARDWARE: text })).toThrow(message);
+  });
+
   it('accepts plain http only for the local machine', () => {
     expect(authorizerConfigFromEnv({ KEY_SOURCE: 'remote', ATTESTOR_API_URL: 'http://127.0.0.1:3000' }).keySource).toEqual({ kind: 'remote', apiUrl: 'http://127.0.0.1:3000/' });
   });
@@ -107,6 +143,51 @@ describe('authorizerConfigFromEnv', () => {
 });
 
 describe('createAuthorizer', () => {
+  it('hands REQUIRE_HARDWARE to the verifier: without an accepted hw a token is denied, with it allowed and hw passed on', async () => {
+    // Prepare: an Attestor API stand-in that publishes one es256 key and no hs256 secrets (so no KMS is needed).
+    const key = generateTestKey();
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: req.url?.endsWith('/jwks') ? [publicJwk(key)] : [] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/prod`;
+    const codes: string[] = [];
+    const authorizer = createAuthorizer(
+      authorizerConfigFromEnv({
+        KEY_SOURCE: 'remote',
+        ATTESTOR_API_URL: apiUrl,
+        ATTESTOR_ISSUER: ISSUER,
+        AUTHORIZER_TENANT: TENANT,
+        REQUIRE_HARDWARE: 'app-attest',
+      }),
+      {
+        metrics: { record: (verdict) => void codes.push(verdict.code) },
+        logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+        remoteCredentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      },
+    );
+    const now = Math.floor(Date.now() / 1000);
+    const token = (claims: Record<string, unknown>) =>
+      forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(now, { aud: TENANT, ...claims }), es256(key.privateKey));
+    const methodArn = 'arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/x';
+    const request = (t: string) => ({ type: 'REQUEST', methodArn, headers: { 'Attestor-Token': t }, path: '/x', httpMethod: 'GET' }) as never;
+    try {
+      // Act
+      const without = await authorizer.handler(request(token({})));
+      const otherKind = await authorizer.handler(request(token({ hw: 'android-key' })));
+      const withHw = await authorizer.handler(request(token({ hw: 'app-attest' })));
+      // Assess
+      expect([without, otherKind].map((r) => r.policyDocument.Statement[0]?.Effect)).toEqual(['Deny', 'Deny']);
+      expect(codes).toEqual(['hardware_missing', 'hardware_missing']);
+      expect(withHw.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
+      expect(withHw.context).toMatchObject({ appId: 'com.example.app', hw: 'app-attest' });
+    } finally {
+      authorizer.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('wires a handler without touching AWS until a request comes (keys load in the background)', async () => {
     const authorizer = createAuthorizer(authorizerConfigFromEnv({ KEY_SOURCE: 'remote', ATTESTOR_API_URL: 'http://127.0.0.1:9' }), {
       metrics: { record: () => undefined },

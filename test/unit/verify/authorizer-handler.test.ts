@@ -133,6 +133,30 @@ describe('authorizer, enforce mode', () => {
   });
 });
 
+describe('authorizer, requireHardware', () => {
+  it('enforce: denies a token without an accepted hw as hardware_missing; an allowed one tells the backend its hw', async () => {
+    // Prepare
+    const { handler, recorder, token } = setup({}, { requireHardware: ['android-key'] });
+    // Act
+    const results = [
+      await handler(event({ 'Attestor-Token': token() })),
+      await handler(event({ 'Attestor-Token': token({ hw: 'app-attest' }) })),
+      await handler(event({ 'Attestor-Token': token({ hw: 'android-key' }) })),
+    ];
+    // Assess
+    expect(results.map(effect)).toEqual(['Deny', 'Deny', 'Allow']);
+    expect(recorder.verdicts.map((v) => v.code)).toEqual(['hardware_missing', 'hardware_missing']);
+    expect(results[2]!.context).toEqual({ appId: 'com.example.app', did: jkt, appVersion: '1.2.3', jti: expect.any(String), hw: 'android-key' });
+  });
+
+  it('monitor: lets the request through and says hardware_missing', async () => {
+    const { handler, token } = setup({ mode: 'monitor' }, { requireHardware: true });
+    const result = await handler(event({ 'Attestor-Token': token() }));
+    expect(effect(result)).toBe('Allow');
+    expect(result.context).toEqual({ attestorResult: 'invalid', attestorCode: 'hardware_missing' });
+  });
+});
+
 describe('authorizer, monitor mode', () => {
   it('allows every request, telling the backend and the metrics what enforcing would have done', async () => {
     // Prepare

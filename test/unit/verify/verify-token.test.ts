@@ -61,9 +61,9 @@ describe('verifyToken', () => {
     // Prepare: a verifier enforcing everything, and one request per code.
     const install = newInstallKey();
     const jkt = jwkThumbprint(install.jwk);
-    const verifier = createVerifier(options({ requireBinding: true, requireProof: true, limitedUse: true }));
+    const verifier = createVerifier(options({ requireBinding: true, requireProof: true, limitedUse: true, requireHardware: true }));
     const url = 'https://api.example.com/orders';
-    const bound = (claims: Record<string, unknown> = {}) => tokenAt({ did: jkt, cnf: { jkt }, pay: bindingOf('Bearer u'), ...claims });
+    const bound = (claims: Record<string, unknown> = {}) => tokenAt({ did: jkt, hw: 'android-key', cnf: { jkt }, pay: bindingOf('Bearer u'), ...claims });
     const request = (token: string, extra: Record<string, unknown> = {}) => ({
       binding: 'Bearer u',
       proof: makeProof({ key: install, token, method: 'GET', url, iat: clock.now }),
@@ -82,6 +82,7 @@ describe('verifyToken', () => {
       ['wrong_audience', () => verifier.verify(bound({ aud: 'tenant-b' }))],
       ['wrong_issuer', () => verifier.verify(bound({ iss: 'someone' }))],
       ['unknown_kid', () => verifier.verify(tokenAt({}, { ...header, kid: attacker.kid }, attacker))],
+      ['hardware_missing', () => verifier.verify(bound({ hw: undefined }))],
       ['binding_mismatch', () => verifier.verify(bound(), request(bound(), { binding: 'Bearer v' }))],
       ['replayed', () => verifier.verify(used, request(used))],
       ['proof_invalid', () => verifier.verify(bound(), request(bound(), { method: 'POST' }))],

@@ -1,16 +1,25 @@
-/** `attestor apps create|list|remove`: the apps of your tenant. */
+/** `attestor apps create|list|remove|identity`: the apps of your tenant. */
 import type { Command } from 'commander';
 import { adminClient, appIdParser, checkRequest, examples, type CliContext } from '../context';
 import { CliError } from '../errors';
 import { formatTable, isoSeconds, toJson } from '../output';
+import { addIdentityCommands } from './identity';
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 export function addAppCommands(program: Command, ctx: CliContext): void {
   const apps = program
     .command('apps')
-    .description('Apps of your tenant: create, list, remove')
-    .addHelpText('after', examples('$ attestor apps create com.example.app', '$ attestor apps list', '$ attestor apps remove com.example.old --yes'));
+    .description('Apps of your tenant: create, list, remove, and their store identity')
+    .addHelpText(
+      'after',
+      examples(
+        '$ attestor apps create com.example.app',
+        '$ attestor apps list',
+        '$ attestor apps identity set --app com.example.app --ios-team ABCDE12345 --ios-bundle com.example.app',
+        '$ attestor apps remove com.example.old --yes',
+      ),
+    );
 
   apps
     .command('create')
@@ -44,7 +53,7 @@ export function addAppCommands(program: Command, ctx: CliContext): void {
 
   apps
     .command('remove')
-    .description('Remove an app with its registrations, policy and devices')
+    .description('Remove an app with its registrations, policy, devices and identity')
     .argument('<appId>', 'app id (com.example.app)', appIdParser)
     .option('--yes', 'remove it: without this, only say what would be removed')
     .option('--json', 'print what was removed as JSON')
@@ -62,9 +71,8 @@ export function addAppCommands(program: Command, ctx: CliContext): void {
       if (!options.yes) {
         // A dry run that also proves the app exists in this tenant (404 otherwise).
         const [registrations, devices] = await Promise.all([client.listRegistrations(appId), client.listDevices(appId)]);
-        throw new CliError(
-          `this removes ${appId} with ${plural(registrations.length, 'registration')}, ${plural(devices.length, 'device')} and its policy, and its attestations fail from then on: run again with --yes to remove it`,
-        );
+        const what = `${plural(registrations.length, 'registration')}, ${plural(devices.length, 'device')}, its policy and identity`;
+        throw new CliError(`this removes ${appId} with ${what}, and its attestations fail from then on: run again with --yes to remove it`);
       }
       const removal = await client.removeApp(appId);
       if (options.json) return void ctx.stdout.write(toJson(removal));
@@ -73,4 +81,6 @@ export function addAppCommands(program: Command, ctx: CliContext): void {
         `removed ${removal.appId} with ${plural(registrations, 'registration')}, ${plural(devices, 'device')}${policy ? ' and its policy' : ''}\n`,
       );
     });
+
+  addIdentityCommands(apps, ctx);
 }

@@ -1,10 +1,11 @@
 /**
- * The adminCatalog function: apps, registrations, policies and devices in the registry, and (if
+ * The adminCatalog function: apps, registrations, policies, devices and identities in the registry, and (if
  * configured) the attestation log. DynamoDB only: no KMS, no S3.
  */
 import type { AdminCatalogDeps } from '../handlers/admin/context';
 import { DynamoDbTenantApps } from '../adapters/dynamodb-registry/app-store';
 import { DynamoDbDeviceStore } from '../adapters/dynamodb-registry/device-store';
+import { DynamoDbAppIdentityStore } from '../adapters/dynamodb-registry/identity-store';
 import { DynamoDbPolicyStore } from '../adapters/dynamodb-registry/policy-store';
 import { DynamoDbRegistrationStore } from '../adapters/dynamodb-registry/registration-store';
 import { DynamoDbPrincipalDirectory } from '../adapters/dynamodb-registry/tenant-directory';
@@ -14,12 +15,13 @@ import { adminCommonDeps } from './admin';
 import { attestationLogFor } from './attestation-log';
 import type { RegistryAdapters, SharedAdapters } from './shared';
 
-type CatalogAdapters = Pick<RegistryAdapters, 'apps' | 'registrations' | 'policies' | 'devices' | 'principals'> & Pick<SharedAdapters, 'attestationLog'>;
+type CatalogAdapters = Pick<RegistryAdapters, 'apps' | 'registrations' | 'policies' | 'devices' | 'identities' | 'principals'> &
+  Pick<SharedAdapters, 'attestationLog'>;
 
 export function adminCatalogDeps(config: ServiceConfig, shared?: Pick<SharedAdapters, 'registry' | 'attestationLog'>): AdminCatalogDeps {
   const adapters = shared ? { ...shared.registry, attestationLog: shared.attestationLog } : ownAdapters(config);
-  const { apps, registrations, policies, devices, principals, attestationLog: log } = adapters;
-  return { ...adminCommonDeps(config, principals), apps, registrations, policies, devices, ...(log ? { log } : {}) };
+  const { apps, registrations, policies, devices, identities, principals, attestationLog: log } = adapters;
+  return { ...adminCommonDeps(config, principals), apps, registrations, policies, devices, identities, ...(log ? { log } : {}) };
 }
 
 /** A Lambda's own adapters: one DynamoDB client for the registry and the log. */
@@ -31,6 +33,7 @@ function ownAdapters(config: ServiceConfig): CatalogAdapters {
     registrations: new DynamoDbRegistrationStore(dynamodb, table),
     policies: new DynamoDbPolicyStore(dynamodb, table),
     devices: new DynamoDbDeviceStore(dynamodb, table),
+    identities: new DynamoDbAppIdentityStore(dynamodb, table),
     principals: new DynamoDbPrincipalDirectory(dynamodb, table),
     attestationLog: attestationLogFor(config, dynamodb),
   };

@@ -5,7 +5,8 @@
  * with a ConfigurationError naming the variable, never on a request.
  */
 import { systemClock, type Clock, type VerificationKeySource } from '../core/ports';
-import { PROOF_HEADER_NAME } from '@attestor/contracts/protocol';
+import { PROOF_HEADER_NAME, type HardwareKind } from '@attestor/contracts/protocol';
+import { hardwareRequirementFromText, HardwareRequirementError, REQUIRE_HARDWARE_ENV } from '@attestor/contracts/hardware-requirement';
 import { AttestationVerifier } from '@attestor/verify/core/verifier';
 import { authorizerHandler, type AuthorizerHandler, type AuthorizerMode } from '../handlers/authorizer';
 import { jsonLogger, type Logger } from '../handlers/log';
@@ -46,6 +47,8 @@ export interface AuthorizerConfig {
   readonly limitedUse: boolean;
   readonly requireProof: boolean;
   readonly proofHeader: string;
+  /** The `hw` claims let in (REQUIRE_HARDWARE); absent when hardware is not required. */
+  readonly requireHardware?: readonly HardwareKind[];
   /** Present exactly when limitedUse or requireProof is on. */
   readonly tokenLedgerTable?: string;
   readonly keySource: KeySourceConfig;
@@ -86,6 +89,17 @@ export function authorizerConfigFromEnv(env: NodeJS.ProcessEnv): AuthorizerConfi
   const limitedUse = flag('LIMITED_USE');
   const requireProof = flag('REQUIRE_PROOF');
   const proofHeader = PROOF_HEADER_NAME;
+  // The same check as the AttestationAuthorizer construct's at synth (contracts/hardware-requirement.ts).
+  // The name is spelled here too, typed as the shared constant, so the two cannot differ.
+  const requireHardwareEnv: typeof REQUIRE_HARDWARE_ENV = 'REQUIRE_HARDWARE';
+  const hardwareText = value(requireHardwareEnv);
+  let requireHardware: readonly HardwareKind[] | undefined;
+  try {
+    requireHardware = hardwareRequirementFromText(hardwareText);
+  } catch (error) {
+    if (!(error instanceof HardwareRequirementError)) throw error;
+    throw new ConfigurationError(`${requireHardwareEnv} ${error.message} (it is false, true, or kinds separated by commas), got "${hardwareText}"`);
+  }
 
   const headers = [
     ['TOKEN_HEADER', tokenHeader],
@@ -149,6 +163,7 @@ export function authorizerConfigFromEnv(env: NodeJS.ProcessEnv): AuthorizerConfi
     limitedUse,
     requireProof,
     proofHeader,
+    ...(requireHardware !== undefined ? { requireHardware } : {}),
     ...(limitedUse || requireProof ? { tokenLedgerTable: ledgerTable! } : {}),
     keySource,
     ...(publicBaseUrl !== undefined ? { publicBaseUrl } : {}),
@@ -228,6 +243,7 @@ export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDeps 
     requireBinding: config.requireBinding,
     limitedUse: config.limitedUse,
     requireProof: config.requireProof,
+    ...(config.requireHardware !== undefined ? { requireHardware: config.requireHardware } : {}),
     ...(ledger ? { ledger } : {}),
   });
   verifier.warm();

@@ -9,6 +9,8 @@
  */
 import { ServiceError } from '../core/errors';
 import type { Clock, RandomSource } from '../core/ports';
+import type { HardwareTestRoots } from '../core/hardware/ports';
+import type { Logger } from '../handlers/log';
 import { DEFAULT_MAX_BUILD_BYTES } from '../core/registration';
 import { parseOperatorPrincipals } from '../core/tenancy';
 import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '@attestor/contracts/protocol';
@@ -46,6 +48,23 @@ export interface ServiceConfig {
    * (core/tenancy.ts). Empty: only principals recorded in the registry have access.
    */
   readonly operatorPrincipals?: readonly string[];
+  /** Hardware device records (HARDWARE_DEVICES_TABLE); absent, attest verifies no hardware evidence (PROTOCOL.md §5.5). */
+  readonly hardwareDevicesTable?: string;
+  /**
+   * Where the stored copy of Google's attestation status list is (PROTOCOL.md §5.6): the builds
+   * bucket's object REVOCATION_LIST_OBJECT_KEY (REVOCATION_LIST_BUCKET), or a file (REVOCATION_LIST_FILE,
+   * the local cloud's). Absent: no serial is revoked, and attest logs that once per hour.
+   */
+  readonly revocationList?: { readonly bucket: string } | { readonly file: string };
+  /** Where the revocation function fetches the list (ATTESTATION_STATUS_URL, https only); default Google's. */
+  readonly attestationStatusUrl?: string;
+  /**
+   * Local cloud only, and never read from the environment: certificates trusted besides the pinned
+   * Apple and Google roots, so end-to-end tests can issue evidence with @attestor/hardware/testing.
+   */
+  readonly hardwareTestRoots?: HardwareTestRoots;
+  /** Where adapters report what an operator must see (a revocation list that cannot be read); default: JSON on stdout. */
+  readonly logger?: Logger;
   /** Local cloud only: endpoints and static credentials of the stand-ins (clients/settings.ts). */
   readonly endpoints?: { readonly dynamodb: string; readonly s3: string; readonly kms: string };
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
@@ -73,12 +92,18 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServiceConfig {
     return value;
   };
   const defaultTenantId = env['ATTESTOR_DEFAULT_TENANT'] ?? DEFAULTS.defaultTenantId;
+  // Test roots let whoever holds the test authority mint any evidence: a function never takes them.
+  if (env['ATTESTOR_HARDWARE_TEST_ROOTS'] !== undefined) {
+    throw new ConfigurationError('ATTESTOR_HARDWARE_TEST_ROOTS is for the local cloud only: a deployed function never trusts test roots');
+  }
   return {
     region: env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'] ?? 'us-east-1',
     noncesTable: required('NONCES_TABLE'),
     registryTable: required('REGISTRY_TABLE'),
     ...(env['ATTESTATION_LOG_TABLE'] ? { attestationLogTable: env['ATTESTATION_LOG_TABLE'] } : {}),
     ...(env['TOKEN_LEDGER_TABLE'] ? { tokenLedgerTable: env['TOKEN_LEDGER_TABLE'] } : {}),
+    ...(env['HARDWARE_DEVICES_TABLE'] ? { hardwareDevicesTable: env['HARDWARE_DEVICES_TABLE'] } : {}),
+    ...revocationListFromEnv(env),
     buildsBucket: env['BUILDS_BUCKET'] ?? '',
     issuer: env['ATTESTOR_ISSUER'] ?? DEFAULTS.issuer,
     defaultTenantId,
@@ -89,6 +114,19 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServiceConfig {
     maxBuildBytes: env['MAX_BUILD_BYTES'] ? Number(env['MAX_BUILD_BYTES']) : DEFAULT_MAX_BUILD_BYTES,
     tokenTtlSeconds: tokenTtlFromEnv(env['ATTESTOR_TOKEN_TTL_SECONDS']),
     ...(env['ATTESTOR_OPERATOR_PRINCIPALS'] ? { operatorPrincipals: [...parseOperatorPrincipals(env['ATTESTOR_OPERATOR_PRINCIPALS'])] } : {}),
+  };
+}
+
+/** REVOCATION_LIST_BUCKET or REVOCATION_LIST_FILE (not both), and ATTESTATION_STATUS_URL (https). */
+function revocationListFromEnv(env: NodeJS.ProcessEnv): Pick<ServiceConfig, 'revocationList' | 'attestationStatusUrl'> {
+  const bucket = env['REVOCATION_LIST_BUCKET'] || undefined;
+  const file = env['REVOCATION_LIST_FILE'] || undefined;
+  if (bucket !== undefined && file !== undefined) throw new ConfigurationError('REVOCATION_LIST_BUCKET and REVOCATION_LIST_FILE exclude each other');
+  const url = env['ATTESTATION_STATUS_URL'] || undefined;
+  if (url !== undefined && !/^https:\/\/[^\s]+$/.test(url)) throw new ConfigurationError(`ATTESTATION_STATUS_URL must be an https URL, got "${url}"`);
+  return {
+    ...(bucket !== undefined ? { revocationList: { bucket } } : file !== undefined ? { revocationList: { file } } : {}),
+    ...(url !== undefined ? { attestationStatusUrl: url } : {}),
   };
 }
 

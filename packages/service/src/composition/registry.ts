@@ -5,6 +5,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type {
+  AppIdentityStore,
   AttestationCatalog,
   DeviceStore,
   PolicyStore,
@@ -17,6 +18,7 @@ import type {
 import { DynamoDbTenantApps } from '../adapters/dynamodb-registry/app-store';
 import { DynamoDbAttestationCatalog } from '../adapters/dynamodb-registry/attestation-catalog';
 import { DynamoDbDeviceStore } from '../adapters/dynamodb-registry/device-store';
+import { DynamoDbAppIdentityStore } from '../adapters/dynamodb-registry/identity-store';
 import { DynamoDbPolicyStore } from '../adapters/dynamodb-registry/policy-store';
 import { DynamoDbRegistrationStore } from '../adapters/dynamodb-registry/registration-store';
 import { DynamoDbPrincipalDirectory, DynamoDbTenantDirectory } from '../adapters/dynamodb-registry/tenant-directory';
@@ -30,6 +32,7 @@ export function registryAdapters(dynamodb: DynamoDBClient, tableName: string): R
     registrations: new DynamoDbRegistrationStore(dynamodb, tableName),
     policies: new DynamoDbPolicyStore(dynamodb, tableName),
     devices: new DynamoDbDeviceStore(dynamodb, tableName),
+    identities: new DynamoDbAppIdentityStore(dynamodb, tableName),
     catalog: new DynamoDbAttestationCatalog(dynamodb, tableName),
     uploads: new DynamoDbUploadStore(dynamodb, tableName),
     keyRecords: new DynamoDbTenantKeyStore(dynamodb, tableName),
@@ -39,7 +42,15 @@ export function registryAdapters(dynamodb: DynamoDBClient, tableName: string): R
 }
 
 /** Every port of the registry as one object: what the local cloud's bootstrap, benches and tests read and arrange. */
-export type WholeRegistry = TenantApps & RegistrationStore & PolicyStore & DeviceStore & AttestationCatalog & UploadStore & TenantKeyStore & TenantDirectory;
+export type WholeRegistry = TenantApps &
+  RegistrationStore &
+  PolicyStore &
+  DeviceStore &
+  AppIdentityStore &
+  AttestationCatalog &
+  UploadStore &
+  TenantKeyStore &
+  TenantDirectory;
 
 /** The ports' methods on one object, each bound to its own adapter. */
 export function wholeRegistry(adapters: RegistryAdapters): WholeRegistry {

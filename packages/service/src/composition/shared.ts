@@ -9,6 +9,7 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   systemClock,
+  type AppIdentityStore,
   type AttestationCatalog,
   type Clock,
   type DeviceStore,
@@ -30,6 +31,7 @@ export interface RegistryAdapters {
   readonly registrations: RegistrationStore;
   readonly policies: PolicyStore;
   readonly devices: DeviceStore;
+  readonly identities: AppIdentityStore;
   /** Attest's read of an app's whole partition, uncached (attest caches it: core/catalog-cache.ts). */
   readonly catalog: AttestationCatalog;
   readonly uploads: UploadStore;

@@ -22,6 +22,17 @@ import type {
   TokenSigningKey,
 } from './ports';
 import { NONCE_BYTES, NONCE_TTL_SECONDS, type TokenClaims } from '@attestor/contracts/protocol';
+import { decodeHardwareEvidence } from './hardware/evidence';
+import {
+  hardwareKind,
+  hardwarePolicyOf,
+  judgeHardware,
+  judgeMissingHardware,
+  prepareHardware,
+  type HardwareInputs,
+  type HardwareWrite,
+} from './hardware/judge';
+import type { HardwareDeps, HardwareDeviceRecords } from './hardware/ports';
 import type { AttestRequest, ChallengeRequest } from '@attestor/contracts/validation';
 import { TenantKeyMissingError } from './tenant-keys';
 import { es256SigningInput, hs256Token } from './token';
@@ -59,6 +70,11 @@ export interface AttestationDeps {
   readonly defaultTenantId: string;
   /** Where verdicts are recorded (docs/ADMIN_API.md §9); absent keeps no log. */
   readonly attestationLog?: AttestationLog;
+  /**
+   * Device records and the revocation list for hardware evidence (PROTOCOL.md §5.5); absent, the
+   * deployment verifies no evidence, and every request that carries some fails (hardware_untrusted).
+   */
+  readonly hardware?: HardwareDeps;
 }
 
 export interface Challenge {
@@ -112,22 +128,37 @@ export interface AttestResult {
 const ABSENT_DIGEST = Buffer.alloc(32);
 
 /**
- * Judges an attest request. Throws NonceInvalidError (HTTP 409) when the nonce cannot be consumed;
- * otherwise always returns a token: signed by the tenant's key when every check passes, by a decoy
- * key when any fails, of the same format, header, claims and size either way. Every check runs
+ * Judges an attest request. Throws InvalidRequestError (HTTP 400) when hardware evidence does not
+ * decode, before anything is consumed, and NonceInvalidError (HTTP 409) when the nonce cannot be
+ * consumed; otherwise always returns a token: signed by the tenant's key when every check passes, by
+ * a decoy key when any fails, of the same format, header, claims and size either way. Every check runs
  * whatever the earlier ones found, and the tenant's key is fetched for a failing attestation as for
  * a passing one, so the failing path costs what the passing one costs; an unregistered app id
  * fetches the default tenant's key through the same cached calls, so it costs what a registered
  * app of any tenant costs (only a container's first load of a tenant's key differs: PROTOCOL.md §9).
  *
- * Round trips: consuming the nonce and reading the app do not depend on each other and go out
- * together; then the verdict is recorded. With the tenant's secret cached, an hs256 attestation
- * waits for two round trips in all (one when the catalog is cached too); es256 adds a KMS Sign.
+ * Round trips: consuming the nonce, reading the app and (with hardware evidence) reading its device
+ * record do not depend on each other and go out together; then the verdict is recorded, and a device
+ * record written (a new one, or an App Attest counter moved forward), together. With the tenant's
+ * secret cached, an hs256 attestation waits for two round trips in all (one when the catalog is
+ * cached and there is no log); es256 adds a KMS Sign. Only an assertion that loses the counter
+ * compare-and-set to a concurrent one with the same counter costs a third: its log entry is rewritten.
  */
 export async function attest(deps: AttestationDeps, request: AttestRequest): Promise<AttestResult> {
+  // Malformed evidence is the client's mistake (400), found before the nonce is spent.
+  const evidence = decodeHardwareEvidence(request.hardware);
   const nonce = decodeB64u(request.nonce)!;
   const now = deps.clock.nowSeconds();
-  const [consumed, snapshot] = await Promise.all([deps.nonces.consume(nonceId(nonce), request.appId, now), deps.catalog.appSnapshot(request.appId)]);
+  const did = jwkThumbprint(request.installKey);
+  const hardwareRead: Promise<HardwareInputs | undefined> =
+    evidence !== undefined && deps.hardware ? prepareHardware(deps.hardware, evidence, request.appId, did) : Promise.resolve(undefined);
+  // Settled below with the others; a rejection must not go unobserved if the nonce read fails first.
+  hardwareRead.catch(() => undefined);
+  const [consumed, snapshot, hardwareInputs] = await Promise.all([
+    deps.nonces.consume(nonceId(nonce), request.appId, now),
+    deps.catalog.appSnapshot(request.appId),
+    hardwareRead,
+  ]);
   if (!consumed) throw new NonceInvalidError();
   const { app } = snapshot;
   // A stand-in without a key (a deployment whose default tenant never got one) must not turn
@@ -137,19 +168,21 @@ export async function attest(deps: AttestationDeps, request: AttestRequest): Pro
   // Settled below; a rejection must not go unobserved while the checks run.
   signingKey.catch(() => undefined);
 
-  const did = jwkThumbprint(request.installKey);
   const debugDigest = request.debugSecret === undefined ? undefined : debugSecretDigest(decodeB64u(request.debugSecret)!);
   const registration = snapshot.registrations.get(request.appVersion);
   const policy: Policy = snapshot.policy ?? DEFAULT_POLICY;
+  // `off`: apps registered by store identity, whose store builds are not the uploaded bytes (PROTOCOL.md §5.5).
+  const measured = policy.measurement !== 'off';
   const reasons: string[] = [];
   if (!app) reasons.push('app_unknown');
-  if (!registration) reasons.push('version_unknown');
-  else if (registration.expiresAt !== undefined && registration.expiresAt <= now) reasons.push('registration_expired');
+  if (!registration) {
+    if (measured) reasons.push('version_unknown');
+  } else if (registration.expiresAt !== undefined && registration.expiresAt <= now && measured) reasons.push('registration_expired');
 
   const digest = registration ? Buffer.from(registration.sha256, 'hex') : ABSENT_DIGEST;
   const expected = computeMeasurement(nonce, request.appId, request.appVersion, digest);
   const measurement = decodeB64u(request.measurement)!;
-  if (!constantTimeEqual(expected, measurement) && registration) reasons.push('measurement_mismatch');
+  if (!constantTimeEqual(expected, measurement) && registration && measured) reasons.push('measurement_mismatch');
 
   const installKey = importInstallKey(request.installKey);
   const proofValid = verifyInstallProof(installKey, nonce, measurement, decodeB64u(request.installProof)!);
@@ -160,15 +193,39 @@ export async function attest(deps: AttestationDeps, request: AttestRequest): Pro
   const debugMatched = debugDigest !== undefined && matchesDebugSecret(debugDevice, debugDigest);
   if (debugDigest !== undefined && !debugMatched) reasons.push('debug_secret_invalid');
 
-  // Allow-listing overrides registration, measurement and policy, never the proof of possession:
-  // a did is public (every token carries it), the install key's private half is not.
-  // A debug secret that matches nothing fails the attestation even for an allow-listed install, as
-  // PROTOCOL.md §5.4 says: a wrong secret is a sign of a leaked or guessed one, never a pass.
-  const exempt = app !== undefined && proofValid && (debugDigest === undefined || debugMatched);
-  const outcome: AttestationOutcome =
-    exempt && isAllowlistedInstall(snapshot.devices.get(did), did) ? 'allowlisted' : exempt && debugMatched ? 'debug' : reasons.length === 0 ? 'pass' : 'fail';
-  const passed = outcome !== 'fail';
+  const hardwarePolicy = hardwarePolicyOf(policy);
+  let hardwareWrite: HardwareWrite | undefined;
+  const hardwareReasons: string[] = [];
+  if (evidence === undefined) {
+    hardwareReasons.push(...judgeMissingHardware(hardwarePolicy, request.device.platform));
+  } else if (hardwareInputs === undefined || deps.hardware === undefined) {
+    hardwareReasons.push('hardware_untrusted');
+  } else {
+    const judged = judgeHardware(
+      { appId: request.appId, nonce, did, installKey: request.installKey, now },
+      evidence,
+      hardwareInputs,
+      { policy: hardwarePolicy, identity: snapshot.identity, ...(deps.hardware.testRoots ? { testRoots: deps.hardware.testRoots } : {}) },
+    );
+    hardwareReasons.push(...judged.reasons);
+    hardwareWrite = judged.write;
+  }
+  reasons.push(...hardwareReasons);
 
+  const judge = (): AttestationOutcome => {
+    // Allow-listing overrides registration, measurement and policy, never the proof of possession:
+    // a did is public (every token carries it), the install key's private half is not.
+    // A debug secret that matches nothing fails the attestation even for an allow-listed install, as
+    // PROTOCOL.md §5.4 says: a wrong secret is a sign of a leaked or guessed one, never a pass.
+    // Nor evidence that failed: the token carries `hw`, which must mean verified evidence (§5.5).
+    const evidenceFailed = evidence !== undefined && reasons.some((reason) => reason.startsWith('hardware_'));
+    const exempt = app !== undefined && proofValid && (debugDigest === undefined || debugMatched) && !evidenceFailed;
+    if (exempt && isAllowlistedInstall(snapshot.devices.get(did), did)) return 'allowlisted';
+    return exempt && debugMatched ? 'debug' : reasons.length === 0 ? 'pass' : 'fail';
+  };
+  let outcome = judge();
+
+  const hw = hardwareKind(evidence);
   const claims: TokenClaims = {
     iss: deps.issuer,
     sub: request.appId,
@@ -177,19 +234,53 @@ export async function attest(deps: AttestationDeps, request: AttestRequest): Pro
     jti: encodeB64u(deps.random.bytes(16)),
     ver: request.appVersion,
     did,
+    ...(hw !== undefined ? { hw } : {}),
     cnf: { jkt: did },
     ...(request.binding !== undefined ? { pay: request.binding } : {}),
     ...(request.limitedUse ? { lut: true as const } : {}),
   };
-  const verdict: Verdict = { passed, outcome, reasons, tenantId: app?.tenantId ?? deps.defaultTenantId, appKnown: app !== undefined, did, jti: claims.jti, time: now };
+  const verdictOf = (): Verdict => ({
+    passed: outcome !== 'fail',
+    outcome,
+    reasons: [...reasons],
+    tenantId: app?.tenantId ?? deps.defaultTenantId,
+    appKnown: app !== undefined,
+    did,
+    jti: claims.jti,
+    time: now,
+  });
+  let verdict = verdictOf();
   const key = await signingKey;
   // An unregistered app id's stand-in key is never used: it gets an hs256 decoy (see mint).
-  const token = await mint(deps, app?.tenantId, app === undefined ? undefined : key, claims, passed);
+  const tenantKey = app === undefined ? undefined : key;
+  let token = await mint(deps, app?.tenantId, tenantKey, claims, verdict.passed);
   // Recorded once the token exists, so the log never holds a verdict whose token was not minted.
-  // Awaited on every path, pass or fail, so it costs both the same.
+  // Awaited on every path, pass or fail, so it costs both the same; the device record is written
+  // alongside, not after, so hardware evidence adds no round trip.
   let logError: unknown;
-  if (deps.attestationLog) await deps.attestationLog.record(attestationLogEntry(request, verdict)).catch((error: unknown) => (logError = error ?? new Error('log write failed')));
+  const record = async (v: Verdict): Promise<void> => {
+    if (!deps.attestationLog) return;
+    await deps.attestationLog.record(attestationLogEntry(request, v)).catch((error: unknown) => (logError = error ?? new Error('log write failed')));
+  };
+  const [, written] = await Promise.all([record(verdict), hardwareWrite && deps.hardware ? writeRecord(deps.hardware.devices, hardwareWrite) : true]);
+  if (!written) {
+    // A concurrent request won the compare-and-set (the same assertion counter, or the same key
+    // attesting twice): this one is a replay. The entry just written is replaced (same key: time and
+    // jti), and a token minted as a pass becomes a decoy.
+    reasons.push('hardware_counter_replay');
+    const before = verdict.passed;
+    outcome = judge();
+    verdict = verdictOf();
+    if (before && !verdict.passed) token = await mint(deps, app?.tenantId, tenantKey, claims, false);
+    logError = undefined;
+    await record(verdict);
+  }
   return { token, expiresAt: claims.exp, verdict, ...(logError !== undefined ? { logError } : {}) };
+}
+
+/** The device-record write the evidence called for; false when a concurrent request got there first. */
+function writeRecord(devices: HardwareDeviceRecords, write: HardwareWrite): Promise<boolean> {
+  return write.kind === 'create' ? devices.create(write.record) : devices.advanceCounter(write.ref, write.from, write.to);
 }
 
 /**

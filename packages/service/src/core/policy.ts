@@ -1,5 +1,5 @@
 export { SIGNAL_NAMES, type Policy, type SignalName } from '@attestor/contracts/admin-api';
-import { SIGNAL_NAMES, type Policy, type SignalName } from '@attestor/contracts/admin-api';
+import { DEFAULT_HARDWARE_POLICY, SIGNAL_NAMES, type HardwarePolicy, type Policy, type SignalName } from '@attestor/contracts/admin-api';
 
 /**
  * Hooking frameworks rewrite the app at run time, which defeats the package measurement, so the
@@ -9,6 +9,39 @@ import { SIGNAL_NAMES, type Policy, type SignalName } from '@attestor/contracts/
 export const DEFAULT_POLICY: Policy = {
   reject: { rooted: false, emulator: false, debugger: false, hooked: true },
 };
+
+/** A policy as the admin API takes it: hardware may name only the settings that differ from DEFAULT_HARDWARE_POLICY. */
+export type PolicySettings = Omit<Policy, 'hardware'> & { readonly hardware?: Partial<HardwarePolicy> };
+
+/** A policy with every optional setting stated: what the admin API shows and stores, and what attestations are judged by. */
+export type CompletePolicy = Policy & { readonly hardware: HardwarePolicy; readonly measurement: 'require' | 'off' };
+
+/**
+ * Fills in what a policy leaves out: hardware member by member from DEFAULT_HARDWARE_POLICY,
+ * measurement `require`. Policies stored before hardware evidence existed have neither, and mean
+ * exactly this: no hardware, the build measured.
+ */
+export function completePolicy(policy: PolicySettings): CompletePolicy {
+  // Member by member with ??, so that a member present but undefined takes the default too.
+  const given: Partial<HardwarePolicy> = policy.hardware ?? {};
+  const d = DEFAULT_HARDWARE_POLICY;
+  const minAndroidPatchLevel = given.minAndroidPatchLevel;
+  return {
+    reject: { ...policy.reject },
+    ...(policy.minSdkVersion !== undefined ? { minSdkVersion: policy.minSdkVersion } : {}),
+    hardware: {
+      ios: given.ios ?? d.ios,
+      android: given.android ?? d.android,
+      otherPlatforms: given.otherPlatforms ?? d.otherPlatforms,
+      minAndroidSecurityLevel: given.minAndroidSecurityLevel ?? d.minAndroidSecurityLevel,
+      requireVerifiedBoot: given.requireVerifiedBoot ?? d.requireVerifiedBoot,
+      ...(minAndroidPatchLevel !== undefined ? { minAndroidPatchLevel } : {}),
+      appAttestEnvironments: [...(given.appAttestEnvironments ?? d.appAttestEnvironments)],
+      rememberDays: given.rememberDays ?? d.rememberDays,
+    },
+    measurement: policy.measurement ?? 'require',
+  };
+}
 
 /**
  * Compares versions such as "1.10.0" > "1.9" with SemVer precedence: dotted numeric release

@@ -435,3 +435,15 @@ export interface TenantKeyManager {
   describeKeys(tenantId: string): Promise<TenantKeyDescription[]>;
 }
 
+
+/**
+ * Each app's store identity (App Attest team and bundle id, Android package and signing
+ * certificates): one item per app, in its partition, so attest's snapshot reads it with the rest.
+ */
+export interface AppIdentityStore {
+  getAppIdentity(appId: string): Promise<AppIdentity | undefined>;
+  /** A replacement: what is stored is exactly the identity given. */
+  putAppIdentity(appId: string, identity: AppIdentity): Promise<void>;
+  /** True if there was one. */
+  deleteAppIdentity(appId: string): Promise<boolean>;
+}

@@ -20,7 +20,10 @@ export function encodeJson(value: unknown): string {
 export function encodeClaims(claims: TokenClaims): string {
   const ordered: Record<string, unknown> = { iss: claims.iss, sub: claims.sub };
   if (claims.aud !== undefined) ordered['aud'] = claims.aud;
-  Object.assign(ordered, { iat: claims.iat, exp: claims.exp, jti: claims.jti, ver: claims.ver, did: claims.did, cnf: { jkt: claims.cnf.jkt } });
+  Object.assign(ordered, { iat: claims.iat, exp: claims.exp, jti: claims.jti, ver: claims.ver, did: claims.did });
+  // After did, before cnf (PROTOCOL.md §5.5): present exactly when the request carried evidence, pass or decoy.
+  if (claims.hw !== undefined) ordered['hw'] = claims.hw;
+  ordered['cnf'] = { jkt: claims.cnf.jkt };
   if (claims.pay !== undefined) ordered['pay'] = claims.pay;
   if (claims.lut) ordered['lut'] = true;
   return encodeJson(ordered);

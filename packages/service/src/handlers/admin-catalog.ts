@@ -1,11 +1,12 @@
 /**
  * The adminCatalog function (docs/ADMIN_API.md): what a tenant has registered (apps, registrations,
- * policies, devices) and what happened to it (the attestation log, stats). DynamoDB only.
+ * identities, policies, devices) and what happened to it (the attestation log, stats). DynamoDB only.
  * App creation provisions the tenant's signing key, so it is served by adminKeys.
  */
 import { deleteApp, listApps } from './admin/apps';
 import type { AdminCatalogDeps } from './admin/context';
 import { addDevice, listDevices, removeDevice } from './admin/devices';
+import { getIdentity, putIdentity } from './admin/identity';
 import { readLog, stats } from './admin/log';
 import { getPolicy, putPolicy } from './admin/policy';
 import { deleteRegistration, expireRegistration, listRegistrations } from './admin/registrations';
@@ -19,6 +20,8 @@ export const CATALOG_ROUTES: AdminRoutes<AdminCatalogDeps> = {
   'GET /v1/admin/apps/{appId}/registrations': listRegistrations,
   'DELETE /v1/admin/apps/{appId}/registrations/{version}': deleteRegistration,
   'POST /v1/admin/apps/{appId}/registrations/{version}/expire': expireRegistration,
+  'GET /v1/admin/apps/{appId}/identity': getIdentity,
+  'PUT /v1/admin/apps/{appId}/identity': putIdentity,
   'GET /v1/admin/apps/{appId}/policy': getPolicy,
   'PUT /v1/admin/apps/{appId}/policy': putPolicy,
   'GET /v1/admin/apps/{appId}/devices': listDevices,

@@ -89,8 +89,9 @@ function policy(effect: 'Allow' | 'Deny', resource: string, principalId: string,
 }
 
 /**
- * The authorizer over a verifier that knows what to enforce (binding, proof, single use). Allow
- * carries the app's identity to the backend in the authorizer context (appId, did, appVersion, jti).
+ * The authorizer over a verifier that knows what to enforce (binding, proof, single use, hardware).
+ * Allow carries the app's identity to the backend in the authorizer context (appId, did, appVersion,
+ * jti, and hw when the token rests on hardware evidence).
  */
 export function authorizerHandler(verifier: AttestationVerifier, log: Logger, options: AuthorizerOptions = {}): AuthorizerHandler {
   const mode = options.mode ?? 'enforce';
@@ -118,7 +119,8 @@ export function authorizerHandler(verifier: AttestationVerifier, log: Logger, op
       });
       if (mode === 'monitor') record({ result: 'valid', code: 'valid', mode }, event.path);
       const resource = options.cachedResults ? stageArn(event.methodArn) : event.methodArn;
-      return policy('Allow', resource, claims.did, { appId: claims.sub, did: claims.did, appVersion: claims.ver, jti: claims.jti });
+      const context = { appId: claims.sub, did: claims.did, appVersion: claims.ver, jti: claims.jti, ...(claims.hw !== undefined ? { hw: claims.hw } : {}) };
+      return policy('Allow', resource, claims.did, context);
     } catch (error) {
       const code = error instanceof TokenVerificationError ? error.code : 'verifier_error';
       if (!(error instanceof TokenVerificationError)) log.error('authorizer_error', errorFields(error));

@@ -23,7 +23,8 @@ import type { Clock, VerificationKeys, VerificationKeySource } from './ports';
 import { checkProof, PROOF_JTI_RETENTION_SECONDS } from './proof';
 import { CLOCK_SKEW_SECONDS } from '@attestor/contracts/protocol';
 import { proofLedgerId, tokenLedgerId, type ReplayLedger } from './replay';
-import { SECRET_CACHE_SECONDS, type TokenClaims } from '@attestor/contracts/protocol';
+import { SECRET_CACHE_SECONDS, type HardwareKind, type TokenClaims } from '@attestor/contracts/protocol';
+import { acceptedHardwareKinds, HardwareRequirementError, type HardwareRequirement } from '@attestor/contracts/hardware-requirement';
 import { VerifiedTokenCache } from './token-cache';
 import { checkClaims, parseClaims, splitToken, TokenVerificationError, verifyingKey, type SplitToken, type VerifyingKey, type VerifyOptions } from './verify';
 
@@ -253,6 +254,11 @@ export interface AttestedRequest {
 
 /** What a protected API enforces beyond a valid token. */
 export interface EnforcementOptions {
+  /**
+   * Deny unless the token rests on hardware evidence the service verified (its `hw` claim): `true`
+   * accepts either kind, a list only those kinds (PROTOCOL.md §5.5). @default false
+   */
+  readonly requireHardware?: HardwareRequirement;
   /** Deny unless the token's `pay` is the binding of the request's bound header. @default false */
   readonly requireBinding?: boolean;
   /** Let each token in at most once (its jti is consumed in `ledger`). @default false */
@@ -297,6 +303,17 @@ const replayed = (message: string): never => {
 };
 
 /**
+ * The token's `hw` must be one of `accepted`. A verified token's claims are what the service minted,
+ * so a `hw` there means the service verified that evidence; a decoy never gets this far.
+ */
+function checkHardware(claims: TokenClaims, accepted: readonly HardwareKind[]): void {
+  const hw = claims.hw;
+  if (hw !== undefined && accepted.includes(hw)) return;
+  const restsOn = hw === undefined ? 'no hardware evidence' : `${String(hw)} evidence`;
+  throw new TokenVerificationError('hardware_missing', `token rests on ${restsOn}; this API requires ${accepted.join(' or ')}`);
+}
+
+/**
  * Verifies tokens for one API: the token itself (src/core/verify.ts), then what the API enforces
  * about the request carrying it. Create one per API and keep it: it holds the warm keys and the
  * verified tokens.
@@ -305,6 +322,8 @@ export class AttestationVerifier {
   private readonly ring: KeyRing;
   private readonly audience: string | readonly string[] | undefined;
   private readonly skew: number;
+  /** The `hw` claims let in; undefined when hardware is not required. */
+  private readonly hardware: readonly HardwareKind[] | undefined;
 
   constructor(private readonly options: AttestationVerifierOptions) {
     this.ring =
@@ -324,6 +343,12 @@ export class AttestationVerifier {
     this.skew = options.clockSkewSeconds ?? CLOCK_SKEW_SECONDS;
     if ((options.limitedUse || options.requireProof) && !options.ledger) {
       throw new EnforcementConfigurationError('limitedUse and requireProof need a ledger to record used token ids and proof jtis');
+    }
+    try {
+      this.hardware = acceptedHardwareKinds(options.requireHardware);
+    } catch (error) {
+      if (error instanceof HardwareRequirementError) throw new EnforcementConfigurationError(`requireHardware ${error.message}`);
+      throw error;
     }
   }
 
@@ -390,6 +415,8 @@ export class AttestationVerifier {
       Object.freeze(claims.cnf);
       cache.set(token!, { claims: Object.freeze(claims), key: verified.key, kid: verified.kid });
     }
+    // Before binding, proof and single use: a token this API refuses anyway consumes nothing in the ledger.
+    if (this.hardware !== undefined) checkHardware(claims, this.hardware);
     if (this.options.requireBinding) checkBinding(claims, request.binding);
     if (this.options.requireProof) {
       const proof = checkProof(request.proof, token!, claims, { method: request.method ?? '', url: request.url ?? '' }, options.nowSeconds);

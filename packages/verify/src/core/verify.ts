@@ -28,6 +28,7 @@ export type VerifyErrorCode =
   | 'wrong_audience'
   | 'wrong_issuer'
   | 'unknown_kid'
+  | 'hardware_missing'
   | 'binding_mismatch'
   | 'replayed'
   | 'proof_invalid';
@@ -42,6 +43,7 @@ export const VERIFY_ERROR_CODES: readonly VerifyErrorCode[] = [
   'wrong_audience',
   'wrong_issuer',
   'unknown_kid',
+  'hardware_missing',
   'binding_mismatch',
   'replayed',
   'proof_invalid',

@@ -1,11 +1,12 @@
 /**
  * What attest reads of the registry table (items.ts): an app's whole partition in one Query. The
- * attest function bundles this adapter and the mapping of those four kinds of item, nothing else.
+ * attest function bundles this adapter and the mapping of the kinds of item it holds, nothing else.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Policy } from '../../core/policy';
+import type { AppIdentity } from '@attestor/contracts/admin-api';
 import type { AppRecord, AppSnapshot, AttestationCatalog, DeviceRecord, RegistrationRecord } from '../../core/ports';
-import { appFromItem, appItemKind, appPartitionRange, deviceFromItem, policyFromItem, registrationFromItem } from './items';
+import { appFromItem, appItemKind, appPartitionRange, deviceFromItem, identityFromItem, policyFromItem, registrationFromItem } from './items';
 import { RegistryTable } from './table';
 
 export class DynamoDbAttestationCatalog implements AttestationCatalog {
@@ -23,6 +24,7 @@ export class DynamoDbAttestationCatalog implements AttestationCatalog {
   async appSnapshot(appId: string): Promise<AppSnapshot> {
     let app: AppRecord | undefined;
     let policy: Policy | undefined;
+    let identity: AppIdentity | undefined;
     const registrations = new Map<string, RegistrationRecord>();
     const devices = new Map<string, DeviceRecord>();
     for (const item of await this.table.query(appPartitionRange(appId))) {
@@ -38,6 +40,9 @@ export class DynamoDbAttestationCatalog implements AttestationCatalog {
           registrations.set(registration.version, registration);
           break;
         }
+        case 'identity':
+          identity = identityFromItem(item);
+          break;
         case 'device': {
           const device = deviceFromItem(item);
           devices.set(device.deviceId, device);
@@ -47,6 +52,6 @@ export class DynamoDbAttestationCatalog implements AttestationCatalog {
           break;
       }
     }
-    return { ...(app ? { app } : {}), ...(policy ? { policy } : {}), registrations, devices };
+    return { ...(app ? { app } : {}), ...(policy ? { policy } : {}), registrations, devices, ...(identity ? { identity } : {}) };
   }
 }

@@ -6,6 +6,7 @@
  *   APP#<appId>       / VER#<version>  registration
  *   APP#<appId>       / POLICY         policy
  *   APP#<appId>       / DEVICE#<id>    allow-listed device (install key or debug secret digest)
+ *   APP#<appId>       / IDENTITY       store identity (App Attest team and bundle id, Android package and certificates)
  *   UPLOAD#<uploadId> / UPLOAD         upload status
  *   KEYS#<tenantId>   / KEY#<kid>      tenant signing key (a partition of its own: see REGISTRY_PARTITIONS)
  *   TENANT#<tenantId> / APP#<appId>    index: the tenant's apps
@@ -19,6 +20,14 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { TOKEN_FORMATS } from '@attestor/contracts/protocol';
 import { REGISTRY_PARTITIONS, REGISTRY_TABLE } from '@attestor/contracts/tables';
 import { ServiceError } from '../../core/errors';
+import {
+  ANDROID_SECURITY_LEVELS,
+  DEFAULT_HARDWARE_POLICY,
+  HARDWARE_MODES,
+  type AppAttestEnvironment,
+  type AppIdentity,
+  type HardwarePolicy,
+} from '@attestor/contracts/admin-api';
 import { DEFAULT_POLICY, SIGNAL_NAMES, type Policy, type SignalName } from '../../core/policy';
 import type {
   AppRecord,
@@ -58,6 +67,7 @@ const SORT = {
   registration: 'VER#',
   policy: 'POLICY',
   device: 'DEVICE#',
+  identity: 'IDENTITY',
   upload: 'UPLOAD',
   tenantKey: 'KEY#',
   tenantApp: 'APP#',
@@ -70,6 +80,7 @@ const SORT = {
 export const appItemKey = (appId: string): ItemKey => ({ pk: `${APP}${appId}`, sk: SORT.app });
 export const registrationItemKey = (appId: string, version: string): ItemKey => ({ pk: `${APP}${appId}`, sk: `${SORT.registration}${version}` });
 export const policyItemKey = (appId: string): ItemKey => ({ pk: `${APP}${appId}`, sk: SORT.policy });
+export const identityItemKey = (appId: string): ItemKey => ({ pk: `${APP}${appId}`, sk: SORT.identity });
 export const uploadItemKey = (uploadId: string): ItemKey => ({ pk: `${UPLOAD}${uploadId}`, sk: SORT.upload });
 export const tenantKeyItemKey = (tenantId: string, kid: string): ItemKey => ({ pk: `${KEYS}${tenantId}`, sk: `${SORT.tenantKey}${kid}` });
 export const deviceItemKey = (appId: string, deviceId: string): ItemKey => ({ pk: `${APP}${appId}`, sk: `${SORT.device}${deviceId}` });
@@ -87,7 +98,7 @@ export interface ItemRange {
   readonly prefix: string;
 }
 
-/** Everything of an app: the app record, registrations, policy and devices. */
+/** Everything of an app: the app record, registrations, policy, devices and identity. */
 export const appPartitionRange = (appId: string): ItemRange => ({ pk: `${APP}${appId}`, prefix: '' });
 export const registrationsRange = (appId: string): ItemRange => ({ pk: `${APP}${appId}`, prefix: SORT.registration });
 export const devicesRange = (appId: string): ItemRange => ({ pk: `${APP}${appId}`, prefix: SORT.device });
@@ -106,10 +117,11 @@ export function itemKey(item: Item): ItemKey {
 }
 
 /** What an item of an app's partition holds, by its sort key; undefined for anything else. */
-export function appItemKind(item: Item): 'app' | 'registration' | 'policy' | 'device' | undefined {
+export function appItemKind(item: Item): 'app' | 'registration' | 'policy' | 'device' | 'identity' | undefined {
   const { sk } = itemKey(item);
   if (sk === SORT.app) return 'app';
   if (sk === SORT.policy) return 'policy';
+  if (sk === SORT.identity) return 'identity';
   if (sk.startsWith(SORT.registration)) return 'registration';
   if (sk.startsWith(SORT.device)) return 'device';
   return undefined;
@@ -122,12 +134,30 @@ function toItem(key: ItemKey, fields: object): Item {
 
 /** Typed field access over an unmarshalled item, failing loudly on a shape this code never writes. */
 class Fields {
-  private readonly values: Record<string, unknown>;
-  constructor(item: Item) {
-    this.values = unmarshall(item);
+  private constructor(
+    private readonly values: Record<string, unknown>,
+    /** `pk/sk` of the item, for the error. */
+    private readonly label: string,
+    /** `hardware.` inside a map member, for the error. */
+    private readonly prefix = '',
+  ) {}
+  static of(item: Item): Fields {
+    const values = unmarshall(item);
+    return new Fields(values, `${String(values[PK])}/${String(values[SK])}`);
   }
   private fail(name: string, expected: string): never {
-    throw new MalformedItemError(`registry item ${String(this.values[PK])}/${String(this.values[SK])}: ${name} is not ${expected}`);
+    throw new MalformedItemError(`registry item ${this.label}: ${this.prefix}${name} is not ${expected}`);
+  }
+  /** A map member, read with the same checks. */
+  sub(name: string): Fields {
+    const value = this.values[name];
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Set) return this.fail(name, 'a map');
+    return new Fields(value as Record<string, unknown>, this.label, `${this.prefix}${name}.`);
+  }
+  /** A list member whose every element passes `valid`. */
+  list(name: string, valid: (value: unknown) => boolean): unknown[] {
+    const value = this.values[name];
+    return Array.isArray(value) && value.every(valid) ? [...(value as unknown[])] : this.fail(name, 'a list of the expected values');
   }
   str(name: string): string {
     const value = this.values[name];
@@ -136,6 +166,10 @@ class Fields {
   num(name: string): number {
     const value = this.values[name];
     return typeof value === 'number' && Number.isFinite(value) ? value : this.fail(name, 'a number');
+  }
+  bool(name: string): boolean {
+    const value = this.values[name];
+    return typeof value === 'boolean' ? value : this.fail(name, 'a boolean');
   }
   optStr(name: string): string | undefined {
     return this.values[name] === undefined ? undefined : this.str(name);
@@ -164,7 +198,7 @@ export function appToItem(record: AppRecord): Item {
   return toItem(appItemKey(record.appId), { appId: record.appId, tenantId: record.tenantId, createdAt: record.createdAt });
 }
 export function appFromItem(item: Item): AppRecord {
-  const f = new Fields(item);
+  const f = Fields.of(item);
   return { appId: f.str('appId'), tenantId: f.str('tenantId'), createdAt: f.num('createdAt') };
 }
 
@@ -181,7 +215,7 @@ export function registrationToItem(record: RegistrationRecord): Item {
   });
 }
 export function registrationFromItem(item: Item): RegistrationRecord {
-  const f = new Fields(item);
+  const f = Fields.of(item);
   return {
     appId: f.str('appId'),
     version: f.str('version'),
@@ -198,6 +232,8 @@ export function policyToItem(appId: string, policy: Policy): Item {
     appId,
     reject: { ...policy.reject },
     minSdkVersion: policy.minSdkVersion,
+    hardware: policy.hardware && { ...policy.hardware, appAttestEnvironments: [...policy.hardware.appAttestEnvironments] },
+    measurement: policy.measurement,
   });
 }
 /**
@@ -205,7 +241,7 @@ export function policyToItem(appId: string, policy: Policy): Item {
  * the default's value rather than failing every attestation of the app.
  */
 export function policyFromItem(item: Item): Policy {
-  const f = new Fields(item);
+  const f = Fields.of(item);
   const stored = f.raw('reject');
   const storedReject = typeof stored === 'object' && stored !== null ? (stored as Record<string, unknown>) : {};
   const reject = Object.fromEntries(
@@ -215,9 +251,71 @@ export function policyFromItem(item: Item): Policy {
     }),
   ) as Record<SignalName, boolean>;
   // A tokenTtlSeconds stored by protocol 1 is ignored: token lifetimes are the deployment's now.
+  // Policies stored before hardware evidence existed have no hardware and no measurement: they stay
+  // without, and readers take the defaults (core/policy.ts completePolicy).
   return {
     reject,
-    ...defined({ minSdkVersion: f.optStr('minSdkVersion') }),
+    ...defined({
+      minSdkVersion: f.optStr('minSdkVersion'),
+      hardware: f.raw('hardware') === undefined ? undefined : hardwareFrom(f.sub('hardware')),
+      measurement: f.optOneOf('measurement', MEASUREMENT_MODES),
+    }),
+  };
+}
+
+const MEASUREMENT_MODES: readonly NonNullable<Policy['measurement']>[] = ['require', 'off'];
+const OTHER_PLATFORMS: readonly HardwarePolicy['otherPlatforms'][] = ['allow', 'refuse'];
+const APP_ATTEST_ENVIRONMENTS: readonly AppAttestEnvironment[] = ['production', 'development'];
+const isAppAttestEnvironment = (value: unknown): boolean => (APP_ATTEST_ENVIRONMENTS as readonly unknown[]).includes(value);
+
+/**
+ * The admin API stores hardware whole (core/admin/policies.ts). A member missing was written before
+ * it existed and takes its default, as a missing signal does above; a member present with a value
+ * this code would not write fails loudly rather than loosen the app's policy.
+ */
+function hardwareFrom(f: Fields): HardwarePolicy {
+  const d = DEFAULT_HARDWARE_POLICY;
+  const present = (name: string) => f.raw(name) !== undefined;
+  return {
+    ios: f.optOneOf('ios', HARDWARE_MODES) ?? d.ios,
+    android: f.optOneOf('android', HARDWARE_MODES) ?? d.android,
+    otherPlatforms: f.optOneOf('otherPlatforms', OTHER_PLATFORMS) ?? d.otherPlatforms,
+    minAndroidSecurityLevel: f.optOneOf('minAndroidSecurityLevel', ANDROID_SECURITY_LEVELS) ?? d.minAndroidSecurityLevel,
+    requireVerifiedBoot: present('requireVerifiedBoot') ? f.bool('requireVerifiedBoot') : d.requireVerifiedBoot,
+    ...defined({ minAndroidPatchLevel: f.optNum('minAndroidPatchLevel') }),
+    appAttestEnvironments: present('appAttestEnvironments')
+      ? (f.list('appAttestEnvironments', isAppAttestEnvironment) as AppAttestEnvironment[])
+      : [...d.appAttestEnvironments],
+    rememberDays: f.optNum('rememberDays') ?? d.rememberDays,
+  };
+}
+
+export function identityToItem(appId: string, identity: AppIdentity): Item {
+  return toItem(identityItemKey(appId), {
+    appId,
+    ios: identity.ios && { teamId: identity.ios.teamId, bundleId: identity.ios.bundleId },
+    android: identity.android && {
+      packageName: identity.android.packageName,
+      signingCertificates: [...identity.android.signingCertificates],
+      minVersionCode: identity.android.minVersionCode,
+    },
+  });
+}
+export function identityFromItem(item: Item): AppIdentity {
+  const f = Fields.of(item);
+  const ios = f.raw('ios') === undefined ? undefined : f.sub('ios');
+  const android = f.raw('android') === undefined ? undefined : f.sub('android');
+  return {
+    ...(ios ? { ios: { teamId: ios.str('teamId'), bundleId: ios.str('bundleId') } } : {}),
+    ...(android
+      ? {
+          android: {
+            packageName: android.str('packageName'),
+            signingCertificates: android.list('signingCertificates', (value) => typeof value === 'string') as string[],
+            ...defined({ minVersionCode: android.optNum('minVersionCode') }),
+          },
+        }
+      : {}),
   };
 }
 
@@ -243,7 +341,7 @@ export function uploadToItem(record: UploadRecord): Item {
   });
 }
 export function uploadFromItem(item: Item): UploadRecord {
-  const f = new Fields(item);
+  const f = Fields.of(item);
   return {
     uploadId: f.str('uploadId'),
     appId: f.str('appId'),
@@ -282,7 +380,7 @@ export function tenantKeyToItem(record: TenantKeyRecord): Item {
   });
 }
 export function tenantKeyFromItem(item: Item): TenantKeyRecord {
-  const f = new Fields(item);
+  const f = Fields.of(item);
   return {
     tenantId: f.str('tenantId'),
     kid: f.str('kid'),
@@ -313,7 +411,7 @@ export function deviceToItem(record: DeviceRecord): Item {
   });
 }
 export function deviceFromItem(item: Item): DeviceRecord {
-  const f = new Fields(item);
+  const f = Fields.of(item);
   return {
     appId: f.str('appId'),
     deviceId: f.str('deviceId'),
@@ -332,7 +430,7 @@ export function tenantToItem(record: TenantRecord): Item {
   return toItem(tenantItemKey(record.tenantId), { tenantId: record.tenantId, createdAt: record.createdAt });
 }
 export function tenantFromItem(item: Item): TenantRecord {
-  const f = new Fields(item);
+  const f = Fields.of(item);
   return { tenantId: f.str('tenantId'), createdAt: f.num('createdAt') };
 }
 
@@ -348,7 +446,7 @@ function principalFields(record: PrincipalRecord): object {
   return { principal: record.principal, tenantId: record.tenantId, operator: record.operator };
 }
 export function principalFromItem(item: Item): PrincipalRecord {
-  const f = new Fields(item);
+  const f = Fields.of(item);
   const operator = f.raw('operator');
   return { principal: f.str('principal'), tenantId: f.str('tenantId'), operator: operator === true };
 }

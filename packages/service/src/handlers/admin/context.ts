@@ -8,6 +8,7 @@ import * as z from 'zod/mini';
 import type { AdminCaller } from '../../core/tenancy';
 import type {
   AdminCredentialIssuer,
+  AppIdentityStore,
   AppStore,
   AttestationLog,
   Clock,
@@ -39,12 +40,13 @@ export interface AdminCommonDeps {
   readonly callerOf: (event: APIGatewayProxyEvent) => Promise<AdminCaller | undefined>;
 }
 
-/** Apps, registrations, policies, devices and the attestation log: DynamoDB only. */
+/** Apps, registrations, policies, devices, identities and the attestation log: DynamoDB only. */
 export interface AdminCatalogDeps extends AdminCommonDeps {
   readonly apps: TenantApps;
   readonly registrations: RegistrationStore;
   readonly policies: PolicyStore;
   readonly devices: DeviceStore;
+  readonly identities: AppIdentityStore;
   /** Absent in deployments without an attestation log table: the log routes then answer 404. */
   readonly log?: AttestationLog;
 }

@@ -2,21 +2,14 @@
 import { policySchema } from '@attestor/contracts/admin-validation';
 import { parseRequest } from '@attestor/contracts/validation';
 import { appPolicy, setAppPolicy } from '../../core/admin/policies';
-import type { Policy } from '../../core/policy';
 import { json, parseJsonBody } from '../http';
 import { pathAppId, type AdminRequestWith, type UseCaseDeps } from './context';
 
-function shown(policy: Policy): Record<string, unknown> {
-  return {
-    reject: { ...policy.reject },
-    ...(policy.minSdkVersion !== undefined ? { minSdkVersion: policy.minSdkVersion } : {}),
-  };
-}
-
 type PolicyRequest = AdminRequestWith<UseCaseDeps<typeof setAppPolicy>>;
 
+// The use cases answer a complete policy (core/policy.ts completePolicy): every setting is shown, defaults included.
 export async function getPolicy(request: PolicyRequest) {
-  return json(200, shown(await appPolicy(request.deps, request.caller, pathAppId(request))));
+  return json(200, await appPolicy(request.deps, request.caller, pathAppId(request)));
 }
 
 export async function putPolicy(request: PolicyRequest) {
@@ -25,7 +18,9 @@ export async function putPolicy(request: PolicyRequest) {
   const policy = await setAppPolicy(request.deps, request.caller, appId, {
     reject: body.reject,
     ...(body.minSdkVersion !== undefined ? { minSdkVersion: body.minSdkVersion } : {}),
+    ...(body.hardware !== undefined ? { hardware: body.hardware } : {}),
+    ...(body.measurement !== undefined ? { measurement: body.measurement } : {}),
   });
   request.log.info('policy_set', { tenantId: request.caller.tenantId, appId });
-  return json(200, shown(policy));
+  return json(200, policy);
 }
