@@ -140,7 +140,7 @@ beforeAll(async () => {
       installInto(hardwareDir, [tarball('@attestor/hardware')]),
       installInto(verifyAwsDir, [verify, contracts], Object.fromEntries(awsPeers.map((n) => [n, lockedVersion(n)]))),
       installInto(cliDir, [tarball('@attestor/cli'), verify, contracts]),
-      installInto(localDir, [tarball('@attestor/local'), tarball('@attestor/service'), verify, contracts]),
+      installInto(localDir, [tarball('@attestor/local'), tarball('@attestor/service'), tarball('@attestor/hardware'), verify, contracts]),
     ]),
   );
 
