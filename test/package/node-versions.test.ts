@@ -3,7 +3,7 @@
  * - the client packages (@attestor/sdk, /verify, /contracts which /verify depends on, /hardware)
  *   support Node 20.19+: they run in apps and customers' backends whose Node their owners choose,
  *   need only WebCrypto, fetch and node:crypto, and install.test.ts runs them on exactly 20.19.0;
- * - the packages that run or operate the service (@attestor/local, /cli, /cdk) need the Lambda
+ * - the packages that are, run or operate the service (@attestor/service, /local, /cli, /cdk) need the Lambda
  *   runtime's major, FUNCTION_NODE_MAJOR, the only one they are tested on;
  * - the repository runs everything (npm start, npm test, cdk) on that major, through its node
  *   devDependency, which npm puts first on PATH for every script.
@@ -26,7 +26,7 @@ const POLICY: Readonly<Record<string, string>> = {
   local: `>=${FUNCTION_NODE_MAJOR}`,
   cli: `>=${FUNCTION_NODE_MAJOR}`,
   cdk: `>=${FUNCTION_NODE_MAJOR}`,
-  // service: its package.json is being changed elsewhere; it belongs here with `>=${FUNCTION_NODE_MAJOR}`.
+  service: `>=${FUNCTION_NODE_MAJOR}`,
 };
 
 test('the suite runs on the Lambda runtime\'s major, as the repository\'s node devDependency provides it', () => {
