@@ -20,6 +20,18 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Metafile } from 'esbuild';
 import { buildFunction, type BuiltFunction } from '../packages/cdk/scripts/build-functions';
+import {
+  ADMIN_CATALOG_CONFIG,
+  ADMIN_KEYS_CONFIG,
+  ADMIN_UPLOADS_CONFIG,
+  ATTEST_CONFIG,
+  AUTHORIZER_CONFIG,
+  CHALLENGE_CONFIG,
+  CONFIG_DEFAULTS,
+  DEMO_HELLO_CONFIG,
+  REGISTER_CONFIG,
+  REVOCATION_LIST_CONFIG,
+} from '../packages/contracts/src/config';
 import { LAMBDAS, type LambdaName } from '../packages/contracts/src/routes';
 import type { BenchResult } from './index';
 
@@ -33,47 +45,60 @@ const MAX_COLD_INIT_MS = 100;
 /** Fresh processes per bundle; the median is reported, so one neighbour's burst does not decide. */
 const RUNS = 7;
 
-/** Plausible values for every variable each function's parser requires; nothing is contacted. */
+/**
+ * Plausible settings for each function, written by its own record (@attestor/contracts/config) as the
+ * CDK stack writes them, so the bundle reads at cold start what it would in AWS; nothing is contacted.
+ */
 const ENVIRONMENTS: Readonly<Record<LambdaName, Record<string, string>>> = (() => {
-  const base = { NONCES_TABLE: 'bench-nonces', REGISTRY_TABLE: 'bench-registry' };
   const role = (name: string) => `arn:aws:iam::123456789012:role/bench-${name}`;
-  const keys = { DECOY_KEY_ID: 'alias/attestor/decoy', TENANT_KEY_ALIAS_PREFIX: 'alias/attestor/tenant/' };
-  // As lib/attestor-stack.ts names them on each key-creating function (the creator discards).
-  const keyPolicy = (creator: string) => ({
-    TENANT_KEY_SIGNER_ROLE_ARN: role('attest'),
-    TENANT_KEY_VERIFIER_ROLE_ARNS: role('authorizer'),
-    TENANT_KEY_ADMIN_ROLE_ARN: role(creator),
-  });
+  const keys = { decoyKeyId: CONFIG_DEFAULTS.decoyKeyId, tenantKeyAliasPrefix: CONFIG_DEFAULTS.tenantKeyAliasPrefix };
+  const admin = { registryTable: 'bench-registry', defaultTenantId: CONFIG_DEFAULTS.defaultTenantId };
+  // As the stack names them on each key-creating function (the creator discards).
+  const keyPolicy = (creator: string) => ({ signerRoleArn: role('attest'), verifierRoleArns: [role('authorizer')], adminRoleArn: role(creator) });
   return {
-    challenge: base,
-    attest: {
-      ...base,
-      ATTESTATION_LOG_TABLE: 'bench-log',
-      ATTESTOR_ISSUER: 'attestor',
-      ATTESTOR_TOKEN_TTL_SECONDS: '300',
-      DECOY_KEY_ID: 'alias/attestor/decoy',
-      TENANT_KEY_ALIAS_PREFIX: 'alias/attestor/tenant/',
-      HARDWARE_DEVICES_TABLE: 'bench-hardware-devices',
-      REVOCATION_LIST_BUCKET: 'bench-builds',
-    },
-    register: { ...base, ATTESTATION_LOG_TABLE: 'bench-log', BUILDS_BUCKET: 'bench-builds' },
-    adminCatalog: { ...base, ATTESTATION_LOG_TABLE: 'bench-log' },
-    adminKeys: { ...base, ...keys, ...keyPolicy('adminKeys') },
-    adminUploads: { ...base, ...keys, BUILDS_BUCKET: 'bench-builds', ...keyPolicy('adminUploads') },
-    authorizer: {
-      ATTESTOR_ISSUER: 'attestor',
-      AUTHORIZER_TENANT: 'default',
-      AUTHORIZER_MODE: 'enforce',
-      TOKEN_HEADER: 'Attestor-Token',
-      REQUIRE_BINDING: 'false',
-      LIMITED_USE: 'true',
-      REQUIRE_PROOF: 'false',
-      TOKEN_LEDGER_TABLE: 'bench-ledger',
-      KEY_SOURCE: 'kms',
-      REGISTRY_TABLE: 'bench-registry',
-    },
-    demoHello: {},
-    revocationList: { REVOCATION_LIST_BUCKET: 'bench-builds' },
+    challenge: CHALLENGE_CONFIG.toEnv({ noncesTable: 'bench-nonces' }),
+    attest: ATTEST_CONFIG.toEnv({
+      noncesTable: 'bench-nonces',
+      registryTable: 'bench-registry',
+      attestationLogTable: 'bench-log',
+      issuer: CONFIG_DEFAULTS.issuer,
+      tokenTtlSeconds: CONFIG_DEFAULTS.tokenTtlSeconds,
+      defaultTenantId: CONFIG_DEFAULTS.defaultTenantId,
+      ...keys,
+      hardwareDevicesTable: 'bench-hardware-devices',
+      revocationList: { bucket: 'bench-builds' },
+    }),
+    register: REGISTER_CONFIG.toEnv({
+      registryTable: 'bench-registry',
+      attestationLogTable: 'bench-log',
+      buildsBucket: 'bench-builds',
+      maxBuildBytes: CONFIG_DEFAULTS.maxBuildBytes,
+      defaultTenantId: CONFIG_DEFAULTS.defaultTenantId,
+    }),
+    adminCatalog: ADMIN_CATALOG_CONFIG.toEnv({ ...admin, attestationLogTable: 'bench-log' }),
+    adminKeys: ADMIN_KEYS_CONFIG.toEnv({ ...admin, ...keys, tenantKeyPolicyRoles: keyPolicy('adminKeys') }),
+    adminUploads: ADMIN_UPLOADS_CONFIG.toEnv({
+      ...admin,
+      ...keys,
+      tenantKeyPolicyRoles: keyPolicy('adminUploads'),
+      buildsBucket: 'bench-builds',
+      maxBuildBytes: CONFIG_DEFAULTS.maxBuildBytes,
+      registerFailures: { queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/bench-failures', registerFunction: 'bench-register' },
+    }),
+    authorizer: AUTHORIZER_CONFIG.toEnv({
+      issuer: CONFIG_DEFAULTS.issuer,
+      tenantId: CONFIG_DEFAULTS.defaultTenantId,
+      mode: 'enforce',
+      tokenHeader: CONFIG_DEFAULTS.tokenHeader,
+      requireBinding: false,
+      limitedUse: true,
+      requireProof: false,
+      tokenLedgerTable: 'bench-ledger',
+      keySource: { kind: 'kms', registryTable: 'bench-registry', ...keys },
+      cacheSeconds: 0,
+    }),
+    demoHello: DEMO_HELLO_CONFIG.toEnv({}),
+    revocationList: REVOCATION_LIST_CONFIG.toEnv({ bucket: 'bench-builds', url: CONFIG_DEFAULTS.attestationStatusUrl }),
   };
 })();
 

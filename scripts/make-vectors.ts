@@ -9,8 +9,8 @@
  * Deliberately written from PROTOCOL.md with node:crypto alone, importing neither src/core nor
  * src/sdk: vectors produced by the code under test would only prove the code agrees with itself.
  * Everything is deterministic except `installProof`, because ECDSA signing is randomized; verifiers
- * check that it verifies, never byte equality. A proof already in the file that still verifies is
- * kept, so regenerating changes only what the spec changed. Tokens are HMAC-SHA256, so they are exact.
+ * check that it verifies, never byte equality. A proof already in the file that still verifies (in
+ * low-s form, §4.4) is kept, so regenerating changes only what the spec changed. Tokens are HMAC-SHA256, so they are exact.
  */
 import { createECDH, createHash, createHmac, createPrivateKey, sign, verify } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +24,16 @@ const HARDWARE_LABEL = 'attestor-hardware-v1';
 const b64u = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest();
 const NUL = Buffer.from([0]);
+
+/** PROTOCOL.md §4.4: s ≤ n/2, where n is the order of P-256's base point. */
+const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+const sOf = (signature: Buffer) => BigInt(`0x${signature.subarray(32).toString('hex')}`);
+const isLowS = (signature: Buffer) => signature.length === 64 && sOf(signature) <= P256_ORDER / 2n;
+/** (r, n − s) for a high s: the same signature in the only form verifiers accept. */
+function toLowS(signature: Buffer): Buffer {
+  if (isLowS(signature)) return signature;
+  return Buffer.concat([signature.subarray(0, 32), Buffer.from((P256_ORDER - sOf(signature)).toString(16).padStart(64, '0'), 'hex')]);
+}
 
 /** The file as it is, for the proofs worth keeping. */
 const previous: { cases?: { name: string; expected: { installProof: string } }[] } = existsSync(OUT) ? JSON.parse(readFileSync(OUT, 'utf8')) : {};
@@ -58,9 +68,11 @@ function makeCase(input: CaseInput) {
   const privateKey = createPrivateKey({ key: installKey, format: 'jwk' });
   const kept = previous.cases?.find((c) => c.name === input.name)?.expected.installProof;
   const keptProof = kept === undefined ? undefined : Buffer.from(kept, 'base64url');
-  const reusable = keptProof !== undefined && verify('sha256', installProofMessage, { key: privateKey, dsaEncoding: 'ieee-p1363' }, keptProof);
-  const installProof = reusable ? keptProof : sign('sha256', installProofMessage, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  const verifies = (proof: Buffer) => verify('sha256', installProofMessage, { key: privateKey, dsaEncoding: 'ieee-p1363' }, proof);
+  const reusable = keptProof !== undefined && isLowS(keptProof) && verifies(keptProof);
+  const installProof = reusable ? keptProof : toLowS(sign('sha256', installProofMessage, { key: privateKey, dsaEncoding: 'ieee-p1363' }));
   if (!verify('sha256', installProofMessage, { key: privateKey, dsaEncoding: 'ieee-p1363' }, installProof)) throw new Error(`${input.name}: proof does not verify`);
+  if (!isLowS(installProof)) throw new Error(`${input.name}: proof is not in low-s form`);
   return {
     name: input.name,
     description: input.description,

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Debian packages `npm test` needs beyond npm's: python3-jwt, which the check of the Python
-# example in docs/ENFORCEMENT.md runs under /usr/bin/python3. Installs what is missing (apt, as root
-# or through sudo) and says what to do where it cannot; `npm test` runs it first.
+# example in docs/ENFORCEMENT.md runs under /usr/bin/python3, and chromium (/usr/bin/chromium), the
+# headless browser the console tests (test/console) drive with playwright-core. Installs what is
+# missing (apt, as root or through sudo) and says what to do where it cannot; `npm test` runs it first.
 set -euo pipefail
-packages=(python3-jwt)
+packages=(python3-jwt chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -117,7 +117,7 @@ describe('attestor CLI against the local cloud', () => {
     expect(stderrLines(run)).toEqual([`error: cannot reach http://127.0.0.1:${port} (ECONNREFUSED): start the service with \`npm start\` or pass --endpoint`]);
   });
 
-  it('log --follow prints new attestations until Ctrl-C, then exits 0', async () => {
+  it('log --follow prints new attestations until Ctrl-C, then exits 130 (docs/CLI.md) without an error line', async () => {
     const child = spawn(process.execPath, [BIN, 'log', '--app', APP, '--follow', '--interval', '1s'], {
       cwd: dataDir,
       env: { PATH: process.env['PATH'], ATTESTOR_HOME: dataDir, ATTESTOR_ENDPOINT: cloud.endpoint },
@@ -135,7 +135,8 @@ describe('attestor CLI against the local cloud', () => {
       expect(response.status).toBe(200);
       await until(() => stdout.split('\n').filter(Boolean).length >= 2);
       child.kill('SIGINT');
-      expect(await exited).toBe(0);
+      expect(await exited).toBe(130);
+      expect(stderr).toBe('following (no attestations yet); Ctrl-C stops\n');
     } finally {
       // A failed expectation above must not leave the follower running after the suite.
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -619,7 +619,7 @@ describe('log and stats', () => {
     const polled = requests;
     await until(() => requests >= polled + 3);
     interrupt.abort();
-    expect(await following).toBe(0);
+    expect(await following).toBe(130);
     const jtis = stdout.lines.map((l) => (JSON.parse(l) as { jti: string }).jti);
     expect(jtis).toHaveLength(4);
     expect(new Set(jtis).size).toBe(4);
@@ -646,7 +646,7 @@ describe('log and stats', () => {
     const polled = requests;
     await until(() => requests >= polled + 3);
     interrupt.abort();
-    expect(await following).toBe(0);
+    expect(await following).toBe(130);
     const entries = stdout.lines.map((l) => JSON.parse(l) as { outcome: string; appVersion: string });
     expect(entries.map((e) => e.outcome)).toEqual(['fail', 'fail', 'fail']);
     expect(entries[2]!.appVersion).toBe('3.0.1');
@@ -754,6 +754,17 @@ describe('tenants', () => {
     expect(jwks.stderr.lines).toEqual(['no es256 keys: this tenant signs hs256 tokens, verified with `attestor keys secret`']);
     // The operator's own tenant is untouched.
     expect((await cli(['keys', 'list', '--json'])).json<Array<{ kid: string }>>().map((k) => k.kid)).not.toContain(kid);
+  });
+
+  it('a second rotation within the hour fails with one line saying when to retry, and creates nothing', async () => {
+    const before = (await cli(['--tenant', 'acme', 'keys', 'list', '--json'])).json<unknown[]>();
+    const again = await cli(['--tenant', 'acme', 'keys', 'rotate']);
+    expectFailure(
+      again,
+      1,
+      /^error: keys of tenant acme were rotated at [\dT:-]+Z: one rotation an hour, try again after [\dT:-]+Z \(in \d+ min\)$/,
+    );
+    expect((await cli(['--tenant', 'acme', 'keys', 'list', '--json'])).json<unknown[]>()).toHaveLength(before.length);
   });
 
   it('operator-only commands, unknown tenants and conflicting options fail with one line', async () => {

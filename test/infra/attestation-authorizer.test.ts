@@ -3,17 +3,14 @@
  * identity sources it chooses, what its role may do for each key source, its token ledger, and the
  * prop combinations it refuses at synth.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AttestationAuthorizer, AttestationKeySource, type AttestationAuthorizerProps } from '../../packages/cdk/src/attestation-authorizer';
 import { TOKEN_LEDGER_TABLE } from '../../packages/contracts/src/tables';
-import { authorizerConfigFromEnv } from '../../packages/service/src/composition/authorizer-config';
+import { AUTHORIZER_CONFIG, ConfigurationError, type Environment } from '../../packages/contracts/src/config';
 import { asList, fastApp, Synth, type Json } from './helpers';
 
-const ROOT = path.resolve(__dirname, '../..');
 const API_URL = 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod/';
 const STAGE_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod';
 const remote = () => AttestationKeySource.remote({ apiUrl: API_URL, stageArn: STAGE_ARN });
@@ -62,13 +59,11 @@ describe('environment contract (docs/ENFORCEMENT.md)', () => {
     });
   });
 
-  test('every variable it sets is one lambdas/authorizer.ts parses (src/adapters/authorizer-config.ts)', () => {
-    // The parser's file, and the shared module that names REQUIRE_HARDWARE for it and for this construct.
-    const source = ['packages/service/src/composition/authorizer-config.ts', 'packages/contracts/src/hardware-requirement.ts']
-      .map((file) => fs.readFileSync(path.join(ROOT, file), 'utf8'))
-      .join('\n');
-    const read = new Set([...source.matchAll(/'([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)'/g)].map((m) => m[1]!));
-    const f = customerApi(
+  test.each<[string, Partial<AttestationAuthorizerProps>, boolean]>([
+    ['the defaults, remote keys', {}, false],
+    ['the defaults, kms keys', {}, true],
+    [
+      'every option set',
       {
         requireBinding: true,
         bindingHeader: 'X-Session',
@@ -79,10 +74,19 @@ describe('environment contract (docs/ENFORCEMENT.md)', () => {
         tenantId: 'acme',
         issuer: 'https://attest.example.com',
         mode: 'monitor',
+        headerName: 'X-Attestation',
       },
       true,
-    );
-    for (const name of Object.keys(envOf(f))) if (name !== 'NODE_OPTIONS') expect(read).toContain(name);
+    ],
+    ['caching with binding', { resultsCacheTtl: Duration.seconds(30), requireBinding: true, requireHardware: ['android-key'] }, false],
+  ])('%s: the function is given exactly what its record writes, and reads back the settings the construct checked', (_what, props, kms) => {
+    const f = customerApi(props, kms);
+    // The template: the record's variables and Node's own, nothing else.
+    expect(Object.keys(envOf(f)).sort()).toEqual([...Object.keys(f.authorizer.environment), 'NODE_OPTIONS'].sort());
+    for (const name of Object.keys(f.authorizer.environment)) expect(AUTHORIZER_CONFIG.variables).toContain(name);
+    // What the function reads at cold start (names of tables are tokens here) is what the construct checked.
+    expect(AUTHORIZER_CONFIG.fromEnv(f.authorizer.environment)).toEqual(f.authorizer.config);
+    expect(AUTHORIZER_CONFIG.toEnv(AUTHORIZER_CONFIG.fromEnv(f.authorizer.environment))).toEqual(f.authorizer.environment);
   });
 
   test('each option reaches its variable', () => {
@@ -109,7 +113,7 @@ describe('environment contract (docs/ENFORCEMENT.md)', () => {
     const env = envOf(customerApi({ requireHardware }));
     expect(env['REQUIRE_HARDWARE']).toBe(text);
     // What the function reads back at cold start is what was asked for.
-    const parsed = authorizerConfigFromEnv({ REGISTRY_TABLE: 't', REQUIRE_HARDWARE: text }).requireHardware;
+    const parsed = AUTHORIZER_CONFIG.fromEnv({ REGISTRY_TABLE: 't', REQUIRE_HARDWARE: text }).requireHardware;
     expect(parsed).toEqual(requireHardware === false ? undefined : requireHardware === true ? ['app-attest', 'android-key'] : requireHardware);
   });
 
@@ -285,25 +289,38 @@ describe('conflicting props fail at synth, naming them', () => {
   const build = (props: Partial<AttestationAuthorizerProps>) => () => new AttestationAuthorizer(new Stack(fastApp(), 'X'), 'A', { keySource: remote(), ...props });
 
   test.each<[string, Partial<AttestationAuthorizerProps>, RegExp]>([
-    ['limitedUse + caching', { limitedUse: true, resultsCacheTtl: Duration.seconds(60) }, /limitedUse and resultsCacheTtl/],
-    ['requireProof + caching', { requireProof: true, resultsCacheTtl: Duration.seconds(60) }, /requireProof and resultsCacheTtl/],
-    ['monitor + caching', { mode: 'monitor', resultsCacheTtl: Duration.seconds(60) }, /mode 'monitor' and resultsCacheTtl/],
-    ['caching longer than the shortest token lifetime', { resultsCacheTtl: Duration.seconds(61) }, /resultsCacheTtl must be between 0 and 60/],
-    ['bindingHeader without requireBinding', { bindingHeader: 'X-Session' }, /bindingHeader.*requireBinding/],
-    ['binding to the token header', { requireBinding: true, bindingHeader: 'attestor-token' }, /headerName and bindingHeader/],
-    ['token header = proof header', { requireProof: true, headerName: 'Attestor-Proof' }, /headerName and requireProof/],
-    ['publicBaseUrl without requireProof', { publicBaseUrl: 'https://api.example.com' }, /publicBaseUrl.*requireProof/],
-    ['publicBaseUrl not https', { requireProof: true, publicBaseUrl: 'http://api.example.com' }, /publicBaseUrl must be an https URL/],
-    ['not a header name', { headerName: 'Attestor Token' }, /headerName must be an HTTP header name/],
-    ['bad tenant id', { tenantId: 'acme/1' }, /tenantId must match/],
-    ['bad mode', { mode: 'audit' as never }, /mode must be 'enforce' or 'monitor'/],
-    ['requireHardware as an empty list', { requireHardware: [] }, /requireHardware must not be an empty list: it would deny every token/],
+    ['limitedUse + caching', { limitedUse: true, resultsCacheTtl: Duration.seconds(60) }, /resultsCacheTtl\) must be 0 with LIMITED_USE \(limitedUse\)/],
+    [
+      'requireProof + caching',
+      { requireProof: true, resultsCacheTtl: Duration.seconds(60) },
+      /resultsCacheTtl\) must be 0 with REQUIRE_PROOF \(requireProof\)/,
+    ],
+    ['monitor + caching', { mode: 'monitor', resultsCacheTtl: Duration.seconds(60) }, /resultsCacheTtl\) must be 0 with AUTHORIZER_MODE \(mode\) monitor/],
+    [
+      'caching longer than the shortest token lifetime',
+      { resultsCacheTtl: Duration.seconds(61) },
+      /resultsCacheTtl\) must be a whole number of seconds from 0 to 60/,
+    ],
+    ['bindingHeader without requireBinding', { bindingHeader: 'X-Session' }, /\(bindingHeader\) is set but REQUIRE_BINDING \(requireBinding\) is not/],
+    [
+      'binding to the token header',
+      { requireBinding: true, bindingHeader: 'attestor-token' },
+      /\(headerName\) and BINDING_HEADER \(bindingHeader\) name the same header/,
+    ],
+    ['token header = proof header', { requireProof: true, headerName: 'Attestor-Proof' }, /\(headerName\) and REQUIRE_PROOF \(requireProof\) conflict/],
+    ['publicBaseUrl without requireProof', { publicBaseUrl: 'https://api.example.com' }, /\(publicBaseUrl\) is set but REQUIRE_PROOF \(requireProof\) is not/],
+    ['publicBaseUrl not https', { requireProof: true, publicBaseUrl: 'http://api.example.com' }, /\(publicBaseUrl\) must be an https URL/],
+    ['not a header name', { headerName: 'Attestor Token' }, /\(headerName\) must be an HTTP header name/],
+    ['bad tenant id', { tenantId: 'acme/1' }, /\(tenantId\) must match/],
+    ['bad mode', { mode: 'audit' as never }, /\(mode\) must be enforce or monitor, got "audit"/],
+    ['an empty issuer', { issuer: '' }, /\(issuer\) must not be empty/],
+    ['requireHardware as an empty list', { requireHardware: [] }, /REQUIRE_HARDWARE \(requireHardware\) must not be an empty list: it would deny every token/],
     [
       'requireHardware with an unknown kind',
       { requireHardware: ['play-integrity' as never] },
-      /requireHardware names "play-integrity", which is not a kind of hardware evidence: use app-attest or android-key/,
+      /REQUIRE_HARDWARE \(requireHardware\) names "play-integrity", which is not a kind of hardware evidence: use app-attest or android-key/,
     ],
-    ['requireHardware naming a kind twice', { requireHardware: ['app-attest', 'app-attest'] }, /requireHardware names app-attest twice/],
+    ['requireHardware naming a kind twice', { requireHardware: ['app-attest', 'app-attest'] }, /REQUIRE_HARDWARE \(requireHardware\) names app-attest twice/],
   ])('%s', (_, props, message) => {
     expect(build(props)).toThrow(message);
     expect(build(props)).toThrow(/^AttestationAuthorizer: /);
@@ -312,6 +329,99 @@ describe('conflicting props fail at synth, naming them', () => {
   test('tokenLedger without limitedUse or requireProof', () => {
     const stack = new Stack(fastApp(), 'Unused');
     const ledger = new dynamodb.Table(stack, 'Ledger', { partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING } });
-    expect(() => new AttestationAuthorizer(stack, 'A', { keySource: remote(), tokenLedger: ledger })).toThrow(/tokenLedger is set but neither limitedUse nor requireProof/);
+    expect(() => new AttestationAuthorizer(stack, 'A', { keySource: remote(), tokenLedger: ledger })).toThrow(
+      /\(tokenLedger\) is set but neither LIMITED_USE \(limitedUse\) nor REQUIRE_PROOF \(requireProof\) is/,
+    );
+  });
+});
+
+describe('one check at synth and at cold start: the construct refuses what the function would, in the same words', () => {
+  /** The message the construct throws for `props`, after its name; and the function's for `env` (its record's fromEnv). */
+  const atSynth = (props: Partial<AttestationAuthorizerProps>, kms = false): string => {
+    try {
+      customerApi(props, kms);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error('the construct accepted the props');
+  };
+  const atColdStart = (env: Environment): string => {
+    try {
+      AUTHORIZER_CONFIG.fromEnv(env);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigurationError);
+      return (error as Error).message;
+    }
+    throw new Error('the function accepted the environment');
+  };
+  // The environment each construct would write, were its props accepted.
+  const REMOTE = { KEY_SOURCE: 'remote', ATTESTOR_API_URL: API_URL };
+  const LEDGER = { TOKEN_LEDGER_TABLE: 'ledger' };
+
+  test.each<[string, Partial<AttestationAuthorizerProps>, Environment]>([
+    [
+      'single use and caching',
+      { limitedUse: true, resultsCacheTtl: Duration.seconds(60) },
+      { ...REMOTE, ...LEDGER, LIMITED_USE: 'true', AUTHORIZER_CACHE_TTL_SECONDS: '60' },
+    ],
+    [
+      'proofs and caching',
+      { requireProof: true, resultsCacheTtl: Duration.seconds(30) },
+      { ...REMOTE, ...LEDGER, REQUIRE_PROOF: 'true', AUTHORIZER_CACHE_TTL_SECONDS: '30' },
+    ],
+    [
+      'monitor mode and caching',
+      { mode: 'monitor', resultsCacheTtl: Duration.seconds(60) },
+      { ...REMOTE, AUTHORIZER_MODE: 'monitor', AUTHORIZER_CACHE_TTL_SECONDS: '60' },
+    ],
+    ['a cache past the shortest token', { resultsCacheTtl: Duration.seconds(61) }, { ...REMOTE, AUTHORIZER_CACHE_TTL_SECONDS: '61' }],
+    ['a binding header without binding', { bindingHeader: 'X-Session' }, { ...REMOTE, BINDING_HEADER: 'X-Session' }],
+    [
+      'binding to the token header',
+      { requireBinding: true, bindingHeader: 'attestor-token' },
+      { ...REMOTE, REQUIRE_BINDING: 'true', BINDING_HEADER: 'attestor-token' },
+    ],
+    [
+      'the token in the proof header',
+      { requireProof: true, headerName: 'Attestor-Proof' },
+      { ...REMOTE, ...LEDGER, REQUIRE_PROOF: 'true', TOKEN_HEADER: 'Attestor-Proof' },
+    ],
+    ['a base URL without proofs', { publicBaseUrl: 'https://api.example.com' }, { ...REMOTE, PUBLIC_BASE_URL: 'https://api.example.com' }],
+    [
+      'a base URL over plain http',
+      { requireProof: true, publicBaseUrl: 'http://api.example.com' },
+      { ...REMOTE, ...LEDGER, REQUIRE_PROOF: 'true', PUBLIC_BASE_URL: 'http://api.example.com' },
+    ],
+    ['a header name with a space', { headerName: 'Attestor Token' }, { ...REMOTE, TOKEN_HEADER: 'Attestor Token' }],
+    ['a tenant id with a slash', { tenantId: 'acme/1' }, { ...REMOTE, AUTHORIZER_TENANT: 'acme/1' }],
+    ['an unknown mode', { mode: 'audit' as never }, { ...REMOTE, AUTHORIZER_MODE: 'audit' }],
+    ['an unknown kind of hardware', { requireHardware: ['play-integrity' as never] }, { ...REMOTE, REQUIRE_HARDWARE: 'play-integrity' }],
+    ['a kind of hardware twice', { requireHardware: ['app-attest', 'app-attest'] }, { ...REMOTE, REQUIRE_HARDWARE: 'app-attest,app-attest' }],
+  ])('%s', (_what, props, env) => {
+    const coldStart = atColdStart(env);
+    expect(atSynth(props)).toBe(`AttestationAuthorizer: ${coldStart}`);
+  });
+
+  test('a ledger given to an authorizer that writes nothing', () => {
+    const stack = new Stack(fastApp(), 'Unused');
+    const ledger = new dynamodb.Table(stack, 'Ledger', { partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING } });
+    const synth = (() => {
+      try {
+        new AttestationAuthorizer(stack, 'A', { keySource: remote(), tokenLedger: ledger });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'accepted';
+    })();
+    expect(synth).toBe(`AttestationAuthorizer: ${atColdStart({ ...REMOTE, ...LEDGER })}`);
+  });
+
+  test('a kms key source with another alias prefix: the function reads the prefix the construct grants on', () => {
+    const stack = new Stack(fastApp(), 'Prefixed');
+    const registry = new dynamodb.Table(stack, 'Registry', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+    const keySource = AttestationKeySource.kms({ registryTable: registry, tenantKeyAliasPrefix: 'acme/' });
+    expect(() => new AttestationAuthorizer(stack, 'A', { keySource })).toThrow(
+      `AttestationAuthorizer: ${atColdStart({ REGISTRY_TABLE: 'r', TENANT_KEY_ALIAS_PREFIX: 'acme/' })}`,
+    );
   });
 });

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, type CfnElement } from 'aws-cdk-lib';
+import { App, Duration, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import {
@@ -20,7 +20,7 @@ import {
 } from '../../packages/cdk/src/attestor-stack';
 import { MAX_BODY_BYTES } from '../../packages/cdk/src/attestor-waf';
 import { tenantSecretKeyPolicy } from '../../packages/service/src/adapters/kms-key-policy';
-import { ConfigurationError, configFromEnv } from '../../packages/service/src/composition/environment';
+import { ConfigurationError, CONFIG_DEFAULTS, FUNCTION_CONFIGS, type FunctionConfigContract } from '../../packages/contracts/src/config';
 import { ATTESTATION_LOG_TABLE, HARDWARE_DEVICES_TABLE, NONCES_TABLE, REGISTRY_TABLE, REVOCATION_LIST_OBJECT_KEY } from '../../packages/contracts/src/tables';
 import { BUILD_KEY_PREFIX } from '../../packages/service/src/core/registration';
 import { TOKEN_HEADER_NAME } from '../../packages/contracts/src/protocol';
@@ -40,7 +40,10 @@ beforeAll(() => {
   stack = new AttestorStack(fastApp(), 'Attestor');
   s = new Synth(stack);
   variant = new AttestorStack(fastApp(), 'Variant', {
+    issuer: 'https://attest.example.com',
+    tokenTtl: Duration.minutes(15),
     operatorPrincipals: ['arn:aws:iam::123456789012:role/Ops', 'arn:aws:iam::123456789012:user/alice'],
+    demoAuthorizer: { mode: 'monitor', requireBinding: true, limitedUse: true, requireProof: true },
     registerReservedConcurrency: null,
     adminReservedConcurrency: null,
     rateLimitPer5Minutes: 2000,
@@ -60,10 +63,25 @@ const hardwareDevices = () => s.id(stack.tables.hardwareDevices);
 /** The one object of the builds bucket that holds the attestation status list. */
 const revocationListObject = () => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket(), 'Arn'] }, `/${REVOCATION_LIST_OBJECT_KEY}`]] });
 
-/** Environment variable names a parser module mentions: every quoted NAME_LIKE_THIS string in it. */
-function envNamesReadBy(file: string): Set<string> {
-  const source = fs.readFileSync(path.join(ROOT, file), 'utf8');
-  return new Set([...source.matchAll(/'([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)'/g)].map((m) => m[1]!));
+/**
+ * A function's environment as Lambda would hand it over: references to the stack's resources become
+ * values of their kind (a role's ARN, a table's name), so that the function's record can read them.
+ */
+function deployedEnv(synth: Synth, fn: CfnElement | lambda.IFunction): Record<string, string> {
+  const variables = synth.resource(fn as never)['Properties']['Environment']['Variables'] as Json;
+  const value = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    const ref = (v as Json)['Ref'] as string | undefined;
+    const att = (v as Json)['Fn::GetAtt'] as [string, string] | undefined;
+    const id = ref ?? att?.[0];
+    const type = id === undefined ? undefined : (synth.resources[id]?.['Type'] as string);
+    if (att && type === 'AWS::IAM::Role') return `arn:aws:iam::123456789012:role/${id}`;
+    if (att && type === 'AWS::KMS::Key') return `arn:aws:kms:eu-west-1:123456789012:key/${id}`;
+    if (ref && type === 'AWS::SQS::Queue') return `https://sqs.eu-west-1.amazonaws.com/123456789012/${id}`;
+    if (ref) return `${id}-name`;
+    throw new Error(`no stand-in for ${JSON.stringify(v)}`);
+  };
+  return Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, value(v)]));
 }
 
 // ---------- DynamoDB ----------
@@ -223,10 +241,9 @@ describe('decoy key', () => {
     expect(JSON.stringify(statements[0]!['Principal'])).toContain(':root');
   });
 
-  test('alias names restated in lib/ agree with the runtime defaults in src/adapters/environment.ts', () => {
-    const source = fs.readFileSync(path.join(ROOT, 'packages/service/src/composition/environment.ts'), 'utf8');
-    expect(source).toContain(`decoyKeyId: '${DECOY_KEY_ALIAS}'`);
-    expect(source).toContain(`tenantKeyAliasPrefix: '${TENANT_KEY_ALIAS_PREFIX}'`);
+  test('the alias names the stack creates and grants on are the ones the functions default to', () => {
+    expect([DECOY_KEY_ALIAS, TENANT_KEY_ALIAS_PREFIX]).toEqual(['alias/attestor/decoy', 'alias/attestor/tenant/']);
+    expect([CONFIG_DEFAULTS.decoyKeyId, CONFIG_DEFAULTS.tenantKeyAliasPrefix]).toEqual([DECOY_KEY_ALIAS, TENANT_KEY_ALIAS_PREFIX]);
   });
 });
 
@@ -263,9 +280,13 @@ describe('tenant keys (created at run time by the key-creating admin functions)'
     expect(deniedFor('default')).toBe(false);
   });
 
-  test('those variables are the ones src/adapters/environment.ts turns into the key policy', () => {
-    const read = envNamesReadBy('packages/service/src/composition/environment.ts');
-    for (const name of ['TENANT_KEY_SIGNER_ROLE_ARN', 'TENANT_KEY_VERIFIER_ROLE_ARNS', 'TENANT_KEY_ADMIN_ROLE_ARN']) expect(read).toContain(name);
+  test.each(KEY_CREATING_LAMBDAS)('%s reads those roles back as the key policy\'s, at cold start', (name) => {
+    const roles = (FUNCTION_CONFIGS[name].fromEnv(deployedEnv(s, stack.functions[name].fn)) as { tenantKeyPolicyRoles?: unknown }).tenantKeyPolicyRoles;
+    expect(roles).toEqual({
+      signerRoleArn: `arn:aws:iam::123456789012:role/${roleLogicalId('attest')}`,
+      verifierRoleArns: [`arn:aws:iam::123456789012:role/${roleLogicalId('authorizer')}`],
+      adminRoleArn: `arn:aws:iam::123456789012:role/${roleLogicalId(name)}`,
+    });
   });
 
   test('alias prefix and tag keys: one prefix for every tenant key, tags the admin may set', () => {
@@ -307,23 +328,27 @@ describe('functions', () => {
     });
   });
 
-  test.each(LAMBDA_NAMES)('%s: every environment variable is one its configuration parser reads', (name) => {
-    const parser =
-      name === 'authorizer'
-        ? 'packages/service/src/composition/authorizer-config.ts'
-        : name === 'revocationList'
-          ? 'packages/service/src/composition/revocation-list.ts'
-          : 'packages/service/src/composition/environment.ts';
-    const read = envNamesReadBy(parser);
-    const env = envOf(name);
-    expect(env['NODE_OPTIONS']).toBe('--enable-source-maps');
-    for (const key of Object.keys(env)) if (key !== 'NODE_OPTIONS') expect(read).toContain(key);
+  describe.each([
+    ['the default stack', () => [stack, s] as const],
+    ['the variant with every optional prop set', () => [variant, v] as const],
+  ])('%s', (_which, synthesized) => {
+    test.each(LAMBDA_NAMES)('%s is given exactly the variables its record writes for the settings it reads back at cold start', (name) => {
+      const [st, synth] = synthesized();
+      const { NODE_OPTIONS, ...env } = deployedEnv(synth, st.functions[name].fn);
+      expect(NODE_OPTIONS).toBe('--enable-source-maps');
+      const record = FUNCTION_CONFIGS[name] as FunctionConfigContract<unknown>;
+      // The cold start passes (no variable missing or malformed), and writing those settings again gives
+      // this environment back: no variable the function does not read, none missing, none spelled otherwise.
+      expect(record.toEnv(record.fromEnv(env))).toEqual(env);
+    });
   });
 
   test('each function gets the names it uses, and only those', () => {
     const names = (name: LambdaName) => Object.keys(envOf(name)).sort();
     const base = ['NODE_OPTIONS', 'NONCES_TABLE', 'REGISTRY_TABLE'];
-    expect(names('challenge')).toEqual(base.sort());
+    // challenge keeps nonces and nothing else; only attest has both tables (the others never read the nonces).
+    expect(names('challenge')).toEqual(['NODE_OPTIONS', 'NONCES_TABLE']);
+    const admin = ['NODE_OPTIONS', 'REGISTRY_TABLE'];
     const hardware = ['HARDWARE_DEVICES_TABLE', 'REVOCATION_LIST_BUCKET'];
     const attestNames = ['ATTESTATION_LOG_TABLE', 'ATTESTOR_ISSUER', 'ATTESTOR_TOKEN_TTL_SECONDS', 'DECOY_KEY_ID', 'TENANT_KEY_ALIAS_PREFIX', ...hardware];
     expect(names('attest')).toEqual([...base, ...attestNames].sort());
@@ -331,11 +356,13 @@ describe('functions', () => {
     expect(envOf('attest')['REVOCATION_LIST_BUCKET']).toEqual({ Ref: bucket() });
     expect(names('revocationList')).toEqual(['NODE_OPTIONS', 'REVOCATION_LIST_BUCKET']);
     expect(envOf('revocationList')['REVOCATION_LIST_BUCKET']).toEqual({ Ref: bucket() });
-    expect(names('register')).toEqual([...base, 'ATTESTATION_LOG_TABLE', 'BUILDS_BUCKET'].sort());
+    expect(names('register')).toEqual([...admin, 'ATTESTATION_LOG_TABLE', 'BUILDS_BUCKET'].sort());
     const keyPolicy = ['DECOY_KEY_ID', 'TENANT_KEY_ALIAS_PREFIX', 'TENANT_KEY_SIGNER_ROLE_ARN', 'TENANT_KEY_VERIFIER_ROLE_ARNS', 'TENANT_KEY_ADMIN_ROLE_ARN'];
-    expect(names('adminCatalog')).toEqual([...base, 'ATTESTATION_LOG_TABLE'].sort());
-    expect(names('adminKeys')).toEqual([...base, ...keyPolicy].sort());
-    expect(names('adminUploads')).toEqual([...base, 'BUILDS_BUCKET', ...keyPolicy].sort());
+    expect(names('adminCatalog')).toEqual([...admin, 'ATTESTATION_LOG_TABLE'].sort());
+    expect(names('adminKeys')).toEqual([...admin, ...keyPolicy].sort());
+    expect(names('adminUploads')).toEqual([...admin, 'BUILDS_BUCKET', ...keyPolicy, 'REGISTER_FAILURES_QUEUE_URL', 'REGISTER_FUNCTION_NAME'].sort());
+    expect(envOf('adminUploads')['REGISTER_FAILURES_QUEUE_URL']).toEqual({ Ref: s.id(stack.registerFailures) });
+    expect(envOf('adminUploads')['REGISTER_FUNCTION_NAME']).toEqual({ Ref: fnLogicalId('register') });
     expect(envOf('adminUploads')['BUILDS_BUCKET']).toEqual({ Ref: bucket() });
     expect(names('demoHello')).toEqual(['NODE_OPTIONS']);
     expect(envOf('attest')['NONCES_TABLE']).toEqual({ Ref: nonces() });
@@ -348,7 +375,10 @@ describe('functions', () => {
   test.each(ADMIN_LAMBDAS)('operatorPrincipals reach %s as ATTESTOR_OPERATOR_PRINCIPALS', (name) => {
     const env = v.resource(variant.functions[name].fn)['Properties']['Environment']['Variables'];
     expect(env['ATTESTOR_OPERATOR_PRINCIPALS']).toBe('arn:aws:iam::123456789012:role/Ops,arn:aws:iam::123456789012:user/alice');
-    expect(envNamesReadBy('packages/service/src/composition/environment.ts')).toContain('ATTESTOR_OPERATOR_PRINCIPALS');
+    expect(FUNCTION_CONFIGS[name].fromEnv(deployedEnv(v, variant.functions[name].fn)).operatorPrincipals).toEqual([
+      'arn:aws:iam::123456789012:role/Ops',
+      'arn:aws:iam::123456789012:user/alice',
+    ]);
   });
 
   test.each(LAMBDA_NAMES)('%s: logs to its own log group with a retention', (name) => {
@@ -545,7 +575,11 @@ describe('iam', () => {
     const createKeys = ['kms:CreateAlias', 'kms:CreateKey', 'kms:DescribeKey', 'kms:EnableKeyRotation', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:GetPublicKey', 'kms:TagResource'];
     expect(actions('adminCatalog')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     expect(actions('adminKeys')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', ...createKeys, 'kms:ScheduleKeyDeletion'].sort());
-    expect(actions('adminUploads')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', ...createKeys, 's3:PutObject'].sort());
+    // Listing register failures (sqs) and retrying one through the register function (lambda).
+    const registerFailures = ['lambda:InvokeFunction', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage'];
+    expect(actions('adminUploads')).toEqual(
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', ...createKeys, 's3:PutObject', ...registerFailures].sort(),
+    );
     expect(actions('demoHello')).toEqual([]);
     expect(actions('revocationList')).toEqual(['s3:PutObject']);
   });
@@ -629,6 +663,34 @@ describe('iam', () => {
   test('admin functions: only adminCatalog deletes registry items (apps, registrations, devices)', () => {
     expect(s.allowing(roleLogicalId('adminCatalog'), 'dynamodb:DeleteItem')).toHaveLength(1);
     for (const name of ['adminKeys', 'adminUploads'] as const) expect(s.allowing(roleLogicalId(name), 'dynamodb:DeleteItem')).toHaveLength(0);
+  });
+
+  test.each([
+    ['adminCatalog', ['APP#*', 'PRINCIPAL#*', 'TENANT#*'], ['APP#*', 'TENANT#*']],
+    ['adminKeys', ['APP#*', 'KEYS#*', 'PRINCIPAL#*', 'TENANT#*', 'TENANTS'], ['APP#*', 'KEYS#*', 'PRINCIPAL#*', 'TENANT#*', 'TENANTS']],
+    ['adminUploads', ['APP#*', 'KEYS#*', 'PRINCIPAL#*', 'UPLOAD#*'], ['APP#*', 'KEYS#*', 'TENANT#*', 'UPLOAD#*']],
+  ] as const)('%s reads only partitions %j and writes only %j of the registry', (name, reads, writes) => {
+    // Prepare
+    const role = roleLogicalId(name);
+    const onRegistry = (action: string) => s.allowing(role, action).filter((st) => refers(st.Resource, registry()));
+    const patterns = (statements: Statement[]) => [...new Set(statements.flatMap((st) => asList(leadingKeys(st) as string[])))].sort();
+    // Assess: every registry statement is scoped, the Null check refuses a call that names no partition (Scan).
+    for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) {
+      for (const st of onRegistry(action)) expect(st.Condition?.['Null']).toEqual({ 'dynamodb:LeadingKeys': 'false' });
+    }
+    expect(patterns([...onRegistry('dynamodb:GetItem'), ...onRegistry('dynamodb:Query')])).toEqual([...reads].sort());
+    const writing = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'].flatMap(onRegistry);
+    expect(patterns(writing)).toEqual([...writes].sort());
+  });
+
+  test('only adminKeys may write PRINCIPAL# items (who administers what) or key records beside adminUploads\' first key', () => {
+    for (const name of LAMBDA_NAMES) {
+      const writes = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'].flatMap((a) => s.allowing(roleLogicalId(name), a));
+      const onRegistry = writes.filter((st) => refers(st.Resource, registry()));
+      const patterns = onRegistry.flatMap((st) => asList((leadingKeys(st) ?? ['*']) as string[]));
+      if (name !== 'adminKeys') expect(patterns.some((p) => 'PRINCIPAL#arn:aws:iam::123456789012:role/x'.startsWith(p.replace(/\*$/, '')))).toBe(false);
+      if (name !== 'adminKeys' && name !== 'adminUploads') expect(patterns).not.toContain('KEYS#*');
+    }
   });
 
   test('nobody may Scan, or change or delete tables; only adminCatalog deletes registry items', () => {
@@ -778,12 +840,21 @@ describe('iam', () => {
     }
   });
 
-  test('register may send to its failure queue and nowhere else', () => {
+  test('register may send to its failure queue, adminUploads read and delete from it and invoke register, and nothing else touches either', () => {
+    const queue = { 'Fn::GetAtt': [s.id(stack.registerFailures), 'Arn'] };
     for (const name of LAMBDA_NAMES) {
       const sqsStatements = s.statementsOf(roleLogicalId(name)).filter((st) => asList(st.Action).some((a) => a.startsWith('sqs:')));
-      if (name !== 'register') expect(sqsStatements).toHaveLength(0);
-      else for (const st of sqsStatements) expect(st.Resource).toEqual({ 'Fn::GetAtt': [s.id(stack.registerFailures), 'Arn'] });
+      const invokeStatements = s.statementsOf(roleLogicalId(name)).filter((st) => asList(st.Action).some((a) => a.startsWith('lambda:')));
+      if (name !== 'register' && name !== 'adminUploads') expect(sqsStatements).toHaveLength(0);
+      for (const st of sqsStatements) expect(st.Resource).toEqual(queue);
+      if (name !== 'adminUploads') expect(invokeStatements).toHaveLength(0);
+      else {
+        expect(invokeStatements.flatMap((st) => asList(st.Action))).toEqual(['lambda:InvokeFunction']);
+        expect(invokeStatements.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [s.id(stack.functions.register.fn), 'Arn'] }]);
+      }
     }
+    const adminSqs = s.statementsOf(roleLogicalId('adminUploads')).flatMap((st) => asList(st.Action)).filter((a) => a.startsWith('sqs:'));
+    expect(adminSqs.sort()).toEqual(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage']);
   });
 
   test('demoHello: nothing beyond its logs', () => {
@@ -825,10 +896,10 @@ describe('hardware evidence', () => {
     expect(() => clean.synth()).not.toThrow();
   });
 
-  test('a deployed function refuses the test-roots variable at cold start too', () => {
-    const env = { NONCES_TABLE: 'n', REGISTRY_TABLE: 'r' };
-    expect(() => configFromEnv(env)).not.toThrow();
-    expect(() => configFromEnv({ ...env, [TEST_ROOTS_VARIABLE]: '/tmp/roots.json' })).toThrow(ConfigurationError);
+  test.each(LAMBDA_NAMES)('%s refuses the test-roots variable at cold start too', (name) => {
+    const env = deployedEnv(s, stack.functions[name].fn);
+    expect(() => FUNCTION_CONFIGS[name].fromEnv(env)).not.toThrow();
+    expect(() => FUNCTION_CONFIGS[name].fromEnv({ ...env, [TEST_ROOTS_VARIABLE]: '/tmp/roots.json' })).toThrow(ConfigurationError);
   });
 });
 

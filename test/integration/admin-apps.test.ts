@@ -9,7 +9,7 @@ import { CLEAN_DEVICE, newInstallKey, type InstallKey } from '../support/protoco
 import { CATALOG_CACHE_SECONDS } from '../../packages/service/src/core/catalog-cache';
 import { DEFAULT_HARDWARE_POLICY } from '../../packages/contracts/src/admin-api';
 import { jwkThumbprint } from '../../packages/verify/src/core/install-key';
-import { afterCatalogCache, attestToken, removeDir, startTestCloud, tokenPasses, type TestCloud } from './admin-support';
+import { afterCatalogCache, attestToken, createTenant, removeDir, startTestCloud, tokenPasses, type Credential, type TestCloud } from './admin-support';
 
 const APP = 'com.example.admin';
 let t: TestCloud;
@@ -75,6 +75,22 @@ describe('apps', () => {
     expect((await t.admin('GET', '/v1/admin/apps')).body['apps']).not.toContainEqual(expect.objectContaining({ appId }));
     expect((await t.admin('DELETE', `/v1/admin/apps/${appId}`)).status).toBe(404);
     expect((await t.admin('GET', `/v1/admin/apps/${appId}/registrations`)).status).toBe(404);
+  });
+
+  test('concurrent creates of one id: only the creator gets 201, its own tenant 200, another tenant 409', async () => {
+    // Prepare: two tenants racing for one id, each with several requests in flight at once.
+    const appId = 'com.example.raced';
+    const rival = await createTenant(t, 'rival');
+    const create = (as?: Credential) => t.admin('POST', '/v1/admin/apps', { appId }, as);
+    // Act
+    const answers = await Promise.all([...Array.from({ length: 8 }, () => create()), ...Array.from({ length: 8 }, () => create(rival))]);
+    // Assess
+    const [operators, rivals] = [answers.slice(0, 8).map((a) => a.status), answers.slice(8).map((a) => a.status)];
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
+    const [winners, losers] = operators.includes(201) ? [operators, rivals] : [rivals, operators];
+    expect(winners.filter((status) => status !== 201).every((status) => status === 200)).toBe(true);
+    expect(losers.every((status) => status === 409)).toBe(true);
+    await t.admin('DELETE', `/v1/admin/apps/${appId}`, undefined, operators.includes(201) ? undefined : rival);
   });
 });
 

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
 import { createHmac } from 'node:crypto';
-import { registerBuildForTest } from '../support/local-admin';
+import { registerBuildForTest, signedAdminFetch } from '../support/local-admin';
 import { decodeJwtPart, newInstallKey } from '../support/protocol-client';
 import { KEY_PUBLICATION_SECONDS, RETIREMENT_DELAY_SECONDS } from '../../packages/service/src/core/tenant-keys';
 import { attestToken, createTenant, removeDir, startTestCloud, tenantSecrets, tokenPasses, type TestCloud } from './admin-support';
@@ -179,4 +179,34 @@ test("one tenant's rotation leaves another's keys alone", async () => {
   expect((await t.admin('POST', '/v1/admin/keys/rotate', undefined, acme)).status).toBe(201);
   expect(await keys()).toEqual(defaultBefore);
   expect(((await t.admin('GET', '/v1/admin/keys', undefined, acme)).body['keys'] as unknown[]).length).toBe((acmeBefore['keys'] as unknown[]).length + 1);
+});
+
+test('a tenant may rotate once an hour: concurrent or later rotations get 429 with Retry-After and create nothing; operators are exempt', async () => {
+  // Prepare: a tenant credential that tries to create keys as fast as it can (issue 13: ten in 215 ms).
+  const greedy = await createTenant(t, 'greedy-keys');
+  const kmsKeysOf = async () => ((await t.admin('GET', '/v1/admin/keys', undefined, greedy)).body['keys'] as unknown[]).length;
+  const before = await kmsKeysOf();
+
+  // Act
+  const burst = await Promise.all(Array.from({ length: 10 }, () => t.admin('POST', '/v1/admin/keys/rotate', { format: 'es256' }, greedy)));
+  t.clock.advance(3599);
+  const early = await signedAdminFetch(t.cloud, 'POST', '/v1/admin/keys/rotate', {}, greedy);
+  const earlyBody = (await early.json()) as Record<string, unknown>;
+  t.clock.advance(1);
+  const onTime = await t.admin('POST', '/v1/admin/keys/rotate', undefined, greedy);
+  const operator = [await t.admin('POST', '/v1/admin/keys/rotate'), await t.admin('POST', '/v1/admin/keys/rotate')];
+
+  // Assess
+  const statuses = burst.map((r) => r.status);
+  expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+  expect(statuses.filter((s) => s === 429)).toHaveLength(9);
+  expect(burst.find((r) => r.status === 429)!.body).toEqual({
+    error: 'rate_limited',
+    message: expect.stringMatching(/^keys of tenant greedy-keys were rotated at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: one rotation an hour, try again after /),
+  });
+  expect([early.status, early.headers.get('retry-after')]).toEqual([429, '1']);
+  expect(earlyBody['error']).toBe('rate_limited');
+  expect(onTime.status).toBe(201);
+  expect(await kmsKeysOf()).toBe(before + 2);
+  expect(operator.map((r) => r.status)).toEqual([201, 201]);
 });

@@ -96,8 +96,8 @@ describe('DynamoDbNonceStore', () => {
     const first = await nonces.consume(nonceId, 'com.example.app', NOW);
     const second = await nonces.consume(nonceId, 'com.example.app', NOW);
     // Assess
-    expect(first).toBe(true);
-    expect(second).toBe(false);
+    expect(first).toEqual({ nonceId, appId: 'com.example.app', expiresAt: NOW + 60 });
+    expect(second).toBeUndefined();
   });
 
   it('stores expiresAt and the TTL attribute as numbers', async () => {
@@ -113,14 +113,14 @@ describe('DynamoDbNonceStore', () => {
   });
 
   it('refuses an unknown nonce', async () => {
-    await expect(nonces.consume(unique('n'), 'com.example.app', NOW)).resolves.toBe(false);
+    await expect(nonces.consume(unique('n'), 'com.example.app', NOW)).resolves.toBeUndefined();
   });
 
   it('refuses an expired nonce, including at the exact expiry second', async () => {
     const nonceId = unique('n');
     await nonces.put({ nonceId, appId: 'com.example.app', expiresAt: NOW + 60 });
-    await expect(nonces.consume(nonceId, 'com.example.app', NOW + 60)).resolves.toBe(false);
-    await expect(nonces.consume(nonceId, 'com.example.app', NOW + 3600)).resolves.toBe(false);
+    await expect(nonces.consume(nonceId, 'com.example.app', NOW + 60)).resolves.toBeUndefined();
+    await expect(nonces.consume(nonceId, 'com.example.app', NOW + 3600)).resolves.toBeUndefined();
   });
 
   it("refuses another app's nonce without consuming it", async () => {
@@ -131,8 +131,8 @@ describe('DynamoDbNonceStore', () => {
     const wrongApp = await nonces.consume(nonceId, 'com.example.other', NOW);
     const rightApp = await nonces.consume(nonceId, 'com.example.app', NOW);
     // Assess
-    expect(wrongApp).toBe(false);
-    expect(rightApp).toBe(true);
+    expect(wrongApp).toBeUndefined();
+    expect(rightApp).toBeDefined();
   });
 
   it('lets exactly one of 50 concurrent consumes succeed', async () => {
@@ -143,6 +143,20 @@ describe('DynamoDbNonceStore', () => {
     const results = await Promise.all(Array.from({ length: 50 }, () => nonces.consume(nonceId, 'com.example.app', NOW)));
     // Assess
     expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('puts a consumed nonce back as it was, once, and never over a live one', async () => {
+    // Prepare
+    const nonceId = unique('n');
+    await nonces.put({ nonceId, appId: 'com.example.app', expiresAt: NOW + 60 });
+    const removed = await nonces.consume(nonceId, 'com.example.app', NOW);
+    // Act: a retried restore must not fail, and the nonce is single-use again after it
+    await nonces.restore(removed!);
+    await nonces.restore(removed!);
+    const again = await Promise.all(Array.from({ length: 20 }, () => nonces.consume(nonceId, 'com.example.app', NOW)));
+    // Assess
+    expect(again.filter(Boolean)).toEqual([{ nonceId, appId: 'com.example.app', expiresAt: NOW + 60 }]);
+    await expect(nonces.consume(nonceId, 'com.example.app', NOW + 60)).resolves.toBeUndefined();
   });
 });
 
@@ -158,9 +172,9 @@ describe('DynamoDbAppStore', () => {
     const created = await apps.ensureApp({ appId, tenantId: 'tenant-a', createdAt: NOW });
     const again = await apps.ensureApp({ appId, tenantId: 'tenant-b', createdAt: NOW + 10 });
     // Assess
-    expect(created).toEqual({ appId, tenantId: 'tenant-a', createdAt: NOW });
-    expect(again).toEqual(created);
-    await expect(apps.getApp(appId)).resolves.toEqual(created);
+    expect(created).toEqual({ app: { appId, tenantId: 'tenant-a', createdAt: NOW }, created: true });
+    expect(again).toEqual({ app: created.app, created: false });
+    await expect(apps.getApp(appId)).resolves.toEqual(created.app);
   });
 
   it('settles concurrent ensureApp calls from two tenants on one owner', async () => {
@@ -169,7 +183,14 @@ describe('DynamoDbAppStore', () => {
       apps.ensureApp({ appId, tenantId: 'tenant-a', createdAt: NOW }),
       apps.ensureApp({ appId, tenantId: 'tenant-b', createdAt: NOW }),
     ]);
-    expect(a.tenantId).toBe(b.tenantId);
+    expect(a.app.tenantId).toBe(b.app.tenantId);
+    expect([a.created, b.created].sort()).toEqual([false, true]);
+  });
+
+  it('says created to exactly one of many concurrent calls of one tenant', async () => {
+    const appId = unique('com.example');
+    const results = await Promise.all(Array.from({ length: 10 }, () => apps.ensureApp({ appId, tenantId: 'tenant-a', createdAt: NOW })));
+    expect(results.filter((r) => r.created)).toHaveLength(1);
   });
 });
 

@@ -12,9 +12,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startS3, type LocalS3 } from '../../packages/local/src/s3';
 import { listen } from '../../packages/local/src/listen';
 import { GOOGLE_ATTESTATION_STATUS_URL, REVOCATION_LIST_OBJECT_KEY } from '../../packages/contracts/src/tables';
-import { revocationListConfigFromEnv, revocationListDeps } from '../../packages/service/src/composition/revocation-list';
+import { revocationListDeps } from '../../packages/service/src/composition/revocation-list';
+import { ATTEST_CONFIG, REVOCATION_LIST_CONFIG } from '../../packages/contracts/src/config';
 import { hardwareDepsFor } from '../../packages/service/src/composition/hardware';
-import { ConfigurationError, configFromEnv, type ServiceConfig } from '../../packages/service/src/composition/environment';
+import { ConfigurationError, type ServiceConfig } from '../../packages/service/src/composition/environment';
 import { revocationListHandler } from '../../packages/service/src/handlers/revocation-list';
 import { silentLogger, type Logger } from '../../packages/service/src/handlers/log';
 import { ManualClock } from '../support/memory';
@@ -110,22 +111,22 @@ describe('the local cloud: a file', () => {
 
 describe('configuration', () => {
   it('the revocation function needs its bucket, defaults to Google, and takes https only', () => {
-    expect(() => revocationListConfigFromEnv({})).toThrow(ConfigurationError);
-    expect(revocationListConfigFromEnv({ REVOCATION_LIST_BUCKET: 'b' })).toMatchObject({ bucket: 'b', url: GOOGLE_ATTESTATION_STATUS_URL });
-    expect(() => revocationListConfigFromEnv({ REVOCATION_LIST_BUCKET: 'b', ATTESTATION_STATUS_URL: 'http://mirror.example/status' })).toThrow(
+    expect(() => REVOCATION_LIST_CONFIG.fromEnv({})).toThrow(ConfigurationError);
+    expect(REVOCATION_LIST_CONFIG.fromEnv({ REVOCATION_LIST_BUCKET: 'b' })).toEqual({ bucket: 'b', url: GOOGLE_ATTESTATION_STATUS_URL });
+    expect(() => REVOCATION_LIST_CONFIG.fromEnv({ REVOCATION_LIST_BUCKET: 'b', ATTESTATION_STATUS_URL: 'http://mirror.example/status' })).toThrow(
       ConfigurationError,
     );
   });
 
   it('attest takes a bucket or a file, not both, and device records from HARDWARE_DEVICES_TABLE', () => {
     const base = { NONCES_TABLE: 'n', REGISTRY_TABLE: 'r' };
-    expect(configFromEnv({ ...base, HARDWARE_DEVICES_TABLE: 'h', REVOCATION_LIST_BUCKET: 'b' })).toMatchObject({
+    expect(ATTEST_CONFIG.fromEnv({ ...base, HARDWARE_DEVICES_TABLE: 'h', REVOCATION_LIST_BUCKET: 'b' })).toMatchObject({
       hardwareDevicesTable: 'h',
       revocationList: { bucket: 'b' },
     });
-    expect(configFromEnv({ ...base, REVOCATION_LIST_FILE: '/tmp/s.json' })).toMatchObject({ revocationList: { file: '/tmp/s.json' } });
-    expect(() => configFromEnv({ ...base, REVOCATION_LIST_BUCKET: 'b', REVOCATION_LIST_FILE: '/tmp/s.json' })).toThrow(ConfigurationError);
-    expect(configFromEnv(base)).not.toHaveProperty('hardwareDevicesTable');
-    expect(configFromEnv(base)).not.toHaveProperty('hardwareTestRoots');
+    expect(ATTEST_CONFIG.fromEnv({ ...base, REVOCATION_LIST_FILE: '/tmp/s.json' })).toMatchObject({ revocationList: { file: '/tmp/s.json' } });
+    expect(() => ATTEST_CONFIG.fromEnv({ ...base, REVOCATION_LIST_BUCKET: 'b', REVOCATION_LIST_FILE: '/tmp/s.json' })).toThrow(ConfigurationError);
+    expect(ATTEST_CONFIG.fromEnv(base)).not.toHaveProperty('hardwareDevicesTable');
+    expect(ATTEST_CONFIG.fromEnv(base)).not.toHaveProperty('revocationList');
   });
 });

@@ -34,6 +34,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKmsServer, type KmsServer } from '../../packages/local/src/kms-server';
 import { generateP256KeyPair } from '../../packages/local/src/kms/p256';
+import { isLowS } from '../../packages/contracts/src/p256';
+import { derToP1363 } from '../../packages/service/src/core/ecdsa';
 
 /** The local cloud's service credential, the only one the endpoint knows by default. */
 const SERVICE_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -82,6 +84,23 @@ afterAll(async () => {
 });
 
 describe('signing keys', () => {
+  it('returns only low-s signatures (PROTOCOL.md §4.4), which verify', async () => {
+    // Prepare: 64 signatures leave a high s by chance with probability 2^-64 if nothing normalised.
+    const keyId = await newKey(kms);
+    const publicKey = await publicKeyOf(kms, keyId);
+    const message = Buffer.from('header.claims', 'ascii');
+
+    // Act
+    const signatures = await Promise.all(Array.from({ length: 64 }, async () => Buffer.from((await rawSign(kms, keyId, message)).Signature!)));
+
+    // Assess
+    for (const der of signatures) {
+      const p1363 = derToP1363(der);
+      expect(isLowS(p1363)).toBe(true);
+      expect(verify('sha256', message, publicKey, der)).toBe(true);
+    }
+  });
+
   it('creates a P-256 signing key whose RAW signatures are DER and verify with node:crypto', async () => {
     // Prepare
     const created = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Description: 'test key' }));

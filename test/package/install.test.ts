@@ -264,6 +264,42 @@ describe('the docs\' examples run from the installed packages against the instal
     expect((JSON.parse(secrets) as { keys: unknown[] }).keys.length).toBeGreaterThan(0);
   });
 
+  it('the installed CLI serves `attestor console`: its help, its page and every module the page imports, from the tarball alone', async () => {
+    const cli = join(cliDir, 'node_modules', '.bin', 'attestor');
+    expect(await runOk(node24, [cli, 'console', '--help'], { cwd: sdkDir, env: baseEnv() })).toContain('Usage: attestor console [options]');
+    const child = spawn(node24, [cli, 'console', '--no-open'], { cwd: sdkDir, env: baseEnv() });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      const link = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const m = /^(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{43})$/m.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        child.once('exit', (code) => reject(new Error(`attestor console exited (${code}):\n${out}`)));
+      });
+      const headers = { 'x-attestor-console-token': new URL(link).searchParams.get('token')! };
+      const page = await fetch(new URL('/', link), { headers });
+      expect(page.status).toBe(200);
+      // Every file the page names, then every module those import, until none is new: all served.
+      const pending = [...(await page.text()).matchAll(/(?:src|href)="(\/assets\/[\w.-]+)"/g)].map((m) => m[1]!);
+      const served = new Set<string>();
+      for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
+        if (served.has(path)) continue;
+        const res = await fetch(new URL(path, link), { headers });
+        expect({ path, status: res.status }).toEqual({ path, status: 200 });
+        served.add(path);
+        for (const m of (await res.text()).matchAll(/from '\.\/([\w-]+\.js)'/g)) pending.push(`/assets/${m[1]}`);
+      }
+      expect([...served]).toEqual(expect.arrayContaining(['/assets/main.js', '/assets/verdicts-page.js', '/assets/uplot.js', '/assets/uplot.css']));
+    } finally {
+      child.kill('SIGINT');
+      await exited;
+    }
+  });
+
   it(`README's app (the SDK alone, Node ${OLDEST_CLIENT_NODE}) gets a token and a 200 from the protected route`, async () => {
     const result = await timed('app', () => onNode20([app, 'my-app.bin'], { cwd: sdkDir, env: { ...baseEnv(), ATTESTOR_ENDPOINT: endpoint } }));
     expect(result.stderr.replace(/.*ExperimentalWarning.*\n|.*node --trace-warnings.*\n/g, '')).toBe('');

@@ -253,10 +253,12 @@ describe('verdict secrecy', () => {
     const recoverable = genuine.filter((t) => recoveredKeys(t).length > 0).length / genuine.length;
     expect(recoverable).toBeGreaterThan(0.35);
     expect(recoverable).toBeLessThan(0.65);
-    // ...and scores chance (400 test tokens: σ = 2.5 %), where it catches the control.
+    // ...and scores chance (400 test tokens: σ = 2.5 %), where it catches the control: "recoverable
+    // means pass" is right on every decoy and half the passes, 75 % (σ = 2.2 %), so its floor of 65 %
+    // is over four σ below, and over six σ above the chance line the real tokens stay under.
     expect(test).toHaveLength(400);
     for (const score of Object.values(scores)) expect(score).toBeLessThanOrEqual(0.58);
-    expect(control).toBeGreaterThan(0.68);
+    expect(control).toBeGreaterThan(0.65);
     // Nothing is published to check an hs256 token against.
     expect(jwks).toEqual({ keys: [] });
     // Not by luck: every visible part of every token is the same, pass or decoy.

@@ -2,7 +2,8 @@
  * In-memory implementations of the core's ports, for unit tests of the protocol logic.
  * Integration tests use the real adapters against the local cloud instead.
  */
-import { createPublicKey, createSecretKey, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createPublicKey, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { signEs256 } from './es256';
 import { jwkThumbprint, type InstallPublicJwk } from '../../packages/verify/src/core/install-key';
 import type { Policy } from '../../packages/service/src/core/policy';
 import { KeyConflictError } from '../../packages/service/src/core/errors';
@@ -62,11 +63,14 @@ export class MemoryNonceStore implements NonceStore {
   async put(record: NonceRecord): Promise<void> {
     this.records.set(record.nonceId, record);
   }
-  async consume(nonceId: string, appId: string, nowSeconds: number): Promise<boolean> {
+  async consume(nonceId: string, appId: string, nowSeconds: number): Promise<NonceRecord | undefined> {
     const record = this.records.get(nonceId);
-    if (!record || record.appId !== appId || record.expiresAt <= nowSeconds) return false;
+    if (!record || record.appId !== appId || record.expiresAt <= nowSeconds) return undefined;
     this.records.delete(nonceId);
-    return true;
+    return record;
+  }
+  async restore(record: NonceRecord): Promise<void> {
+    if (!this.records.has(record.nonceId)) this.records.set(record.nonceId, record);
   }
 }
 
@@ -111,8 +115,9 @@ export class MemoryTenantApps extends MemoryPort implements TenantApps {
     return this.store.apps.get(appId);
   }
   async ensureApp(app: AppRecord) {
-    if (!this.store.apps.has(app.appId)) this.store.apps.set(app.appId, app);
-    return this.store.apps.get(app.appId)!;
+    const created = !this.store.apps.has(app.appId);
+    if (created) this.store.apps.set(app.appId, app);
+    return { app: this.store.apps.get(app.appId)!, created };
   }
   async listApps(tenantId: string) {
     return [...this.store.apps.values()].filter((a) => a.tenantId === tenantId).sort((a, b) => (a.appId < b.appId ? -1 : 1));
@@ -253,11 +258,25 @@ export class MemoryTenantKeyStore extends MemoryPort implements TenantKeyStore {
       keys[i] = { ...rest, deletionScheduledAt: at };
     }
   }
+  /** When each tenant last claimed a rotation. */
+  readonly rotations = new Map<string, number>();
+  async claimRotation(tenantId: string, now: number, intervalSeconds: number) {
+    const standing = this.rotations.get(tenantId);
+    if (standing !== undefined && standing > now - intervalSeconds) return standing;
+    this.rotations.set(tenantId, now);
+    return undefined;
+  }
+  async releaseRotation(tenantId: string, claimedAt: number) {
+    if (this.rotations.get(tenantId) === claimedAt) this.rotations.delete(tenantId);
+  }
 }
 
 export class MemoryTenantDirectory extends MemoryPort implements TenantDirectory {
   async getTenant(tenantId: string) {
     return this.store.tenants.get(tenantId);
+  }
+  async deleteTenant(tenantId: string) {
+    this.store.tenants.delete(tenantId);
   }
   async putTenantIfAbsent(record: TenantRecord) {
     if (this.store.tenants.has(record.tenantId)) return false;
@@ -337,7 +356,7 @@ export class MemoryTokenKeys implements TokenKeys, VerificationKeySource {
   async signEs256(tenantId: string, _kid: string, input: Uint8Array, key: 'tenant' | 'decoy') {
     this.es256Calls.push(key);
     const privateKey = key === 'tenant' ? this.keyFor(tenantId).privateKey : this.decoy.privateKey;
-    return sign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+    return signEs256(input, privateKey);
   }
   async keys(tenantId: string): Promise<VerificationKeys> {
     if (this.formatOf(tenantId) === 'hs256') return { publicKeys: new Map(), secrets: [this.secretFor(tenantId)] };
@@ -372,6 +391,7 @@ export function registryPorts(registry: MemoryRegistry) {
     identities: registry.identityStore,
     uploads: registry.uploadStore,
     tenants: registry.directory,
+    rotations: registry.keyStore,
   };
 }
 

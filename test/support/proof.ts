@@ -3,7 +3,8 @@
  * node:crypto alone (nothing from src/), so tests check the verifier against the format rather
  * than against its own SDK. Every field can be overridden to build the invalid proofs.
  */
-import { createHash, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, type KeyObject } from 'node:crypto';
+import { signEs256 } from './es256';
 
 export interface ProofKey {
   readonly privateKey: KeyObject;
@@ -42,7 +43,7 @@ export function makeProof(options: ProofOptions): string {
   };
   for (const [name, value] of Object.entries(claims)) if (value === undefined) delete claims[name];
   const input = `${b64uJson(header)}.${b64uJson(claims)}`;
-  const signature = sign('sha256', Buffer.from(input, 'ascii'), { key: options.signWith ?? options.key.privateKey, dsaEncoding: 'ieee-p1363' });
+  const signature = signEs256(Buffer.from(input, 'ascii'), options.signWith ?? options.key.privateKey);
   return `${input}.${signature.toString('base64url')}`;
 }
 

@@ -3,7 +3,8 @@
  * fetch only. It imports nothing of the packages, so the end-to-end tests check the wire protocol
  * itself rather than the server agreeing with its own SDK.
  */
-import { createHash, createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { signEs256 } from './es256';
 
 const b64u = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
 
@@ -57,10 +58,7 @@ export function attestBody(options: {
   const measurement = createHmac('sha256', nonce)
     .update(Buffer.concat([Buffer.from('attestor-measurement-v1\0' + options.appId + '\0' + options.appVersion + '\0', 'utf8'), digest]))
     .digest();
-  const proof = sign('sha256', Buffer.concat([Buffer.from('attestor-install-v1\0', 'utf8'), nonce, measurement]), {
-    key: options.key.privateKey,
-    dsaEncoding: 'ieee-p1363',
-  });
+  const proof = signEs256(Buffer.concat([Buffer.from('attestor-install-v1\0', 'utf8'), nonce, measurement]), options.key.privateKey);
   return {
     nonce: options.nonce,
     appId: options.appId,

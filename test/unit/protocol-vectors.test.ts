@@ -3,7 +3,9 @@
  * made by scripts/make-vectors.ts from the spec with node:crypto alone). If one of these fails,
  * either the core or the vectors changed the protocol: both break every client already shipped.
  */
-import { createHmac, createPrivateKey, createPublicKey, createSecretKey, sign } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, createSecretKey, verify } from 'node:crypto';
+import { isLowS } from '../../packages/contracts/src/p256';
+import { highSTwin, signEs256 } from '../support/es256';
 import { attest, issueChallenge, newDecoySecret, type AttestationDeps } from '../../packages/service/src/core/attestation';
 import { decodeB64u } from '../../packages/contracts/src/base64url';
 import { importInstallKey, installProofMessage, jwkThumbprint, verifyInstallProof, type InstallPublicJwk } from '../../packages/verify/src/core/install-key';
@@ -80,6 +82,15 @@ describe('protocol 2 vectors: server core', () => {
       otherNonce[0]! ^= 0x80;
       expect(verifyInstallProof(key, otherNonce, measurement, proof)).toBe(false);
     });
+
+    it('holds its installProof in low-s form and refuses the high-s twin, which plain ECDSA accepts (PROTOCOL.md §4.4)', () => {
+      const key = importInstallKey(publicJwk(c))!;
+      const proof = bytes(c.expected.installProof);
+      const twin = highSTwin(proof);
+      expect(isLowS(proof)).toBe(true);
+      expect(verify('sha256', installProofMessage(nonce, measurement), { key, dsaEncoding: 'ieee-p1363' }, twin)).toBe(true);
+      expect(verifyInstallProof(key, nonce, measurement, twin)).toBe(false);
+    });
   });
 
   it('separates appId from appVersion: separators-a and -b concatenate alike but measure differently', () => {
@@ -125,11 +136,7 @@ describe('protocol 2 vectors: server core', () => {
 
     // ECDSA is randomized: a signature the vectors do not contain must pass just the same.
     await issueChallenge(deps, { appId: c.input.appId });
-    const fresh = sign(
-      'sha256',
-      hex(c.expected.installProofMessageHex),
-      { key: createPrivateKey({ key: c.input.installKey, format: 'jwk' }), dsaEncoding: 'ieee-p1363' },
-    );
+    const fresh = signEs256(hex(c.expected.installProofMessageHex), createPrivateKey({ key: c.input.installKey, format: 'jwk' }));
     expect(fresh.toString('base64url')).not.toBe(c.expected.installProof);
     const again = await attest(deps, parseRequest(attestRequestSchema, { ...vectors.exampleAttestRequest, installProof: fresh.toString('base64url') }));
     expect(again.verdict.passed).toBe(true);

@@ -11,8 +11,10 @@
  * api.root.addResource('orders').addMethod('GET', integration, attestation.methodOptions());
  * ```
  *
- * The Lambda (lambdas/authorizer.ts) reads the environment contract of docs/ENFORCEMENT.md; this
- * construct is the one place that writes it for AWS.
+ * The Lambda (lambdas/authorizer.ts) reads the environment contract of docs/ENFORCEMENT.md
+ * (AUTHORIZER_CONFIG in @attestor/contracts/config); this construct writes it for AWS, after the
+ * function's own check of the settings (checkAuthorizerConfig), so it refuses at synth what the
+ * function would refuse at cold start, in the same words.
  *
  * Identity sources (API Gateway's cache key, and what it checks before calling the authorizer):
  * - enforce, no caching: the token header. A request without it gets API Gateway's 401 without a
@@ -33,16 +35,16 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { REGISTRY_PARTITIONS } from '@attestor/contracts/tables';
 import { SECRET_CONTEXT_TENANT } from '@attestor/contracts/admin-api';
-import { PROOF_HEADER_NAME, type HardwareKind } from '@attestor/contracts/protocol';
 import {
-  acceptedHardwareKinds,
-  hardwareRequirementText,
-  HardwareRequirementError,
-  REQUIRE_HARDWARE_ENV,
-  type HardwareRequirement,
-} from '@attestor/contracts/hardware-requirement';
-import { LAMBDAS } from '@attestor/contracts/routes';
-import { TOKEN_HEADER_NAME } from '@attestor/contracts/protocol';
+  AUTHORIZER_CONFIG,
+  checkAuthorizerConfig,
+  ConfigurationError,
+  CONFIG_DEFAULTS,
+  requiredHardwareKinds,
+  type AuthorizerConfig,
+  type AuthorizerKeySource,
+} from '@attestor/contracts/config';
+import type { HardwareRequirement } from '@attestor/contracts/hardware-requirement';
 import { STAGE_NAME, VERIFIER_KEY_PATHS } from './attestor-api';
 import { acknowledgeAttestationAuthorizer } from './nag-acknowledgements';
 import { ServiceFunction } from './service-function';
@@ -50,12 +52,8 @@ import { tokenLedgerTable } from './service-tables';
 
 /** Registry partition keys of tenant signing-key records, which share their partitions with nothing else. */
 export const TENANT_KEYS_PARTITION_PREFIX = REGISTRY_PARTITIONS.tenantKeys;
-/** Alias prefix of tenant signing keys (DEFAULTS.tenantKeyAliasPrefix in src/adapters/environment.ts). */
-export const DEFAULT_TENANT_KEY_ALIAS_PREFIX = 'alias/attestor/tenant/';
-/** A cached Allow outlives its token by up to the TTL: held to the shortest token lifetime (60 s). */
-const MAX_CACHE_SECONDS = 60;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
-const TENANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Alias prefix of tenant signing keys, the function's default (CONFIG_DEFAULTS.tenantKeyAliasPrefix). */
+export const DEFAULT_TENANT_KEY_ALIAS_PREFIX = CONFIG_DEFAULTS.tenantKeyAliasPrefix;
 
 /** enforce: deny what fails. monitor: allow everything, record what enforcing would have denied. */
 export type AttestationAuthorizerMode = 'enforce' | 'monitor';
@@ -86,9 +84,9 @@ export interface RemoteKeySourceOptions {
   readonly stageArn: string;
 }
 
-/** What the key source needs from the function: its environment, and grants on its role. */
+/** What the key source tells the function (its settings, which AUTHORIZER_CONFIG writes), once it has granted the role what they need. */
 export interface KeySourceBinding {
-  readonly environment: Readonly<Record<string, string>>;
+  readonly keySource: AuthorizerKeySource;
 }
 
 /** Encryption-context condition that limits kms:Decrypt to one tenant's wrapped secrets. */
@@ -141,7 +139,7 @@ export abstract class AttestationKeySource {
   /** Which kind of source this is (the function's KEY_SOURCE). */
   abstract readonly kind: 'kms' | 'remote';
 
-  /** Grants the role what fetching its tenant's keys needs and returns the environment that selects this source. */
+  /** Grants the role what fetching its tenant's keys needs and returns the settings that select this source. */
   abstract bind(role: iam.IRole, tenantId: string): KeySourceBinding;
 }
 
@@ -185,13 +183,9 @@ class KmsKeySource extends AttestationKeySource {
         conditions: { 'ForAnyValue:StringLike': { 'kms:ResourceAliases': `${prefix}*` } },
       }),
     );
-    return {
-      environment: {
-        KEY_SOURCE: 'kms',
-        REGISTRY_TABLE: this.options.registryTable.tableName,
-        ...(prefix !== DEFAULT_TENANT_KEY_ALIAS_PREFIX ? { TENANT_KEY_ALIAS_PREFIX: prefix } : {}),
-      },
-    };
+    // The decoy key is the service's default: this function only verifies, and never signs a decoy.
+    const registryTable = this.options.registryTable.tableName;
+    return { keySource: { kind: 'kms', registryTable, tenantKeyAliasPrefix: prefix, decoyKeyId: CONFIG_DEFAULTS.decoyKeyId } };
   }
 }
 
@@ -220,7 +214,7 @@ class RemoteKeySource extends AttestationKeySource {
       new iam.PolicyStatement({ sid: 'FetchAttestorKeys', actions: ['execute-api:Invoke'], resources: VERIFIER_KEY_PATHS.map((path) => `${stageArn}/GET${path}`) }),
     );
     role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'UnwrapTenantSecrets', actions: ['kms:Decrypt'], resources: [this.kmsKeys], conditions: unwrapsOnly(tenantId) }));
-    return { environment: { KEY_SOURCE: 'remote', ATTESTOR_API_URL: this.options.apiUrl } };
+    return { keySource: { kind: 'remote', apiUrl: this.options.apiUrl } };
   }
 }
 
@@ -331,7 +325,9 @@ export class AttestationAuthorizer extends Construct {
   readonly service: ServiceFunction;
   /** The token ledger, when `limitedUse` or `requireProof` is on. */
   readonly tokenLedger?: dynamodb.ITable;
-  /** The environment the function reads (docs/ENFORCEMENT.md), as deployed. */
+  /** The function's settings (AUTHORIZER_CONFIG in @attestor/contracts/config), checked as the function checks them. */
+  readonly config: AuthorizerConfig;
+  /** The environment the function reads (docs/ENFORCEMENT.md), as deployed: AUTHORIZER_CONFIG.toEnv(config). */
   readonly environment: Readonly<Record<string, string>>;
   /** The identity sources API Gateway checks and caches by; empty in monitor mode. */
   readonly identitySources: readonly string[];
@@ -342,42 +338,26 @@ export class AttestationAuthorizer extends Construct {
 
   constructor(scope: Construct, id: string, props: AttestationAuthorizerProps) {
     super(scope, id);
-    const settings = resolveSettings(props);
     this.keySourceKind = props.keySource.kind;
     this.keySource = props.keySource;
 
     let ledger = props.tokenLedger;
-    if (!ledger && (settings.limitedUse || settings.requireProof)) ledger = tokenLedgerTable(this, 'TokenLedger');
+    if (!ledger && (props.limitedUse || props.requireProof)) ledger = tokenLedgerTable(this, 'TokenLedger');
     if (ledger) this.tokenLedger = ledger;
 
-    // The role exists before the function so the key source can grant on it.
-    const environment: Record<string, string> = {
-      ATTESTOR_ISSUER: settings.issuer,
-      AUTHORIZER_TENANT: settings.tenantId,
-      AUTHORIZER_MODE: settings.mode,
-      TOKEN_HEADER: settings.headerName,
-      REQUIRE_BINDING: String(settings.requireBinding),
-      ...(settings.requireBinding ? { BINDING_HEADER: settings.bindingHeader } : {}),
-      LIMITED_USE: String(settings.limitedUse),
-      REQUIRE_PROOF: String(settings.requireProof),
-      [REQUIRE_HARDWARE_ENV]: hardwareRequirementText(settings.requireHardware),
-      ...(ledger ? { TOKEN_LEDGER_TABLE: ledger.tableName } : {}),
-      ...(props.publicBaseUrl !== undefined ? { PUBLIC_BASE_URL: props.publicBaseUrl } : {}),
-      // The function must know when API Gateway reuses its verdicts across methods: its Allow then
-      // covers the whole stage (src/handlers/authorizer.ts, cachedResults).
-      AUTHORIZER_CACHE_TTL_SECONDS: String(settings.cacheSeconds),
-      NODE_OPTIONS: '--enable-source-maps',
-    };
+    // The role exists before the settings are complete, so that the key source can grant on it.
     this.service = new ServiceFunction(this, 'AuthorizerFunction', {
       name: 'authorizer',
-      environment: {}, // set below, once the key source has added its variables
+      environment: {}, // set below, once the key source has said which it is
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
-    Object.assign(environment, props.keySource.bind(this.service.role, settings.tenantId).environment);
+    const tenantId = props.tenantId ?? CONFIG_DEFAULTS.defaultTenantId;
+    const config = checkedConfig(props, props.keySource.bind(this.service.role, tenantId).keySource, ledger);
+    this.config = config;
     // Whatever the key source, an authorizer unwraps its own tenant's secrets only.
-    this.service.role.addToPrincipalPolicy(unwrapsNoOtherTenant(settings.tenantId));
-    for (const [name, value] of Object.entries(environment)) this.service.fn.addEnvironment(name, value);
-    this.environment = environment;
+    this.service.role.addToPrincipalPolicy(unwrapsNoOtherTenant(config.tenantId));
+    this.environment = AUTHORIZER_CONFIG.toEnv(config);
+    for (const [name, value] of Object.entries(this.environment)) this.service.fn.addEnvironment(name, value);
 
     if (ledger) {
       // PutItem only: the ledger's conditional put (attribute_not_exists) is the whole protocol;
@@ -385,21 +365,19 @@ export class AttestationAuthorizer extends Construct {
       this.service.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ConsumeTokenIds', actions: ['dynamodb:PutItem'], resources: [ledger.tableArn] }));
     }
 
-    const cacheSeconds = settings.cacheSeconds;
+    const { cacheSeconds, tokenHeader } = config;
+    const bindingHeader = config.bindingHeader ?? CONFIG_DEFAULTS.bindingHeader;
     const identitySources =
-      settings.mode === 'monitor'
+      config.mode === 'monitor'
         ? []
-        : [
-            apigw.IdentitySource.header(settings.headerName),
-            ...(cacheSeconds > 0 && settings.requireBinding ? [apigw.IdentitySource.header(settings.bindingHeader)] : []),
-          ];
+        : [apigw.IdentitySource.header(tokenHeader), ...(cacheSeconds > 0 && config.requireBinding ? [apigw.IdentitySource.header(bindingHeader)] : [])];
     this.identitySources = identitySources;
     this.authorizer = new apigw.RequestAuthorizer(this, 'Authorizer', {
       authorizerName: props.authorizerName ?? 'attestation-token',
       handler: this.service.fn,
       // CDK requires at least one identity source whenever resultsCacheTtl is set (even to 0); for
       // monitor mode the property is removed below.
-      identitySources: identitySources.length > 0 ? identitySources : [apigw.IdentitySource.header(settings.headerName)],
+      identitySources: identitySources.length > 0 ? identitySources : [apigw.IdentitySource.header(tokenHeader)],
       resultsCacheTtl: Duration.seconds(cacheSeconds),
     });
     if (identitySources.length === 0) {
@@ -415,71 +393,35 @@ export class AttestationAuthorizer extends Construct {
   }
 }
 
-interface Settings {
-  readonly issuer: string;
-  readonly tenantId: string;
-  readonly headerName: string;
-  readonly mode: AttestationAuthorizerMode;
-  readonly requireBinding: boolean;
-  readonly bindingHeader: string;
-  readonly limitedUse: boolean;
-  readonly requireProof: boolean;
-  /** The `hw` claims let in; undefined when hardware is not required. */
-  readonly requireHardware: readonly HardwareKind[] | undefined;
-  readonly cacheSeconds: number;
-}
-
-/** Defaults applied and every conflict rejected, each with a message naming the props involved. */
-function resolveSettings(props: AttestationAuthorizerProps): Settings {
-  const fail = (message: string): never => {
-    throw new Error(`AttestationAuthorizer: ${message}`);
-  };
-  const headerName = props.headerName ?? TOKEN_HEADER_NAME;
-  const bindingHeader = props.bindingHeader ?? 'Authorization';
-  const mode = props.mode ?? 'enforce';
+/**
+ * The function's settings from the props, defaults applied, refused as the function would refuse
+ * them at cold start (checkAuthorizerConfig) and in its words, after the construct's name.
+ */
+function checkedConfig(props: AttestationAuthorizerProps, keySource: AuthorizerKeySource, ledger: dynamodb.ITable | undefined): AuthorizerConfig {
   const requireBinding = props.requireBinding ?? false;
-  const limitedUse = props.limitedUse ?? false;
-  const requireProof = props.requireProof ?? false;
-  const tenantId = props.tenantId ?? 'default';
-  const issuer = props.issuer ?? 'attestor';
-
-  if ((mode as string) !== 'enforce' && (mode as string) !== 'monitor') fail(`mode must be 'enforce' or 'monitor', got '${String(mode)}'`);
-  if (!HEADER_NAME.test(headerName)) fail(`headerName must be an HTTP header name, got '${headerName}'`);
-  if (!HEADER_NAME.test(bindingHeader)) fail(`bindingHeader must be an HTTP header name, got '${bindingHeader}'`);
-  if (!Token.isUnresolved(tenantId) && !TENANT_ID.test(tenantId)) fail(`tenantId must match ${TENANT_ID.source}, got '${tenantId}'`);
-  if (issuer === '') fail('issuer must not be empty');
-  if (props.bindingHeader !== undefined && !requireBinding) fail('bindingHeader is set but requireBinding is not: the binding header is read only when binding is required');
-  if (requireBinding && bindingHeader.toLowerCase() === headerName.toLowerCase()) {
-    fail(`headerName and bindingHeader name the same header (${headerName}): a token cannot be bound to itself`);
-  }
-  if (requireProof && headerName.toLowerCase() === PROOF_HEADER_NAME.toLowerCase()) {
-    fail(`headerName and requireProof conflict: ${PROOF_HEADER_NAME} is the proof header`);
-  }
-  if (requireBinding && requireProof && bindingHeader.toLowerCase() === PROOF_HEADER_NAME.toLowerCase()) {
-    fail(`bindingHeader and requireProof conflict: ${PROOF_HEADER_NAME} is the proof header`);
-  }
-  if (props.publicBaseUrl !== undefined && !requireProof) fail('publicBaseUrl is set but requireProof is not: the base URL is used only to check proofs');
-  if (props.publicBaseUrl !== undefined && !Token.isUnresolved(props.publicBaseUrl) && !/^https:\/\/[^/?#]+(\/[^?#]*)?$/.test(props.publicBaseUrl)) {
-    fail(`publicBaseUrl must be an https URL without query or fragment, got '${props.publicBaseUrl}'`);
-  }
-  if (props.tokenLedger && !limitedUse && !requireProof) fail('tokenLedger is set but neither limitedUse nor requireProof is: nothing would be written to it');
-  // The function's own cold-start check (contracts/hardware-requirement.ts), so a stack cannot deploy what it would refuse.
-  let requireHardware: readonly HardwareKind[] | undefined;
+  const requireHardware = requiredHardwareKinds(props.requireHardware);
+  const config: AuthorizerConfig = {
+    issuer: props.issuer ?? CONFIG_DEFAULTS.issuer,
+    tenantId: props.tenantId ?? CONFIG_DEFAULTS.defaultTenantId,
+    mode: props.mode ?? CONFIG_DEFAULTS.authorizerMode,
+    tokenHeader: props.headerName ?? CONFIG_DEFAULTS.tokenHeader,
+    requireBinding,
+    // With binding on, the header is written even at its default, as this construct always has.
+    ...(props.bindingHeader !== undefined || requireBinding ? { bindingHeader: props.bindingHeader ?? CONFIG_DEFAULTS.bindingHeader } : {}),
+    limitedUse: props.limitedUse ?? false,
+    requireProof: props.requireProof ?? false,
+    ...(requireHardware !== undefined ? { requireHardware } : {}),
+    ...(ledger ? { tokenLedgerTable: ledger.tableName } : {}),
+    keySource,
+    ...(props.publicBaseUrl !== undefined ? { publicBaseUrl: props.publicBaseUrl } : {}),
+    cacheSeconds: props.resultsCacheTtl?.toSeconds() ?? CONFIG_DEFAULTS.cacheSeconds,
+  };
   try {
-    requireHardware = acceptedHardwareKinds(props.requireHardware);
+    // A token (a table name, an API URL) is checked by the function, which sees its value.
+    checkAuthorizerConfig(config, { isUnresolved: (value) => Token.isUnresolved(value) });
   } catch (error) {
-    if (!(error instanceof HardwareRequirementError)) throw error;
-    requireHardware = fail(`requireHardware ${error.message}`);
+    if (error instanceof ConfigurationError) throw new Error(`AttestationAuthorizer: ${error.message}`);
+    throw error;
   }
-
-  const cacheSeconds = props.resultsCacheTtl?.toSeconds() ?? 0;
-  if (cacheSeconds < 0 || cacheSeconds > MAX_CACHE_SECONDS) fail(`resultsCacheTtl must be between 0 and ${MAX_CACHE_SECONDS} seconds, got ${cacheSeconds}`);
-  if (cacheSeconds > 0) {
-    if (limitedUse) fail('limitedUse and resultsCacheTtl conflict: a cached Allow would let a single-use token in again; set resultsCacheTtl to 0');
-    if (requireProof) fail('requireProof and resultsCacheTtl conflict: each request carries a new proof that must be checked; set resultsCacheTtl to 0');
-    if (mode === 'monitor') {
-      fail("mode 'monitor' and resultsCacheTtl conflict: caching needs identity sources, and API Gateway answers 401 itself to requests without them, which monitor mode must let through; set resultsCacheTtl to 0");
-    }
-  }
-  return { issuer, tenantId, headerName, mode, requireBinding, bindingHeader, limitedUse, requireProof, requireHardware, cacheSeconds };
+  return config;
 }

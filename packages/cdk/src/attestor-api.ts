@@ -3,7 +3,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ROUTES, type Route } from '@attestor/contracts/routes';
+import { AUTHORIZER_UNAVAILABLE_RESPONSE, ROUTES, type Route } from '@attestor/contracts/routes';
 
 /** Stage of the Attestor API; part of every URL and of execute-api ARNs. */
 export const STAGE_NAME = 'prod';
@@ -79,6 +79,27 @@ export class AttestorApi extends Construct {
     });
 
     for (const route of ROUTES) this.addRoute(route);
+    this.answerAuthorizerFailures();
+  }
+
+  /**
+   * An authorizer that throws could not reach its keys or ledger (handlers/authorizer.ts): answered
+   * 503 with Retry-After and a JSON body, not API Gateway's bare 500, so a client retries with the
+   * same token. The local gateway answers the same (AUTHORIZER_UNAVAILABLE_RESPONSE).
+   */
+  private answerAuthorizerFailures(): void {
+    const { status, retryAfterSeconds, body } = AUTHORIZER_UNAVAILABLE_RESPONSE;
+    for (const [id, type] of [
+      ['AuthorizerFailure', apigw.ResponseType.AUTHORIZER_FAILURE],
+      ['AuthorizerConfigurationError', apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR],
+    ] as const) {
+      this.restApi.addGatewayResponse(id, {
+        type,
+        statusCode: String(status),
+        responseHeaders: { 'Retry-After': `'${retryAfterSeconds}'`, 'Cache-Control': "'no-store'" },
+        templates: { 'application/json': JSON.stringify(body) },
+      });
+    }
   }
 
   /** The URL of the JWKS route, e.g. `https://abc.execute-api.eu-west-1.amazonaws.com/prod/v1/admin/keys/jwks`. */

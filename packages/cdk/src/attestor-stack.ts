@@ -14,20 +14,31 @@ import { BUILD_KEY_PREFIX, RETIRED_KEY_DELETION_WINDOW_DAYS } from '@attestor/co
 import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '@attestor/contracts/protocol';
 import { SECRET_CONTEXT_SECRET, SECRET_CONTEXT_TENANT } from '@attestor/contracts/admin-api';
 import { ADMIN_LAMBDAS, KEY_CREATING_LAMBDAS, LAMBDAS, type AdminLambdaName, type LambdaName } from '@attestor/contracts/routes';
-import { REGISTRY_PARTITIONS, REVOCATION_LIST_OBJECT_KEY } from '@attestor/contracts/tables';
+import { GOOGLE_ATTESTATION_STATUS_URL, REGISTRY_PARTITIONS, REVOCATION_LIST_OBJECT_KEY, TENANT_LIST_PARTITION } from '@attestor/contracts/tables';
+import {
+  ADMIN_CATALOG_CONFIG,
+  ADMIN_KEYS_CONFIG,
+  ADMIN_UPLOADS_CONFIG,
+  ATTEST_CONFIG,
+  CHALLENGE_CONFIG,
+  CONFIG_DEFAULTS,
+  DEMO_HELLO_CONFIG,
+  HARDWARE_TEST_ROOTS_VARIABLE,
+  REGISTER_CONFIG,
+  REVOCATION_LIST_CONFIG,
+  type AdminCommonConfig,
+  type TenantKeyPolicyRoles,
+} from '@attestor/contracts/config';
 import { AttestationAuthorizer, AttestationKeySource, DEFAULT_TENANT_KEY_ALIAS_PREFIX, TENANT_KEYS_PARTITION_PREFIX, type AttestationAuthorizerProps } from './attestation-authorizer';
 import { AttestorApi } from './attestor-api';
 import { AttestorWebAcl } from './attestor-waf';
+import { OperatorAlarms } from './operator-alarms';
 import { acknowledgeAttestorStack } from './nag-acknowledgements';
 import { ServiceFunction } from './service-function';
 import { ServiceTables } from './service-tables';
 
-/**
- * Names shared with the runtime. The two aliases restate DEFAULTS in src/adapters/environment.ts
- * (that module pulls in the AWS SDK clients and every adapter, which the CDK app must not load);
- * test/infra checks they agree.
- */
-export const DECOY_KEY_ALIAS = 'alias/attestor/decoy';
+/** Names shared with the runtime: the aliases its settings default to (CONFIG_DEFAULTS of @attestor/contracts/config). */
+export const DECOY_KEY_ALIAS = CONFIG_DEFAULTS.decoyKeyId;
 export const TENANT_KEY_ALIAS_PREFIX = DEFAULT_TENANT_KEY_ALIAS_PREFIX;
 /** Tag the admin functions must put on every tenant key they create (value: the tenant id). */
 export const TENANT_TAG_KEY = 'attestor:tenant';
@@ -40,6 +51,37 @@ export { TENANT_KEYS_PARTITION_PREFIX };
 export const REGISTER_PARTITION_PREFIXES = [REGISTRY_PARTITIONS.app, REGISTRY_PARTITIONS.upload] as const;
 /** Registry partition keys of everything attest reads item by item: apps, registrations, policies, devices. */
 export const APP_PARTITION_PREFIX = REGISTRY_PARTITIONS.app;
+
+/** dynamodb:LeadingKeys patterns of registry partitions: each prefix family, and the tenant list's one key. */
+const PARTITIONS = {
+  app: `${REGISTRY_PARTITIONS.app}*`,
+  upload: `${REGISTRY_PARTITIONS.upload}*`,
+  tenantKeys: `${REGISTRY_PARTITIONS.tenantKeys}*`,
+  tenant: `${REGISTRY_PARTITIONS.tenant}*`,
+  principal: `${REGISTRY_PARTITIONS.principal}*`,
+  tenantList: TENANT_LIST_PARTITION,
+} as const;
+
+/**
+ * The registry partitions each admin function may read (GetItem, Query) and write, as its code does
+ * (test/integration/admin-iam-partitions.test.ts records every call and checks it against these).
+ * Every one reads PRINCIPAL# to resolve its caller; only adminKeys writes it (tenant creation), so a
+ * compromised catalog or uploads function cannot make a principal an operator or rewrite key records.
+ */
+export const ADMIN_REGISTRY_PARTITIONS: Readonly<Record<AdminLambdaName, { readonly read: readonly string[]; readonly write: readonly string[] }>> = {
+  // Apps, registrations, policies, devices, identities (APP#); the tenant's app index (listed, and an entry deleted with its app).
+  adminCatalog: { read: [PARTITIONS.app, PARTITIONS.tenant, PARTITIONS.principal], write: [PARTITIONS.app, PARTITIONS.tenant] },
+  // Tenants and their principals, app creation (with the index entry), key records and the rotation limit.
+  adminKeys: {
+    read: [PARTITIONS.app, PARTITIONS.tenantKeys, PARTITIONS.tenant, PARTITIONS.principal, PARTITIONS.tenantList],
+    write: [PARTITIONS.app, PARTITIONS.tenantKeys, PARTITIONS.tenant, PARTITIONS.principal, PARTITIONS.tenantList],
+  },
+  // Uploads, the app an upload creates (with the index entry), and the first key record of its tenant.
+  adminUploads: {
+    read: [PARTITIONS.app, PARTITIONS.upload, PARTITIONS.tenantKeys, PARTITIONS.principal],
+    write: [PARTITIONS.app, PARTITIONS.upload, PARTITIONS.tenant, PARTITIONS.tenantKeys],
+  },
+};
 /** Attestation-log partitions (`TENANT#<tenant>#<app or ~bucket>`, src/adapters/dynamodb-attestation-log.ts). */
 export const ATTESTATION_LOG_PARTITION_PATTERN = 'TENANT#*';
 /** Attestation-log partitions of refused builds (`TENANT#<tenant>#~builds`). */
@@ -50,9 +92,9 @@ export const REVOCATION_LIST_KEY = REVOCATION_LIST_OBJECT_KEY;
 export const REVOCATION_LIST_SCHEDULE = events.Schedule.rate(Duration.days(1));
 /**
  * The local cloud's variable for test roots (packages/local/src/start.ts): a function whose
- * environment names it is refused at synth, whoever added it.
+ * environment names it is refused at synth, whoever added it, and at cold start.
  */
-export const TEST_ROOTS_VARIABLE = 'ATTESTOR_HARDWARE_TEST_ROOTS';
+export const TEST_ROOTS_VARIABLE = HARDWARE_TEST_ROOTS_VARIABLE;
 /** The routes WAF rate-limits per client IP. */
 export const RATE_LIMITED_PATHS = ['/v1/challenge', '/v1/attest'] as const;
 
@@ -152,6 +194,8 @@ export class AttestorStack extends Stack {
   readonly decoyKey: kms.Key;
   /** Where S3 events the register function failed to process end up (after Lambda's retries). */
   readonly registerFailures: sqs.Queue;
+  /** The operators' alarm topic and its alarms (RegisterFailures not empty); later alarms reuse it. */
+  readonly operatorAlarms: OperatorAlarms;
   /** Runs the revocation function daily (PROTOCOL.md §5.6). */
   readonly revocationSchedule: events.Rule;
   readonly functions: Readonly<Record<LambdaName, ServiceFunction>>;
@@ -171,7 +215,7 @@ export class AttestorStack extends Stack {
     if (!Number.isInteger(tokenTtlSeconds) || tokenTtlSeconds < MIN_TOKEN_TTL_SECONDS || tokenTtlSeconds > MAX_TOKEN_TTL_SECONDS) {
       throw new Error(`AttestorStack: tokenTtl must be whole seconds from ${MIN_TOKEN_TTL_SECONDS} to ${MAX_TOKEN_TTL_SECONDS}, got ${tokenTtlSeconds}`);
     }
-    const issuer = props.issuer ?? 'attestor';
+    const issuer = props.issuer ?? CONFIG_DEFAULTS.issuer;
     const peak = props.peakAttestationsPerSecond;
     if (peak !== undefined && !(Number.isInteger(peak) && peak >= 1 && peak <= 1_000_000)) {
       throw new Error(`AttestorStack: peakAttestationsPerSecond must be a whole number from 1 to 1000000, got ${peak}`);
@@ -215,7 +259,6 @@ export class AttestorStack extends Stack {
     });
 
     const functions = {} as Record<LambdaName, ServiceFunction>;
-    const environments = this.environments(props, issuer, tokenTtlSeconds);
     const registerConcurrency = props.registerReservedConcurrency === undefined ? 5 : props.registerReservedConcurrency;
     const adminConcurrency = props.adminReservedConcurrency === undefined ? 5 : props.adminReservedConcurrency;
     for (const name of Object.keys(LAMBDAS) as LambdaName[]) {
@@ -223,7 +266,7 @@ export class AttestorStack extends Stack {
       const reserved = name === 'register' ? registerConcurrency : isAdminFunction(name) ? adminConcurrency : null;
       functions[name] = new ServiceFunction(this, fnId(name), {
         name,
-        environment: environments[name],
+        environment: {}, // written once every function exists: see writeEnvironments
         ...(props.logRetention ? { logRetention: props.logRetention } : {}),
         ...(reserved !== null ? { reservedConcurrentExecutions: reserved } : {}),
         // S3 invokes register asynchronously; an event it could not process is kept, not dropped.
@@ -241,7 +284,9 @@ export class AttestorStack extends Stack {
     this.functions = functions;
 
     this.grantLeastPrivilege();
-    this.nameTenantKeyPolicyRoles();
+    this.writeEnvironments(props, issuer, tokenTtlSeconds);
+    this.operatorAlarms = new OperatorAlarms(this, 'OperatorAlarms');
+    this.manageRegisterFailures();
     this.refuseTestRoots();
 
     // The copy attest reads is a day old at most; a failed run keeps the previous copy (and shows in
@@ -288,33 +333,66 @@ export class AttestorStack extends Stack {
       description: 'Invoke once after the first deployment to store the attestation status list at once',
     });
     new CfnOutput(this, 'RegisterFailuresQueueUrl', { value: this.registerFailures.queueUrl, description: 'Upload events the register function gave up on' });
+    new CfnOutput(this, 'OperatorAlarmsTopicArn', {
+      value: this.operatorAlarms.topic.topicArn,
+      description: 'Subscribe operators here: alarms such as a register failure are published to it',
+    });
     for (const name of ADMIN_LAMBDAS) new CfnOutput(this, `${fnId(name)}FunctionRoleArn`, { value: functions[name].role.roleArn });
     if (this.webAcl) new CfnOutput(this, 'WebAclArn', { value: this.webAcl.webAcl.attrArn });
   }
 
   /**
-   * Each function gets the variables its configuration parser requires (NONCES_TABLE and
-   * REGISTRY_TABLE for configFromEnv) and those it uses, nothing more.
+   * Each function's settings, written by its record (@attestor/contracts/config), which reads them
+   * back at cold start: every function gets exactly the variables it reads. Written once every
+   * function exists, since some name another function or its role.
    */
-  private environments(props: AttestorStackProps, issuer: string, tokenTtlSeconds: number): Record<ServiceFunctionName, Record<string, string>> {
-    const base = { NONCES_TABLE: this.tables.nonces.tableName, REGISTRY_TABLE: this.tables.registry.tableName, NODE_OPTIONS: '--enable-source-maps' };
-    const keys = { DECOY_KEY_ID: this.decoyKey.keyArn, TENANT_KEY_ALIAS_PREFIX };
-    const log = { ATTESTATION_LOG_TABLE: this.tables.attestationLog.tableName };
-    const hardware = { HARDWARE_DEVICES_TABLE: this.tables.hardwareDevices.tableName, REVOCATION_LIST_BUCKET: this.buildsBucket.bucketName };
-    const operators: Record<string, string> = props.operatorPrincipals?.length ? { ATTESTOR_OPERATOR_PRINCIPALS: props.operatorPrincipals.join(',') } : {};
-    return {
-      challenge: base,
-      attest: { ...base, ...log, ...keys, ...hardware, ATTESTOR_ISSUER: issuer, ATTESTOR_TOKEN_TTL_SECONDS: String(tokenTtlSeconds) },
-      register: { ...base, ...log, BUILDS_BUCKET: this.buildsBucket.bucketName },
-      // Each admin function gets the names of what its area touches (src/adapters/wiring/admin-*.ts).
-      adminCatalog: { ...base, ...log, ...operators },
-      adminKeys: { ...base, ...keys, ...operators },
-      adminUploads: { ...base, ...keys, BUILDS_BUCKET: this.buildsBucket.bucketName, ...operators },
-      // demoHello does not call configFromEnv: it gets no table, bucket or key names.
-      demoHello: { NODE_OPTIONS: '--enable-source-maps' },
-      // Its own parser (composition/revocation-list.ts): the bucket it writes, nothing else.
-      revocationList: { NODE_OPTIONS: '--enable-source-maps', REVOCATION_LIST_BUCKET: this.buildsBucket.bucketName },
+  private writeEnvironments(props: AttestorStackProps, issuer: string, tokenTtlSeconds: number): void {
+    const { nonces, registry, attestationLog, hardwareDevices } = this.tables;
+    const buildsBucket = this.buildsBucket.bucketName;
+    const keys = { decoyKeyId: this.decoyKey.keyArn, tenantKeyAliasPrefix: TENANT_KEY_ALIAS_PREFIX };
+    const admin: AdminCommonConfig = {
+      registryTable: registry.tableName,
+      defaultTenantId: CONFIG_DEFAULTS.defaultTenantId,
+      ...(props.operatorPrincipals?.length ? { operatorPrincipals: props.operatorPrincipals } : {}),
     };
+    const maxBuildBytes = CONFIG_DEFAULTS.maxBuildBytes;
+    const environments: Record<ServiceFunctionName, Record<string, string>> = {
+      challenge: CHALLENGE_CONFIG.toEnv({ noncesTable: nonces.tableName }),
+      attest: ATTEST_CONFIG.toEnv({
+        noncesTable: nonces.tableName,
+        registryTable: registry.tableName,
+        attestationLogTable: attestationLog.tableName,
+        issuer,
+        tokenTtlSeconds,
+        defaultTenantId: CONFIG_DEFAULTS.defaultTenantId,
+        ...keys,
+        hardwareDevicesTable: hardwareDevices.tableName,
+        revocationList: { bucket: buildsBucket },
+      }),
+      register: REGISTER_CONFIG.toEnv({
+        registryTable: registry.tableName,
+        attestationLogTable: attestationLog.tableName,
+        buildsBucket,
+        maxBuildBytes,
+        defaultTenantId: CONFIG_DEFAULTS.defaultTenantId,
+      }),
+      adminCatalog: ADMIN_CATALOG_CONFIG.toEnv({ ...admin, attestationLogTable: attestationLog.tableName }),
+      adminKeys: ADMIN_KEYS_CONFIG.toEnv({ ...admin, ...keys, tenantKeyPolicyRoles: this.nameTenantKeyPolicyRoles('adminKeys') }),
+      adminUploads: ADMIN_UPLOADS_CONFIG.toEnv({
+        ...admin,
+        ...keys,
+        tenantKeyPolicyRoles: this.nameTenantKeyPolicyRoles('adminUploads'),
+        buildsBucket,
+        maxBuildBytes,
+        // Its failure routes (manageRegisterFailures) read the queue and re-invoke the function.
+        registerFailures: { queueUrl: this.registerFailures.queueUrl, registerFunction: this.functions.register.fn.functionName },
+      }),
+      demoHello: DEMO_HELLO_CONFIG.toEnv({}),
+      revocationList: REVOCATION_LIST_CONFIG.toEnv({ bucket: buildsBucket, url: GOOGLE_ATTESTATION_STATUS_URL }),
+    };
+    for (const name of Object.keys(environments) as ServiceFunctionName[]) {
+      for (const [variable, value] of Object.entries(environments[name])) this.functions[name].fn.addEnvironment(variable, value);
+    }
   }
 
   /**
@@ -326,16 +404,36 @@ export class AttestorStack extends Stack {
    * path: for keys created before key policies were set, and for a role that CloudFormation
    * replaces (a key policy names the role it saw, not its successor).
    */
-  private nameTenantKeyPolicyRoles(): void {
-    const { attest, authorizer } = this.functions;
-    for (const name of KEY_CREATING_LAMBDAS) {
-      const creator = this.functions[name];
-      creator.fn.addEnvironment('TENANT_KEY_SIGNER_ROLE_ARN', attest.role.roleArn);
-      creator.fn.addEnvironment('TENANT_KEY_VERIFIER_ROLE_ARNS', authorizer.role.roleArn);
+  private nameTenantKeyPolicyRoles(creator: (typeof KEY_CREATING_LAMBDAS)[number]): TenantKeyPolicyRoles {
+    return {
+      signerRoleArn: this.functions.attest.role.roleArn,
+      verifierRoleArns: [this.functions.authorizer.role.roleArn],
       // The discarder is the creator itself: only the function that made a key that lost the
       // first-key race schedules that key's deletion.
-      creator.fn.addEnvironment('TENANT_KEY_ADMIN_ROLE_ARN', creator.role.roleArn);
-    }
+      adminRoleArn: this.functions[creator].role.roleArn,
+    };
+  }
+
+  /**
+   * A failed registration leaves its upload pending: an alarm tells the operators at the first one,
+   * and the adminUploads function may list the queue, hand an event back to the register function
+   * and delete it (`attestor registrations failures`, docs/ADMIN_API.md §5.4). Where the queue and
+   * the function are is part of its settings (writeEnvironments).
+   */
+  private manageRegisterFailures(): void {
+    const { adminUploads, register } = this.functions;
+    this.operatorAlarms.queueNotEmpty(
+      'RegisterFailuresAlarm',
+      this.registerFailures,
+      'The register function gave up on an upload: run `attestor registrations failures` to see it, then --retry or --clear',
+    );
+    const allow = (statement: iam.PolicyStatementProps) => adminUploads.role.addToPolicy(new iam.PolicyStatement(statement));
+    allow({
+      sid: 'ManageRegisterFailures',
+      actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
+      resources: [this.registerFailures.queueArn],
+    });
+    allow({ sid: 'RetryRegisterFailures', actions: ['lambda:InvokeFunction'], resources: [register.fn.functionArn] });
   }
 
   /**
@@ -436,25 +534,21 @@ export class AttestorStack extends Stack {
     // The admin functions: together they hold what the single admin function held; each only its
     // area's part (src/handlers/admin-*.ts).
     const { adminCatalog, adminKeys, adminUploads } = this.functions;
+    // Each reads and writes only its partitions (ADMIN_REGISTRY_PARTITIONS); the reads are wider
+    // than the writes by the principals every function resolves its caller through.
+    const registryAccess = (name: AdminLambdaName, sids: { read: string; write: string }, writes: string[]) => {
+      const { read, write } = ADMIN_REGISTRY_PARTITIONS[name];
+      const role = this.functions[name].role;
+      allow(role, { sid: sids.read, actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [registryArn], conditions: leadingKeys(...read) });
+      allow(role, { sid: sids.write, actions: writes, resources: [registryArn], conditions: leadingKeys(...write) });
+    };
     // adminCatalog: apps, registrations, policies and devices (read, write, expire, delete); reads the log.
-    allow(adminCatalog.role, {
-      sid: 'ManageCatalog',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
-      resources: [registryArn],
-    });
+    registryAccess('adminCatalog', { read: 'ReadCatalog', write: 'ManageCatalog' }, ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
     allow(adminCatalog.role, { sid: 'ReadAttestationLog', actions: ['dynamodb:Query'], resources: [logArn] });
     // adminKeys: tenants, principals, app creation, key records (written and retired, never deleted).
-    allow(adminKeys.role, {
-      sid: 'ManageTenants',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
-      resources: [registryArn],
-    });
+    registryAccess('adminKeys', { read: 'ReadTenants', write: 'ManageTenants' }, ['dynamodb:PutItem', 'dynamodb:UpdateItem']);
     // adminUploads: upload records, the app an upload creates, the first key record of its tenant.
-    allow(adminUploads.role, {
-      sid: 'ManageUploads',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
-      resources: [registryArn],
-    });
+    registryAccess('adminUploads', { read: 'ReadUploads', write: 'ManageUploads' }, ['dynamodb:PutItem', 'dynamodb:UpdateItem']);
     // Presigned URLs carry the signer's permissions: the uploads role may write builds and nothing
     // else. s3:PutObject authorizes PutObject and the multipart calls (create, upload part, complete).
     allow(adminUploads.role, { sid: 'PresignBuildUploads', actions: ['s3:PutObject'], resources: [buildObjectsArn] });

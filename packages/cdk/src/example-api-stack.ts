@@ -8,6 +8,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { LAMBDAS } from '@attestor/contracts/routes';
+import { DEMO_HELLO_CONFIG } from '@attestor/contracts/config';
 import { AttestationAuthorizer, type AttestationKeySource } from './attestation-authorizer';
 import { acknowledgeExampleApiStack } from './nag-acknowledgements';
 import { ServiceFunction } from './service-function';
@@ -69,7 +70,7 @@ export class ExampleApiStack extends Stack {
     });
 
     // Your backend; the authorizer hands it the token's appId and did in requestContext.authorizer.
-    this.backend = new ServiceFunction(this, 'Backend', { name: 'demoHello', environment: { NODE_OPTIONS: '--enable-source-maps' }, logRetention });
+    this.backend = new ServiceFunction(this, 'Backend', { name: 'demoHello', environment: DEMO_HELLO_CONFIG.toEnv({}), logRetention });
     const backend = new apigw.LambdaIntegration(this.backend.fn, { allowTestInvoke: false });
 
     // The few lines a customer adds: one authorizer, then methodOptions() on each protected method.

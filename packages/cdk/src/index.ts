@@ -13,3 +13,4 @@ export {
 } from './attestation-authorizer';
 export { AttestorStack, type AttestorStackProps, type DemoAuthorizerOptions } from './attestor-stack';
 export { ExampleApiStack, type ExampleApiStackProps } from './example-api-stack';
+export { OperatorAlarms, type OperatorAlarmsProps } from './operator-alarms';

@@ -30,7 +30,10 @@ export function functionCodeDir(name: LambdaName): string {
 export interface ServiceFunctionProps {
   /** Which function: its code, description, memory and timeout come from LAMBDAS (@attestor/contracts/routes). */
   readonly name: LambdaName;
-  /** Environment variables. Only names the entry's configuration parser reads belong here. */
+  /**
+   * The function's settings: its record's toEnv (@attestor/contracts/config), whose fromEnv reads them
+   * at cold start. NODE_OPTIONS, Node's own, is added here for every function.
+   */
   readonly environment: Readonly<Record<string, string>>;
   /**
    * Retention of the function's own log group.
@@ -89,7 +92,8 @@ export class ServiceFunction extends Construct {
       timeout: Duration.seconds(spec.timeoutSeconds),
       role: this.role,
       logGroup: this.logGroup,
-      environment: { ...props.environment },
+      // Stack traces of the minified bundles point at the sources (their maps ship beside them).
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
       ...(props.onFailure ? { onFailure: props.onFailure } : {}),
     });

@@ -48,6 +48,15 @@ export interface UploadTicket {
   };
 }
 
+/** An upload event the register function gave up on (docs/ADMIN_API.md §5.4). */
+export interface RegisterFailure {
+  readonly id: string;
+  readonly failedAt: number;
+  readonly objectKeys: readonly string[];
+  readonly error: string;
+  readonly attempts: number;
+}
+
 export interface Registration {
   readonly appId: string;
   readonly version: string;
@@ -209,6 +218,21 @@ export class AdminClient {
     return this.record<{ registration: Registration }>(body, 'registration').registration;
   }
 
+  // Register failures (operators only)
+  async listRegisterFailures(): Promise<RegisterFailure[]> {
+    return this.list<RegisterFailure>('GET', '/v1/admin/registrations/failures', 'failures');
+  }
+
+  async retryRegisterFailures(ids?: readonly string[]): Promise<string[]> {
+    const body = await this.request('POST', '/v1/admin/registrations/failures/retry', ids ? { ids } : {});
+    return this.record<{ retried: string[] }>(body, 'retried').retried;
+  }
+
+  async clearRegisterFailures(ids?: readonly string[]): Promise<string[]> {
+    const body = await this.request('POST', '/v1/admin/registrations/failures/clear', ids ? { ids } : {});
+    return this.record<{ cleared: string[] }>(body, 'cleared').cleared;
+  }
+
   // Identity
   /** `{}` when the app has none. */
   async getIdentity(appId: string): Promise<AppIdentity> {
@@ -324,7 +348,7 @@ export class AdminClient {
       throw this.networkError(error);
     }
     const text = await response.text().catch(() => '');
-    if (!response.ok) throw new HttpStatusError(this.statusMessage(method, response.status, text), response.status);
+    if (!response.ok) throw new HttpStatusError(this.statusMessage(method, response.status, text, response.headers.get('retry-after')), response.status);
     try {
       return { status: response.status, body: JSON.parse(text) as unknown };
     } catch {
@@ -355,7 +379,7 @@ export class AdminClient {
     return new CliError(`cannot reach ${this.base.origin}${why}: ${hint}`);
   }
 
-  private statusMessage(method: string, status: number, text: string): string {
+  private statusMessage(method: string, status: number, text: string, retryAfter: string | null = null): string {
     let message: string | undefined;
     let code: string | undefined;
     try {
@@ -372,6 +396,8 @@ export class AdminClient {
     const local = isLocalEndpoint(this.base);
     // The service's own refusals (docs/ADMIN_API.md §1.3) say what is wrong; add what to do.
     if (code === 'not_found' || code === 'conflict' || code === 'forbidden') return `${what}${serviceHint(code, what)}`;
+    // The service says when (docs/ADMIN_API.md §8); Retry-After says how long from now, by the service's clock.
+    if (code === 'rate_limited') return `${what}${waitHint(retryAfter)}`;
     if (status >= 500 && code !== undefined) {
       const where = local ? ' (.attestor/logs/service.log)' : ' (CloudWatch, the admin functions)';
       return `the service failed on ${method} (${status} ${code}): check its logs${where}, then try again`;
@@ -390,6 +416,13 @@ export class AdminClient {
     }
     return `the service refused ${method} (${status}): ${what}${hint}`;
   }
+}
+
+/** " (in 59 min)" from a Retry-After of seconds; nothing when it is absent or not a number of seconds. */
+function waitHint(retryAfter: string | null): string {
+  const seconds = retryAfter !== null && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
+  if (seconds === undefined) return '';
+  return seconds < 120 ? ` (in ${seconds} s)` : ` (in ${Math.ceil(seconds / 60)} min)`;
 }
 
 /** What to do about a not_found, conflict or forbidden answer, judged from its message. */

@@ -3,6 +3,8 @@
  * so it says what went wrong and what to do; anything else that escapes is a bug and is reported
  * as unexpected.
  */
+import { printable } from './output';
+
 export class CliError extends Error {
   override readonly name: string = 'CliError';
   constructor(
@@ -25,7 +27,7 @@ export class HttpStatusError extends CliError {
   }
 }
 
-/** The operator pressed Ctrl-C. */
+/** The operator pressed Ctrl-C. An empty message ends the CLI with 130 and prints nothing (`log --follow`, which Ctrl-C is how to end). */
 export class InterruptedError extends CliError {
   override readonly name = 'InterruptedError';
   constructor(what = 'interrupted') {
@@ -34,7 +36,10 @@ export class InterruptedError extends CliError {
   }
 }
 
-/** Collapses a message to one line: terminals and log scrapers both expect one line per error. */
+/**
+ * Collapses a message to one line: terminals and log scrapers both expect one line per error. Any
+ * control character left (a message may quote the service, which may quote a client) is escaped.
+ */
 export function oneLine(text: string): string {
-  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+  return printable(text.replace(/\s*[\r\n]+\s*/g, ' ').trim());
 }

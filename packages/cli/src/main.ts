@@ -16,8 +16,10 @@ import { addPolicyCommands } from './commands/policy';
 import { addRegisterCommand } from './commands/register';
 import { addRegistrationCommands } from './commands/registrations';
 import { addTenantCommands } from './commands/tenants';
+import { addConsoleCommand } from './console/command';
 import { DEFAULT_ENDPOINT, examples, fullName, parseEndpoint, schemaParser, type CliContext } from './context';
-import { CliError, oneLine } from './errors';
+import { CliError, InterruptedError, oneLine } from './errors';
+import { printable } from './output';
 
 export { DEFAULT_ENDPOINT, type CliContext, type OutputStream } from './context';
 
@@ -60,6 +62,7 @@ export function buildProgram(ctx: CliContext): Command {
   addKeyCommands(program, ctx);
   addLogCommands(program, ctx);
   addTenantCommands(program, ctx);
+  addConsoleCommand(program, ctx);
 
   // Every command, however deep, writes through the context and ends in a usage error rather than
   // process.exit; an error names the command whose --help explains it.
@@ -95,11 +98,14 @@ export async function run(ctx: CliContext): Promise<number> {
       return error.exitCode === 0 ? 0 : 2;
     }
     if (error instanceof CliError) {
-      ctx.stderr.write(`error: ${oneLine(error.message)}\n`);
+      // Ending `log --follow` with Ctrl-C is how it is meant to end: exit 130, nothing to explain.
+      if (!(error instanceof InterruptedError && error.message === '')) ctx.stderr.write(`error: ${oneLine(error.message)}\n`);
       return error.exitCode;
     }
     if (ctx.env['ATTESTOR_DEBUG']) {
-      ctx.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+      // Line by line: a stack keeps its lines, and a message in it that quotes the service stays inert.
+      const stack = (error as Error)?.stack ?? String(error);
+      ctx.stderr.write(`${stack.split('\n').map(printable).join('\n')}\n`);
     } else {
       const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       ctx.stderr.write(`error: unexpected failure (${oneLine(what).slice(0, 300)}); set ATTESTOR_DEBUG=1 to see the stack trace\n`);

@@ -102,6 +102,28 @@ export const expireRequestSchema = z.object(
   { error: 'body must be a JSON object' },
 );
 
+/** At most this many register failures are named in one retry or clear (docs/ADMIN_API.md §5.4). */
+export const MAX_REGISTER_FAILURE_IDS = 100;
+/** SQS message ids are UUIDs; the local cloud's are too. Anything else names no failure. */
+const REGISTER_FAILURE_ID_PATTERN = /^[A-Za-z0-9-]{1,128}$/;
+
+/** POST /v1/admin/registrations/failures/{retry,clear}: `ids` absent acts on every queued failure. */
+export const registerFailureSelectionSchema = z.object(
+  {
+    ids: z.optional(
+      z
+        .array(z.string({ error: typeError('a string') }).check(z.regex(REGISTER_FAILURE_ID_PATTERN, { error: 'must be failure ids as listed' })), {
+          error: typeError('an array of failure ids'),
+        })
+        .check(
+          z.minLength(1, { error: 'must not be empty (omit it to act on every failure)' }),
+          z.maxLength(MAX_REGISTER_FAILURE_IDS, { error: `must have at most ${MAX_REGISTER_FAILURE_IDS} entries` }),
+        ),
+    ),
+  },
+  { error: 'body must be a JSON object' },
+);
+
 /** Android OS patch levels are a year and month: 202406 is June 2024. */
 const PATCH_LEVEL_MIN = 200001;
 const PATCH_LEVEL_MAX = 209912;

@@ -24,6 +24,7 @@ export type WireErrorCode =
   | 'conflict'
   | 'nonce_invalid'
   | 'body_too_large'
+  | 'rate_limited'
   | 'service_unavailable'
   | 'internal_error';
 
@@ -82,6 +83,22 @@ export class BodyTooLargeError extends ServiceError {
   override readonly code = 'body_too_large';
   constructor(readonly limitBytes: number) {
     super(`body must be at most ${limitBytes} bytes`);
+  }
+}
+
+/**
+ * The caller asked for something it may do only so often (a tenant's key rotation, once an hour).
+ * HTTP 429 with Retry-After; the message says when, so a person can act on it.
+ */
+export class RateLimitedError extends ServiceError {
+  override readonly name = 'RateLimitedError';
+  override readonly code = 'rate_limited';
+  constructor(
+    message: string,
+    /** Seconds until the same request would be accepted: Retry-After. */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
   }
 }
 

@@ -50,13 +50,20 @@ export function acceptedHardwareKinds(requirement: HardwareRequirement | undefin
 }
 
 /**
- * REQUIRE_HARDWARE's value as accepted kinds: absent, empty or `false` requires none; `true` any;
- * otherwise kinds separated by commas (`app-attest`, `android-key`, or both).
+ * REQUIRE_HARDWARE's value as written, not yet checked: absent, empty or `false` requires none;
+ * `true` any; otherwise the kinds separated by commas. The authorizer's record reads it so and checks
+ * the kinds with its other settings (config-authorizer.ts), in the words the construct uses.
  */
-export function hardwareRequirementFromText(text: string | undefined): readonly HardwareKind[] | undefined {
+export function hardwareKindsInText(text: string | undefined): readonly HardwareKind[] | undefined {
   if (text === undefined || text === '' || text === 'false') return undefined;
   if (text === 'true') return ALL_HARDWARE_KINDS;
-  return acceptedHardwareKinds(text.split(',').map((kind) => kind.trim()) as HardwareKind[]);
+  return text.split(',').map((kind) => kind.trim()) as HardwareKind[];
+}
+
+/** REQUIRE_HARDWARE's value as accepted kinds (`app-attest`, `android-key`, or both), checked. */
+export function hardwareRequirementFromText(text: string | undefined): readonly HardwareKind[] | undefined {
+  const kinds = hardwareKindsInText(text);
+  return kinds === undefined || kinds === ALL_HARDWARE_KINDS ? kinds : acceptedHardwareKinds(kinds);
 }
 
 /** The inverse of hardwareRequirementFromText: what the construct writes into REQUIRE_HARDWARE. */

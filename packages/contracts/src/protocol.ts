@@ -46,6 +46,13 @@ export const MESSAGE_SEPARATOR = 0x00;
 /** Lengths in bytes: an HMAC-SHA256 measurement, and an ES256 install proof as IEEE P1363 r||s. */
 export const MEASUREMENT_BYTES = 32;
 export const INSTALL_PROOF_BYTES = 64;
+/**
+ * The order n of P-256's base point. Every ES256 signature of the protocol (install proofs, proofs
+ * of possession, es256 tokens) has s ≤ n/2: (r, n − s) verifies whenever (r, s) does, so without the
+ * rule each signature has a second, different encoding that a replay ledger or a cache keyed by the
+ * bytes would take for a new one (PROTOCOL.md §4.4). Signers normalise; verifiers refuse high s.
+ */
+export const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 
 /** Reverse-DNS style: at least two dot-separated labels, e.g. com.example.app. */
 export const APP_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$/;
@@ -55,6 +62,15 @@ export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 export const MAX_VERSION_CHARS = 64;
 /** An SDK version (attest's sdkVersion, a policy's minimum): SemVer-like, 1 to 4 numbers, prerelease and build optional. */
 export const SDK_VERSION_PATTERN = /^\d+(\.\d+){0,3}(-[A-Za-z0-9.-]+)?(\+[A-Za-z0-9.-]+)?$/;
+/**
+ * `device.platform`, `device.osVersion` and `device.model`: printable ASCII (space to `~`), possibly
+ * empty. They come from unauthenticated clients and are shown to operators (`attestor log`), so no
+ * control character, escape sequence, bidi override or look-alike letter may reach a terminal; every
+ * real platform, OS version and model string is ASCII already (the SDK replaces anything else by `?`).
+ */
+export const DEVICE_TEXT_PATTERN = /^[\x20-\x7e]*$/;
+/** Longest `device` members, in characters. */
+export const MAX_DEVICE_TEXT_CHARS = { platform: 32, osVersion: 64, model: 128 } as const;
 
 /**
  * The public half of an install key as sent in `installKey`: an EC P-256 JWK with exactly these members.

@@ -51,6 +51,19 @@ export const LAMBDAS: Readonly<Record<LambdaName, LambdaSpec>> = {
   },
 };
 
+/**
+ * What API Gateway answers when the attestation authorizer cannot decide (it threw: its keys or
+ * token ledger are unavailable): the stack's gateway responses for AUTHORIZER_FAILURE and
+ * AUTHORIZER_CONFIGURATION_ERROR, and the local gateway, answer this, so that a client backs off
+ * and retries with the same token rather than discarding it as a 403 would make it (PROTOCOL.md §2.1).
+ */
+export const AUTHORIZER_UNAVAILABLE_RESPONSE = {
+  status: 503,
+  // The verifier waits this long after a failed key fetch before it tries again (KeyRing's failureBackoffSeconds).
+  retryAfterSeconds: 5,
+  body: { error: 'attestation_unavailable', message: 'attestation cannot be checked right now; retry shortly' },
+} as const;
+
 /** none: public; attestation: behind the attestation authorizer; iam: AWS_IAM (SigV4) admin access. */
 export type RouteAuth = 'none' | 'attestation' | 'iam';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -79,6 +92,10 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/admin/apps/{appId}/uploads', lambda: 'adminUploads', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/uploads/{uploadId}', lambda: 'adminUploads', auth: 'iam' },
   { method: 'POST', path: '/v1/admin/uploads/{uploadId}/complete', lambda: 'adminUploads', auth: 'iam' },
+  // Operators only: uploads the register function gave up on (its on-failure queue), to see, retry or clear.
+  { method: 'GET', path: '/v1/admin/registrations/failures', lambda: 'adminUploads', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/registrations/failures/retry', lambda: 'adminUploads', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/registrations/failures/clear', lambda: 'adminUploads', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/apps/{appId}/registrations', lambda: 'adminCatalog', auth: 'iam' },
   { method: 'DELETE', path: '/v1/admin/apps/{appId}/registrations/{version}', lambda: 'adminCatalog', auth: 'iam' },
   { method: 'POST', path: '/v1/admin/apps/{appId}/registrations/{version}/expire', lambda: 'adminCatalog', auth: 'iam' },

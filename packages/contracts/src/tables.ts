@@ -30,6 +30,9 @@ export const REGISTRY_PARTITIONS = {
   principal: 'PRINCIPAL#',
 } as const;
 
+/** The one partition of tenant records (`TENANTS` / `TENANT#<id>`), so listing tenants is one Query: a whole key, not a prefix. */
+export const TENANT_LIST_PARTITION = 'TENANTS';
+
 /**
  * Attestation log: one item per attestation (outcome, reasons, device, version), kept for a
  * bounded time. pk TENANT#<tenantId>#<appId>, sk <iat>#<jti> so a time range is one Query.

@@ -10,17 +10,20 @@ import { TENANT_ID_PATTERN } from './admin-ids';
 import {
   APP_ATTEST_KEY_ID_BYTES,
   APP_ID_PATTERN,
+  DEVICE_TEXT_PATTERN,
   MAX_ANDROID_CERTIFICATE_BYTES,
   MAX_ANDROID_CHAIN_BYTES,
   MAX_ANDROID_CHAIN_CERTIFICATES,
   MAX_APP_ATTEST_ASSERTION_BYTES,
   MAX_APP_ATTEST_ATTESTATION_BYTES,
+  MAX_DEVICE_TEXT_CHARS,
   MIN_ANDROID_CHAIN_CERTIFICATES,
   NONCE_BYTES,
   SDK_VERSION_PATTERN,
   VERSION_PATTERN,
 } from './protocol';
 import { InvalidRequestError } from './errors';
+import { isOnP256 } from './p256';
 
 // The patterns and the error live in zod-free modules so that code needing only them (registration,
 // the HTTP error mapping, the attestation log) does not bundle the validator; re-exported here.
@@ -57,17 +60,39 @@ export const challengeRequestSchema = z.object({ appId: appIdSchema }, { error: 
 
 const shortText = (max: number) => z.string({ error: typeError('a string') }).check(z.maxLength(max, { error: `must be at most ${max} characters` }));
 
-export const installKeySchema = z.object(
-  {
-    kty: z.literal('EC', { error: typeError('"EC"') }),
-    crv: z.literal('P-256', { error: typeError('"P-256"') }),
-    x: b64uBytes(32),
-    y: b64uBytes(32),
-    // A client that sends its private scalar has leaked its install key; refuse rather than silently drop it.
-    d: z.optional(z.undefined({ error: 'must not be sent: installKey is the public key only (remove "d")' })),
-  },
-  { error: typeError('an EC P-256 public JWK') },
-);
+/** Whether both members are strings that decode to 32 bytes, the only ones worth a curve check. */
+function hasP256Coordinates(jwk: { x: unknown; y: unknown }): jwk is { x: string; y: string } {
+  return typeof jwk.x === 'string' && typeof jwk.y === 'string' && decodeB64u(jwk.x)?.length === 32 && decodeB64u(jwk.y)?.length === 32;
+}
+
+export const installKeySchema = z
+  .object(
+    {
+      kty: z.literal('EC', { error: typeError('"EC"') }),
+      crv: z.literal('P-256', { error: typeError('"P-256"') }),
+      x: b64uBytes(32),
+      y: b64uBytes(32),
+      // A client that sends its private scalar has leaked its install key; refuse rather than silently drop it.
+      d: z.optional(z.undefined({ error: 'must not be sent: installKey is the public key only (remove "d")' })),
+    },
+    { error: typeError('an EC P-256 public JWK') },
+  )
+  .check(
+    // Coordinates off the curve are a malformed body, not a failed attestation: no key could have
+    // signed the proof, and the client deserves to know which field. Zod runs this even when x or y
+    // already failed their own (continuable) checks, so it judges only well-formed coordinates and
+    // leaves the others to the member's own, more precise message.
+    z.refine((jwk) => !hasP256Coordinates(jwk) || isOnP256(decodeB64u(jwk.x)!, decodeB64u(jwk.y)!), {
+      error: 'is not a point on P-256 (x and y must satisfy the curve equation)',
+    }),
+  );
+
+/**
+ * A descriptive device member: printable ASCII, at most `max` characters (PROTOCOL.md §2.2). These
+ * reach operators' terminals through the attestation log, so control characters never get in.
+ */
+const deviceText = (max: number) =>
+  shortText(max).check(z.regex(DEVICE_TEXT_PATTERN, { error: 'may contain only printable ASCII characters (space to ~)' }));
 
 /** The four device signals, each a boolean: an attestation's `device.signals`, and a policy's `reject`. */
 export const signalFlags = {
@@ -142,9 +167,9 @@ export const attestRequestSchema = z.object(
     installProof: b64uBytes(64),
     device: z.object(
       {
-        platform: shortText(32),
-        osVersion: shortText(64),
-        model: shortText(128),
+        platform: deviceText(MAX_DEVICE_TEXT_CHARS.platform),
+        osVersion: deviceText(MAX_DEVICE_TEXT_CHARS.osVersion),
+        model: deviceText(MAX_DEVICE_TEXT_CHARS.model),
         signals: signalsSchema,
       },
       { error: typeError('an object') },

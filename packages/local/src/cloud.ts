@@ -4,17 +4,17 @@
  * Gateway and Lambda. The handlers and adapters are the ones that run in AWS, talking through the
  * real AWS SDK v3 clients; only the endpoints differ.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
-import { authorizerConfigFromEnv, createAuthorizer, type Authorizer } from '@attestor/service/composition/authorizer-config';
-import { DEFAULTS, type ServiceConfig } from '@attestor/service/composition/environment';
+import { createAuthorizer, type Authorizer } from '@attestor/service/composition/authorizer-config';
+import type { ServiceConfig } from '@attestor/service/composition/environment';
+import { AUTHORIZER_CONFIG, CONFIG_DEFAULTS, requiredHardwareKinds, type AuthorizerConfig } from '@attestor/contracts/config';
 import { createServices, type Services } from '@attestor/service/composition/services';
 import { ensureDecoyKey } from '@attestor/service/adapters/kms-tenant-keys';
 import type { Clock } from '@attestor/service/core/ports';
 import type { HardwareTestRoots } from '@attestor/service/core/hardware/ports';
-import { DEFAULT_MAX_BUILD_BYTES } from '@attestor/service/core/registration';
-import { DEFAULT_TOKEN_TTL_SECONDS } from '@attestor/contracts/protocol';
 import { LOCAL_CLOUD_FILE, readLocalCloudState, type LocalCloudState } from '@attestor/contracts/local-state';
 import { adminHandlers } from '@attestor/service/handlers/admin';
 import { attestHandler } from '@attestor/service/handlers/attest';
@@ -33,7 +33,9 @@ import { DYNAMODB_SNAPSHOT_FILE, importSnapshot, writeSnapshot } from './dynamod
 import { startGateway } from './gateway';
 import { startKmsServer, type LocalKmsCredential } from './kms-server';
 import { SECRET_CONTEXT_TENANT } from '@attestor/contracts/admin-api';
-import { startS3 } from './s3';
+import { S3RVER_CREDENTIAL, startS3 } from './s3';
+import { LocalRegisterFailures, REGISTER_FAILURES_FILE } from './register-failures';
+import type { AwsClientTuning } from '@attestor/service/composition/clients/settings';
 
 export const LOCAL_NAMES = {
   noncesTable: 'attestor-nonces',
@@ -45,10 +47,13 @@ export const LOCAL_NAMES = {
 } as const;
 
 /**
- * The service's own credential, as a Lambda's role would be: s3rver accepts only this one, the local
- * KMS checks SigV4 with it (local/kms), and dynalite accepts any.
+ * The service's own credential, as a Lambda's role would be. The local S3 and KMS verify SigV4 with
+ * it (local/s3.ts, local/kms), so its secret is drawn per process and never written anywhere: with
+ * s3rver's public S3RVER secret, anyone who reaches a loopback port could unwrap token secrets
+ * through KMS and mint tokens, or plant a pending upload's bytes. s3rver knows only this access key
+ * id. dynalite checks no signature at all (README, "The local cloud").
  */
-const LOCAL_AWS_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const LOCAL_AWS_CREDENTIALS = { accessKeyId: S3RVER_CREDENTIAL.accessKeyId, secretAccessKey: randomBytes(32).toString('base64url') };
 
 export interface LocalCloudOptions {
   /** Where DynamoDB, S3 and KMS data and the admin credential persist. */
@@ -88,6 +93,16 @@ export interface LocalCloudOptions {
    * test root can mint any evidence; the CDK stack refuses this setting at synth. @default none
    */
   readonly hardwareTestRoots?: HardwareTestRoots;
+  /** Retries and timeouts of every AWS SDK client of the service and the authorizer. @default as in AWS (clients/settings.ts) */
+  readonly awsClients?: AwsClientTuning;
+  /**
+   * Tests only: something (a fault proxy) to put between the service and a stand-in. Called once per
+   * stand-in with its endpoint; every client of the service, the authorizer and presigned URLs then
+   * use the endpoint it returns. The code paths are the same; only the address differs. @default none
+   */
+  readonly interpose?: (dependency: 'dynamodb' | 's3' | 'kms', endpoint: string) => Promise<string>;
+  /** How often the register function is tried on an event before it is queued as a failure (Lambda: 3). @default 3 */
+  readonly registerAttempts?: number;
 }
 
 /** What restoreDataDir wrote back, and what it could not. */
@@ -143,6 +158,8 @@ export interface LocalCloud {
   readonly config: ServiceConfig;
   readonly services: Services;
   readonly endpoints: { readonly dynamodb: string; readonly s3: string; readonly kms: string };
+  /** Events the register function gave up on (the RegisterFailures queue of the AWS stack). */
+  readonly registerFailures: LocalRegisterFailures;
   /** Items loaded at start from the snapshot taken when the data directory was deleted, if there was one. */
   readonly restoredTableItems?: number;
   /** Resolves when every S3 event delivered so far has been handled. */
@@ -175,7 +192,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     const freshTables = !existsSync(join(options.dataDir, 'dynamodb', 'CURRENT'));
     const dynamo = await startDynamo({ dataDir: join(options.dataDir, 'dynamodb'), port: 0 });
     closers.push(() => dynamo.close());
-    const adminCredentials = loadOrCreateAdminCredentials(options.dataDir, DEFAULTS.defaultTenantId);
+    const adminCredentials = loadOrCreateAdminCredentials(options.dataDir, CONFIG_DEFAULTS.defaultTenantId);
     // The operator credential administers the default tenant and may create others (docs/ADMIN_API.md §1.2).
     const credentialStore = new LocalCredentialStore(options.dataDir, adminCredentials);
     const kms = await startKmsServer({ dataDir: join(options.dataDir, 'kms'), port: 0, region: LOCAL_REGION, credentials: kmsCredentials(credentialStore) });
@@ -188,6 +205,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       dataDir: join(options.dataDir, 's3'),
       port: 0,
       buckets: [LOCAL_NAMES.buildsBucket],
+      credential: LOCAL_AWS_CREDENTIALS,
       onObjectCreated: (record) => {
         const delivery = deliver(record).finally(() => pending.delete(delivery));
         pending.add(delivery);
@@ -195,22 +213,27 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     });
     closers.push(() => s3.close());
 
-    const endpoints = { dynamodb: dynamo.endpoint, s3: s3.endpoint, kms: kms.endpoint };
+    const interpose = options.interpose ?? (async (_: string, endpoint: string) => endpoint);
+    const endpoints = {
+      dynamodb: await interpose('dynamodb', dynamo.endpoint),
+      s3: await interpose('s3', s3.endpoint),
+      kms: await interpose('kms', kms.endpoint),
+    };
     const config: ServiceConfig = {
       region: LOCAL_REGION,
       ...LOCAL_NAMES,
-      issuer: DEFAULTS.issuer,
-      defaultTenantId: DEFAULTS.defaultTenantId,
-      authorizerTenantId: DEFAULTS.defaultTenantId,
-      decoyKeyId: DEFAULTS.decoyKeyId,
-      tenantKeyAliasPrefix: DEFAULTS.tenantKeyAliasPrefix,
-      maxBuildBytes: options.maxBuildBytes ?? DEFAULT_MAX_BUILD_BYTES,
-      tokenTtlSeconds: options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS,
+      issuer: CONFIG_DEFAULTS.issuer,
+      defaultTenantId: CONFIG_DEFAULTS.defaultTenantId,
+      decoyKeyId: CONFIG_DEFAULTS.decoyKeyId,
+      tenantKeyAliasPrefix: CONFIG_DEFAULTS.tenantKeyAliasPrefix,
+      maxBuildBytes: options.maxBuildBytes ?? CONFIG_DEFAULTS.maxBuildBytes,
+      tokenTtlSeconds: options.tokenTtlSeconds ?? CONFIG_DEFAULTS.tokenTtlSeconds,
       endpoints,
       credentials: LOCAL_AWS_CREDENTIALS,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.revocationListFile !== undefined ? { revocationList: { file: options.revocationListFile } } : {}),
       ...(options.hardwareTestRoots ? { hardwareTestRoots: options.hardwareTestRoots } : {}),
+      ...(options.awsClients ? { awsClients: options.awsClients } : {}),
       logger,
     };
     const services = createServices(config);
@@ -240,17 +263,27 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     await services.registry().putPrincipalIfAbsent({ principal: localPrincipal(adminCredentials.accessKeyId), tenantId: config.defaultTenantId, operator: true });
 
     const register = registerHandler(services.registration(), logger);
-    deliver = async (record) => {
-      const event: S3Event = { Records: [record] };
-      // Lambda retries a failed asynchronous invocation twice; so does the local cloud.
-      for (let attempt = 0; attempt < 3; attempt++) {
+    const attempts = options.registerAttempts ?? 3;
+    // Lambda retries a failed asynchronous invocation twice, then sends the event to the on-failure
+    // destination (the RegisterFailures queue); so does the local cloud, to a queue of its own.
+    const invoke = async (event: S3Event): Promise<void> => {
+      let lastError: unknown;
+      for (let attempt = 0; attempt < attempts; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, 200 * attempt));
         try {
           return await register(event);
-        } catch {
-          await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+        } catch (error) {
+          lastError = error;
         }
       }
+      registerFailures.record(event, lastError, attempts);
     };
+    const invokeAsync = (event: S3Event): void => {
+      const delivery = invoke(event).finally(() => pending.delete(delivery));
+      pending.add(delivery);
+    };
+    const registerFailures = new LocalRegisterFailures(join(options.dataDir, REGISTER_FAILURES_FILE), invokeAsync);
+    deliver = (record) => invoke({ Records: [record] });
 
     // The authorizer is wired once the gateway's address (its JWKS URL) is known; it is a separate
     // Lambda in AWS, so it gets its own clients, as there.
@@ -262,7 +295,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         challenge: challengeHandler(services.challenge(), logger),
         attest: attestHandler(services.attestation(), logger),
         demoHello: demoHelloHandler(logger),
-        ...adminHandlers(services.admin({ credentialIssuer: credentialStore }), logger),
+        ...adminHandlers(services.admin({ credentialIssuer: credentialStore, registerFailures }), logger),
       },
       authorizer: (event) => (localAuthorizer as Authorizer).handler(event),
       // API Gateway with a header identity source answers 401 itself when the header is missing;
@@ -277,14 +310,17 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     });
     const closeGateway = () => gateway.close();
     closers.push(closeGateway);
+    // Through the environment, as in AWS: the function's own reading and check, whatever the options say.
+    const authorizerEnvironment = AUTHORIZER_CONFIG.toEnv(localAuthorizerConfig(config, authorizerOptions, gateway.endpoint));
     localAuthorizer = createAuthorizer(
-      authorizerConfigFromEnv(localAuthorizerEnvironment(config, authorizerOptions, gateway.endpoint)),
+      { ...AUTHORIZER_CONFIG.fromEnv(authorizerEnvironment), region: config.region },
       {
         logger,
         metrics: authorizerOptions.metrics ?? { record: () => undefined },
         clock: services.clock,
         endpoints,
         credentials: LOCAL_AWS_CREDENTIALS,
+        ...(options.awsClients ? { awsClients: options.awsClients } : {}),
         remoteCredentials: { accessKeyId: adminCredentials.accessKeyId, secretAccessKey: adminCredentials.secretAccessKey },
       },
     );
@@ -312,6 +348,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       const tenantCredentials = credentialStore.persistAll();
       const kmsKeys = await kms.persistAll();
       await s3.restoreBuckets();
+      registerFailures.persist();
       let tables: Pick<DataDirRestore, 'tableItems' | 'tablesError'> = {};
       tablesLost ||= !existsSync(join(options.dataDir, 'dynamodb', 'CURRENT'));
       if (tablesLost) {
@@ -359,6 +396,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       config,
       services,
       endpoints,
+      registerFailures,
       ...(restoredTableItems !== undefined ? { restoredTableItems } : {}),
       settled,
       restoreDataDir,
@@ -400,29 +438,26 @@ function kmsCredentials(admins: LocalCredentialStore): (accessKeyId: string) => 
   };
 }
 
-/** The environment the AttestationAuthorizer construct would give the authorizer Lambda. */
-function localAuthorizerEnvironment(config: ServiceConfig, options: LocalAuthorizerOptions, apiUrl: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    AWS_REGION: config.region,
-    ATTESTOR_ISSUER: config.issuer,
-    AUTHORIZER_TENANT: config.authorizerTenantId,
-    AUTHORIZER_MODE: options.mode ?? 'enforce',
-    REQUIRE_BINDING: String(options.requireBinding === true),
-    LIMITED_USE: String(options.limitedUse === true),
-    REQUIRE_PROOF: String(options.requireProof === true),
-    KEY_SOURCE: options.keySource ?? 'kms',
+/** The settings the AttestationAuthorizer construct would give the authorizer Lambda, from the local options. */
+function localAuthorizerConfig(config: ServiceConfig, options: LocalAuthorizerOptions, apiUrl: string): AuthorizerConfig {
+  const ledger = options.limitedUse === true || options.requireProof === true;
+  const requireHardware = requiredHardwareKinds(options.requireHardware);
+  return {
+    issuer: config.issuer,
+    tenantId: config.defaultTenantId,
+    mode: options.mode ?? CONFIG_DEFAULTS.authorizerMode,
+    tokenHeader: options.tokenHeader ?? CONFIG_DEFAULTS.tokenHeader,
+    requireBinding: options.requireBinding === true,
+    ...(options.bindingHeader !== undefined ? { bindingHeader: options.bindingHeader } : {}),
+    limitedUse: options.limitedUse === true,
+    requireProof: options.requireProof === true,
+    ...(requireHardware !== undefined ? { requireHardware } : {}),
+    ...(ledger ? { tokenLedgerTable: LOCAL_NAMES.tokenLedgerTable } : {}),
+    keySource:
+      options.keySource === 'remote'
+        ? { kind: 'remote', apiUrl }
+        : { kind: 'kms', registryTable: config.registryTable, tenantKeyAliasPrefix: config.tenantKeyAliasPrefix, decoyKeyId: config.decoyKeyId },
+    ...(options.publicBaseUrl !== undefined ? { publicBaseUrl: options.publicBaseUrl } : {}),
+    cacheSeconds: 0,
   };
-  if (options.tokenHeader !== undefined) env['TOKEN_HEADER'] = options.tokenHeader;
-  const hardware = options.requireHardware;
-  if (hardware !== undefined && hardware !== false) env['REQUIRE_HARDWARE'] = hardware === true ? 'true' : hardware.join(',');
-  if (options.bindingHeader !== undefined) env['BINDING_HEADER'] = options.bindingHeader;
-  if (options.limitedUse || options.requireProof) env['TOKEN_LEDGER_TABLE'] = LOCAL_NAMES.tokenLedgerTable;
-  if (options.keySource === 'remote') env['ATTESTOR_API_URL'] = apiUrl;
-  else {
-    env['REGISTRY_TABLE'] = config.registryTable;
-    env['TENANT_KEY_ALIAS_PREFIX'] = config.tenantKeyAliasPrefix;
-    env['DECOY_KEY_ID'] = config.decoyKeyId;
-  }
-  if (options.publicBaseUrl !== undefined) env['PUBLIC_BASE_URL'] = options.publicBaseUrl;
-  return env;
 }

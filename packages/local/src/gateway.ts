@@ -4,13 +4,14 @@
  * authorizer before protected routes and SigV4 checks before IAM routes, and answers the way API
  * Gateway does when those say no.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { ApiHandler } from '@attestor/service/handlers/http';
 import type { AuthorizerHandler } from '@attestor/service/handlers/authorizer';
 import type { Logger } from '@attestor/service/handlers/log';
-import { ROUTES, type Route } from '@attestor/contracts/routes';
+import { AUTHORIZER_UNAVAILABLE_RESPONSE, ROUTES, type Route } from '@attestor/contracts/routes';
 import { TOKEN_HEADER_NAME } from '@attestor/contracts/protocol';
 import { LOCAL_ACCOUNT_ID, localPrincipal } from '@attestor/contracts/local-state';
 import type { AddressInfo } from 'node:net';
@@ -73,12 +74,33 @@ function compile(route: Route): CompiledRoute {
 
 const COMPILED = ROUTES.map(compile);
 
+/**
+ * Which function's code is running (the authorizer, or a route's Lambda): in AWS each has its own
+ * role, here they share the service's clients. Tests read it from an SDK middleware to hold every
+ * call a function makes against that function's IAM policy.
+ */
+const runningFunction = new AsyncLocalStorage<Route['lambda'] | 'authorizer'>();
+export function currentFunction(): Route['lambda'] | 'authorizer' | undefined {
+  return runningFunction.getStore();
+}
+
 function send(res: ServerResponse, statusCode: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(statusCode, { 'content-type': 'application/json', ...headers, 'x-amzn-requestid': randomUUID() });
   res.end(body);
 }
 
 const message = (text: string) => JSON.stringify({ message: text });
+
+/** The request's URL, or undefined when it does not parse or its path does not percent-decode (what decodeURIComponent would throw on). */
+function parseRequestTarget(target: string | undefined): URL | undefined {
+  try {
+    const url = new URL(target ?? '/', 'http://localhost');
+    decodeURIComponent(url.pathname);
+    return url;
+  } catch {
+    return undefined;
+  }
+}
 
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
@@ -130,7 +152,10 @@ export function policyAllows(result: APIGatewayAuthorizerResult, methodArn: stri
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const region = options.region ?? 'us-east-1';
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // API Gateway refuses a request line it cannot parse, or a path with a malformed percent-escape
+    // (`/v1/admin/uploads/%`), with 400 before routing or authenticating anything.
+    const url = parseRequestTarget(req.url);
+    if (!url) return send(res, 400, message('Bad Request: the request path is malformed (a % must start a percent-escape of UTF-8)'));
     const method = (req.method ?? 'GET').toUpperCase();
     const found = COMPILED.map((c) => ({ c, m: url.pathname.match(c.pattern) })).filter((x) => x.m);
     const hit = found.find((x) => x.c.route.method === method);
@@ -227,10 +252,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       };
       let result: APIGatewayAuthorizerResult;
       try {
-        result = await options.authorizer(authEvent);
+        result = await runningFunction.run('authorizer', () => options.authorizer(authEvent));
       } catch {
-        // A failing authorizer is a 500 in API Gateway, and never lets the request through.
-        return send(res, 500, message(null as unknown as string));
+        // A failing authorizer never lets the request through; the stack's gateway responses for
+        // authorizer failures answer 503 with Retry-After (AUTHORIZER_UNAVAILABLE_RESPONSE), and so does this.
+        const { status, retryAfterSeconds, body } = AUTHORIZER_UNAVAILABLE_RESPONSE;
+        return send(res, status, JSON.stringify(body), { 'retry-after': String(retryAfterSeconds) });
       }
       if (!policyAllows(result, methodArn)) return send(res, 403, message('User is not authorized to access this resource with an explicit deny'));
       requestContext.authorizer = { principalId: result.principalId, ...(result.context ?? {}) };
@@ -252,7 +279,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     };
     let result: APIGatewayProxyResult;
     try {
-      result = await options.handlers[route.lambda](event);
+      result = await runningFunction.run(route.lambda, () => options.handlers[route.lambda](event));
     } catch (error) {
       options.logger.error('lambda_crashed', { lambda: route.lambda, errorName: (error as Error)?.name });
       return send(res, 502, message('Internal server error'));

@@ -1,15 +1,19 @@
 /**
  * S3 for the local cloud: s3rver (the S3 API on disk) behind a thin front that adds the parts of
  * S3 the service relies on and s3rver lacks:
- * - presigned URLs are verified (s3rver skips SigV4 checks), so an upload URL signed for N bytes
- *   refuses any other size, as in AWS;
+ * - SigV4 is verified (s3rver checks only that the access key id exists), for presigned URLs (so an
+ *   upload URL signed for N bytes refuses any other size, as in AWS) and header-signed SDK requests
+ *   alike, against the one credential this endpoint serves;
  * - unsigned requests are refused, as for a private bucket (s3rver would serve them);
  * - object creation becomes an AWS-shaped S3 event record, with the key URL-encoded the way S3
  *   encodes it in notifications (s3rver's records carry it raw and differ in shape).
- * Header-signed (SDK) requests pass through unverified: s3rver checks only the access key id.
+ * Not checked: a header-signed body against its x-amz-content-sha256 (the signature covers the
+ * claimed hash, so only someone holding the secret can choose it).
  */
 import type { S3EventRecord } from 'aws-lambda';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
@@ -17,8 +21,21 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { LOCAL_REGION } from '@attestor/contracts/local-state';
 import { listen } from './listen';
 
-/** The one credential s3rver knows (its built-in dummy account). */
-const ACCESS_KEYS: ReadonlyMap<string, string> = new Map([['S3RVER', 'S3RVER']]);
+/**
+ * The credential this endpoint serves when none is given: s3rver's built-in dummy account, whose
+ * secret is public. s3rver knows no other access key id, so a caller that wants a secret of its own
+ * (the local cloud does) keeps this id and passes its own secret.
+ */
+export const S3RVER_CREDENTIAL = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+/** An access key and its secret. */
+export interface S3Credential {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** S3 refuses a signature made more than 15 minutes from its clock. */
+const MAX_SKEW_MS = 15 * 60 * 1000;
 
 interface S3rverOptions {
   directory: string;
@@ -90,13 +107,16 @@ function parseQuery(search: string): Array<[string, string]> {
  * sent. Undefined means the signature is valid; expiry is left to s3rver, which checks it.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
  */
-export function verifyPresignedRequest(request: {
-  method: string;
-  /** Path as sent, still percent-encoded: S3 signs the path without re-encoding it. */
-  path: string;
-  query: ReadonlyArray<readonly [string, string]>;
-  headers: IncomingMessage['headers'];
-}): S3Error | undefined {
+export function verifyPresignedRequest(
+  request: {
+    method: string;
+    /** Path as sent, still percent-encoded: S3 signs the path without re-encoding it. */
+    path: string;
+    query: ReadonlyArray<readonly [string, string]>;
+    headers: IncomingMessage['headers'];
+  },
+  account: S3Credential = S3RVER_CREDENTIAL,
+): S3Error | undefined {
   const param = (name: string) => request.query.find(([k]) => k === name)?.[1];
   const mismatch: S3Error = {
     status: 403,
@@ -111,7 +131,7 @@ export function verifyPresignedRequest(request: {
     return { status: 400, code: 'AuthorizationQueryParametersError', message: 'Query-string authentication version 4 parameters are missing or malformed.' };
   }
   const [accessKeyId, date, region, service, terminator] = credential as [string, string, string, string, string];
-  const secret = ACCESS_KEYS.get(accessKeyId);
+  const secret = accessKeyId === account.accessKeyId ? account.secretAccessKey : undefined;
   if (secret === undefined) {
     return { status: 403, code: 'InvalidAccessKeyId', message: 'The AWS Access Key Id you provided does not exist in our records.' };
   }
@@ -138,6 +158,88 @@ export function verifyPresignedRequest(request: {
   const signingKey = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), 'aws4_request');
   const expected = hmac(signingKey, stringToSign);
   return timingSafeEqual(expected, Buffer.from(signature, 'hex')) ? undefined : mismatch;
+}
+
+const AUTHORIZATION = new RegExp(
+  '^AWS4-HMAC-SHA256 Credential=([^/,\\s]+)/(\\d{8})/([^/,\\s]+)/s3/aws4_request,\\s*SignedHeaders=([a-z0-9;_.-]+),\\s*Signature=([0-9a-f]{64})$',
+);
+const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+
+/**
+ * Recomputes the SigV4 signature of a header-signed request (what the AWS SDK sends) with the SDK's
+ * own signer and compares it. The payload hash is what x-amz-content-sha256 claims (S3 requires the
+ * header, and signs it); the body itself is not read here. Undefined means the signature is valid.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
+ */
+export async function verifyHeaderSignedRequest(
+  request: {
+    method: string;
+    /** Path as sent, still percent-encoded. */
+    path: string;
+    query: ReadonlyArray<readonly [string, string]>;
+    headers: IncomingMessage['headers'];
+  },
+  credential: S3Credential = S3RVER_CREDENTIAL,
+  nowMs = Date.now(),
+): Promise<S3Error | undefined> {
+  const header = (name: string) => {
+    const value = request.headers[name];
+    return Array.isArray(value) ? value.join(',') : value;
+  };
+  const mismatch: S3Error = {
+    status: 403,
+    code: 'SignatureDoesNotMatch',
+    message: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+  };
+  const match = AUTHORIZATION.exec(header('authorization') ?? '');
+  if (!match) {
+    return { status: 400, code: 'AuthorizationHeaderMalformed', message: 'The authorization header is malformed; only AWS4-HMAC-SHA256 for s3 is accepted.' };
+  }
+  const [, accessKeyId, scopeDate, region, signedHeaderList = '', signature = ''] = match;
+  if (accessKeyId !== credential.accessKeyId) {
+    return { status: 403, code: 'InvalidAccessKeyId', message: 'The AWS Access Key Id you provided does not exist in our records.' };
+  }
+  const dateText = header('x-amz-date') ?? '';
+  const date = AMZ_DATE.exec(dateText);
+  const payloadHash = header('x-amz-content-sha256');
+  if (!date || dateText.slice(0, 8) !== scopeDate) {
+    return { status: 403, code: 'AccessDenied', message: 'X-Amz-Date is missing or does not match the credential scope' };
+  }
+  if (payloadHash === undefined) return { status: 400, code: 'InvalidRequest', message: 'Missing required header for this request: x-amz-content-sha256' };
+  const [, y, mo, d, h, mi, sec] = date.map(Number) as number[];
+  const signingMs = Date.UTC(y!, mo! - 1, d!, h!, mi!, sec!);
+  if (Math.abs(nowMs - signingMs) > MAX_SKEW_MS) {
+    return { status: 403, code: 'RequestTimeTooSkewed', message: 'The difference between the request time and the current time is too large.' };
+  }
+  const signedNames = signedHeaderList.split(';');
+  if (!signedNames.includes('host') || !signedNames.includes('x-amz-content-sha256')) return mismatch;
+  const signedHeaders: Record<string, string> = {};
+  for (const name of signedNames) {
+    const value = header(name);
+    if (value === undefined) return mismatch;
+    signedHeaders[name] = value;
+  }
+  const query: Record<string, string | string[]> = {};
+  for (const [k, v] of request.query) {
+    const previous = query[k];
+    query[k] = previous === undefined ? v : [...(Array.isArray(previous) ? previous : [previous]), v];
+  }
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey },
+    region: region!,
+    service: 's3',
+    sha256: Sha256,
+    // As the SDK signs for S3: the path as sent, and the payload hash it claims, nothing added.
+    uriEscapePath: false,
+    applyChecksum: false,
+  });
+  const expected = await signer.sign(
+    { method: request.method, protocol: 'http:', hostname: '', path: request.path, query, headers: signedHeaders },
+    { signingDate: new Date(signingMs), signableHeaders: new Set(signedNames) },
+  );
+  const computed = Buffer.from(/Signature=([0-9a-f]{64})$/.exec(String(expected.headers['authorization'] ?? ''))?.[1] ?? '', 'hex');
+  const received = Buffer.from(signature, 'hex');
+  return computed.length === received.length && timingSafeEqual(computed, received) ? undefined : mismatch;
 }
 
 /** What the front learned about a request, for naming the event s3rver emits while handling it. */
@@ -191,7 +293,7 @@ function toAwsRecord(raw: S3rverRecord, info: RequestInfo | undefined): S3EventR
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 export interface LocalS3 {
-  /** http://127.0.0.1:<port>; clients need forcePathStyle and the S3RVER/S3RVER credential. */
+  /** http://127.0.0.1:<port>; clients need forcePathStyle and the credential it was started with. */
   readonly endpoint: string;
   /** Creates missing bucket directories again (after the data directory was deleted); objects that were in them are gone. */
   restoreBuckets(): Promise<void>;
@@ -211,7 +313,15 @@ export async function startS3(options: {
    * as pending once the upload has returned. Failures are reported on stderr, not retried.
    */
   onObjectCreated?: (record: S3EventRecord) => void | Promise<void>;
+  /**
+   * The one credential requests must be signed with. The access key id must be s3rver's (S3RVER);
+   * the secret may be anyone's, and should be secret: whoever knows it may write builds.
+   * @default S3RVER_CREDENTIAL, whose secret is public
+   */
+  credential?: S3Credential;
 }): Promise<LocalS3> {
+  const credential = options.credential ?? S3RVER_CREDENTIAL;
+  if (credential.accessKeyId !== S3RVER_CREDENTIAL.accessKeyId) throw new Error(`s3rver knows only the access key id ${S3RVER_CREDENTIAL.accessKeyId}`);
   for (const name of options.buckets) {
     if (!BUCKET_NAME.test(name)) throw new Error(`invalid bucket name ${JSON.stringify(name)}`);
   }
@@ -247,6 +357,12 @@ export async function startS3(options: {
 
   const handle = s3rver.callback();
   const server = createServer((req, res) => {
+    void front(req, res).catch(() => {
+      if (!res.headersSent) sendError(res, { status: 500, code: 'InternalError', message: 'We encountered an internal error. Please try again.' });
+      else res.destroy();
+    });
+  });
+  const front = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? '/';
     const queryStart = url.indexOf('?');
     const path = queryStart < 0 ? url : url.slice(0, queryStart);
@@ -261,11 +377,12 @@ export async function startS3(options: {
     // A CORS preflight carries no credentials; s3rver answers it from the bucket's CORS rules.
     if (req.method !== 'OPTIONS') {
       const presigned = query.some(([k]) => k === 'X-Amz-Algorithm');
+      const request = { method: req.method ?? 'GET', path, query, headers: req.headers };
       const error = presigned
-        ? verifyPresignedRequest({ method: req.method ?? 'GET', path, query, headers: req.headers })
+        ? verifyPresignedRequest(request, credential)
         : req.headers.authorization === undefined
           ? { status: 403, code: 'AccessDenied', message: 'Access Denied' }
-          : undefined;
+          : await verifyHeaderSignedRequest(request, credential);
       if (error) {
         sendError(res, error);
         req.resume();
@@ -275,7 +392,7 @@ export async function startS3(options: {
     requestContext.run({ operation: operationOf(req, query), requestId: randomBytes(8).toString('hex').toUpperCase() }, () =>
       handle(req, res),
     );
-  });
+  };
   const port = await listen(server, options.port ?? 0, '127.0.0.1');
 
   let closing: Promise<void> | undefined;

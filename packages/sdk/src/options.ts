@@ -11,7 +11,7 @@ import type { HardwareSettings } from './hardware-keys';
 import { parseHostRule, type HostRule } from './hosts';
 import { memoryKeyStore, type KeyStore, type PlatformInstallKey } from './install-key';
 import type { PackageSource } from './package-source';
-import { APP_ID_PATTERN, DEFAULT_HARDWARE_KEY_MAX_AGE_DAYS, MAX_APP_ID_CHARS } from '@attestor/contracts/protocol';
+import { APP_ID_PATTERN, DEFAULT_HARDWARE_KEY_MAX_AGE_DAYS, MAX_APP_ID_CHARS, MAX_DEVICE_TEXT_CHARS } from '@attestor/contracts/protocol';
 import { decodeB64u } from './protocol';
 import { resolveCircuit, resolveRetry, type CircuitOptions, type CircuitPolicy, type RetryOptions, type RetryPolicy } from './resilience';
 import type { DeviceInfo, SignalProvider } from './signals';
@@ -129,12 +129,13 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 const UNKNOWN_DEVICE: DeviceInfo = { platform: 'unknown', osVersion: 'unknown', model: 'unknown' };
 
-/** Cuts to `max` UTF-16 code units (the unit the service counts) without splitting a surrogate pair. */
-function clip(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const cut = text.slice(0, max);
-  const last = cut.charCodeAt(cut.length - 1);
-  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
+/**
+ * A device member as the service takes it (PROTOCOL.md §2.2): every character outside printable
+ * ASCII becomes `?` (a code point, so a surrogate pair is one `?`), then cut to `max`, so an unusual
+ * model name costs the operator some letters in the log rather than the app its attestation.
+ */
+function deviceText(text: string, max: number): string {
+  return text.replace(/[^\x20-\x7e]/gu, '?').slice(0, max);
 }
 
 /** Checks the options (throws AttestorError `invalid_request` naming the field) and fills in the defaults; no I/O. */
@@ -194,7 +195,11 @@ export function resolveClientOptions(options: AttestorClientOptions): ClientSett
     installKeySource,
     hardware,
     signalProviders: options.signals === undefined ? [] : Array.isArray(options.signals) ? [...options.signals] : [options.signals as SignalProvider],
-    device: { platform: clip(device.platform, 32), osVersion: clip(device.osVersion, 64), model: clip(device.model, 128) },
+    device: {
+      platform: deviceText(device.platform, MAX_DEVICE_TEXT_CHARS.platform),
+      osVersion: deviceText(device.osVersion, MAX_DEVICE_TEXT_CHARS.osVersion),
+      model: deviceText(device.model, MAX_DEVICE_TEXT_CHARS.model),
+    },
     timeoutMs,
     debugSecret: options.debugSecret,
     hostRules,

@@ -9,7 +9,7 @@
  * (the published SDK has no dependencies); the cryptography is the SDK's own (async WebCrypto), kept
  * in step with the server's (node:crypto) by the known-answer vectors in test/vectors/protocol-v2.json.
  */
-import { HARDWARE_LABEL, INSTALL_PROOF_LABEL, MEASUREMENT_LABEL, MESSAGE_SEPARATOR, type InstallPublicJwk } from '@attestor/contracts/protocol';
+import { HARDWARE_LABEL, INSTALL_PROOF_LABEL, MEASUREMENT_LABEL, MESSAGE_SEPARATOR, P256_ORDER, type InstallPublicJwk } from '@attestor/contracts/protocol';
 
 const B64U_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const B64U_LOOKUP: Readonly<Record<string, number>> = Object.fromEntries([...B64U_ALPHABET].map((c, i) => [c, i]));
@@ -168,16 +168,56 @@ export function installProofMessage(nonce: Uint8Array, measurement: Uint8Array):
   return concatBytes(utf8(INSTALL_PROOF_LABEL), new Uint8Array([MESSAGE_SEPARATOR]), nonce, measurement);
 }
 
+const HALF_ORDER = P256_ORDER >> 1n;
+
+function scalarOf(bytes: Uint8Array): bigint {
+  let value = 0n;
+  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+  return value;
+}
+
 /**
- * ES256 over installProofMessage(nonce, measurement); WebCrypto already returns the IEEE P1363
- * form r||s (64 bytes) the protocol wants.
+ * True when a 64-byte r‖s ES256 signature has 1 ≤ s ≤ n/2: the only form the service and verifiers
+ * accept (PROTOCOL.md §4.4), since (r, n − s) would verify as well.
+ * @example
+ * ```ts
+ * isLowS(await signer.sign(message)); // always true for the SDK's own signatures
+ * ```
+ */
+export function isLowS(signature: Uint8Array): boolean {
+  if (signature.length !== 64) return false;
+  const s = scalarOf(signature.subarray(32));
+  return s >= 1n && s <= HALF_ORDER;
+}
+
+/**
+ * The low-s form of a 64-byte r‖s signature (s replaced by n − s when above n/2). WebCrypto, Java,
+ * SecKey and CryptoKit all return either form; every signature the SDK sends passes through this.
+ * @example
+ * ```ts
+ * const proof = toLowS(new Uint8Array(await crypto.subtle.sign(ES256, key, message)));
+ * ```
+ */
+export function toLowS(signature: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(signature);
+  if (signature.length !== 64) return out;
+  const s = scalarOf(signature.subarray(32));
+  if (s <= HALF_ORDER) return out;
+  let rest = P256_ORDER - s;
+  for (let i = 63; i >= 32; i--, rest >>= 8n) out[i] = Number(rest & 0xffn);
+  return out;
+}
+
+/**
+ * ES256 over installProofMessage(nonce, measurement), as IEEE P1363 r||s (64 bytes, WebCrypto's own
+ * form) with s in its low form.
  * @example
  * ```ts
  * const proof = await signInstallProof(installKey.privateKey, nonce, measurement);
  * ```
  */
 export async function signInstallProof(privateKey: CryptoKey, nonce: Uint8Array, measurement: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await subtle().sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, installProofMessage(nonce, measurement)));
+  return toLowS(new Uint8Array(await subtle().sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, installProofMessage(nonce, measurement))));
 }
 
 /**
@@ -188,6 +228,8 @@ export async function signInstallProof(privateKey: CryptoKey, nonce: Uint8Array,
  * ```
  */
 export async function verifyInstallProof(publicJwk: InstallPublicJwk, nonce: Uint8Array, measurement: Uint8Array, proof: Uint8Array): Promise<boolean> {
+  // The service refuses the high-s twin of a valid proof, so this does too.
+  if (!isLowS(proof)) return false;
   try {
     const key = await subtle().importKey('jwk', { kty: publicJwk.kty, crv: publicJwk.crv, x: publicJwk.x, y: publicJwk.y }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
     return await subtle().verify({ name: 'ECDSA', hash: 'SHA-256' }, key, plain(proof), installProofMessage(nonce, measurement));

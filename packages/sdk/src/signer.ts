@@ -1,12 +1,12 @@
 /**
  * Whatever signs for the install key: a WebCrypto key the SDK holds, or a key the platform keeps
  * (Secure Enclave, Android Keystore) behind a bridge. Either way every signature comes out as the
- * IEEE P1363 r‖s the protocol wants, and a failure is an AttestorError naming the part that failed.
+ * IEEE P1363 r‖s the protocol wants, s in its low form, and a failure is an AttestorError naming the part that failed.
  */
 import type { InstallPublicJwk } from '@attestor/contracts/protocol';
 import { AttestorError, describeError, type AttestorErrorCode } from './errors';
 import type { InstallKey } from './install-key';
-import { subtle } from './protocol';
+import { subtle, toLowS } from './protocol';
 
 /** The install key as the exchange and the request proofs use it. */
 export interface InstallSigner {
@@ -18,13 +18,13 @@ export interface InstallSigner {
 const ECDSA_P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const ES256 = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
-/** A key the SDK holds: WebCrypto already signs in P1363. */
+/** A key the SDK holds: WebCrypto already signs in P1363; s is normalised to its low form (PROTOCOL.md §4.4). */
 export function softwareSigner(key: InstallKey): InstallSigner {
   return {
     publicJwk: key.publicJwk,
     sign: async (message) => {
       try {
-        return new Uint8Array(await subtle().sign(ES256, key.privateKey, message));
+        return toLowS(new Uint8Array(await subtle().sign(ES256, key.privateKey, message)));
       } catch (error) {
         throw new AttestorError('local_error', `signing with the install key failed: ${describeError(error)}`, { cause: error });
       }
@@ -66,7 +66,8 @@ export function platformSigner(publicJwk: InstallPublicJwk, sign: (message: Uint
       if (!(signature instanceof Uint8Array)) throw new AttestorError(origin.code, `${origin.what} must resolve to the signature's bytes (a Uint8Array)`);
       const key = await verifyKey();
       for (const candidate of p1363Candidates(signature)) {
-        if (await subtle().verify(ES256, key, candidate, message)) return candidate;
+        // Platforms return either s; the service accepts only the low one.
+        if (await subtle().verify(ES256, key, candidate, message)) return toLowS(candidate);
       }
       const expected = 'ECDSA P-256 with SHA-256 over the message, by the key whose public half it reported, as DER or IEEE P1363';
       throw new AttestorError(origin.code, `${origin.what} returned a signature that does not verify (it must be ${expected})`);

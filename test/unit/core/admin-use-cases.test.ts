@@ -144,11 +144,30 @@ describe('tenants', () => {
     expect(registry.tenants.has('initech')).toBe(false);
   });
 
-  test('resume an unfinished creation only once TENANT_CREATION_RESUME_SECONDS have passed, keeping its createdAt', async () => {
+  test('undo a creation that fails part-way, so that creating it again works at once', async () => {
     // Prepare: the tenant record was written, then the key failed.
-    const { registry, clock, keys, deps } = tenantDeps();
+    const { registry, keys, deps } = tenantDeps();
     const failingOnce = { ensureSigningKey: jest.fn(keys.ensureSigningKey).mockRejectedValueOnce(new Error('Rate exceeded')) };
     const withFlakyKeys = { ...deps, keys: failingOnce };
+    // Act
+    await expect(createTenant(withFlakyKeys, OPS, { tenantId: 'globex', principals: [ROLE] })).rejects.toThrow('Rate exceeded');
+    const afterFailure = registry.tenants.has('globex');
+    const retried = await createTenant(withFlakyKeys, OPS, { tenantId: 'globex', principals: [ROLE] });
+    // Assess
+    expect(afterFailure).toBe(false);
+    expect(retried).toMatchObject({ tenantId: 'globex', resumed: false });
+  });
+
+  test('resume a creation whose undo failed too only once TENANT_CREATION_RESUME_SECONDS have passed, keeping its createdAt', async () => {
+    // Prepare: the key failed, then so did the undo (DynamoDB is the fault), leaving the record.
+    const { registry, clock, keys, deps } = tenantDeps();
+    const failingOnce = { ensureSigningKey: jest.fn(keys.ensureSigningKey).mockRejectedValueOnce(new Error('Rate exceeded')) };
+    const undoFails = Object.assign(Object.create(registry.directory) as typeof registry.directory, {
+      deleteTenant: async () => {
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+    });
+    const withFlakyKeys = { ...deps, keys: failingOnce, tenants: undoFails };
     await expect(createTenant(withFlakyKeys, OPS, { tenantId: 'globex', principals: [ROLE] })).rejects.toThrow('Rate exceeded');
     const { createdAt } = registry.tenants.get('globex')!;
 

@@ -2,6 +2,10 @@ import { sign, verify } from 'node:crypto';
 import fc from 'fast-check';
 import { derToP1363, p1363ToDer, SignatureEncodingError } from '../../../packages/service/src/core/ecdsa';
 import { generateP256KeyPair } from '../../../packages/local/src/kms/p256';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { isLowS } from '../../../packages/contracts/src/p256';
+import { kmsSign } from '../../../packages/service/src/adapters/kms-keys';
+import { highSTwin, signEs256 } from '../../support/es256';
 
 const { privateKey, publicKey } = generateP256KeyPair();
 
@@ -172,5 +176,25 @@ describe('derToP1363 / p1363ToDer', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('kmsSign', () => {
+  it('turns a high-s signature from KMS (which returns either s) into the low-s form verifiers accept', async () => {
+    // Prepare: a KMS that always answers with the high-s twin, as AWS KMS does half the time.
+    const message = Buffer.from('header.claims', 'ascii');
+    const kms = {
+      send: async () => {
+        const low = signEs256(message, privateKey);
+        return { Signature: p1363ToDer(highSTwin(low)) };
+      },
+    } as unknown as KMSClient;
+
+    // Act
+    const signature = await kmsSign(kms, 'alias/attestor/tenant/acme/kid', message);
+
+    // Assess
+    expect(isLowS(signature)).toBe(true);
+    expect(verify('sha256', message, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature)).toBe(true);
   });
 });

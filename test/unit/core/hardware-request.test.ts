@@ -15,7 +15,8 @@ function request(platform: string, hardware: unknown): Record<string, unknown> {
     appId: 'com.example.app',
     appVersion: '1.2.3',
     measurement: b64(32, 2),
-    installKey: { kty: 'EC', crv: 'P-256', x: b64(32, 3), y: b64(32, 4) },
+    // A point on P-256 (the vectors' basic install key): anything else is a 400 naming installKey.
+    installKey: vectors.exampleAttestRequest.installKey,
     installProof: b64(64, 5),
     device: { platform, osVersion: '14', model: 'Pixel 8', signals: { rooted: false, emulator: false, debugger: false, hooked: false } },
     sdkVersion: '1.0.0',

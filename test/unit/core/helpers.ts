@@ -2,7 +2,8 @@
  * Shared builders for the core and handler unit tests: a wired attestation world over the memory
  * fakes, genuine attest requests, and hand-forged JWS tokens (node:crypto only, no jose).
  */
-import { createHash, createHmac, sign, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, type KeyObject } from 'node:crypto';
+import { signEs256 } from '../../support/es256';
 import { cryptoRandom, issueChallenge, newDecoySecret, type AttestationDeps } from '../../../packages/service/src/core/attestation';
 import { decodeB64u, encodeB64u } from '../../../packages/contracts/src/base64url';
 import { installProofMessage, type InstallPublicJwk } from '../../../packages/verify/src/core/install-key';
@@ -97,7 +98,7 @@ export async function genuineRequest(world: Pick<World, 'deps'>, options: Reques
     .digest();
   const measurement = computeMeasurement(nonce, appId, appVersion, digest);
   const key = options.installKey ?? newInstallKey();
-  const proof = sign('sha256', installProofMessage(nonce, measurement), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+  const proof = signEs256(installProofMessage(nonce, measurement), key.privateKey);
   return {
     nonce: challenge.nonce,
     appId,
@@ -166,11 +167,11 @@ export const hs256 =
   (input: Buffer): Buffer =>
     createHmac('sha256', secret).update(input).digest();
 
-/** ES256 with IEEE P1363 output, as JWS requires. */
+/** ES256 with IEEE P1363 output, as JWS requires, s in its low form as verifiers require. */
 export const es256 =
   (privateKey: KeyObject) =>
   (input: Buffer): Buffer =>
-    sign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+    signEs256(input, privateKey);
 
 /** The error `fn` throws; fails the test when it returns normally. */
 export function thrown(fn: () => unknown): unknown {

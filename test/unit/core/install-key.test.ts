@@ -1,4 +1,5 @@
-import { createHash, createPublicKey, sign } from 'node:crypto';
+import { createHash, createPublicKey, sign, verify } from 'node:crypto';
+import { highSTwin, signEs256 } from '../../support/es256';
 import { encodeB64u } from '../../../packages/contracts/src/base64url';
 import { importInstallKey, installProofMessage, jwkThumbprint, verifyInstallProof, type InstallPublicJwk } from '../../../packages/verify/src/core/install-key';
 import { newInstallKey } from './helpers';
@@ -65,7 +66,7 @@ describe('install proof', () => {
   const nonce = Buffer.alloc(32, 1);
   const measurement = Buffer.alloc(32, 2);
   const key = newInstallKey();
-  const proofOf = (n: Buffer, m: Buffer) => sign('sha256', installProofMessage(n, m), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+  const proofOf = (n: Buffer, m: Buffer) => signEs256(installProofMessage(n, m), key.privateKey);
 
   it('signs "attestor-install-v1" 0x00 nonce measurement', () => {
     expect(installProofMessage(nonce, measurement)).toEqual(Buffer.concat([Buffer.from('attestor-install-v1'), Buffer.from([0]), nonce, measurement]));
@@ -112,6 +113,18 @@ describe('install proof', () => {
   it('fails for a DER-encoded proof of the right message', () => {
     const der = sign('sha256', installProofMessage(nonce, measurement), { key: key.privateKey, dsaEncoding: 'der' });
     expect(verifyInstallProof(importInstallKey(key.jwk), nonce, measurement, der)).toBe(false);
+  });
+
+  it('refuses the high-s twin (r, n − s) of a genuine proof, which plain ECDSA accepts', () => {
+    // Prepare: an attacker who saw one proof derives a second encoding of it without the key.
+    const proof = proofOf(nonce, measurement);
+    const twin = highSTwin(proof);
+    // Act
+    const plainEcdsa = verify('sha256', installProofMessage(nonce, measurement), { key: createPublicKey(key.privateKey), dsaEncoding: 'ieee-p1363' }, twin);
+    // Assess
+    expect(plainEcdsa).toBe(true);
+    expect(verifyInstallProof(importInstallKey(key.jwk), nonce, measurement, proof)).toBe(true);
+    expect(verifyInstallProof(importInstallKey(key.jwk), nonce, measurement, twin)).toBe(false);
   });
 
   it('fails for an all-zero 64-byte proof (r = s = 0)', () => {

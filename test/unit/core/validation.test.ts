@@ -8,6 +8,10 @@ import {
 } from '../../../packages/contracts/src/validation';
 
 const b64 = (bytes: number, fill = 1) => Buffer.alloc(bytes, fill).toString('base64url');
+/** The public install key of the vectors' `basic` case: a point on P-256. */
+const ON_CURVE = { x: 'HVZvPvZpnL8ZXLXVB-e9FiYngOaMItjDkgICuf60iPE', y: 'CrMbNzqlDdRD2NzStwaYey1doDHTE_6T5LD5GK-LRFA' };
+/** P-256's field prime p, the first coordinate value that is out of range. */
+const FIELD_PRIME = Buffer.from('ffffffff00000001000000000000000000000000ffffffffffffffffffffffff', 'hex');
 
 function validRequest(): Record<string, any> {
   return {
@@ -15,7 +19,7 @@ function validRequest(): Record<string, any> {
     appId: 'com.example.app',
     appVersion: '1.2.3',
     measurement: b64(32, 2),
-    installKey: { kty: 'EC', crv: 'P-256', x: b64(32, 3), y: b64(32, 4) },
+    installKey: { kty: 'EC', crv: 'P-256', x: ON_CURVE.x, y: ON_CURVE.y },
     installProof: b64(64, 5),
     device: { platform: 'android', osVersion: '14', model: 'Pixel 8', signals: { rooted: false, emulator: false, debugger: true, hooked: false } },
     sdkVersion: '1.0.0',
@@ -272,6 +276,53 @@ describe('attest request validation', () => {
     const parsed = parseRequest(attestRequestSchema, body);
     // Assess
     expect(parsed).toEqual(validRequest());
+  });
+
+  describe('installKey on the curve', () => {
+    it.each([
+      ['y of another point', { y: b64(32, 4) }],
+      ['both coordinates arbitrary', { x: b64(32, 3), y: b64(32, 4) }],
+      ['x and y swapped', { x: ON_CURVE.y, y: ON_CURVE.x }],
+      ['y equal to the field prime', { y: FIELD_PRIME.toString('base64url') }],
+      ['all-zero coordinates', { x: b64(32, 0), y: b64(32, 0) }],
+    ])('refuses %s as a 400 naming installKey', (_name, coordinates) => {
+      // Act
+      const error = rejection(withField('installKey', { kty: 'EC', crv: 'P-256', ...ON_CURVE, ...coordinates }));
+      // Assess
+      expect(error.field).toBe('installKey');
+      expect(error.message).toBe('installKey is not a point on P-256 (x and y must satisfy the curve equation)');
+    });
+
+    it('names a malformed member first: the curve is checked only once x and y are 32 bytes each', () => {
+      expect(rejection(withField('installKey.y', b64(31, 4))).field).toBe('installKey.y');
+    });
+  });
+
+  describe('device texts', () => {
+    // What an attacker sent to rewrite an operator's terminal through `attestor log` (issue 13).
+    it.each([
+      ['device.model', 'Pixel\u001b[2K\u001b[1A\u001b[32mpass'],
+      ['device.model', '\u001b]52;c;cm0gLXJmIH4=\u0007'],
+      ['device.platform', 'android\u009b2J'],
+      ['device.osVersion', '14\u001b]0;owned\u0007'],
+      ['device.model', 'line\nbreak'],
+      ['device.model', 'tab\there'],
+      ['device.model', 'del\u007f'],
+      ['device.model', 'bidi\u202eoverride'],
+      ['device.model', 'lone \ud800 surrogate'],
+      ['device.model', 'Pixel\u00a08'],
+      ['device.model', 'Pixel 8 😀'],
+    ])('refuses %s %j as a 400 naming the member', (path, value) => {
+      // Act
+      const error = rejection(withField(path, value));
+      // Assess
+      expect(error.field).toBe(path);
+      expect(error.message).toBe(`${path} may contain only printable ASCII characters (space to ~)`);
+    });
+
+    it.each(['', 'Pixel 8 Pro', 'iPhone15,2', 'SM-G991B (beta) #1 ~ [x] {y} @z'])('accepts %j', (model) => {
+      expect(parseRequest(attestRequestSchema, withField('device.model', model)).device.model).toBe(model);
+    });
   });
 
   it('reports the first problem when there are several', () => {

@@ -250,8 +250,9 @@ describe('single use', () => {
     expect(results.filter((r) => r.status === 'rejected' && (r.reason as TokenVerificationError).code === 'replayed')).toHaveLength(99);
   });
 
-  it('denies a single-use token replayed with a malleated signature (r, n - s), which ECDSA also accepts', async () => {
-    // Prepare: (r, n - s) verifies as well as (r, s), so the token text differs but the jti does not.
+  it('denies a single-use token replayed with a malleated signature (r, n - s): the high-s twin is not a valid signature', async () => {
+    // Prepare: (r, n - s) verifies as well as (r, s) in plain ECDSA, so the token text differs but the
+    // jti does not; the protocol accepts only low s (PROTOCOL.md §4.4), so the twin is refused outright.
     const n = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
     const w = world({ limitedUse: true, ledger: new InMemoryReplayLedger({ clock: new ManualClock() }) });
     const t = w.token({ lut: true });
@@ -262,7 +263,7 @@ describe('single use', () => {
     // Act / Assess
     expect((await w.verifier.verify(t)).lut).toBe(true);
     expect(malleated).not.toBe(t);
-    expect(await codeOf(w.verifier.verify(malleated))).toBe('replayed');
+    expect(await codeOf(w.verifier.verify(malleated))).toBe('bad_signature');
   });
 
   it('consumes every token where enforced, so a reusable token cannot stand in for a single-use one', async () => {

@@ -6,6 +6,7 @@ import { checkProof, normaliseHtu } from '../../../packages/verify/src/core/proo
 import type { TokenClaims } from '../../../packages/contracts/src/protocol';
 import { TokenVerificationError } from '../../../packages/verify/src/core/verify';
 import { createRequestProof } from '../../../packages/sdk/src/proof';
+import { highSTwin } from '../../support/es256';
 import { makeProof } from '../../support/proof';
 import { claimsAt, newInstallKey, thrown } from './helpers';
 import { generateP256KeyPair } from '../../../packages/local/src/kms/p256';
@@ -58,6 +59,16 @@ describe('checkProof', () => {
       ['an altered claim', (p: string[]) => `${p[0]}.${Buffer.from(JSON.stringify({ htm: 'POST' })).toString('base64url')}.${p[2]}`, /signature does not verify/],
     ])('rejects %s', (_what, mangle, message) => {
       expectInvalid(mangle(proof().split('.')), message);
+    });
+
+    it('rejects the high-s twin of a valid proof, which plain ECDSA accepts', () => {
+      // Prepare: a new proof text from a seen one, without the key; the replay ledger keys on jti, but
+      // nothing else about a proof should have two valid encodings either.
+      const [h, p, sig] = proof({ jti: 'j-twin' }).split('.') as [string, string, string];
+      const twin = `${h}.${p}.${highSTwin(Buffer.from(sig, 'base64url')).toString('base64url')}`;
+      // Act / Assess
+      expect(checkProof(`${h}.${p}.${sig}`, TOKEN, claims, TARGET, NOW)).toMatchObject({ jti: 'j-twin' });
+      expectInvalid(twin, /signature does not verify \(or is not in low-s form\)/);
     });
 
     it('rejects a DER signature', () => {

@@ -10,6 +10,7 @@ import { MultipartRejectedError, type TenantKeyManager, type UploadUrlIssuer } f
 import { resolveAdminCaller } from '../../../packages/service/src/core/tenancy';
 import { ADMIN_ROUTE_KEYS, type AdminDeps } from '../../../packages/service/src/handlers/admin';
 import { TENANT_CREATION_RESUME_SECONDS } from '../../../packages/service/src/core/admin/tenants';
+import { DependencyUnavailableError } from '../../../packages/service/src/core/errors';
 import { silentLogger } from '../../../packages/service/src/handlers/log';
 import { ADMIN_LAMBDAS, ROUTES } from '../../../packages/contracts/src/routes';
 import { routedAdminHandler } from './admin-routing';
@@ -139,13 +140,30 @@ describe('tenant creation that fails part-way', () => {
     { body: JSON.stringify({ tenantId, principals: [principal] }) },
   );
 
-  test('is finished by creating the tenant again a minute later, and refused before that', async () => {
+  test('is undone, so that creating it again works at once', async () => {
     // Prepare: KMS fails once, after the tenant record was written.
+    const { handler, registry, keys } = setup();
+    jest.spyOn(keys, 'ensureSigningKey').mockRejectedValueOnce(new DependencyUnavailableError('kms throttled', { code: 'throttled' }));
+    const principal = 'arn:aws:iam::123456789012:role/Globex';
+    // Act
+    const failed = await handler(create('globex', principal));
+    const undone = !registry.tenants.has('globex');
+    const retried = await handler(create('globex', principal));
+    // Assess: a throttled dependency is a 503 to retry, and nothing was left half-written.
+    expect(failed.statusCode).toBe(503);
+    expect(failed.headers?.['retry-after']).toBe('1');
+    expect(undone).toBe(true);
+    expect(retried.statusCode).toBe(201);
+  });
+
+  test('whose undo fails too is finished by creating the tenant again a minute later, and refused before that', async () => {
+    // Prepare: KMS fails once, after the tenant record was written, and DynamoDB then fails the undo.
     const { handler, registry, clock, keys } = setup();
-    jest.spyOn(keys, 'ensureSigningKey').mockRejectedValueOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    jest.spyOn(keys, 'ensureSigningKey').mockRejectedValueOnce(new DependencyUnavailableError('kms throttled', { code: 'throttled' }));
+    jest.spyOn(registry.directory, 'deleteTenant').mockRejectedValueOnce(new Error('ProvisionedThroughputExceededException'));
     const principal = 'arn:aws:iam::123456789012:role/Globex';
     const failed = await handler(create('globex', principal));
-    expect(failed.statusCode).toBe(500);
+    expect(failed.statusCode).toBe(503);
     const createdAt = registry.tenants.get('globex')!.createdAt;
     expect(registry.principals.has(principal)).toBe(false);
 

@@ -214,6 +214,33 @@ describe('attest handler', () => {
     expect(world.nonces.records.size).toBe(1);
   });
 
+  it('answers 400 naming installKey for a key off the curve, consuming nothing (it used to get 200 and a decoy)', async () => {
+    // Prepare: a genuine request whose y is moved off the curve; nothing could have signed for that key.
+    const request = JSON.parse(JSON.stringify(await genuineRequest(world))) as Record<string, any>;
+    request['installKey'].y = Buffer.alloc(32, 7).toString('base64url');
+    // Act
+    const result = await send(JSON.stringify(request));
+    // Assess
+    expect(result.statusCode).toBe(400);
+    const message = 'installKey is not a point on P-256 (x and y must satisfy the curve equation)';
+    expect(body(result)).toEqual({ error: 'invalid_request', field: 'installKey', message });
+    expect(world.nonces.records.size).toBe(1);
+    expect(log.entries).toEqual([]);
+  });
+
+  it('answers 400 naming device.model for terminal escape sequences, consuming nothing', async () => {
+    // Prepare: OSC 52 (write the operator's clipboard) and a C1 CSI that erases their screen.
+    const request = JSON.parse(JSON.stringify(await genuineRequest(world))) as Record<string, any>;
+    request['device'].model = 'Pixel\u001b]52;c;cm0gLXJmIH4=\u0007\u009b2J';
+    // Act
+    const result = await send(JSON.stringify(request));
+    // Assess
+    expect(result.statusCode).toBe(400);
+    const message = 'device.model may contain only printable ASCII characters (space to ~)';
+    expect(body(result)).toEqual({ error: 'invalid_request', field: 'device.model', message });
+    expect(world.nonces.records.size).toBe(1);
+  });
+
   it('answers 413 for a body over 16 KiB, and accepts one of exactly 16 KiB', async () => {
     // Prepare: valid JSON padded with whitespace.
     const json = JSON.stringify(await genuineRequest(world));
@@ -501,7 +528,7 @@ describe('register handler', () => {
     );
     // Assess
     expect(error).toBeInstanceOf(AggregateError);
-    expect((error as AggregateError).message).toBe('1 build(s) failed to register');
+    expect((error as AggregateError).message).toBe('1 build(s) failed to register: Error');
     expect((error as AggregateError).errors).toHaveLength(1);
     expect(((error as AggregateError).errors[0] as Error).message).toBe(`no object ${missing}`);
     expect(await registry.registrationStore.getRegistration(APP_ID, '2.0.0')).toBeDefined();

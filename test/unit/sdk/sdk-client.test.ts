@@ -191,7 +191,16 @@ describe('AttestorClient against the real core', () => {
     const token = await s.client({ device: { platform: 'p'.repeat(40), osVersion: 'o'.repeat(70), model: `${'m'.repeat(127)}😀` } }).getToken();
     await s.verify(token);
     const [, request] = (coreAttest as jest.Mock).mock.calls[0]!;
-    expect(request.device).toMatchObject({ platform: 'p'.repeat(32), osVersion: 'o'.repeat(64), model: 'm'.repeat(127) });
+    // The emoji is one code point outside printable ASCII: one '?', which still fits.
+    expect(request.device).toMatchObject({ platform: 'p'.repeat(32), osVersion: 'o'.repeat(64), model: `${'m'.repeat(127)}?` });
+  });
+
+  it('replaces what the service refuses in device fields (control characters, non-ASCII) instead of getting the request rejected', async () => {
+    const s = service();
+    const token = await s.client({ device: { platform: 'android\u202e', osVersion: '14\u009b2J', model: 'Pixel\u001b]52;c;cm0gLXJm\u0007 8' } }).getToken();
+    await s.verify(token);
+    const [, request] = (coreAttest as jest.Mock).mock.calls[0]!;
+    expect(request.device).toMatchObject({ platform: 'android?', osVersion: '14?2J', model: 'Pixel?]52;c;cm0gLXJm? 8' });
   });
 });
 

@@ -102,6 +102,29 @@ describe('authorizer, enforce mode', () => {
     expect(recorder.verdicts.at(-1)?.code).toBe('malformed');
   });
 
+  it('denies a request that repeats the bound header when binding is on, whichever copy the token is bound to', async () => {
+    // Prepare: the attacker holds a token bound to their own session and replays it beside a victim's.
+    const bound = setup({}, { requireBinding: true });
+    const unbound = setup();
+    const t = bound.token({ pay: bindingFor('attacker') });
+    const twice = (token: string) =>
+      event(
+        { 'Attestor-Token': token, Authorization: 'attacker' },
+        { multiValueHeaders: { ...fixture.multiValueHeaders, 'Attestor-Token': [token], authorization: ['victim', 'attacker'] } },
+      );
+
+    // Act
+    const refused = await bound.handler(twice(t));
+    const ignored = await unbound.handler(twice(unbound.token()));
+
+    // Assess
+    expect(effect(refused)).toBe('Deny');
+    expect(bound.recorder.verdicts.at(-1)?.code).toBe('malformed');
+    expect(effect(await bound.handler(event({ 'Attestor-Token': t, Authorization: 'attacker' })))).toBe('Allow');
+    // Without binding the header means nothing to the authorizer, so repeating it changes nothing.
+    expect(effect(ignored)).toBe('Allow');
+  });
+
   it('checks binding against the configured header', async () => {
     const { handler, token } = setup({ bindingHeader: 'X-Session' }, { requireBinding: true });
     const t = token({ pay: bindingFor('s-1') });

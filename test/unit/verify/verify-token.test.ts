@@ -16,6 +16,7 @@ import {
 } from '../../../packages/verify/src/index';
 import { jwkThumbprint } from '../../../packages/verify/src/core/install-key';
 import { ManualClock, generateTestKey, type TestKey } from '../../support/memory';
+import { highSTwin } from '../../support/es256';
 import { makeProof } from '../../support/proof';
 import { ISSUER, TENANT, b64uJson, claimsAt, es256, forge, newInstallKey, codeOf } from '../core/helpers';
 import { publicJwk, startJwksServer, type JwksServer } from './jwks-server';
@@ -141,6 +142,16 @@ describe('security floor through verifyToken', () => {
     await expectCode(tokenAt({}, { ...header, kid: attacker.kid, ...extra }, attacker), 'unknown_kid');
     await expectCode(tokenAt({}, { ...header, ...extra }, attacker), 'bad_signature');
     expect(server.hits).toBeLessThanOrEqual(2);
+  });
+
+  it('denies the high-s twin of a genuine es256 token (a second token text for the same claims)', async () => {
+    // Prepare
+    const genuine = tokenAt();
+    const [h, p, sig] = genuine.split('.') as [string, string, string];
+    const twin = `${h}.${p}.${highSTwin(Buffer.from(sig, 'base64url')).toString('base64url')}`;
+    // Act / Assess
+    await expect(verifyToken(genuine, options())).resolves.toMatchObject({ aud: TENANT });
+    await expectCode(twin, 'bad_signature');
   });
 
   it('denies a token signed by the decoy key', async () => {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { adminClient, appIdParser, checkRequest, examples, type CliContext } from '../context';
 import { CliError } from '../errors';
-import { formatTable, isoSeconds, toJson } from '../output';
+import { formatTable, isoSeconds, printable, toJson } from '../output';
 import { addIdentityCommands } from './identity';
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -31,7 +31,8 @@ export function addAppCommands(program: Command, ctx: CliContext): void {
       checkRequest(command, (s) => s.createAppSchema, { appId });
       const { created, ...app } = await adminClient(ctx, command).createApp(appId);
       if (options.json) return void ctx.stdout.write(toJson(app));
-      ctx.stdout.write(created ? `created ${app.appId}\n` : `${app.appId} already exists in your tenant (created ${isoSeconds(app.createdAt)}); nothing changed\n`);
+      const id = printable(app.appId);
+      ctx.stdout.write(created ? `created ${id}\n` : `${id} already exists in your tenant (created ${isoSeconds(app.createdAt)}); nothing changed\n`);
     });
 
   apps
@@ -78,7 +79,7 @@ export function addAppCommands(program: Command, ctx: CliContext): void {
       if (options.json) return void ctx.stdout.write(toJson(removal));
       const { registrations, devices, policy } = removal.removed;
       ctx.stdout.write(
-        `removed ${removal.appId} with ${plural(registrations, 'registration')}, ${plural(devices, 'device')}${policy ? ' and its policy' : ''}\n`,
+        `removed ${printable(removal.appId)} with ${plural(registrations, 'registration')}, ${plural(devices, 'device')}${policy ? ' and its policy' : ''}\n`,
       );
     });
 

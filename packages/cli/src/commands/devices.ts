@@ -6,7 +6,7 @@
 import { Option, type Command } from 'commander';
 import type { Device } from '../admin-client';
 import { adminClient, appIdParser, checkRequest, examples, noteParser, schemaParser, type CliContext } from '../context';
-import { formatFields, formatTable, isoSeconds, toJson } from '../output';
+import { formatFields, formatTable, isoSeconds, printable, toJson } from '../output';
 
 const appOption = () => new Option('--app <id>', 'app id (com.example.app)').argParser(appIdParser).makeOptionMandatory();
 const didParser = schemaParser((s) => s.b64uBytes(32));
@@ -91,7 +91,7 @@ export function addDeviceCommands(program: Command, ctx: CliContext): void {
     .action(async (deviceId: string, options: { app: string; json?: boolean }, command: Command) => {
       const removed = await adminClient(ctx, command).removeDevice(options.app, deviceId);
       if (options.json) return void ctx.stdout.write(toJson(removed));
-      ctx.stdout.write(`removed ${removed.kind} device ${removed.deviceId} from ${options.app}\n`);
+      ctx.stdout.write(`removed ${printable(removed.kind)} device ${printable(removed.deviceId)} from ${options.app}\n`);
     });
 }
 

@@ -3,7 +3,8 @@ import { Option, type Command } from 'commander';
 import { TOKEN_FORMATS } from '@attestor/contracts/protocol';
 import { adminClient, adminClientSettings, examples, type CliContext } from '../context';
 import { isLocalEndpoint } from '../credentials';
-import { formatFields, formatTable, isoOr, isoSeconds, toJson } from '../output';
+import { formatFields, formatTable, isoOr, isoSeconds, printable, toJson, toJsonLine } from '../output';
+import { oneLine } from '../errors';
 import { localKmsEndpoint } from '../local-service';
 import { unwrapSecrets } from '../secrets';
 
@@ -70,10 +71,12 @@ export function addKeyCommands(program: Command, ctx: CliContext): void {
       ctx.stderr.write('the new key is published now and signs new tokens from its activation time; `attestor keys list` shows the old key retiring\n');
       if (key.format === 'es256') ctx.stderr.write(`note: ${ES256_WARNING}\n`);
       if (key.keysDeleted.length > 0) {
-        ctx.stderr.write(`destroyed retired key${key.keysDeleted.length > 1 ? 's' : ''} ${key.keysDeleted.join(', ')} (hs256 secrets erased, es256 KMS keys deleted 30 days on)\n`);
+        const kids = printable(key.keysDeleted.join(', '));
+        ctx.stderr.write(`destroyed retired key${key.keysDeleted.length > 1 ? 's' : ''} ${kids} (hs256 secrets erased, es256 KMS keys deleted 30 days on)\n`);
       }
       for (const failed of key.keysNotDeleted) {
-        ctx.stderr.write(`warning: retired key ${failed.kid} could not be destroyed (${failed.reason}); the rotation itself succeeded, and the next one tries again\n`);
+        const why = `${printable(failed.kid)} could not be destroyed (${oneLine(failed.reason)})`;
+        ctx.stderr.write(`warning: retired key ${why}; the rotation itself succeeded, and the next one tries again\n`);
       }
     });
 
@@ -106,7 +109,7 @@ export function addKeyCommands(program: Command, ctx: CliContext): void {
         region: settings.region,
         ...(local ? { endpoint: localKmsEndpoint(ctx.env, ctx.cwd) } : {}),
       });
-      if (options.json) return void ctx.stdout.write(`${JSON.stringify(set, null, 2)}\n`);
+      if (options.json) return void ctx.stdout.write(toJson(set));
       ctx.stdout.write(
         formatTable(set.keys, [
           { header: 'KID', value: (k) => k.kid },
@@ -135,7 +138,7 @@ export function addKeyCommands(program: Command, ctx: CliContext): void {
     )
     .action(async (options: { json?: boolean }, command: Command) => {
       const body = await adminClient(ctx, command).jwks();
-      ctx.stdout.write(`${options.json ? JSON.stringify(body) : JSON.stringify(body, null, 2)}\n`);
+      ctx.stdout.write(options.json ? toJsonLine(body) : toJson(body));
       ctx.stderr.write(body.keys.length === 0 ? 'no es256 keys: this tenant signs hs256 tokens, verified with `attestor keys secret`\n' : `note: ${ES256_WARNING}\n`);
     });
 }

@@ -7,8 +7,8 @@ import { Option, type Command } from 'commander';
 import type { AdminClient, BuildLogEntry, LogEntry, LogPage } from '../admin-client';
 import { adminClient, appIdParser, durationParser, examples, integerParser, type CliContext, type OutputStream } from '../context';
 import { formatDuration } from '../duration';
-import { CliError, HttpStatusError, oneLine } from '../errors';
-import { formatFields, formatTable, isoSeconds, type Column } from '../output';
+import { CliError, HttpStatusError, InterruptedError, oneLine } from '../errors';
+import { formatFields, formatTable, isoSeconds, printable, toJson, toJsonLine, type Column } from '../output';
 
 /** The service's page size limit (docs/ADMIN_API.md §1.4); longer listings are fetched page by page. */
 const PAGE_LIMIT = 100;
@@ -91,10 +91,11 @@ class LogPrinter<T> {
     if (entries.length === 0) return;
     if (this.json) {
       // JSON Lines: one entry per line, so a followed log can be piped into jq as it grows.
-      for (const e of entries) this.out.write(`${JSON.stringify(e)}\n`);
+      for (const e of entries) this.out.write(toJsonLine(e));
       return;
     }
-    const rows = entries.map((e) => this.columns.map((c) => c.value(e).replace(/[\t\r\n]+/g, ' ')));
+    // Models, OS versions and platforms were written by unauthenticated clients: shown, never obeyed.
+    const rows = entries.map((e) => this.columns.map((c) => printable(c.value(e))));
     const first = this.widths === undefined;
     this.widths = this.columns.map((c, i) => Math.max(this.widths?.[i] ?? c.header.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: readonly string[]) =>
@@ -186,16 +187,19 @@ async function showLog<T extends { time: number }>(ctx: CliContext, client: Admi
   const intervalMs = ctx.followIntervalMs ?? options.interval * 1000;
   let position = start;
   let failing = false;
+  // Ctrl-C is the only way a follow ends: 130, as shells report an interrupted command (docs/CLI.md),
+  // so a script can tell it from a log that was read to its end.
+  const stopped = () => new InterruptedError('');
   for (;;) {
     await pause(intervalMs, ctx.signal);
-    if (ctx.signal?.aborted) return;
+    if (ctx.signal?.aborted) throw stopped();
     let fresh: T[];
     try {
       fresh = await newSince(client, source, position);
       if (failing) ctx.stderr.write('reconnected\n');
       failing = false;
     } catch (error) {
-      if (ctx.signal?.aborted) return;
+      if (ctx.signal?.aborted) throw stopped();
       // A refusal (bad credential, app removed) will not go away by itself; a network blip will.
       if (error instanceof HttpStatusError && error.status >= 400 && error.status < 500) throw error;
       if (!(error instanceof CliError)) throw error;
@@ -249,7 +253,7 @@ export function addLogCommands(program: Command, ctx: CliContext): void {
     .addHelpText('after', examples('$ attestor stats', '$ attestor stats --app com.example.app --window 24h', '$ attestor stats --window 7d --json | jq .byReason'))
     .action(async (options: { app?: string; window: number; json?: boolean }, command: Command) => {
       const stats = await adminClient(ctx, command).stats({ windowSeconds: options.window, ...(options.app !== undefined ? { appId: options.app } : {}) });
-      if (options.json) return void ctx.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);
+      if (options.json) return void ctx.stdout.write(toJson(stats));
       const outcomes = ['pass', 'fail', 'debug', 'allowlisted'];
       ctx.stdout.write(
         formatFields([

@@ -3,8 +3,9 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Registration } from '../admin-client';
 import { adminClient, appIdParser, checkRequest, durationParser, examples, versionParser, type CliContext } from '../context';
 import { MAX_EXPIRE_AFTER_SECONDS } from '../duration';
-import { formatTable, isoOr, isoSeconds, toJson } from '../output';
+import { formatTable, isoOr, isoSeconds, printable, toJson } from '../output';
 import { formatRegistration } from './register';
+import { addRegisterFailureCommand } from './register-failures';
 
 const afterDuration = durationParser(0, MAX_EXPIRE_AFTER_SECONDS, 'use now, or a duration up to 3650d');
 
@@ -36,7 +37,7 @@ export function formatRegistrations(registrations: readonly Registration[]): str
 export function addRegistrationCommands(program: Command, ctx: CliContext): void {
   const registrations = program
     .command('registrations')
-    .description('Registered builds of an app: list, remove, expire')
+    .description('Registered builds of an app: list, remove, expire; uploads that failed to register')
     .addHelpText(
       'after',
       examples(
@@ -83,7 +84,7 @@ export function addRegistrationCommands(program: Command, ctx: CliContext): void
     .action(async (options: { app: string; version: string; json?: boolean }, command: Command) => {
       const removed = await adminClient(ctx, command).removeRegistration(options.app, options.version);
       if (options.json) return void ctx.stdout.write(toJson(removed));
-      ctx.stderr.write(`removed ${removed.appId} ${removed.version}; attestations of this build fail within 30 s\n`);
+      ctx.stderr.write(`removed ${printable(removed.appId)} ${printable(removed.version)}; attestations of this build fail within 30 s\n`);
       ctx.stdout.write(formatRegistration(removed));
     });
 
@@ -109,4 +110,6 @@ export function addRegistrationCommands(program: Command, ctx: CliContext): void
       if (options.json) return void ctx.stdout.write(toJson(updated));
       ctx.stdout.write(formatRegistration(updated));
     });
+
+  addRegisterFailureCommand(registrations, ctx);
 }

@@ -6,9 +6,8 @@
  * itself uses, over exactly the headers the client says it signed.
  *
  * local/sigv4.ts (the gateway's verifier for API Gateway IAM routes) does not fit as is: its
- * service is fixed to execute-api, its window is API Gateway's 5 minutes, its errors are API
- * Gateway's, and it leaves the signer's applyChecksum on, which adds an x-amz-content-sha256 header
- * to the canonical request when the client did not sign one. Its request shape is shared.
+ * service is fixed to execute-api, its window is API Gateway's 5 minutes and its errors are API
+ * Gateway's. Its request shape is shared.
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';

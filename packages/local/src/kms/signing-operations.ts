@@ -1,5 +1,7 @@
 /** GetPublicKey and Sign, for ECC_NIST_P256 keys and ECDSA_SHA_256 over RAW messages. */
 import { sign } from 'node:crypto';
+import { toLowS } from '@attestor/contracts/p256';
+import { p1363ToDer } from '@attestor/service/core/ecdsa';
 import { KmsError } from './errors';
 import { acceptGrantTokens, checkDryRun, optBoolean, optEnum, reqBlob, reqEnum, reqString } from './input';
 import type { LiveKey } from './key';
@@ -63,8 +65,9 @@ const signOperation: Operation = (kms, input) => {
         throw new KmsError('InvalidKeyUsageException', `Signing algorithm ${algorithm} is not supported for a ${key.material.keySpec} key; use ECDSA_SHA_256`);
       }
       checkDryRun(input);
-      // DER, as KMS returns ECDSA signatures.
-      const signature = sign('sha256', message, privateKey);
+      // DER, as KMS returns ECDSA signatures. Real KMS returns either s; this one only the low one, so
+      // nothing it signs is ever the high-s form that verifiers refuse (PROTOCOL.md §4.4).
+      const signature = p1363ToDer(toLowS(sign('sha256', message, { key: privateKey, dsaEncoding: 'ieee-p1363' })));
       return { KeyId: kms.arn(key.keyId), Signature: signature.toString('base64'), SigningAlgorithm: algorithm };
     },
   };

@@ -41,9 +41,9 @@ export class DynamoDbNonceStore implements NonceStore {
     }
   }
 
-  async consume(nonceId: string, appId: string, nowSeconds: number): Promise<boolean> {
+  async consume(nonceId: string, appId: string, nowSeconds: number): Promise<NonceRecord | undefined> {
     try {
-      await this.client.send(
+      const { Attributes: removed } = await this.client.send(
         new DeleteItemCommand({
           TableName: this.tableName,
           Key: { [NONCES_TABLE.partitionKey]: { S: nonceId } },
@@ -51,13 +51,36 @@ export class DynamoDbNonceStore implements NonceStore {
           ConditionExpression: 'attribute_exists(#id) AND #appId = :appId AND #expiresAt > :now',
           ExpressionAttributeNames: { '#id': NONCES_TABLE.partitionKey, '#appId': 'appId', '#expiresAt': 'expiresAt' },
           ExpressionAttributeValues: { ':appId': { S: appId }, ':now': { N: String(nowSeconds) } },
+          // What was removed comes back in the same round trip, so that restore can put it back as it was.
+          ReturnValues: 'ALL_OLD',
         }),
       );
-      return true;
+      const expiresAt = Number(removed?.['expiresAt']?.N);
+      return { nonceId, appId, expiresAt: Number.isFinite(expiresAt) ? expiresAt : nowSeconds + 1 };
     } catch (error) {
       // Unknown, already used, expired or another app's nonce: all the same answer, and the item
       // (if any) is left untouched, so a wrong appId cannot burn someone else's nonce.
-      if (isConditionalCheckFailed(error)) return false;
+      if (isConditionalCheckFailed(error)) return undefined;
+      throw translateDynamoDbError(error);
+    }
+  }
+
+  /**
+   * Conditional on absence: nonce ids are hashes of 32 random bytes, so an item with the id can only
+   * be this nonce put back already (a retried restore), never one to overwrite.
+   */
+  async restore(record: NonceRecord): Promise<void> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: nonceToItem(record),
+          ConditionExpression: 'attribute_not_exists(#id)',
+          ExpressionAttributeNames: { '#id': NONCES_TABLE.partitionKey },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return;
       throw translateDynamoDbError(error);
     }
   }

@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { SECRET_BYTES, SecretIntegrityError, unwrapSecret as unwrapWithKms } from '@attestor/verify/aws/unwrap-secret';
+import { toLowS } from '@attestor/contracts/p256';
 import { derToP1363 } from '../core/ecdsa';
 import { DependencyUnavailableError, ServiceError } from '../core/errors';
 import { jwkThumbprint } from '@attestor/verify/core/install-key';
@@ -84,7 +85,9 @@ export async function kmsSign(kms: KMSClient, keyId: string, message: Uint8Array
     throw translate(error, keyId);
   }
   if (!signature) throw new Error(`KMS Sign with ${keyId} returned no signature`);
-  return derToP1363(signature);
+  // KMS returns either s; verifiers accept only the low one (PROTOCOL.md §4.4), and decoys must look
+  // like passes, so every signature is normalised here.
+  return toLowS(derToP1363(signature));
 }
 
 export async function fetchPublicKey(kms: KMSClient, keyId: string): Promise<PublicKeyInfo> {

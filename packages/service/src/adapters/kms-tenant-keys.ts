@@ -54,6 +54,7 @@ import {
   createAliasIfAbsent,
   createKey,
   describeIfExists,
+  discardKey,
   fetchPublicKey,
   generateWrappedSecret,
   isKmsError,
@@ -324,9 +325,16 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKe
     }
     const created = await createKey(this.kms, 'signing', `Attestor token signing key of tenant ${tenantId}`, this.tags(tenantId, 'token-signing'), this.policy('signing', tenantId));
     const keyId = created.Arn ?? created.KeyId!;
-    const { kid } = await this.publicKey(keyId);
-    await createAliasIfAbsent(this.kms, `${this.options.aliasPrefix}${tenantId}/${kid}`, created.KeyId!);
-    return { ...common, kid, keyId };
+    try {
+      const { kid } = await this.publicKey(keyId);
+      await createAliasIfAbsent(this.kms, `${this.options.aliasPrefix}${tenantId}/${kid}`, created.KeyId!);
+      return { ...common, kid, keyId };
+    } catch (error) {
+      // Not recorded yet, so nothing will ever use it: a rotation that failed here (KMS throttled)
+      // must not leave a key that costs money every month; the caller's retry makes a new one.
+      await discardKey(this.kms, created.KeyId!);
+      throw error;
+    }
   }
 
   /** The ARN of the tenant's secrets key, created (and its alias claimed) on first use. */

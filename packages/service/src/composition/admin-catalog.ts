@@ -10,7 +10,8 @@ import { DynamoDbPolicyStore } from '../adapters/dynamodb-registry/policy-store'
 import { DynamoDbRegistrationStore } from '../adapters/dynamodb-registry/registration-store';
 import { DynamoDbPrincipalDirectory } from '../adapters/dynamodb-registry/tenant-directory';
 import { dynamoDbClient } from './clients/dynamodb';
-import type { ServiceConfig } from './environment';
+import type { AdminCatalogConfig } from '@attestor/contracts/config';
+import type { FunctionRuntime } from './environment';
 import { adminCommonDeps } from './admin';
 import { attestationLogFor } from './attestation-log';
 import type { RegistryAdapters, SharedAdapters } from './shared';
@@ -18,14 +19,14 @@ import type { RegistryAdapters, SharedAdapters } from './shared';
 type CatalogAdapters = Pick<RegistryAdapters, 'apps' | 'registrations' | 'policies' | 'devices' | 'identities' | 'principals'> &
   Pick<SharedAdapters, 'attestationLog'>;
 
-export function adminCatalogDeps(config: ServiceConfig, shared?: Pick<SharedAdapters, 'registry' | 'attestationLog'>): AdminCatalogDeps {
+export function adminCatalogDeps(config: AdminCatalogConfig & FunctionRuntime, shared?: Pick<SharedAdapters, 'registry' | 'attestationLog'>): AdminCatalogDeps {
   const adapters = shared ? { ...shared.registry, attestationLog: shared.attestationLog } : ownAdapters(config);
   const { apps, registrations, policies, devices, identities, principals, attestationLog: log } = adapters;
   return { ...adminCommonDeps(config, principals), apps, registrations, policies, devices, identities, ...(log ? { log } : {}) };
 }
 
 /** A Lambda's own adapters: one DynamoDB client for the registry and the log. */
-function ownAdapters(config: ServiceConfig): CatalogAdapters {
+function ownAdapters(config: AdminCatalogConfig & FunctionRuntime): CatalogAdapters {
   const dynamodb = dynamoDbClient(config);
   const table = config.registryTable;
   return {

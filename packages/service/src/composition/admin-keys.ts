@@ -6,7 +6,8 @@ import { DynamoDbTenantDirectory } from '../adapters/dynamodb-registry/tenant-di
 import { DynamoDbTenantKeyStore } from '../adapters/dynamodb-registry/tenant-key-store';
 import { dynamoDbClient } from './clients/dynamodb';
 import { kmsClient } from './clients/kms';
-import type { ServiceConfig } from './environment';
+import type { AdminKeysConfig } from '@attestor/contracts/config';
+import type { FunctionRuntime } from './environment';
 import { adminCommonDeps } from './admin';
 import type { RegistryAdapters, SharedAdapters } from './shared';
 import { tenantKeysFor } from './tenant-keys';
@@ -17,26 +18,33 @@ export interface AdminKeysOptions {
 }
 
 /** Of the registry: apps (to create one) and the tenant directory; the tenant keys over both the registry and KMS. */
-type KeysAdapters = Pick<RegistryAdapters, 'tenants'> & { readonly apps: AppStore; readonly tenantKeys: TenantKeyManager };
+type KeysAdapters = Pick<RegistryAdapters, 'tenants' | 'keyRecords'> & { readonly apps: AppStore; readonly tenantKeys: TenantKeyManager };
 
-export function adminKeysDeps(config: ServiceConfig, options: AdminKeysOptions = {}, shared?: Pick<SharedAdapters, 'registry' | 'tenantKeys'>): AdminKeysDeps {
-  const { apps, tenants, tenantKeys } = shared ? { ...shared.registry, tenantKeys: shared.tenantKeys } : ownAdapters(config);
+export function adminKeysDeps(
+  config: AdminKeysConfig & FunctionRuntime,
+  options: AdminKeysOptions = {},
+  shared?: Pick<SharedAdapters, 'registry' | 'tenantKeys'>,
+): AdminKeysDeps {
+  const { apps, tenants, tenantKeys, keyRecords } = shared ? { ...shared.registry, tenantKeys: shared.tenantKeys } : ownAdapters(config);
   return {
     ...adminCommonDeps(config, tenants),
     apps,
     tenants,
     keys: tenantKeys,
+    rotations: keyRecords,
     ...(options.credentialIssuer ? { credentialIssuer: options.credentialIssuer } : {}),
   };
 }
 
 /** A Lambda's own adapters: the registry's apps, tenants and key records over one DynamoDB client, KMS for the keys. */
-function ownAdapters(config: ServiceConfig): KeysAdapters {
+function ownAdapters(config: AdminKeysConfig & FunctionRuntime): KeysAdapters {
   const dynamodb = dynamoDbClient(config);
   const table = config.registryTable;
+  const keyRecords = new DynamoDbTenantKeyStore(dynamodb, table);
   return {
     apps: new DynamoDbAppStore(dynamodb, table),
     tenants: new DynamoDbTenantDirectory(dynamodb, table),
-    tenantKeys: tenantKeysFor(config, kmsClient(config), new DynamoDbTenantKeyStore(dynamodb, table)),
+    keyRecords,
+    tenantKeys: tenantKeysFor(config, kmsClient(config), keyRecords),
   };
 }

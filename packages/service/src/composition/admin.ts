@@ -5,14 +5,15 @@
  */
 import { cryptoRandom } from '../core/attestation';
 import type { PrincipalDirectory } from '../core/ports';
-import { resolveAdminCaller } from '../core/tenancy';
+import { normalisePrincipal, resolveAdminCaller } from '../core/tenancy';
 import type { AdminCommonDeps } from '../handlers/admin/context';
-import type { ServiceConfig } from './environment';
+import type { AdminCommonConfig } from '@attestor/contracts/config';
+import type { FunctionRuntime } from './environment';
 import { clockOf } from './shared';
 
-export function adminCommonDeps(config: ServiceConfig, directory: PrincipalDirectory): AdminCommonDeps {
-  // Parsed and normalised once, by configFromEnv.
-  const operatorPrincipals: ReadonlySet<string> = new Set(config.operatorPrincipals ?? []);
+export function adminCommonDeps(config: AdminCommonConfig & FunctionRuntime, directory: PrincipalDirectory): AdminCommonDeps {
+  // Normalised once, at cold start, as callers are on every request: a role named with its path matches its sessions.
+  const operatorPrincipals: ReadonlySet<string> = new Set((config.operatorPrincipals ?? []).map(normalisePrincipal));
   return {
     clock: clockOf(config),
     random: config.random ?? cryptoRandom,

@@ -10,14 +10,15 @@ import { DynamoDbAttestationCatalog } from '../adapters/dynamodb-registry/attest
 import { DynamoDbTenantKeyStore } from '../adapters/dynamodb-registry/tenant-key-store';
 import { dynamoDbClient } from './clients/dynamodb';
 import { kmsClient } from './clients/kms';
-import type { ServiceConfig } from './environment';
+import type { AttestConfig } from '@attestor/contracts/config';
+import type { FunctionRuntime } from './environment';
 import { attestationLogFor } from './attestation-log';
 import { hardwareDepsFor } from './hardware';
 import { clockOf, type SharedAdapters } from './shared';
 import { tenantKeysFor } from './tenant-keys';
 
 export function attestDeps(
-  config: ServiceConfig,
+  config: AttestConfig & FunctionRuntime,
   shared?: Pick<SharedAdapters, 'dynamodb' | 's3' | 'registry' | 'tenantKeys' | 'attestationLog'>,
 ): AttestationDeps {
   const dynamodb = shared?.dynamodb ?? dynamoDbClient(config);

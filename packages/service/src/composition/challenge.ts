@@ -2,12 +2,13 @@
 import { cryptoRandom, type AttestationDeps } from '../core/attestation';
 import { dynamoDbClient } from './clients/dynamodb';
 import { DynamoDbNonceStore } from '../adapters/dynamodb-nonce-store';
-import type { ServiceConfig } from './environment';
+import type { ChallengeConfig } from '@attestor/contracts/config';
+import type { FunctionRuntime } from './environment';
 import { clockOf, type SharedAdapters } from './shared';
 
 export type ChallengeDeps = Pick<AttestationDeps, 'nonces' | 'clock' | 'random'>;
 
-export function challengeDeps(config: ServiceConfig, shared?: Pick<SharedAdapters, 'dynamodb'>): ChallengeDeps {
+export function challengeDeps(config: ChallengeConfig & FunctionRuntime, shared?: Pick<SharedAdapters, 'dynamodb'>): ChallengeDeps {
   const dynamodb = shared?.dynamodb ?? dynamoDbClient(config);
   return {
     nonces: new DynamoDbNonceStore(dynamodb, config.noncesTable),

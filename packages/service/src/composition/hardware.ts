@@ -11,11 +11,15 @@ import { FileStatusList } from '../adapters/file-status-list';
 import type { HardwareDeps } from '../core/hardware/ports';
 import { CachedRevocationList, type StatusListSource } from '../core/hardware/revocation';
 import { jsonLogger } from '../handlers/log';
-import type { ServiceConfig } from './environment';
+import type { AttestConfig } from '@attestor/contracts/config';
+import type { FunctionRuntime } from './environment';
 import { clockOf } from './shared';
 
+/** What attest's hardware evidence is configured by. */
+type HardwareConfig = Pick<AttestConfig, 'hardwareDevicesTable' | 'revocationList'> & FunctionRuntime;
+
 /** The hardware ports, or undefined for a deployment without a device-record table (it verifies no evidence). */
-export function hardwareDepsFor(config: ServiceConfig, dynamodb: DynamoDBClient, s3?: () => S3Client): HardwareDeps | undefined {
+export function hardwareDepsFor(config: HardwareConfig, dynamodb: DynamoDBClient, s3?: () => S3Client): HardwareDeps | undefined {
   if (!config.hardwareDevicesTable) return undefined;
   const logger = config.logger ?? jsonLogger;
   return {
@@ -25,7 +29,7 @@ export function hardwareDepsFor(config: ServiceConfig, dynamodb: DynamoDBClient,
   };
 }
 
-function statusListSource(config: ServiceConfig, s3?: () => S3Client): StatusListSource {
+function statusListSource(config: HardwareConfig, s3?: () => S3Client): StatusListSource {
   const where = config.revocationList;
   if (where === undefined) return { location: 'none configured (REVOCATION_LIST_BUCKET, REVOCATION_LIST_FILE)', read: async () => undefined };
   if ('file' in where) return new FileStatusList(where.file);

@@ -6,11 +6,15 @@ import { DynamoDbUploadStore } from '../adapters/dynamodb-registry/upload-store'
 import { S3BuildStore } from '../adapters/s3-build-store';
 import { dynamoDbClient } from './clients/dynamodb';
 import { s3Client } from './clients/s3';
-import type { ServiceConfig } from './environment';
+import type { RegisterConfig } from '@attestor/contracts/config';
+import type { FunctionRuntime } from './environment';
 import { attestationLogFor } from './attestation-log';
 import { clockOf, type SharedAdapters } from './shared';
 
-export function registrationDeps(config: ServiceConfig, shared?: Pick<SharedAdapters, 'dynamodb' | 's3' | 'registry' | 'attestationLog'>): RegistrationDeps {
+export function registrationDeps(
+  config: RegisterConfig & FunctionRuntime,
+  shared?: Pick<SharedAdapters, 'dynamodb' | 's3' | 'registry' | 'attestationLog'>,
+): RegistrationDeps {
   const dynamodb = shared?.dynamodb ?? dynamoDbClient(config);
   const table = config.registryTable;
   const log = shared ? shared.attestationLog : attestationLogFor(config, dynamodb);

@@ -6,6 +6,7 @@
 import type { AttestationDeps } from '../core/attestation';
 import type { RegistrationDeps } from '../core/registration';
 import type { AdminDeps } from '../handlers/admin';
+import type { RegisterFailureQueue } from '../core/ports';
 import { dynamoDbClient } from './clients/dynamodb';
 import { kmsClient } from './clients/kms';
 import { s3Client } from './clients/s3';
@@ -47,13 +48,15 @@ export function createServices(config: ServiceConfig) {
     attestation: (): AttestationDeps => attestDeps(config, shared),
     registration: (): RegistrationDeps => registrationDeps(config, shared),
     /** Every admin area over the shared adapters; each area's handler uses its part. */
-    admin: (options: AdminKeysOptions = {}): AdminDeps => ({
+    admin: (options: AdminKeysOptions & { readonly registerFailures?: RegisterFailureQueue } = {}): AdminDeps => ({
       // Every area's ports are the same shared adapters; the order only decides which area's
       // (narrower or wider) type each member gets: `keys` from adminKeys (the whole key manager),
       // `apps` and `registrations` from adminCatalog (every method).
       ...adminUploadsDeps(config, shared),
       ...adminKeysDeps(config, options, shared),
       ...adminCatalogDeps(config, shared),
+      // The local cloud keeps the register function's failures itself (packages/local/src/register-failures.ts).
+      ...(options.registerFailures ? { registerFailures: options.registerFailures } : {}),
     }),
   };
 }

@@ -22,7 +22,7 @@ import {
   type UploadStore,
 } from '../core/ports';
 import type { DynamoDbAttestationLog } from '../adapters/dynamodb-attestation-log';
-import type { ServiceConfig } from './environment';
+import type { FunctionRuntime } from './environment';
 import type { KmsTenantKeys } from '../adapters/kms-tenant-keys';
 
 /** The registry table through each of its ports (adapters/dynamodb-registry/, one adapter per port). */
@@ -51,6 +51,6 @@ export interface SharedAdapters {
   readonly attestationLog: DynamoDbAttestationLog | undefined;
 }
 
-export function clockOf(config: ServiceConfig): Clock {
+export function clockOf(config: Pick<FunctionRuntime, 'clock'>): Clock {
   return config.clock ?? systemClock;
 }

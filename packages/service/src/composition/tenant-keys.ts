@@ -1,12 +1,13 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { TenantKeyStore } from '../core/ports';
-import type { ServiceConfig } from './environment';
+import type { TenantKeysConfig } from '@attestor/contracts/config';
+import type { FunctionRuntime } from './environment';
 import { KmsTenantKeys } from '../adapters/kms-tenant-keys';
 import { kmsClient } from './clients/kms';
 import { clockOf } from './shared';
 
 /** The tenant keys as the attest and admin functions (and the local cloud) configure them. */
-export function tenantKeysFor(config: ServiceConfig, kms: KMSClient, keyRecords: TenantKeyStore): KmsTenantKeys {
+export function tenantKeysFor(config: TenantKeysConfig & FunctionRuntime, kms: KMSClient, keyRecords: TenantKeyStore): KmsTenantKeys {
   return new KmsTenantKeys(kms, keyRecords, {
     decoyKeyId: config.decoyKeyId,
     aliasPrefix: config.tenantKeyAliasPrefix,
@@ -16,6 +17,6 @@ export function tenantKeysFor(config: ServiceConfig, kms: KMSClient, keyRecords:
 }
 
 /** The same over a KMS client of their own: what adminUploads loads on demand (composition/admin-uploads.ts). */
-export function tenantKeysWithOwnClient(config: ServiceConfig, keyRecords: TenantKeyStore): KmsTenantKeys {
+export function tenantKeysWithOwnClient(config: TenantKeysConfig & FunctionRuntime, keyRecords: TenantKeyStore): KmsTenantKeys {
   return tenantKeysFor(config, kmsClient(config), keyRecords);
 }

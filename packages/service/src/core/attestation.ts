@@ -129,8 +129,9 @@ const ABSENT_DIGEST = Buffer.alloc(32);
 
 /**
  * Judges an attest request. Throws InvalidRequestError (HTTP 400) when hardware evidence does not
- * decode, before anything is consumed, and NonceInvalidError (HTTP 409) when the nonce cannot be
- * consumed; otherwise always returns a token: signed by the tenant's key when every check passes, by
+ * decode, before anything is consumed, NonceInvalidError (HTTP 409) when the nonce cannot be
+ * consumed, and a dependency's error (HTTP 503) with the nonce put back when a read, KMS or a write
+ * fails after consuming it; otherwise always returns a token: signed by the tenant's key when every check passes, by
  * a decoy key when any fails, of the same format, header, claims and size either way. Every check runs
  * whatever the earlier ones found, and the tenant's key is fetched for a failing attestation as for
  * a passing one, so the failing path costs what the passing one costs; an unregistered app id
@@ -152,14 +153,43 @@ export async function attest(deps: AttestationDeps, request: AttestRequest): Pro
   const did = jwkThumbprint(request.installKey);
   const hardwareRead: Promise<HardwareInputs | undefined> =
     evidence !== undefined && deps.hardware ? prepareHardware(deps.hardware, evidence, request.appId, did) : Promise.resolve(undefined);
-  // Settled below with the others; a rejection must not go unobserved if the nonce read fails first.
-  hardwareRead.catch(() => undefined);
-  const [consumed, snapshot, hardwareInputs] = await Promise.all([
+  // All settled, not Promise.all: a consume still in flight when a read fails must be seen to the end,
+  // or a nonce it removed could not be put back.
+  const [consumed, snapshot, hardwareInputs] = await Promise.allSettled([
     deps.nonces.consume(nonceId(nonce), request.appId, now),
     deps.catalog.appSnapshot(request.appId),
     hardwareRead,
   ]);
-  if (!consumed) throw new NonceInvalidError();
+  // A consume that failed outright may or may not have removed the nonce (a timeout after DynamoDB
+  // applied it): nothing to put back, since putting it back could revive a nonce another request used.
+  if (consumed.status === 'rejected') throw consumed.reason;
+  if (!consumed.value) throw new NonceInvalidError();
+  try {
+    if (snapshot.status === 'rejected') throw snapshot.reason;
+    if (hardwareInputs.status === 'rejected') throw hardwareInputs.reason;
+    return await judgeAndMint(deps, request, { evidence, nonce, now, did, snapshot: snapshot.value, hardwareInputs: hardwareInputs.value });
+  } catch (error) {
+    // Nothing was delivered, so the nonce goes back and the client's retry of the same request can
+    // succeed (PROTOCOL.md §5.1). Only a holder puts it back, so single use holds. If the put-back
+    // fails too (DynamoDB is the fault), the client's retry gets nonce_invalid and asks for a new challenge.
+    await deps.nonces.restore(consumed.value).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** What attest read before judging: the nonce is consumed by then. */
+interface AttestInputs {
+  readonly evidence: ReturnType<typeof decodeHardwareEvidence>;
+  readonly nonce: Uint8Array;
+  readonly now: number;
+  readonly did: string;
+  readonly snapshot: Awaited<ReturnType<AttestationCatalog['appSnapshot']>>;
+  readonly hardwareInputs: HardwareInputs | undefined;
+}
+
+/** Every check, the token, and the writes that record them; throws only when a dependency fails. */
+async function judgeAndMint(deps: AttestationDeps, request: AttestRequest, inputs: AttestInputs): Promise<AttestResult> {
+  const { evidence, nonce, now, did, snapshot, hardwareInputs } = inputs;
   const { app } = snapshot;
   // A stand-in without a key (a deployment whose default tenant never got one) must not turn
   // unknown app ids into errors where registered ones get tokens: the decoy needs no tenant key.

@@ -48,10 +48,16 @@ export interface NonceRecord {
 export interface NonceStore {
   put(record: NonceRecord): Promise<void>;
   /**
-   * Atomically removes the nonce if it exists, belongs to `appId` and has not expired at `nowSeconds`.
-   * Of any number of concurrent calls for one nonce, at most one returns true.
+   * Atomically removes the nonce if it exists, belongs to `appId` and has not expired at `nowSeconds`,
+   * and returns what it removed. Of any number of concurrent calls for one nonce, at most one returns
+   * a record; the others get undefined.
    */
-  consume(nonceId: string, appId: string, nowSeconds: number): Promise<boolean>;
+  consume(nonceId: string, appId: string, nowSeconds: number): Promise<NonceRecord | undefined>;
+  /**
+   * Puts back a nonce that `consume` removed, unless one with its id exists: an attest that failed
+   * after consuming it (a dependency refused) must not cost the client its challenge (PROTOCOL.md §5.1).
+   */
+  restore(record: NonceRecord): Promise<void>;
 }
 
 export interface AppRecord {
@@ -111,8 +117,19 @@ export interface UploadRecord {
 /** Apps and the tenant each belongs to: what every function that checks or creates an app reads. */
 export interface AppStore {
   getApp(appId: string): Promise<AppRecord | undefined>;
-  /** Creates the app if absent; returns the stored record either way (never moves an app between tenants). */
-  ensureApp(app: AppRecord): Promise<AppRecord>;
+  /**
+   * Creates the app if absent; returns the stored record either way (never moves an app between
+   * tenants), and `created` true for exactly one of any number of concurrent calls: the one whose
+   * conditional write made it.
+   */
+  ensureApp(app: AppRecord): Promise<EnsuredApp>;
+}
+
+/** What ensureApp found or made. */
+export interface EnsuredApp {
+  readonly app: AppRecord;
+  /** This call wrote the app; false when it existed already (made earlier, or by a concurrent call). */
+  readonly created: boolean;
 }
 
 /** A tenant's apps as a whole: listing and removal (the adminCatalog function's). */
@@ -165,6 +182,38 @@ export interface UploadStore {
   markUploadCompleted(uploadId: string, completedAt: number): Promise<void>;
 }
 
+/**
+ * An S3 event the register function gave up on after Lambda's retries (its on-failure destination,
+ * the RegisterFailures queue; the local cloud keeps its own). The upload stays pending until the
+ * event is retried and registers, or the failure is cleared and the build uploaded again.
+ */
+export interface RegisterFailure {
+  /** Stable while the failure is queued (the SQS message id). */
+  readonly id: string;
+  /** Unix seconds of the last failed attempt. */
+  readonly failedAt: number;
+  /** The keys of the builds the event announced, decoded. */
+  readonly objectKeys: readonly string[];
+  /** The register function's error: its type and message, nothing a client sent. */
+  readonly error: string;
+  /** Invocations the event got before it was given up on. */
+  readonly attempts: number;
+}
+
+/** The queue of register failures (docs/ADMIN_API.md §5.4): operators see, retry or clear them. */
+export interface RegisterFailureQueue {
+  /** Up to `limit` queued failures; they stay queued. */
+  list(limit: number): Promise<RegisterFailure[]>;
+  /**
+   * Hands each failure's event to the register function again (as S3 would) and takes it off the
+   * queue; one that fails again comes back after the function's retries. `ids` undefined: every
+   * one, up to `limit`. Returns the ids retried.
+   */
+  retry(ids: readonly string[] | undefined, limit: number): Promise<string[]>;
+  /** Takes failures off the queue for good (their uploads stay pending). Returns the ids cleared. */
+  clear(ids: readonly string[] | undefined, limit: number): Promise<string[]>;
+}
+
 /** Records of tenants' token keys; the keys themselves are in KMS (adapters/kms-tenant-keys.ts). */
 export interface TenantKeyStore {
   /** Signing keys of a tenant, newest first. */
@@ -178,6 +227,14 @@ export interface TenantKeyStore {
   retireTenantKey(tenantId: string, kid: string, retiresAt: number): Promise<void>;
   /** Records that KMS deletion of a retired key was scheduled at `at`, unless already recorded. Unknown keys are ignored. */
   markTenantKeyDeletionScheduled(tenantId: string, kid: string, at: number): Promise<void>;
+  /**
+   * Claims the tenant's next key rotation for `now`, unless a claim made after `now − intervalSeconds`
+   * stands: one conditional write, so of concurrent claims at most one wins. Resolves undefined when
+   * claimed, else with the time of the claim that stands.
+   */
+  claimRotation(tenantId: string, now: number, intervalSeconds: number): Promise<number | undefined>;
+  /** Withdraws the claim made at `claimedAt` (its rotation failed), so the tenant may try again at once; another claim stays. */
+  releaseRotation(tenantId: string, claimedAt: number): Promise<void>;
 }
 
 /**
@@ -265,6 +322,8 @@ export interface TenantDirectory extends PrincipalDirectory {
   getTenant(tenantId: string): Promise<TenantRecord | undefined>;
   /** False if the tenant exists. */
   putTenantIfAbsent(record: TenantRecord): Promise<boolean>;
+  /** Removes the tenant's record (a creation that failed before any principal was mapped); absent is fine. */
+  deleteTenant(tenantId: string): Promise<void>;
   /** Sorted by tenantId. */
   listTenants(): Promise<TenantRecord[]>;
   /** False if the principal is mapped already (to any tenant). */

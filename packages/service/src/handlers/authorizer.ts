@@ -8,6 +8,8 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import { PROOF_HEADER_NAME } from '@attestor/contracts/protocol';
 import type { AttestationVerifier } from '@attestor/verify/core/verifier';
 import { TokenVerificationError } from '@attestor/verify/core/verify';
+import { KeySourceUnavailableError } from '@attestor/verify/core/verifier';
+import { DependencyUnavailableError } from '@attestor/contracts/errors';
 import { TOKEN_HEADER_NAME } from '@attestor/contracts/protocol';
 import { errorFields, type Logger } from './log';
 import type { AuthorizerVerdict, MetricsSink } from './metrics';
@@ -110,6 +112,11 @@ export function authorizerHandler(verifier: AttestationVerifier, log: Logger, op
       if (repeated(event, tokenHeader) || repeated(event, proofHeader)) {
         throw new TokenVerificationError('malformed', 'the token or proof header was sent more than once');
       }
+      // API Gateway hands over only the last of repeated headers while a backend may read the first:
+      // a token bound to one Authorization must not let in a request that also carries another.
+      if (verifier.requiresBinding && repeated(event, bindingHeader)) {
+        throw new TokenVerificationError('malformed', 'the bound header was sent more than once');
+      }
       const claims = await verifier.verifyRequest({
         token: headerValue(event.headers, tokenHeader),
         binding: headerValue(event.headers, bindingHeader),
@@ -128,9 +135,26 @@ export function authorizerHandler(verifier: AttestationVerifier, log: Logger, op
       record({ result, code, mode }, event.path);
       // Monitor mode lets the request through and tells the backend, which may log or count it too.
       if (mode === 'monitor') return policy('Allow', event.methodArn, 'anonymous', { attestorResult: result, attestorCode: code });
+      // Keys or ledger unavailable says nothing about the token: throwing (never allowing) makes API
+      // Gateway answer its authorizer-failure response, a 503 (AUTHORIZER_UNAVAILABLE_RESPONSE), so
+      // the client retries with the same token instead of discarding it after a 403. Not cached.
+      if (isUnavailable(error)) throw new AuthorizerUnavailableError(error);
       return policy('Deny', event.methodArn, 'anonymous');
     }
   };
 }
 
 const withUrl = (url: string | undefined): { url?: string } => (url === undefined ? {} : { url });
+
+/** The authorizer could not decide: a dependency of the verifier (KMS, DynamoDB, the remote key source) is unavailable. */
+export class AuthorizerUnavailableError extends Error {
+  override readonly name = 'AuthorizerUnavailableError';
+  constructor(cause: unknown) {
+    super('attestation keys or token ledger unavailable', { cause });
+  }
+}
+
+/** A dependency refused (adapters/aws-errors.ts), or the verifier has no keys it may still trust. */
+function isUnavailable(error: unknown): boolean {
+  return error instanceof DependencyUnavailableError || error instanceof KeySourceUnavailableError;
+}

@@ -13,6 +13,7 @@ import {
   InvalidRequestError,
   NonceInvalidError,
   NotFoundError,
+  RateLimitedError,
   ServiceError,
   type WireErrorCode,
 } from '../core/errors';
@@ -65,6 +66,7 @@ export function answerTo(error: unknown): ErrorAnswer | undefined {
   if (error instanceof NonceInvalidError) return { status: 409, error: 'nonce_invalid' };
   if (error instanceof ConflictError) return { status: 409, error: 'conflict', message: error.message };
   if (error instanceof BodyTooLargeError) return { status: 413, error: 'body_too_large', message: error.message };
+  if (error instanceof RateLimitedError) return { status: 429, error: 'rate_limited', message: error.message, retryAfterSeconds: error.retryAfterSeconds };
   if (error instanceof DependencyUnavailableError) return { status: 503, error: 'service_unavailable', retryAfterSeconds: error.retryAfterSeconds };
   return undefined;
 }

@@ -39,6 +39,11 @@ export function registerHandler(deps: RegistrationDeps, log: Logger): (event: S3
       }
     }
     // Throwing makes Lambda retry the event; registration is idempotent, so a retry is safe.
-    if (failures.length > 0) throw new AggregateError(failures, `${failures.length} build(s) failed to register`);
+    // The message names each failure's code: it is what an operator reads in the failures queue
+    // (`attestor registrations failures`), where the log lines are not at hand.
+    if (failures.length > 0) {
+      const codes = failures.map((error) => String((error as { code?: unknown })?.code ?? (error as Error)?.name ?? 'error'));
+      throw new AggregateError(failures, `${failures.length} build(s) failed to register: ${codes.join(', ')}`);
+    }
   };
 }

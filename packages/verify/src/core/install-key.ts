@@ -1,6 +1,7 @@
-import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { encodeB64u } from '@attestor/contracts/base64url';
 import { INSTALL_PROOF_LABEL } from '@attestor/contracts/protocol';
+import { es256Verifies } from './es256';
 
 /** The install key's public half as sent by the SDK: an EC P-256 JWK. */
 export interface InstallPublicJwk {
@@ -30,12 +31,7 @@ export function installProofMessage(nonce: Uint8Array, measurement: Uint8Array):
   return Buffer.concat([Buffer.from(INSTALL_PROOF_LABEL, 'utf8'), Buffer.from([0]), nonce, measurement]);
 }
 
-/** Verifies an ES256 (IEEE P1363 r||s) install proof. Never throws. */
+/** Verifies an ES256 (IEEE P1363 r||s, low s) install proof. Never throws. */
 export function verifyInstallProof(key: KeyObject | undefined, nonce: Uint8Array, measurement: Uint8Array, proof: Uint8Array): boolean {
-  if (!key || proof.length !== 64) return false;
-  try {
-    return verify('sha256', installProofMessage(nonce, measurement), { key, dsaEncoding: 'ieee-p1363' }, proof);
-  } catch {
-    return false;
-  }
+  return key !== undefined && es256Verifies(installProofMessage(nonce, measurement), key, proof);
 }

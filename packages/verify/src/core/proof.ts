@@ -5,8 +5,9 @@
  * in docs/ENFORCEMENT.md. Every failure is `proof_invalid`, except a jti seen before (`replayed`,
  * decided by the caller's ReplayLedger once everything here passed).
  */
-import { createHash, timingSafeEqual, verify } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { decodeB64u } from '@attestor/contracts/base64url';
+import { es256Verifies } from './es256';
 import { importInstallKey, jwkThumbprint } from './install-key';
 import { MAX_PROOF_CHARS, MAX_PROOF_JTI_CHARS, PROOF_MAX_AGE_SECONDS, PROOF_TYPE, type TokenClaims } from '@attestor/contracts/protocol';
 import { TokenVerificationError } from './verify';
@@ -98,13 +99,7 @@ export function checkProof(proof: string | undefined, token: string, claims: Tok
   // spending an import and a verify on it.
   if (!sameText(jwkThumbprint(publicJwk), claims.cnf.jkt)) invalid('proof is signed by another key than the token was issued to');
   const key = importInstallKey(publicJwk) ?? invalid('proof jwk is not a point on P-256');
-  let valid = false;
-  try {
-    valid = verify('sha256', Buffer.from(`${h}.${p}`, 'latin1'), { key, dsaEncoding: 'ieee-p1363' }, signature!);
-  } catch {
-    valid = false;
-  }
-  if (!valid) invalid('proof signature does not verify');
+  if (!es256Verifies(Buffer.from(`${h}.${p}`, 'latin1'), key, signature!)) invalid('proof signature does not verify (or is not in low-s form)');
 
   const { htm, htu, iat, ath, jti } = claimsOfProof;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_PROOF_JTI_CHARS) invalid(`proof jti must be 1 to ${MAX_PROOF_JTI_CHARS} characters`);

@@ -36,6 +36,8 @@ export class KeySourceUnavailableError extends Error {
   }
 }
 
+const unavailable = (): Promise<never> => Promise.reject(new KeySourceUnavailableError());
+
 /** Options of KeyRing. */
 export interface KeyRingOptions {
   readonly source: VerificationKeySource;
@@ -136,12 +138,22 @@ export class KeyRing {
   async refetch(): Promise<VerificationKeys | undefined> {
     // A fetch already under way (a background refresh, or another request's refetch) is as fresh as
     // a refetch would be: wait for it rather than fetch again.
-    if (this.loading) return this.loading.then(() => this.current(), () => undefined);
+    if (this.loading) return this.loading.then(() => this.current(), () => unavailable());
     const now = this.options.clock.nowSeconds();
     if (now - this.lastUnknownKeyRefetch < this.refetchInterval) return undefined;
+    const previous = this.lastUnknownKeyRefetch;
     this.lastUnknownKeyRefetch = now;
-    // A failed refetch changes nothing: the keys we have stay in use for as long as current() trusts them.
-    return this.load().then(() => this.current(), () => undefined);
+    // A failed refetch leaves the keys we have in use, and says that the key source failed, not that
+    // the token is unknown: its caller answers "unavailable" (the authorizer's 503), so a genuine
+    // token signed by a key rotated in during an outage is retried, not thrown away. It does not use
+    // up the interval; load()'s failure backoff keeps made-up kids from hammering the failing source.
+    return this.load().then(
+      () => this.current(),
+      () => {
+        this.lastUnknownKeyRefetch = previous;
+        return unavailable();
+      },
+    );
   }
 
   private refreshInBackground(): void {
@@ -376,6 +388,11 @@ export class AttestationVerifier {
         return verifyingKey(split, fresher);
       });
     }
+  }
+
+  /** Whether this verifier requires binding (`requireBinding`): a caller then refuses a bound header it cannot tell apart, e.g. one sent twice. */
+  get requiresBinding(): boolean {
+    return this.options.requireBinding === true;
   }
 
   /** Verifies a token on its own: equivalent to verifyRequest({ token }). */

@@ -9,8 +9,9 @@
  * token of one key) are parsed once and remembered, and base64url is checked by decoding and
  * re-encoding rather than by a separate pattern match.
  */
-import { createHmac, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { b64uLength, decodeB64u } from '@attestor/contracts/base64url';
+import { es256Verifies } from './es256';
 import type { VerificationKeys } from './ports';
 import { CLOCK_SKEW_SECONDS, MAX_TOKEN_BYTES } from '@attestor/contracts/protocol';
 import { HS256_HEADER, SIGNATURE_BYTES, type TokenAlgorithm, type TokenClaims } from '@attestor/contracts/protocol';
@@ -221,13 +222,9 @@ export function decodeToken(token: string | undefined): DecodedToken {
   return { alg: split.alg, kid: split.kid, signingInput: split.signingInput, signature: split.signature, claims: parseClaims(split) };
 }
 
-/** True when the ES256 signature verifies; false for any other outcome, including a key of the wrong type. */
+/** True when the ES256 signature verifies in low-s form; false for any other outcome, including a key of the wrong type. */
 export function signatureVerifies(decoded: Pick<DecodedToken, 'signingInput' | 'signature'>, key: KeyObject): boolean {
-  try {
-    return verify('sha256', Buffer.from(decoded.signingInput, 'latin1'), { key, dsaEncoding: 'ieee-p1363' }, decoded.signature);
-  } catch {
-    return false;
-  }
+  return es256Verifies(Buffer.from(decoded.signingInput, 'latin1'), key, decoded.signature);
 }
 
 /** True when the HMAC-SHA256 of the signing input under `secret` is the token's signature (constant-time comparison). */

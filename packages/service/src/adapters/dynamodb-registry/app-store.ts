@@ -4,7 +4,7 @@
  * most functions do; listing and removing a tenant's apps (DynamoDbTenantApps) only adminCatalog.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { AppRecord, AppRemoval, AppStore, TenantApps } from '../../core/ports';
+import type { AppRecord, AppRemoval, AppStore, EnsuredApp, TenantApps } from '../../core/ports';
 import { appFromItem, appItemKey, appItemKind, appPartitionRange, appToItem, itemKey, tenantAppItemKey, tenantAppsRange, tenantAppToItem } from './items';
 import { RegistryTable } from './table';
 
@@ -21,14 +21,15 @@ export class DynamoDbAppStore implements AppStore {
     return item && appFromItem(item);
   }
 
-  async ensureApp(app: AppRecord): Promise<AppRecord> {
-    await this.table.putIfAbsent(appToItem(app));
+  async ensureApp(app: AppRecord): Promise<EnsuredApp> {
+    // The conditional put decides who created the app: of concurrent callers, exactly one writes it.
+    const created = await this.table.putIfAbsent(appToItem(app));
     // Read back whatever won: an app created earlier keeps its tenant whoever asks.
     const stored = appFromItem(await this.table.getWritten(appItemKey(app.appId)));
     // The index is written after the app, and again by every later ensureApp of the owner, so an
     // interrupted creation is repaired by the next upload.
     if (stored.tenantId === app.tenantId) await this.table.put(tenantAppToItem(stored));
-    return stored;
+    return { app: stored, created };
   }
 }
 

@@ -9,6 +9,7 @@
  *   APP#<appId>       / IDENTITY       store identity (App Attest team and bundle id, Android package and certificates)
  *   UPLOAD#<uploadId> / UPLOAD         upload status
  *   KEYS#<tenantId>   / KEY#<kid>      tenant signing key (a partition of its own: see REGISTRY_PARTITIONS)
+ *   KEYS#<tenantId>   / ROTATION       when the tenant last rotated its keys (the once-an-hour limit)
  *   TENANT#<tenantId> / APP#<appId>    index: the tenant's apps
  *   TENANT#<tenantId> / PRINCIPAL#<arn> index: the tenant's principals
  *   TENANTS           / TENANT#<tenantId> tenant record (one partition, so listing is one Query)
@@ -18,7 +19,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { TOKEN_FORMATS } from '@attestor/contracts/protocol';
-import { REGISTRY_PARTITIONS, REGISTRY_TABLE } from '@attestor/contracts/tables';
+import { REGISTRY_PARTITIONS, REGISTRY_TABLE, TENANT_LIST_PARTITION } from '@attestor/contracts/tables';
 import { ServiceError } from '../../core/errors';
 import {
   ANDROID_SECURITY_LEVELS,
@@ -59,7 +60,7 @@ export const PK = REGISTRY_TABLE.partitionKey;
 export const SK = REGISTRY_TABLE.sortKey ?? 'sk';
 
 const { app: APP, upload: UPLOAD, tenantKeys: KEYS, tenant: TENANT, principal: PRINCIPAL } = REGISTRY_PARTITIONS;
-const TENANTS = 'TENANTS';
+const TENANTS = TENANT_LIST_PARTITION;
 
 /** Sort keys and sort-key prefixes, by what the item holds. */
 const SORT = {
@@ -70,6 +71,7 @@ const SORT = {
   identity: 'IDENTITY',
   upload: 'UPLOAD',
   tenantKey: 'KEY#',
+  keyRotation: 'ROTATION',
   tenantApp: 'APP#',
   tenantPrincipal: 'PRINCIPAL#',
   tenant: 'TENANT#',
@@ -83,6 +85,8 @@ export const policyItemKey = (appId: string): ItemKey => ({ pk: `${APP}${appId}`
 export const identityItemKey = (appId: string): ItemKey => ({ pk: `${APP}${appId}`, sk: SORT.identity });
 export const uploadItemKey = (uploadId: string): ItemKey => ({ pk: `${UPLOAD}${uploadId}`, sk: SORT.upload });
 export const tenantKeyItemKey = (tenantId: string, kid: string): ItemKey => ({ pk: `${KEYS}${tenantId}`, sk: `${SORT.tenantKey}${kid}` });
+/** When the tenant last rotated its keys; beside the key records, outside their KEY# range, so no key reader sees it. */
+export const keyRotationItemKey = (tenantId: string): ItemKey => ({ pk: `${KEYS}${tenantId}`, sk: SORT.keyRotation });
 export const deviceItemKey = (appId: string, deviceId: string): ItemKey => ({ pk: `${APP}${appId}`, sk: `${SORT.device}${deviceId}` });
 export const tenantAppItemKey = (tenantId: string, appId: string): ItemKey => ({ pk: `${TENANT}${tenantId}`, sk: `${SORT.tenantApp}${appId}` });
 export const tenantPrincipalItemKey = (tenantId: string, principal: string): ItemKey => ({

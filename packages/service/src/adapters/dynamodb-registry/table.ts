@@ -67,6 +67,28 @@ export class RegistryTable {
     }
   }
 
+  /**
+   * Puts `item` if no item has its key, or if the one there satisfies `condition` (placeholders in
+   * `names` and `values`). True if written.
+   */
+  async putIfAbsentOr(item: Item, change: Pick<ItemUpdate, 'condition' | 'names' | 'values'>): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: `attribute_not_exists(#pk) OR (${change.condition ?? 'attribute_exists(#pk)'})`,
+          ExpressionAttributeNames: { '#pk': PK, ...change.names },
+          ExpressionAttributeValues: change.values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw translateDynamoDbError(error);
+    }
+  }
+
   /** Deletes an item and returns what it held, if anything. */
   async delete(key: ItemKey): Promise<Item | undefined> {
     const result = await this.send(() =>

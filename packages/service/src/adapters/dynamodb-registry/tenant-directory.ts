@@ -42,6 +42,10 @@ export class DynamoDbTenantDirectory extends DynamoDbPrincipalDirectory implemen
     return this.table.putIfAbsent(tenantToItem(record));
   }
 
+  async deleteTenant(tenantId: string): Promise<void> {
+    await this.table.delete(tenantItemKey(tenantId));
+  }
+
   async listTenants(): Promise<TenantRecord[]> {
     const items = await this.table.query(tenantsRange());
     return items.map(tenantFromItem).sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));

@@ -5,7 +5,15 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KeyConflictError } from '../../core/errors';
 import type { TenantKeyRecord, TenantKeyStore } from '../../core/ports';
-import { compareTenantKeysNewestFirst, tenantKeyFromItem, tenantKeyItemKey, tenantKeysRange, tenantKeyToItem } from './items';
+import {
+  compareTenantKeysNewestFirst,
+  keyAttributes,
+  keyRotationItemKey,
+  tenantKeyFromItem,
+  tenantKeyItemKey,
+  tenantKeysRange,
+  tenantKeyToItem,
+} from './items';
 import { RegistryTable } from './table';
 
 export { KeyConflictError };
@@ -36,6 +44,29 @@ export class DynamoDbTenantKeyStore implements TenantKeyStore {
   async markTenantKeyDeletionScheduled(tenantId: string, kid: string, at: number): Promise<void> {
     // The wrapped secret of an hs256 key goes in the same write: once it is erased, no one can unwrap it again.
     await this.setOnce(tenantId, kid, 'deletionScheduledAt', at, 'wrappedSecret');
+  }
+
+  async claimRotation(tenantId: string, now: number, intervalSeconds: number): Promise<number | undefined> {
+    const key = keyRotationItemKey(tenantId);
+    const claimed = await this.table.putIfAbsentOr(
+      { ...keyAttributes(key), rotatedAt: { N: String(now) } },
+      { condition: '#rotatedAt <= :cutoff', names: { '#rotatedAt': 'rotatedAt' }, values: { ':cutoff': { N: String(now - intervalSeconds) } } },
+    );
+    if (claimed) return undefined;
+    // Consistent: the claim that beat this one may be milliseconds old.
+    const standing = (await this.table.get(key, true))?.['rotatedAt']?.N;
+    // Released between the two calls: report it as just made, the caller's retry will find it gone.
+    return standing === undefined ? now : Number(standing);
+  }
+
+  async releaseRotation(tenantId: string, claimedAt: number): Promise<void> {
+    // Back to "never rotated" (0) rather than deleted: the admin functions delete no key records (IAM).
+    await this.table.update(keyRotationItemKey(tenantId), {
+      update: 'SET #rotatedAt = :never',
+      condition: '#rotatedAt = :claimedAt',
+      names: { '#rotatedAt': 'rotatedAt' },
+      values: { ':never': { N: '0' }, ':claimedAt': { N: String(claimedAt) } },
+    });
   }
 
   /** Sets a number attribute of a key record unless it is already set; an unknown key stays unknown. */

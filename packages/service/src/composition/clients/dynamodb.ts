@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { clientOptions, type ClientSettings } from './settings';
+import { clientOptions, withDependencyErrors, type ClientSettings } from './settings';
 
 export function dynamoDbClient(settings: ClientSettings): DynamoDBClient {
-  return new DynamoDBClient(clientOptions(settings, 'dynamodb'));
+  return withDependencyErrors(new DynamoDBClient(clientOptions(settings, 'dynamodb')), 'dynamodb');
 }

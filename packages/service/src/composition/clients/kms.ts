@@ -1,6 +1,6 @@
 import { KMSClient } from '@aws-sdk/client-kms';
-import { clientOptions, type ClientSettings } from './settings';
+import { clientOptions, withDependencyErrors, type ClientSettings } from './settings';
 
 export function kmsClient(settings: ClientSettings): KMSClient {
-  return new KMSClient(clientOptions(settings, 'kms'));
+  return withDependencyErrors(new KMSClient(clientOptions(settings, 'kms')), 'kms');
 }

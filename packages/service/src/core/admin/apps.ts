@@ -18,20 +18,17 @@ export interface AppCreationDeps {
 /**
  * Idempotent for the owner (`created` false, the existing app); ConflictError when another tenant
  * has the id, since app ids are global (the one place where another tenant's app is not a 404).
+ * Of concurrent creations only the one whose conditional write made the app says `created`.
  */
 export async function createApp(deps: AppCreationDeps, caller: AdminCaller, appId: string): Promise<{ readonly app: AppRecord; readonly created: boolean }> {
   const existing = await deps.apps.getApp(appId);
   if (existing && existing.tenantId !== caller.tenantId) throw new ConflictError(`app ${appId} belongs to another tenant`);
-  const app = existing ?? (await deps.apps.ensureApp({ appId, tenantId: caller.tenantId, createdAt: deps.clock.nowSeconds() }));
+  // For an existing app this repairs the tenant's app index if an earlier creation was interrupted.
+  const { app, created } = await deps.apps.ensureApp(existing ?? { appId, tenantId: caller.tenantId, createdAt: deps.clock.nowSeconds() });
   // Another tenant created it between the read and the write.
   if (app.tenantId !== caller.tenantId) throw new ConflictError(`app ${appId} belongs to another tenant`);
   await deps.keys.ensureSigningKey(caller.tenantId);
-  if (existing) {
-    // Repairs the tenant's app index if an earlier creation was interrupted.
-    await deps.apps.ensureApp(existing);
-    return { app, created: false };
-  }
-  return { app, created: true };
+  return { app, created };
 }
 
 /** Removes the caller's app and everything under it: its attestations fail (app_unknown) from then on. */

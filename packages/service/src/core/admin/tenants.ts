@@ -6,8 +6,9 @@ import { requireOperator } from './ownership';
 
 /**
  * A creation that failed part-way (a KMS or DynamoDB error after the tenant record was written)
- * leaves a tenant with no principal, which nobody could administer and nobody could create again.
- * Once this long has passed since its record was written, creating it again finishes the job;
+ * undoes its record, so the next call starts afresh. When the undo fails too (DynamoDB is the fault),
+ * the tenant is left with no principal, which nobody could administer and nobody could create again:
+ * once this long has passed since its record was written, creating it again finishes the job;
  * sooner, the first creation may still be running.
  */
 export const TENANT_CREATION_RESUME_SECONDS = 60;
@@ -68,19 +69,30 @@ export async function createTenant(deps: TenantAdminDeps, caller: AdminCaller, r
     createdAt = existing.createdAt;
     resumed = true;
   }
-  await deps.keys.ensureSigningKey(tenantId);
-  // Unregistered app ids fetch the default tenant's key as a stand-in (core/attestation.ts): with
-  // one there, an unknown id's first attestation in a container makes the calls a tenant's app makes.
-  await deps.keys.ensureSigningKey(deps.defaultTenantId);
+  try {
+    await deps.keys.ensureSigningKey(tenantId);
+    // Unregistered app ids fetch the default tenant's key as a stand-in (core/attestation.ts): with
+    // one there, an unknown id's first attestation in a container makes the calls a tenant's app makes.
+    await deps.keys.ensureSigningKey(deps.defaultTenantId);
 
-  const issued = deps.credentialIssuer ? await deps.credentialIssuer.issue(tenantId) : undefined;
-  const mapped = [...principals, ...(issued ? [issued.principal] : [])];
-  for (const principal of mapped) {
-    if (!(await deps.tenants.putPrincipalIfAbsent({ principal, tenantId, operator: false }))) {
-      throw new ConflictError(`principal ${principal} already administers a tenant`);
+    const issued = deps.credentialIssuer ? await deps.credentialIssuer.issue(tenantId) : undefined;
+    const mapped = [...principals, ...(issued ? [issued.principal] : [])];
+    for (const principal of mapped) {
+      if (!(await deps.tenants.putPrincipalIfAbsent({ principal, tenantId, operator: false }))) {
+        throw new ConflictError(`principal ${principal} already administers a tenant`);
+      }
     }
+    return { tenantId, createdAt, principals: mapped, ...(issued ? { credential: issued.credential } : {}), resumed };
+  } catch (error) {
+    // Undone here, so that the caller's retry creates it at once (a key made meanwhile is found and
+    // reused by ensureSigningKey). Not a resumed creation's record, nor one that a principal administers.
+    if (!resumed) await undoTenant(deps.tenants, tenantId).catch(() => undefined);
+    throw error;
   }
-  return { tenantId, createdAt, principals: mapped, ...(issued ? { credential: issued.credential } : {}), resumed };
+}
+
+async function undoTenant(tenants: TenantDirectory, tenantId: string): Promise<void> {
+  if ((await tenants.listPrincipals(tenantId)).length === 0) await tenants.deleteTenant(tenantId);
 }
 
 export interface TenantListing {

@@ -56,7 +56,7 @@ export type IssuedUpload = {
  */
 export async function issueUpload(deps: UploadIssueDeps, caller: AdminCaller, request: UploadRequest): Promise<IssuedUpload> {
   const { appId, version, size } = request;
-  const app = await deps.apps.ensureApp({ appId, tenantId: caller.tenantId, createdAt: deps.clock.nowSeconds() });
+  const { app } = await deps.apps.ensureApp({ appId, tenantId: caller.tenantId, createdAt: deps.clock.nowSeconds() });
   if (app.tenantId !== caller.tenantId) throw new ConflictError(`app ${appId} belongs to another tenant`);
   await deps.keys.ensureSigningKey(caller.tenantId);
   const uploadId = encodeB64u(deps.random.bytes(16));

@@ -15,10 +15,12 @@ import type {
   DeviceStore,
   PolicyStore,
   RandomSource,
+  RegisterFailureQueue,
   RegistrationStore,
   TenantApps,
   TenantDirectory,
   TenantKeyManager,
+  TenantKeyStore,
   UploadStore,
   UploadUrlIssuer,
 } from '../../core/ports';
@@ -56,6 +58,8 @@ export interface AdminKeysDeps extends AdminCommonDeps {
   readonly apps: AppStore;
   readonly tenants: TenantDirectory;
   readonly keys: TenantKeyManager;
+  /** When each tenant last rotated its keys (the once-an-hour limit, core/admin/key-rotation.ts). */
+  readonly rotations: Pick<TenantKeyStore, 'claimRotation' | 'releaseRotation'>;
   /** Local cloud only: creates credentials for new tenants. */
   readonly credentialIssuer?: AdminCredentialIssuer;
 }
@@ -70,6 +74,8 @@ export interface AdminUploadsDeps extends AdminCommonDeps {
   /** Only ensureSigningKey: the function loads KMS only for a tenant's first key (composition/admin-uploads.ts). */
   readonly keys: Pick<TenantKeyManager, 'ensureSigningKey'>;
   readonly maxBuildBytes: number;
+  /** The register function's failures (REGISTER_FAILURES_QUEUE_URL); absent, the failures routes answer 404. */
+  readonly registerFailures?: RegisterFailureQueue;
 }
 
 /** Every area's dependencies at once (the local cloud wires them over one set of clients). */

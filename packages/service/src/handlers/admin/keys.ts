@@ -4,6 +4,7 @@ import { parseRequest } from '@attestor/contracts/validation';
 import { json, parseJsonBody } from '../http';
 import type { AdminRequestWith } from './context';
 import type { TenantKeyManager } from '../../core/ports';
+import { rotateTenantKeys, type KeyRotationDeps } from '../../core/admin/key-rotation';
 
 type KeysRequest = AdminRequestWith<{ readonly keys: TenantKeyManager }>;
 
@@ -11,11 +12,12 @@ export async function listKeys(request: KeysRequest) {
   return json(200, { keys: await request.deps.keys.describeKeys(request.caller.tenantId) });
 }
 
-export async function rotateKey(request: KeysRequest) {
+/** 201 with the new key; 429 rate_limited (Retry-After) when the tenant rotated within the hour. */
+export async function rotateKey(request: AdminRequestWith<KeyRotationDeps>) {
   const { tenantId } = request.caller;
   // An empty body keeps the tenant's format; {"format": "es256"} or {"format": "hs256"} switches it.
   const body = request.event.body ? parseRequest(rotateKeySchema, parseJsonBody(request.event)) : {};
-  const rotation = await request.deps.keys.rotateSigningKey(tenantId, body.format);
+  const rotation = await rotateTenantKeys(request.deps, request.caller, body.format);
   const { kid, format, activatesAt, keysDeleted, keysNotDeleted } = rotation;
   request.log.info('key_rotated', { tenantId, kid, format, activatesAt, keysDeleted: [...keysDeleted] });
   for (const failed of keysNotDeleted) request.log.warn('retired_key_not_deleted', { tenantId, kid: failed.kid, reason: failed.reason });

@@ -1,0 +1,86 @@
+/**
+ * Calls to the console's local server: the admin routes it signs (same paths as the admin API,
+ * docs/ADMIN_API.md) and its own /console/ endpoints. The session cookie goes along by itself
+ * (same origin); the page never holds a credential or the token.
+ */
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(path, {
+    method,
+    headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    credentials: 'same-origin',
+  });
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : {};
+  } catch {
+    parsed = undefined;
+  }
+  if (!response.ok) {
+    const record = (parsed ?? {}) as { message?: unknown; field?: unknown };
+    const message = typeof record.message === 'string' ? record.message : `HTTP ${response.status}`;
+    // The guard's refusal is a page, not JSON: the session is over (or this is not its console).
+    const ended = response.status === 403 && parsed === undefined;
+    throw new ApiError(
+      response.status,
+      ended ? 'this console session has ended: open the link `attestor console` printed' : message,
+      typeof record.field === 'string' ? record.field : undefined,
+    );
+  }
+  return parsed as T;
+}
+
+/** A path segment: app ids and versions need no escaping, but nothing from input goes unescaped. */
+export const seg = encodeURIComponent;
+
+export const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+// Wire shapes the pages read (docs/ADMIN_API.md); only what they use.
+export interface App {
+  readonly appId: string;
+  readonly createdAt: number;
+}
+export interface Registration {
+  readonly appId: string;
+  readonly version: string;
+  readonly sha256: string;
+  readonly size: number;
+  readonly registeredAt: number;
+  readonly expiresAt?: number;
+  readonly note?: string;
+}
+export interface Device {
+  readonly deviceId: string;
+  readonly kind: 'install' | 'debug';
+  readonly did?: string;
+  readonly note?: string;
+  readonly createdAt: number;
+  readonly debugSecret?: string;
+}
+export interface SigningKey {
+  readonly kid: string;
+  readonly format: 'hs256' | 'es256';
+  readonly status: string;
+  readonly createdAt: number;
+  readonly activatesAt: number;
+  readonly retiresAt?: number;
+  readonly deletionScheduledAt?: number;
+}
+export interface Session {
+  readonly endpoint: string;
+  readonly local: boolean;
+  readonly pollSeconds: number;
+  readonly maxBuildBytes: number;
+}
