@@ -117,7 +117,9 @@ async function roundTrips(): Promise<BenchResult[]> {
   try {
     const calls: Call[] = [];
     let recording = false;
-    for (const client of [cloud.services.clients.dynamodb(), cloud.services.clients.kms()] as Array<Pick<ReturnType<typeof cloud.services.clients.kms>, 'middlewareStack'>>) {
+    for (const client of [cloud.services.clients.dynamodb(), cloud.services.clients.kms()] as Array<
+      Pick<ReturnType<typeof cloud.services.clients.kms>, 'middlewareStack'>
+    >) {
       client.middlewareStack.add(
         (next, context) => async (args) => {
           if (!recording) return next(args);
@@ -172,7 +174,12 @@ async function roundTrips(): Promise<BenchResult[]> {
     const [record] = await cloud.services.registry().listTenantKeys('default');
     const kms = cloud.services.clients.kms();
     const decrypt = () =>
-      kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from(record!.wrappedSecret!, 'base64'), EncryptionContext: secretEncryptionContext('default', record!.kid) }));
+      kms.send(
+        new DecryptCommand({
+          CiphertextBlob: Buffer.from(record!.wrappedSecret!, 'base64'),
+          EncryptionContext: secretEncryptionContext('default', record!.kid),
+        }),
+      );
     for (let i = 0; i < 20; i++) await decrypt();
     let started = performance.now();
     for (let i = 0; i < 200; i++) await decrypt();
@@ -184,9 +191,30 @@ async function roundTrips(): Promise<BenchResult[]> {
     const hmacMs = (performance.now() - started) / 20000;
 
     return [
-      { name: 'hs256: sequential AWS round trips per attestation, caches warm', value: warm.waves, unit: '', target: '<= 2', pass: warm.waves <= 2, detail: warm.names },
-      { name: 'hs256: sequential AWS round trips, first attestation of an app in a container', value: cold.waves, unit: '', target: 'reported', pass: true, detail: cold.names },
-      { name: 'es256: sequential AWS round trips per attestation, caches warm', value: es.waves, unit: '', target: 'reported (one KMS Sign more)', pass: true, detail: es.names },
+      {
+        name: 'hs256: sequential AWS round trips per attestation, caches warm',
+        value: warm.waves,
+        unit: '',
+        target: '<= 2',
+        pass: warm.waves <= 2,
+        detail: warm.names,
+      },
+      {
+        name: 'hs256: sequential AWS round trips, first attestation of an app in a container',
+        value: cold.waves,
+        unit: '',
+        target: 'reported',
+        pass: true,
+        detail: cold.names,
+      },
+      {
+        name: 'es256: sequential AWS round trips per attestation, caches warm',
+        value: es.waves,
+        unit: '',
+        target: 'reported (one KMS Sign more)',
+        pass: true,
+        detail: es.names,
+      },
       ...hardware,
       {
         name: 'one KMS round trip (local endpoint) vs the HMAC it would replace',

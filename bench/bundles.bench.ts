@@ -1,7 +1,7 @@
 /**
  * The Lambda bundles, built by the function @attestor/cdk's build uses (buildFunction in
  * packages/cdk/scripts/build-functions.ts), so these are the bytes a deployment runs:
- * 1. size of each index.js: at most 60 KB, attest's 150 KB (issue 12: room for hardware evidence);
+ * 1. size of each index.js: at most 60 KB, attest's 150 KB (room for hardware evidence);
  * 2. cold init: `require()` of the bundle in a fresh `node` process with the function's
  *    environment set and the network cut off (sockets, DNS and fetch throw): at most 100 ms,
  *    median of several processes. The AWS SDK is external, as in Lambda, and resolves through
@@ -38,7 +38,7 @@ import type { BenchResult } from './index';
 /** The repository's node_modules: where the AWS SDK resolves from, as /var/runtime/node_modules does in Lambda. */
 const NODE_MODULES = resolve(__dirname, '..', 'node_modules');
 const MAX_BUNDLE_KB = 60;
-/** Per function where it differs: attest verifies hardware evidence (issue 12 allows it 150 KB). */
+/** Per function where it differs: attest verifies hardware evidence (allowed 150 KB). */
 const BUNDLE_TARGET_KB: Readonly<Partial<Record<LambdaName, number>>> = { attest: 150 };
 const MAX_LAZY_MODULE_KB = 200;
 const MAX_COLD_INIT_MS = 100;
@@ -113,7 +113,10 @@ const attempt = (what) => { if (phase === 'init') during++; else after++; return
 net.Socket.prototype.connect = function () { throw attempt('connect'); };
 net.connect = net.createConnection = () => { throw attempt('net.connect'); };
 tls.connect = () => { throw attempt('tls.connect'); };
-dns.lookup = (host, options, callback) => { const cb = typeof options === 'function' ? options : callback; process.nextTick(() => cb(attempt('dns ' + host))); };
+dns.lookup = (host, options, callback) => {
+  const cb = typeof options === 'function' ? options : callback;
+  process.nextTick(() => cb(attempt('dns ' + host)));
+};
 globalThis.fetch = async () => { throw attempt('fetch'); };
 process.on('unhandledRejection', () => {});
 const [mode, ...targets] = process.argv.slice(2);

@@ -1,5 +1,5 @@
 /**
- * The register function on a 1 GiB build (issue 3 targets), measured in one run against the local
+ * The register function on a 1 GiB build, measured in one run against the local
  * S3 (s3rver, in this process):
  * 1. peak RSS of a process that runs S3BuildStore + registerBuild over the object: under 128 MiB
  *    (the function streams; it never holds the build);
@@ -122,7 +122,9 @@ export async function run(): Promise<BenchResult[]> {
           unit: 'x',
           target: '>= 0.8x',
           pass: ownRatio >= 0.8,
-          detail: `${ownSeconds(timed!).toFixed(2)} s of own work (+ ${timed!.transferSeconds!.toFixed(2)} s waiting for S3), plain SHA-256 from disk ${baseline!.seconds.toFixed(2)} s; best of ${ROUNDS}`,
+          detail:
+            `${ownSeconds(timed!).toFixed(2)} s of own work (+ ${timed!.transferSeconds!.toFixed(2)} s waiting for S3), ` +
+            `plain SHA-256 from disk ${baseline!.seconds.toFixed(2)} s; best of ${ROUNDS}`,
         },
         {
           name: 'register 1 GiB end to end vs plain SHA-256 of the same object through the same S3 GET',
@@ -131,8 +133,10 @@ export async function run(): Promise<BenchResult[]> {
           target: '>= 0.8x',
           pass: endToEndRatio >= 0.8,
           detail:
-            `register ${rate(register!).toFixed(0)} MiB/s, bare GET + SHA-256 ${rate(transport!).toFixed(0)} MiB/s, plain SHA-256 from disk ${rate(baseline!).toFixed(0)} MiB/s: ` +
-            `end to end is ${(rate(register!) / rate(baseline!)).toFixed(2)}x the disk, a ceiling the local S3 transfer sets (the bare GET reaches ${(rate(transport!) / rate(baseline!)).toFixed(2)}x)`,
+            `register ${rate(register!).toFixed(0)} MiB/s, bare GET + SHA-256 ${rate(transport!).toFixed(0)} MiB/s, ` +
+            `plain SHA-256 from disk ${rate(baseline!).toFixed(0)} MiB/s: ` +
+            `end to end is ${(rate(register!) / rate(baseline!)).toFixed(2)}x the disk, a ceiling the local S3 transfer sets (the bare GET reaches ` +
+              `${(rate(transport!) / rate(baseline!)).toFixed(2)}x)`,
         },
       ];
     } finally {

@@ -1,5 +1,5 @@
 /**
- * SDK costs on the device (issue 5 targets), measured in one run:
+ * SDK costs on the device, measured in one run:
  * 1. the first attestation with a 100 MiB package (streaming digest, install key, exchange) against
  *    a plain SHA-256 of the same file: at most 1.15x;
  * 2. client CPU of each later attestation (one HMAC, one ECDSA signature, JSON, the fake HTTP
@@ -30,7 +30,10 @@ const ATTEST_BODY = JSON.stringify({ token: TOKEN, expiresAt: 1_800_000_300 });
 /** The service, answering at once: a fresh nonce per challenge, a well-formed token per attest. */
 const fakeService: typeof fetch = async (input) => {
   if (String(input).endsWith('/v1/challenge')) {
-    return new Response(JSON.stringify({ nonce: b64u(randomBytes(32)), expiresAt: 1_800_000_060 }), { status: 200, headers: { 'content-type': 'application/json' } });
+    return new Response(JSON.stringify({ nonce: b64u(randomBytes(32)), expiresAt: 1_800_000_060 }), {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+    });
   }
   return new Response(ATTEST_BODY, { status: 200, headers: { 'content-type': 'application/json' } });
 };

@@ -27,7 +27,17 @@ const b64uJson = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').
 
 function claims(now: number, aud?: string): string {
   const did = randomBytes(32).toString('base64url');
-  return b64uJson({ iss: 'attestor', sub: 'com.example.app', ...(aud ? { aud } : {}), iat: now, exp: now + 300, jti: randomBytes(16).toString('base64url'), ver: '1.0.0', did, cnf: { jkt: did } });
+  return b64uJson({
+    iss: 'attestor',
+    sub: 'com.example.app',
+    ...(aud ? { aud } : {}),
+    iat: now,
+    exp: now + 300,
+    jti: randomBytes(16).toString('base64url'),
+    ver: '1.0.0',
+    did,
+    cnf: { jkt: did },
+  });
 }
 
 /**
@@ -100,11 +110,23 @@ async function measure(s: Scenario): Promise<BenchResult[]> {
   }
   const measured = CHUNKS * CHUNK;
   const overall = `overall ${perSecond(measured, totals.ours)} ours`;
-  const result = (name: string, value: number, min: number, detail: string): BenchResult => ({ name: `${s.label}: ${name}`, value, unit: 'x', target: `>= ${min}x`, pass: value >= min, detail });
+  const result = (name: string, value: number, min: number, detail: string): BenchResult => ({
+    name: `${s.label}: ${name}`,
+    value,
+    unit: 'x',
+    target: `>= ${min}x`,
+    pass: value >= min,
+    detail,
+  });
   return [
     result('verify, token not seen before, vs jose jwtVerify', median(vsJose), s.targets.jose, `${overall}, ${perSecond(measured, totals.jose)} jose`),
     result(`verify, token not seen before, vs ${s.bareName}`, median(vsBare), s.targets.bare, `${overall}, ${perSecond(measured, totals.bare)} bare`),
-    result(`verify, token already verified, vs ${s.bareName}`, median(cachedVsBare), s.targets.cached, `${perSecond(CHUNKS * CACHED_PER_CHUNK, totals.cached)} cached, ${perSecond(measured, totals.bare)} bare`),
+    result(
+      `verify, token already verified, vs ${s.bareName}`,
+      median(cachedVsBare),
+      s.targets.cached,
+      `${perSecond(CHUNKS * CACHED_PER_CHUNK, totals.cached)} cached, ${perSecond(measured, totals.bare)} bare`,
+    ),
   ];
 }
 

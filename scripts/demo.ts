@@ -45,10 +45,14 @@ async function main(): Promise<void> {
   writeFileSync(file, build);
 
   step(1, `Register ${APP_ID} ${VERSION} (${file}) with the CLI`);
-  const cli = spawnSync(process.execPath, [join(__dirname, '..', 'packages', 'cli', 'bin', 'attestor.js'), 'register', '--endpoint', endpoint, '--app', APP_ID, '--version', VERSION, file], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const cli = spawnSync(
+    process.execPath,
+    [join(__dirname, '..', 'packages', 'cli', 'bin', 'attestor.js'), 'register', '--endpoint', endpoint, '--app', APP_ID, '--version', VERSION, file],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   if (cli.status !== 0) process.exit(cli.status ?? 1);
   for (const line of cli.stdout.trim().split('\n')) show(line);
 
@@ -58,7 +62,14 @@ async function main(): Promise<void> {
     if (String(input).endsWith('/v1/attest')) lastAttestBody = init?.body as string;
     return fetch(input, init);
   };
-  const genuine = new AttestorClient({ endpoint, appId: APP_ID, appVersion: VERSION, packageSource: bytesPackageSource(build), device: nodeDeviceInfo(), fetch: recordingFetch });
+  const genuine = new AttestorClient({
+    endpoint,
+    appId: APP_ID,
+    appVersion: VERSION,
+    packageSource: bytesPackageSource(build),
+    device: nodeDeviceInfo(),
+    fetch: recordingFetch,
+  });
   const token = await genuine.getToken();
   show(`token: ${token.slice(0, 24)}... (${token.length} chars)`);
   show(await hello(token));

@@ -60,7 +60,15 @@ interface CaseInput {
 function makeCase(input: CaseInput) {
   const installKey = installKeyFromSeed(input.keySeed);
   const packageDigest = sha256(input.packageBytes);
-  const measurementMessage = Buffer.concat([Buffer.from(MEASUREMENT_LABEL, 'utf8'), NUL, Buffer.from(input.appId, 'utf8'), NUL, Buffer.from(input.appVersion, 'utf8'), NUL, packageDigest]);
+  const measurementMessage = Buffer.concat([
+    Buffer.from(MEASUREMENT_LABEL, 'utf8'),
+    NUL,
+    Buffer.from(input.appId, 'utf8'),
+    NUL,
+    Buffer.from(input.appVersion, 'utf8'),
+    NUL,
+    packageDigest,
+  ]);
   const measurement = createHmac('sha256', input.nonce).update(measurementMessage).digest();
   const installProofMessage = Buffer.concat([Buffer.from(INSTALL_PROOF_LABEL, 'utf8'), NUL, input.nonce, measurement]);
   const publicJwk = { kty: installKey.kty, crv: installKey.crv, x: installKey.x, y: installKey.y };
@@ -71,7 +79,8 @@ function makeCase(input: CaseInput) {
   const verifies = (proof: Buffer) => verify('sha256', installProofMessage, { key: privateKey, dsaEncoding: 'ieee-p1363' }, proof);
   const reusable = keptProof !== undefined && isLowS(keptProof) && verifies(keptProof);
   const installProof = reusable ? keptProof : toLowS(sign('sha256', installProofMessage, { key: privateKey, dsaEncoding: 'ieee-p1363' }));
-  if (!verify('sha256', installProofMessage, { key: privateKey, dsaEncoding: 'ieee-p1363' }, installProof)) throw new Error(`${input.name}: proof does not verify`);
+  if (!verify('sha256', installProofMessage, { key: privateKey, dsaEncoding: 'ieee-p1363' }, installProof))
+    throw new Error(`${input.name}: proof does not verify`);
   if (!isLowS(installProof)) throw new Error(`${input.name}: proof is not in low-s form`);
   return {
     name: input.name,
@@ -110,7 +119,9 @@ const cases = [
   }),
   makeCase({
     name: 'max-lengths',
-    description: 'appId of exactly 255 characters and appVersion of exactly 64, using every character class validation.ts allows; nonce of 0xff bytes; package of the 256 byte values.',
+    description:
+      'appId of exactly 255 characters and appVersion of exactly 64, using every character class validation.ts allows; nonce of 0xff bytes; package of ' +
+        'the 256 byte values.',
     nonce: Buffer.alloc(32, 0xff),
     appId: `org.Example_9.sub-domain.${'x'.repeat(255 - 'org.Example_9.sub-domain.'.length)}`,
     appVersion: `10.20.30-rc_1+build.${'7'.repeat(64 - '10.20.30-rc_1+build.'.length)}`,
@@ -119,7 +130,9 @@ const cases = [
   }),
   makeCase({
     name: 'minimal',
-    description: 'Shortest valid appId ("a.b") and appVersion ("0"); nonce of zero bytes; package of one 0x00 byte, so the message ends in a digest that follows a 0x00 separator.',
+    description:
+      'Shortest valid appId ("a.b") and appVersion ("0"); nonce of zero bytes; package of one 0x00 byte, so the message ends in a digest that follows ' +
+        'a 0x00 separator.',
     nonce: Buffer.alloc(32, 0),
     appId: 'a.b',
     appVersion: '0',
@@ -130,7 +143,9 @@ const cases = [
   // the pair shows the separators are there and where.
   makeCase({
     name: 'separators-a',
-    description: 'appId "com.example.app", appVersion "11.0". Pairs with separators-b: without 0x00 separators both would measure "com.example.app11.0"; with them the measurements differ.',
+    description:
+      'appId "com.example.app", appVersion "11.0". Pairs with separators-b: without 0x00 separators both would measure "com.example.app11.0"; with ' +
+        'them the measurements differ.',
     nonce: ascending,
     appId: 'com.example.app',
     appVersion: '11.0',
@@ -160,7 +175,12 @@ function makeToken(name: string, description: string, secretSeed: string, claims
   const payload = b64u(Buffer.from(JSON.stringify(claims), 'utf8'));
   const signingInput = `${header}.${payload}`;
   const signature = b64u(createHmac('sha256', secret).update(signingInput, 'ascii').digest());
-  return { name, description, input: { secret: b64u(secret), claims }, expected: { header, claims: payload, signingInput, signature, token: `${signingInput}.${signature}` } };
+  return {
+    name,
+    description,
+    input: { secret: b64u(secret), claims },
+    expected: { header, claims: payload, signingInput, signature, token: `${signingInput}.${signature}` },
+  };
 }
 
 const did = basic.expected.thumbprint;
@@ -187,16 +207,22 @@ const tokens = [
     pay: b64u(sha256('Bearer user-token-42')),
     lut: true,
   }),
-  makeToken('hs256-other-secret', 'The claims of hs256-basic under another secret: the same header and claims, a different signature. A verifier holding only the hs256-basic secret must refuse it (this is what a decoy is).', 'another tenant', {
-    iss: 'attestor',
-    sub: basic.input.appId,
-    iat: 1_800_000_000,
-    exp: 1_800_000_300,
-    jti: 'QkJCQkJCQkJCQkJCQkJCQg',
-    ver: basic.input.appVersion,
-    did,
-    cnf: { jkt: did },
-  }),
+  makeToken(
+    'hs256-other-secret',
+    'The claims of hs256-basic under another secret: the same header and claims, a different signature. A verifier holding only the hs256-basic secret ' +
+      'must refuse it (this is what a decoy is).',
+    'another tenant',
+    {
+      iss: 'attestor',
+      sub: basic.input.appId,
+      iat: 1_800_000_000,
+      exp: 1_800_000_300,
+      jti: 'QkJCQkJCQkJCQkJCQkJCQg',
+      ver: basic.input.appVersion,
+      did,
+      cnf: { jkt: did },
+    },
+  ),
 ];
 
 /**
@@ -243,7 +269,9 @@ const hardware = {
 const vectors = {
   protocol: 2,
   description:
-    'Known-answer vectors of Attestor protocol 2 (PROTOCOL.md). Binary values are base64url without padding unless the member name ends in Hex. installProof is one valid ES256 (P1363 r||s) signature: ECDSA is randomized, so check that it verifies, not that a new one is equal. Tokens are exact. The install keys and token secrets are TEST KEYS derived from public seeds: never use them for anything else.',
+    'Known-answer vectors of Attestor protocol 2 (PROTOCOL.md). Binary values are base64url without padding unless the member name ends in Hex. ' +
+      'installProof is one valid ES256 (P1363 r||s) signature: ECDSA is randomized, so check that it verifies, not that a new one is equal. Tokens are ' +
+      'exact. The install keys and token secrets are TEST KEYS derived from public seeds: never use them for anything else.',
   generatedBy: 'npx tsx scripts/make-vectors.ts',
   labels: { measurement: MEASUREMENT_LABEL, installProof: INSTALL_PROOF_LABEL },
   cases,

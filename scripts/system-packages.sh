@@ -18,4 +18,6 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 echo "installing ${missing[*]} (apt)" >&2
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || { $sudo apt-get update >/dev/null && $sudo apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
+install() { $sudo apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
+# A fresh machine's package lists may be stale or absent: refresh them only when the first try fails.
+install 2>/dev/null || { $sudo apt-get update >/dev/null && install; }

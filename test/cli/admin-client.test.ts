@@ -17,7 +17,8 @@ beforeAll(async () => {
       return { status: 201, json: { uploadId: 'u'.repeat(22), objectKey: 'builds/x', uploadUrl: 'http://127.0.0.1:1/put', urlExpiresAt: 1 } };
     }
     if (req.url.split('?')[0]!.endsWith('/keys/jwks')) return { json: { keys: [{ kid: 'k1', alg: 'ES256', use: 'sig' }] } };
-    if (req.url.endsWith('/bad')) return { status: 400, json: { error: 'invalid_request', field: 'version', message: 'version must be at most 64 characters' } };
+    if (req.url.endsWith('/bad'))
+      return { status: 400, json: { error: 'invalid_request', field: 'version', message: 'version must be at most 64 characters' } };
     if (req.url.endsWith('/fault')) return { status: 500, json: { error: 'internal_error' } };
     if (req.url.endsWith('/hung')) return new Promise(() => undefined);
     if (req.url.endsWith('/html')) return { status: 502, text: '<html>\nBad gateway\n</html>' };
@@ -89,7 +90,9 @@ describe('AdminClient errors', () => {
   });
 
   it('keeps non-JSON error pages to the status', async () => {
-    await expect(client().request('GET', '/html')).rejects.toThrow(/^the service refused GET \(502\): HTTP 502: check --endpoint and that the service is up, then try again$/);
+    await expect(client().request('GET', '/html')).rejects.toThrow(
+      /^the service refused GET \(502\): HTTP 502: check --endpoint and that the service is up, then try again$/,
+    );
   });
 
   it('points at the service logs when the service itself failed', async () => {

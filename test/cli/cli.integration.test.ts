@@ -154,7 +154,9 @@ describe('attestor CLI against the local cloud', () => {
     const set = JSON.parse(run.stdout) as { keys: Array<{ kty: string; alg: string; k: string; status: string }> };
     expect(set.keys).toEqual([expect.objectContaining({ kty: 'oct', alg: 'HS256', status: 'active' })]);
     expect(Buffer.from(set.keys[0]!.k, 'base64url')).toHaveLength(32);
-    const token = (await attestOnce(cloud.endpoint, { appId: APP, appVersion: '1.0.0', packageBytes: readFileSync(buildPath), key: newInstallKey() })).body['token'] as string;
+    const token = (await attestOnce(cloud.endpoint, { appId: APP, appVersion: '1.0.0', packageBytes: readFileSync(buildPath), key: newInstallKey() })).body[
+      'token'
+    ] as string;
     await expect(createVerifier({ issuer: 'attestor', secrets: set as never }).verify(token)).resolves.toMatchObject({ sub: APP });
     // The table form says what the secrets are for, on stderr, so stdout stays the secrets alone.
     const table = await attestor(['keys', 'secret'], { ATTESTOR_HOME: dataDir, ATTESTOR_ENDPOINT: cloud.endpoint });

@@ -119,7 +119,11 @@ export async function verifyReceived(
   }
   const [hostname, port] = String(req.headers['host']).split(':');
   const signer = new SignatureV4({
-    credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey, ...(creds.sessionToken ? { sessionToken: creds.sessionToken } : {}) },
+    credentials: {
+      accessKeyId: creds.accessKeyId,
+      secretAccessKey: creds.secretAccessKey,
+      ...(creds.sessionToken ? { sessionToken: creds.sessionToken } : {}),
+    },
     region: creds.region,
     service,
     sha256: Sha256,

@@ -8,7 +8,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildProgram, run, type CliContext } from '../../packages/cli/src/main';
-import { Capture, closedPort, startFakeServer, TEST_CREDENTIALS, verifyReceived, writeLocalCredentials, type FakeServer, type Received, type Reply } from './helpers';
+import {
+  Capture,
+  closedPort,
+  startFakeServer,
+  TEST_CREDENTIALS,
+  verifyReceived,
+  writeLocalCredentials,
+  type FakeServer,
+  type Received,
+  type Reply,
+} from './helpers';
 
 const ROOT = resolve(__dirname, '../..');
 let home: string;
@@ -25,7 +35,8 @@ function fakeAttestor() {
     if (req.method === 'PUT' && path.startsWith('/storage/')) {
       const objectKey = decodeURIComponent(path.slice('/storage/'.length));
       const upload = [...uploads.values()].find((u) => u.objectKey === objectKey);
-      if (!upload || Number(req.headers['content-length']) !== req.body.length) return { status: 403, text: '<Error><Code>SignatureDoesNotMatch</Code></Error>' };
+      if (!upload || Number(req.headers['content-length']) !== req.body.length)
+        return { status: 403, text: '<Error><Code>SignatureDoesNotMatch</Code></Error>' };
       upload.sha256 = createHash('sha256').update(req.body).digest('hex');
       upload.size = req.body.length;
       return { status: 200 };
@@ -38,7 +49,12 @@ function fakeAttestor() {
       if (body.version === 'refused') return { status: 400, json: { error: 'invalid_request', field: 'version', message: 'version is refused by this fake' } };
       const uploadId = `upload-${String(++next).padStart(16, '0')}`;
       const objectKey = `builds/${m[1]}/${body.version}/${uploadId}`;
-      uploads.set(uploadId, { appId: m[1]!, version: body.version, objectKey, ...(body.expireAfterSeconds ? { expireAfterSeconds: body.expireAfterSeconds } : {}) });
+      uploads.set(uploadId, {
+        appId: m[1]!,
+        version: body.version,
+        objectKey,
+        ...(body.expireAfterSeconds ? { expireAfterSeconds: body.expireAfterSeconds } : {}),
+      });
       return { status: 201, json: { uploadId, objectKey, uploadUrl: `${server.endpoint}/storage/${encodeURIComponent(objectKey)}`, urlExpiresAt: 0 } };
     }
     m = path.match(/^\/v1\/admin\/uploads\/([^/]+)$/);
@@ -72,7 +88,13 @@ function fakeAttestor() {
       // A rotation that deleted one retired key and could not delete another.
       return {
         status: 201,
-        json: { kid: 'kid-3', format: 'es256', activatesAt: 1_800_000_060, keysDeleted: ['kid-1'], keysNotDeleted: [{ kid: 'kid-0', reason: 'AccessDeniedException: not authorized' }] },
+        json: {
+          kid: 'kid-3',
+          format: 'es256',
+          activatesAt: 1_800_000_060,
+          keysDeleted: ['kid-1'],
+          keysNotDeleted: [{ kid: 'kid-0', reason: 'AccessDeniedException: not authorized' }],
+        },
       };
     }
     if (req.method === 'GET' && path === '/v1/admin/keys/jwks') {
@@ -146,7 +168,11 @@ describe('usage errors exit 2 with one line and send nothing', () => {
   it.each([
     ['unknown command', () => ['regster'], /^error: unknown command 'regster' \(Did you mean register\?\); see `attestor --help`$/],
     ['missing --app', () => ['register', '--version', '1.0.0', file()], /^error: required option '--app <id>' not specified; see `attestor register --help`$/],
-    ['bad app id', () => ['register', '--app', 'not an id', '--version', '1.0.0', file()], /argument 'not an id' is invalid\. must be reverse-DNS style, e\.g\. com\.example\.app/],
+    [
+      'bad app id',
+      () => ['register', '--app', 'not an id', '--version', '1.0.0', file()],
+      /argument 'not an id' is invalid\. must be reverse-DNS style, e\.g\. com\.example\.app/,
+    ],
     ['bad version', () => ['register', '--app', 'com.example.app', '--version', '1.0/evil', file()], /may contain only letters, digits and \. _ \+ -/],
     ['bad duration', () => ['register', '--app', 'com.example.app', '--version', '1.0.0', '--expire-after', '30', file()], /"30" is not a duration/],
     ['too short a duration', () => ['register', '--app', 'com.example.app', '--version', '1.0.0', '--expire-after', '30s', file()], /out of range/],
@@ -189,7 +215,9 @@ describe('user and service errors exit 1 with one line', () => {
   it('a remote endpoint with no way to tell the region', async () => {
     const { code, stderr } = await cli(['--endpoint', 'https://attestor.example.com/prod', 'keys', 'jwks'], { env: { ATTESTOR_HOME: home } });
     expect(code).toBe(1);
-    expect(stderr.lines).toEqual(['error: cannot tell the AWS region of https://attestor.example.com: set AWS_REGION to the region the service is deployed in']);
+    expect(stderr.lines).toEqual([
+      'error: cannot tell the AWS region of https://attestor.example.com: set AWS_REGION to the region the service is deployed in',
+    ]);
   });
 
   it('the service refusing a request prints its message', async () => {
@@ -205,7 +233,9 @@ describe('user and service errors exit 1 with one line', () => {
     rmSync(other, { recursive: true, force: true });
     expect(code).toBe(1);
     expect(stderr.lines).toHaveLength(1);
-    expect(stderr.lines[0]).toMatch(/refused GET \(403\): The request signature .* set ATTESTOR_HOME to its data directory \(or create the tenant credential again\)$/);
+    expect(stderr.lines[0]).toMatch(
+      /refused GET \(403\): The request signature .* set ATTESTOR_HOME to its data directory \(or create the tenant credential again\)$/,
+    );
   });
 
   it('an unexpected failure is one line with a hint, and the stack only with ATTESTOR_DEBUG', async () => {
@@ -224,7 +254,10 @@ describe('keys jwks', () => {
     const { code, stdout, stderr } = await cli(['keys', 'jwks']);
     expect(code).toBe(0);
     // The one sentence every place that hands out public keys says.
-    expect(stderr.lines).toEqual(['note: in es256 mode anyone holding a token, the app included, can check it against these keys and so tell a decoy from a pass, and every token of a registered app names its tenant, so one attestation tells that an app id is registered']);
+    expect(stderr.lines).toEqual([
+      'note: in es256 mode anyone holding a token, the app included, can check it against these keys and so tell a decoy from a pass, and every token ' +
+        'of a registered app names its tenant, so one attestation tells that an app id is registered',
+    ]);
     expect(JSON.parse(stdout.text)).toEqual({ keys: [expect.objectContaining({ kid: 'kid-1', alg: 'ES256', use: 'sig' })] });
     const compact = await cli(['keys', 'jwks', '--json']);
     expect(compact.stdout.lines).toHaveLength(1);
@@ -302,7 +335,11 @@ describe('register', () => {
     const { code, stdout, stderr } = await cli(['register', '--app', 'com.example.app', '--version', '3.0.0', build('b.apk', Buffer.from('b'))]);
     expect(code).toBe(1);
     expect(stdout.text).toBe('');
-    expect(stderr.lines).toEqual([expect.stringMatching(/^error: com\.example\.app 3\.0\.0 is already registered with a different build \(sha256 [0-9a-f]{12}…\): give the new build a new version$/)]);
+    expect(stderr.lines).toEqual([
+      expect.stringMatching(
+        /^error: com\.example\.app 3\.0\.0 is already registered with a different build \(sha256 [0-9a-f]{12}…\): give the new build a new version$/,
+      ),
+    ]);
     expect(service.received.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /v1/admin/apps/com.example.app/registrations']);
   });
 
@@ -327,8 +364,11 @@ describe('register', () => {
 describe('the launcher (packages/cli/bin/attestor.js)', () => {
   const spawnCli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun) => {
-      execFile(process.execPath, [join(ROOT, 'packages/cli/bin/attestor.js'), ...args], { cwd: home, env: { PATH: process.env['PATH'], ATTESTOR_HOME: home, ...env } }, (error, stdout, stderr) =>
-        resolveRun({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+      execFile(
+        process.execPath,
+        [join(ROOT, 'packages/cli/bin/attestor.js'), ...args],
+        { cwd: home, env: { PATH: process.env['PATH'], ATTESTOR_HOME: home, ...env } },
+        (error, stdout, stderr) => resolveRun({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
       );
     });
 
@@ -348,7 +388,11 @@ describe('the launcher (packages/cli/bin/attestor.js)', () => {
   it('exits 1 on an unreachable service with one line on stderr, and reads ATTESTOR_ENDPOINT', async () => {
     const port = await closedPort();
     const r = await spawnCli(['keys', 'jwks'], { ATTESTOR_ENDPOINT: `http://127.0.0.1:${port}` });
-    expect(r).toEqual({ code: 1, stdout: '', stderr: `error: cannot reach http://127.0.0.1:${port} (ECONNREFUSED): start the service with \`npm start\` or pass --endpoint\n` });
+    expect(r).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `error: cannot reach http://127.0.0.1:${port} (ECONNREFUSED): start the service with \`npm start\` or pass --endpoint\n`,
+    });
   });
 });
 
@@ -358,7 +402,8 @@ describe('keys rotate', () => {
     expect(code).toBe(0);
     expect(stdout.lines).toEqual(['kid        kid-3', 'format     es256', 'activates  2027-01-15T08:01:00Z']);
     expect(stderr.lines.slice(1)).toEqual([
-      'note: in es256 mode anyone holding a token, the app included, can check it against these keys and so tell a decoy from a pass, and every token of a registered app names its tenant, so one attestation tells that an app id is registered',
+      'note: in es256 mode anyone holding a token, the app included, can check it against these keys and so tell a decoy from a pass, and every token ' +
+        'of a registered app names its tenant, so one attestation tells that an app id is registered',
       'destroyed retired key kid-1 (hs256 secrets erased, es256 KMS keys deleted 30 days on)',
       'warning: retired key kid-0 could not be destroyed (AccessDeniedException: not authorized); the rotation itself succeeded, and the next one tries again',
     ]);

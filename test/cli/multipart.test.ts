@@ -81,7 +81,10 @@ beforeEach(async () => {
 afterEach(() => storage.close());
 
 const targets = (): PartTarget[] =>
-  partTargets({ partSize: PART, parts: Array.from({ length: 6 }, (_, i) => ({ partNumber: i + 1, url: `${storage.endpoint}/b/k?partNumber=${i + 1}` })) }, bytes.length);
+  partTargets(
+    { partSize: PART, parts: Array.from({ length: 6 }, (_, i) => ({ partNumber: i + 1, url: `${storage.endpoint}/b/k?partNumber=${i + 1}` })) },
+    bytes.length,
+  );
 const noSleep = async () => undefined;
 
 describe('partTargets', () => {
@@ -98,7 +101,9 @@ describe('partTargets', () => {
   });
 
   it('refuses parts that do not cover the file', () => {
-    expect(() => partTargets({ partSize: PART, parts: [{ partNumber: 1, url: 'http://x' }] }, bytes.length)).toThrow(/issued 1 upload parts of 262144 bytes for a 1311954-byte build/);
+    expect(() => partTargets({ partSize: PART, parts: [{ partNumber: 1, url: 'http://x' }] }, bytes.length)).toThrow(
+      /issued 1 upload parts of 262144 bytes for a 1311954-byte build/,
+    );
     expect(() => partTargets({ partSize: bytes.length, parts: [{ partNumber: 2, url: 'http://x' }] }, bytes.length)).toThrow(/upload parts/);
   });
 });

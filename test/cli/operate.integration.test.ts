@@ -131,7 +131,14 @@ describe('apps', () => {
 
   it('a malformed app id is a usage error and sends nothing', async () => {
     const r = await cli(['apps', 'create', 'not_reverse_dns']);
-    expectFailure(r, 2, /^error: command-argument value 'not_reverse_dns' is invalid for argument 'appId'\. must be reverse-DNS style, e\.g\. com\.example\.app; see `attestor apps create --help`$/);
+    expectFailure(
+      r,
+      2,
+      new RegExp(
+        "^error: command-argument value 'not_reverse_dns' is invalid for argument 'appId'\\. " +
+          'must be reverse-DNS style, e\\.g\\. com\\.example\\.app; see `attestor apps create --help`$',
+      ),
+    );
     expect(requests).toBe(0);
   });
 });
@@ -172,7 +179,9 @@ describe('registrations', () => {
     expect(Math.abs(week.json<{ expiresAt: number }>().expiresAt - (now() + 7 * 86400))).toBeLessThan(300);
     const human = await cli(['registrations', 'expire', '--app', APP, '--version', '1.0.0', '--after', 'now']);
     expect(human.code).toBe(0);
-    expect(human.stdout.lines).toEqual(expect.arrayContaining([`app      ${APP}`, 'version  1.0.0', expect.stringMatching(/^expires  \d{4}-\d\d-\d\dT[\d:]+Z$/)]));
+    expect(human.stdout.lines).toEqual(
+      expect.arrayContaining([`app      ${APP}`, 'version  1.0.0', expect.stringMatching(/^expires  \d{4}-\d\d-\d\dT[\d:]+Z$/)]),
+    );
     const listed = (await cli(['registrations', 'list', '--app', APP, '--json'])).json<Array<{ version: string; expiresAt?: number }>>();
     expect(Math.abs(listed.find((r) => r.version === '1.0.0')!.expiresAt! - now())).toBeLessThan(300);
   });
@@ -201,7 +210,11 @@ describe('registrations', () => {
   });
 
   it('unknown apps and bad versions fail with one line', async () => {
-    expectFailure(await cli(['registrations', 'list', '--app', 'com.example.nope']), 1, 'error: no app com.example.nope in tenant default: `attestor apps list` shows your apps');
+    expectFailure(
+      await cli(['registrations', 'list', '--app', 'com.example.nope']),
+      1,
+      'error: no app com.example.nope in tenant default: `attestor apps list` shows your apps',
+    );
     requests = 0;
     expectFailure(await cli(['registrations', 'remove', '--app', APP, '--version', '1.0/0']), 2, /may contain only letters, digits and \. _ \+ -/);
     expect(requests).toBe(0);
@@ -312,9 +325,20 @@ describe('policy', () => {
   });
 
   it.each([
-    ['a token lifetime, which is the deployment\'s now', ['--token-ttl', '10m'], /^error: --token-ttl is no longer a policy setting: every token of a deployment lives as long \(tokenTtl of the stack, ATTESTOR_TOKEN_TTL_SECONDS locally\)/],
+    [
+      "a token lifetime, which is the deployment's now",
+      ['--token-ttl', '10m'],
+      new RegExp(
+        '^error: --token-ttl is no longer a policy setting: ' +
+          'every token of a deployment lives as long \\(tokenTtl of the stack, ATTESTOR_TOKEN_TTL_SECONDS locally\\)',
+      ),
+    ],
     ['an unknown signal', ['--reject', 'jailbroken'], /"jailbroken" is not a signal: use rooted, emulator, debugger, hooked/],
-    ['a signal both rejected and allowed', ['--reject', 'rooted', '--allow', 'rooted,hooked'], 'error: rooted cannot be both rejected and allowed; see `attestor policy set --help`'],
+    [
+      'a signal both rejected and allowed',
+      ['--reject', 'rooted', '--allow', 'rooted,hooked'],
+      'error: rooted cannot be both rejected and allowed; see `attestor policy set --help`',
+    ],
     ['a malformed SDK version', ['--min-sdk', 'latest'], /must be a version such as 1\.2\.0/],
     [
       'nothing to change',
@@ -472,14 +496,26 @@ describe('devices', () => {
     const r = await cli(['devices', 'add', '--app', APP, '--debug', '--note', 'GitHub Actions']);
     expect(r.code).toBe(0);
     const fields = Object.fromEntries(r.stdout.lines.map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ')).trim()]));
-    expect(fields).toEqual({ device: expect.stringMatching(/^debug\.[\w-]{22}$/), kind: 'debug', note: 'GitHub Actions', added: expect.any(String), secret: expect.stringMatching(/^[\w-]{43}$/) });
+    expect(fields).toEqual({
+      device: expect.stringMatching(/^debug\.[\w-]{22}$/),
+      kind: 'debug',
+      note: 'GitHub Actions',
+      added: expect.any(String),
+      secret: expect.stringMatching(/^[\w-]{43}$/),
+    });
     expect(r.stderr.text).toBe('store the debug secret now (e.g. as a CI secret): it is not shown again\n');
     secret = fields['secret']!;
   });
 
   it('the debug secret lets an install of a build that is not registered pass', async () => {
     const tampered = Buffer.concat([genuine, Buffer.from('repackaged')]);
-    const response = await attestOnce(cloud.endpoint, { appId: APP, appVersion: '2.0.0', packageBytes: tampered, key: newInstallKey(), extra: { debugSecret: secret } });
+    const response = await attestOnce(cloud.endpoint, {
+      appId: APP,
+      appVersion: '2.0.0',
+      packageBytes: tampered,
+      key: newInstallKey(),
+      extra: { debugSecret: secret },
+    });
     expect(response.status).toBe(200);
     const entries = (await cli(['log', '--app', APP, '--json'])).stdout.lines.map((l) => JSON.parse(l) as { outcome: string; reasons: string[] });
     expect(entries).toEqual([expect.objectContaining({ outcome: 'debug', reasons: ['measurement_mismatch'] })]);
@@ -508,7 +544,11 @@ describe('devices', () => {
   });
 
   it.each([
-    ['neither a thumbprint nor --debug', [], 'error: give either a thumbprint (allow-list an install key) or --debug (create a debug secret); see `attestor devices add --help`'],
+    [
+      'neither a thumbprint nor --debug',
+      [],
+      'error: give either a thumbprint (allow-list an install key) or --debug (create a debug secret); see `attestor devices add --help`',
+    ],
     // After `--`: a thumbprint may start with '-' (1 in 64), which commander would take for an option.
     ['both', ['--debug', '--', jwkThumbprint(newInstallKey().jwk)], /give either a thumbprint .* or --debug/],
     ['a malformed thumbprint', ['abc'], /must be base64url of 32 bytes \(43 characters\)/],
@@ -523,7 +563,11 @@ describe('devices', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.text).toBe(`removed install device ${thumbprint} from ${APP}\n`);
     expect((await cli(['devices', 'list', '--app', APP, '--json'])).json()).toHaveLength(1);
-    expectFailure(await cli(['devices', 'remove', '--app', APP, thumbprint]), 1, `error: no device ${thumbprint} for ${APP}: \`attestor devices list --app ID\` shows the devices`);
+    expectFailure(
+      await cli(['devices', 'remove', '--app', APP, thumbprint]),
+      1,
+      `error: no device ${thumbprint} for ${APP}: \`attestor devices list --app ID\` shows the devices`,
+    );
     requests = 0;
     expectFailure(await cli(['devices', 'remove', '--app', APP, 'not-a-device']), 2, /is not a device id/);
     expect(requests).toBe(0);
@@ -594,7 +638,12 @@ describe('log and stats', () => {
       'debug        0',
       'allowlisted  0',
     ]);
-    expect(human.stdout.lines.slice(6)).toEqual(['REASON                COUNT', 'device_hooked             1', 'measurement_mismatch      1', 'version_unknown           1']);
+    expect(human.stdout.lines.slice(6)).toEqual([
+      'REASON                COUNT',
+      'device_hooked             1',
+      'measurement_mismatch      1',
+      'version_unknown           1',
+    ]);
   });
 
   it('log --follow prints new attestations as they come, each once, until interrupted', async () => {
@@ -694,7 +743,11 @@ describe('tenants', () => {
   });
 
   it('create refuses, before any request, to overwrite a saved credential', async () => {
-    expectFailure(await cli(['tenants', 'create', 'acme']), 1, `error: a credential is already saved in ${savedPath()}: move it away, or pass --save-to FILE to save tenant acme's elsewhere`);
+    expectFailure(
+      await cli(['tenants', 'create', 'acme']),
+      1,
+      `error: a credential is already saved in ${savedPath()}: move it away, or pass --save-to FILE to save tenant acme's elsewhere`,
+    );
     expect(requests).toBe(0);
   });
 
@@ -725,7 +778,11 @@ describe('tenants', () => {
     expect(operator.json<Array<{ appId: string }>>().map((a) => a.appId)).not.toContain('com.acme.app');
     // Another tenant's app is reported exactly like a missing one.
     expectFailure(await cli(['--tenant', 'acme', 'registrations', 'list', '--app', 'com.example.regs']), 1, /^error: no app com\.example\.regs in tenant acme/);
-    expectFailure(await cli(['apps', 'create', 'com.acme.app']), 1, 'error: app com.acme.app belongs to another tenant: app ids are global; choose another one');
+    expectFailure(
+      await cli(['apps', 'create', 'com.acme.app']),
+      1,
+      'error: app com.acme.app belongs to another tenant: app ids are global; choose another one',
+    );
   });
 
   it('a tenant rotates its own keys: the new key is published at once and signs from its activation', async () => {
@@ -777,12 +834,21 @@ describe('tenants', () => {
     expectFailure(
       await cli(['--tenant', 'ghost', 'apps', 'list']),
       1,
-      `error: no saved credential for tenant ghost in ${join(dataDir, 'credentials')}: create it with \`attestor tenants create ghost\` or pass --credentials FILE`,
+      `error: no saved credential for tenant ghost in ${join(dataDir, 'credentials')}: create it with \`attestor tenants create ghost\` or pass ` +
+        `--credentials FILE`,
     );
     expectFailure(await cli(['--tenant', 'bad tenant', 'apps', 'list']), 2, /must be 1 to 64 letters, digits, _ or -/);
     expectFailure(await cli(['--tenant', 'acme', '--credentials', savedPath(), 'apps', 'list']), 2, /cannot be used with/);
-    expectFailure(await cli(['apps', 'list'], { env: { ATTESTOR_TENANT: 'bad tenant' } }), 1, 'error: ATTESTOR_TENANT must be 1 to 64 letters, digits, _ or -: fix or unset it');
-    expectFailure(await cli(['--credentials', join(dataDir, 'missing.json'), 'apps', 'list']), 1, /^error: cannot read credential file .*missing\.json \(ENOENT\): check the path given to --credentials$/);
+    expectFailure(
+      await cli(['apps', 'list'], { env: { ATTESTOR_TENANT: 'bad tenant' } }),
+      1,
+      'error: ATTESTOR_TENANT must be 1 to 64 letters, digits, _ or -: fix or unset it',
+    );
+    expectFailure(
+      await cli(['--credentials', join(dataDir, 'missing.json'), 'apps', 'list']),
+      1,
+      /^error: cannot read credential file .*missing\.json \(ENOENT\): check the path given to --credentials$/,
+    );
     expectFailure(await cli(['tenants', 'create', 'globex', '--principal', 'alice']), 2, /option '--principal' must be an IAM user or role ARN/);
     expect(requests).toBe(0);
   });

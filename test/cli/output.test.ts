@@ -2,7 +2,7 @@ import { formatFields, formatTable, isoOr, isoSeconds, printable, toJson, toJson
 import { oneLine } from '../../packages/cli/src/errors';
 
 /**
- * What an attacker wrote into a device model to take over an operator's terminal (issue 13): erase
+ * What an attacker wrote into a device model to take over an operator's terminal: erase
  * the previous line and draw a forged green "pass" (CSI), set the window title and write the
  * clipboard (OSC, ended by BEL or ST), and clear the screen with the one-byte C1 CSI (0x9b).
  */

@@ -1,5 +1,5 @@
 /**
- * Terminal injection through what operators read (issue 13 item 1), played as the attacker against
+ * Terminal injection through what operators read, played as the attacker against
  * a real local cloud and the real CLI: an unauthenticated client can no longer put a control
  * character into the log (400 naming the field, nothing written), and text that is stored anyway
  * (entries written before the fix, a note another operator typed) reaches the terminal only as

@@ -140,7 +140,13 @@ function fakeClient(states: UploadState[], objectKey = 'builds/com.example.app/1
   return { client, calls };
 }
 
-const pending = { uploadId: 'upload-1', appId: 'com.example.app', version: '1.0.0', objectKey: 'builds/com.example.app/1.0.0/upload-1', status: 'pending' as const };
+const pending = {
+  uploadId: 'upload-1',
+  appId: 'com.example.app',
+  version: '1.0.0',
+  objectKey: 'builds/com.example.app/1.0.0/upload-1',
+  status: 'pending' as const,
+};
 const HELLO_SHA256 = createHash('sha256').update('hello').digest('hex');
 const registration = { appId: 'com.example.app', version: '1.0.0', sha256: HELLO_SHA256, size: 5, registeredAt: 100 };
 
@@ -150,7 +156,15 @@ describe('registerBuild', () => {
   it('creates the upload, uploads, polls until registered and returns the registration', async () => {
     const path = file('r.apk', Buffer.from('hello'));
     const { client, calls } = fakeClient([pending, pending, { ...pending, createdAt: 99, status: 'registered', registration }]);
-    const result = await registerBuild({ client, appId: 'com.example.app', version: '1.0.0', file: { path, size: 5 }, expireAfterSeconds: 3600, note: 'n', sleep: noSleep });
+    const result = await registerBuild({
+      client,
+      appId: 'com.example.app',
+      version: '1.0.0',
+      file: { path, size: 5 },
+      expireAfterSeconds: 3600,
+      note: 'n',
+      sleep: noSleep,
+    });
     expect(result).toEqual({ registration, alreadyRegistered: false });
     expect(calls).toEqual([
       'list com.example.app',
@@ -202,7 +216,8 @@ describe('registerBuild', () => {
     const error = await registerBuild({ client, appId: 'com.example.app', version: '1.0.0', file: { path, size: 5 }, sleep: noSleep }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CliError);
     expect((error as Error).message).toBe(
-      'the service rejected com.example.app 1.0.0 (version_conflict): this version is already registered with a different build; give the new build a new version',
+      'the service rejected com.example.app 1.0.0 (version_conflict): this version is already registered with a different build; give the new build a ' +
+        'new version',
     );
   });
 });

@@ -117,7 +117,11 @@ describe('anything else is kept out', () => {
     const key = newInstallKey();
     const challenge = await post(cloud.endpoint, '/v1/challenge', { appId: APP });
     clock.advance(61);
-    const late = await post(cloud.endpoint, '/v1/attest', attestBody({ nonce: challenge.body['nonce'] as string, appId: APP, appVersion: VERSION, packageBytes: build, key }));
+    const late = await post(
+      cloud.endpoint,
+      '/v1/attest',
+      attestBody({ nonce: challenge.body['nonce'] as string, appId: APP, appVersion: VERSION, packageBytes: build, key }),
+    );
     expect(late).toEqual({ status: 409, body: { error: 'nonce_invalid' } });
   });
 
@@ -190,7 +194,11 @@ test('an admin request whose body was swapped after signing is refused', async (
     hostname: url.hostname,
     port: Number(url.port),
     path: url.pathname,
-    headers: { host: url.host, 'content-type': 'application/json', 'x-amz-content-sha256': (await import('node:crypto')).createHash('sha256').update(signedBody).digest('hex') },
+    headers: {
+      host: url.host,
+      'content-type': 'application/json',
+      'x-amz-content-sha256': (await import('node:crypto')).createHash('sha256').update(signedBody).digest('hex'),
+    },
     body: signedBody,
   });
   const swapped = await fetch(url, { method: 'POST', headers: signed.headers as Record<string, string>, body: JSON.stringify({ version: '6.6.6', size: 10 }) });

@@ -57,7 +57,8 @@ describe.each(['kms', 'remote'] as const)('rotation under traffic, keys from %s'
           statuses.push((await hello(world, { 'Attestor-Token': app.token })).status);
         }),
       );
-    const keys = async () => (await signedAdminFetch(world.cloud, 'GET', '/v1/admin/keys')).json() as Promise<{ keys: { kid: string; status: string; retiresAt?: number }[] }>;
+    const keys = async () =>
+      (await signedAdminFetch(world.cloud, 'GET', '/v1/admin/keys')).json() as Promise<{ keys: { kid: string; status: string; retiresAt?: number }[] }>;
     await round();
     const [oldKey] = (await keys()).keys;
     const oldKid = oldKey!.kid;

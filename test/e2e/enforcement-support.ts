@@ -68,7 +68,13 @@ export async function startEnforcingCloud(authorizer: Omit<LocalAuthorizerOption
 /** challenge + attest with the protocol client; `extra` carries binding / limitedUse. */
 export async function attestToken(world: EnforcingCloud, options: { key?: InstallKey; packageBytes?: Buffer; extra?: Record<string, unknown> } = {}) {
   const key = options.key ?? newInstallKey();
-  const res = await attestOnce(world.cloud.endpoint, { appId: APP, appVersion: VERSION, packageBytes: options.packageBytes ?? world.build, key, ...(options.extra ? { extra: options.extra } : {}) });
+  const res = await attestOnce(world.cloud.endpoint, {
+    appId: APP,
+    appVersion: VERSION,
+    packageBytes: options.packageBytes ?? world.build,
+    key,
+    ...(options.extra ? { extra: options.extra } : {}),
+  });
   if (res.status !== 200) throw new Error(`attest failed: ${res.status}`);
   return { token: res.body['token'] as string, key };
 }

@@ -95,7 +95,12 @@ describe('requireProof', () => {
 
   test('a proof is bound to the request URL the client used, query aside', async () => {
     const { token, key } = await attestToken(world);
-    const res = await hello(world, { 'Attestor-Token': token, 'Attestor-Proof': makeProof({ key, token, method: 'GET', url: `${url}?page=2`, iat: world.clock.now }) }, 'GET', '/demo/hello?page=3');
+    const res = await hello(
+      world,
+      { 'Attestor-Token': token, 'Attestor-Proof': makeProof({ key, token, method: 'GET', url: `${url}?page=2`, iat: world.clock.now }) },
+      'GET',
+      '/demo/hello?page=3',
+    );
     expect(res.status).toBe(200);
   });
 });

@@ -187,7 +187,11 @@ describe('erroring', () => {
 
   test('400 is not retried: one request, and the app request goes out marked client_error', async () => {
     const client = newClient();
-    proxy.inject({ path: '/v1/challenge', times: 1, action: { kind: 'status', status: 400, body: '{"error":"invalid_request","field":"appId","message":"appId bad"}' } });
+    proxy.inject({
+      path: '/v1/challenge',
+      times: 1,
+      action: { kind: 'status', status: 400, body: '{"error":"invalid_request","field":"appId","message":"appId bad"}' },
+    });
     const before = attestorTraffic().length;
     expect(await appRequest(client)).toEqual({ status: 200, attestorStatus: 'client_error' });
     expect(attestorTraffic().length - before).toBe(1);

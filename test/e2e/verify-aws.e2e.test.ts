@@ -32,9 +32,12 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-const token = async (bytes = build) => (await attestOnce(cloud.endpoint, { appId: APP, appVersion: '1.0.0', packageBytes: bytes, key: newInstallKey() })).body['token'] as string;
-const secretsAs = (tenantId: string, credentials = { accessKeyId: cloud.adminCredentials.accessKeyId, secretAccessKey: cloud.adminCredentials.secretAccessKey }) =>
-  attestorSecrets({ apiUrl: cloud.endpoint, tenantId, region: cloud.adminCredentials.region, credentials, kmsEndpoint: cloud.endpoints.kms });
+const token = async (bytes = build) =>
+  (await attestOnce(cloud.endpoint, { appId: APP, appVersion: '1.0.0', packageBytes: bytes, key: newInstallKey() })).body['token'] as string;
+const secretsAs = (
+  tenantId: string,
+  credentials = { accessKeyId: cloud.adminCredentials.accessKeyId, secretAccessKey: cloud.adminCredentials.secretAccessKey },
+) => attestorSecrets({ apiUrl: cloud.endpoint, tenantId, region: cloud.adminCredentials.region, credentials, kmsEndpoint: cloud.endpoints.kms });
 
 test('verifies genuine tokens, denies decoys, and follows a rotation without a restart', async () => {
   // Prepare
@@ -59,7 +62,9 @@ test('passes on the retirement time of a retiring secret, so the verifier drops 
   // Prepare: after a rotation, the old secret is retiring.
   await signedAdminFetch(cloud, 'POST', '/v1/admin/keys/rotate');
   clock.advance(KEY_PUBLICATION_SECONDS);
-  const listed = (await (await signedAdminFetch(cloud, 'GET', '/v1/admin/keys')).json()) as { keys: Array<{ kid: string; status: string; retiresAt?: number }> };
+  const listed = (await (await signedAdminFetch(cloud, 'GET', '/v1/admin/keys')).json()) as {
+    keys: Array<{ kid: string; status: string; retiresAt?: number }>;
+  };
   // Act
   const set = await secretsAs('default')();
   // Assess

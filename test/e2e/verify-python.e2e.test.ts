@@ -41,7 +41,11 @@ function snippet(): string {
 
 function runPython(token: string, secrets: unknown): { ok: boolean; out: string } {
   try {
-    const out = execFileSync(PYTHON, ['-c', snippet(), token], { env: { PATH: process.env['PATH'], ATTESTOR_SECRETS: JSON.stringify(secrets) }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(PYTHON, ['-c', snippet(), token], {
+      env: { PATH: process.env['PATH'], ATTESTOR_SECRETS: JSON.stringify(secrets) },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return { ok: true, out };
   } catch (error) {
     return { ok: false, out: String((error as { stderr?: string }).stderr ?? error) };
@@ -52,7 +56,9 @@ test('verifies a genuine token with the printed secrets and refuses a decoy', as
   // Prepare
   const secrets = await tenantSecretSet(cloud);
   const genuine = (await attestOnce(cloud.endpoint, { appId: APP, appVersion: '1.0.0', packageBytes: build, key: newInstallKey() })).body['token'] as string;
-  const decoy = (await attestOnce(cloud.endpoint, { appId: APP, appVersion: '1.0.0', packageBytes: Buffer.from('repackaged'), key: newInstallKey() })).body['token'] as string;
+  const decoy = (await attestOnce(cloud.endpoint, { appId: APP, appVersion: '1.0.0', packageBytes: Buffer.from('repackaged'), key: newInstallKey() })).body[
+    'token'
+  ] as string;
 
   // Act
   const accepted = runPython(genuine, secrets);

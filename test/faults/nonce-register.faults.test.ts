@@ -27,7 +27,13 @@ let build: Buffer;
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'attestor-nonce-faults-'));
   // Two attempts: one retry, as the service's own configuration allows it.
-  faulty = await startFaultyCloud({ dataDir, port: 0, clock, registerAttempts: 2, awsClients: { maxAttempts: 2, socketTimeoutMs: 300, connectionTimeoutMs: 300 } });
+  faulty = await startFaultyCloud({
+    dataDir,
+    port: 0,
+    clock,
+    registerAttempts: 2,
+    awsClients: { maxAttempts: 2, socketTimeoutMs: 300, connectionTimeoutMs: 300 },
+  });
   build = randomBytes(256 * 1024);
   await registerBuildForTest(faulty.cloud, { appId: APP, version: VERSION, bytes: build });
   // es256, so that every attestation makes a KMS Sign after consuming its nonce.
@@ -113,7 +119,9 @@ describe('a registration and a failing store', () => {
     expect((await fetch(uploadUrl, { method: 'PUT', body: bytes })).status).toBe(200);
     await faulty.cloud.settled();
     const pending = (await (await signedAdminFetch(faulty.cloud, 'GET', `/v1/admin/uploads/${uploadId}`)).json()) as Record<string, unknown>;
-    const listed = (await (await signedAdminFetch(faulty.cloud, 'GET', '/v1/admin/registrations/failures')).json()) as { failures: Array<Record<string, unknown>> };
+    const listed = (await (await signedAdminFetch(faulty.cloud, 'GET', '/v1/admin/registrations/failures')).json()) as {
+      failures: Array<Record<string, unknown>>;
+    };
     // Assess: nothing recorded, the failure is listed with its build and cause.
     expect(pending['status']).toBe('pending');
     expect(pending['registration']).toBeUndefined();
@@ -142,7 +150,9 @@ describe('a registration and a failing store', () => {
     const cleared = (await (await signedAdminFetch(faulty.cloud, 'POST', '/v1/admin/registrations/failures/clear', {})).json()) as { cleared: string[] };
     expect(cleared.cleared).toHaveLength(1);
     expect((await (await signedAdminFetch(faulty.cloud, 'GET', '/v1/admin/registrations/failures')).json()) as unknown).toEqual({ failures: [] });
-    expect(((await (await signedAdminFetch(faulty.cloud, 'GET', `/v1/admin/uploads/${uploadId}`)).json()) as Record<string, unknown>)['status']).toBe('pending');
+    expect(((await (await signedAdminFetch(faulty.cloud, 'GET', `/v1/admin/uploads/${uploadId}`)).json()) as Record<string, unknown>)['status']).toBe(
+      'pending',
+    );
   });
 
   it('is operator-only: a tenant credential gets 403', async () => {

@@ -44,7 +44,13 @@ let fixtures: Readonly<Record<string, RouteFixture>>;
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'attestor-faults-'));
   // One attempt: each fault is seen by the service at once (the retry test below uses two).
-  faulty = await startFaultyCloud({ dataDir, port: 0, clock, logger: silentLogger, awsClients: { maxAttempts: 1, socketTimeoutMs: 200, connectionTimeoutMs: 200 } });
+  faulty = await startFaultyCloud({
+    dataDir,
+    port: 0,
+    clock,
+    logger: silentLogger,
+    awsClients: { maxAttempts: 1, socketTimeoutMs: 200, connectionTimeoutMs: 200 },
+  });
   const { cloud } = faulty;
   const build = randomBytes(4096);
   await registerBuildForTest(cloud, { appId: APP, version: VERSION, bytes: build });

@@ -113,7 +113,15 @@ describe('SigV4 Authorization headers (local gateway)', () => {
   const signer = new SignatureV4({ credentials, region: 'us-east-1', service: 'execute-api', sha256: Sha256 });
 
   async function signed(path: string) {
-    const request = await signer.sign({ method: 'GET', protocol: 'http:', hostname: '127.0.0.1', port: 3000, path, query: {}, headers: { host: '127.0.0.1:3000' } });
+    const request = await signer.sign({
+      method: 'GET',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port: 3000,
+      path,
+      query: {},
+      headers: { host: '127.0.0.1:3000' },
+    });
     return { method: 'GET', path, query: {}, headers: request.headers as Record<string, string>, body: Buffer.alloc(0) };
   }
 

@@ -90,7 +90,16 @@ describe('environment contract (docs/ENFORCEMENT.md)', () => {
   });
 
   test('each option reaches its variable', () => {
-    const f = customerApi({ headerName: 'X-Attestation', requireBinding: true, bindingHeader: 'X-Session', limitedUse: true, requireProof: true, publicBaseUrl: 'https://api.example.com/v1', tenantId: 'acme', issuer: 'iss-1' });
+    const f = customerApi({
+      headerName: 'X-Attestation',
+      requireBinding: true,
+      bindingHeader: 'X-Session',
+      limitedUse: true,
+      requireProof: true,
+      publicBaseUrl: 'https://api.example.com/v1',
+      tenantId: 'acme',
+      issuer: 'iss-1',
+    });
     expect(envOf(f)).toMatchObject({
       ATTESTOR_ISSUER: 'iss-1',
       AUTHORIZER_TENANT: 'acme',
@@ -213,7 +222,13 @@ describe('key sources and least privilege', () => {
   ])("%s: Decrypt under any other tenant's encryption context (or none) is explicitly denied, which no key policy's allow can lift", (_source, kms) => {
     const f = customerApi({ tenantId: 'acme' }, kms);
     expect(f.s.denying(roleId(f), 'kms:Decrypt')).toEqual([
-      { Sid: 'UnwrapNoOtherTenantsSecrets', Effect: 'Deny', Action: 'kms:Decrypt', Resource: '*', Condition: { StringNotEquals: { 'kms:EncryptionContext:attestor:tenant': 'acme' } } },
+      {
+        Sid: 'UnwrapNoOtherTenantsSecrets',
+        Effect: 'Deny',
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        Condition: { StringNotEquals: { 'kms:EncryptionContext:attestor:tenant': 'acme' } },
+      },
     ]);
     expect(f.s.denying(roleId(f), 'kms:GetPublicKey')).toEqual([]);
   });
@@ -221,7 +236,9 @@ describe('key sources and least privilege', () => {
   test('kms with another alias prefix: the condition and TENANT_KEY_ALIAS_PREFIX follow it', () => {
     const stack = new Stack(fastApp(), 'Prefix');
     const registry = new dynamodb.Table(stack, 'Registry', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
-    const authorizer = new AttestationAuthorizer(stack, 'A', { keySource: AttestationKeySource.kms({ registryTable: registry, tenantKeyAliasPrefix: 'alias/acme/' }) });
+    const authorizer = new AttestationAuthorizer(stack, 'A', {
+      keySource: AttestationKeySource.kms({ registryTable: registry, tenantKeyAliasPrefix: 'alias/acme/' }),
+    });
     new apigw.RestApi(stack, 'Api').root.addMethod('GET', new apigw.MockIntegration(), authorizer.methodOptions());
     const s = new Synth(stack);
     expect(s.resource(authorizer.service.fn)['Properties']['Environment']['Variables']['TENANT_KEY_ALIAS_PREFIX']).toBe('alias/acme/');
@@ -286,7 +303,8 @@ describe('token ledger', () => {
 });
 
 describe('conflicting props fail at synth, naming them', () => {
-  const build = (props: Partial<AttestationAuthorizerProps>) => () => new AttestationAuthorizer(new Stack(fastApp(), 'X'), 'A', { keySource: remote(), ...props });
+  const build = (props: Partial<AttestationAuthorizerProps>) => () =>
+    new AttestationAuthorizer(new Stack(fastApp(), 'X'), 'A', { keySource: remote(), ...props });
 
   test.each<[string, Partial<AttestationAuthorizerProps>, RegExp]>([
     ['limitedUse + caching', { limitedUse: true, resultsCacheTtl: Duration.seconds(60) }, /resultsCacheTtl\) must be 0 with LIMITED_USE \(limitedUse\)/],

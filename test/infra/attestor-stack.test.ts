@@ -154,7 +154,10 @@ describe('tables', () => {
     expect(small.stage).toMatchObject({ ThrottlingRateLimit: 220, ThrottlingBurstLimit: 220 });
     expect(() => new AttestorStack(fastApp(), 'PeakBad', { peakAttestationsPerSecond: 0.5 })).toThrow(/peakAttestationsPerSecond must be a whole number/);
     const explicit = new Synth(new AttestorStack(fastApp(), 'PeakExplicit', { peakAttestationsPerSecond: 1000, throttlingRateLimit: 900 }));
-    expect((explicit.ofType('AWS::ApiGateway::Stage')[0]![1]['Properties']['MethodSettings'] as Json[])[0]).toMatchObject({ ThrottlingRateLimit: 900, ThrottlingBurstLimit: 2200 });
+    expect((explicit.ofType('AWS::ApiGateway::Stage')[0]![1]['Properties']['MethodSettings'] as Json[])[0]).toMatchObject({
+      ThrottlingRateLimit: 900,
+      ThrottlingBurstLimit: 2200,
+    });
   });
 
   test.each(['registry', 'attestationLog', 'hardwareDevices'] as const)('%s holds customer data: retained on stack deletion and replacement', (name) => {
@@ -170,7 +173,12 @@ describe('builds bucket', () => {
   const props = () => s.resource(stack.buildsBucket)['Properties'];
 
   test('blocks all public access', () => {
-    expect(props()['PublicAccessBlockConfiguration']).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(props()['PublicAccessBlockConfiguration']).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
   });
 
   test('encrypted at rest (S3-managed keys)', () => {
@@ -265,17 +273,27 @@ describe('tenant keys (created at run time by the key-creating admin functions)'
   test("the authorizer those policies name can unwrap only its own tenant's secrets: an explicit deny beats every tenant's key-policy allow", () => {
     // Prepare: the secrets-key policy a creator writes for another tenant names the authorizer's role...
     const authorizerArn = 'arn:aws:iam::123456789012:role/Authorizer';
-    const keyPolicy = JSON.parse(tenantSecretKeyPolicy({ signerRoleArn: 'arn:aws:iam::123456789012:role/Attest', verifierRoleArns: [authorizerArn] }, 'acme')) as { Statement: Statement[] };
-    const granted = keyPolicy.Statement.find((st) => st.Effect === 'Allow' && asList(st.Action).includes('kms:Decrypt') && JSON.stringify(st.Principal).includes(authorizerArn));
+    const keyPolicy = JSON.parse(
+      tenantSecretKeyPolicy({ signerRoleArn: 'arn:aws:iam::123456789012:role/Attest', verifierRoleArns: [authorizerArn] }, 'acme'),
+    ) as { Statement: Statement[] };
+    const granted = keyPolicy.Statement.find(
+      (st) => st.Effect === 'Allow' && asList(st.Action).includes('kms:Decrypt') && JSON.stringify(st.Principal).includes(authorizerArn),
+    );
     // ...and the authorizer's own policy denies what its tenant (default) does not own.
     const denies = s.denying(roleLogicalId('authorizer'), 'kms:Decrypt');
     /** IAM's rule for these statements: a Deny whose StringNotEquals holds for the request's context applies. */
     const deniedFor = (tenantId: string) =>
-      denies.some((st) => Object.entries((st.Condition as Json)['StringNotEquals'] as Record<string, string>).every(([key, value]) => ({ 'kms:EncryptionContext:attestor:tenant': tenantId })[key] !== value));
+      denies.some((st) =>
+        Object.entries((st.Condition as Json)['StringNotEquals'] as Record<string, string>).every(
+          ([key, value]) => ({ 'kms:EncryptionContext:attestor:tenant': tenantId })[key] !== value,
+        ),
+      );
 
     // Assess
     expect(granted?.Condition).toEqual({ StringEquals: { 'kms:EncryptionContext:attestor:tenant': 'acme' } });
-    expect(denies).toEqual([expect.objectContaining({ Resource: '*', Condition: { StringNotEquals: { 'kms:EncryptionContext:attestor:tenant': 'default' } } })]);
+    expect(denies).toEqual([
+      expect.objectContaining({ Resource: '*', Condition: { StringNotEquals: { 'kms:EncryptionContext:attestor:tenant': 'default' } } }),
+    ]);
     expect(deniedFor('acme')).toBe(true);
     expect(deniedFor('default')).toBe(false);
   });
@@ -447,7 +465,14 @@ describe('api', () => {
     const [[, stage]] = s.ofType('AWS::ApiGateway::Stage') as [[string, Json]];
     const settings = stage['Properties']['MethodSettings'] as Json[];
     expect(settings).toEqual([
-      expect.objectContaining({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100, LoggingLevel: 'OFF', DataTraceEnabled: false }),
+      expect.objectContaining({
+        HttpMethod: '*',
+        ResourcePath: '/*',
+        ThrottlingRateLimit: 50,
+        ThrottlingBurstLimit: 100,
+        LoggingLevel: 'OFF',
+        DataTraceEnabled: false,
+      }),
     ]);
     const destination = stage['Properties']['AccessLogSetting']['DestinationArn'];
     expect(destination).toEqual({ 'Fn::GetAtt': [s.id(stack.api.accessLogs), 'Arn'] });
@@ -478,9 +503,16 @@ describe('waf', () => {
 
   test(`request body limit: bodies over ${MAX_BODY_BYTES} bytes (or beyond what WAF inspected) get 413 with the protocol's error body`, () => {
     const r = rule('BodyTooLarge');
-    expect(r['Statement']['SizeConstraintStatement']).toMatchObject({ FieldToMatch: { Body: { OversizeHandling: 'MATCH' } }, ComparisonOperator: 'GT', Size: MAX_BODY_BYTES });
+    expect(r['Statement']['SizeConstraintStatement']).toMatchObject({
+      FieldToMatch: { Body: { OversizeHandling: 'MATCH' } },
+      ComparisonOperator: 'GT',
+      Size: MAX_BODY_BYTES,
+    });
     expect(r['Action']).toEqual({ Block: { CustomResponse: { ResponseCode: 413, CustomResponseBodyKey: 'body-too-large' } } });
-    expect(JSON.parse(acl()['CustomResponseBodies']['body-too-large']['Content'])).toEqual({ error: 'body_too_large', message: `body must be at most ${MAX_BODY_BYTES} bytes` });
+    expect(JSON.parse(acl()['CustomResponseBodies']['body-too-large']['Content'])).toEqual({
+      error: 'body_too_large',
+      message: `body must be at most ${MAX_BODY_BYTES} bytes`,
+    });
     expect(acl()['AssociationConfig']).toEqual({ RequestBody: { API_GATEWAY: { DefaultSizeInspectionLimit: 'KB_16' } } });
   });
 
@@ -534,7 +566,9 @@ describe('iam', () => {
     for (const [i, name] of LAMBDA_NAMES.entries()) {
       expect(roles[i]).toBe(roleLogicalId(name));
       const role = s.resources[roles[i]!]!['Properties'];
-      expect(role['AssumeRolePolicyDocument']['Statement']).toEqual([{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }]);
+      expect(role['AssumeRolePolicyDocument']['Statement']).toEqual([
+        { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+      ]);
       expect(role['ManagedPolicyArns']).toBeUndefined();
     }
   });
@@ -570,11 +604,29 @@ describe('iam', () => {
     expect(actions('challenge')).toEqual(['dynamodb:PutItem']);
     const attestDynamoDb = ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
     expect(actions('attest')).toEqual([...attestDynamoDb, 'kms:Decrypt', 'kms:Sign', 's3:GetObject']);
-    expect(actions('register')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 's3:GetObject', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
+    expect(actions('register')).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      's3:GetObject',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:SendMessage',
+    ]);
     expect(actions('authorizer')).toEqual(['dynamodb:Query', 'kms:Decrypt', 'kms:GetPublicKey']);
-    const createKeys = ['kms:CreateAlias', 'kms:CreateKey', 'kms:DescribeKey', 'kms:EnableKeyRotation', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:GetPublicKey', 'kms:TagResource'];
+    const createKeys = [
+      'kms:CreateAlias',
+      'kms:CreateKey',
+      'kms:DescribeKey',
+      'kms:EnableKeyRotation',
+      'kms:GenerateDataKeyWithoutPlaintext',
+      'kms:GetPublicKey',
+      'kms:TagResource',
+    ];
     expect(actions('adminCatalog')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
-    expect(actions('adminKeys')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', ...createKeys, 'kms:ScheduleKeyDeletion'].sort());
+    expect(actions('adminKeys')).toEqual(
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', ...createKeys, 'kms:ScheduleKeyDeletion'].sort(),
+    );
     // Listing register failures (sqs) and retrying one through the register function (lambda).
     const registerFailures = ['lambda:InvokeFunction', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage'];
     expect(actions('adminUploads')).toEqual(
@@ -696,7 +748,14 @@ describe('iam', () => {
   test('nobody may Scan, or change or delete tables; only adminCatalog deletes registry items', () => {
     for (const name of LAMBDA_NAMES) {
       const role = roleLogicalId(name);
-      for (const action of ['dynamodb:Scan', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:UpdateTimeToLive', 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLDelete']) {
+      for (const action of [
+        'dynamodb:Scan',
+        'dynamodb:DeleteTable',
+        'dynamodb:UpdateTable',
+        'dynamodb:UpdateTimeToLive',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:PartiQLDelete',
+      ]) {
         expect(s.allowing(role, action)).toHaveLength(0);
       }
       if (name !== 'adminCatalog') for (const st of s.allowing(role, 'dynamodb:DeleteItem')) expect(refers(st.Resource, registry())).toBe(false);
@@ -745,7 +804,8 @@ describe('iam', () => {
   });
 
   test('only the key-creating admin functions can kms:CreateKey, or touch KMS at all among the admin functions', () => {
-    for (const name of LAMBDA_NAMES.filter((n) => !(KEY_CREATING_LAMBDAS as readonly string[]).includes(n))) expect(s.allowing(roleLogicalId(name), 'kms:CreateKey')).toHaveLength(0);
+    for (const name of LAMBDA_NAMES.filter((n) => !(KEY_CREATING_LAMBDAS as readonly string[]).includes(n)))
+      expect(s.allowing(roleLogicalId(name), 'kms:CreateKey')).toHaveLength(0);
     expect(s.allowedActions(roleLogicalId('adminCatalog')).filter((a) => a.startsWith('kms:'))).toEqual([]);
   });
 
@@ -802,24 +862,36 @@ describe('iam', () => {
     expect(refers(deletions[0]!.Resource, decoy())).toBe(false);
   });
 
-  test.each(KEY_CREATING_LAMBDAS)('%s: tenant aliases only, tenant tags only; no untag, alias deletion, key policy change or IAM-granted deletion beyond retired keys', (name) => {
-    const role = roleLogicalId(name);
-    for (const st of s.allowing(role, 'kms:CreateAlias')) {
-      const aliasResource = JSON.stringify(st.Resource).includes(':alias/');
-      if (aliasResource) expect(JSON.stringify(st.Resource)).toContain(`:alias/${TENANT_KEY_ALIAS_PREFIX.slice('alias/'.length)}*`);
-      else expect([`${TENANT_KEY_ALIAS_PREFIX}*`, `${TENANT_KEY_ALIAS_PREFIX}*/secrets`]).toContain(st.Condition?.['StringLike']?.['kms:AliasName']);
-    }
-    for (const st of s.allowing(role, 'kms:TagResource')) {
-      expect(st.Condition?.['ForAllValues:StringEquals']?.['aws:TagKeys']).toEqual([...TENANT_KEY_TAG_KEYS]);
-      expect(st.Condition?.['Null']?.[`aws:RequestTag/${TENANT_TAG_KEY}`]).toBe('false');
-    }
-    for (const st of s.allowing(role, 'kms:GetPublicKey')) expect(st.Condition?.['StringEquals']).toEqual({ 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY' });
-    for (const action of ['kms:UntagResource', 'kms:DeleteAlias', 'kms:UpdateAlias', 'kms:PutKeyPolicy', 'kms:DisableKey', 'kms:CreateGrant', 'kms:CancelKeyDeletion']) {
-      expect(s.allowing(role, action)).toHaveLength(0);
-    }
-    // Only adminKeys' retired-key deletion (tested above); adminUploads has none.
-    if (name === 'adminUploads') expect(s.allowing(role, 'kms:ScheduleKeyDeletion')).toHaveLength(0);
-  });
+  test.each(KEY_CREATING_LAMBDAS)(
+    '%s: tenant aliases only, tenant tags only; no untag, alias deletion, key policy change or IAM-granted deletion beyond retired keys',
+    (name) => {
+      const role = roleLogicalId(name);
+      for (const st of s.allowing(role, 'kms:CreateAlias')) {
+        const aliasResource = JSON.stringify(st.Resource).includes(':alias/');
+        if (aliasResource) expect(JSON.stringify(st.Resource)).toContain(`:alias/${TENANT_KEY_ALIAS_PREFIX.slice('alias/'.length)}*`);
+        else expect([`${TENANT_KEY_ALIAS_PREFIX}*`, `${TENANT_KEY_ALIAS_PREFIX}*/secrets`]).toContain(st.Condition?.['StringLike']?.['kms:AliasName']);
+      }
+      for (const st of s.allowing(role, 'kms:TagResource')) {
+        expect(st.Condition?.['ForAllValues:StringEquals']?.['aws:TagKeys']).toEqual([...TENANT_KEY_TAG_KEYS]);
+        expect(st.Condition?.['Null']?.[`aws:RequestTag/${TENANT_TAG_KEY}`]).toBe('false');
+      }
+      for (const st of s.allowing(role, 'kms:GetPublicKey'))
+        expect(st.Condition?.['StringEquals']).toEqual({ 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY' });
+      for (const action of [
+        'kms:UntagResource',
+        'kms:DeleteAlias',
+        'kms:UpdateAlias',
+        'kms:PutKeyPolicy',
+        'kms:DisableKey',
+        'kms:CreateGrant',
+        'kms:CancelKeyDeletion',
+      ]) {
+        expect(s.allowing(role, action)).toHaveLength(0);
+      }
+      // Only adminKeys' retired-key deletion (tested above); adminUploads has none.
+      if (name === 'adminUploads') expect(s.allowing(role, 'kms:ScheduleKeyDeletion')).toHaveLength(0);
+    },
+  );
 
   test('S3: register reads builds/* only, adminUploads writes builds/* only, nobody deletes or lists (the status list: test above)', () => {
     const reads = s.allowing(roleLogicalId('register'), 's3:GetObject');

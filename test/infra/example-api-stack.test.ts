@@ -56,7 +56,9 @@ test('on its own: keys from the admin routes, the role may invoke only those; it
 test('stage: throttled and access-logged as JSON with a retention', () => {
   const { example, s } = sameApp();
   const [[, stage]] = s.ofType('AWS::ApiGateway::Stage') as [[string, Json]];
-  expect(stage['Properties']['MethodSettings']).toEqual([expect.objectContaining({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 })]);
+  expect(stage['Properties']['MethodSettings']).toEqual([
+    expect.objectContaining({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 }),
+  ]);
   expect(stage['Properties']['AccessLogSetting']['DestinationArn']).toEqual({ 'Fn::GetAtt': [s.id(example.accessLogs), 'Arn'] });
   expect(s.resource(example.accessLogs)['Properties']['RetentionInDays']).toBeGreaterThan(0);
 });

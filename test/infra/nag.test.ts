@@ -99,7 +99,9 @@ test('every acknowledgement names one rule of the two packs and gives a specific
 test('no acknowledgement is stale: each suppresses a finding the packs report on its construct or below', () => {
   const findings = rawFindings(app);
   for (const a of acknowledgements(app)) {
-    const matched = findings.some((v) => v.ruleName === a.id && v.violatingResources.some((r) => r.constructPath === a.path || (r.constructPath ?? '').startsWith(`${a.path}/`)));
+    const matched = findings.some(
+      (v) => v.ruleName === a.id && v.violatingResources.some((r) => r.constructPath === a.path || (r.constructPath ?? '').startsWith(`${a.path}/`)),
+    );
     expect({ ack: `${a.path} ${a.id}`, matched }).toEqual({ ack: `${a.path} ${a.id}`, matched: true });
   }
 });

@@ -18,10 +18,18 @@ const builds = new Map<string, Buffer>();
 async function register(version: string, extra: { appId?: string; expireAfterSeconds?: number } = {}): Promise<Record<string, unknown>> {
   const bytes = randomBytes(2048);
   builds.set(`${extra.appId ?? APP}@${version}`, bytes);
-  return registerBuildForTest(t.cloud, { appId: extra.appId ?? APP, version, bytes, ...(extra.expireAfterSeconds ? { expireAfterSeconds: extra.expireAfterSeconds } : {}) });
+  return registerBuildForTest(t.cloud, {
+    appId: extra.appId ?? APP,
+    version,
+    bytes,
+    ...(extra.expireAfterSeconds ? { expireAfterSeconds: extra.expireAfterSeconds } : {}),
+  });
 }
 
-async function passes(version: string, options: { appId?: string; key?: InstallKey; packageBytes?: Buffer; extra?: Record<string, unknown>; device?: typeof CLEAN_DEVICE } = {}): Promise<boolean> {
+async function passes(
+  version: string,
+  options: { appId?: string; key?: InstallKey; packageBytes?: Buffer; extra?: Record<string, unknown>; device?: typeof CLEAN_DEVICE } = {},
+): Promise<boolean> {
   const appId = options.appId ?? APP;
   afterCatalogCache(t);
   const token = await attestToken(t, {
@@ -113,7 +121,10 @@ describe('registrations', () => {
     expect(removed.body['registration']).toMatchObject({ appId: APP, version: '3.0.0' });
     expect(await passes('3.0.0')).toBe(false);
     expect(await passes('1.0.0')).toBe(true);
-    expect((await t.admin('DELETE', `/v1/admin/apps/${APP}/registrations/3.0.0`)).body).toEqual({ error: 'not_found', message: `no registration of ${APP} 3.0.0` });
+    expect((await t.admin('DELETE', `/v1/admin/apps/${APP}/registrations/3.0.0`)).body).toEqual({
+      error: 'not_found',
+      message: `no registration of ${APP} 3.0.0`,
+    });
   });
 
   test('expire --after 7d fails attestations once that time has passed, not before', async () => {
@@ -200,7 +211,11 @@ describe('policy', () => {
     [{}, 'reject', 'reject is required'],
     [{ reject: { rooted: 'yes', emulator: false, debugger: false, hooked: false } }, 'reject.rooted', 'reject.rooted must be a boolean'],
     [{ reject: { rooted: false, emulator: false, debugger: false } }, 'reject.hooked', 'reject.hooked is required'],
-    [{ reject: { rooted: false, emulator: false, debugger: false, hooked: false }, minSdkVersion: 'latest' }, 'minSdkVersion', 'minSdkVersion must be a version such as 1.2.0'],
+    [
+      { reject: { rooted: false, emulator: false, debugger: false, hooked: false }, minSdkVersion: 'latest' },
+      'minSdkVersion',
+      'minSdkVersion must be a version such as 1.2.0',
+    ],
   ])('set refuses %j with 400 and keeps the stored policy', async (policy, field, message) => {
     const before = await t.admin('GET', `/v1/admin/apps/${POLICY_APP}/policy`);
     const res = await t.admin('PUT', `/v1/admin/apps/${POLICY_APP}/policy`, policy);
@@ -245,7 +260,13 @@ describe('devices', () => {
     expect(added.status).toBe(201);
     const secret = added.body['debugSecret'] as string;
     expect(Buffer.from(secret, 'base64url')).toHaveLength(32);
-    expect(added.body).toEqual({ deviceId: expect.stringMatching(/^debug\.[A-Za-z0-9_-]{22}$/), kind: 'debug', note: 'CI', createdAt: t.clock.now, debugSecret: secret });
+    expect(added.body).toEqual({
+      deviceId: expect.stringMatching(/^debug\.[A-Za-z0-9_-]{22}$/),
+      kind: 'debug',
+      note: 'CI',
+      createdAt: t.clock.now,
+      debugSecret: secret,
+    });
     const list = await t.admin('GET', `/v1/admin/apps/${DEVICE_APP}/devices`);
     expect(JSON.stringify(list.body)).not.toContain(secret);
     expect(list.body['devices']).toContainEqual({ deviceId: added.body['deviceId'], kind: 'debug', note: 'CI', createdAt: t.clock.now });
@@ -286,7 +307,10 @@ describe('devices', () => {
     const debugFalse = await t.admin('POST', `/v1/admin/apps/${DEVICE_APP}/devices`, { debug: false });
     const unknown = await t.admin('DELETE', `/v1/admin/apps/${DEVICE_APP}/devices/debug.AAAAAAAAAAAAAAAAAAAAAA`);
     const badId = await t.admin('DELETE', `/v1/admin/apps/${DEVICE_APP}/devices/nope`);
-    expect(neither.body).toEqual({ error: 'invalid_request', message: 'give exactly one of did (allow-list an install key) or debug: true (create a debug secret)' });
+    expect(neither.body).toEqual({
+      error: 'invalid_request',
+      message: 'give exactly one of did (allow-list an install key) or debug: true (create a debug secret)',
+    });
     expect(both.status).toBe(400);
     expect(badDid.body).toMatchObject({ field: 'did', message: 'did must be base64url of 32 bytes (43 characters)' });
     expect(debugFalse.body).toMatchObject({ field: 'debug' });
@@ -314,8 +338,32 @@ describe('log and stats', () => {
     const entries = res.body['entries'] as Array<Record<string, unknown>>;
     const jti = (JSON.parse(Buffer.from(pass.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
     expect(entries).toEqual([
-      { time: since + 1, appId: LOG_APP, appVersion: '1.0.0', did: jwkThumbprint(key.jwk), platform: 'android', osVersion: '15', model: 'Pixel 9', sdkVersion: '1.0.0', outcome: 'fail', reasons: ['measurement_mismatch'], jti: expect.any(String) },
-      { time: since, appId: LOG_APP, appVersion: '1.0.0', did: jwkThumbprint(key.jwk), platform: 'android', osVersion: '15', model: 'Pixel 9', sdkVersion: '1.0.0', outcome: 'pass', reasons: [], jti },
+      {
+        time: since + 1,
+        appId: LOG_APP,
+        appVersion: '1.0.0',
+        did: jwkThumbprint(key.jwk),
+        platform: 'android',
+        osVersion: '15',
+        model: 'Pixel 9',
+        sdkVersion: '1.0.0',
+        outcome: 'fail',
+        reasons: ['measurement_mismatch'],
+        jti: expect.any(String),
+      },
+      {
+        time: since,
+        appId: LOG_APP,
+        appVersion: '1.0.0',
+        did: jwkThumbprint(key.jwk),
+        platform: 'android',
+        osVersion: '15',
+        model: 'Pixel 9',
+        sdkVersion: '1.0.0',
+        outcome: 'pass',
+        reasons: [],
+        jti,
+      },
     ]);
     expect(res.body['cursor']).toBeUndefined();
     expect(JSON.stringify(res.body)).not.toContain(pass.split('.')[2]!);
@@ -326,7 +374,12 @@ describe('log and stats', () => {
     const since = t.clock.now;
     for (let i = 0; i < 5; i++) {
       t.clock.advance(1);
-      await attestToken(t, { appId: i % 2 ? LOG_APP : 'com.example.never.registered', appVersion: '1.0.0', packageBytes: Buffer.from('x'), key: newInstallKey() });
+      await attestToken(t, {
+        appId: i % 2 ? LOG_APP : 'com.example.never.registered',
+        appVersion: '1.0.0',
+        packageBytes: Buffer.from('x'),
+        key: newInstallKey(),
+      });
     }
     const seen: number[] = [];
     let cursor: string | undefined;
@@ -339,7 +392,11 @@ describe('log and stats', () => {
       pages++;
     } while (cursor && pages < 10);
     expect(seen).toEqual([since + 5, since + 4, since + 3, since + 2, since + 1]);
-    expect((await t.admin('GET', '/v1/admin/log?cursor=bm9wZQ')).body).toEqual({ error: 'invalid_request', field: 'cursor', message: 'cursor is not a cursor this service issued' });
+    expect((await t.admin('GET', '/v1/admin/log?cursor=bm9wZQ')).body).toEqual({
+      error: 'invalid_request',
+      field: 'cursor',
+      message: 'cursor is not a cursor this service issued',
+    });
     expect((await t.admin('GET', '/v1/admin/log?limit=0')).body).toMatchObject({ field: 'limit', message: 'limit must be at least 1' });
     expect((await t.admin('GET', '/v1/admin/log?limit=101')).body).toMatchObject({ field: 'limit' });
     expect((await t.admin('GET', '/v1/admin/log?appId=nodots')).body).toMatchObject({ field: 'appId' });

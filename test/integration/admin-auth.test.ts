@@ -108,7 +108,10 @@ describe('tenants', () => {
     expect(created.status).toBe(201);
     expect(created.body['principals']).toEqual(expect.arrayContaining(['arn:aws:iam::123456789012:role/Deployer', 'arn:aws:iam::123456789012:user/ops/alice']));
     const reused = await t.admin('POST', '/v1/admin/tenants', { tenantId: 'initech2', principals: ['arn:aws:iam::123456789012:role/path/Deployer'] });
-    expect(reused).toEqual({ status: 409, body: { error: 'conflict', message: 'principal arn:aws:iam::123456789012:role/Deployer already administers a tenant' } });
+    expect(reused).toEqual({
+      status: 409,
+      body: { error: 'conflict', message: 'principal arn:aws:iam::123456789012:role/Deployer already administers a tenant' },
+    });
     expect((await t.admin('GET', '/v1/admin/tenants')).body['tenants']).not.toContainEqual(expect.objectContaining({ tenantId: 'initech2' }));
   });
 });
@@ -133,12 +136,21 @@ describe("another tenant's credential", () => {
     ];
     for (const [method, path, body] of calls) {
       const res = await t.admin(method, path, body, globex);
-      expect({ call: `${method} ${path}`, status: res.status, error: res.body['error'] }).toEqual({ call: `${method} ${path}`, status: 404, error: 'not_found' });
+      expect({ call: `${method} ${path}`, status: res.status, error: res.body['error'] }).toEqual({
+        call: `${method} ${path}`,
+        status: 404,
+        error: 'not_found',
+      });
     }
     // The operator of the default tenant is just another tenant here.
     expect((await t.admin('GET', `/v1/admin/apps/${APP_A}/registrations`)).status).toBe(404);
     expect(await t.admin('GET', `/v1/admin/apps/${APP_A}/registrations`, undefined, acme)).toEqual(before);
-    expect((await t.admin('GET', `/v1/admin/apps/${APP_A}/policy`, undefined, acme)).body['reject']).toEqual({ rooted: false, emulator: false, debugger: false, hooked: true });
+    expect((await t.admin('GET', `/v1/admin/apps/${APP_A}/policy`, undefined, acme)).body['reject']).toEqual({
+      rooted: false,
+      emulator: false,
+      debugger: false,
+      hooked: true,
+    });
   });
 
   test('gets 409 creating an app or upload under acme’s app id', async () => {

@@ -1,5 +1,5 @@
 /**
- * The admin functions' DynamoDB calls against their IAM policies (issue 13 item 6). The local
+ * The admin functions' DynamoDB calls against their IAM policies. The local
  * stand-ins enforce no IAM, so the integration tests would pass with any policy; here every admin
  * route runs through the local gateway with the real handlers and adapters, an SDK middleware on
  * the service's DynamoDB client records each call with the function that made it (the gateway

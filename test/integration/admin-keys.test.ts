@@ -182,7 +182,7 @@ test("one tenant's rotation leaves another's keys alone", async () => {
 });
 
 test('a tenant may rotate once an hour: concurrent or later rotations get 429 with Retry-After and create nothing; operators are exempt', async () => {
-  // Prepare: a tenant credential that tries to create keys as fast as it can (issue 13: ten in 215 ms).
+  // Prepare: a tenant credential that tries to create keys as fast as it can (ten in 215 ms once left twelve keys).
   const greedy = await createTenant(t, 'greedy-keys');
   const kmsKeysOf = async () => ((await t.admin('GET', '/v1/admin/keys', undefined, greedy)).body['keys'] as unknown[]).length;
   const before = await kmsKeysOf();

@@ -27,7 +27,11 @@ function s3Event(key: string, sequencer: string): S3Event {
       {
         ...record,
         eventTime: new Date(t.clock.now * 1000).toISOString(),
-        s3: { ...record.s3, bucket: { ...record.s3.bucket, name: t.cloud.config.buildsBucket }, object: { ...record.s3.object, key: encodeS3EventKey(key), sequencer } },
+        s3: {
+          ...record.s3,
+          bucket: { ...record.s3.bucket, name: t.cloud.config.buildsBucket },
+          object: { ...record.s3.object, key: encodeS3EventKey(key), sequencer },
+        },
       },
     ],
   };
@@ -84,7 +88,9 @@ describe('registering through the admin API', () => {
     expect(other).toMatchObject({ status: 'rejected', reason: 'version_conflict' });
     expect(other).not.toHaveProperty('registration');
     expect(await t.admin('GET', `/v1/admin/apps/${APP}/registrations`)).toEqual(before);
-    expect(await buildLog()).toContainEqual(expect.objectContaining({ reason: 'version_conflict', uploadId: other['uploadId'], appId: APP, version: '1.0.0', size: 1000 }));
+    expect(await buildLog()).toContainEqual(
+      expect.objectContaining({ reason: 'version_conflict', uploadId: other['uploadId'], appId: APP, version: '1.0.0', size: 1000 }),
+    );
   });
 
   test.each([
@@ -93,7 +99,12 @@ describe('registering through the admin API', () => {
     ['a size as a string', { version: '2.0.0', size: '10' }, 'size', 'size must be a number of bytes'],
     ['an empty version', { version: '', size: 10 }, 'version', 'version must not be empty'],
     ['a 65-character version', { version: 'v'.repeat(65), size: 10 }, 'version', 'version must be at most 64 characters'],
-    ['an expiry under a minute', { version: '2.0.0', size: 10, expireAfterSeconds: 59 }, 'expireAfterSeconds', 'expireAfterSeconds must be at least 60 seconds'],
+    [
+      'an expiry under a minute',
+      { version: '2.0.0', size: 10, expireAfterSeconds: 59 },
+      'expireAfterSeconds',
+      'expireAfterSeconds must be at least 60 seconds',
+    ],
     ['a 501-character note', { version: '2.0.0', size: 10, note: 'n'.repeat(501) }, 'note', 'note must be at most 500 characters'],
   ])('an upload request with %s gets 400 and creates nothing', async (_what, body, field, message) => {
     const res = await t.admin('POST', `/v1/admin/apps/com.example.never/uploads`, body);
@@ -112,7 +123,9 @@ describe('refusals', () => {
     const { uploadId, objectKey } = await issueUpload('3.0.0', 100);
     await putObject(objectKey, new Uint8Array(0));
     expect(await uploadState(uploadId)).toMatchObject({ status: 'rejected', reason: 'empty_build' });
-    expect((await t.admin('GET', `/v1/admin/apps/${APP}/registrations`)).body['registrations']).not.toContainEqual(expect.objectContaining({ version: '3.0.0' }));
+    expect((await t.admin('GET', `/v1/admin/apps/${APP}/registrations`)).body['registrations']).not.toContainEqual(
+      expect.objectContaining({ version: '3.0.0' }),
+    );
     expect(await buildLog()).toContainEqual(expect.objectContaining({ reason: 'empty_build', uploadId, objectKey, size: 0 }));
   });
 
@@ -136,7 +149,9 @@ describe('refusals', () => {
     await putObject(`builds/${APP}/9.9.9/AAAAAAAAAAAAAAAAAAAAAA`, randomBytes(10));
     const log = await buildLog();
     expect(log).toContainEqual(expect.objectContaining({ objectKey: 'uploads/somewhere/else.apk', reason: 'unknown_key' }));
-    expect(log).toContainEqual(expect.objectContaining({ objectKey: `builds/${APP}/9.9.9/AAAAAAAAAAAAAAAAAAAAAA`, reason: 'unknown_upload', appId: APP, version: '9.9.9' }));
+    expect(log).toContainEqual(
+      expect.objectContaining({ objectKey: `builds/${APP}/9.9.9/AAAAAAAAAAAAAAAAAAAAAA`, reason: 'unknown_upload', appId: APP, version: '9.9.9' }),
+    );
     expect(await buildLog(acme)).toEqual([]);
     expect((await t.admin('GET', '/v1/admin/log?kind=builds&appId=com.example.x')).body).toMatchObject({ field: 'appId' });
     expect((await t.admin('GET', '/v1/admin/log?kind=everything')).body).toMatchObject({ field: 'kind' });
@@ -161,7 +176,11 @@ describe('S3 delivers events at least once', () => {
     const upload = await registerBuildForTest(t.cloud, { appId: APP, version: '4.0.0', bytes });
     const objectKey = upload['objectKey'] as string;
     const registry = t.cloud.services.registry();
-    const before = { registration: await registry.getRegistration(APP, '4.0.0'), upload: await registry.getUpload(upload['uploadId'] as string), log: await buildLog() };
+    const before = {
+      registration: await registry.getRegistration(APP, '4.0.0'),
+      upload: await registry.getUpload(upload['uploadId'] as string),
+      log: await buildLog(),
+    };
     t.clock.advance(600);
     const handler = registerHandler(t.cloud.services.registration(), silentLogger);
     const event = s3Event(objectKey, '0A1B2C3D4E5F678901');

@@ -64,7 +64,11 @@ describe('DynamoDbAttestationLog sharding', () => {
       await client.send(
         new PutItemCommand({
           TableName: TABLES.attestationLog,
-          Item: { ...marshall({ ...legacy, reasons: [...legacy.reasons] }), pk: { S: `TENANT#${tenantId}#${appId}` }, sk: { S: `${legacy.time}#${legacy.jti}` } },
+          Item: {
+            ...marshall({ ...legacy, reasons: [...legacy.reasons] }),
+            pk: { S: `TENANT#${tenantId}#${appId}` },
+            sk: { S: `${legacy.time}#${legacy.jti}` },
+          },
         }),
       );
     }

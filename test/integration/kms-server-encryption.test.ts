@@ -61,7 +61,12 @@ describe('symmetric keys', () => {
     const { KeyMetadata } = await kms.send(new CreateKeyCommand({}));
 
     // Assess
-    expect(KeyMetadata).toMatchObject({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'], KeyState: 'Enabled' });
+    expect(KeyMetadata).toMatchObject({
+      KeySpec: 'SYMMETRIC_DEFAULT',
+      KeyUsage: 'ENCRYPT_DECRYPT',
+      EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+      KeyState: 'Enabled',
+    });
     expect(KeyMetadata).not.toHaveProperty('SigningAlgorithms');
   });
 
@@ -83,7 +88,9 @@ describe('GenerateDataKeyWithoutPlaintext and Decrypt', () => {
     await kms.send(new CreateAliasCommand({ AliasName: 'alias/test/wrapping', TargetKeyId: keyId }));
 
     // Act
-    const generated = await kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: 'alias/test/wrapping', KeySpec: 'AES_256', EncryptionContext: TENANT_CONTEXT }));
+    const generated = await kms.send(
+      new GenerateDataKeyWithoutPlaintextCommand({ KeyId: 'alias/test/wrapping', KeySpec: 'AES_256', EncryptionContext: TENANT_CONTEXT }),
+    );
     const reordered = Object.fromEntries(Object.entries(TENANT_CONTEXT).reverse());
     const decrypted = await decrypt(generated.CiphertextBlob!, reordered);
     const other = await decrypt(await dataKey(keyId), TENANT_CONTEXT);
@@ -108,9 +115,13 @@ describe('GenerateDataKeyWithoutPlaintext and Decrypt', () => {
     // Assess
     expect((await decrypt(blob64!)).Plaintext).toHaveLength(64);
     expect((await decrypt(blob16!)).Plaintext).toHaveLength(16);
-    await expect(kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: keyId, KeySpec: 'AES_256', NumberOfBytes: 32 }))).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: keyId, KeySpec: 'AES_256', NumberOfBytes: 32 }))).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
     await expect(kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: keyId }))).rejects.toMatchObject({ name: 'ValidationException' });
-    await expect(kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: keyId, NumberOfBytes: 1025 }))).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: keyId, NumberOfBytes: 1025 }))).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
   });
 
   it('decrypts only with exactly the encryption context used to encrypt', async () => {

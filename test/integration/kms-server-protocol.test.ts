@@ -127,12 +127,17 @@ describe('SigV4 authentication', () => {
   it('refuses unsigned requests and acts on none of them', async () => {
     // Prepare
     const before = await keyCount();
-    const madeUp = `AWS4-HMAC-SHA256 Credential=S3RVER/${new Date().toISOString().slice(0, 10).replace(/-/g, '')}/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`;
+    const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
+    const madeUp = `AWS4-HMAC-SHA256 Credential=S3RVER/${day}/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`;
 
     // Act
     const answers = [
       await unsignedPost('TrentService.CreateKey', '{}'),
-      await unsignedPost('TrentService.CreateKey', '{}', 'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=00'),
+      await unsignedPost(
+        'TrentService.CreateKey',
+        '{}',
+        'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=00',
+      ),
       await unsignedPost('TrentService.CreateKey', '{}', madeUp),
     ];
 
@@ -235,8 +240,12 @@ describe('the authorize hook', () => {
       const { KeyMetadata } = await service.send(new CreateKeyCommand({}));
       const globexContext = { 'attestor:tenant': 'globex' };
       const acmeContext = { 'attestor:tenant': 'acme' };
-      const { CiphertextBlob: globexBlob } = await service.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: KeyMetadata!.KeyId, KeySpec: 'AES_256', EncryptionContext: globexContext }));
-      const { CiphertextBlob: acmeBlob } = await tenant.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: KeyMetadata!.KeyId, KeySpec: 'AES_256', EncryptionContext: acmeContext }));
+      const { CiphertextBlob: globexBlob } = await service.send(
+        new GenerateDataKeyWithoutPlaintextCommand({ KeyId: KeyMetadata!.KeyId, KeySpec: 'AES_256', EncryptionContext: globexContext }),
+      );
+      const { CiphertextBlob: acmeBlob } = await tenant.send(
+        new GenerateDataKeyWithoutPlaintextCommand({ KeyId: KeyMetadata!.KeyId, KeySpec: 'AES_256', EncryptionContext: acmeContext }),
+      );
 
       // Act
       const denied = await tenant.send(new DecryptCommand({ CiphertextBlob: globexBlob, EncryptionContext: globexContext })).catch((e: unknown) => e);
@@ -273,7 +282,11 @@ describe('protocol errors', () => {
       [signedPost('TrentService.DescribeKey', '{}'), 400, 'ValidationException'],
       [signedPost('TrentService.Sign', '{"KeyId":"alias/x","Message":"***","SigningAlgorithm":"ECDSA_SHA_256"}'), 400, 'SerializationException'],
       [signedPost('TrentService.Decrypt', '{"CiphertextBlob":"AAAA"}'), 400, 'InvalidCiphertextException'],
-      [signedPost('TrentService.GenerateDataKeyWithoutPlaintext', '{"KeyId":"alias/x","NumberOfBytes":32,"EncryptionContext":{"a":1}}'), 400, 'SerializationException'],
+      [
+        signedPost('TrentService.GenerateDataKeyWithoutPlaintext', '{"KeyId":"alias/x","NumberOfBytes":32,"EncryptionContext":{"a":1}}'),
+        400,
+        'SerializationException',
+      ],
       [signedPost('TrentService.ListKeys', '{"Limit":"ten"}'), 400, 'SerializationException'],
       [signedPost('TrentService.ListKeys', '{}', { headers: { 'content-type': 'text/plain' } }), 400, 'SerializationException'],
       [unsignedPost('TrentService.ListKeys', 'x'.repeat(200_000)), 413, 'RequestEntityTooLargeException'],
@@ -290,11 +303,25 @@ describe('protocol errors', () => {
 
   it('refuses every operation it does not serve, and any method but POST, with UnknownOperationException', async () => {
     // Prepare
-    const unserved = ['Encrypt', 'Verify', 'DeleteAlias', 'ListAliases', 'TagResource', 'UntagResource', 'CancelKeyDeletion', 'EnableKey', 'GetKeyRotationStatus', 'constructor', 'hasOwnProperty'];
+    const unserved = [
+      'Encrypt',
+      'Verify',
+      'DeleteAlias',
+      'ListAliases',
+      'TagResource',
+      'UntagResource',
+      'CancelKeyDeletion',
+      'EnableKey',
+      'GetKeyRotationStatus',
+      'constructor',
+      'hasOwnProperty',
+    ];
 
     // Act
     const answers = await Promise.all([...unserved.map((name) => signedPost(`TrentService.${name}`, '{}')), signedPost('DynamoDB_20120810.GetItem', '{}')]);
-    const viaSdk = await kms.send(new VerifyCommand({ KeyId: 'alias/x', Message: Buffer.from('m'), Signature: Buffer.from('s'), SigningAlgorithm: 'ECDSA_SHA_256' })).catch((e: unknown) => e);
+    const viaSdk = await kms
+      .send(new VerifyCommand({ KeyId: 'alias/x', Message: Buffer.from('m'), Signature: Buffer.from('s'), SigningAlgorithm: 'ECDSA_SHA_256' }))
+      .catch((e: unknown) => e);
     const get = await fetch(server.endpoint);
 
     // Assess

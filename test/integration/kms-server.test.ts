@@ -138,7 +138,9 @@ describe('signing keys', () => {
     const keyId = await newKey(kms);
 
     // Act
-    const refused = await kms.send(new SignCommand({ KeyId: keyId, Message: Buffer.alloc(32, 7), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' })).catch((e: unknown) => e);
+    const refused = await kms
+      .send(new SignCommand({ KeyId: keyId, Message: Buffer.alloc(32, 7), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }))
+      .catch((e: unknown) => e);
 
     // Assess
     expect(refused).toBeInstanceOf(UnsupportedOperationException);
@@ -162,7 +164,9 @@ describe('signing keys', () => {
   it('creates ECC_NIST_P256 SIGN_VERIFY and SYMMETRIC_DEFAULT ENCRYPT_DECRYPT keys and nothing else', async () => {
     await expect(kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }))).rejects.toBeInstanceOf(UnsupportedOperationException);
     await expect(kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'KEY_AGREEMENT' }))).rejects.toBeInstanceOf(UnsupportedOperationException);
-    await expect(kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'ENCRYPT_DECRYPT' }))).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'ENCRYPT_DECRYPT' }))).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
     await expect(kms.send(new CreateKeyCommand({ KeyUsage: 'SIGN_VERIFY' }))).rejects.toMatchObject({ name: 'ValidationException' });
     await expect(kms.send(new CreateKeyCommand({ KeySpec: 'NOT_A_SPEC' as 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }))).rejects.toMatchObject({
       name: 'ValidationException',
@@ -309,7 +313,9 @@ describe('key lifecycle and tags', () => {
     const file = JSON.parse(await readFile(join(dir, 'main', 'keys', `${KeyMetadata!.KeyId}.json`), 'utf8')) as { rotationPeriodInDays?: number };
     expect(file.rotationPeriodInDays).toBe(365);
     await expect(kms.send(new EnableKeyRotationCommand({ KeyId: signingKey }))).rejects.toBeInstanceOf(UnsupportedOperationException);
-    await expect(kms.send(new EnableKeyRotationCommand({ KeyId: KeyMetadata!.KeyId, RotationPeriodInDays: 30 }))).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(kms.send(new EnableKeyRotationCommand({ KeyId: KeyMetadata!.KeyId, RotationPeriodInDays: 30 }))).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
   });
 });
 
@@ -341,7 +347,9 @@ describe('persistence and concurrency', () => {
       await client.send(new CreateAliasCommand({ AliasName: 'alias/test/persisted', TargetKeyId: keyId }));
       await client.send(new CreateAliasCommand({ AliasName: 'alias/test/data', TargetKeyId: symmetric!.KeyId }));
       await client.send(new ScheduleKeyDeletionCommand({ KeyId: doomed, PendingWindowInDays: 7 }));
-      const { CiphertextBlob } = await client.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: 'alias/test/data', KeySpec: 'AES_256', EncryptionContext: context }));
+      const { CiphertextBlob } = await client.send(
+        new GenerateDataKeyWithoutPlaintextCommand({ KeyId: 'alias/test/data', KeySpec: 'AES_256', EncryptionContext: context }),
+      );
       const { Plaintext } = await client.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: context }));
       const publicKey = (await publicKeyOf(client, keyId)).export({ format: 'der', type: 'spki' });
       return { keyId, doomed, symmetricId: symmetric!.KeyId!, ciphertext: CiphertextBlob!, dataKey: Buffer.from(Plaintext!), publicKey };
@@ -353,7 +361,9 @@ describe('persistence and concurrency', () => {
       signature: (await rawSign(client, 'alias/test/persisted', Buffer.from('after restart'))).Signature!,
       legacySignature: (await rawSign(client, legacyId, Buffer.from('legacy'))).Signature!,
       legacy: (await client.send(new DescribeKeyCommand({ KeyId: legacyId }))).KeyMetadata,
-      dataKey: Buffer.from((await client.send(new DecryptCommand({ CiphertextBlob: made.ciphertext, EncryptionContext: context, KeyId: 'alias/test/data' }))).Plaintext!),
+      dataKey: Buffer.from(
+        (await client.send(new DecryptCommand({ CiphertextBlob: made.ciphertext, EncryptionContext: context, KeyId: 'alias/test/data' }))).Plaintext!,
+      ),
       tags: (await client.send(new ListResourceTagsCommand({ KeyId: made.keyId }))).Tags,
       doomed: (await client.send(new DescribeKeyCommand({ KeyId: made.doomed }))).KeyMetadata,
       symmetric: (await client.send(new DescribeKeyCommand({ KeyId: 'alias/test/data' }))).KeyMetadata,

@@ -259,7 +259,8 @@ describe('hs256 secrets', () => {
     client.destroy();
   });
 
-  it(`refreshes the unwrapped secret in the background from ${SECRET_REFRESH_SECONDS} s on, so no attestation waits for KMS once a tenant is loaded`, async () => {
+  const refreshes = `refreshes the unwrapped secret in the background from ${SECRET_REFRESH_SECONDS} s on`;
+  it(`${refreshes}, so no attestation waits for KMS once a tenant is loaded`, async () => {
     // Prepare
     const { client, commands, hold } = gatedClient();
     const registry = new MemoryTenantKeyStore();

@@ -1,7 +1,6 @@
 /**
- * The local cloud's stand-ins as an attacker on the same machine meets them (issue 13 items 3, 4
- * and the SigV4 part of 8): the gateway answers malformed paths 400 before authenticating, as API
- * Gateway does, and accepts every spec-valid signature; the KMS and S3 stand-ins verify SigV4 against
+ * The local cloud's stand-ins as an attacker on the same machine meets them: the gateway answers
+ * malformed paths 400 before authenticating, as API Gateway does, and accepts every spec-valid signature; the KMS and S3 stand-ins verify SigV4 against
  * a secret drawn per process, so the well-known S3RVER secret neither unwraps a token secret (no
  * forged token) nor plants a pending upload's bytes; every stand-in listens on 127.0.0.1 on a port
  * of the system's choosing. What remains (dynalite checks no signature) is in README "The local cloud".

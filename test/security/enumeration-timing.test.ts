@@ -66,7 +66,9 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'attestor-enumeration-'));
   clock = new ManualClock(Math.floor(Date.now() / 1000));
   cloud = await startLocalCloud({ dataDir, port: 0, clock });
-  for (const client of [cloud.services.clients.dynamodb(), cloud.services.clients.kms()] as Array<Pick<ReturnType<typeof cloud.services.clients.kms>, 'middlewareStack'>>) {
+  for (const client of [cloud.services.clients.dynamodb(), cloud.services.clients.kms()] as Array<
+    Pick<ReturnType<typeof cloud.services.clients.kms>, 'middlewareStack'>
+  >) {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         if (!recording) return next(args);
@@ -87,7 +89,11 @@ beforeAll(async () => {
   // A tenant other than the default one (the stand-in of unknown ids), with a registered app.
   const created = await signedAdminFetch(cloud, 'POST', '/v1/admin/tenants', { tenantId: 'acme' });
   const { credential } = (await created.json()) as { credential: { accessKeyId: string; secretAccessKey: string } };
-  await registerBuildForTest({ ...cloud, adminCredentials: { ...cloud.adminCredentials, ...credential } } as LocalCloud, { appId: ACME_APP, version: '1.0.0', bytes: build });
+  await registerBuildForTest({ ...cloud, adminCredentials: { ...cloud.adminCredentials, ...credential } } as LocalCloud, {
+    appId: ACME_APP,
+    version: '1.0.0',
+    bytes: build,
+  });
 }, 60_000);
 
 afterAll(async () => {

@@ -44,7 +44,8 @@ beforeAll(async () => {
           ? { secretAccessKey: VERIFIER_CREDENTIAL.secretAccessKey, authorize: ({ operation }) => !(decryptRevoked && operation === 'Decrypt') }
           : undefined,
   });
-  const client = (credentials: { accessKeyId: string; secretAccessKey: string }) => new KMSClient({ endpoint: server.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+  const client = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+    new KMSClient({ endpoint: server.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
   admin = client(LOCAL_SERVICE_CREDENTIAL);
   verifierKms = client(VERIFIER_CREDENTIAL);
   await ensureDecoyKey(admin, 'alias/attestor/decoy');
@@ -69,9 +70,23 @@ async function tenantWithWarmVerifier(tenantId: string) {
   await service.ensureSigningKey(tenantId);
   const signing = await service.signingKey(tenantId);
   if (signing.format !== 'hs256') throw new Error('expected an hs256 tenant');
-  const verifier = new AttestationVerifier({ keys: new KmsTenantKeys(verifierKms, registry, { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: PREFIX, clock }), tenantId, issuer: 'attestor', clock });
+  const verifier = new AttestationVerifier({
+    keys: new KmsTenantKeys(verifierKms, registry, { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: PREFIX, clock }),
+    tenantId,
+    issuer: 'attestor',
+    clock,
+  });
   const mint = () =>
-    hs256Token(signing.secret, { iss: 'attestor', sub: 'com.example.app', iat: clock.now, exp: clock.now + 300, jti: randomBytes(16).toString('base64url'), ver: '1', did: 'd', cnf: { jkt: 'd' } });
+    hs256Token(signing.secret, {
+      iss: 'attestor',
+      sub: 'com.example.app',
+      iat: clock.now,
+      exp: clock.now + 300,
+      jti: randomBytes(16).toString('base64url'),
+      ver: '1',
+      did: 'd',
+      cnf: { jkt: 'd' },
+    });
   const outcome = async () => {
     const result = await verifier.verify(mint()).then(
       () => 'accepted',

@@ -302,8 +302,9 @@ describe('no enumeration', () => {
     // Prepare: esco signs es256; its app and unknown ids of the same length, with a package that measures wrong for both.
     const known = await Promise.all(Array.from({ length: 40 }, () => tokenOf(ES_APP, tampered)));
     const unknown = await Promise.all(Array.from({ length: 40 }, (_, i) => tokenOf(`com.example.y${String(i).padStart(4, '0')}`, tampered)));
-    const training = [...known.slice(0, 20).map((token) => ({ token, label: 'pass' as const })), ...unknown.slice(0, 20).map((token) => ({ token, label: 'decoy' as const }))];
-    const test = [...known.slice(20).map((token) => ({ token, label: 'pass' as const })), ...unknown.slice(20).map((token) => ({ token, label: 'decoy' as const }))];
+    const labelled = (tokens: string[], label: Label) => tokens.map((token) => ({ token, label }));
+    const training = [...labelled(known.slice(0, 20), 'pass'), ...labelled(unknown.slice(0, 20), 'decoy')];
+    const test = [...labelled(known.slice(20), 'pass'), ...labelled(unknown.slice(20), 'decoy')];
 
     // Act
     const score = accuracy(structureClassifier(training), test);
@@ -319,8 +320,14 @@ describe('no enumeration', () => {
     // Prepare: acme's app and unknown ids of the same length, with a package that measures wrong for both.
     const known = await Promise.all(Array.from({ length: 40 }, () => tokenOf(ACME_APP, tampered)));
     const unknown = await Promise.all(Array.from({ length: 40 }, (_, i) => tokenOf(`com.example.x${String(i).padStart(4, '0')}`, tampered)));
-    const training = [...known.slice(0, 20).map((token) => ({ token, label: 'pass' as const })), ...unknown.slice(0, 20).map((token) => ({ token, label: 'decoy' as const }))];
-    const test = [...known.slice(20).map((token) => ({ token, label: 'pass' as const })), ...unknown.slice(20).map((token) => ({ token, label: 'decoy' as const }))];
+    const training = [
+      ...known.slice(0, 20).map((token) => ({ token, label: 'pass' as const })),
+      ...unknown.slice(0, 20).map((token) => ({ token, label: 'decoy' as const })),
+    ];
+    const test = [
+      ...known.slice(20).map((token) => ({ token, label: 'pass' as const })),
+      ...unknown.slice(20).map((token) => ({ token, label: 'decoy' as const })),
+    ];
 
     // Act
     const score = accuracy(structureClassifier(training), test);

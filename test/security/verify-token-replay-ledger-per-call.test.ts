@@ -24,7 +24,11 @@ const jwks = { keys: [publicJwk(tenant)] };
 const URL_OF_API = 'https://api.example.com/orders';
 
 function tokenFor(jkt: string, extra: Record<string, unknown> = {}): string {
-  return forge({ alg: 'ES256', typ: 'JWT', kid: tenant.kid }, claimsAt(clock.now, { aud: TENANT, jti: randomBytes(16).toString('base64url'), did: jkt, cnf: { jkt }, ...extra }), es256(tenant.privateKey));
+  return forge(
+    { alg: 'ES256', typ: 'JWT', kid: tenant.kid },
+    claimsAt(clock.now, { aud: TENANT, jti: randomBytes(16).toString('base64url'), did: jkt, cnf: { jkt }, ...extra }),
+    es256(tenant.privateKey),
+  );
 }
 
 async function outcome(promise: Promise<unknown>): Promise<string> {

@@ -70,7 +70,8 @@ export const AWS_FAULTS: Readonly<Record<Dependency, Readonly<Record<string, Fau
       headers: { ...JSON_10, 'x-amzn-errortype': 'ProvisionedThroughputExceededException' },
       body: JSON.stringify({
         __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
-        message: 'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
+        message:
+          'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
       }),
     },
     throttledOnDemand: {

@@ -17,7 +17,10 @@ export async function tenantSecretSet(
   const res = await signedAdminFetch(cloud, 'GET', '/v1/admin/keys/secrets', undefined, as);
   if (res.status !== 200) throw new Error(`secrets: ${res.status} ${await res.text()}`);
   const { keys } = (await res.json()) as { keys: WrappedTokenSecret[] };
-  const credentials = { accessKeyId: as.accessKeyId ?? cloud.adminCredentials.accessKeyId, secretAccessKey: as.secretAccessKey ?? cloud.adminCredentials.secretAccessKey };
+  const credentials = {
+    accessKeyId: as.accessKeyId ?? cloud.adminCredentials.accessKeyId,
+    secretAccessKey: as.secretAccessKey ?? cloud.adminCredentials.secretAccessKey,
+  };
   return unwrapSecrets(keys, { credentials, region: cloud.adminCredentials.region, endpoint: cloud.endpoints.kms });
 }
 

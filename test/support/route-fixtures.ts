@@ -84,7 +84,10 @@ export function routeFixtures(world: FixtureWorld): Readonly<Record<string, Rout
     'GET /v1/admin/apps': fixed(admin('GET', '/v1/admin/apps'), 200),
     'POST /v1/admin/apps': { prepare: async () => admin('POST', '/v1/admin/apps', { appId: fresh('com.example.new') }), ok: 201 },
     'DELETE /v1/admin/apps/{appId}': { prepare: async () => admin('DELETE', `/v1/admin/apps/${await newApp()}`), ok: 200 },
-    'POST /v1/admin/apps/{appId}/uploads': { prepare: async () => admin('POST', `/v1/admin/apps/${appId}/uploads`, { version: fresh('8.'), size: 2048 }), ok: 201 },
+    'POST /v1/admin/apps/{appId}/uploads': {
+      prepare: async () => admin('POST', `/v1/admin/apps/${appId}/uploads`, { version: fresh('8.'), size: 2048 }),
+      ok: 201,
+    },
     'GET /v1/admin/uploads/{uploadId}': { prepare: async () => admin('GET', `/v1/admin/uploads/${await newUpload()}`), ok: 200 },
     // A single-PUT upload has no parts to complete: the route answers its 409, after reading the upload.
     'POST /v1/admin/uploads/{uploadId}/complete': {

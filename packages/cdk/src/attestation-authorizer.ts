@@ -211,9 +211,15 @@ class RemoteKeySource extends AttestationKeySource {
   bind(role: iam.IRole, tenantId: string): KeySourceBinding {
     const { stageArn } = this.options;
     role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'FetchAttestorKeys', actions: ['execute-api:Invoke'], resources: VERIFIER_KEY_PATHS.map((path) => `${stageArn}/GET${path}`) }),
+      new iam.PolicyStatement({
+        sid: 'FetchAttestorKeys',
+        actions: ['execute-api:Invoke'],
+        resources: VERIFIER_KEY_PATHS.map((path) => `${stageArn}/GET${path}`),
+      }),
     );
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'UnwrapTenantSecrets', actions: ['kms:Decrypt'], resources: [this.kmsKeys], conditions: unwrapsOnly(tenantId) }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'UnwrapTenantSecrets', actions: ['kms:Decrypt'], resources: [this.kmsKeys], conditions: unwrapsOnly(tenantId) }),
+    );
     return { keySource: { kind: 'remote', apiUrl: this.options.apiUrl } };
   }
 }

@@ -114,7 +114,12 @@ export class AttestorApi extends Construct {
 
   /** The execute-api ARN of the deployed stage (`arn:aws:execute-api:<region>:<account>:<api>/<stage>`): what a remote key source is given. */
   get stageArn(): string {
-    return Stack.of(this).formatArn({ service: 'execute-api', resource: this.restApi.restApiId, resourceName: STAGE_NAME, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    return Stack.of(this).formatArn({
+      service: 'execute-api',
+      resource: this.restApi.restApiId,
+      resourceName: STAGE_NAME,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
   }
 
   private methodOptions(route: Route): apigw.MethodOptions {

@@ -29,7 +29,13 @@ import {
   type AdminCommonConfig,
   type TenantKeyPolicyRoles,
 } from '@attestor/contracts/config';
-import { AttestationAuthorizer, AttestationKeySource, DEFAULT_TENANT_KEY_ALIAS_PREFIX, TENANT_KEYS_PARTITION_PREFIX, type AttestationAuthorizerProps } from './attestation-authorizer';
+import {
+  AttestationAuthorizer,
+  AttestationKeySource,
+  DEFAULT_TENANT_KEY_ALIAS_PREFIX,
+  TENANT_KEYS_PARTITION_PREFIX,
+  type AttestationAuthorizerProps,
+} from './attestation-authorizer';
 import { AttestorApi } from './attestor-api';
 import { AttestorWebAcl } from './attestor-waf';
 import { OperatorAlarms } from './operator-alarms';
@@ -303,8 +309,16 @@ export class AttestorStack extends Stack {
       handlers: mapValues(functions, (f): lambda.IFunction => f.fn),
       authorizer: this.authorizer.authorizer,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
-      ...(props.throttlingRateLimit !== undefined ? { throttlingRateLimit: props.throttlingRateLimit } : peakRate !== undefined ? { throttlingRateLimit: peakRate } : {}),
-      ...(props.throttlingBurstLimit !== undefined ? { throttlingBurstLimit: props.throttlingBurstLimit } : peakRate !== undefined ? { throttlingBurstLimit: peakRate } : {}),
+      ...(props.throttlingRateLimit !== undefined
+        ? { throttlingRateLimit: props.throttlingRateLimit }
+        : peakRate !== undefined
+          ? { throttlingRateLimit: peakRate }
+          : {}),
+      ...(props.throttlingBurstLimit !== undefined
+        ? { throttlingBurstLimit: props.throttlingBurstLimit }
+        : peakRate !== undefined
+          ? { throttlingBurstLimit: peakRate }
+          : {}),
       ...(props.tracingEnabled !== undefined ? { tracingEnabled: props.tracingEnabled } : {}),
     });
 
@@ -318,10 +332,19 @@ export class AttestorStack extends Stack {
 
     acknowledgeAttestorStack(this);
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url, description: 'Base URL of the Attestor API (stage included): the SDK endpoint and the CLI --endpoint' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.api.restApi.url,
+      description: 'Base URL of the Attestor API (stage included): the SDK endpoint and the CLI --endpoint',
+    });
     new CfnOutput(this, 'JwksUrl', { value: this.api.jwksUrl, description: "The tenant's public signing keys (IAM-authorized GET)" });
-    new CfnOutput(this, 'JwksExecuteApiArn', { value: this.api.jwksExecuteApiArn, description: 'Grant execute-api:Invoke on this to a verifier that fetches the JWKS' });
-    new CfnOutput(this, 'ApiStageArn', { value: this.api.stageArn, description: 'stageArn of AttestationKeySource.remote: its JWKS and wrapped-secrets routes live under it' });
+    new CfnOutput(this, 'JwksExecuteApiArn', {
+      value: this.api.jwksExecuteApiArn,
+      description: 'Grant execute-api:Invoke on this to a verifier that fetches the JWKS',
+    });
+    new CfnOutput(this, 'ApiStageArn', {
+      value: this.api.stageArn,
+      description: 'stageArn of AttestationKeySource.remote: its JWKS and wrapped-secrets routes live under it',
+    });
     new CfnOutput(this, 'BuildsBucketName', { value: this.buildsBucket.bucketName });
     new CfnOutput(this, 'DecoyKeyArn', { value: this.decoyKey.keyArn });
     new CfnOutput(this, 'NoncesTableName', { value: this.tables.nonces.tableName });
@@ -495,9 +518,24 @@ export class AttestorStack extends Stack {
     // attest: consumes nonces, reads an app's partition (app, registrations, policy, devices) and the
     // tenant's key records, records its verdict, unwraps hs256 secrets and signs es256 tokens.
     allow(attest.role, { sid: 'ConsumeNonces', actions: ['dynamodb:DeleteItem'], resources: [noncesArn] });
-    allow(attest.role, { sid: 'ReadAppPartitions', actions: ['dynamodb:Query'], resources: [registryArn], conditions: leadingKeys(`${APP_PARTITION_PREFIX}*`) });
-    allow(attest.role, { sid: 'ListTenantKeys', actions: ['dynamodb:Query'], resources: [registryArn], conditions: leadingKeys(`${TENANT_KEYS_PARTITION_PREFIX}*`) });
-    allow(attest.role, { sid: 'RecordAttestations', actions: ['dynamodb:PutItem'], resources: [logArn], conditions: leadingKeys(ATTESTATION_LOG_PARTITION_PATTERN) });
+    allow(attest.role, {
+      sid: 'ReadAppPartitions',
+      actions: ['dynamodb:Query'],
+      resources: [registryArn],
+      conditions: leadingKeys(`${APP_PARTITION_PREFIX}*`),
+    });
+    allow(attest.role, {
+      sid: 'ListTenantKeys',
+      actions: ['dynamodb:Query'],
+      resources: [registryArn],
+      conditions: leadingKeys(`${TENANT_KEYS_PARTITION_PREFIX}*`),
+    });
+    allow(attest.role, {
+      sid: 'RecordAttestations',
+      actions: ['dynamodb:PutItem'],
+      resources: [logArn],
+      conditions: leadingKeys(ATTESTATION_LOG_PARTITION_PATTERN),
+    });
     allow(attest.role, {
       sid: 'SignWithTenantKeys',
       actions: ['kms:Sign'],
@@ -528,7 +566,12 @@ export class AttestorStack extends Stack {
       resources: [registryArn],
       conditions: leadingKeys(...REGISTER_PARTITION_PREFIXES.map((p) => `${p}*`)),
     });
-    allow(register.role, { sid: 'RecordBuildRefusals', actions: ['dynamodb:PutItem'], resources: [logArn], conditions: leadingKeys(BUILD_LOG_PARTITION_PATTERN) });
+    allow(register.role, {
+      sid: 'RecordBuildRefusals',
+      actions: ['dynamodb:PutItem'],
+      resources: [logArn],
+      conditions: leadingKeys(BUILD_LOG_PARTITION_PATTERN),
+    });
     allow(register.role, { sid: 'ReadBuilds', actions: ['s3:GetObject'], resources: [buildObjectsArn] });
 
     // The admin functions: together they hold what the single admin function held; each only its
@@ -581,7 +624,12 @@ export class AttestorStack extends Stack {
       });
       // Public keys for the JWKS and for the kid of a key just created; DescribeKey resolves the
       // alias a racing container claimed first (see src/adapters/kms-tenant-keys.ts).
-      allow(role, { sid: 'ReadSigningKeys', actions: ['kms:GetPublicKey', 'kms:DescribeKey'], resources: [anyKeyArn], conditions: { StringEquals: p256Signing } });
+      allow(role, {
+        sid: 'ReadSigningKeys',
+        actions: ['kms:GetPublicKey', 'kms:DescribeKey'],
+        resources: [anyKeyArn],
+        conditions: { StringEquals: p256Signing },
+      });
       // hs256: each tenant's secrets key (created once, with yearly rotation of its material) and the
       // wrapped secrets made under it, which these roles never see in plaintext (NeverDecrypt below).
       allow(role, {
@@ -590,14 +638,24 @@ export class AttestorStack extends Stack {
         resources: ['*'],
         conditions: { ...tenantTagRequest, StringEquals: symmetric },
       });
-      allow(role, { sid: 'SetUpSecretsKeys', actions: ['kms:DescribeKey', 'kms:EnableKeyRotation'], resources: [anyKeyArn], conditions: { StringEquals: symmetric } });
+      allow(role, {
+        sid: 'SetUpSecretsKeys',
+        actions: ['kms:DescribeKey', 'kms:EnableKeyRotation'],
+        resources: [anyKeyArn],
+        conditions: { StringEquals: symmetric },
+      });
       allow(role, {
         sid: 'AliasSecretsKeys',
         actions: ['kms:CreateAlias'],
         resources: [anyKeyArn],
         conditions: { StringLike: { 'kms:AliasName': `${TENANT_KEY_ALIAS_PREFIX}*/secrets` }, StringEquals: symmetric },
       });
-      allow(role, { sid: 'WrapNewSecrets', actions: ['kms:GenerateDataKeyWithoutPlaintext'], resources: [anyKeyArn], conditions: { ...onSecretsKeys, ...secretContext } });
+      allow(role, {
+        sid: 'WrapNewSecrets',
+        actions: ['kms:GenerateDataKeyWithoutPlaintext'],
+        resources: [anyKeyArn],
+        conditions: { ...onSecretsKeys, ...secretContext },
+      });
       // ScheduleKeyDeletion (discarding a key that lost the first-key race) is granted by the new
       // key's own policy, which names the creating role: see nameTenantKeyPolicyRoles.
 
@@ -631,7 +689,12 @@ export class AttestorStack extends Stack {
     for (const name of ADMIN_LAMBDAS) {
       this.functions[name].role.addToPolicy(new iam.PolicyStatement({ sid: 'NeverSign', effect: iam.Effect.DENY, actions: ['kms:Sign'], resources: ['*'] }));
       this.functions[name].role.addToPolicy(
-        new iam.PolicyStatement({ sid: 'NeverUnwrap', effect: iam.Effect.DENY, actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom'], resources: ['*'] }),
+        new iam.PolicyStatement({
+          sid: 'NeverUnwrap',
+          effect: iam.Effect.DENY,
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom'],
+          resources: ['*'],
+        }),
       );
     }
 

@@ -51,7 +51,9 @@ export class AttestorWebAcl extends Construct {
       throw new Error(`AttestorWebAcl: rateLimitPer5Minutes must be a whole number from 10 (WAF's minimum) to 2000000000, got ${limit}`);
     }
     if (!Number.isInteger(maxBody) || maxBody < 1 || maxBody > MAX_BODY_BYTES) {
-      throw new Error(`AttestorWebAcl: maxBodyBytes must be a whole number from 1 to ${MAX_BODY_BYTES} (the body WAF inspects for API Gateway), got ${maxBody}`);
+      throw new Error(
+        `AttestorWebAcl: maxBodyBytes must be a whole number from 1 to ${MAX_BODY_BYTES} (the body WAF inspects for API Gateway), got ${maxBody}`,
+      );
     }
     if (props.rateLimitedPaths.length === 0) throw new Error('AttestorWebAcl: rateLimitedPaths must name at least one path');
 

@@ -76,7 +76,11 @@ export class ExampleApiStack extends Stack {
     // The few lines a customer adds: one authorizer, then methodOptions() on each protected method.
     const common = { keySource: props.keySource, issuer: props.issuer ?? 'attestor', tenantId: props.tenantId ?? 'default', logRetention };
     this.attestation = new AttestationAuthorizer(this, 'Attestation', common);
-    this.singleUseAttestation = new AttestationAuthorizer(this, 'SingleUseAttestation', { ...common, limitedUse: true, authorizerName: 'attestation-single-use' });
+    this.singleUseAttestation = new AttestationAuthorizer(this, 'SingleUseAttestation', {
+      ...common,
+      limitedUse: true,
+      authorizerName: 'attestation-single-use',
+    });
 
     const hello = this.restApi.root.addResource('hello');
     hello.addMethod('GET', backend, this.attestation.methodOptions());

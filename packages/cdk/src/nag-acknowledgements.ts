@@ -32,7 +32,8 @@ function acknowledgeSynchronousFunction(fn: ServiceFunction, invokedBy: string):
   ack(
     fn.fn,
     'Serverless-LambdaTracing',
-    'X-Ray is off to keep per-request cost at attestation volume down; every invocation logs JSON with its outcome and API Gateway records latency metrics. Tracing also needs xray:Put* on Resource "*".',
+    'X-Ray is off to keep per-request cost at attestation volume down; every invocation logs JSON with its outcome and API Gateway records latency ' +
+      'metrics. Tracing also needs xray:Put* on Resource "*".',
   );
 }
 
@@ -40,18 +41,21 @@ function acknowledgeRestApi(api: apigw.RestApi, stageTracing: boolean): void {
   ack(
     api,
     'AwsSolutions-APIG2',
-    'Every handler validates its body with a zod schema and answers 400 naming the offending field (PROTOCOL.md §2.1); a gateway model would duplicate those schemas, drift, and answer in a different error shape.',
+    'Every handler validates its body with a zod schema and answers 400 naming the offending field (PROTOCOL.md §2.1); a gateway model would duplicate ' +
+      'those schemas, drift, and answer in a different error shape.',
   );
   ack(
     api,
     'AwsSolutions-APIG6',
-    'Access logs (JSON, standard fields, no headers) record every request; execution logs are off because they would record request data, attestation tokens and SigV4 headers included.',
+    'Access logs (JSON, standard fields, no headers) record every request; execution logs are off because they would record request data, attestation ' +
+      'tokens and SigV4 headers included.',
   );
   if (!stageTracing) {
     ack(
       api,
       'Serverless-APIGWXrayEnabled',
-      'X-Ray tracing of the stage is opt-in (tracingEnabled): it is charged per trace, and access logs plus API Gateway metrics already give status and latency per request.',
+      'X-Ray tracing of the stage is opt-in (tracingEnabled): it is charged per trace, and access logs plus API Gateway metrics already give status ' +
+        'and latency per request.',
     );
   }
   const cloudWatchRole = api.node.tryFindChild('CloudWatchRole');
@@ -59,7 +63,8 @@ function acknowledgeRestApi(api: apigw.RestApi, stageTracing: boolean): void {
     ack(
       cloudWatchRole,
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-      'The account-level role API Gateway assumes to write access logs; AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it and API Gateway alone can assume the role.',
+      'The account-level role API Gateway assumes to write access logs; AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it and ' +
+        'API Gateway alone can assume the role.',
     );
   }
 }
@@ -70,14 +75,16 @@ function acknowledgeMethods(api: apigw.RestApi): void {
     ack(
       method,
       'AwsSolutions-COG4',
-      'Callers are app installations proving themselves with attestation tokens (REQUEST authorizer) or operators signing with SigV4 (AWS_IAM); there are no Cognito users to authorize.',
+      'Callers are app installations proving themselves with attestation tokens (REQUEST authorizer) or operators signing with SigV4 (AWS_IAM); there ' +
+        'are no Cognito users to authorize.',
     );
     const route = ROUTES.find((r) => r.method === method.httpMethod && r.path === method.resource.path);
     if (route?.auth === 'none') {
       ack(
         method,
         'AwsSolutions-APIG4',
-        `${route.method} ${route.path} is public in the route table (auth: 'none') by design: it is how an app without credentials obtains a nonce or a token; WAF rate-limits it per IP and caps its body.`,
+        `${route.method} ${route.path} is public in the route table (auth: 'none') by design: it is how an app without credentials obtains a nonce or ` +
+          `a token; WAF rate-limits it per IP and caps its body.`,
       );
     }
   }
@@ -90,7 +97,9 @@ export function acknowledgeAttestationAuthorizer(authorizer: AttestationAuthoriz
     ack(
       service.role,
       ANY_KMS_KEY,
-      'Tenant keys are created at run time, so no key ARN can be written down: kms:GetPublicKey on key/* is narrowed to keys with an alias under the tenant prefix (kms:ResourceAliases), and public keys are not secret; kms:Decrypt on key/* only under an encryption context naming its own tenant, with the tenant secrets alias.',
+      'Tenant keys are created at run time, so no key ARN can be written down: kms:GetPublicKey on key/* is narrowed to keys with an alias under the ' +
+        'tenant prefix (kms:ResourceAliases), and public keys are not secret; kms:Decrypt on key/* only under an encryption context naming its own ' +
+        'tenant, with the tenant secrets alias.',
     );
   }
   const remoteKeys = (authorizer.keySource as { kmsKeys?: unknown }).kmsKeys;
@@ -98,13 +107,15 @@ export function acknowledgeAttestationAuthorizer(authorizer: AttestationAuthoriz
     ack(
       service.role,
       `AwsSolutions-IAM5[Resource::${remoteKeys}]`,
-      "Tenant secrets keys are created at run time in the Attestor's account, so no key ARN can be written down: kms:Decrypt on its key/* is allowed only under an encryption context naming this authorizer's tenant.",
+      "Tenant secrets keys are created at run time in the Attestor's account, so no key ARN can be written down: kms:Decrypt on its key/* is allowed " +
+        "only under an encryption context naming this authorizer's tenant.",
     );
   } else if (authorizer.keySourceKind === 'remote') {
     ack(
       service.role,
       ANY_KMS_KEY,
-      "Tenant secrets keys are created at run time in the Attestor's account, so no key ARN can be written down: kms:Decrypt on its key/* is allowed only under an encryption context naming this authorizer's tenant.",
+      "Tenant secrets keys are created at run time in the Attestor's account, so no key ARN can be written down: kms:Decrypt on its key/* is allowed " +
+        "only under an encryption context naming this authorizer's tenant.",
     );
   }
   if (authorizer.tokenLedger) {
@@ -121,26 +132,34 @@ export function acknowledgeAttestorStack(stack: AttestorStack): void {
   const buildsBucketId = stack.getLogicalId(stack.buildsBucket.node.defaultChild as s3.CfnBucket);
   const buildObjects = `AwsSolutions-IAM5[Resource::<${buildsBucketId}.Arn>/builds/*]`;
 
-  ack(stack.tables.nonces, 'AwsSolutions-DDB3', 'Nonces live for 60 seconds and expire by TTL; losing them costs only the challenges in flight, so there is nothing to recover.');
+  ack(
+    stack.tables.nonces,
+    'AwsSolutions-DDB3',
+    'Nonces live for 60 seconds and expire by TTL; losing them costs only the challenges in flight, so there is nothing to recover.',
+  );
   ack(
     stack.tables.attestationLog,
     'AwsSolutions-DDB3',
-    'The attestation log is operator telemetry kept 30 days by TTL and retained on stack deletion; verdicts never depend on it, and point-in-time recovery would roughly double its storage cost at attestation volume.',
+    'The attestation log is operator telemetry kept 30 days by TTL and retained on stack deletion; verdicts never depend on it, and point-in-time ' +
+      'recovery would roughly double its storage cost at attestation volume.',
   );
   ack(
     stack.buildsBucket,
     'AwsSolutions-S1',
-    'Objects arrive only through presigned URLs the admin API issues per upload and logs; the register function logs every object it reads. Object-level audit, if wanted, is CloudTrail S3 data events.',
+    'Objects arrive only through presigned URLs the admin API issues per upload and logs; the register function logs every object it reads. ' +
+      'Object-level audit, if wanted, is CloudTrail S3 data events.',
   );
   ack(
     stack.registerFailures,
     'AwsSolutions-SQS3',
-    "This queue is itself the register function's on-failure destination (a dead-letter queue for S3 events); nothing consumes it automatically, so it needs no dead-letter queue of its own.",
+    "This queue is itself the register function's on-failure destination (a dead-letter queue for S3 events); nothing consumes it automatically, so it " +
+      "needs no dead-letter queue of its own.",
   );
   ack(
     stack.registerFailures,
     'Serverless-SQSRedrivePolicy',
-    "This queue is itself the register function's on-failure destination; messages are inspected by an operator and kept 14 days, so there is no consumer whose failures would need redriving.",
+    "This queue is itself the register function's on-failure destination; messages are inspected by an operator and kept 14 days, so there is no " +
+      "consumer whose failures would need redriving.",
   );
 
   for (const fn of [challenge, attest, demoHello]) acknowledgeSynchronousFunction(fn, 'API Gateway (Lambda proxy integration)');
@@ -148,12 +167,14 @@ export function acknowledgeAttestorStack(stack: AttestorStack): void {
   ack(
     register.fn,
     'Serverless-LambdaDLQ',
-    'S3 invokes it asynchronously and Lambda sends events it gave up on to an on-failure destination (the RegisterFailures queue, with the error), which records more than a dead-letter queue would.',
+    'S3 invokes it asynchronously and Lambda sends events it gave up on to an on-failure destination (the RegisterFailures queue, with the error), ' +
+      'which records more than a dead-letter queue would.',
   );
   ack(
     register.fn,
     'Serverless-LambdaTracing',
-    'Hashing a build is one S3 GetObject stream and a few DynamoDB writes, each logged; X-Ray would add cost without showing more, and would need xray:Put* on Resource "*".',
+    'Hashing a build is one S3 GetObject stream and a few DynamoDB writes, each logged; X-Ray would add cost without showing more, and would need ' +
+      'xray:Put* on Resource "*".',
   );
 
   // The revocation function runs on a daily schedule tick that carries no data: a lost or failed run is
@@ -181,24 +202,40 @@ export function acknowledgeAttestorStack(stack: AttestorStack): void {
   ack(
     attest.role,
     ANY_KMS_KEY,
-    'Tenant keys are created at run time, so no key ARN can be written down: kms:Sign on key/* is narrowed to keys with an alias under the tenant prefix (kms:ResourceAliases) and to ECDSA_SHA_256; new keys also name this role in their key policy.',
+    'Tenant keys are created at run time, so no key ARN can be written down: kms:Sign on key/* is narrowed to keys with an alias under the tenant ' +
+      'prefix (kms:ResourceAliases) and to ECDSA_SHA_256; new keys also name this role in their key policy.',
   );
   for (const name of KEY_CREATING_LAMBDAS) {
     const { role } = stack.functions[name];
     ack(
       role,
       ANY_KMS_KEY,
-      'Tenant keys are created at run time: TagResource must cover every key (CreateKey tags are authorized on the new key) and is narrowed to the attestor tag keys; CreateAlias, GetPublicKey and DescribeKey are narrowed to P-256 signing keys and tenant alias names; the decoy key is denied.',
+      'Tenant keys are created at run time: TagResource must cover every key (CreateKey tags are authorized on the new key) and is narrowed to the ' +
+        'attestor tag keys; CreateAlias, GetPublicKey and DescribeKey are narrowed to P-256 signing keys and tenant alias names; the decoy key is ' +
+        'denied.',
     );
-    ack(role, 'AwsSolutions-IAM5[Resource::*]', 'kms:CreateKey has no resource to name; it is narrowed by the required attestor:tenant request tag, the allowed tag keys, and the key spec and usage (P-256 signing keys only).');
+    ack(
+      role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'kms:CreateKey has no resource to name; it is narrowed by the required attestor:tenant request tag, the allowed tag keys, and the key spec and ' +
+        'usage (P-256 signing keys only).',
+    );
     ack(
       role,
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:alias/attestor/tenant/*]',
       'Aliases name tenant keys created at run time (alias/attestor/tenant/<tenant>/...); only names under that prefix may be created.',
     );
   }
-  ack(adminUploads.role, buildObjects, 'Presigned upload URLs for builds/<appId>/<version>/<uploadId>, one per upload, so the object key is known only at run time.');
-  ack(register.role, buildObjects, 'Reads whichever build was just uploaded under builds/<appId>/<version>/<uploadId>, as named by the S3 event; the key is known only at run time.');
+  ack(
+    adminUploads.role,
+    buildObjects,
+    'Presigned upload URLs for builds/<appId>/<version>/<uploadId>, one per upload, so the object key is known only at run time.',
+  );
+  ack(
+    register.role,
+    buildObjects,
+    'Reads whichever build was just uploaded under builds/<appId>/<version>/<uploadId>, as named by the S3 event; the key is known only at run time.',
+  );
 
   acknowledgeRestApi(stack.api.restApi, hasTracing(stack.api.restApi));
   acknowledgeMethods(stack.api.restApi);
@@ -206,7 +243,8 @@ export function acknowledgeAttestorStack(stack: AttestorStack): void {
     ack(
       stack.api.restApi.deploymentStage,
       'AwsSolutions-APIG3',
-      'The deployer turned the WAF web ACL off (webAcl: false); stage throttling still bounds the request rate and the handlers still refuse bodies over 16384 bytes.',
+      'The deployer turned the WAF web ACL off (webAcl: false); stage throttling still bounds the request rate and the handlers still refuse bodies ' +
+        'over 16384 bytes.',
     );
   }
 
@@ -217,7 +255,8 @@ export function acknowledgeAttestorStack(stack: AttestorStack): void {
     ack(
       notificationsHandler,
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      'CDK-provided handler that configures the bucket notification at deploy time; besides writing its logs it may only s3:PutBucketNotification on the builds bucket.',
+      'CDK-provided handler that configures the bucket notification at deploy time; besides writing its logs it may only s3:PutBucketNotification on ' +
+        'the builds bucket.',
     );
   }
 }
@@ -229,7 +268,8 @@ export function acknowledgeExampleApiStack(stack: ExampleApiStack): void {
   ack(
     stack.restApi.deploymentStage,
     'AwsSolutions-APIG3',
-    'The example has no public routes: every method is behind the attestation authorizer, and requests without a token are refused by API Gateway before any Lambda runs. A WAF web ACL (about $5 a month plus per request) is left to the customer.',
+    'The example has no public routes: every method is behind the attestation authorizer, and requests without a token are refused by API Gateway ' +
+      'before any Lambda runs. A WAF web ACL (about $5 a month plus per request) is left to the customer.',
   );
 }
 

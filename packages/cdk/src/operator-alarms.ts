@@ -1,6 +1,6 @@
 /**
  * Where the stack tells its operators that something needs them: one SNS topic, and the alarms that
- * publish to it. Small on purpose, so that later alarms (a dashboard's, issue 14) reuse the topic:
+ * publish to it. Small on purpose, so that later alarms (a dashboard's) reuse the topic:
  * `alarms.notify(alarm)` or `alarms.queueNotEmpty(...)`. Subscribe an address with
  * `aws sns subscribe --topic-arn <OperatorAlarmsTopicArn> --protocol email --notification-endpoint ...`
  * (docs/DEPLOY.md), or pass `topic` to send to one that already exists.

@@ -435,7 +435,8 @@ function serviceHint(code: string, message: string): string {
   }
   if (code === 'forbidden') {
     if (/operator/.test(message)) return ': run it with the operator credential (without --tenant or --credentials)';
-    if (/no access to any tenant|maps to no tenant/.test(message)) return ': an operator must give this principal a tenant (`attestor tenants create ID --principal ARN`)';
+    if (/no access to any tenant|maps to no tenant/.test(message))
+      return ': an operator must give this principal a tenant (`attestor tenants create ID --principal ARN`)';
   }
   if (code === 'conflict' && /belongs to another tenant/.test(message)) return ': app ids are global; choose another one';
   return '';

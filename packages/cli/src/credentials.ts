@@ -60,12 +60,16 @@ export function resolveCredentials(endpoint: URL, env: NodeJS.ProcessEnv, cwd: s
   if (choice.tenant !== undefined) {
     if (!local) {
       throw new CliError(
-        `--tenant works against the local service only: against AWS, use AWS credentials that belong to tenant ${choice.tenant} (AWS_PROFILE) or pass --credentials FILE`,
+        `--tenant works against the local service only: against AWS, use AWS credentials that belong to tenant ${choice.tenant} (AWS_PROFILE) or pass ` +
+          `--credentials FILE`,
       );
     }
     const path = tenantCredentialsPath(env, cwd, choice.tenant);
     if (!existsSync(path)) {
-      throw new CliError(`no saved credential for tenant ${choice.tenant} in ${dirname(path)}: create it with \`attestor tenants create ${choice.tenant}\` or pass --credentials FILE`);
+      throw new CliError(
+        `no saved credential for tenant ${choice.tenant} in ${dirname(path)}: create it with \`attestor tenants create ${choice.tenant}\` or pass ` +
+          `--credentials FILE`,
+      );
     }
     const file = readCredentialFile(path, `delete it and create the tenant's credential again`);
     return { credentials: file.credentials, region: file.region ?? LOCAL_REGION };
@@ -137,7 +141,8 @@ function awsDefaultChain(): () => Promise<SigningCredentials> {
       // The chain's messages list every source it tried over several lines; one line is enough to act on.
       const detail = oneLine((error as Error)?.message ?? '').slice(0, 200);
       throw new CliError(
-        `no usable AWS credentials${detail ? ` (${detail})` : ''}: configure them as for the AWS CLI (AWS_PROFILE, \`aws sso login\` or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)`,
+        `no usable AWS credentials${detail ? ` (${detail})` : ''}: ` +
+          'configure them as for the AWS CLI (AWS_PROFILE, `aws sso login` or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)',
       );
     }
   };

@@ -77,7 +77,10 @@ export async function putParts(options: PutPartsOptions): Promise<UploadedPart[]
           onProgress: (sent) => progress(part.partNumber, sent),
           ...(options.fetch ? { fetch: options.fetch } : {}),
         });
-        if (!etag) throw new CliError(`storage accepted part ${part.partNumber} without an ETag: the upload URL does not point at S3-compatible storage; check the service configuration`);
+        if (!etag)
+          throw new CliError(
+            `storage accepted part ${part.partNumber} without an ETag: the upload URL does not point at S3-compatible storage; check the service configuration`,
+          );
         return etag;
       } catch (error) {
         progress(part.partNumber, 0);
@@ -88,7 +91,9 @@ export async function putParts(options: PutPartsOptions): Promise<UploadedPart[]
   };
 
   try {
-    const results = await Promise.allSettled(Array.from({ length: concurrency }, () => worker().catch((error: unknown) => (stop.abort(), Promise.reject(error)))));
+    const results = await Promise.allSettled(
+      Array.from({ length: concurrency }, () => worker().catch((error: unknown) => (stop.abort(), Promise.reject(error)))),
+    );
     if (options.signal?.aborted) throw new InterruptedError();
     // The first real failure, not the interruptions it caused in the other workers.
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof InterruptedError));

@@ -46,7 +46,8 @@ export async function unwrapSecrets(wrapped: readonly WrappedTokenSecret[], acce
           const name = (error as Error)?.name ?? 'Error';
           throw new CliError(
             name === 'AccessDeniedException'
-              ? `KMS refused to unwrap secret ${w.kid} with your credentials: allow kms:Decrypt on ${w.keyId} with the tenant's encryption context (docs/DEPLOY.md)`
+              ? `KMS refused to unwrap secret ${w.kid} with your credentials: allow kms:Decrypt on ${w.keyId} with the tenant's encryption context ` +
+                `(docs/DEPLOY.md)`
               : `KMS could not unwrap secret ${w.kid} (${name}): retry, or check ${w.keyId}`,
           );
         }

@@ -105,7 +105,9 @@ export async function putRange(options: PutRangeOptions): Promise<string | undef
     if (typeof cause?.message === 'string' && /redirect/i.test(cause.message)) {
       throw new CliError(`upload to ${origin} was redirected: the service issued an upload URL for the wrong storage endpoint; check its configuration`);
     }
-    throw new TransferError(`upload to ${origin} failed${typeof cause?.code === 'string' ? ` (${cause.code})` : ''}: check your network and run the command again`);
+    throw new TransferError(
+      `upload to ${origin} failed${typeof cause?.code === 'string' ? ` (${cause.code})` : ''}: check your network and run the command again`,
+    );
   } finally {
     source.destroy();
   }
@@ -115,7 +117,10 @@ export async function putRange(options: PutRangeOptions): Promise<string | undef
     const code = text.match(/<Code>([^<]*)<\/Code>/)?.[1];
     const message = text.match(/<Message>([^<]*)<\/Message>/)?.[1];
     const detail = [code, message].filter(Boolean).join(': ') || `HTTP ${response.status}`;
-    const hint = code === 'AccessDenied' || code === 'SignatureDoesNotMatch' || response.status === 403 ? 'the upload URL may have expired; run the command again' : 'run the command again';
+    const hint =
+      code === 'AccessDenied' || code === 'SignatureDoesNotMatch' || response.status === 403
+        ? 'the upload URL may have expired; run the command again'
+        : 'run the command again';
     const line = `upload refused by storage (${response.status} ${oneLine(detail).slice(0, 200)}): ${hint}`;
     // Storage's own hiccups (500, 503 SlowDown, 408, 429) pass; a refusal (403, 400) would repeat.
     if (response.status >= 500 || response.status === 408 || response.status === 429) throw new TransferError(line, response.status);

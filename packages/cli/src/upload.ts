@@ -45,7 +45,11 @@ export interface WaitOptions {
 const sleepReal = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls the upload until the service settles it, backing off from 250 ms to 3 s. */
-export async function waitForSettled(client: AdminClient, uploadId: string, options: WaitOptions & { readonly signal?: AbortSignal } = {}): Promise<UploadState> {
+export async function waitForSettled(
+  client: AdminClient,
+  uploadId: string,
+  options: WaitOptions & { readonly signal?: AbortSignal } = {},
+): Promise<UploadState> {
   const timeoutMs = options.timeoutMs ?? 120_000;
   const sleep = options.sleep ?? sleepReal;
   const now = options.now ?? Date.now;
@@ -57,7 +61,8 @@ export async function waitForSettled(client: AdminClient, uploadId: string, opti
     const left = deadline - now();
     if (left <= 0) {
       throw new CliError(
-        `the service has not registered upload ${uploadId} after ${Math.round(timeoutMs / 1000)} s: check the service logs (the register function), then run the command again`,
+        `the service has not registered upload ${uploadId} after ${Math.round(timeoutMs / 1000)} s: check the service logs (the register function), ` +
+          `then run the command again`,
       );
     }
     if (options.signal?.aborted) throw new InterruptedError('interrupted while waiting; the upload may still be registered: see `attestor registrations list`');
@@ -111,7 +116,8 @@ export async function registerBuild(options: RegisterBuildOptions): Promise<Regi
   if (existing) {
     if (existing.sha256 === sha256 && existing.size === file.size) return { registration: existing, alreadyRegistered: true };
     throw new CliError(
-      `${options.appId} ${options.version} is already registered with a different build (sha256 ${existing.sha256.slice(0, 12)}…): give the new build a new version`,
+      `${options.appId} ${options.version} is already registered with a different build (sha256 ${existing.sha256.slice(0, 12)}…): give the new build ` +
+        `a new version`,
     );
   }
 
@@ -129,7 +135,13 @@ export async function registerBuild(options: RegisterBuildOptions): Promise<Regi
     ...(options.signal ? { signal: options.signal } : {}),
   };
   if (multipart) {
-    const parts = await putParts({ path: file.path, fileSize: file.size, parts: partTargets(multipart, file.size), ...transfer, ...(options.concurrency ? { concurrency: options.concurrency } : {}) });
+    const parts = await putParts({
+      path: file.path,
+      fileSize: file.size,
+      parts: partTargets(multipart, file.size),
+      ...transfer,
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    });
     await client.completeUpload(ticket.uploadId, parts);
   } else if (ticket.uploadUrl) {
     await putFile({ url: ticket.uploadUrl, file, ...transfer });
@@ -148,7 +160,8 @@ export async function registerBuild(options: RegisterBuildOptions): Promise<Regi
     // Storage or the register function saw other bytes than this file holds (or another upload of
     // this version won a race): the registration does not describe this build.
     throw new CliError(
-      `${options.appId} ${options.version} is registered with sha256 ${registration.sha256}, but ${file.path} has ${sha256}: check the file and \`attestor registrations list --app ${options.appId}\``,
+      `${options.appId} ${options.version} is registered with sha256 ${registration.sha256}, but ${file.path} has ${sha256}: check the file and ` +
+        `\`attestor registrations list --app ${options.appId}\``,
     );
   }
   return { registration, alreadyRegistered: registeredEarlier(registration, ticket, state) };
@@ -195,7 +208,9 @@ export function partTargets(multipart: NonNullable<UploadTicket['multipart']>, s
   const { partSize, parts } = multipart;
   const expected = Math.ceil(size / partSize);
   if (!(partSize > 0) || parts.length !== expected || parts.some((p, i) => p.partNumber !== i + 1 || typeof p.url !== 'string')) {
-    throw new CliError(`the service issued ${parts.length} upload parts of ${partSize} bytes for a ${size}-byte build: is --endpoint an Attestor service of this version?`);
+    throw new CliError(
+      `the service issued ${parts.length} upload parts of ${partSize} bytes for a ${size}-byte build: is --endpoint an Attestor service of this version?`,
+    );
   }
   return parts.map((p, i) => ({ partNumber: p.partNumber, url: p.url, start: i * partSize, size: Math.min(partSize, size - i * partSize) }));
 }

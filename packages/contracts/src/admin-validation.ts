@@ -41,7 +41,9 @@ const wholeNumber = (unit: string, min: number, max: number, minMessage = `must 
     z.maximum(max, { error: `must be at most ${max}${unit ? ` ${unit}` : ''}` }),
   );
 
-const note = z.optional(z.string({ error: typeError('a string') }).check(z.maxLength(MAX_NOTE_CHARS, { error: `must be at most ${MAX_NOTE_CHARS} characters` })));
+const note = z.optional(
+  z.string({ error: typeError('a string') }).check(z.maxLength(MAX_NOTE_CHARS, { error: `must be at most ${MAX_NOTE_CHARS} characters` })),
+);
 
 export const createTenantSchema = z.object(
   {

@@ -39,7 +39,12 @@ export const LAMBDAS: Readonly<Record<LambdaName, LambdaSpec>> = {
   register: { entry: 'register', description: 'Hashes uploaded builds into registrations', memoryMb: 256, timeoutSeconds: 900 },
   authorizer: { entry: 'authorizer', description: 'Admits requests that carry a valid attestation token', memoryMb: 256, timeoutSeconds: 5 },
   demoHello: { entry: 'demo-hello', description: 'Demo route behind the attestation authorizer', memoryMb: 128, timeoutSeconds: 5 },
-  adminCatalog: { entry: 'admin-catalog', description: 'Admin API: apps, registrations, policies, devices, attestation log', memoryMb: 256, timeoutSeconds: 15 },
+  adminCatalog: {
+    entry: 'admin-catalog',
+    description: 'Admin API: apps, registrations, policies, devices, attestation log',
+    memoryMb: 256,
+    timeoutSeconds: 15,
+  },
   adminKeys: { entry: 'admin-keys', description: 'Admin API: tenants, app creation, signing keys', memoryMb: 256, timeoutSeconds: 15 },
   adminUploads: { entry: 'admin-uploads', description: 'Admin API: build uploads', memoryMb: 256, timeoutSeconds: 15 },
   // No route: EventBridge runs it daily (PROTOCOL.md §5.6), and attest reads what it stored.

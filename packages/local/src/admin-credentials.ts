@@ -60,7 +60,12 @@ function readTenantCredentials(dataDir: string): AdminCredentials[] {
   if (!Array.isArray(list)) return [];
   return list.filter(
     (c): c is AdminCredentials =>
-      typeof c === 'object' && c !== null && typeof c.accessKeyId === 'string' && typeof c.secretAccessKey === 'string' && typeof c.region === 'string' && typeof c.tenantId === 'string',
+      typeof c === 'object' &&
+      c !== null &&
+      typeof c.accessKeyId === 'string' &&
+      typeof c.secretAccessKey === 'string' &&
+      typeof c.region === 'string' &&
+      typeof c.tenantId === 'string',
   );
 }
 

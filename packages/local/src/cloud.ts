@@ -260,7 +260,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     await ensureDecoyKey(services.clients.kms(), config.decoyKeyId);
     await services.tenantKeys().ensureSigningKey(config.defaultTenantId);
     await services.registry().putTenantIfAbsent({ tenantId: config.defaultTenantId, createdAt: services.clock.nowSeconds() });
-    await services.registry().putPrincipalIfAbsent({ principal: localPrincipal(adminCredentials.accessKeyId), tenantId: config.defaultTenantId, operator: true });
+    await services
+      .registry()
+      .putPrincipalIfAbsent({ principal: localPrincipal(adminCredentials.accessKeyId), tenantId: config.defaultTenantId, operator: true });
 
     const register = registerHandler(services.registration(), logger);
     const attempts = options.registerAttempts ?? 3;

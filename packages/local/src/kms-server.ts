@@ -22,4 +22,11 @@
  * performed, session tokens are not checked, and one server process owns a data directory at a
  * time (nothing locks it).
  */
-export { LOCAL_SERVICE_CREDENTIAL, startKmsServer, type KmsAuthorizationRequest, type KmsServer, type KmsServerOptions, type LocalKmsCredential } from './kms/server';
+export {
+  LOCAL_SERVICE_CREDENTIAL,
+  startKmsServer,
+  type KmsAuthorizationRequest,
+  type KmsServer,
+  type KmsServerOptions,
+  type LocalKmsCredential,
+} from './kms/server';

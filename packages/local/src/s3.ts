@@ -347,7 +347,14 @@ export async function startS3(options: {
       const delivery = (async () => notify(record))()
         .catch((error: unknown) => {
           process.stderr.write(
-            `${JSON.stringify({ level: 'error', event: 'local_s3_notification_failed', bucket: record.s3.bucket.name, objectKey: raw.s3.object.key, errorName: (error as Error)?.name, errorMessage: (error as Error)?.message })}\n`,
+            `${JSON.stringify({
+              level: 'error',
+              event: 'local_s3_notification_failed',
+              bucket: record.s3.bucket.name,
+              objectKey: raw.s3.object.key,
+              errorName: (error as Error)?.name,
+              errorMessage: (error as Error)?.message,
+            })}\n`,
           );
         })
         .finally(() => pending.delete(delivery));

@@ -46,7 +46,8 @@ export function proofTargetUri(url: string | URL): string {
  * Costs one SHA-256 and one ECDSA signature.
  * @example
  * ```ts
- * const proof = await createRequestProof(installKey, { method: 'POST', url: 'https://api.example.com/orders', token, nowSeconds: Math.floor(Date.now() / 1000) });
+ * const nowSeconds = Math.floor(Date.now() / 1000);
+ * const proof = await createRequestProof(installKey, { method: 'POST', url: 'https://api.example.com/orders', token, nowSeconds });
  * ```
  */
 export async function createRequestProof(key: InstallKey, request: ProofRequest): Promise<string> {

@@ -231,7 +231,13 @@ export async function verifyInstallProof(publicJwk: InstallPublicJwk, nonce: Uin
   // The service refuses the high-s twin of a valid proof, so this does too.
   if (!isLowS(proof)) return false;
   try {
-    const key = await subtle().importKey('jwk', { kty: publicJwk.kty, crv: publicJwk.crv, x: publicJwk.x, y: publicJwk.y }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    const key = await subtle().importKey(
+      'jwk',
+      { kty: publicJwk.kty, crv: publicJwk.crv, x: publicJwk.x, y: publicJwk.y },
+      { name: 'ECDSA', namedCurve: 'P-256' },
+      false,
+      ['verify'],
+    );
     return await subtle().verify({ name: 'ECDSA', hash: 'SHA-256' }, key, plain(proof), installProofMessage(nonce, measurement));
   } catch {
     return false;

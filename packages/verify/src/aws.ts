@@ -55,7 +55,13 @@ export function attestorSecrets(options: AttestorSecretsOptions): () => Promise<
     return {
       keys: secrets.map((s) => {
         const retires = retiresAt?.get(s.kid);
-        return { kty: 'oct' as const, kid: s.kid, alg: 'HS256' as const, k: s.key.export().toString('base64url'), ...(retires !== undefined ? { retiresAt: retires } : {}) };
+        return {
+          kty: 'oct' as const,
+          kid: s.kid,
+          alg: 'HS256' as const,
+          k: s.key.export().toString('base64url'),
+          ...(retires !== undefined ? { retiresAt: retires } : {}),
+        };
       }),
     };
   };

@@ -52,7 +52,10 @@ export interface JsonWebKeySet {
   readonly keys: readonly JsonWebKey[];
 }
 
-/** The JWKS could not be fetched or read. Verifiers keep the keys they had for at most 5 minutes after their last successful load, then deny until a fetch succeeds. */
+/**
+ * The JWKS could not be fetched or read. Verifiers keep the keys they had for at most 5 minutes after
+ * their last successful load, then deny until a fetch succeeds.
+ */
 export class JwksFetchError extends Error {
   override readonly name = 'JwksFetchError';
 }

@@ -81,7 +81,8 @@ export function attestorMiddleware(options: MiddlewareOptions): (req: IncomingMe
   const verifier = createVerifier(options);
   verifier.warm();
   const monitor = options.mode === 'monitor';
-  if (options.mode !== undefined && options.mode !== 'enforce' && !monitor) throw new TypeError(`mode must be 'enforce' or 'monitor', got ${String(options.mode)}`);
+  if (options.mode !== undefined && options.mode !== 'enforce' && !monitor)
+    throw new TypeError(`mode must be 'enforce' or 'monitor', got ${String(options.mode)}`);
   const tokenHeader = options.tokenHeader ?? TOKEN_HEADER_NAME;
   const bindingHeader = options.bindingHeader ?? 'Authorization';
   const proofHeader = options.proofHeader ?? PROOF_HEADER_NAME;
@@ -98,7 +99,8 @@ export function attestorMiddleware(options: MiddlewareOptions): (req: IncomingMe
       .then(
         (claims): VerificationOutcome => ({ result: 'valid', claims }),
         (error: unknown): VerificationOutcome => {
-          if (!(error instanceof TokenVerificationError)) return { result: 'invalid', code: 'verifier_error', message: 'attestation keys or replay store unavailable' };
+          if (!(error instanceof TokenVerificationError))
+            return { result: 'invalid', code: 'verifier_error', message: 'attestation keys or replay store unavailable' };
           if (error.code === 'missing') return { result: 'missing', code: 'missing' };
           return { result: 'invalid', code: error.code, message: error.message };
         },
@@ -109,7 +111,8 @@ export function attestorMiddleware(options: MiddlewareOptions): (req: IncomingMe
         if (outcome.result === 'valid') attested.attestation = outcome.claims;
         options.onResult?.(outcome, req);
         if (outcome.result === 'valid' || monitor) return next();
-        if (outcome.code === 'verifier_error') return reply(res, 503, { error: 'attestation_unavailable', message: 'attestation cannot be checked right now; retry shortly' });
+        if (outcome.code === 'verifier_error')
+          return reply(res, 503, { error: 'attestation_unavailable', message: 'attestation cannot be checked right now; retry shortly' });
         const message = outcome.result === 'missing' ? `the ${tokenHeader} header is required` : outcome.message;
         reply(res, 401, { error: 'attestation_failed', code: outcome.code, message });
       })

@@ -44,7 +44,8 @@ const MIN_SECRET_BYTES = 32;
  */
 export function parseSecretSet(set: unknown): TokenSecret[] {
   const list = (set as { keys?: unknown } | null)?.keys;
-  if (typeof set !== 'object' || set === null || !Array.isArray(list)) throw new SecretSetError('secrets must be a JSON object with a "keys" array (attestor keys secret --json)');
+  if (typeof set !== 'object' || set === null || !Array.isArray(list))
+    throw new SecretSetError('secrets must be a JSON object with a "keys" array (attestor keys secret --json)');
   const byKid = new Map<string, TokenSecret | null>();
   for (const entry of list as unknown[]) {
     const jwk = entry as Partial<SecretJwk> | null;
@@ -66,7 +67,8 @@ export function secretSetVerificationKeys(set: unknown): VerificationKeys {
   const retiresAt = new Map<string, number>();
   for (const entry of (set as { keys: unknown[] }).keys) {
     const jwk = entry as Partial<SecretJwk> | null;
-    if (typeof jwk?.kid === 'string' && kept.has(jwk.kid) && typeof jwk.retiresAt === 'number' && Number.isFinite(jwk.retiresAt)) retiresAt.set(jwk.kid, jwk.retiresAt);
+    if (typeof jwk?.kid === 'string' && kept.has(jwk.kid) && typeof jwk.retiresAt === 'number' && Number.isFinite(jwk.retiresAt))
+      retiresAt.set(jwk.kid, jwk.retiresAt);
   }
   return { publicKeys: new Map(), secrets, ...(retiresAt.size > 0 ? { retiresAt } : {}) };
 }

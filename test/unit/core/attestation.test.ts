@@ -149,7 +149,8 @@ describe('attest', () => {
       {
         name: 'unknown app whose version happens to be registered',
         reasons: ['app_unknown'],
-        arrange: (w) => w.registry.registrations.set(`${OTHER_APP}\0${VERSION}`, { ...w.registry.registrations.get(`${APP_ID}\0${VERSION}`)!, appId: OTHER_APP }),
+        arrange: (w) =>
+          w.registry.registrations.set(`${OTHER_APP}\0${VERSION}`, { ...w.registry.registrations.get(`${APP_ID}\0${VERSION}`)!, appId: OTHER_APP }),
         options: { appId: OTHER_APP },
       },
       { name: 'unknown version', reasons: ['version_unknown'], options: { appVersion: OTHER_VERSION } },
@@ -206,11 +207,15 @@ describe('attest', () => {
       expect(failing.verdict.reasons).toEqual(reasons);
       expectIndistinguishable(failing.token, passing.token);
       expect(failing.expiresAt - world.clock.now).toBe(TOKEN_TTL);
-      expect(() => verifyTokenWithKeys(failing.token, { publicKeys: new Map(), secrets: [world.keys.secretFor(TENANT)] }, { issuer: ISSUER, nowSeconds: world.clock.now })).toThrow(
-        expect.objectContaining({ code: 'bad_signature' }),
-      );
+      expect(() =>
+        verifyTokenWithKeys(failing.token, { publicKeys: new Map(), secrets: [world.keys.secretFor(TENANT)] }, { issuer: ISSUER, nowSeconds: world.clock.now }),
+      ).toThrow(expect.objectContaining({ code: 'bad_signature' }));
       // The decoy secret, which nobody outside the process has, is what MACed it.
-      const decoyClaims = verifyTokenWithKeys(failing.token, { publicKeys: new Map(), secrets: [{ kid: 'decoy', key: world.deps.decoySecret }] }, { issuer: ISSUER, nowSeconds: world.clock.now });
+      const decoyClaims = verifyTokenWithKeys(
+        failing.token,
+        { publicKeys: new Map(), secrets: [{ kid: 'decoy', key: world.deps.decoySecret }] },
+        { issuer: ISSUER, nowSeconds: world.clock.now },
+      );
       expect(decoyClaims.sub).toBe(request.appId);
     });
 
@@ -326,7 +331,13 @@ describe('attest', () => {
   it('a passing token does not verify with another tenant\'s secret', async () => {
     const world = makeWorld();
     const result = await attest(world.deps, await genuineRequest(world));
-    const error = thrown(() => verifyTokenWithKeys(result.token, { publicKeys: new Map(), secrets: [world.keys.secretFor('tenant-b')] }, { issuer: ISSUER, nowSeconds: world.clock.now }));
+    const error = thrown(() =>
+      verifyTokenWithKeys(
+        result.token,
+        { publicKeys: new Map(), secrets: [world.keys.secretFor('tenant-b')] },
+        { issuer: ISSUER, nowSeconds: world.clock.now },
+      ),
+    );
     expect(error).toBeInstanceOf(TokenVerificationError);
     expect(error).toMatchObject({ code: 'bad_signature' });
   });
@@ -356,7 +367,13 @@ describe('attest', () => {
       const world = makeWorld();
       world.keys.useFormat(TENANT, 'es256');
       const result = await attest(world.deps, await genuineRequest(world));
-      const error = thrown(() => verifyTokenWithKeys(result.token, { publicKeys: new Map([[world.keys.keyFor(TENANT).kid, world.keys.keyFor(TENANT).publicKey]]), secrets: [] }, { issuer: ISSUER, audience: 'tenant-b', nowSeconds: world.clock.now }));
+      const error = thrown(() =>
+        verifyTokenWithKeys(
+          result.token,
+          { publicKeys: new Map([[world.keys.keyFor(TENANT).kid, world.keys.keyFor(TENANT).publicKey]]), secrets: [] },
+          { issuer: ISSUER, audience: 'tenant-b', nowSeconds: world.clock.now },
+        ),
+      );
       expect(error).toMatchObject({ code: 'wrong_audience' });
     });
   });
@@ -370,7 +387,9 @@ describe('attest', () => {
       // Act
       const result = await attest(deps, await genuineRequest(world, { signals: { hooked: true } }));
       // Assess
-      expect(recorded).toEqual([expect.objectContaining({ tenantId: TENANT, appId: APP_ID, outcome: 'fail', reasons: ['device_hooked'], jti: result.verdict.jti })]);
+      expect(recorded).toEqual([
+        expect.objectContaining({ tenantId: TENANT, appId: APP_ID, outcome: 'fail', reasons: ['device_hooked'], jti: result.verdict.jti }),
+      ]);
       expect(JSON.stringify(recorded)).not.toContain(result.token.split('.')[2]);
     });
 

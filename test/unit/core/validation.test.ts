@@ -299,7 +299,7 @@ describe('attest request validation', () => {
   });
 
   describe('device texts', () => {
-    // What an attacker sent to rewrite an operator's terminal through `attestor log` (issue 13).
+    // What an attacker sent to rewrite an operator's terminal through `attestor log`.
     it.each([
       ['device.model', 'Pixel\u001b[2K\u001b[1A\u001b[32mpass'],
       ['device.model', '\u001b]52;c;cm0gLXJmIH4=\u0007'],

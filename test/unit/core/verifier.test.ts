@@ -34,7 +34,13 @@ class CountingKeySource implements VerificationKeySource {
 function setup(keySet: TestKey[] = [generateTestKey()], refreshIntervalSeconds?: number) {
   const clock = new ManualClock();
   const source = new CountingKeySource(keySet);
-  const verifier = new AttestationVerifier({ keys: source, tenantId: TENANT, issuer: ISSUER, clock, ...(refreshIntervalSeconds ? { refreshIntervalSeconds } : {}) });
+  const verifier = new AttestationVerifier({
+    keys: source,
+    tenantId: TENANT,
+    issuer: ISSUER,
+    clock,
+    ...(refreshIntervalSeconds ? { refreshIntervalSeconds } : {}),
+  });
   const token = (key: TestKey) => forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now, { aud: TENANT }), es256(key.privateKey));
   return { clock, source, verifier, token };
 }
@@ -71,8 +77,14 @@ describe('AttestationVerifier', () => {
     const newSecret = { kid: 'new', key: createSecretKey(randomBytes(32)) };
     let current = [oldSecret];
     let calls = 0;
-    const verifier = new AttestationVerifier({ keys: { keys: async () => (calls++, { publicKeys: new Map(), secrets: current }) }, tenantId: TENANT, issuer: ISSUER, clock });
-    const mint = (key: typeof oldSecret) => forge({ alg: 'HS256', typ: 'JWT' }, claimsAt(clock.now, { jti: randomBytes(16).toString('base64url') }), hs256(key.key));
+    const verifier = new AttestationVerifier({
+      keys: { keys: async () => (calls++, { publicKeys: new Map(), secrets: current }) },
+      tenantId: TENANT,
+      issuer: ISSUER,
+      clock,
+    });
+    const mint = (key: typeof oldSecret) =>
+      forge({ alg: 'HS256', typ: 'JWT' }, claimsAt(clock.now, { jti: randomBytes(16).toString('base64url') }), hs256(key.key));
     await verifier.verify(mint(oldSecret));
     current = [newSecret, oldSecret];
     // Act
@@ -264,7 +276,13 @@ describe('AttestationVerifier', () => {
     const clock = new ManualClock();
     const secret = { kid: 's', key: createSecretKey(randomBytes(32)) };
     let confirmedAt = clock.now - SECRET_CACHE_SECONDS;
-    const verifier = new AttestationVerifier({ keys: { keys: async () => ({ publicKeys: new Map(), secrets: [secret], confirmedAt }) }, tenantId: TENANT, issuer: ISSUER, clock, refreshIntervalSeconds: 3600 });
+    const verifier = new AttestationVerifier({
+      keys: { keys: async () => ({ publicKeys: new Map(), secrets: [secret], confirmedAt }) },
+      tenantId: TENANT,
+      issuer: ISSUER,
+      clock,
+      refreshIntervalSeconds: 3600,
+    });
     const mint = () => forge({ alg: 'HS256', typ: 'JWT' }, claimsAt(clock.now, { jti: randomBytes(16).toString('base64url') }), hs256(secret.key));
 
     // Act / Assess
@@ -320,12 +338,25 @@ describe('AttestationVerifier', () => {
         // A source that still lists the retired keys (a secret set nobody updated): only retiresAt can drop them.
         keys: async () => {
           if (fail) throw new Error('unreachable');
-          return { publicKeys: new Map([[esKey.kid, esKey.publicKey]]), secrets: [current, retiring], retiresAt: new Map([[retiring.kid, retiresAt], [esKey.kid, retiresAt]]) };
+          return {
+            publicKeys: new Map([[esKey.kid, esKey.publicKey]]),
+            secrets: [current, retiring],
+            retiresAt: new Map([
+              [retiring.kid, retiresAt],
+              [esKey.kid, retiresAt],
+            ]),
+          };
         },
       };
       const verifier = new AttestationVerifier({ keys: source, tenantId: TENANT, issuer: ISSUER, clock });
-      const hsToken = (key: typeof current) => forge({ alg: 'HS256', typ: 'JWT' }, claimsAt(clock.now, { jti: randomBytes(16).toString('base64url') }), hs256(key.key));
-      const esToken = () => forge({ alg: 'ES256', typ: 'JWT', kid: esKey.kid }, claimsAt(clock.now, { aud: TENANT, jti: randomBytes(16).toString('base64url') }), es256(esKey.privateKey));
+      const hsToken = (key: typeof current) =>
+        forge({ alg: 'HS256', typ: 'JWT' }, claimsAt(clock.now, { jti: randomBytes(16).toString('base64url') }), hs256(key.key));
+      const esToken = () =>
+        forge(
+          { alg: 'ES256', typ: 'JWT', kid: esKey.kid },
+          claimsAt(clock.now, { aud: TENANT, jti: randomBytes(16).toString('base64url') }),
+          es256(esKey.privateKey),
+        );
       return { clock, verifier, hsToken, esToken, retiring, current, retiresAt, failLoads: () => (fail = true) };
     }
 

@@ -38,7 +38,11 @@ function world(enforcement: EnforcementOptions = {}) {
   const install = newInstallKey();
   const jkt = jwkThumbprint(install.jwk);
   const token = (claims: Record<string, unknown> = {}) =>
-    forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now, { aud: TENANT, jti: nodeCrypto.randomBytes(16).toString('base64url'), did: jkt, cnf: { jkt }, ...claims }), es256(key.privateKey));
+    forge(
+      { alg: 'ES256', typ: 'JWT', kid: key.kid },
+      claimsAt(clock.now, { aud: TENANT, jti: nodeCrypto.randomBytes(16).toString('base64url'), did: jkt, cnf: { jkt }, ...claims }),
+      es256(key.privateKey),
+    );
   const proof = (forToken: string, overrides: Partial<Parameters<typeof makeProof>[0]> = {}, by: InstallKey = install) =>
     makeProof({ key: by, token: forToken, method: 'GET', url: URL_, iat: clock.now, ...overrides });
   return { clock, key, source, verifier, install, jkt, token, proof };

@@ -56,7 +56,11 @@ describe('checkProof', () => {
       ['a header that is not JSON', (p: string[]) => `${Buffer.from('{').toString('base64url')}.${p[1]}.${p[2]}`, /header is not JSON/],
       ['claims that are a JSON array', (p: string[]) => `${p[0]}.${Buffer.from('[]').toString('base64url')}.${p[2]}`, /claims is not a JSON object/],
       ['a truncated signature', (p: string[]) => `${p[0]}.${p[1]}.${p[2]!.slice(0, 80)}`, /signature must be 64 bytes/],
-      ['an altered claim', (p: string[]) => `${p[0]}.${Buffer.from(JSON.stringify({ htm: 'POST' })).toString('base64url')}.${p[2]}`, /signature does not verify/],
+      [
+        'an altered claim',
+        (p: string[]) => `${p[0]}.${Buffer.from(JSON.stringify({ htm: 'POST' })).toString('base64url')}.${p[2]}`,
+        /signature does not verify/,
+      ],
     ])('rejects %s', (_what, mangle, message) => {
       expectInvalid(mangle(proof().split('.')), message);
     });
@@ -105,7 +109,13 @@ describe('checkProof', () => {
 
     it('rejects a jwk that is not a point on the curve', () => {
       const jwk = { ...install.jwk, y: Buffer.alloc(32, 1).toString('base64url') };
-      const offCurve = makeProof({ key: { privateKey: install.privateKey, jwk: jwk as typeof install.jwk }, token: TOKEN, method: 'POST', url: TARGET.url, iat: NOW });
+      const offCurve = makeProof({
+        key: { privateKey: install.privateKey, jwk: jwk as typeof install.jwk },
+        token: TOKEN,
+        method: 'POST',
+        url: TARGET.url,
+        iat: NOW,
+      });
       const offCurveClaims = { ...claims, cnf: { jkt: jwkThumbprint(jwk as typeof install.jwk) } };
       const error = thrown(() => checkProof(offCurve, TOKEN, offCurveClaims, TARGET, NOW));
       expect(error).toMatchObject({ code: 'proof_invalid', message: 'proof jwk is not a point on P-256' });
@@ -156,7 +166,9 @@ describe('checkProof', () => {
 
     it('ignores query and fragment and normalises case, default port and dot segments', () => {
       for (const htu of ['https://API.Example.com/v1/orders?x=1', 'https://api.example.com:443/v1/orders#f', 'HTTPS://api.example.com/v1/./orders']) {
-        expect(() => checkProof(proof({ claims: { htu } }), TOKEN, claims, { method: 'POST', url: 'https://api.example.com/v1/orders?page=2' }, NOW)).not.toThrow();
+        expect(() =>
+          checkProof(proof({ claims: { htu } }), TOKEN, claims, { method: 'POST', url: 'https://api.example.com/v1/orders?page=2' }, NOW),
+        ).not.toThrow();
       }
     });
   });
@@ -177,8 +189,17 @@ describe('checkProof', () => {
 describe('interoperability', () => {
   it('accepts the proofs the SDK makes (src/sdk/proof.ts), and only for their request', async () => {
     // Prepare: the SDK's install key is a WebCrypto key; import the same private key.
-    const privateKey = await globalThis.crypto.subtle.importKey('jwk', install.privateKey.export({ format: 'jwk' }), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
-    const sdkProof = await createRequestProof({ privateKey, publicJwk: install.jwk }, { method: 'post', url: 'https://API.example.com/v1/orders?page=2', token: TOKEN, nowSeconds: NOW });
+    const privateKey = await globalThis.crypto.subtle.importKey(
+      'jwk',
+      install.privateKey.export({ format: 'jwk' }),
+      { name: 'ECDSA', namedCurve: 'P-256' },
+      false,
+      ['sign'],
+    );
+    const sdkProof = await createRequestProof(
+      { privateKey, publicJwk: install.jwk },
+      { method: 'post', url: 'https://API.example.com/v1/orders?page=2', token: TOKEN, nowSeconds: NOW },
+    );
     // Act / Assess
     expect(checkProof(sdkProof, TOKEN, claims, TARGET, NOW)).toMatchObject({ jkt, iat: NOW });
     expect(() => checkProof(sdkProof, TOKEN, claims, { method: 'GET', url: TARGET.url }, NOW)).toThrow(TokenVerificationError);

@@ -19,7 +19,8 @@ const ALG_MESSAGE = 'alg must be HS256 or ES256';
 
 const verifyToken = (token: string | undefined, at = NOW) => verifyTokenWithKeys(token, es256Keys, { ...options, nowSeconds: at });
 /** es256 tokens carry their tenant as aud. */
-const genuine = (claims: Record<string, unknown> = {}, h: Record<string, unknown> = header) => forge(h, claimsAt(NOW, { aud: TENANT, ...claims }), es256(tenant.privateKey));
+const genuine = (claims: Record<string, unknown> = {}, h: Record<string, unknown> = header) =>
+  forge(h, claimsAt(NOW, { aud: TENANT, ...claims }), es256(tenant.privateKey));
 
 function expectRejected(token: string | undefined, code: VerifyErrorCode, message?: string, at = NOW): void {
   const error = thrown(() => verifyToken(token, at));
@@ -79,16 +80,21 @@ describe('verify (es256): the security floor', () => {
 
     it('rejects ES384 signed by a P-384 key', () => {
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
-      const token = forge({ alg: 'ES384', typ: 'JWT', kid: tenant.kid }, claimsAt(NOW), (input) => sign('sha384', input, { key: privateKey, dsaEncoding: 'ieee-p1363' }));
+      const token = forge({ alg: 'ES384', typ: 'JWT', kid: tenant.kid }, claimsAt(NOW), (input) =>
+        sign('sha384', input, { key: privateKey, dsaEncoding: 'ieee-p1363' }),
+      );
       expectRejected(token, 'malformed', ALG_MESSAGE);
     });
 
     it('rejects an ES256-signed token whose header names any other alg', () => {
       fc.assert(
-        fc.property(fc.oneof(fc.string(), fc.constantFrom('es256', 'ES256 ', ' ES256', 'ES512', 'EdDSA', 'PS256', 'HS256', 'ES256K'), fc.constant(null), fc.integer()), (alg) => {
-          fc.pre(alg !== 'ES256' && alg !== 'HS256');
-          expectRejected(genuine({}, { ...header, alg }), 'malformed', ALG_MESSAGE);
-        }),
+        fc.property(
+          fc.oneof(fc.string(), fc.constantFrom('es256', 'ES256 ', ' ES256', 'ES512', 'EdDSA', 'PS256', 'HS256', 'ES256K'), fc.constant(null), fc.integer()),
+          (alg) => {
+            fc.pre(alg !== 'ES256' && alg !== 'HS256');
+            expectRejected(genuine({}, { ...header, alg }), 'malformed', ALG_MESSAGE);
+          },
+        ),
         { numRuns: 100 },
       );
     });
@@ -237,7 +243,11 @@ describe('verify (es256): the security floor', () => {
 
     it.each([
       ['a header that is not base64url', (t: string[]) => `${t[0]}=.${t[1]}.${t[2]}`, 'header is not base64url'],
-      ['a header in standard base64', (t: string[]) => `${Buffer.from(JSON.stringify({ ...header, x: '>>>' })).toString('base64')}.${t[1]}.${t[2]}`, 'header is not base64url'],
+      [
+        'a header in standard base64',
+        (t: string[]) => `${Buffer.from(JSON.stringify({ ...header, x: '>>>' })).toString('base64')}.${t[1]}.${t[2]}`,
+        'header is not base64url',
+      ],
       ['a header that is not JSON', (t: string[]) => `${Buffer.from('{alg:ES256').toString('base64url')}.${t[1]}.${t[2]}`, 'header is not JSON'],
       ['a header that is a JSON array', (t: string[]) => `${b64uJson(['ES256'])}.${t[1]}.${t[2]}`, 'header is not a JSON object'],
       ['a header that is JSON null', (t: string[]) => `${b64uJson(null)}.${t[1]}.${t[2]}`, 'header is not a JSON object'],
@@ -254,7 +264,10 @@ describe('verify (es256): the security floor', () => {
     it.each([
       ['all zero', () => Buffer.alloc(64)],
       ['r = 0', (sig: Buffer) => Buffer.concat([Buffer.alloc(32), sig.subarray(32)])],
-      ['s = n (the group order)', (sig: Buffer) => Buffer.concat([sig.subarray(0, 32), Buffer.from('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 'hex')])],
+      [
+        's = n (the group order)',
+        (sig: Buffer) => Buffer.concat([sig.subarray(0, 32), Buffer.from('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 'hex')]),
+      ],
       ['all 0xff', () => Buffer.alloc(64, 0xff)],
     ])('rejects a 64-byte signature with out-of-range scalars (%s) as bad_signature', (_what, make) => {
       const [h, p, s] = genuine().split('.') as [string, string, string];
@@ -369,7 +382,10 @@ describe('verify (hs256, the default): the security floor', () => {
 
   it('rejects a 64-byte signature on an HS256 token as malformed', () => {
     const [h, p] = minted().split('.');
-    expect(thrown(() => verifyHs(`${h}.${p}.${Buffer.alloc(64, 1).toString('base64url')}`))).toMatchObject({ code: 'malformed', message: 'signature must be 32 bytes' });
+    expect(thrown(() => verifyHs(`${h}.${p}.${Buffer.alloc(64, 1).toString('base64url')}`))).toMatchObject({
+      code: 'malformed',
+      message: 'signature must be 32 bytes',
+    });
   });
 
   it("refuses every other spelling of a genuine MAC as malformed: standard base64's '+' and '/', and '=' padding", () => {

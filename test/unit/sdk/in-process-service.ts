@@ -12,7 +12,14 @@ import { verifyTokenWithKeys } from '../../../packages/verify/src/core/verify';
 import { attestHandler } from '../../../packages/service/src/handlers/attest';
 import { challengeHandler } from '../../../packages/service/src/handlers/challenge';
 import { silentLogger } from '../../../packages/service/src/handlers/log';
-import { AttestorClient, AttestorError, bytesPackageSource, memoryKeyStore, type AttestorClientOptions, type StoredInstallKey } from '../../../packages/sdk/src/index';
+import {
+  AttestorClient,
+  AttestorError,
+  bytesPackageSource,
+  memoryKeyStore,
+  type AttestorClientOptions,
+  type StoredInstallKey,
+} from '../../../packages/sdk/src/index';
 import { generateP256KeyPair } from '../../../packages/local/src/kms/p256';
 import { ManualClock, MemoryHardwareDeviceRecords, MemoryNonceStore, MemoryRegistry, MemoryRevocationList, MemoryTokenKeys } from '../../support/memory';
 import { DEFAULT_HARDWARE_POLICY, type AppIdentity } from '../../../packages/contracts/src/admin-api';
@@ -117,7 +124,14 @@ export function inProcessService(options: { api?: (request: Request) => Response
     if (fault) return fault;
     const body = JSON.parse(await request.text()) as Record<string, unknown>;
     hooks.beforeRequest?.(route, body);
-    const event = { body: JSON.stringify(body), isBase64Encoded: false, httpMethod: 'POST', path: route, resource: route, headers: {} } as unknown as APIGatewayProxyEvent;
+    const event = {
+      body: JSON.stringify(body),
+      isBase64Encoded: false,
+      httpMethod: 'POST',
+      path: route,
+      resource: route,
+      headers: {},
+    } as unknown as APIGatewayProxyEvent;
     const result = await handlers[route](event);
     return new Response(result.body, { status: result.statusCode, headers: result.headers as Record<string, string> });
   };

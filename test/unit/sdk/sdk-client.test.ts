@@ -46,7 +46,10 @@ describe('AttestorClient against the real core', () => {
     expect(claims).not.toHaveProperty('lut');
     expect(s.requests).toEqual(['/v1/challenge', '/v1/attest']);
     const [, request] = (coreAttest as jest.Mock).mock.calls[0]!;
-    expect(request).toMatchObject({ sdkVersion: SDK_VERSION, device: { platform: 'unknown', signals: { rooted: false, emulator: false, debugger: false, hooked: false } } });
+    expect(request).toMatchObject({
+      sdkVersion: SDK_VERSION,
+      device: { platform: 'unknown', signals: { rooted: false, emulator: false, debugger: false, hooked: false } },
+    });
   });
 
   it('a tampered package gets a decoy token of the same shape that does not verify', async () => {
@@ -259,8 +262,14 @@ describe('install key', () => {
     // would fail and every attestation would silently get a decoy token.
     const subtle = globalThis.crypto.subtle;
     const realImport = subtle.importKey.bind(subtle) as (...args: unknown[]) => Promise<CryptoKey>;
-    const lenient = jest.spyOn(subtle, 'importKey').mockImplementation(((format: string, keyData: JsonWebKey, ...rest: unknown[]) =>
-      realImport(format, format === 'jwk' && keyData.d === keyB.d ? { ...keyData, x: keyB.x, y: keyB.y } : keyData, ...rest)) as unknown as typeof subtle.importKey);
+    const lenient = jest
+      .spyOn(subtle, 'importKey')
+      .mockImplementation(((format: string, keyData: JsonWebKey, ...rest: unknown[]) =>
+        realImport(
+          format,
+          format === 'jwk' && keyData.d === keyB.d ? { ...keyData, x: keyB.x, y: keyB.y } : keyData,
+          ...rest,
+        )) as unknown as typeof subtle.importKey);
     try {
       const s = service();
       const keyStore = memoryKeyStore({ ...keyA, d: keyB.d } as StoredInstallKey);

@@ -62,8 +62,17 @@ function publicSymbols(entry: string): Array<[string, ts.Node]> {
 function publicMembers(node: ts.Node): Array<[string, ts.Node]> {
   if (!ts.isClassDeclaration(node)) return [];
   return node.members
-    .filter((m) => !(ts.canHaveModifiers(m) && (ts.getModifiers(m) ?? []).some((mod) => mod.kind === ts.SyntaxKind.PrivateKeyword)) && !(m.name && ts.isPrivateIdentifier(m.name)))
-    .filter((m) => ts.isMethodDeclaration(m) || ts.isConstructorDeclaration(m) || (ts.isPropertyDeclaration(m) && m.initializer !== undefined && ts.isArrowFunction(m.initializer)))
+    .filter(
+      (m) =>
+        !(ts.canHaveModifiers(m) && (ts.getModifiers(m) ?? []).some((mod) => mod.kind === ts.SyntaxKind.PrivateKeyword)) &&
+        !(m.name && ts.isPrivateIdentifier(m.name)),
+    )
+    .filter(
+      (m) =>
+        ts.isMethodDeclaration(m) ||
+        ts.isConstructorDeclaration(m) ||
+        (ts.isPropertyDeclaration(m) && m.initializer !== undefined && ts.isArrowFunction(m.initializer)),
+    )
     .map((m) => [ts.isConstructorDeclaration(m) ? 'constructor' : m.name!.getText(), m]);
 }
 
@@ -84,7 +93,12 @@ describe.each([
 });
 
 it('the checker notices a missing @example', () => {
-  const file = ts.createSourceFile('x.ts', '/** Just text. */\nexport function f() {}\n/**\n * @example\n * f();\n */\nexport function g() {}', ts.ScriptTarget.ES2022, true);
+  const file = ts.createSourceFile(
+    'x.ts',
+    '/** Just text. */\nexport function f() {}\n/**\n * @example\n * f();\n */\nexport function g() {}',
+    ts.ScriptTarget.ES2022,
+    true,
+  );
   const [f, g] = file.statements;
   expect([hasExample(f!), hasExample(g!)]).toEqual([false, true]);
 });

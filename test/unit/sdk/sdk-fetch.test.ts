@@ -163,7 +163,11 @@ describe('what goes out', () => {
     expect(checked.jkt).toBe(claims.did);
 
     const { payload, protectedHeader } = await compactVerify(proof, EmbeddedJWK);
-    expect(protectedHeader).toEqual({ typ: 'attestor-proof+jwt', alg: 'ES256', jwk: { kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String) } });
+    expect(protectedHeader).toEqual({
+      typ: 'attestor-proof+jwt',
+      alg: 'ES256',
+      jwk: { kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String) },
+    });
     const body = JSON.parse(new TextDecoder().decode(payload));
     expect(body).toEqual({
       htm: 'POST',
@@ -181,7 +185,9 @@ describe('what goes out', () => {
     await r.client.fetch(`${API}/orders/7`, { method: 'patch', body: '{}', attestor: { proof: true } });
     expect(r.last().method).toBe('PATCH');
     const token = r.last().headers.get('attestor-token')!;
-    expect(() => checkProof(r.last().headers.get('attestor-proof')!, token, decodeToken(token), { method: 'PATCH', url: `${API}/orders/7` }, r.clock.now)).not.toThrow();
+    expect(() =>
+      checkProof(r.last().headers.get('attestor-proof')!, token, decodeToken(token), { method: 'PATCH', url: `${API}/orders/7` }, r.clock.now),
+    ).not.toThrow();
   });
 });
 

@@ -13,7 +13,14 @@ import { inspectNodeRuntime, nodeSignalProvider, splitNodeOptions, TSX_PRELOADS,
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '../../..');
 
-const runtime = (over: Partial<NodeRuntime> = {}): NodeRuntime => ({ execArgv: [], nodeOptions: undefined, argv: ['/usr/bin/node', 'app.js'], electron: false, inspectorUrl: undefined, ...over });
+const runtime = (over: Partial<NodeRuntime> = {}): NodeRuntime => ({
+  execArgv: [],
+  nodeOptions: undefined,
+  argv: ['/usr/bin/node', 'app.js'],
+  electron: false,
+  inspectorUrl: undefined,
+  ...over,
+});
 
 describe('inspectNodeRuntime', () => {
   it('finds nothing in a plain process', () => {
@@ -39,7 +46,10 @@ describe('inspectNodeRuntime', () => {
   });
 
   it('finds inspect flags; in Electron also the Chromium debugging switches in argv', () => {
-    expect(inspectNodeRuntime(runtime({ execArgv: ['--inspect-brk=9229'], nodeOptions: '--inspect' })).inspectFlags).toEqual(['--inspect-brk=9229', '--inspect']);
+    expect(inspectNodeRuntime(runtime({ execArgv: ['--inspect-brk=9229'], nodeOptions: '--inspect' })).inspectFlags).toEqual([
+      '--inspect-brk=9229',
+      '--inspect',
+    ]);
     expect(inspectNodeRuntime(runtime({ execArgv: ['--inspect-port=9229'] })).inspectFlags).toEqual([]);
     const argv = ['/app/electron', '.', '--remote-debugging-port=9222', '--inspect'];
     expect(inspectNodeRuntime(runtime({ argv })).inspectFlags).toEqual([]); // a Node CLI's own arguments are its business

@@ -1,5 +1,5 @@
 /**
- * AttestorClient.fetch across redirects (issue 13, item 2), against real HTTP servers: the token
+ * AttestorClient.fetch across redirects, against real HTTP servers: the token
  * and proof reach only the hops inside `hosts` (re-checked at every hop, as the first URL is),
  * method and body change as the Fetch spec says, and a caller's own `redirect` mode keeps its
  * meaning. Plain fetch against the same servers is the reference for everything but the

@@ -194,7 +194,13 @@ describe('circuit breaker', () => {
     r.hooks.fault = undefined;
     await r.verify(await r.client.getToken());
     expect(r.client.status()).toMatchObject({ circuit: 'closed', consecutiveFailures: 0 });
-    expect(r.events.filter((e) => e.type === 'circuit').map((e) => (e as { state: string }).state)).toEqual(['open', 'half_open', 'open', 'half_open', 'closed']);
+    expect(r.events.filter((e) => e.type === 'circuit').map((e) => (e as { state: string }).state)).toEqual([
+      'open',
+      'half_open',
+      'open',
+      'half_open',
+      'closed',
+    ]);
   });
 
   it('half-open admits a single trial; concurrent attestations fail fast', async () => {

@@ -16,7 +16,9 @@ import { ManualClock } from '../../support/memory';
 import { bindingFor, makeProof } from '../../support/proof';
 import { ISSUER, TENANT, claimsAt, forge, hs256, newInstallKey } from '../core/helpers';
 
-const fixture = JSON.parse(readFileSync(join(__dirname, '../../fixtures/apigw-custom-auth-request-type-request.json'), 'utf8')) as APIGatewayRequestAuthorizerEvent;
+const fixture = JSON.parse(
+  readFileSync(join(__dirname, '../../fixtures/apigw-custom-auth-request-type-request.json'), 'utf8'),
+) as APIGatewayRequestAuthorizerEvent;
 /** The URL the sample event's client addressed: X-Forwarded-Proto, Host, requestContext.path. */
 const FIXTURE_URL = 'https://....execute-api.us-east-1.amazonaws.com/request';
 const ARN = fixture.methodArn;
@@ -44,11 +46,21 @@ const jkt = jwkThumbprint(install.jwk);
 
 function setup(options: AuthorizerOptions = {}, enforcement: EnforcementOptions = {}) {
   const clock = new ManualClock();
-  const verifier = new AttestationVerifier({ keys: { keys: async () => ({ publicKeys: new Map(), secrets: [secret] }) }, tenantId: TENANT, issuer: ISSUER, clock, ...enforcement });
+  const verifier = new AttestationVerifier({
+    keys: { keys: async () => ({ publicKeys: new Map(), secrets: [secret] }) },
+    tenantId: TENANT,
+    issuer: ISSUER,
+    clock,
+    ...enforcement,
+  });
   const recorder = new Recorder();
   const handler = authorizerHandler(verifier, recorder, { metrics: recorder, ...options });
   const token = (claims: Record<string, unknown> = {}) =>
-    forge({ alg: 'HS256', typ: 'JWT' }, claimsAt(clock.now, { jti: randomBytes(16).toString('base64url'), did: jkt, cnf: { jkt }, ...claims }), hs256(secret.key));
+    forge(
+      { alg: 'HS256', typ: 'JWT' },
+      claimsAt(clock.now, { jti: randomBytes(16).toString('base64url'), did: jkt, cnf: { jkt }, ...claims }),
+      hs256(secret.key),
+    );
   return { clock, handler, recorder, token };
 }
 
@@ -186,7 +198,11 @@ describe('authorizer, monitor mode', () => {
     const { handler, recorder, token } = setup({ mode: 'monitor' });
     const valid = token();
     // Act
-    const results = [await handler(event({ 'Attestor-Token': valid })), await handler(event({})), await handler(event({ 'Attestor-Token': token({ iss: 'x' }) }))];
+    const results = [
+      await handler(event({ 'Attestor-Token': valid })),
+      await handler(event({})),
+      await handler(event({ 'Attestor-Token': token({ iss: 'x' }) })),
+    ];
     // Assess
     expect(results.map(effect)).toEqual(['Allow', 'Allow', 'Allow']);
     expect(results.map((r) => r.context)).toEqual([
@@ -226,7 +242,9 @@ describe('requestUrl', () => {
   it('defaults to https, honours http only when forwarded as such, and needs a Host', () => {
     const { 'X-Forwarded-Proto': _proto, ...noProto } = fixture.headers as Record<string, string>;
     expect(requestUrl({ ...fixture, headers: noProto }, undefined)).toBe(FIXTURE_URL);
-    expect(requestUrl({ ...fixture, headers: { ...noProto, 'x-forwarded-proto': 'http' } }, undefined)).toBe('http://....execute-api.us-east-1.amazonaws.com/request');
+    expect(requestUrl({ ...fixture, headers: { ...noProto, 'x-forwarded-proto': 'http' } }, undefined)).toBe(
+      'http://....execute-api.us-east-1.amazonaws.com/request',
+    );
     const { Host: _host, ...noHost } = fixture.headers as Record<string, string>;
     expect(requestUrl({ ...fixture, headers: noHost }, undefined)).toBeUndefined();
   });
@@ -255,7 +273,9 @@ describe('EMF metrics', () => {
   });
 
   it('names every dimension and metric as a top-level member, as EMF requires', () => {
-    const doc = emfVerdict({ result: 'valid', code: 'valid', mode: 'enforce' }, 0) as Record<string, unknown> & { _aws: { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] } };
+    const doc = emfVerdict({ result: 'valid', code: 'valid', mode: 'enforce' }, 0) as Record<string, unknown> & {
+      _aws: { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+    };
     const directive = doc._aws.CloudWatchMetrics[0]!;
     for (const name of [...directive.Dimensions.flat(), ...directive.Metrics.map((m) => m.Name)]) expect(doc[name]).toBeDefined();
   });

@@ -1,5 +1,5 @@
 /**
- * Key fetches against hostile key servers (issue 13, item 5), over real HTTP: a body past the size
+ * Key fetches against hostile key servers, over real HTTP: a body past the size
  * limit is not read beyond it (nor at all when its Content-Length says so), and no key fetch
  * follows a redirect, so keys are never taken from, and signed headers never sent to, the origin a
  * redirect names. Covers fetchJson (JwksKeySource, createVerifier's jwksUrl), sigV4Fetch and

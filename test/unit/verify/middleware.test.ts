@@ -28,7 +28,11 @@ afterEach(async () => {
 });
 
 const token = (claims: Record<string, unknown> = {}, by = tenant) =>
-  forge({ alg: 'ES256', typ: 'JWT', kid: tenant.kid }, claimsAt(clock.now, { aud: TENANT, jti: randomBytes(16).toString('base64url'), did: jkt, cnf: { jkt }, ...claims }), es256(by.privateKey));
+  forge(
+    { alg: 'ES256', typ: 'JWT', kid: tenant.kid },
+    claimsAt(clock.now, { aud: TENANT, jti: randomBytes(16).toString('base64url'), did: jkt, cnf: { jkt }, ...claims }),
+    es256(by.privateKey),
+  );
 
 /** An app with the middleware on /api and a route that echoes what it saw. */
 async function app(extra: Partial<MiddlewareOptions> = {}): Promise<{ base: string; outcomes: VerificationOutcome[] }> {
@@ -67,14 +71,37 @@ describe('attestorMiddleware, enforce mode', () => {
   ])('answers %s with 401 and a JSON body naming the code', async (_what, headers, code, message) => {
     const { base } = await app();
     const value = headers['Attestor-Token'];
-    const sent = value === 'DECOY' ? { 'Attestor-Token': token({}, decoy) } : value === 'EXPIRED' ? { 'Attestor-Token': token({ iat: clock.now - 999, exp: clock.now - 61 }) } : headers;
+    const sent =
+      value === 'DECOY'
+        ? { 'Attestor-Token': token({}, decoy) }
+        : value === 'EXPIRED'
+          ? { 'Attestor-Token': token({ iat: clock.now - 999, exp: clock.now - 61 }) }
+          : headers;
     expect(await call(base, sent)).toEqual({ status: 401, body: { error: 'attestation_failed', code, message }, auth: 'Attestor' });
   });
 
   it.each<[string, () => string, string]>([
     ['alg none', () => forge({ alg: 'none', typ: 'JWT', kid: tenant.kid }, claimsAt(clock.now, { aud: TENANT }), () => ''), 'malformed'],
-    ['HS256 with the public key as secret', () => forge({ alg: 'HS256', typ: 'JWT', kid: tenant.kid }, claimsAt(clock.now, { aud: TENANT }), (i) => createHmac('sha256', tenant.publicKey.export({ format: 'pem', type: 'spki' })).update(i).digest()), 'unknown_kid'],
-    ['an attacker key in jwk', () => forge({ alg: 'ES256', typ: 'JWT', kid: tenant.kid, jwk: decoy.publicKey.export({ format: 'jwk' }) }, claimsAt(clock.now, { aud: TENANT }), es256(decoy.privateKey)), 'bad_signature'],
+    [
+      'HS256 with the public key as secret',
+      () =>
+        forge({ alg: 'HS256', typ: 'JWT', kid: tenant.kid }, claimsAt(clock.now, { aud: TENANT }), (i) =>
+          createHmac('sha256', tenant.publicKey.export({ format: 'pem', type: 'spki' }))
+            .update(i)
+            .digest(),
+        ),
+      'unknown_kid',
+    ],
+    [
+      'an attacker key in jwk',
+      () =>
+        forge(
+          { alg: 'ES256', typ: 'JWT', kid: tenant.kid, jwk: decoy.publicKey.export({ format: 'jwk' }) },
+          claimsAt(clock.now, { aud: TENANT }),
+          es256(decoy.privateKey),
+        ),
+      'bad_signature',
+    ],
     ['an unknown kid', () => forge({ alg: 'ES256', typ: 'JWT', kid: decoy.kid }, claimsAt(clock.now, { aud: TENANT }), es256(decoy.privateKey)), 'unknown_kid'],
     ['a token over 4 KiB', () => token({ pad: 'x'.repeat(4000) }), 'malformed'],
     ['a token for another tenant', () => token({ aud: 'tenant-b' }), 'wrong_audience'],
@@ -102,7 +129,10 @@ describe('attestorMiddleware, enforce mode', () => {
     const proofFor = (url: string, method = 'POST') => makeProof({ key: install, token: t, method, url, iat: clock.now });
     // Act / Assess
     expect((await call(base, { 'Attestor-Token': t, 'Attestor-Proof': proofFor(`${base}/api/orders`) }, 'POST')).status).toBe(200);
-    expect(await call(base, { 'Attestor-Token': t, 'Attestor-Proof': proofFor(`${base}/api/orders`, 'GET') }, 'POST')).toMatchObject({ status: 401, body: { code: 'proof_invalid' } });
+    expect(await call(base, { 'Attestor-Token': t, 'Attestor-Proof': proofFor(`${base}/api/orders`, 'GET') }, 'POST')).toMatchObject({
+      status: 401,
+      body: { code: 'proof_invalid' },
+    });
     expect(await call(base, { 'Attestor-Token': t }, 'POST')).toMatchObject({ status: 401, body: { code: 'proof_invalid' } });
     const behindProxy = await app({ requireProof: true, publicBaseUrl: 'https://api.example.com/' });
     expect((await call(behindProxy.base, { 'Attestor-Token': t, 'Attestor-Proof': proofFor('https://api.example.com/api/orders') }, 'POST')).status).toBe(200);
@@ -146,7 +176,12 @@ describe('attestorMiddleware, monitor mode', () => {
       [200, null],
       [200, null],
     ]);
-    expect(outcomes.map((o) => (o.result === 'valid' ? 'valid' : `${o.result}:${o.code}`))).toEqual(['valid', 'missing:missing', 'invalid:bad_signature', 'invalid:wrong_audience']);
+    expect(outcomes.map((o) => (o.result === 'valid' ? 'valid' : `${o.result}:${o.code}`))).toEqual([
+      'valid',
+      'missing:missing',
+      'invalid:bad_signature',
+      'invalid:wrong_audience',
+    ]);
   });
 
   it('lets requests through while the keys cannot be fetched', async () => {

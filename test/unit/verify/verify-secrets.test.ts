@@ -10,7 +10,13 @@ import { ISSUER, TENANT, claimsAt, codeOf, es256, forge, hs256 } from '../core/h
 import { startJwksServer } from './jwks-server';
 
 const secretBytes = () => randomBytes(32);
-const jwk = (kid: string, bytes: Buffer, extra: Record<string, unknown> = {}) => ({ kty: 'oct' as const, kid, alg: 'HS256' as const, k: bytes.toString('base64url'), ...extra });
+const jwk = (kid: string, bytes: Buffer, extra: Record<string, unknown> = {}) => ({
+  kty: 'oct' as const,
+  kid,
+  alg: 'HS256' as const,
+  k: bytes.toString('base64url'),
+  ...extra,
+});
 const mint = (clock: ManualClock, bytes: Buffer, claims: Record<string, unknown> = {}) =>
   forge({ alg: 'HS256', typ: 'JWT' }, claimsAt(clock.now, { jti: randomBytes(16).toString('base64url'), ...claims }), hs256(createSecretKey(bytes)));
 
@@ -68,7 +74,11 @@ describe('createVerifier with secrets', () => {
     const current = secretBytes();
     const retiring = secretBytes();
     const retiresAt = clock.now + 3690;
-    const verifier = createVerifier({ issuer: ISSUER, secrets: { keys: [jwk('new', current, { status: 'active' }), jwk('old', retiring, { status: 'retiring', retiresAt })] }, clock });
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      secrets: { keys: [jwk('new', current, { status: 'active' }), jwk('old', retiring, { status: 'retiring', retiresAt })] },
+      clock,
+    });
     // Act
     clock.advance(3690 + 59);
     const before = (await verifier.verify(mint(clock, retiring))).iss;

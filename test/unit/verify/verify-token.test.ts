@@ -34,7 +34,8 @@ beforeEach(async () => {
 afterEach(() => server.close());
 
 const header = { alg: 'ES256', typ: 'JWT', kid: tenant.kid };
-const tokenAt = (claims: Record<string, unknown> = {}, h: Record<string, unknown> = header, by: TestKey = tenant) => forge(h, claimsAt(clock.now, { aud: TENANT, jti: randomBytes(16).toString('base64url'), ...claims }), es256(by.privateKey));
+const tokenAt = (claims: Record<string, unknown> = {}, h: Record<string, unknown> = header, by: TestKey = tenant) =>
+  forge(h, claimsAt(clock.now, { aud: TENANT, jti: randomBytes(16).toString('base64url'), ...claims }), es256(by.privateKey));
 const options = (extra: Partial<VerifierOptions> = {}): VerifierOptions => ({ issuer: ISSUER, audience: TENANT, jwksUrl: server.url, clock, ...extra });
 
 describe('verifyToken', () => {
@@ -128,9 +129,15 @@ describe('security floor through verifyToken', () => {
     const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
     await expectCode(forge({ ...header, alg: 'none' }, claimsAt(clock.now, { aud: TENANT }), () => ''), 'malformed');
     // A verifier without secrets never takes the public key for an HMAC secret.
-    await expectCode(forge({ ...header, alg: 'HS256' }, claimsAt(clock.now, { aud: TENANT }), (input) => createHmac('sha256', spki).update(input).digest()), 'unknown_kid');
+    await expectCode(
+      forge({ ...header, alg: 'HS256' }, claimsAt(clock.now, { aud: TENANT }), (input) => createHmac('sha256', spki).update(input).digest()),
+      'unknown_kid',
+    );
     await expectCode(forge({ ...header, alg: 'RS256' }, claimsAt(clock.now, { aud: TENANT }), (input) => sign('sha256', input, rsa)), 'malformed');
-    await expectCode(forge({ ...header, alg: 'ES384' }, claimsAt(clock.now, { aud: TENANT }), (input) => sign('sha384', input, { key: p384, dsaEncoding: 'ieee-p1363' })), 'malformed');
+    await expectCode(
+      forge({ ...header, alg: 'ES384' }, claimsAt(clock.now, { aud: TENANT }), (input) => sign('sha384', input, { key: p384, dsaEncoding: 'ieee-p1363' })),
+      'malformed',
+    );
   });
 
   it.each([
@@ -242,7 +249,11 @@ describe('JWKS fetching', () => {
   });
 
   it('gives up on a JWKS server that does not answer in time', async () => {
-    const source = new JwksKeySource({ url: server.url, timeoutMs: 50, fetch: (_url, init) => new Promise((_resolve, reject) => init.signal.addEventListener('abort', () => reject(init.signal.reason))) });
+    const source = new JwksKeySource({
+      url: server.url,
+      timeoutMs: 50,
+      fetch: (_url, init) => new Promise((_resolve, reject) => init.signal.addEventListener('abort', () => reject(init.signal.reason))),
+    });
     await expect(source.keys()).rejects.toThrow(/could not be fetched: TimeoutError/);
   });
 
@@ -273,7 +284,12 @@ describe('JWKS fetching', () => {
     const clock = new ManualClock();
     const retiresAt = clock.now + 3690;
     const verifier = createVerifier({ issuer: ISSUER, audience: TENANT, keys: { keys: [{ ...publicJwk(tenant), retiresAt }, publicJwk(decoy)] }, clock });
-    const token = (key: TestKey) => forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now, { aud: TENANT, jti: randomBytes(16).toString('base64url') }), es256(key.privateKey));
+    const token = (key: TestKey) =>
+      forge(
+        { alg: 'ES256', typ: 'JWT', kid: key.kid },
+        claimsAt(clock.now, { aud: TENANT, jti: randomBytes(16).toString('base64url') }),
+        es256(key.privateKey),
+      );
     // Act
     clock.advance(3690 + 59);
     const before = (await verifier.verify(token(tenant))).aud;

@@ -66,7 +66,10 @@ export function addDeviceCommands(program: Command, ctx: CliContext): void {
     )
     .action(async (thumbprint: string | undefined, options: { app: string; debug?: boolean; note?: string; json?: boolean }, command: Command) => {
       if ((thumbprint === undefined) === !options.debug) {
-        command.error('error: give either a thumbprint (allow-list an install key) or --debug (create a debug secret)', { exitCode: 2, code: 'attestor.usage' });
+        command.error('error: give either a thumbprint (allow-list an install key) or --debug (create a debug secret)', {
+          exitCode: 2,
+          code: 'attestor.usage',
+        });
       }
       const request = {
         ...(thumbprint !== undefined ? { did: thumbprint } : { debug: true as const }),

@@ -9,13 +9,18 @@ import { localKmsEndpoint } from '../local-service';
 import { unwrapSecrets } from '../secrets';
 
 /** One sentence, wherever a public key is handed out (issue: verdict secrecy, PROTOCOL.md §9). */
-export const ES256_WARNING = 'in es256 mode anyone holding a token, the app included, can check it against these keys and so tell a decoy from a pass, and every token of a registered app names its tenant, so one attestation tells that an app id is registered';
+export const ES256_WARNING =
+  'in es256 mode anyone holding a token, the app included, can check it against these keys and so tell a decoy from a pass, and every token of a ' +
+    'registered app names its tenant, so one attestation tells that an app id is registered';
 
 export function addKeyCommands(program: Command, ctx: CliContext): void {
   const keys = program
     .command('keys')
     .description('Token keys of your tenant: list, rotate, secret (hs256), jwks (es256)')
-    .addHelpText('after', examples('$ attestor keys list', '$ attestor keys rotate', '$ attestor keys secret --json > secrets.json', '$ attestor keys jwks > jwks.json'));
+    .addHelpText(
+      'after',
+      examples('$ attestor keys list', '$ attestor keys rotate', '$ attestor keys secret --json > secrets.json', '$ attestor keys jwks > jwks.json'),
+    );
 
   keys
     .command('list')
@@ -139,6 +144,8 @@ export function addKeyCommands(program: Command, ctx: CliContext): void {
     .action(async (options: { json?: boolean }, command: Command) => {
       const body = await adminClient(ctx, command).jwks();
       ctx.stdout.write(options.json ? toJsonLine(body) : toJson(body));
-      ctx.stderr.write(body.keys.length === 0 ? 'no es256 keys: this tenant signs hs256 tokens, verified with `attestor keys secret`\n' : `note: ${ES256_WARNING}\n`);
+      ctx.stderr.write(
+        body.keys.length === 0 ? 'no es256 keys: this tenant signs hs256 tokens, verified with `attestor keys secret`\n' : `note: ${ES256_WARNING}\n`,
+      );
     });
 }

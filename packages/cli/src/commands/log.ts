@@ -172,14 +172,21 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-async function showLog<T extends { time: number }>(ctx: CliContext, client: AdminClient, source: LogSource<T>, options: LogOptions, nowSeconds: () => number): Promise<void> {
+async function showLog<T extends { time: number }>(
+  ctx: CliContext,
+  client: AdminClient,
+  source: LogSource<T>,
+  options: LogOptions,
+  nowSeconds: () => number,
+): Promise<void> {
   const printer = new LogPrinter(ctx.stdout, source.columns, options.json === true);
   const since = options.since !== undefined ? nowSeconds() - options.since : undefined;
   const capped = () => ctx.stderr.write(`showing only what the latest ${MAX_SCAN_PAGES * PAGE_LIMIT} entries contain; narrow it with --since or --app\n`);
   const { shown, position: start } = await latest(client, source, options.limit, since, capped);
   printer.print(shown);
   if (!options.follow) {
-    if (shown.length === 0 && !options.json) ctx.stderr.write(`${source.empty}${options.since !== undefined ? ` in the last ${formatDuration(options.since)}` : ''}\n`);
+    if (shown.length === 0 && !options.json)
+      ctx.stderr.write(`${source.empty}${options.since !== undefined ? ` in the last ${formatDuration(options.since)}` : ''}\n`);
     return;
   }
 
@@ -250,7 +257,10 @@ export function addLogCommands(program: Command, ctx: CliContext): void {
     .addOption(new Option('--app <id>', 'only this app (default: all your apps)').argParser(appIdParser))
     .addOption(new Option('--window <duration>', 'how far back to count: 1m to 30d').argParser(windowParser).default(3600, '1h'))
     .option('--json', 'print the counts as JSON')
-    .addHelpText('after', examples('$ attestor stats', '$ attestor stats --app com.example.app --window 24h', '$ attestor stats --window 7d --json | jq .byReason'))
+    .addHelpText(
+      'after',
+      examples('$ attestor stats', '$ attestor stats --app com.example.app --window 24h', '$ attestor stats --window 7d --json | jq .byReason'),
+    )
     .action(async (options: { app?: string; window: number; json?: boolean }, command: Command) => {
       const stats = await adminClient(ctx, command).stats({ windowSeconds: options.window, ...(options.app !== undefined ? { appId: options.app } : {}) });
       if (options.json) return void ctx.stdout.write(toJson(stats));

@@ -199,10 +199,14 @@ export function addPolicyCommands(program: Command, ctx: CliContext): void {
     )
     .action(async (options: SetOptions, command: Command) => {
       if (options.tokenTtl !== undefined) {
-        command.error('error: --token-ttl is no longer a policy setting: every token of a deployment lives as long (tokenTtl of the stack, ATTESTOR_TOKEN_TTL_SECONDS locally)', {
-          exitCode: 2,
-          code: 'attestor.gone',
-        });
+        command.error(
+          'error: --token-ttl is no longer a policy setting: every token of a deployment lives as long (tokenTtl of the stack, ' +
+            'ATTESTOR_TOKEN_TTL_SECONDS locally)',
+          {
+            exitCode: 2,
+            code: 'attestor.gone',
+          },
+        );
       }
       const overlap = (options.reject ?? []).filter((s) => options.allow?.includes(s));
       if (overlap.length) command.error(`error: ${overlap.join(', ')} cannot be both rejected and allowed`, { exitCode: 2, code: 'attestor.conflict' });

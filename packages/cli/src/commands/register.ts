@@ -24,7 +24,11 @@ export function formatRegistration(r: Registration): string {
   ]);
 }
 
-export const expireAfterParser = durationParser(MIN_EXPIRE_AFTER_SECONDS, MAX_EXPIRE_AFTER_SECONDS, 'builds can expire after 1m at the earliest and 3650d at the latest');
+export const expireAfterParser = durationParser(
+  MIN_EXPIRE_AFTER_SECONDS,
+  MAX_EXPIRE_AFTER_SECONDS,
+  'builds can expire after 1m at the earliest and 3650d at the latest',
+);
 
 interface RegisterOptions {
   readonly app: string;

@@ -29,7 +29,9 @@ function prepareCredentialFile(path: string, tenantId: string): void {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     accessSync(dirname(path), constants.W_OK);
   } catch (error) {
-    throw new CliError(`cannot write to ${dirname(path)} (${(error as NodeJS.ErrnoException).code ?? 'unknown error'}): pass --save-to FILE in a writable directory`);
+    throw new CliError(
+      `cannot write to ${dirname(path)} (${(error as NodeJS.ErrnoException).code ?? 'unknown error'}): pass --save-to FILE in a writable directory`,
+    );
   }
 }
 
@@ -80,12 +82,14 @@ export function addTenantCommands(program: Command, ctx: CliContext): void {
       const created = await adminClient(ctx, command).createTenant(request);
       let saved: string | undefined;
       if (created.credential) {
-        if (!savePath) throw new CliError(`tenant ${tenantId} was created with a credential this CLI had nowhere to save: create another tenant with --save-to FILE`);
+        if (!savePath)
+          throw new CliError(`tenant ${tenantId} was created with a credential this CLI had nowhere to save: create another tenant with --save-to FILE`);
         saveCredential(savePath, { tenantId: created.tenantId, ...created.credential });
         saved = savePath;
       }
       const { credential: _secret, ...tenant } = created;
-      if (options.json) return void ctx.stdout.write(toJson({ ...tenant, ...(saved ? { credentialFile: saved, accessKeyId: created.credential?.accessKeyId } : {}) }));
+      if (options.json)
+        return void ctx.stdout.write(toJson({ ...tenant, ...(saved ? { credentialFile: saved, accessKeyId: created.credential?.accessKeyId } : {}) }));
       ctx.stdout.write(
         formatFields([
           ['tenant', tenant.tenantId],

@@ -28,7 +28,10 @@ const generateDataKeyWithoutPlaintext: Operation = (kms, input) => {
     execute: () => {
       const { material } = key;
       if (material.keySpec !== 'SYMMETRIC_DEFAULT') {
-        throw new KmsError('InvalidKeyUsageException', `${kms.arn(key.keyId)} has KeyUsage ${material.keyUsage}; GenerateDataKeyWithoutPlaintext needs a symmetric ENCRYPT_DECRYPT key`);
+        throw new KmsError(
+          'InvalidKeyUsageException',
+          `${kms.arn(key.keyId)} has KeyUsage ${material.keyUsage}; GenerateDataKeyWithoutPlaintext needs a symmetric ENCRYPT_DECRYPT key`,
+        );
       }
       kms.requireUsable(key);
       checkDryRun(input);
@@ -56,7 +59,10 @@ const decrypt: Operation = (kms, input) => {
   if (keyRef !== undefined) {
     const expected = kms.resolve(keyRef, true);
     if (expected.keyId !== envelope.keyId) {
-      throw new KmsError('IncorrectKeyException', `The key ID in the request does not identify the KMS key that was used to encrypt the ciphertext (${kms.arn(envelope.keyId)})`);
+      throw new KmsError(
+        'IncorrectKeyException',
+        `The key ID in the request does not identify the KMS key that was used to encrypt the ciphertext (${kms.arn(envelope.keyId)})`,
+      );
     }
   }
   // The blob is opaque to clients: a key id that names nothing means a blob nobody made here,
@@ -69,7 +75,8 @@ const decrypt: Operation = (kms, input) => {
     encryptionContext,
     execute: () => {
       kms.requireUsable(key);
-      if (algorithm !== 'SYMMETRIC_DEFAULT') throw new KmsError('InvalidKeyUsageException', `EncryptionAlgorithm ${algorithm} is not valid for a symmetric key; use SYMMETRIC_DEFAULT`);
+      if (algorithm !== 'SYMMETRIC_DEFAULT')
+        throw new KmsError('InvalidKeyUsageException', `EncryptionAlgorithm ${algorithm} is not valid for a symmetric key; use SYMMETRIC_DEFAULT`);
       checkDryRun(input);
       const plaintext = open(envelope, secret, encryptionContext);
       return { KeyId: kms.arn(key.keyId), Plaintext: plaintext.toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };

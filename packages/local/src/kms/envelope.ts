@@ -63,7 +63,8 @@ export interface Envelope {
   readonly blob: Buffer;
 }
 
-export const invalidCiphertext = (): KmsError => new KmsError('InvalidCiphertextException', 'The ciphertext is invalid, or was not made with this encryption context');
+export const invalidCiphertext = (): KmsError =>
+  new KmsError('InvalidCiphertextException', 'The ciphertext is invalid, or was not made with this encryption context');
 
 export function parseEnvelope(blob: Buffer): Envelope {
   if (blob.length <= OVERHEAD_BYTES || blob[0] !== FORMAT_VERSION) throw invalidCiphertext();

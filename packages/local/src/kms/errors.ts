@@ -19,7 +19,10 @@ const memberName = (name: string) => name.charAt(0).toLowerCase() + name.slice(1
 
 export function validationError(name: string, value: unknown, constraint: string): KmsError {
   const shown = typeof value === 'string' ? `'${value.length > 64 ? `${value.slice(0, 64)}...` : value}'` : String(value);
-  return new KmsError('ValidationException', `1 validation error detected: Value ${shown} at '${memberName(name)}' failed to satisfy constraint: ${constraint}`);
+  return new KmsError(
+    'ValidationException',
+    `1 validation error detected: Value ${shown} at '${memberName(name)}' failed to satisfy constraint: ${constraint}`,
+  );
 }
 
 export function typeError(name: string, expected: string): KmsError {

@@ -64,7 +64,14 @@ export function parseAliasFile(text: string, path: string): StoredAlias[] {
   }
   const valid = (a: unknown): a is StoredAlias => {
     const x = a as Partial<StoredAlias> | null;
-    return typeof x === 'object' && x !== null && typeof x.name === 'string' && typeof x.targetKeyId === 'string' && typeof x.createdAt === 'number' && typeof x.updatedAt === 'number';
+    return (
+      typeof x === 'object' &&
+      x !== null &&
+      typeof x.name === 'string' &&
+      typeof x.targetKeyId === 'string' &&
+      typeof x.createdAt === 'number' &&
+      typeof x.updatedAt === 'number'
+    );
   };
   if (!Array.isArray(value) || !value.every(valid)) throw new Error(`kms-server: ${path} is not a valid alias file`);
   return value;

@@ -91,7 +91,8 @@ export function optEncryptionContext(input: Input, name = 'EncryptionContext'): 
     if (key.length === 0) throw validationError(name, '(empty key)', 'Map keys must have length greater than or equal to 1');
     size += Buffer.byteLength(key) + Buffer.byteLength(item);
   }
-  if (size > MAX_ENCRYPTION_CONTEXT_BYTES) throw validationError(name, `(${size} bytes)`, `Encryption context must not exceed ${MAX_ENCRYPTION_CONTEXT_BYTES} bytes`);
+  if (size > MAX_ENCRYPTION_CONTEXT_BYTES)
+    throw validationError(name, `(${size} bytes)`, `Encryption context must not exceed ${MAX_ENCRYPTION_CONTEXT_BYTES} bytes`);
   return Object.freeze(Object.fromEntries(entries) as Record<string, string>);
 }
 

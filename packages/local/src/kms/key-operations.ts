@@ -4,7 +4,28 @@ import { listResult, optBoolean, optEnum, optInteger, optString, optTags, pagina
 import type { KeySpec } from './key';
 import type { Operation } from './operation';
 
-const KEY_SPECS = ['ECC_NIST_EDWARDS25519', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512', 'ML_DSA_44', 'ML_DSA_65', 'ML_DSA_87', 'ML_KEM_1024', 'ML_KEM_512', 'ML_KEM_768', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'SM2', 'SYMMETRIC_DEFAULT'] as const;
+const KEY_SPECS = [
+  'ECC_NIST_EDWARDS25519',
+  'ECC_NIST_P256',
+  'ECC_NIST_P384',
+  'ECC_NIST_P521',
+  'ECC_SECG_P256K1',
+  'HMAC_224',
+  'HMAC_256',
+  'HMAC_384',
+  'HMAC_512',
+  'ML_DSA_44',
+  'ML_DSA_65',
+  'ML_DSA_87',
+  'ML_KEM_1024',
+  'ML_KEM_512',
+  'ML_KEM_768',
+  'RSA_2048',
+  'RSA_3072',
+  'RSA_4096',
+  'SM2',
+  'SYMMETRIC_DEFAULT',
+] as const;
 const KEY_USAGES = ['ENCAPSULATE_DECAPSULATE', 'ENCRYPT_DECRYPT', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT', 'SIGN_VERIFY'] as const;
 const ORIGINS = ['AWS_CLOUDHSM', 'AWS_KMS', 'EXTERNAL', 'EXTERNAL_KEY_STORE'] as const;
 /** The usages KMS allows for each spec this endpoint can create; anything else is a ValidationException there too. */
@@ -29,10 +50,14 @@ const createKey: Operation = (kms, input) => {
   const multiRegion = optBoolean(input, 'MultiRegion');
   const externalStore = optString(input, 'CustomKeyStoreId') ?? optString(input, 'XksKeyId');
   if (spec !== 'ECC_NIST_P256' && spec !== 'SYMMETRIC_DEFAULT') {
-    throw new KmsError('UnsupportedOperationException', `This local KMS creates only ECC_NIST_P256 (SIGN_VERIFY) and SYMMETRIC_DEFAULT (ENCRYPT_DECRYPT) keys, not ${spec}`);
+    throw new KmsError(
+      'UnsupportedOperationException',
+      `This local KMS creates only ECC_NIST_P256 (SIGN_VERIFY) and SYMMETRIC_DEFAULT (ENCRYPT_DECRYPT) keys, not ${spec}`,
+    );
   }
   if (!VALID_USAGES[spec].includes(keyUsage)) throw new KmsError('ValidationException', `KeyUsage ${keyUsage} is not compatible with KeySpec ${spec}`);
-  if (keyUsage !== SERVED[spec]) throw new KmsError('UnsupportedOperationException', `This local KMS supports KeySpec ${spec} only with KeyUsage ${SERVED[spec]}`);
+  if (keyUsage !== SERVED[spec])
+    throw new KmsError('UnsupportedOperationException', `This local KMS supports KeySpec ${spec} only with KeyUsage ${SERVED[spec]}`);
   if (origin !== 'AWS_KMS' || multiRegion || externalStore !== undefined) {
     throw new KmsError('UnsupportedOperationException', 'This local KMS supports only single-Region keys with origin AWS_KMS');
   }
@@ -106,7 +131,10 @@ const enableKeyRotation: Operation = (kms, input) => {
     key,
     execute: async () => {
       if (key.material.keySpec !== 'SYMMETRIC_DEFAULT') {
-        throw new KmsError('UnsupportedOperationException', `${kms.arn(key.keyId)} is an asymmetric key; automatic rotation is only for symmetric encryption keys`);
+        throw new KmsError(
+          'UnsupportedOperationException',
+          `${kms.arn(key.keyId)} is an asymmetric key; automatic rotation is only for symmetric encryption keys`,
+        );
       }
       kms.requireUsable(key);
       await kms.updateKey(key, (a) => ({ ...a, rotationPeriodInDays: days }));

@@ -85,7 +85,13 @@ export function serializeKey(key: LiveKey): string {
   const { material, attributes } = key;
   const file: SigningKeyFile | SymmetricKeyFile =
     material.keySpec === 'ECC_NIST_P256'
-      ? { version: 1, ...attributes, keySpec: material.keySpec, keyUsage: material.keyUsage, privateKeyPem: material.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() }
+      ? {
+          version: 1,
+          ...attributes,
+          keySpec: material.keySpec,
+          keyUsage: material.keyUsage,
+          privateKeyPem: material.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+        }
       : { version: 2, ...attributes, keySpec: material.keySpec, keyUsage: material.keyUsage, keyMaterial: material.secret.toString('base64') };
   return `${JSON.stringify(file, null, 2)}\n`;
 }

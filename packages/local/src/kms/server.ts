@@ -87,7 +87,12 @@ const CONTENT_TYPE = 'application/x-amz-json-1.1';
 /** Well above the largest legal request (a 32 KiB key policy); anything bigger is a client bug. */
 const MAX_BODY_BYTES = 128 * 1024;
 
-async function handleRequest(kms: LocalKms, credentials: NonNullable<KmsServerOptions['credentials']>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handleRequest(
+  kms: LocalKms,
+  credentials: NonNullable<KmsServerOptions['credentials']>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   let operation = 'unknown';
   try {
     if (req.method !== 'POST') throw new KmsError('UnknownOperationException', `KMS accepts only POST requests, not ${req.method}`);
@@ -136,7 +141,8 @@ function authorize(kms: LocalKms, accessKeyId: string, credential: LocalKmsCrede
   throw new KmsError('AccessDeniedException', `${accessKeyId} is not authorized to perform: kms:${operation} on resource: ${keyArn ?? '*'}${context}`);
 }
 
-const describeContext = (context: EncryptionContext): string => JSON.stringify(Object.fromEntries(Object.entries(context).sort(([a], [b]) => (a < b ? -1 : 1))));
+const describeContext = (context: EncryptionContext): string =>
+  JSON.stringify(Object.fromEntries(Object.entries(context).sort(([a], [b]) => (a < b ? -1 : 1))));
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];

@@ -19,7 +19,8 @@ const SIGNING_SERVICE = 'kms';
 /** KMS accepts requests signed up to 15 minutes before or after its own clock. */
 const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
 
-const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/([^/,\s]+),\s*SignedHeaders=([a-z0-9;_.-]+),\s*Signature=([0-9a-f]{64})$/;
+const AUTHORIZATION =
+  /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/([^/,\s]+),\s*SignedHeaders=([a-z0-9;_.-]+),\s*Signature=([0-9a-f]{64})$/;
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
 export interface SignatureCheck<C extends { readonly secretAccessKey: string }> {
@@ -35,7 +36,10 @@ const invalid = (message: string) => new KmsError('InvalidSignatureException', m
 const amzDate = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 
 /** Resolves with the signer of a correctly signed request; throws a KmsError otherwise. */
-export async function verifySignature<C extends { readonly secretAccessKey: string }>(request: SignedRequest, check: SignatureCheck<C>): Promise<{ accessKeyId: string; credential: C }> {
+export async function verifySignature<C extends { readonly secretAccessKey: string }>(
+  request: SignedRequest,
+  check: SignatureCheck<C>,
+): Promise<{ accessKeyId: string; credential: C }> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) if (value !== undefined) headers[name.toLowerCase()] = value;
   const authorization = headers['authorization'];
@@ -55,10 +59,13 @@ export async function verifySignature<C extends { readonly secretAccessKey: stri
   if (!date) throw incomplete('X-Amz-Date is missing or not of the form YYYYMMDDTHHMMSSZ');
   const [, y, mo, d, h, mi, s] = date.map(Number) as number[];
   const signingMs = Date.UTC(y!, mo! - 1, d!, h!, mi!, s!);
-  if (dateText.slice(0, 8) !== scopeDate) throw invalid(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${scopeDate}' != '${dateText.slice(0, 8)}'`);
+  if (dateText.slice(0, 8) !== scopeDate)
+    throw invalid(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${scopeDate}' != '${dateText.slice(0, 8)}'`);
   // AWS's own wording, which the SDK recognizes as clock skew and corrects on retry.
-  if (signingMs < check.nowMs - MAX_CLOCK_SKEW_MS) throw invalid(`Signature expired: ${dateText} is now earlier than ${amzDate(check.nowMs - MAX_CLOCK_SKEW_MS)} (${amzDate(check.nowMs)} - 15 min.)`);
-  if (signingMs > check.nowMs + MAX_CLOCK_SKEW_MS) throw invalid(`Signature not yet current: ${dateText} is still later than ${amzDate(check.nowMs + MAX_CLOCK_SKEW_MS)} (${amzDate(check.nowMs)} + 15 min.)`);
+  if (signingMs < check.nowMs - MAX_CLOCK_SKEW_MS)
+    throw invalid(`Signature expired: ${dateText} is now earlier than ${amzDate(check.nowMs - MAX_CLOCK_SKEW_MS)} (${amzDate(check.nowMs)} - 15 min.)`);
+  if (signingMs > check.nowMs + MAX_CLOCK_SKEW_MS)
+    throw invalid(`Signature not yet current: ${dateText} is still later than ${amzDate(check.nowMs + MAX_CLOCK_SKEW_MS)} (${amzDate(check.nowMs)} + 15 min.)`);
 
   const signedNames = signedHeaderList.split(';');
   if (!signedNames.includes('host') || !signedNames.includes('x-amz-date')) throw incomplete("SignedHeaders must include 'host' and 'x-amz-date'");
@@ -98,7 +105,10 @@ export async function verifySignature<C extends { readonly secretAccessKey: stri
   const computed = Buffer.from(/Signature=([0-9a-f]{64})$/.exec(String(expected.headers['authorization'] ?? ''))?.[1] ?? '', 'hex');
   const received = Buffer.from(signature, 'hex');
   if (computed.length !== received.length || !timingSafeEqual(computed, received)) {
-    throw invalid('The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
+    throw invalid(
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the ' +
+        'service documentation for details.',
+    );
   }
   return { accessKeyId, credential };
 }

@@ -8,7 +8,21 @@ import type { LiveKey } from './key';
 import type { Operation } from './operation';
 import type { LocalKms } from './store';
 
-const SIGNING_ALGORITHMS = ['ECDSA_SHA_256', 'ECDSA_SHA_384', 'ECDSA_SHA_512', 'ED25519_PH_SHA_512', 'ED25519_SHA_512', 'ML_DSA_SHAKE_256', 'RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512', 'RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512', 'SM2DSA'] as const;
+const SIGNING_ALGORITHMS = [
+  'ECDSA_SHA_256',
+  'ECDSA_SHA_384',
+  'ECDSA_SHA_512',
+  'ED25519_PH_SHA_512',
+  'ED25519_SHA_512',
+  'ML_DSA_SHAKE_256',
+  'RSASSA_PKCS1_V1_5_SHA_256',
+  'RSASSA_PKCS1_V1_5_SHA_384',
+  'RSASSA_PKCS1_V1_5_SHA_512',
+  'RSASSA_PSS_SHA_256',
+  'RSASSA_PSS_SHA_384',
+  'RSASSA_PSS_SHA_512',
+  'SM2DSA',
+] as const;
 const MESSAGE_TYPES = ['DIGEST', 'EXTERNAL_MU', 'RAW'] as const;
 /** KMS's limit for RAW messages. */
 const MAX_RAW_MESSAGE_BYTES = 4096;
@@ -38,7 +52,8 @@ const getPublicKey: Operation = (kms, input) => {
 
 function signingKey(kms: LocalKms, key: LiveKey) {
   const { material } = key;
-  if (material.keySpec !== 'ECC_NIST_P256') throw new KmsError('InvalidKeyUsageException', `${kms.arn(key.keyId)} has KeyUsage ${material.keyUsage}; Sign needs a SIGN_VERIFY key`);
+  if (material.keySpec !== 'ECC_NIST_P256')
+    throw new KmsError('InvalidKeyUsageException', `${kms.arn(key.keyId)} has KeyUsage ${material.keyUsage}; Sign needs a SIGN_VERIFY key`);
   return material.privateKey;
 }
 
@@ -52,7 +67,10 @@ const signOperation: Operation = (kms, input) => {
   // node:crypto cannot sign a prehashed message with an EC key, and Attestor signs only RAW
   // messages; an endpoint that refuses DIGEST beats carrying curve arithmetic nothing uses.
   if (messageType === 'DIGEST') {
-    throw new KmsError('UnsupportedOperationException', 'This local KMS signs RAW messages only; send the message itself with MessageType RAW (at most 4096 bytes), not its digest');
+    throw new KmsError(
+      'UnsupportedOperationException',
+      'This local KMS signs RAW messages only; send the message itself with MessageType RAW (at most 4096 bytes), not its digest',
+    );
   }
   if (messageType === 'EXTERNAL_MU') throw new KmsError('InvalidKeyUsageException', 'MessageType EXTERNAL_MU is supported only for ML-DSA keys');
   const key = kms.resolve(keyRef, true);

@@ -70,7 +70,8 @@ export class LocalKms {
     const arn = KMS_ARN.exec(keyRef);
     if (arn) {
       const [, region, account, kind, rest] = arn;
-      if (region !== this.region || account !== this.accountId) throw new KmsError('NotFoundException', `Invalid arn ${keyRef}: not in ${this.region}/${this.accountId}`);
+      if (region !== this.region || account !== this.accountId)
+        throw new KmsError('NotFoundException', `Invalid arn ${keyRef}: not in ${this.region}/${this.accountId}`);
       if (kind === 'key') keyId = rest;
       else alias = `alias/${rest}`;
     } else if (keyRef.startsWith('alias/')) {

@@ -225,7 +225,16 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKe
     const keys = await Promise.all(
       es256.map(async (record): Promise<PublicJwk> => {
         const { x, y } = (await this.verifiedPublicKey(record)).export({ format: 'jwk' });
-        return { kty: 'EC', crv: 'P-256', x: x!, y: y!, kid: record.kid, alg: 'ES256', use: 'sig', ...(record.retiresAt !== undefined ? { retiresAt: record.retiresAt } : {}) };
+        return {
+          kty: 'EC',
+          crv: 'P-256',
+          x: x!,
+          y: y!,
+          kid: record.kid,
+          alg: 'ES256',
+          use: 'sig',
+          ...(record.retiresAt !== undefined ? { retiresAt: record.retiresAt } : {}),
+        };
       }),
     );
     return { keys };
@@ -323,7 +332,13 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKe
       const wrapped = await generateWrappedSecret(this.kms, keyId, secretEncryptionContext(tenantId, kid));
       return { ...common, kid, keyId, wrappedSecret: Buffer.from(wrapped).toString('base64') };
     }
-    const created = await createKey(this.kms, 'signing', `Attestor token signing key of tenant ${tenantId}`, this.tags(tenantId, 'token-signing'), this.policy('signing', tenantId));
+    const created = await createKey(
+      this.kms,
+      'signing',
+      `Attestor token signing key of tenant ${tenantId}`,
+      this.tags(tenantId, 'token-signing'),
+      this.policy('signing', tenantId),
+    );
     const keyId = created.Arn ?? created.KeyId!;
     try {
       const { kid } = await this.publicKey(keyId);
@@ -352,7 +367,13 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKe
     const alias = `${this.options.aliasPrefix}${tenantId}/secrets`;
     let key = await describeIfExists(this.kms, alias);
     if (!key) {
-      const candidate = await createKey(this.kms, 'secrets', `Attestor: wraps the token secrets of tenant ${tenantId}`, this.tags(tenantId, 'token-secrets'), this.policy('secrets', tenantId));
+      const candidate = await createKey(
+        this.kms,
+        'secrets',
+        `Attestor: wraps the token secrets of tenant ${tenantId}`,
+        this.tags(tenantId, 'token-secrets'),
+        this.policy('secrets', tenantId),
+      );
       key = await claimAlias(this.kms, alias, candidate);
     }
     if (key.KeyState !== undefined && key.KeyState !== 'Enabled') throw new SigningKeyUnavailableError(alias, new Error(`the key is ${key.KeyState}`));
@@ -378,7 +399,11 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKe
    * ever. es256: KMS deletion scheduled; hs256: the wrapped secret erased from its record.
    * Failures are returned, not thrown: they must not undo or hide the rotation that came before.
    */
-  private async destroyRetiredKeys(tenantId: string, records: readonly TenantKeyRecord[], now: number): Promise<Pick<KeyRotation, 'keysDeleted' | 'keysNotDeleted'>> {
+  private async destroyRetiredKeys(
+    tenantId: string,
+    records: readonly TenantKeyRecord[],
+    now: number,
+  ): Promise<Pick<KeyRotation, 'keysDeleted' | 'keysNotDeleted'>> {
     const keysDeleted: string[] = [];
     const keysNotDeleted: Array<{ kid: string; reason: string }> = [];
     for (const record of keysToDelete(records, now)) {
@@ -478,7 +503,8 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKe
   }
 
   private unwrap(record: TenantKeyRecord): Promise<KeyObject> {
-    if (record.wrappedSecret === undefined) return Promise.reject(new TenantKeyIntegrityError(`hs256 key ${record.kid} of tenant ${record.tenantId} has no wrapped secret`));
+    if (record.wrappedSecret === undefined)
+      return Promise.reject(new TenantKeyIntegrityError(`hs256 key ${record.kid} of tenant ${record.tenantId} has no wrapped secret`));
     return unwrapSecret(this.kms, record.keyId, Buffer.from(record.wrappedSecret, 'base64'), secretEncryptionContext(record.tenantId, record.kid));
   }
 

@@ -77,7 +77,13 @@ export class S3UploadUrls implements UploadUrlIssuer {
       Array.from({ length: count }, async (_, i) => {
         const partNumber = i + 1;
         const length = Math.min(partSize, size - i * partSize);
-        const command = new UploadPartCommand({ Bucket: this.bucket, Key: objectKey, UploadId: multipartUploadId, PartNumber: partNumber, ContentLength: length });
+        const command = new UploadPartCommand({
+          Bucket: this.bucket,
+          Key: objectKey,
+          UploadId: multipartUploadId,
+          PartNumber: partNumber,
+          ContentLength: length,
+        });
         const url = await getSignedUrl(this.client, withoutPresignChecksums(command), { expiresIn: PART_URL_TTL_SECONDS, signingDate: new Date(now * 1000) });
         return { partNumber, url };
       }),

@@ -73,7 +73,12 @@ export class SqsRegisterFailures implements RegisterFailureQueue {
     const byId = new Map<string, Held>();
     while (byId.size < limit) {
       const { Messages: messages = [] } = await this.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: Math.min(BATCH, limit - byId.size), VisibilityTimeout: HOLD_SECONDS, WaitTimeSeconds: 0 }),
+        new ReceiveMessageCommand({
+          QueueUrl: this.queueUrl,
+          MaxNumberOfMessages: Math.min(BATCH, limit - byId.size),
+          VisibilityTimeout: HOLD_SECONDS,
+          WaitTimeSeconds: 0,
+        }),
       );
       const fresh = messages.filter((m) => m.MessageId !== undefined && !byId.has(m.MessageId));
       if (fresh.length === 0) break;

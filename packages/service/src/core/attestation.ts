@@ -194,7 +194,9 @@ async function judgeAndMint(deps: AttestationDeps, request: AttestRequest, input
   // A stand-in without a key (a deployment whose default tenant never got one) must not turn
   // unknown app ids into errors where registered ones get tokens: the decoy needs no tenant key.
   const signingKey: Promise<TokenSigningKey | undefined> =
-    app === undefined ? deps.keys.signingKey(deps.defaultTenantId).catch((error: unknown) => (error instanceof TenantKeyMissingError ? undefined : Promise.reject(error))) : deps.keys.signingKey(app.tenantId);
+    app === undefined
+      ? deps.keys.signingKey(deps.defaultTenantId).catch((error: unknown) => (error instanceof TenantKeyMissingError ? undefined : Promise.reject(error)))
+      : deps.keys.signingKey(app.tenantId);
   // Settled below; a rejection must not go unobserved while the checks run.
   signingKey.catch(() => undefined);
 
@@ -319,7 +321,13 @@ function writeRecord(devices: HardwareDeviceRecords, write: HardwareWrite): Prom
  * tenant, and gets an hs256 decoy: an hs256 token names neither tenant nor key, so it looks like
  * any registered app's token.
  */
-async function mint(deps: AttestationDeps, tenantId: string | undefined, key: TokenSigningKey | undefined, claims: TokenClaims, passed: boolean): Promise<string> {
+async function mint(
+  deps: AttestationDeps,
+  tenantId: string | undefined,
+  key: TokenSigningKey | undefined,
+  claims: TokenClaims,
+  passed: boolean,
+): Promise<string> {
   if (key?.format === 'es256' && tenantId !== undefined) {
     const input = es256SigningInput(key.kid, { ...claims, aud: tenantId });
     const signature = await deps.keys.signEs256(tenantId, key.kid, Buffer.from(input, 'ascii'), passed ? 'tenant' : 'decoy');

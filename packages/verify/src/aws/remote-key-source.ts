@@ -31,13 +31,22 @@ export class RemoteKeySource implements VerificationKeySource {
   /** Every call unwraps the secrets anew (no cache here: the KeyRing calling this is the cache), with their retirement times. */
   async keys(): Promise<VerificationKeys> {
     const fetchOptions = { fetch: this.options.fetch };
-    const [wrapped, jwks] = await Promise.all([fetchJson(`${this.base}/v1/admin/keys/secrets`, 'secrets', fetchOptions), fetchJson(`${this.base}/v1/admin/keys/jwks`, 'JWKS', fetchOptions)]);
+    const [wrapped, jwks] = await Promise.all([
+      fetchJson(`${this.base}/v1/admin/keys/secrets`, 'secrets', fetchOptions),
+      fetchJson(`${this.base}/v1/admin/keys/jwks`, 'JWKS', fetchOptions),
+    ]);
     const entries = wrappedSecrets(wrapped, this.options.tenantId);
     const secrets = await Promise.all(
-      entries.map(async (w): Promise<TokenSecret> => ({ kid: w.kid, key: await unwrapSecret(this.options.kms, w.keyId, Buffer.from(w.ciphertext, 'base64'), w.encryptionContext) })),
+      entries.map(async (w): Promise<TokenSecret> => ({
+        kid: w.kid,
+        key: await unwrapSecret(this.options.kms, w.keyId, Buffer.from(w.ciphertext, 'base64'), w.encryptionContext),
+      })),
     );
     const { publicKeys, retiresAt: publicRetirements } = jwksVerificationKeys(jwks);
-    const retiresAt = new Map([...(publicRetirements ?? []), ...entries.flatMap((w): Array<[string, number]> => (typeof w.retiresAt === 'number' ? [[w.kid, w.retiresAt]] : []))]);
+    const retiresAt = new Map([
+      ...(publicRetirements ?? []),
+      ...entries.flatMap((w): Array<[string, number]> => (typeof w.retiresAt === 'number' ? [[w.kid, w.retiresAt]] : [])),
+    ]);
     return { publicKeys, secrets, ...(retiresAt.size > 0 ? { retiresAt } : {}) };
   }
 }

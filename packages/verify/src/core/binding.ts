@@ -30,7 +30,11 @@ export function checkBinding(claims: TokenClaims, value: string | undefined): vo
   if (!bindingMatches(claims.pay, value)) {
     throw new TokenVerificationError(
       'binding_mismatch',
-      claims.pay === undefined ? 'token carries no binding (pay)' : value === undefined ? 'request lacks the bound header' : 'token is bound to another request',
+      claims.pay === undefined
+        ? 'token carries no binding (pay)'
+        : value === undefined
+          ? 'request lacks the bound header'
+          : 'token is bound to another request',
     );
   }
 }

@@ -138,7 +138,11 @@ export class KeyRing {
   async refetch(): Promise<VerificationKeys | undefined> {
     // A fetch already under way (a background refresh, or another request's refetch) is as fresh as
     // a refetch would be: wait for it rather than fetch again.
-    if (this.loading) return this.loading.then(() => this.current(), () => unavailable());
+    if (this.loading)
+      return this.loading.then(
+        () => this.current(),
+        () => unavailable(),
+      );
     const now = this.options.clock.nowSeconds();
     if (now - this.lastUnknownKeyRefetch < this.refetchInterval) return undefined;
     const previous = this.lastUnknownKeyRefetch;
@@ -202,7 +206,10 @@ export class KeyRing {
     }
   }
 
-  /** Until when keys just fetched may be trusted: SECRET_CACHE_SECONDS from when their source last confirmed them (KmsTenantKeys says; others confirm them now). */
+  /**
+   * Until when keys just fetched may be trusted: SECRET_CACHE_SECONDS from when their source last
+   * confirmed them (KmsTenantKeys says; others confirm them now).
+   */
   private trustedUntilFor(fetched: VerificationKeys): number {
     const now = this.options.clock.nowSeconds();
     return Math.min(fetched.confirmedAt ?? now, now) + SECRET_CACHE_SECONDS;
@@ -408,7 +415,12 @@ export class AttestationVerifier {
   async verifyRequest(request: AttestedRequest): Promise<TokenClaims> {
     const token = request.token;
     // One shape for every request (no conditional spread): this runs for every request.
-    const options: VerifyOptions = { issuer: this.options.issuer, audience: this.audience, nowSeconds: this.options.clock.nowSeconds(), clockSkewSeconds: this.skew };
+    const options: VerifyOptions = {
+      issuer: this.options.issuer,
+      audience: this.audience,
+      nowSeconds: this.options.clock.nowSeconds(),
+      clockSkewSeconds: this.skew,
+    };
     const cache = this.ring.verifiedTokens;
     const hit = token ? cache.get(token) : undefined;
     let claims: TokenClaims;
@@ -437,7 +449,8 @@ export class AttestationVerifier {
     if (this.options.requireBinding) checkBinding(claims, request.binding);
     if (this.options.requireProof) {
       const proof = checkProof(request.proof, token!, claims, { method: request.method ?? '', url: request.url ?? '' }, options.nowSeconds);
-      if (!(await this.options.ledger!.consume(proofLedgerId(proof.jkt, proof.jti), proof.iat + PROOF_JTI_RETENTION_SECONDS))) replayed('proof was used before');
+      if (!(await this.options.ledger!.consume(proofLedgerId(proof.jkt, proof.jti), proof.iat + PROOF_JTI_RETENTION_SECONDS)))
+        replayed('proof was used before');
     }
     if (this.options.limitedUse) {
       if (!(await this.options.ledger!.consume(tokenLedgerId(claims), claims.exp + this.skew))) replayed('token was used before');

@@ -108,6 +108,10 @@ export async function listTenants(deps: Pick<TenantAdminDeps, 'tenants' | 'clock
   await deps.tenants.putTenantIfAbsent({ tenantId: deps.defaultTenantId, createdAt: deps.clock.nowSeconds() });
   const tenants = await deps.tenants.listTenants();
   return Promise.all(
-    tenants.map(async ({ tenantId, createdAt }) => ({ tenantId, createdAt, principals: (await deps.tenants.listPrincipals(tenantId)).map((p) => p.principal) })),
+    tenants.map(async ({ tenantId, createdAt }) => ({
+      tenantId,
+      createdAt,
+      principals: (await deps.tenants.listPrincipals(tenantId)).map((p) => p.principal),
+    })),
   );
 }
