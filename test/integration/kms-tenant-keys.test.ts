@@ -652,6 +652,66 @@ describe('retired es256 keys', () => {
   });
 });
 
+describe('a new es256 key whose rotation fails part-way', () => {
+  /** A tenant with its first (hs256) key and the number of its enabled KMS keys (the secrets key). */
+  async function tenantBeforeRotation() {
+    const registry = new MemoryTenantKeyStore();
+    const clock = new ManualClock();
+    const tenantId = newTenant();
+    await adapter(registry, clock).ensureSigningKey(tenantId);
+    const enabled = async () => (await tenantKmsKeys(tenantId)).filter((k) => k.state === 'Enabled').length;
+    return { registry, clock, tenantId, enabled, before: await enabled() };
+  }
+
+  it('discards the key when KMS fails after creating it (its public key unavailable): no enabled key is left behind', async () => {
+    // Prepare
+    const { registry, clock, tenantId, enabled, before } = await tenantBeforeRotation();
+    const gated = gatedClient();
+    gated.refuse('GetPublicKeyCommand');
+    // Act
+    const failed = await adapter(registry, clock, gated.client).rotateSigningKey(tenantId, 'es256').catch((e: unknown) => e);
+    // Assess
+    expect(failed).toBeInstanceOf(Error);
+    expect(gated.commands).toEqual(expect.arrayContaining(['CreateKeyCommand', 'ScheduleKeyDeletionCommand']));
+    expect(await enabled()).toBe(before);
+    expect((await registry.listTenantKeys(tenantId)).every((r) => r.format !== 'es256')).toBe(true);
+  });
+
+  it('discards the key when its record cannot be written, and a retry makes and keeps a new one', async () => {
+    // Prepare: the registry refuses the first write, as a throttled DynamoDB would.
+    const { registry, clock, tenantId, enabled, before } = await tenantBeforeRotation();
+    const write = jest.spyOn(registry, 'putTenantKey').mockRejectedValueOnce(new Error('ProvisionedThroughputExceededException'));
+    // Act
+    const failed = await adapter(registry, clock).rotateSigningKey(tenantId, 'es256').catch((e: unknown) => e);
+    const afterFailure = await enabled();
+    const retried = await adapter(registry, clock).rotateSigningKey(tenantId, 'es256');
+    // Assess
+    expect(failed).toBeInstanceOf(Error);
+    expect(afterFailure).toBe(before);
+    expect(write).toHaveBeenCalledTimes(2);
+    expect(await enabled()).toBe(before + 1);
+    expect((await registry.listTenantKeys(tenantId)).map((r) => r.kid)).toContain(retried.kid);
+  });
+
+  it('keeps the key when the write landed but answered with an error (a timeout): it is recorded, so it must still sign', async () => {
+    // Prepare: the record is written, then the call fails.
+    const { registry, clock, tenantId, enabled, before } = await tenantBeforeRotation();
+    const put = registry.putTenantKey.bind(registry);
+    jest.spyOn(registry, 'putTenantKey').mockImplementationOnce(async (record) => {
+      await put(record);
+      throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    });
+    // Act
+    const failed = await adapter(registry, clock).rotateSigningKey(tenantId, 'es256').catch((e: unknown) => e);
+    clock.advance(KEY_PUBLICATION_SECONDS);
+    const signing = await adapter(registry, clock).signingKey(tenantId);
+    // Assess
+    expect(failed).toBeInstanceOf(Error);
+    expect(await enabled()).toBe(before + 1);
+    expect(signing.format).toBe('es256');
+  });
+});
+
 describe('errors', () => {
   it('throws TenantKeyMissingError for a tenant without a key, on every signing path', async () => {
     const keys = adapter(new MemoryTenantKeyStore());

@@ -237,7 +237,7 @@ describe('every stand-in', () => {
       expect(Number(url.port)).toBeGreaterThan(1023);
     }
     // Not the well-known ports of DynamoDB Local (8000), s3rver (4568) or LocalStack (4566).
-    expect(Object.values(t.cloud.endpoints).map((e) => new URL(e).port)).not.toEqual(expect.arrayContaining(['8000', '4566', '4568']));
+    for (const endpoint of Object.values(t.cloud.endpoints)) expect(['8000', '4566', '4568']).not.toContain(new URL(endpoint).port);
   });
 
   it('dynalite, which is not ours, still answers any signature: what remains is documented', async () => {

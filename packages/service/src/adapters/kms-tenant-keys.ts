@@ -283,7 +283,7 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKe
     const before = await this.registry.listTenantKeys(tenantId);
     const chosen = format ?? currentFormat(before, now);
     const record = await this.newKeyRecord(tenantId, chosen, now, nextActivation(before, now));
-    await this.registry.putTenantKey(record);
+    await this.recordKey(record);
     const records = await this.retireOlderKeys(tenantId);
     // The retirements just set lie in the future, so this listing still tells which keys have retired by now.
     return { kid: record.kid, format: chosen, activatesAt: activatesAt(record), ...(await this.destroyRetiredKeys(tenantId, records, now)) };
@@ -311,8 +311,30 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKe
     const now = this.options.clock.nowSeconds();
     if (trustedKeysAt(await this.registry.listTenantKeys(tenantId), now).length > 0) return;
     // A tenant's first key signs at once: there are no tokens yet for verifiers to keep accepting.
-    await this.registry.putTenantKey(await this.newKeyRecord(tenantId, DEFAULT_TOKEN_FORMAT, now, now));
+    await this.recordKey(await this.newKeyRecord(tenantId, DEFAULT_TOKEN_FORMAT, now, now));
     await this.retireOlderKeys(tenantId);
+  }
+
+  /**
+   * Writes a new key's record. When the write fails, an es256 key that is not recorded is discarded:
+   * nothing would ever use it, and it would cost money every month. Only once a read says so, since a
+   * write that timed out may still have landed, and discarding a recorded key would stop its signing;
+   * when the read fails too, the key is kept. An hs256 record holds its own wrapped secret: no key to
+   * discard.
+   */
+  private async recordKey(record: TenantKeyRecord): Promise<void> {
+    try {
+      await this.registry.putTenantKey(record);
+    } catch (error) {
+      if (formatOf(record) === 'es256') {
+        const recorded = await this.registry.listTenantKeys(record.tenantId).then(
+          (records) => records.some((r) => r.kid === record.kid),
+          () => true,
+        );
+        if (!recorded) await discardKey(this.kms, record.keyId);
+      }
+      throw error;
+    }
   }
 
   /** Retires every key but the newest-activating one; returns the records as listed after the write. */

@@ -47,37 +47,9 @@ export const seg = encodeURIComponent;
 
 export const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-// Wire shapes the pages read (docs/ADMIN_API.md); only what they use.
-export interface App {
-  readonly appId: string;
-  readonly createdAt: number;
-}
-export interface Registration {
-  readonly appId: string;
-  readonly version: string;
-  readonly sha256: string;
-  readonly size: number;
-  readonly registeredAt: number;
-  readonly expiresAt?: number;
-  readonly note?: string;
-}
-export interface Device {
-  readonly deviceId: string;
-  readonly kind: 'install' | 'debug';
-  readonly did?: string;
-  readonly note?: string;
-  readonly createdAt: number;
-  readonly debugSecret?: string;
-}
-export interface SigningKey {
-  readonly kid: string;
-  readonly format: 'hs256' | 'es256';
-  readonly status: string;
-  readonly createdAt: number;
-  readonly activatesAt: number;
-  readonly retiresAt?: number;
-  readonly deletionScheduledAt?: number;
-}
+// Wire shapes the pages read (docs/ADMIN_API.md): the CLI's own, imported as types only, so that
+// nothing of the admin client loads in the browser.
+export type { App, Device, Registration, SigningKey } from '../../admin-client.js';
 export interface Session {
   readonly endpoint: string;
   readonly local: boolean;

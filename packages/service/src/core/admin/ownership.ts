@@ -33,7 +33,10 @@ export async function ownedUpload(
   return upload;
 }
 
-/** Tenants are managed by operators only. */
-export function requireOperator(caller: AdminCaller): void {
-  if (!caller.operator) throw new ForbiddenError('only an operator credential may manage tenants');
+/**
+ * Tenants and register failures are managed by operators only. `what` completes the refusal, so a
+ * tenant is told which operation was refused: "only an operator credential may manage tenants".
+ */
+export function requireOperator(caller: AdminCaller, what: 'manage tenants' | 'manage register failures' = 'manage tenants'): void {
+  if (!caller.operator) throw new ForbiddenError(`only an operator credential may ${what}`);
 }

@@ -16,7 +16,7 @@ export interface RegisterFailureDeps {
 }
 
 function queueOf(deps: RegisterFailureDeps, caller: AdminCaller): RegisterFailureQueue {
-  requireOperator(caller);
+  requireOperator(caller, 'manage register failures');
   if (!deps.registerFailures) throw new NotFoundError('this deployment keeps no register failures');
   return deps.registerFailures;
 }
