@@ -57,7 +57,7 @@ beforeAll(() => {
 
 /** A function of the stack; the demo route's two exist only with demoRoute. */
 function fnOf(st: AttestorStack, name: LambdaName): ServiceFunction {
-  const fn = fnOf(st, name);
+  const fn = st.functions[name];
   if (!fn) throw new Error(`${st.node.id} has no ${name} function`);
   return fn;
 }
