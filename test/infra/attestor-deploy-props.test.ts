@@ -103,7 +103,10 @@ describe('stage throttle, token lifetime, WAF limit', () => {
     [{ throttlingRateLimit: Number.NaN }, 'AttestorStack: throttlingRateLimit must be a positive number of requests per second, got NaN'],
     [{ throttlingBurstLimit: 0 }, 'AttestorStack: throttlingBurstLimit must be a whole number of requests, at least 1, got 0'],
     [{ throttlingBurstLimit: 2.5 }, 'AttestorStack: throttlingBurstLimit must be a whole number of requests, at least 1, got 2.5'],
-    [{ peakAttestationsPerSecond: 100, throttlingBurstLimit: -1 }, 'AttestorStack: throttlingBurstLimit must be a whole number of requests, at least 1, got -1'],
+    [
+      { peakAttestationsPerSecond: 100, throttlingBurstLimit: -1 },
+      'AttestorStack: throttlingBurstLimit must be a whole number of requests, at least 1, got -1',
+    ],
   ])('refuses %j', (props, message) => {
     expect(() => new AttestorStack(fastApp(), 'BadThrottle', props)).toThrow(message);
   });
@@ -155,8 +158,8 @@ describe('custom domain', () => {
     expect(mapping['Properties']['BasePath']).toBeUndefined();
     expect(synth.ofType('AWS::CertificateManager::Certificate')).toEqual([]);
     expect(synth.ofType('AWS::Route53::RecordSet')).toEqual([]);
-    expect(outputsOf(synth)['CustomDomainUrl']['Value']).toBe('https://attest.example.com/');
-    expect(outputsOf(synth)['CustomDomainTarget']['Value']).toEqual({ 'Fn::GetAtt': [domain.id, 'RegionalDomainName'] });
+    expect(outputsOf(synth)['CustomDomainUrl']?.['Value']).toBe('https://attest.example.com/');
+    expect(outputsOf(synth)['CustomDomainTarget']?.['Value']).toEqual({ 'Fn::GetAtt': [domain.id, 'RegionalDomainName'] });
   });
 
   test('with a hosted zone: a DNS-validated certificate and an alias A record in that zone', () => {
@@ -200,13 +203,24 @@ describe('custom domain', () => {
     expect(refers(association['Properties']['ResourceArn'], synth.id(stack.api.restApi.deploymentStage))).toBe(true);
   });
 
+  const hostName = 'must be a lowercase host name such as attest.example.com (no wildcard, no trailing dot), got';
   test.each([
-    [{ domainName: 'attest.example.com' }, 'AttestorStack: domain needs a certificate (an ACM certificate or its ARN) or a hostedZone to create and validate one in'],
-    [{ domainName: 'Attest.Example.com', certificate: CERTIFICATE_ARN }, "domain.domainName must be a lowercase host name such as attest.example.com (no wildcard, no trailing dot), got 'Attest.Example.com'"],
-    [{ domainName: '*.example.com', certificate: CERTIFICATE_ARN }, "must be a lowercase host name such as attest.example.com (no wildcard, no trailing dot), got '*.example.com'"],
-    [{ domainName: 'localhost', certificate: CERTIFICATE_ARN }, "must be a lowercase host name such as attest.example.com (no wildcard, no trailing dot), got 'localhost'"],
-    [{ domainName: 'attest.example.com', certificate: 'my-cert' }, "domain.certificate must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>), got 'my-cert'"],
-    [{ domainName: 'attest.example.org', hostedZone: ZONE }, 'AttestorStack: domain.domainName attest.example.org is not in the hosted zone example.com: records for it cannot be made there'],
+    [
+      { domainName: 'attest.example.com' },
+      'AttestorStack: domain needs a certificate (an ACM certificate or its ARN) or a hostedZone to create and validate one in',
+    ],
+    [{ domainName: 'Attest.Example.com', certificate: CERTIFICATE_ARN }, `AttestorStack: domain.domainName ${hostName} 'Attest.Example.com'`],
+    [{ domainName: '*.example.com', certificate: CERTIFICATE_ARN }, `${hostName} '*.example.com'`],
+    [{ domainName: 'attest.example.com.', certificate: CERTIFICATE_ARN }, `${hostName} 'attest.example.com.'`],
+    [{ domainName: 'localhost', certificate: CERTIFICATE_ARN }, `${hostName} 'localhost'`],
+    [
+      { domainName: 'attest.example.com', certificate: 'my-cert' },
+      "AttestorStack: domain.certificate must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>), got 'my-cert'",
+    ],
+    [
+      { domainName: 'attest.example.org', hostedZone: ZONE },
+      'AttestorStack: domain.domainName attest.example.org is not in the hosted zone example.com: records for it cannot be made there',
+    ],
   ])('refuses %j', (domain, message) => {
     expect(() => new AttestorStack(fastApp(), 'BadDomain', { domain })).toThrow(message);
   });

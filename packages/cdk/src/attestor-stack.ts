@@ -372,7 +372,10 @@ export class AttestorStack extends Stack {
       description: 'Base URL of the Attestor API (stage included): the SDK endpoint and the CLI --endpoint',
     });
     if (this.domain) {
-      new CfnOutput(this, 'CustomDomainUrl', { value: this.domain.url, description: 'Base URL of the Attestor API at its custom domain (no stage in the path)' });
+      new CfnOutput(this, 'CustomDomainUrl', {
+        value: this.domain.url,
+        description: 'Base URL of the Attestor API at its custom domain (no stage in the path)',
+      });
       new CfnOutput(this, 'CustomDomainTarget', {
         value: this.domain.domain.domainNameAliasDomainName,
         description: 'Point the custom domain here (CNAME, or an alias record) when the stack was given no hosted zone',
