@@ -36,7 +36,13 @@ import {
   TENANT_KEYS_PARTITION_PREFIX,
   type AttestationAuthorizerProps,
 } from './attestation-authorizer';
-import { AttestorApi, checkThrottling, type DemoRouteLambda } from './attestor-api';
+import {
+  AttestorApi,
+  checkThrottling,
+  DEFAULT_THROTTLING_BURST_LIMIT,
+  DEFAULT_THROTTLING_RATE_LIMIT,
+  type DemoRouteLambda,
+} from './attestor-api';
 import { AttestorDomain, type AttestorDomainOptions } from './attestor-domain';
 import { AttestorWebAcl } from './attestor-waf';
 import { OperatorAlarms } from './operator-alarms';
@@ -260,9 +266,9 @@ export class AttestorStack extends Stack {
     }
     // Each attestation is two requests (challenge, attest); 10 % more for admin and JWKS/secrets reads.
     const peakRate = peak === undefined ? undefined : Math.ceil((peak * 22) / 10);
-    const throttlingRateLimit = props.throttlingRateLimit ?? peakRate;
-    const throttlingBurstLimit = props.throttlingBurstLimit ?? peakRate;
-    checkThrottling('AttestorStack', throttlingRateLimit ?? 1, throttlingBurstLimit ?? 1);
+    const throttlingRateLimit = props.throttlingRateLimit ?? peakRate ?? DEFAULT_THROTTLING_RATE_LIMIT;
+    const throttlingBurstLimit = props.throttlingBurstLimit ?? peakRate ?? DEFAULT_THROTTLING_BURST_LIMIT;
+    checkThrottling('AttestorStack', throttlingRateLimit, throttlingBurstLimit);
 
     this.tables = new ServiceTables(this, 'Tables', peak !== undefined ? { peakAttestationsPerSecond: peak } : {});
 
@@ -351,8 +357,8 @@ export class AttestorStack extends Stack {
       handlers: mapValues(coreFunctions, (f): lambda.IFunction => f.fn),
       ...(this.authorizer && demoHello ? { demo: { handler: demoHello.fn, authorizer: this.authorizer.authorizer } } : {}),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
-      ...(throttlingRateLimit !== undefined ? { throttlingRateLimit } : {}),
-      ...(throttlingBurstLimit !== undefined ? { throttlingBurstLimit } : {}),
+      throttlingRateLimit,
+      throttlingBurstLimit,
       ...(props.tracingEnabled !== undefined ? { tracingEnabled: props.tracingEnabled } : {}),
     });
     if (props.domain) this.domain = new AttestorDomain(this, 'Domain', { ...props.domain, restApi: this.api.restApi });
