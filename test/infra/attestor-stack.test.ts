@@ -19,6 +19,7 @@ import {
   TEST_ROOTS_VARIABLE,
 } from '../../packages/cdk/src/attestor-stack';
 import { MAX_BODY_BYTES } from '../../packages/cdk/src/attestor-waf';
+import type { ServiceFunction } from '../../packages/cdk/src/service-function';
 import { tenantSecretKeyPolicy } from '../../packages/service/src/adapters/kms-key-policy';
 import { ConfigurationError, CONFIG_DEFAULTS, FUNCTION_CONFIGS, type FunctionConfigContract } from '../../packages/contracts/src/config';
 import { ATTESTATION_LOG_TABLE, HARDWARE_DEVICES_TABLE, NONCES_TABLE, REGISTRY_TABLE, REVOCATION_LIST_OBJECT_KEY } from '../../packages/contracts/src/tables';
@@ -37,12 +38,15 @@ let variant: AttestorStack;
 let v: Synth;
 
 beforeAll(() => {
-  stack = new AttestorStack(fastApp(), 'Attestor');
+  // The demo route on, so that every function and route of the table is here to check; the default
+  // (no demo route) is test/infra/attestor-deploy-props.test.ts's.
+  stack = new AttestorStack(fastApp(), 'Attestor', { demoRoute: true });
   s = new Synth(stack);
   variant = new AttestorStack(fastApp(), 'Variant', {
     issuer: 'https://attest.example.com',
     tokenTtl: Duration.minutes(15),
     operatorPrincipals: ['arn:aws:iam::123456789012:role/Ops', 'arn:aws:iam::123456789012:user/alice'],
+    demoRoute: true,
     demoAuthorizer: { mode: 'monitor', requireBinding: true, limitedUse: true, requireProof: true },
     registerReservedConcurrency: null,
     adminReservedConcurrency: null,
@@ -51,8 +55,14 @@ beforeAll(() => {
   v = new Synth(variant);
 });
 
-const fnLogicalId = (name: LambdaName) => s.id(stack.functions[name].fn);
-const roleLogicalId = (name: LambdaName) => s.id(stack.functions[name].role);
+/** A function of the stack; the demo route's two exist only with demoRoute. */
+function fnOf(st: AttestorStack, name: LambdaName): ServiceFunction {
+  const fn = st.functions[name];
+  if (!fn) throw new Error(`${st.node.id} has no ${name} function`);
+  return fn;
+}
+const fnLogicalId = (name: LambdaName) => s.id(fnOf(stack, name).fn);
+const roleLogicalId = (name: LambdaName) => s.id(fnOf(stack, name).role);
 const envOf = (name: LambdaName) => s.resources[fnLogicalId(name)]!['Properties']['Environment']['Variables'] as Json;
 const nonces = () => s.id(stack.tables.nonces);
 const registry = () => s.id(stack.tables.registry);
@@ -299,7 +309,7 @@ describe('tenant keys (created at run time by the key-creating admin functions)'
   });
 
   test.each(KEY_CREATING_LAMBDAS)('%s reads those roles back as the key policy\'s, at cold start', (name) => {
-    const roles = (FUNCTION_CONFIGS[name].fromEnv(deployedEnv(s, stack.functions[name].fn)) as { tenantKeyPolicyRoles?: unknown }).tenantKeyPolicyRoles;
+    const roles = (FUNCTION_CONFIGS[name].fromEnv(deployedEnv(s, fnOf(stack, name).fn)) as { tenantKeyPolicyRoles?: unknown }).tenantKeyPolicyRoles;
     expect(roles).toEqual({
       signerRoleArn: `arn:aws:iam::123456789012:role/${roleLogicalId('attest')}`,
       verifierRoleArns: [`arn:aws:iam::123456789012:role/${roleLogicalId('authorizer')}`],
@@ -347,12 +357,12 @@ describe('functions', () => {
   });
 
   describe.each([
-    ['the default stack', () => [stack, s] as const],
+    ['the stack with the demo route', () => [stack, s] as const],
     ['the variant with every optional prop set', () => [variant, v] as const],
   ])('%s', (_which, synthesized) => {
     test.each(LAMBDA_NAMES)('%s is given exactly the variables its record writes for the settings it reads back at cold start', (name) => {
       const [st, synth] = synthesized();
-      const { NODE_OPTIONS, ...env } = deployedEnv(synth, st.functions[name].fn);
+      const { NODE_OPTIONS, ...env } = deployedEnv(synth, fnOf(st, name).fn);
       expect(NODE_OPTIONS).toBe('--enable-source-maps');
       const record = FUNCTION_CONFIGS[name] as FunctionConfigContract<unknown>;
       // The cold start passes (no variable missing or malformed), and writing those settings again gives
@@ -391,16 +401,16 @@ describe('functions', () => {
   });
 
   test.each(ADMIN_LAMBDAS)('operatorPrincipals reach %s as ATTESTOR_OPERATOR_PRINCIPALS', (name) => {
-    const env = v.resource(variant.functions[name].fn)['Properties']['Environment']['Variables'];
+    const env = v.resource(fnOf(variant, name).fn)['Properties']['Environment']['Variables'];
     expect(env['ATTESTOR_OPERATOR_PRINCIPALS']).toBe('arn:aws:iam::123456789012:role/Ops,arn:aws:iam::123456789012:user/alice');
-    expect(FUNCTION_CONFIGS[name].fromEnv(deployedEnv(v, variant.functions[name].fn)).operatorPrincipals).toEqual([
+    expect(FUNCTION_CONFIGS[name].fromEnv(deployedEnv(v, fnOf(variant, name).fn)).operatorPrincipals).toEqual([
       'arn:aws:iam::123456789012:role/Ops',
       'arn:aws:iam::123456789012:user/alice',
     ]);
   });
 
   test.each(LAMBDA_NAMES)('%s: logs to its own log group with a retention', (name) => {
-    const logGroupId = s.id(stack.functions[name].logGroup);
+    const logGroupId = s.id(fnOf(stack, name).logGroup);
     expect(s.resources[fnLogicalId(name)]!['Properties']['LoggingConfig']).toEqual({ LogGroup: { Ref: logGroupId } });
     expect(s.resources[logGroupId]!['Properties']['RetentionInDays']).toBeGreaterThan(0);
   });
@@ -414,7 +424,7 @@ describe('functions', () => {
   });
 
   test('reserved concurrency: null reserves nothing', () => {
-    for (const name of reservedNames) expect(v.resource(variant.functions[name].fn)['Properties']['ReservedConcurrentExecutions']).toBeUndefined();
+    for (const name of reservedNames) expect(v.resource(fnOf(variant, name).fn)['Properties']['ReservedConcurrentExecutions']).toBeUndefined();
   });
 
   test('register: S3 events it gives up on go to an encrypted, TLS-only queue kept 14 days', () => {
@@ -442,7 +452,7 @@ describe('api', () => {
     const props = found[0]!.props;
     expect(props['AuthorizationType']).toBe(expectedAuth[route.auth]);
     if (route.auth === 'attestation') {
-      expect(props['AuthorizerId']).toEqual({ Ref: s.id(stack.authorizer.authorizer) });
+      expect(props['AuthorizerId']).toEqual({ Ref: s.id(stack.authorizer!.authorizer) });
     } else {
       expect(props['AuthorizerId']).toBeUndefined();
     }
@@ -451,7 +461,7 @@ describe('api', () => {
   });
 
   test('/demo/hello authorizer: REQUEST, the token header as identity source, no caching, the authorizer function', () => {
-    const props = s.resource(stack.authorizer.authorizer)['Properties'];
+    const props = s.resource(stack.authorizer!.authorizer)['Properties'];
     expect(props).toMatchObject({ Type: 'REQUEST', IdentitySource: `method.request.header.${TOKEN_HEADER_NAME}`, AuthorizerResultTtlInSeconds: 0 });
     expect(refers(props['AuthorizerUri'], fnLogicalId('authorizer'))).toBe(true);
   });
@@ -576,7 +586,7 @@ describe('iam', () => {
   test('every function writes only to its own log group', () => {
     for (const name of LAMBDA_NAMES) {
       for (const st of s.allowing(roleLogicalId(name), 'logs:PutLogEvents')) {
-        expect(st.Resource).toEqual({ 'Fn::GetAtt': [s.id(stack.functions[name].logGroup), 'Arn'] });
+        expect(st.Resource).toEqual({ 'Fn::GetAtt': [s.id(fnOf(stack, name).logGroup), 'Arn'] });
       }
       expect(s.allowing(roleLogicalId(name), 'logs:CreateLogGroup')).toHaveLength(0);
     }
@@ -969,7 +979,7 @@ describe('hardware evidence', () => {
   });
 
   test.each(LAMBDA_NAMES)('%s refuses the test-roots variable at cold start too', (name) => {
-    const env = deployedEnv(s, stack.functions[name].fn);
+    const env = deployedEnv(s, fnOf(stack, name).fn);
     expect(() => FUNCTION_CONFIGS[name].fromEnv(env)).not.toThrow();
     expect(() => FUNCTION_CONFIGS[name].fromEnv({ ...env, [TEST_ROOTS_VARIABLE]: '/tmp/roots.json' })).toThrow(ConfigurationError);
   });
@@ -1015,11 +1025,11 @@ describe('bundling (real esbuild)', () => {
   test('every Lambda bundles to minified index.js with a source map (no sources), AWS SDK left external', () => {
     outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'attestor-bundle-'));
     const app = new App({ outdir });
-    const bundled = new AttestorStack(app, 'Attestor');
+    const bundled = new AttestorStack(app, 'Attestor', { demoRoute: true });
     app.synth();
     const fns = Template.fromStack(bundled).toJSON()['Resources'] as Record<string, Json>;
     for (const name of LAMBDA_NAMES) {
-      const id = bundled.getLogicalId(bundled.functions[name].fn.node.defaultChild as CfnElement);
+      const id = bundled.getLogicalId(fnOf(bundled, name).fn.node.defaultChild as CfnElement);
       const hash = String(fns[id]!['Properties']['Code']['S3Key']).replace(/\.zip$/, '');
       const js = path.join(outdir, `asset.${hash}`, 'index.js');
       expect(fs.existsSync(js)).toBe(true);

@@ -25,10 +25,14 @@ function fullApp(): App {
     webAcl: false,
     tracingEnabled: true,
     registerReservedConcurrency: null,
+    demoRoute: true,
     demoAuthorizer: { limitedUse: true, requireBinding: true, requireProof: true },
   });
-  new AttestorStack(app, 'AttestorMonitor', { demoAuthorizer: { mode: 'monitor' } });
-  new AttestorStack(app, 'AttestorCached', { demoAuthorizer: { resultsCacheTtl: Duration.seconds(60), requireBinding: true } });
+  new AttestorStack(app, 'AttestorMonitor', { demoRoute: true, demoAuthorizer: { mode: 'monitor' } });
+  new AttestorStack(app, 'AttestorCustomDomain', {
+    domain: { domainName: 'attest.example.com', hostedZone: { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' } },
+  });
+  new AttestorStack(app, 'AttestorCached', { demoRoute: true, demoAuthorizer: { resultsCacheTtl: Duration.seconds(60), requireBinding: true } });
   return app;
 }
 

@@ -6,24 +6,24 @@
  * - Attestor: the service (tables, builds bucket, decoy key, functions, API, WAF).
  * - AttestorExampleApi: a customer API protected by AttestationAuthorizer, as a worked example.
  *
- * Optional context (`cdk synth -c name=value`):
- * - issuer: `iss` of minted tokens (default 'attestor')
- * - operatorPrincipals: comma-separated IAM ARNs that operate the default tenant
- * - registerReservedConcurrency, adminReservedConcurrency: a number, or 'none' for accounts whose
- *   concurrency quota is still 10
- * - webAcl: 'false' to deploy without the WAF web ACL
- * - rateLimitPer5Minutes: WAF's per-IP limit on /v1/challenge and /v1/attest (default 600)
+ * Optional context (`cdk synth -c name=value`): the Attestor stack's props, read by
+ * attestorStackPropsFromContext (src/context.ts; the list, with what each sets, is ATTESTOR_CONTEXT
+ * there and in docs/DEPLOY.md): issuer, operatorPrincipals, register/adminReservedConcurrency,
+ * tokenTtlSeconds, peakAttestationsPerSecond, throttlingRateLimit/BurstLimit, tracingEnabled, webAcl,
+ * rateLimitPer5Minutes, demoRoute, domainName, certificateArn, hostedZoneId with hostedZoneName.
+ * And for the example stack:
  * - exampleApi: 'false' to leave out the example stack
- * - attestorJwksUrl and attestorJwksExecuteApiArn: the example's authorizers fetch the JWKS from
+ * - attestorApiUrl and attestorStageArn: the example's authorizers fetch the tenant's keys from
  *   there (an Attestor deployed elsewhere) instead of reading the Attestor stack's KMS keys
  *
  * cdk-nag's AwsSolutions and Serverless packs run at synthesis: an unacknowledged finding fails
  * `cdk synth`. Acknowledgements, each with its reason, are all in lib/nag-acknowledgements.ts.
  */
-import { App, Duration, Validations } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { AttestationKeySource } from '../src/attestation-authorizer';
-import { AttestorStack, type AttestorStackProps } from '../src/attestor-stack';
+import { AttestorStack } from '../src/attestor-stack';
+import { attestorStackPropsFromContext } from '../src/context';
 import { ExampleApiStack } from '../src/example-api-stack';
 
 const app = new App();
@@ -33,33 +33,9 @@ const context = (name: string): string | undefined => {
   const value: unknown = app.node.tryGetContext(name);
   return value === undefined || value === null || value === '' ? undefined : String(value);
 };
-const concurrency = (name: string): number | null | undefined => {
-  const value = context(name);
-  if (value === undefined) return undefined;
-  if (value === 'none') return null;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer or 'none', got ${value}`);
-  return n;
-};
 
-const props: { -readonly [K in keyof AttestorStackProps]: AttestorStackProps[K] } = {
-  description: 'Attestor: mobile app attestation service',
-};
-const issuer = context('issuer');
-if (issuer) props.issuer = issuer;
-const operators = context('operatorPrincipals');
-if (operators) props.operatorPrincipals = operators.split(',').map((s) => s.trim()).filter(Boolean);
-const registerConcurrency = concurrency('registerReservedConcurrency');
-if (registerConcurrency !== undefined) props.registerReservedConcurrency = registerConcurrency;
-const adminConcurrency = concurrency('adminReservedConcurrency');
-if (adminConcurrency !== undefined) props.adminReservedConcurrency = adminConcurrency;
-if (context('webAcl') === 'false') props.webAcl = false;
-const tokenTtl = context('tokenTtlSeconds');
-if (tokenTtl !== undefined) props.tokenTtl = Duration.seconds(Number(tokenTtl));
-const rate = context('rateLimitPer5Minutes');
-if (rate !== undefined) props.rateLimitPer5Minutes = Number(rate);
-const peak = context('peakAttestationsPerSecond');
-if (peak !== undefined) props.peakAttestationsPerSecond = Number(peak);
+const props = { description: 'Attestor: mobile app attestation service', ...attestorStackPropsFromContext(app) };
+const { issuer } = props;
 
 const attestor = new AttestorStack(app, 'Attestor', props);
 

@@ -11,12 +11,44 @@ export const STAGE_NAME = 'prod';
 export const JWKS_PATH = '/v1/admin/keys/jwks';
 /** The admin routes a verifier with a remote key source reads: es256 public keys and wrapped hs256 secrets. */
 export const VERIFIER_KEY_PATHS = [JWKS_PATH, '/v1/admin/keys/secrets'] as const;
+/** The stage throttle when none is given: requests per second, and burst (requests). */
+export const DEFAULT_THROTTLING_RATE_LIMIT = 50;
+export const DEFAULT_THROTTLING_BURST_LIMIT = 100;
+
+/**
+ * Refuses a stage throttle API Gateway would not apply as meant: the rate is requests per second (a
+ * fraction is allowed), the burst a whole number of requests. Neither can exceed the account's own
+ * throttle (10,000 requests per second and a 5,000 burst by default), which API Gateway applies
+ * silently instead, so that is left to Service Quotas (docs/SCALING.md).
+ */
+export function checkThrottling(owner: string, rate: number, burst: number): void {
+  if (!Number.isFinite(rate) || rate <= 0) {
+    throw new Error(`${owner}: throttlingRateLimit must be a positive number of requests per second, got ${rate}`);
+  }
+  if (!Number.isInteger(burst) || burst < 1) {
+    throw new Error(`${owner}: throttlingBurstLimit must be a whole number of requests, at least 1, got ${burst}`);
+  }
+}
+
+/** The function behind the demo routes (ROUTES entries marked `demo`), and behind no other route. */
+export type DemoRouteLambda = 'demoHello';
+
+/** What the demo routes need: without it they are left out (AttestorStack's `demoRoute`). */
+export interface AttestorApiDemo {
+  /** The function behind the demo routes. */
+  readonly handler: lambda.IFunction;
+  /** The authorizer in front of them (`auth: 'attestation'`). */
+  readonly authorizer: apigw.IAuthorizer;
+}
 
 export interface AttestorApiProps {
   /** The function behind each route's `lambda` (a map of every Lambda is fine). */
-  readonly handlers: Readonly<Record<Route['lambda'], lambda.IFunction>>;
-  /** The authorizer in front of `auth: 'attestation'` routes. */
-  readonly authorizer: apigw.IAuthorizer;
+  readonly handlers: Readonly<Record<Exclude<Route['lambda'], DemoRouteLambda>, lambda.IFunction>>;
+  /**
+   * The demo routes' function and authorizer.
+   * @default none: the demo routes are not part of the API
+   */
+  readonly demo?: AttestorApiDemo;
   /**
    * Stage-wide steady-state request rate (requests per second) before API Gateway answers 429.
    * @default 50
@@ -49,9 +81,9 @@ export class AttestorApi extends Construct {
 
   constructor(scope: Construct, id: string, private readonly props: AttestorApiProps) {
     super(scope, id);
-    const rate = props.throttlingRateLimit ?? 50;
-    const burst = props.throttlingBurstLimit ?? 100;
-    if (!(rate > 0) || !(burst >= 1)) throw new Error(`AttestorApi: throttlingRateLimit (${rate}) and throttlingBurstLimit (${burst}) must be positive`);
+    const rate = props.throttlingRateLimit ?? DEFAULT_THROTTLING_RATE_LIMIT;
+    const burst = props.throttlingBurstLimit ?? DEFAULT_THROTTLING_BURST_LIMIT;
+    checkThrottling('AttestorApi', rate, burst);
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -78,7 +110,7 @@ export class AttestorApi extends Construct {
       },
     });
 
-    for (const route of ROUTES) this.addRoute(route);
+    for (const route of ROUTES) if (!route.demo || props.demo) this.addRoute(route);
     this.answerAuthorizerFailures();
   }
 
@@ -126,8 +158,12 @@ export class AttestorApi extends Construct {
     switch (route.auth) {
       case 'none':
         return { authorizationType: apigw.AuthorizationType.NONE };
-      case 'attestation':
-        return { authorizationType: apigw.AuthorizationType.CUSTOM, authorizer: this.props.authorizer };
+      case 'attestation': {
+        // Only demo routes stand behind the service's own authorizer; a customer's API has its own.
+        const authorizer = this.props.demo?.authorizer;
+        if (!authorizer) throw new Error(`route ${route.method} ${route.path}: an attestation route needs the demo authorizer`);
+        return { authorizationType: apigw.AuthorizationType.CUSTOM, authorizer };
+      }
       case 'iam':
         return { authorizationType: apigw.AuthorizationType.IAM };
       default: {
@@ -139,7 +175,10 @@ export class AttestorApi extends Construct {
 
   private addRoute(route: Route): void {
     const resource = this.restApi.root.resourceForPath(route.path);
-    const integration = new apigw.LambdaIntegration(this.props.handlers[route.lambda], { allowTestInvoke: false });
+    const demoLambda: DemoRouteLambda = 'demoHello';
+    const handler = route.lambda === demoLambda ? this.props.demo?.handler : this.props.handlers[route.lambda];
+    if (!handler) throw new Error(`route ${route.method} ${route.path}: no function for ${route.lambda}`);
+    const integration = new apigw.LambdaIntegration(handler, { allowTestInvoke: false });
     resource.addMethod(route.method, integration, this.methodOptions(route));
   }
 }

@@ -36,7 +36,14 @@ import {
   TENANT_KEYS_PARTITION_PREFIX,
   type AttestationAuthorizerProps,
 } from './attestation-authorizer';
-import { AttestorApi } from './attestor-api';
+import {
+  AttestorApi,
+  checkThrottling,
+  DEFAULT_THROTTLING_BURST_LIMIT,
+  DEFAULT_THROTTLING_RATE_LIMIT,
+  type DemoRouteLambda,
+} from './attestor-api';
+import { AttestorDomain, type AttestorDomainOptions } from './attestor-domain';
 import { AttestorWebAcl } from './attestor-waf';
 import { OperatorAlarms } from './operator-alarms';
 import { acknowledgeAttestorStack } from './nag-acknowledgements';
@@ -104,6 +111,15 @@ export const TEST_ROOTS_VARIABLE = HARDWARE_TEST_ROOTS_VARIABLE;
 /** The routes WAF rate-limits per client IP. */
 export const RATE_LIMITED_PATHS = ['/v1/challenge', '/v1/attest'] as const;
 
+/**
+ * The functions that exist only for the demo route (`demoRoute`): its backend, and the authorizer in
+ * front of it. A customer's API brings its own AttestationAuthorizer.
+ */
+export const DEMO_FUNCTIONS = ['demoHello', 'authorizer'] as const satisfies readonly (DemoRouteLambda | 'authorizer')[];
+export type DemoFunctionName = (typeof DEMO_FUNCTIONS)[number];
+/** The functions every deployment has. */
+export type CoreFunctionName = Exclude<LambdaName, DemoFunctionName>;
+
 /** Options of the /demo/hello authorizer (see AttestationAuthorizerProps). */
 export type DemoAuthorizerOptions = Pick<AttestationAuthorizerProps, 'mode' | 'requireBinding' | 'limitedUse' | 'requireProof' | 'resultsCacheTtl'>;
 
@@ -153,12 +169,13 @@ export interface AttestorStackProps extends StackProps {
    */
   readonly peakAttestationsPerSecond?: number;
   /**
-   * Stage-wide steady-state request rate (requests per second).
+   * Stage-wide steady-state request rate (requests per second, every route together) before API
+   * Gateway answers 429. Positive; a fraction is allowed.
    * @default 50, or 2.2 × peakAttestationsPerSecond
    */
   readonly throttlingRateLimit?: number;
   /**
-   * Stage-wide burst (requests).
+   * Stage-wide burst (requests). A whole number, at least 1.
    * @default 100, or the rate limit when peakAttestationsPerSecond is set
    */
   readonly throttlingBurstLimit?: number;
@@ -178,10 +195,23 @@ export interface AttestorStackProps extends StackProps {
    */
   readonly rateLimitPer5Minutes?: number;
   /**
-   * How the /demo/hello authorizer enforces.
+   * Deploy the demo route, GET /demo/hello behind an attestation authorizer (with its two functions,
+   * DEMO_FUNCTIONS): a quick end-to-end check of a deployment. A production API needs none of it;
+   * the local cloud always serves it, for `npm run demo`.
+   * @default false
+   */
+  readonly demoRoute?: boolean;
+  /**
+   * How the /demo/hello authorizer enforces. Only with `demoRoute`.
    * @default enforce, no binding, no single use, no proof, no caching
    */
   readonly demoAuthorizer?: DemoAuthorizerOptions;
+  /**
+   * Serve the API at a custom domain as well (API Gateway custom domain, ACM certificate and, given
+   * a hosted zone, its DNS records): see AttestorDomainOptions and docs/DEPLOY.md.
+   * @default none: only the execute-api URL
+   */
+  readonly domain?: AttestorDomainOptions;
   /**
    * Not supported, on purpose: test roots (the local cloud's `hardwareTestRoots`) let whoever holds
    * the test authority mint any hardware evidence. A deployment trusts Apple's and Google's pinned
@@ -204,10 +234,14 @@ export class AttestorStack extends Stack {
   readonly operatorAlarms: OperatorAlarms;
   /** Runs the revocation function daily (PROTOCOL.md §5.6). */
   readonly revocationSchedule: events.Rule;
-  readonly functions: Readonly<Record<LambdaName, ServiceFunction>>;
-  readonly authorizer: AttestationAuthorizer;
+  /** Every function of the deployment; the demo route's (DEMO_FUNCTIONS) only with `demoRoute`. */
+  readonly functions: Readonly<Record<CoreFunctionName, ServiceFunction>> & Readonly<Partial<Record<DemoFunctionName, ServiceFunction>>>;
+  /** The authorizer in front of /demo/hello, with `demoRoute`. */
+  readonly authorizer?: AttestationAuthorizer;
   readonly api: AttestorApi;
   readonly webAcl?: AttestorWebAcl;
+  /** The custom domain, with `domain`. */
+  readonly domain?: AttestorDomain;
 
   constructor(scope: Construct, id: string, props: AttestorStackProps = {}) {
     super(scope, id, props);
@@ -216,6 +250,10 @@ export class AttestorStack extends Stack {
     }
     if (props.webAcl === false && props.rateLimitPer5Minutes !== undefined) {
       throw new Error('AttestorStack: rateLimitPer5Minutes is set but webAcl is false: the rate limit is a WAF rule');
+    }
+    const demoRoute = props.demoRoute ?? false;
+    if (!demoRoute && props.demoAuthorizer !== undefined) {
+      throw new Error('AttestorStack: demoAuthorizer is set but demoRoute is not: the demo authorizer guards the demo route only; set demoRoute: true');
     }
     const tokenTtlSeconds = props.tokenTtl?.toSeconds() ?? DEFAULT_TOKEN_TTL_SECONDS;
     if (!Number.isInteger(tokenTtlSeconds) || tokenTtlSeconds < MIN_TOKEN_TTL_SECONDS || tokenTtlSeconds > MAX_TOKEN_TTL_SECONDS) {
@@ -228,6 +266,9 @@ export class AttestorStack extends Stack {
     }
     // Each attestation is two requests (challenge, attest); 10 % more for admin and JWKS/secrets reads.
     const peakRate = peak === undefined ? undefined : Math.ceil((peak * 22) / 10);
+    const throttlingRateLimit = props.throttlingRateLimit ?? peakRate ?? DEFAULT_THROTTLING_RATE_LIMIT;
+    const throttlingBurstLimit = props.throttlingBurstLimit ?? peakRate ?? DEFAULT_THROTTLING_BURST_LIMIT;
+    checkThrottling('AttestorStack', throttlingRateLimit, throttlingBurstLimit);
 
     this.tables = new ServiceTables(this, 'Tables', peak !== undefined ? { peakAttestationsPerSecond: peak } : {});
 
@@ -264,11 +305,12 @@ export class AttestorStack extends Stack {
       retentionPeriod: Duration.days(14),
     });
 
-    const functions = {} as Record<LambdaName, ServiceFunction>;
+    const functions = {} as Record<CoreFunctionName, ServiceFunction> & Partial<Record<DemoFunctionName, ServiceFunction>>;
     const registerConcurrency = props.registerReservedConcurrency === undefined ? 5 : props.registerReservedConcurrency;
     const adminConcurrency = props.adminReservedConcurrency === undefined ? 5 : props.adminReservedConcurrency;
     for (const name of Object.keys(LAMBDAS) as LambdaName[]) {
       if (name === 'authorizer') continue;
+      if (name === 'demoHello' && !demoRoute) continue;
       const reserved = name === 'register' ? registerConcurrency : isAdminFunction(name) ? adminConcurrency : null;
       functions[name] = new ServiceFunction(this, fnId(name), {
         name,
@@ -280,13 +322,15 @@ export class AttestorStack extends Stack {
       });
     }
 
-    this.authorizer = new AttestationAuthorizer(this, 'DemoAuthorizer', {
-      ...props.demoAuthorizer,
-      keySource: AttestationKeySource.kms({ registryTable: this.tables.registry, tenantKeyAliasPrefix: TENANT_KEY_ALIAS_PREFIX }),
-      issuer,
-      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
-    });
-    functions.authorizer = this.authorizer.service;
+    if (demoRoute) {
+      this.authorizer = new AttestationAuthorizer(this, 'DemoAuthorizer', {
+        ...props.demoAuthorizer,
+        keySource: AttestationKeySource.kms({ registryTable: this.tables.registry, tenantKeyAliasPrefix: TENANT_KEY_ALIAS_PREFIX }),
+        issuer,
+        ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      });
+      functions.authorizer = this.authorizer.service;
+    }
     this.functions = functions;
 
     this.grantLeastPrivilege();
@@ -305,22 +349,19 @@ export class AttestorStack extends Stack {
 
     this.buildsBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(functions.register.fn), { prefix: BUILDS_PREFIX });
 
+    const { demoHello } = functions;
+    const coreFunctions = Object.fromEntries(
+      Object.entries(functions).filter(([name]) => !(DEMO_FUNCTIONS as readonly string[]).includes(name)),
+    ) as Record<CoreFunctionName, ServiceFunction>;
     this.api = new AttestorApi(this, 'Api', {
-      handlers: mapValues(functions, (f): lambda.IFunction => f.fn),
-      authorizer: this.authorizer.authorizer,
+      handlers: mapValues(coreFunctions, (f): lambda.IFunction => f.fn),
+      ...(this.authorizer && demoHello ? { demo: { handler: demoHello.fn, authorizer: this.authorizer.authorizer } } : {}),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
-      ...(props.throttlingRateLimit !== undefined
-        ? { throttlingRateLimit: props.throttlingRateLimit }
-        : peakRate !== undefined
-          ? { throttlingRateLimit: peakRate }
-          : {}),
-      ...(props.throttlingBurstLimit !== undefined
-        ? { throttlingBurstLimit: props.throttlingBurstLimit }
-        : peakRate !== undefined
-          ? { throttlingBurstLimit: peakRate }
-          : {}),
+      throttlingRateLimit,
+      throttlingBurstLimit,
       ...(props.tracingEnabled !== undefined ? { tracingEnabled: props.tracingEnabled } : {}),
     });
+    if (props.domain) this.domain = new AttestorDomain(this, 'Domain', { ...props.domain, restApi: this.api.restApi });
 
     if (props.webAcl !== false) {
       this.webAcl = new AttestorWebAcl(this, 'WebAcl', {
@@ -336,6 +377,16 @@ export class AttestorStack extends Stack {
       value: this.api.restApi.url,
       description: 'Base URL of the Attestor API (stage included): the SDK endpoint and the CLI --endpoint',
     });
+    if (this.domain) {
+      new CfnOutput(this, 'CustomDomainUrl', {
+        value: this.domain.url,
+        description: 'Base URL of the Attestor API at its custom domain (no stage in the path)',
+      });
+      new CfnOutput(this, 'CustomDomainTarget', {
+        value: this.domain.domain.domainNameAliasDomainName,
+        description: 'Point the custom domain here (CNAME, or an alias record) when the stack was given no hosted zone',
+      });
+    }
     new CfnOutput(this, 'JwksUrl', { value: this.api.jwksUrl, description: "The tenant's public signing keys (IAM-authorized GET)" });
     new CfnOutput(this, 'JwksExecuteApiArn', {
       value: this.api.jwksExecuteApiArn,
@@ -379,7 +430,7 @@ export class AttestorStack extends Stack {
       ...(props.operatorPrincipals?.length ? { operatorPrincipals: props.operatorPrincipals } : {}),
     };
     const maxBuildBytes = CONFIG_DEFAULTS.maxBuildBytes;
-    const environments: Record<ServiceFunctionName, Record<string, string>> = {
+    const environments: Record<Exclude<ServiceFunctionName, 'demoHello'>, Record<string, string>> & { demoHello?: Record<string, string> } = {
       challenge: CHALLENGE_CONFIG.toEnv({ noncesTable: nonces.tableName }),
       attest: ATTEST_CONFIG.toEnv({
         noncesTable: nonces.tableName,
@@ -410,11 +461,13 @@ export class AttestorStack extends Stack {
         // Its failure routes (manageRegisterFailures) read the queue and re-invoke the function.
         registerFailures: { queueUrl: this.registerFailures.queueUrl, registerFunction: this.functions.register.fn.functionName },
       }),
-      demoHello: DEMO_HELLO_CONFIG.toEnv({}),
+      ...(this.functions.demoHello ? { demoHello: DEMO_HELLO_CONFIG.toEnv({}) } : {}),
       revocationList: REVOCATION_LIST_CONFIG.toEnv({ bucket: buildsBucket, url: GOOGLE_ATTESTATION_STATUS_URL }),
     };
-    for (const name of Object.keys(environments) as ServiceFunctionName[]) {
-      for (const [variable, value] of Object.entries(environments[name])) this.functions[name].fn.addEnvironment(variable, value);
+    for (const [name, environment] of Object.entries(environments) as [ServiceFunctionName, Record<string, string>][]) {
+      const fn = this.functions[name];
+      if (!fn) throw new Error(`AttestorStack: settings written for ${name}, which the stack does not have`);
+      for (const [variable, value] of Object.entries(environment)) fn.fn.addEnvironment(variable, value);
     }
   }
 
@@ -430,7 +483,8 @@ export class AttestorStack extends Stack {
   private nameTenantKeyPolicyRoles(creator: (typeof KEY_CREATING_LAMBDAS)[number]): TenantKeyPolicyRoles {
     return {
       signerRoleArn: this.functions.attest.role.roleArn,
-      verifierRoleArns: [this.functions.authorizer.role.roleArn],
+      // The demo authorizer, when there is one; other authorizers verify through their IAM policies.
+      verifierRoleArns: this.functions.authorizer ? [this.functions.authorizer.role.roleArn] : [],
       // The discarder is the creator itself: only the function that made a key that lost the
       // first-key race schedules that key's deletion.
       adminRoleArn: this.functions[creator].role.roleArn,

@@ -11,6 +11,8 @@ export {
   type KmsKeySourceOptions,
   type RemoteKeySourceOptions,
 } from './attestation-authorizer';
-export { AttestorStack, type AttestorStackProps, type DemoAuthorizerOptions } from './attestor-stack';
+export { AttestorStack, DEMO_FUNCTIONS, type AttestorStackProps, type DemoAuthorizerOptions } from './attestor-stack';
+export { AttestorDomain, type AttestorDomainOptions } from './attestor-domain';
+export { ATTESTOR_CONTEXT, attestorStackPropsFromContext, type AttestorContextName } from './context';
 export { ExampleApiStack, type ExampleApiStackProps } from './example-api-stack';
 export { OperatorAlarms, type OperatorAlarmsProps } from './operator-alarms';

@@ -162,7 +162,7 @@ export function acknowledgeAttestorStack(stack: AttestorStack): void {
       "consumer whose failures would need redriving.",
   );
 
-  for (const fn of [challenge, attest, demoHello]) acknowledgeSynchronousFunction(fn, 'API Gateway (Lambda proxy integration)');
+  for (const fn of [challenge, attest, ...(demoHello ? [demoHello] : [])]) acknowledgeSynchronousFunction(fn, 'API Gateway (Lambda proxy integration)');
   for (const name of ADMIN_LAMBDAS) acknowledgeSynchronousFunction(stack.functions[name], 'API Gateway (Lambda proxy integration, AWS_IAM routes)');
   ack(
     register.fn,

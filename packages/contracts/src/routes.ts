@@ -79,6 +79,11 @@ export interface Route {
   readonly path: string;
   readonly lambda: Exclude<LambdaName, 'register' | 'authorizer' | 'revocationList'>;
   readonly auth: RouteAuth;
+  /**
+   * A demonstration route: the local cloud serves it (`npm run demo`), a deployed AttestorStack only
+   * when asked for (its `demoRoute` prop), so a production API carries nothing it does not need.
+   */
+  readonly demo?: true;
 }
 
 export const ROUTES: readonly Route[] = [
@@ -86,7 +91,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/challenge', lambda: 'challenge', auth: 'none' },
   { method: 'POST', path: '/v1/attest', lambda: 'attest', auth: 'none' },
   // A protected demo route, behind the attestation authorizer.
-  { method: 'GET', path: '/demo/hello', lambda: 'demoHello', auth: 'attestation' },
+  { method: 'GET', path: '/demo/hello', lambda: 'demoHello', auth: 'attestation', demo: true },
   // Admin API: IAM (SigV4). Every route resolves the caller to one tenant first. POST /v1/admin/apps
   // provisions the tenant's signing key (KMS), hence adminKeys, while the app's other routes are adminCatalog's.
   { method: 'GET', path: '/v1/admin/tenants', lambda: 'adminKeys', auth: 'iam' },
