@@ -135,7 +135,7 @@ describe('apps', () => {
       r,
       2,
       new RegExp(
-        "^error: command-argument value 'not_reverse_dns' is invalid for argument 'appId'\\. " +
+        "^error: command-argument value 'not_reverse_dns' is invalid for argument 'appId': " +
           'must be reverse-DNS style, e\\.g\\. com\\.example\\.app; see `attestor apps create --help`$',
       ),
     );

@@ -407,8 +407,9 @@ export class AdminClient {
     if (code === undefined && status >= 400 && status < 500 && ![403, 408, 413, 429].includes(status)) {
       const said = message ? ` (${what})` : '';
       const stage = local ? '' : ' (in AWS it includes the stage, e.g. /prod)';
-      return `the server at ${this.base.href.replace(/\/$/, '')} answered ${status}${said} to ${method} ${this.url(path).pathname} and does not look like an Attestor admin API: ` +
-        `check --endpoint${stage}`;
+      const server = this.base.href.replace(/\/$/, '');
+      const route = `${method} ${this.url(path).pathname}`;
+      return `the server at ${server} answered ${status}${said} to ${route} and does not look like an Attestor admin API: check --endpoint${stage}`;
     }
     let hint = '';
     if (status === 403 && what === 'Missing Authentication Token') {
