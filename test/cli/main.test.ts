@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildProgram, run, type CliContext } from '../../packages/cli/src/main';
@@ -171,11 +171,19 @@ describe('usage errors exit 2 with one line and send nothing', () => {
     [
       'bad app id',
       () => ['register', '--app', 'not an id', '--version', '1.0.0', file()],
-      /argument 'not an id' is invalid\. must be reverse-DNS style, e\.g\. com\.example\.app/,
+      /argument 'not an id' is invalid: must be reverse-DNS style, e\.g\. com\.example\.app/,
     ],
     ['bad version', () => ['register', '--app', 'com.example.app', '--version', '1.0/evil', file()], /may contain only letters, digits and \. _ \+ -/],
     ['bad duration', () => ['register', '--app', 'com.example.app', '--version', '1.0.0', '--expire-after', '30', file()], /"30" is not a duration/],
     ['too short a duration', () => ['register', '--app', 'com.example.app', '--version', '1.0.0', '--expire-after', '30s', file()], /out of range/],
+    [
+      'bad device id',
+      () => ['devices', 'remove', '--app', 'com.example.app', 'not-a-device'],
+      new RegExp(
+        "^error: command-argument value 'not-a-device' is invalid for argument 'deviceId': must be a device id: an install key's did " +
+          '\\(43 base64url characters\\) or debug\\. and 22 such characters; see `attestor devices remove --help`$',
+      ),
+    ],
     ['missing file argument', () => ['register', '--app', 'com.example.app', '--version', '1.0.0'], /missing required argument 'file'/],
     ['extra argument', () => ['keys', 'jwks', 'extra'], /too many arguments/],
     ['bad endpoint', () => ['--endpoint', 'ftp://x', 'keys', 'jwks'], /must be an http or https URL/],
@@ -246,6 +254,55 @@ describe('user and service errors exit 1 with one line', () => {
     expect(plain.stderr.lines[0]).toMatch(/^error: unexpected failure \(TypeError: .*\); set ATTESTOR_DEBUG=1 to see the stack trace$/);
     const debug = await cli(['keys', 'jwks'], { fetch: broken, env: { ATTESTOR_HOME: home, ATTESTOR_ENDPOINT: service.endpoint, ATTESTOR_DEBUG: '1' } });
     expect(debug.stderr.text).toMatch(/TypeError[\s\S]*\n\s+at /);
+  });
+});
+
+describe('a server that is not Attestor', () => {
+  it('answering 404 is named as such, with what to check, in one line', async () => {
+    // Prepare: a web server that knows no admin route.
+    const web = await startFakeServer(async () => ({ status: 404, text: '<html><body>Not Found</body></html>' }));
+    try {
+      // Act
+      const { code, stdout, stderr } = await cli(['--endpoint', web.endpoint, 'apps', 'list']);
+      // Assess
+      expect({ code, stdout: stdout.text }).toEqual({ code: 1, stdout: '' });
+      expect(stderr.lines).toEqual([
+        `error: the server at ${web.endpoint} answered 404 to GET /v1/admin/apps and does not look like an Attestor admin API: check --endpoint`,
+      ]);
+    } finally {
+      await web.close();
+    }
+  });
+
+  it("answering 405 with a JSON message of its own quotes it; the service's own 404 still reads as the service's", async () => {
+    const other = await startFakeServer(async () => ({ status: 405, json: { message: 'Method Not Allowed' } }));
+    try {
+      const { stderr } = await cli(['--endpoint', other.endpoint, 'keys', 'jwks']);
+      expect(stderr.lines).toEqual([
+        `error: the server at ${other.endpoint} answered 405 (Method Not Allowed) to GET /v1/admin/keys/jwks and does not look like an Attestor admin API: ` +
+          'check --endpoint',
+      ]);
+    } finally {
+      await other.close();
+    }
+    const ours = await cli(['registrations', 'list', '--app', 'com.example.none']);
+    expect(ours.stderr.lines).toEqual([expect.stringMatching(/^error: no app com\.example\.none in tenant default/)]);
+  });
+});
+
+describe('--version', () => {
+  it("prints the CLI package's version and nothing else; `register --version` stays the app's version", async () => {
+    // Prepare
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'packages', 'cli', 'package.json'), 'utf8')) as { version: string };
+    // Act
+    const long = await cli(['--version']);
+    const short = await cli(['-V']);
+    const register = await cli(['register', '--app', 'com.example.app', '--version', '9.0.0', join(home, 'nope.apk')]);
+    // Assess
+    expect(long).toMatchObject({ code: 0, stdout: { text: `${version}\n` }, stderr: { text: '' } });
+    expect(short.stdout.text).toBe(`${version}\n`);
+    expect(register.stderr.lines).toEqual([`error: ${join(home, 'nope.apk')}: no such file`]);
+    expect(service.received).toHaveLength(0);
   });
 });
 
@@ -361,6 +418,25 @@ describe('register', () => {
   });
 });
 
+describe('register on a terminal', () => {
+  it('shows hashing and uploading bars, then a waiting line it clears before the registration', async () => {
+    // Prepare
+    const stderr = new Capture(true);
+    const path = build('tty.apk', randomBytes(32 * 1024));
+    // Act
+    const { code, stdout } = await cli(['register', '--app', 'com.example.tty', '--version', '1.0.0', path], { stderr });
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout.lines[0]).toBe('app      com.example.tty');
+    const text = stderr.text;
+    expect(text).toMatch(/hashing \[=+\] 100% \| 32\.0 KiB\/32\.0 KiB/);
+    expect(text).toMatch(/uploading \[=+\] 100% \| 32\.0 KiB\/32\.0 KiB/);
+    expect(text.indexOf('hashing [')).toBeLessThan(text.indexOf('uploading ['));
+    expect(text).toContain('\r\x1b[2Kwaiting for the service to hash and register the build… 0 s');
+    expect(text.endsWith('\r\x1b[2K')).toBe(true);
+  });
+});
+
 describe('the launcher (packages/cli/bin/attestor.js)', () => {
   const spawnCli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun) => {
@@ -383,6 +459,45 @@ describe('the launcher (packages/cli/bin/attestor.js)', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('prints its version with --version', async () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'packages', 'cli', 'package.json'), 'utf8')) as { version: string };
+    expect(await spawnCli(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('Ctrl-C during an upload says in one line that nothing was registered, and exits 130', async () => {
+    // Prepare: storage that takes the bytes and never answers, and tells when it has them.
+    let putArrived!: () => void;
+    const arrived = new Promise<void>((r) => (putArrived = r));
+    const answer = fakeAttestor();
+    const stalled = await startFakeServer(async (req, server) => {
+      if (req.method !== 'PUT') return answer(req, server);
+      putArrived();
+      return new Promise<Reply>(() => undefined);
+    });
+    const path = build('interrupted.apk', randomBytes(16 * 1024));
+    const child = execFile(process.execPath, [join(ROOT, 'packages/cli/bin/attestor.js'), 'register', '--app', 'com.example.app', '--version', '7.0.0', path], {
+      cwd: home,
+      env: { PATH: process.env['PATH'], ATTESTOR_HOME: home, ATTESTOR_ENDPOINT: stalled.endpoint },
+    });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      // Act
+      await arrived;
+      child.kill('SIGINT');
+      // Assess
+      expect(await exited).toBe(130);
+      const lines = stderr.split('\n').filter(Boolean);
+      expect(lines.at(-1)).toBe('error: interrupted before the upload finished: nothing was registered');
+      expect(lines.filter((l) => l.startsWith('error:'))).toHaveLength(1);
+      expect(stalled.received.filter((r) => r.url.includes('/registrations') && r.method === 'POST')).toEqual([]);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await stalled.close();
+    }
   });
 
   it('exits 1 on an unreachable service with one line on stderr, and reads ATTESTOR_ENDPOINT', async () => {

@@ -135,7 +135,7 @@ describe('apps', () => {
       r,
       2,
       new RegExp(
-        "^error: command-argument value 'not_reverse_dns' is invalid for argument 'appId'\\. " +
+        "^error: command-argument value 'not_reverse_dns' is invalid for argument 'appId': " +
           'must be reverse-DNS style, e\\.g\\. com\\.example\\.app; see `attestor apps create --help`$',
       ),
     );
@@ -425,7 +425,7 @@ describe('apps identity', () => {
     [
       'a lower-case team id',
       ['--ios-team', 'abcde12345'],
-      /^error: option '--ios-team <id>' argument 'abcde12345' is invalid\. must be an Apple Team ID: 10 upper-case letters and digits/,
+      /^error: option '--ios-team <id>' argument 'abcde12345' is invalid: must be an Apple Team ID: 10 upper-case letters and digits/,
     ],
     ['a bundle id with a space', ['--ios-bundle', 'com.example app'], /must be a bundle id: letters, digits, hyphens and dots/],
     ['a one-part package name', ['--android-package', 'identity'], /must be an Android package name: two or more dot-separated parts/],
@@ -569,7 +569,7 @@ describe('devices', () => {
       `error: no device ${thumbprint} for ${APP}: \`attestor devices list --app ID\` shows the devices`,
     );
     requests = 0;
-    expectFailure(await cli(['devices', 'remove', '--app', APP, 'not-a-device']), 2, /is not a device id/);
+    expectFailure(await cli(['devices', 'remove', '--app', APP, 'not-a-device']), 2, /is invalid for argument 'deviceId': must be a device id: /);
     expect(requests).toBe(0);
   });
 });

@@ -4,12 +4,14 @@
  * rotation by itself, and cannot be handed another tenant's secrets.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalCloud, type LocalCloud } from '../../packages/local/src/cloud';
 import { KEY_PUBLICATION_SECONDS } from '../../packages/service/src/core/tenant-keys';
-import { createVerifier } from '../../packages/verify/src/index';
+import { attestorMiddleware, createVerifier } from '../../packages/verify/src/index';
 import { attestorSecrets } from '../../packages/verify/src/aws';
 import { registerBuildForTest, signedAdminFetch } from '../support/local-admin';
 import { ManualClock } from '../support/memory';
@@ -72,4 +74,33 @@ test('passes on the retirement time of a retiring secret, so the verifier drops 
   expect(retiring.length).toBeGreaterThan(0);
   for (const key of retiring) expect(set.keys.find((s) => s.kid === key.kid)?.retiresAt).toBe(key.retiresAt);
   expect(set.keys.find((s) => listed.keys.find((k) => k.kid === s.kid)?.status === 'active')).not.toHaveProperty('retiresAt');
+});
+
+test("a backend's middleware whose KMS cannot be reached answers 503 and logs the secret's kid, the KMS key and KMS's error, nothing secret", async () => {
+  // Prepare: a KMS endpoint nothing listens on.
+  const closed = createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const deadKms = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+  await new Promise((r) => closed.close(r));
+  const credentials = { accessKeyId: cloud.adminCredentials.accessKeyId, secretAccessKey: cloud.adminCredentials.secretAccessKey };
+  const secrets = attestorSecrets({ apiUrl: cloud.endpoint, tenantId: 'default', region: cloud.adminCredentials.region, credentials, kmsEndpoint: deadKms });
+  const logged: string[] = [];
+  const middleware = attestorMiddleware({ issuer: 'attestor', secrets, clock, logger: { error: (line) => logged.push(line) } });
+  const server = createServer((req, res) => middleware(req, res, () => res.end('through')));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const wrapped = (await (await signedAdminFetch(cloud, 'GET', '/v1/admin/keys/secrets')).json()) as { keys: Array<{ kid: string; keyId: string }> };
+  try {
+    // Act
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { headers: { 'attestor-token': await token() } });
+    // Assess
+    expect(res.status).toBe(503);
+    expect(logged).toHaveLength(1);
+    const line = logged[0]!;
+    expect(line).toMatch(/^attestor: attestation cannot be checked, answering 503: SecretUnwrapError: KMS Decrypt of secret \S+ with key \S+ failed: \w+ <- /);
+    expect(wrapped.keys.some((k) => line.includes(`secret ${k.kid} with key ${k.keyId} failed`))).toBe(true);
+    expect(line).toContain('ECONNREFUSED');
+    expect(line).not.toContain(credentials.secretAccessKey);
+  } finally {
+    server.close();
+  }
 });

@@ -348,7 +348,7 @@ export class AdminClient {
       throw this.networkError(error);
     }
     const text = await response.text().catch(() => '');
-    if (!response.ok) throw new HttpStatusError(this.statusMessage(method, response.status, text, response.headers.get('retry-after')), response.status);
+    if (!response.ok) throw new HttpStatusError(this.statusMessage(method, path, response.status, text, response.headers.get('retry-after')), response.status);
     try {
       return { status: response.status, body: JSON.parse(text) as unknown };
     } catch {
@@ -379,7 +379,7 @@ export class AdminClient {
     return new CliError(`cannot reach ${this.base.origin}${why}: ${hint}`);
   }
 
-  private statusMessage(method: string, status: number, text: string, retryAfter: string | null = null): string {
+  private statusMessage(method: string, path: string, status: number, text: string, retryAfter: string | null = null): string {
     let message: string | undefined;
     let code: string | undefined;
     try {
@@ -401,6 +401,15 @@ export class AdminClient {
     if (status >= 500 && code !== undefined) {
       const where = local ? ' (.attestor/logs/service.log)' : ' (CloudWatch, the admin functions)';
       return `the service failed on ${method} (${status} ${code}): check its logs${where}, then try again`;
+    }
+    // Every refusal of the admin API carries its JSON `error` code (docs/ADMIN_API.md §1.3); a 4xx without
+    // one came from something else at that address: a web server, another API, a path without the stage.
+    if (code === undefined && status >= 400 && status < 500 && ![403, 408, 413, 429].includes(status)) {
+      const said = message ? ` (${what})` : '';
+      const stage = local ? '' : ' (in AWS it includes the stage, e.g. /prod)';
+      const server = this.base.href.replace(/\/$/, '');
+      const route = `${method} ${this.url(path).pathname}`;
+      return `the server at ${server} answered ${status}${said} to ${route} and does not look like an Attestor admin API: check --endpoint${stage}`;
     }
     let hint = '';
     if (status === 403 && what === 'Missing Authentication Token') {

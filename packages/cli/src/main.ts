@@ -7,6 +7,8 @@
  * Exit codes: 0 success; 1 user or service error (one line on stderr saying what to do);
  * 2 usage error (commander's parse errors and invalid option values); 130 interrupted by Ctrl-C.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { addAppCommands } from './commands/apps';
 import { addDeviceCommands } from './commands/devices';
@@ -22,6 +24,9 @@ import { CliError, InterruptedError, oneLine } from './errors';
 import { printable } from './output';
 
 export { DEFAULT_ENDPOINT, type CliContext, type OutputStream } from './context';
+
+/** The version of this package, from its package.json: one place, the one npm publishes. */
+export const CLI_VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('attestor');
@@ -45,6 +50,7 @@ export function buildProgram(ctx: CliContext): Command {
         '$ attestor policy set --app com.example.app --reject rooted,emulator',
         '$ attestor log --follow',
         '$ attestor --endpoint https://abc123.execute-api.eu-west-1.amazonaws.com/prod keys jwks',
+        '$ attestor --version              # this CLI\'s version',
         '',
         'Against a local endpoint (127.0.0.1, localhost, ::1) the CLI signs with the local admin credential',
         'of the service `npm start` runs in this project, found in the nearest .attestor/ of this directory',
@@ -73,7 +79,11 @@ export function buildProgram(ctx: CliContext): Command {
         writeErr: (s) => void ctx.stderr.write(s),
         // Commander's errors (with its "Did you mean" suggestion) collapsed to the promised one line.
         // (without the full stop commander ends some of them with, before the pointer to --help).
-        outputError: (s, write) => write(`${oneLine(s).replace(/\.$/, '')}; see \`${fullName(command)} --help\`\n`),
+        // "argument 'x' is invalid. must be ..." (our parsers' messages) is a sentence without a subject: joined with a colon.
+        outputError: (s, write) => {
+          const line = oneLine(s).replace(/ is invalid( for argument '[^']*')?\. (?![A-Z])/, ' is invalid$1: ');
+          write(`${line.replace(/\.$/, '')}; see \`${fullName(command)} --help\`\n`);
+        },
       })
       .exitOverride()
       // `attestor keys help list` would be a second way to say `attestor keys list --help`.
@@ -89,6 +99,11 @@ export function buildProgram(ctx: CliContext): Command {
 
 /** Runs the CLI and returns its exit code; never throws. */
 export async function run(ctx: CliContext): Promise<number> {
+  // Only alone: commander's own version option would also take `register --version 1.4.0` (the app's version) for itself.
+  if (ctx.argv.length === 1 && (ctx.argv[0] === '--version' || ctx.argv[0] === '-V')) {
+    ctx.stdout.write(`${CLI_VERSION}\n`);
+    return 0;
+  }
   try {
     await buildProgram(ctx).parseAsync([...ctx.argv], { from: 'user' });
     return 0;

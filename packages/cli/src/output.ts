@@ -7,8 +7,10 @@
  * unauthenticated clients (through the attestation log), notes and messages from the service. A
  * terminal acts on control characters (ESC and C1 sequences erase lines, set the title, write the
  * clipboard with OSC 52, colour a forged line), and bidi overrides reorder what is shown, so every
- * such character is printed as a visible escape instead, in tables, fields, messages and JSON alike.
+ * such character is printed as a visible escape instead, in tables, fields, messages and JSON alike
+ * (@attestor/contracts/terminal, which the local service's live lines share).
  */
+import { printable, terminalSafeJson } from '@attestor/contracts/terminal';
 
 export interface Column<T> {
   readonly header: string;
@@ -35,36 +37,7 @@ export function formatFields(fields: ReadonlyArray<readonly [string, string]>): 
   return fields.map(([key, value]) => `${key.padEnd(width)}  ${oneCell(value)}\n`).join('');
 }
 
-/**
- * What a terminal must not receive raw: C0 controls (tab, CR and LF included: in a cell they would
- * break the columns or forge a line), DEL, C1 controls (0x9b is a one-byte CSI), Unicode's bidi and
- * zero-width format characters, line and paragraph separators, and unpaired surrogates (which no
- * encoder can write faithfully). Without the `u` flag each UTF-16 unit is matched on its own.
- */
-const CONTROLS = '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2069\\ufeff';
-const LONE_SURROGATE = '[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]';
-const UNSAFE = new RegExp(`[${CONTROLS}]|${LONE_SURROGATE}`, 'g');
-/** UNSAFE less C0: JSON.stringify escapes those in strings, and the raw newlines of pretty JSON are its structure. */
-const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
-const NAMED: Readonly<Record<string, string>> = { '\t': '\\t', '\r': '\\r', '\n': '\\n' };
-
-function escapeUnit(unit: string): string {
-  const code = unit.charCodeAt(0);
-  return NAMED[unit] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
-}
-
-/**
- * `text` with every character a terminal would act on shown as an escape (`\x1b`, `\u009b`,
- * `\u202e`, `\n`): what others wrote is shown, never obeyed. Printable text, non-ASCII letters
- * included, is left as it is.
- * @example
- * ```ts
- * printable('Pixel\u001b]52;c;cm0=\u0007'); // 'Pixel\\x1b]52;c;cm0=\\x07'
- * ```
- */
-export function printable(text: string): string {
-  return text.replace(UNSAFE, escapeUnit);
-}
+export { printable };
 
 function oneCell(value: string): string {
   return printable(value);
@@ -78,16 +51,6 @@ export function isoSeconds(seconds: number): string {
 /** `2025-01-01T00:00:00Z`, or the placeholder when absent. */
 export function isoOr(seconds: number | undefined, absent: string): string {
   return seconds === undefined ? absent : isoSeconds(seconds);
-}
-
-/**
- * JSON.stringify escapes C0 controls and unpaired surrogates but leaves DEL, C1 controls and bidi
- * characters raw; inside a JSON string `\u009b` means the same character, so escaping them keeps the
- * JSON valid and equal while `attestor log --json` in a terminal stays inert. Outside strings JSON
- * text is ASCII, so only string contents change.
- */
-function terminalSafeJson(json: string): string {
-  return json.replace(UNSAFE_IN_JSON, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Pretty JSON for `--json`, terminal-safe. */

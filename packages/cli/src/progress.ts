@@ -76,3 +76,35 @@ export function createProgress(stream: ProgressStream, label: string, total: num
     },
   };
 }
+
+/** A phase without bytes to count (the service hashing and registering the upload): its name and how long it has taken. */
+export interface Status {
+  /** The phase ended: its line is cleared from a terminal. Harmless twice. */
+  done(): void;
+}
+
+/**
+ * On a terminal, one live line `label… 3 s` that counts up every second and is cleared when done,
+ * so what follows (the registration) starts on a clean line. Elsewhere, `label` once as a plain line.
+ */
+export function createStatus(stream: ProgressStream, label: string, now: () => number = Date.now): Status {
+  if (!stream.isTTY) {
+    stream.write(`${label}\n`);
+    return { done: () => undefined };
+  }
+  const started = now();
+  const draw = () => stream.write(`\r\x1b[2K${label}… ${Math.floor((now() - started) / 1000)} s`);
+  draw();
+  const timer = setInterval(draw, 1000);
+  // A status line never keeps the CLI alive on its own.
+  timer.unref();
+  let finished = false;
+  return {
+    done: () => {
+      if (finished) return;
+      finished = true;
+      clearInterval(timer);
+      stream.write('\r\x1b[2K');
+    },
+  };
+}

@@ -44,6 +44,9 @@ export interface WaitOptions {
 
 const sleepReal = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** What Ctrl-C once the upload was complete leaves: the service registers it or not, without the CLI. */
+const MAY_BE_REGISTERED = 'interrupted while waiting; the upload may still be registered: see `attestor registrations list`';
+
 /** Polls the upload until the service settles it, backing off from 250 ms to 3 s. */
 export async function waitForSettled(
   client: AdminClient,
@@ -65,7 +68,7 @@ export async function waitForSettled(
           `then run the command again`,
       );
     }
-    if (options.signal?.aborted) throw new InterruptedError('interrupted while waiting; the upload may still be registered: see `attestor registrations list`');
+    if (options.signal?.aborted) throw new InterruptedError(MAY_BE_REGISTERED);
     await sleep(Math.min(delay, left));
     delay = Math.min(Math.round(delay * 1.5), 3000);
   }
@@ -98,6 +101,12 @@ export interface RegisterBuildOptions extends WaitOptions {
   readonly onUploadStart?: (file: BuildFile, parts: number) => void;
   readonly onProgress?: (sentBytes: number) => void;
   readonly onUploadDone?: () => void;
+  /** The build's own SHA-256 is computed before anything is sent (about 1.5 GB/s). */
+  readonly onHashStart?: (file: BuildFile) => void;
+  readonly onHashProgress?: (hashedBytes: number) => void;
+  readonly onHashDone?: () => void;
+  /** The upload is complete; the service hashes and registers it now. Not called when the version was already registered with this build. */
+  readonly onWaitStart?: () => void;
 }
 
 export interface RegisterBuildResult {
@@ -106,12 +115,15 @@ export interface RegisterBuildResult {
   readonly alreadyRegistered: boolean;
 }
 
-export async function registerBuild(options: RegisterBuildOptions): Promise<RegisterBuildResult> {
+/** Hashes and uploads the build: the registration, if this very build already is; else the ticket to wait on. */
+async function upload(options: RegisterBuildOptions): Promise<{ readonly ticket: UploadTicket; readonly sha256: string } | RegisterBuildResult> {
   const { client, file } = options;
   // The build's own digest first: a version that is already registered needs no upload, either
   // because it is this very build (nothing to do) or because it is another one (the service would
   // refuse it after the whole upload).
-  const sha256 = await hashFile(file, options.signal);
+  options.onHashStart?.(file);
+  const sha256 = await hashFile(file, options.signal, options.onHashProgress);
+  options.onHashDone?.();
   const existing = await registeredVersion(client, options.appId, options.version);
   if (existing) {
     if (existing.sha256 === sha256 && existing.size === file.size) return { registration: existing, alreadyRegistered: true };
@@ -142,12 +154,37 @@ export async function registerBuild(options: RegisterBuildOptions): Promise<Regi
       ...transfer,
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     });
-    await client.completeUpload(ticket.uploadId, parts);
+    try {
+      await client.completeUpload(ticket.uploadId, parts);
+    } catch (error) {
+      // The request may have reached the service, which then assembles and registers the build.
+      if (error instanceof InterruptedError) throw new InterruptedError(MAY_BE_REGISTERED);
+      throw error;
+    }
   } else if (ticket.uploadUrl) {
     await putFile({ url: ticket.uploadUrl, file, ...transfer });
   }
   options.onUploadDone?.();
+  return { ticket, sha256 };
+}
 
+/** What Ctrl-C before the upload finished leaves: nothing (an unfinished upload registers nothing; its ticket expires). */
+export const NOTHING_REGISTERED = 'interrupted before the upload finished: nothing was registered';
+
+export async function registerBuild(options: RegisterBuildOptions): Promise<RegisterBuildResult> {
+  const { client, file } = options;
+  let uploaded: { readonly ticket: UploadTicket; readonly sha256: string } | RegisterBuildResult;
+  try {
+    uploaded = await upload(options);
+  } catch (error) {
+    // Ctrl-C anywhere before the upload was complete (hashing, asking for the upload URL, sending the bytes).
+    const ambiguous = error instanceof InterruptedError && error.message === MAY_BE_REGISTERED;
+    if (!ambiguous && (error instanceof InterruptedError || options.signal?.aborted)) throw new InterruptedError(NOTHING_REGISTERED);
+    throw error;
+  }
+  if ('registration' in uploaded) return uploaded;
+  const { ticket, sha256 } = uploaded;
+  options.onWaitStart?.();
   const state = await waitForSettled(client, ticket.uploadId, options);
   if (state.status === 'rejected') {
     const reason = state.reason ?? 'unknown';
@@ -168,10 +205,15 @@ export async function registerBuild(options: RegisterBuildOptions): Promise<Regi
 }
 
 /** SHA-256 of the file as a stream (about 1.5 GB/s): the same digest the register function computes. */
-export async function hashFile(file: BuildFile, signal?: AbortSignal): Promise<string> {
+export async function hashFile(file: BuildFile, signal?: AbortSignal, onProgress?: (hashedBytes: number) => void): Promise<string> {
   const hash = createHash('sha256');
+  let hashed = 0;
   try {
-    for await (const chunk of createReadStream(file.path, { highWaterMark: 1024 * 1024, ...(signal ? { signal } : {}) })) hash.update(chunk as Buffer);
+    for await (const chunk of createReadStream(file.path, { highWaterMark: 1024 * 1024, ...(signal ? { signal } : {}) })) {
+      hash.update(chunk as Buffer);
+      hashed += (chunk as Buffer).length;
+      onProgress?.(hashed);
+    }
   } catch (error) {
     if (signal?.aborted) throw new InterruptedError();
     throw new CliError(`${file.path}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'unknown error'})`);

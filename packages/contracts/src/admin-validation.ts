@@ -291,7 +291,11 @@ export const rotateKeySchema = z.object(
   { error: 'body must be a JSON object' },
 );
 
-export const deviceIdSchema = z.string().check(z.regex(DEVICE_ID_PATTERN, { error: 'is not a device id' }));
+export const deviceIdSchema = z
+  .string()
+  .check(
+    z.regex(DEVICE_ID_PATTERN, { error: 'must be a device id: an install key\'s did (43 base64url characters) or debug. and 22 such characters' }),
+  );
 
 export type CreateTenantRequest = z.infer<typeof createTenantSchema>;
 export type UploadRequest = z.infer<ReturnType<typeof uploadRequestSchema>>;

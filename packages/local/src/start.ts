@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm start` (and the `attestor-local` command of the published package): the service on the
- * local cloud. Prints one line when ready, keeps data under .attestor/ (or $ATTESTOR_HOME) across
+ * local cloud. Prints one line when ready, then one per attestation and registration (live-lines.ts;
+ * the full events go to the log file), keeps data under .attestor/ (or $ATTESTOR_HOME) across
  * restarts, and stops cleanly on Ctrl-C. It checks the port and the data directory before it
  * writes anything, and when the data directory is deleted while it runs, it writes back what it
  * holds in memory and says so here.
@@ -13,6 +14,7 @@ import { localDataDir } from '@attestor/contracts/local-state';
 import type { HardwareTestRoots } from '@attestor/service/core/hardware/ports';
 import { startLocalCloud, type DataDirRestore, type LocalCloud } from './cloud';
 import { LocalStartError } from './data-dir';
+import { liveLine } from './live-lines';
 
 /** What the terminal shows after the data directory was restored: what came back, what did not, what to do. */
 export function restoreMessage(dataDir: string, restore: DataDirRestore): string {
@@ -61,8 +63,13 @@ async function main(): Promise<void> {
     mkdirSync(join(dataDir, 'logs'), { recursive: true, mode: 0o700 });
     return createWriteStream(logFile, { flags: 'a' });
   };
-  const write = (level: string) => (event: string, fields?: LogFields) =>
-    void (logStream ??= openLog()).write(`${JSON.stringify({ level, event, time: new Date().toISOString(), ...fields })}\n`);
+  const write = (level: string) => (event: string, fields?: LogFields) => {
+    const time = new Date();
+    (logStream ??= openLog()).write(`${JSON.stringify({ level, event, time: time.toISOString(), ...fields })}\n`);
+    // The terminal gets a compact line for what an operator watches for; the file keeps the whole event.
+    const line = liveLine(event, fields, time);
+    if (line !== undefined) process.stdout.write(line);
+  };
   const logger: Logger = { info: write('info'), warn: write('warn'), error: write('error') };
 
   let cloud: LocalCloud;

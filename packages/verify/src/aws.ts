@@ -6,6 +6,10 @@
  * `secrets` to createVerifier or attestorMiddleware: it is called at start and then every
  * `refreshIntervalSeconds` (30 s), never per request, so a rotation reaches the backend by itself.
  *
+ * `sigV4Fetch` is the signed fetch these use, for a backend that reads other IAM-authorized admin
+ * routes itself, or verifies es256 tokens against the tenant's JWKS on the admin API: pass it as
+ * `fetch` with `jwksUrl` `<apiUrl>/v1/admin/keys/jwks` (docs/ENFORCEMENT.md).
+ *
  * Needs `@aws-sdk/client-kms`, `@aws-sdk/credential-provider-node` and `@smithy/signature-v4`,
  * which the rest of @attestor/verify does not: optional peer dependencies (aws/peers.ts says which are missing).
  *
@@ -24,8 +28,10 @@
 import './aws/peers';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { RemoteKeySource } from './aws/remote-key-source';
-import { sigV4Fetch, type SigV4FetchOptions } from './aws/sigv4-fetch';
+import { sigV4Fetch, type SignedFetch, type SigV4FetchOptions } from './aws/sigv4-fetch';
 import type { TokenSecretSet } from './secrets';
+
+export { sigV4Fetch, type SignedFetch, type SigV4FetchOptions };
 
 export interface AttestorSecretsOptions {
   /** Base URL of the Attestor API, stage included (the stack's ApiUrl output). */

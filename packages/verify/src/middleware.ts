@@ -4,9 +4,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { PROOF_HEADER_NAME } from '@attestor/contracts/protocol';
+import { PROOF_HEADER_NAME, TOKEN_HEADER_NAME } from '@attestor/contracts/protocol';
+import { printable } from '@attestor/contracts/terminal';
+import { systemClock } from './core/ports';
+import { KeySourceUnavailableError } from './core/verifier';
 import { TokenVerificationError, type VerifyErrorCode } from './core/verify';
-import { TOKEN_HEADER_NAME } from '@attestor/contracts/protocol';
 import { createVerifier, type AttestationClaims, type VerifierOptions } from './verifier';
 
 /** How one request fared; `verifier_error` means keys or replay store could not be reached. */
@@ -33,6 +35,36 @@ export interface MiddlewareOptions extends VerifierOptions {
   readonly publicBaseUrl?: string;
   /** Called once per request with its outcome, in both modes: the place for logs and metrics. */
   readonly onResult?: (outcome: VerificationOutcome, req: IncomingMessage) => void;
+  /**
+   * Where the middleware says why it could not verify (the 503 in enforce mode): one line naming the
+   * failing source and its error (the JWKS or admin URL by origin and path, the KMS key id, the
+   * error's name and code; never a secret or a token), at most once a minute unless the cause changes.
+   * Anything with console's `error` method. @default console
+   */
+  readonly logger?: { error(message: string): void };
+}
+
+/** A cause is reported again after this long even when unchanged, so an outage that lasts shows in the log while it lasts. */
+const UNAVAILABLE_REPORT_SECONDS = 60;
+
+/**
+ * An error and its causes on one line, each as `Name [code]: message`. Messages of the verifier's
+ * own errors name URLs by origin and path only; codes are Node's (ECONNREFUSED) or an AWS SDK
+ * error's HTTP status. Escaped for a terminal, since a message may quote a server.
+ */
+export function describeUnavailable(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (typeof e !== 'object') {
+      parts.push(String(e));
+      break;
+    }
+    const { name, message, code, $metadata } = e as { name?: unknown; message?: unknown; code?: unknown; $metadata?: { httpStatusCode?: unknown } };
+    const status = $metadata?.httpStatusCode;
+    const tag = typeof code === 'string' || typeof code === 'number' ? ` [${code}]` : typeof status === 'number' ? ` [HTTP ${status}]` : '';
+    parts.push(`${typeof name === 'string' ? name : 'Error'}${tag}: ${typeof message === 'string' ? message.slice(0, 300) : ''}`);
+  }
+  return printable(parts.join(' <- ').replace(/\s*[\r\n]+\s*/g, ' '));
 }
 
 /** The request as the middleware leaves it. */
@@ -86,6 +118,26 @@ export function attestorMiddleware(options: MiddlewareOptions): (req: IncomingMe
   const tokenHeader = options.tokenHeader ?? TOKEN_HEADER_NAME;
   const bindingHeader = options.bindingHeader ?? 'Authorization';
   const proofHeader = options.proofHeader ?? PROOF_HEADER_NAME;
+  const logger = options.logger ?? console;
+  const clock = options.clock ?? systemClock;
+  let lastReport: { readonly cause: string; readonly at: number } | undefined;
+  let unreported = 0;
+  const reportUnavailable = (error: unknown) => {
+    // While the ring backs off after a failed load, requests get its backoff error with the load's
+    // error as cause: the cause is the news, and the same one as the failed load's own report.
+    const backingOff = error instanceof KeySourceUnavailableError && error.cause !== undefined;
+    const cause = describeUnavailable(backingOff ? error.cause : error);
+    const now = clock.nowSeconds();
+    if (lastReport && lastReport.cause === cause && now - lastReport.at < UNAVAILABLE_REPORT_SECONDS) {
+      unreported++;
+      return;
+    }
+    const answer = monitor ? 'letting requests through unverified (monitor mode)' : 'answering 503';
+    const since = unreported > 0 ? ` (${unreported} more since the last report)` : '';
+    logger.error(`attestor: attestation cannot be checked, ${answer}${since}: ${cause}`);
+    lastReport = { cause, at: now };
+    unreported = 0;
+  };
 
   return (req, res, next) => {
     const token = header(req, tokenHeader);
@@ -99,8 +151,10 @@ export function attestorMiddleware(options: MiddlewareOptions): (req: IncomingMe
       .then(
         (claims): VerificationOutcome => ({ result: 'valid', claims }),
         (error: unknown): VerificationOutcome => {
-          if (!(error instanceof TokenVerificationError))
+          if (!(error instanceof TokenVerificationError)) {
+            reportUnavailable(error);
             return { result: 'invalid', code: 'verifier_error', message: 'attestation keys or replay store unavailable' };
+          }
           if (error.code === 'missing') return { result: 'missing', code: 'missing' };
           return { result: 'invalid', code: error.code, message: error.message };
         },

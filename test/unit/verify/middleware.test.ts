@@ -146,11 +146,42 @@ describe('attestorMiddleware, enforce mode', () => {
     expect(await call(base, { 'Attestor-Token': t })).toMatchObject({ status: 401, body: { code: 'replayed' } });
   });
 
-  it('answers 503 while the keys cannot be fetched, never letting the request in', async () => {
+  it('answers 503 while the keys cannot be fetched, never letting the request in, and logs which source failed and how', async () => {
+    // Prepare
     jwks.status = 500;
-    const { base, outcomes } = await app();
-    expect(await call(base, { 'Attestor-Token': token() })).toMatchObject({ status: 503, body: { error: 'attestation_unavailable' } });
+    const logged: string[] = [];
+    const { base, outcomes } = await app({ logger: { error: (line) => logged.push(line) } });
+    const jwksPath = new URL(jwks.url);
+    // Act
+    const answer = await call(base, { 'Attestor-Token': token() });
+    // Assess
+    expect(answer).toMatchObject({ status: 503, body: { error: 'attestation_unavailable' } });
     expect(outcomes).toEqual([{ result: 'invalid', code: 'verifier_error', message: 'attestation keys or replay store unavailable' }]);
+    expect(logged).toEqual([
+      `attestor: attestation cannot be checked, answering 503: JwksFetchError: JWKS ${jwksPath.origin}${jwksPath.pathname} answered HTTP 500`,
+    ]);
+  });
+
+  it('while the source keeps failing, logs the same cause once a minute with a count, and a new cause at once', async () => {
+    // Prepare
+    jwks.status = 500;
+    const logged: string[] = [];
+    const { base } = await app({ logger: { error: (line) => logged.push(line) } });
+    // Act: the first load fails; the next requests meet the backoff, whose error carries the same cause.
+    await call(base, { 'Attestor-Token': token() });
+    await call(base, { 'Attestor-Token': token() });
+    await call(base, { 'Attestor-Token': token() });
+    clock.advance(61);
+    await call(base, { 'Attestor-Token': token() });
+    await jwks.close();
+    clock.advance(61);
+    await call(base, { 'Attestor-Token': token() });
+    // Assess
+    expect(logged).toHaveLength(3);
+    const again = /^attestor: attestation cannot be checked, answering 503 \(2 more since the last report\): JwksFetchError: .* answered HTTP 500$/;
+    expect(logged[1]).toMatch(again);
+    const refused = /JwksFetchError: JWKS http:\/\/127\.0\.0\.1:\d+\/\S* could not be fetched: TypeError <- TypeError: fetch failed <- Error \[ECONNREFUSED\]/;
+    expect(logged[2]).toMatch(refused);
   });
 
   it('refuses an unknown mode', () => {
@@ -184,9 +215,12 @@ describe('attestorMiddleware, monitor mode', () => {
     ]);
   });
 
-  it('lets requests through while the keys cannot be fetched', async () => {
+  it('lets requests through while the keys cannot be fetched, and logs that it does and why', async () => {
     jwks.status = 500;
-    const { base } = await app({ mode: 'monitor' });
+    const logged: string[] = [];
+    const { base } = await app({ mode: 'monitor', logger: { error: (line) => logged.push(line) } });
     expect((await call(base, { 'Attestor-Token': token() })).status).toBe(200);
+    const line = /^attestor: attestation cannot be checked, letting requests through unverified \(monitor mode\): JwksFetchError: /;
+    expect(logged).toEqual([expect.stringMatching(line)]);
   });
 });

@@ -4,7 +4,7 @@ import type { Registration } from '../admin-client';
 import { adminClient, appIdParser, checkRequest, durationParser, examples, noteParser, versionParser, type CliContext } from '../context';
 import { MAX_EXPIRE_AFTER_SECONDS, MIN_EXPIRE_AFTER_SECONDS } from '../duration';
 import { formatFields, isoOr, toJson } from '../output';
-import type { Progress } from '../progress';
+import type { Progress, Status } from '../progress';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const load = {
@@ -76,6 +76,7 @@ export function addRegisterCommand(program: Command, ctx: CliContext): void {
       );
       const client = adminClient(ctx, command);
       let progress: Progress | undefined;
+      let waiting: Status | undefined;
       const result = await registerBuild({
         client,
         appId: options.app,
@@ -86,6 +87,15 @@ export function addRegisterCommand(program: Command, ctx: CliContext): void {
         ...(ctx.fetch ? { fetch: ctx.fetch } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         ...(ctx.registerTimeoutMs !== undefined ? { timeoutMs: ctx.registerTimeoutMs } : {}),
+        // Hashing is quick (about 1.5 GB/s) but not instant for a large build: a terminal shows it; a log needs no line for it.
+        onHashStart: (f) => {
+          if (ctx.stderr.isTTY) progress = load.progress().createProgress(ctx.stderr, 'hashing', f.size);
+        },
+        onHashProgress: (hashed) => progress?.update(hashed),
+        onHashDone: () => {
+          progress?.done();
+          progress = undefined;
+        },
         onUploadStart: (f, parts) => {
           progress = load.progress().createProgress(ctx.stderr, parts > 1 ? `uploading (${parts} parts)` : 'uploading', f.size);
         },
@@ -93,9 +103,14 @@ export function addRegisterCommand(program: Command, ctx: CliContext): void {
         onUploadDone: () => {
           progress?.done();
           progress = undefined;
-          if (!ctx.stderr.isTTY) ctx.stderr.write('waiting for the service to hash and register the build\n');
         },
-      }).finally(() => progress?.abort());
+        onWaitStart: () => {
+          waiting = load.progress().createStatus(ctx.stderr, 'waiting for the service to hash and register the build');
+        },
+      }).finally(() => {
+        progress?.abort();
+        waiting?.done();
+      });
       if (result.alreadyRegistered) {
         ctx.stderr.write(`${options.app} ${options.version} was already registered with this build; the registration is unchanged\n`);
       }

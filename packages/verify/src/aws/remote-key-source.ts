@@ -21,6 +21,19 @@ export interface RemoteKeySourceOptions {
   readonly kms: KMSClient;
 }
 
+/**
+ * KMS would not unwrap a secret (access denied, key disabled or pending deletion, throttled): the
+ * message names the secret's kid, the KMS key and KMS's error name, so the log of a verifier that
+ * denies says which key to look at; KMS's own error is the cause.
+ */
+export class SecretUnwrapError extends Error {
+  override readonly name = 'SecretUnwrapError';
+  constructor(kid: string, keyId: string, cause: unknown) {
+    const kmsError = (cause as { name?: unknown } | null)?.name;
+    super(`KMS Decrypt of secret ${kid} with key ${keyId} failed: ${typeof kmsError === 'string' ? kmsError : 'error'}`, { cause });
+  }
+}
+
 export class RemoteKeySource implements VerificationKeySource {
   private readonly base: string;
 
@@ -37,10 +50,13 @@ export class RemoteKeySource implements VerificationKeySource {
     ]);
     const entries = wrappedSecrets(wrapped, this.options.tenantId);
     const secrets = await Promise.all(
-      entries.map(async (w): Promise<TokenSecret> => ({
-        kid: w.kid,
-        key: await unwrapSecret(this.options.kms, w.keyId, Buffer.from(w.ciphertext, 'base64'), w.encryptionContext),
-      })),
+      entries.map(async (w): Promise<TokenSecret> => {
+        try {
+          return { kid: w.kid, key: await unwrapSecret(this.options.kms, w.keyId, Buffer.from(w.ciphertext, 'base64'), w.encryptionContext) };
+        } catch (error) {
+          throw new SecretUnwrapError(w.kid, w.keyId, error);
+        }
+      }),
     );
     const { publicKeys, retiresAt: publicRetirements } = jwksVerificationKeys(jwks);
     const retiresAt = new Map([

@@ -6,8 +6,11 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { isRedirect, redirectRefused, type FetchLike } from '../jwks';
+import { isRedirect, redirectRefused, type FetchedDocument, type FetchLike } from '../jwks';
 import { signUrlRequest } from './sigv4-url';
+
+/** A call without a signal of its own gives up after this long, as the verifier's key fetches do. */
+const DEFAULT_TIMEOUT_MS = 3000;
 
 /** Options of sigV4Fetch. */
 export interface SigV4FetchOptions {
@@ -20,12 +23,21 @@ export interface SigV4FetchOptions {
   readonly fetch?: FetchLike;
 }
 
+/** What sigV4Fetch returns: a FetchLike (the verifier's `fetch` option) that can also be called with a URL alone. */
+export type SignedFetch = FetchLike & ((url: string | URL, init?: Partial<Parameters<FetchLike>[1]>) => Promise<FetchedDocument>);
+
 /**
  * A fetch (GET only, no body) that signs each request with SigV4. It never follows a redirect,
  * whatever the caller asks: the signed headers (the role's `x-amz-security-token` among them) go
  * to the URL signed and nowhere else, and a 3xx is a JwksFetchError naming the Location's origin.
+ *
+ * @example
+ * ```ts
+ * const signedFetch = sigV4Fetch({ region: 'eu-west-1' }); // the backend's own credentials
+ * const verifier = createVerifier({ issuer: 'attestor', audience: 'acme', jwksUrl: `${apiUrl}v1/admin/keys/jwks`, fetch: signedFetch });
+ * ```
  */
-export function sigV4Fetch(options: SigV4FetchOptions): FetchLike {
+export function sigV4Fetch(options: SigV4FetchOptions): SignedFetch {
   const signer = new SignatureV4({
     credentials: options.credentials ?? defaultProvider(),
     region: options.region,
@@ -33,10 +45,15 @@ export function sigV4Fetch(options: SigV4FetchOptions): FetchLike {
     sha256: Sha256,
   });
   const send = options.fetch ?? (globalThis.fetch as unknown as FetchLike);
-  return async (url, init) => {
+  return async (url: string | URL, init: Partial<Parameters<FetchLike>[1]> = {}) => {
     const target = new URL(url);
-    const headers = await signUrlRequest(signer, { method: init.method, url: target, headers: { ...init.headers } });
-    const response = await send(url, { ...init, headers, redirect: 'manual' });
+    const headers = await signUrlRequest(signer, { method: 'GET', url: target, headers: { ...init.headers } });
+    const response = await send(target.toString(), {
+      method: 'GET',
+      headers,
+      signal: init.signal ?? AbortSignal.timeout(DEFAULT_TIMEOUT_MS),
+      redirect: 'manual',
+    });
     if (isRedirect(response.status)) throw redirectRefused(`signed GET ${target.origin}${target.pathname}`, target, response);
     return response;
   };

@@ -31,12 +31,13 @@ import { checkClaims, parseClaims, splitToken, TokenVerificationError, verifying
 /** The key source failed recently, or gave keys too old to trust; the verifier is backing off. Callers deny, as for any error. */
 export class KeySourceUnavailableError extends Error {
   override readonly name = 'KeySourceUnavailableError';
-  constructor(message = 'verification keys are unavailable; retrying shortly') {
-    super(message);
+  constructor(message = 'verification keys are unavailable; retrying shortly', options?: ErrorOptions) {
+    super(message, options);
   }
 }
 
-const unavailable = (): Promise<never> => Promise.reject(new KeySourceUnavailableError());
+/** Unavailable because of `cause` (the key source's own error, so whoever logs the denial can say why). */
+const unavailable = (cause?: unknown): Promise<never> => Promise.reject(new KeySourceUnavailableError(undefined, cause === undefined ? {} : { cause }));
 
 /** Options of KeyRing. */
 export interface KeyRingOptions {
@@ -77,6 +78,8 @@ export class KeyRing {
   /** The earliest time (retiresAt + skew) at which a held key retires. */
   private nextRetirement = Number.POSITIVE_INFINITY;
   private lastFailure = Number.NEGATIVE_INFINITY;
+  /** Why the last load failed: the cause of the errors requests get while the ring backs off. */
+  private lastFailureCause: unknown;
   private lastUnknownKeyRefetch = Number.NEGATIVE_INFINITY;
   private readonly refetchInterval: number;
   private readonly refreshInterval: number;
@@ -141,7 +144,7 @@ export class KeyRing {
     if (this.loading)
       return this.loading.then(
         () => this.current(),
-        () => unavailable(),
+        (error: unknown) => unavailable(error),
       );
     const now = this.options.clock.nowSeconds();
     if (now - this.lastUnknownKeyRefetch < this.refetchInterval) return undefined;
@@ -153,9 +156,9 @@ export class KeyRing {
     // up the interval; load()'s failure backoff keeps made-up kids from hammering the failing source.
     return this.load().then(
       () => this.current(),
-      () => {
+      (error: unknown) => {
         this.lastUnknownKeyRefetch = previous;
-        return unavailable();
+        return unavailable(error);
       },
     );
   }
@@ -172,7 +175,7 @@ export class KeyRing {
   private load(): Promise<VerificationKeys> {
     if (this.loading) return this.loading;
     const startedAt = this.options.clock.nowSeconds();
-    if (startedAt - this.lastFailure < this.failureBackoff) return Promise.reject(new KeySourceUnavailableError());
+    if (startedAt - this.lastFailure < this.failureBackoff) return unavailable(this.lastFailureCause);
     const loading = this.fetch()
       // Keys confirmed too long ago by the time they arrive (the process was frozen, or a caching
       // source answered just before refreshing them) are asked for once more before the load fails.
@@ -187,6 +190,7 @@ export class KeyRing {
       })
       .catch((error: unknown) => {
         this.lastFailure = this.options.clock.nowSeconds();
+        this.lastFailureCause = error;
         throw error;
       });
     this.loading = loading;
