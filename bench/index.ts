@@ -32,9 +32,8 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${file}\n`);
     for (const r of await mod.run()) {
       if (!r.pass) failed++;
-      process.stdout.write(
-        `  ${r.pass ? 'PASS' : 'FAIL'}  ${r.name}: ${r.value.toFixed(r.unit === 'x' ? 2 : 1)}${r.unit} (target ${r.target})${r.detail ? `  [${r.detail}]` : ''}\n`,
-      );
+      const value = `${r.value.toFixed(r.unit === 'x' ? 2 : 1)}${r.unit}`;
+      process.stdout.write(`  ${r.pass ? 'PASS' : 'FAIL'}  ${r.name}: ${value} (target ${r.target})${r.detail ? `  [${r.detail}]` : ''}\n`);
     }
   }
   process.stdout.write(`\n${failed === 0 ? 'all targets met' : `${failed} target(s) missed`}\n`);

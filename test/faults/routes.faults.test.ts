@@ -43,13 +43,15 @@ let fixtures: Readonly<Record<string, RouteFixture>>;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'attestor-faults-'));
-  // One attempt: each fault is seen by the service at once (the retry test below uses two).
+  // One attempt: each fault is seen by the service at once (the retry test below uses two). A hung
+  // call fails after 1 s: long enough that a genuine call to the local stand-ins never does, even on
+  // a machine whose two cores are busy with other suites (at 200 ms the recovery request sometimes did).
   faulty = await startFaultyCloud({
     dataDir,
     port: 0,
     clock,
     logger: silentLogger,
-    awsClients: { maxAttempts: 1, socketTimeoutMs: 200, connectionTimeoutMs: 200 },
+    awsClients: { maxAttempts: 1, socketTimeoutMs: 1000, connectionTimeoutMs: 1000 },
   });
   const { cloud } = faulty;
   const build = randomBytes(4096);
