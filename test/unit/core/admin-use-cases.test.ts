@@ -31,9 +31,9 @@ import type { AdminCaller } from '../../../packages/service/src/core/tenancy';
 import { ManualClock, MemoryRegistry, registryPorts } from '../../support/memory';
 
 const APP = 'com.example.app';
-const ACME: AdminCaller = { principal: 'arn:aws:iam::123456789012:role/Acme', tenantId: 'acme', operator: false };
-const GLOBEX: AdminCaller = { principal: 'arn:aws:iam::123456789012:role/Globex', tenantId: 'globex', operator: false };
-const OPS: AdminCaller = { principal: 'arn:aws:iam::123456789012:user/ops', tenantId: 'default', operator: true };
+const ACME: AdminCaller = { principal: 'arn:aws:iam::123456789012:role/Acme', tenantId: 'acme', operator: false, role: 'admin' };
+const GLOBEX: AdminCaller = { principal: 'arn:aws:iam::123456789012:role/Globex', tenantId: 'globex', operator: false, role: 'admin' };
+const OPS: AdminCaller = { principal: 'arn:aws:iam::123456789012:user/ops', tenantId: 'default', operator: true, role: 'admin' };
 const UPLOAD_ID = 'CQkJCQkJCQkJCQkJCQkJCQ';
 
 /** Keys that only count which tenants were given one. */
