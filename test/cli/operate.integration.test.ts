@@ -828,7 +828,7 @@ describe('tenants', () => {
     expectFailure(
       await cli(['--tenant', 'acme', 'tenants', 'list']),
       1,
-      'error: only an operator credential may manage tenants: run it with the operator credential (without --tenant or --credentials)',
+      'error: only an operator credential may call GET /v1/admin/tenants: run it with the operator credential (without --tenant or --credentials)',
     );
     requests = 0;
     expectFailure(

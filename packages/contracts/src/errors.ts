@@ -67,9 +67,11 @@ export class RoleRequiredError extends ForbiddenError {
     readonly role: string,
     /** The roles that may call the route, least privileged first. */
     readonly requiredRoles: readonly string[],
-    tenantId: string,
+    /** Who the caller is, so that the answer can say whose role to change. */
+    readonly tenantId: string,
+    readonly principal: string,
   ) {
-    super(`${route} needs role ${requiredRoles.join(' or ')}; this principal has role ${role} in tenant ${tenantId}`);
+    super(`${route} needs role ${requiredRoles.join(' or ')}; principal ${principal} has role ${role} in tenant ${tenantId}`);
   }
 }
 

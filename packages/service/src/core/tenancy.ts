@@ -66,8 +66,8 @@ export function authorizeRoute(caller: AdminCaller, route: string): void {
   // Fail closed: a route missing from the table has no rule, so nobody may call it.
   if (access === undefined) throw new ForbiddenError(`${route} is not an admin route`);
   if (caller.operator) return;
-  if (access === 'operators') throw new ForbiddenError(`${route} is for operators only: run it with an operator credential`);
-  if (!access.includes(caller.role)) throw new RoleRequiredError(route, caller.role, access, caller.tenantId);
+  if (access === 'operators') throw new ForbiddenError(`only an operator credential may call ${route}`);
+  if (!access.includes(caller.role)) throw new RoleRequiredError(route, caller.role, access, caller.tenantId, caller.principal);
 }
 
 /** Parses ATTESTOR_OPERATOR_PRINCIPALS: comma-separated ARNs, blanks ignored. */

@@ -54,7 +54,7 @@ interface ErrorAnswer {
   readonly field?: string;
   readonly retryAfterSeconds?: number;
   /** A refusal for the caller's role: the roles that may call the route, and the caller's. */
-  readonly roles?: { readonly requiredRoles: readonly string[]; readonly role: string };
+  readonly roles?: { readonly requiredRoles: readonly string[]; readonly role: string; readonly tenantId: string; readonly principal: string };
 }
 
 /** The one mapping from the service's errors to what a client sees; undefined for anything unexpected. */
@@ -64,7 +64,8 @@ export function answerTo(error: unknown): ErrorAnswer | undefined {
     return { status: 400, error: 'invalid_request', message: error.message, ...(error.field ? { field: error.field } : {}) };
   }
   if (error instanceof RoleRequiredError) {
-    return { status: 403, error: 'forbidden', message: error.message, roles: { requiredRoles: error.requiredRoles, role: error.role } };
+    const { requiredRoles, role, tenantId, principal } = error;
+    return { status: 403, error: 'forbidden', message: error.message, roles: { requiredRoles, role, tenantId, principal } };
   }
   if (error instanceof ForbiddenError) return { status: 403, error: 'forbidden', message: error.message };
   if (error instanceof NotFoundError) return { status: 404, error: 'not_found', message: error.message };
@@ -82,12 +83,12 @@ export function errorResponse(error: unknown): APIGatewayProxyResult {
   const answer = answerTo(error);
   if (!answer) return json(500, { error: 'internal_error' });
   const { status, error: code, field, message, retryAfterSeconds, roles } = answer;
-  // Members in the documented order: error, field, message, then a role refusal's requiredRoles and role.
+  // Members in the documented order: error, field, message, then what a role refusal adds (the caller's own tenant and principal).
   const response = json(status, {
     error: code,
     ...(field !== undefined ? { field } : {}),
     ...(message !== undefined ? { message } : {}),
-    ...(roles ? { requiredRoles: roles.requiredRoles, role: roles.role } : {}),
+    ...(roles ?? {}),
   });
   return retryAfterSeconds === undefined ? response : { ...response, headers: { ...response.headers, 'retry-after': String(retryAfterSeconds) } };
 }
