@@ -106,12 +106,17 @@ describe('a register-only credential', () => {
     const remove = await cli(['--credentials', registerFile, 'apps', 'remove', APP, '--yes']);
 
     // Assess
-    const how = 'use a credential with role admin \\(--credentials FILE, --tenant ID or AWS_PROFILE\\); `attestor tenants grant acme --role admin` makes a local credential with it';
+    const how =
+      'use a credential with role admin \\(--credentials FILE, --tenant ID or AWS_PROFILE\\); ' +
+      '`attestor tenants grant acme --role admin` makes a local credential with it';
     expectOneLineFailure(
       rotate,
       new RegExp(`^error: POST /v1/admin/keys/rotate needs role admin; principal ${registerPrincipal} has role register in tenant acme: ${how}$`),
     );
-    expectOneLineFailure(remove, new RegExp(`^error: DELETE /v1/admin/apps/\\{appId\\} needs role admin; principal \\S+ has role register in tenant acme: ${how}$`));
+    expectOneLineFailure(
+      remove,
+      new RegExp(`^error: DELETE /v1/admin/apps/\\{appId\\} needs role admin; principal \\S+ has role register in tenant acme: ${how}$`),
+    );
     // Nothing changed.
     expect((await cli(['--tenant', 'acme', 'keys', 'list', '--json'])).json<unknown[]>()).toEqual(keysBefore);
     expect((await cli(['--tenant', 'acme', 'apps', 'list', '--json'])).json<Array<{ appId: string }>>().map((a) => a.appId)).toEqual([APP]);

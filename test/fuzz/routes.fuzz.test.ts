@@ -64,7 +64,9 @@ beforeAll(() => {
     defaultTenantId: TENANT,
     registerFailures: new LocalRegisterFailures(join(dir, 'failures.json'), () => undefined),
     callerOf: async () =>
-      caller === 'nobody' ? undefined : { principal: `arn:aws:iam::123456789012:user/${caller}`, tenantId: TENANT, operator: caller === 'operator', role: 'admin' },
+      caller === 'nobody'
+        ? undefined
+        : { principal: `arn:aws:iam::123456789012:user/${caller}`, tenantId: TENANT, operator: caller === 'operator', role: 'admin' },
   };
   handlers = {
     challenge: challengeHandler(world.deps, silentLogger),

@@ -72,9 +72,10 @@ export function addTenantCommands(program: Command, ctx: CliContext): void {
     .description("Create a tenant with its own signing key; locally, save the new tenant's credential")
     .argument('<tenantId>', '1 to 64 letters, digits, _ or -', tenantIdParser)
     .addOption(
-      new Option('--principal <[role=]arn>', 'IAM user or role of the tenant, an admin unless role= says register or read (repeatable; required in AWS)').argParser(
-        collectPrincipal,
-      ),
+      new Option(
+        '--principal <[role=]arn>',
+        'IAM user or role of the tenant, an admin unless role= says register or read (repeatable; required in AWS)',
+      ).argParser(collectPrincipal),
     )
     .addOption(new Option('--save-to <file>', 'where to save the local credential (default: $ATTESTOR_HOME/credentials/<tenant>.json)'))
     .option('--json', 'print the tenant as JSON (never the secret)')
@@ -183,7 +184,9 @@ function addGrantCommand(tenants: Command, ctx: CliContext): void {
       checkRequest(command, (s) => s.grantRoleSchema, request, { principal: '--principal', role: '--role' });
       const endpoint = endpointOf(ctx, command.optsWithGlobals<GlobalOptions>());
       const mints = options.principal === undefined && isLocalEndpoint(endpoint);
-      if (options.principal === undefined && !mints) throw new CliError('--principal is required against AWS: name the IAM user or role ARN to give the role to');
+      if (options.principal === undefined && !mints) {
+        throw new CliError('--principal is required against AWS: name the IAM user or role ARN to give the role to');
+      }
       const savePath = !mints
         ? undefined
         : options.saveTo !== undefined
@@ -194,12 +197,16 @@ function addGrantCommand(tenants: Command, ctx: CliContext): void {
       const granted = await adminClient(ctx, command).grantRole(tenantId, request);
       let saved: string | undefined;
       if (granted.credential) {
-        if (!savePath) throw new CliError(`a credential was minted for tenant ${tenantId} that this CLI had nowhere to save: run the command with --save-to FILE`);
+        if (!savePath) {
+          throw new CliError(`a credential was minted for tenant ${tenantId} that this CLI had nowhere to save: run the command with --save-to FILE`);
+        }
         saveCredential(savePath, { tenantId, role: granted.role, ...granted.credential });
         saved = savePath;
       }
       const { credential: _secret, ...grant } = granted;
-      if (options.json) return void ctx.stdout.write(toJson({ ...grant, ...(saved ? { credentialFile: saved, accessKeyId: granted.credential?.accessKeyId } : {}) }));
+      if (options.json) {
+        return void ctx.stdout.write(toJson({ ...grant, ...(saved ? { credentialFile: saved, accessKeyId: granted.credential?.accessKeyId } : {}) }));
+      }
       ctx.stdout.write(
         formatFields([
           ['tenant', grant.tenantId],

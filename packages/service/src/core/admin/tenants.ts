@@ -176,7 +176,9 @@ export async function grantRole(
   requireOperator(caller);
   const { tenantId, role } = request;
   // The default tenant exists from the first deployment on, whether or not it was ever recorded.
-  if (tenantId !== deps.defaultTenantId && !(await deps.tenants.getTenant(tenantId))) throw new NotFoundError(`no tenant ${tenantId}: \`attestor tenants list\` shows the tenants`);
+  if (tenantId !== deps.defaultTenantId && !(await deps.tenants.getTenant(tenantId))) {
+    throw new NotFoundError(`no tenant ${tenantId}: \`attestor tenants list\` shows the tenants`);
+  }
   if (request.principal === undefined) {
     if (!deps.credentialIssuer) throw new InvalidRequestError('principal', 'is required (the IAM principal ARN to give the role to)');
     const issued = await deps.credentialIssuer.issue(tenantId);
