@@ -215,6 +215,6 @@ function addGrantCommand(tenants: Command, ctx: CliContext): void {
           ...(saved ? ([['credential', `${saved} (access key ${granted.credential!.accessKeyId})`]] as const) : []),
         ]),
       );
-      if (saved) ctx.stderr.write(`sign with this credential with --credentials ${saved} (or ATTESTOR_CREDENTIALS=${saved})\n`);
+      if (saved) ctx.stderr.write(`use this credential with --credentials ${saved} (or ATTESTOR_CREDENTIALS=${saved})\n`);
     });
 }
