@@ -12,5 +12,6 @@ export {
   type RemoteKeySourceOptions,
 } from './attestation-authorizer';
 export { AttestorStack, type AttestorStackProps, type DemoAuthorizerOptions } from './attestor-stack';
+export { CiRegisterRole, type CiRegisterRoleProps } from './ci-register-role';
 export { ExampleApiStack, type ExampleApiStackProps } from './example-api-stack';
 export { OperatorAlarms, type OperatorAlarmsProps } from './operator-alarms';
