@@ -11,6 +11,7 @@ import type { TenantPrincipal } from '../admin-client';
 import { accessSync, constants, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { adminClient, checkRequest, endpointOf, examples, schemaParser, type CliContext, type GlobalOptions } from '../context';
+import { tenantCredentialFileName } from '@attestor/contracts/local-state';
 import { isLocalEndpoint, tenantCredentialsPath } from '../credentials';
 import { CliError } from '../errors';
 import { formatFields, formatTable, isoSeconds, toJson } from '../output';
@@ -155,8 +156,6 @@ interface GrantOptions {
   readonly json?: boolean;
 }
 
-/** Where a granted local credential is saved by default: beside the tenant's own, named by its role. */
-const grantedCredentialName = (tenantId: string, role: PrincipalRole) => `${tenantId}.${role}.json`;
 
 function addGrantCommand(tenants: Command, ctx: CliContext): void {
   tenants
@@ -191,7 +190,8 @@ function addGrantCommand(tenants: Command, ctx: CliContext): void {
         ? undefined
         : options.saveTo !== undefined
           ? resolve(ctx.cwd, options.saveTo)
-          : join(dirname(tenantCredentialsPath(ctx.env, ctx.cwd, tenantId)), grantedCredentialName(tenantId, options.role));
+          : // Beside the tenant's own credential, named by its role.
+            join(dirname(tenantCredentialsPath(ctx.env, ctx.cwd, tenantId)), tenantCredentialFileName(tenantId, options.role));
       if (savePath) prepareCredentialFile(savePath, tenantId);
 
       const granted = await adminClient(ctx, command).grantRole(tenantId, request);

@@ -312,7 +312,11 @@ export interface IssuedAdminCredential {
  * this, and tenants name existing principals instead.
  */
 export interface AdminCredentialIssuer {
-  issue(tenantId: string): Promise<IssuedAdminCredential>;
+  /**
+   * `role`: the credential is minted for a grant of that role (recorded with it, so that a restored
+   * data directory saves it apart); absent: the tenant's own credential, made with the tenant.
+   */
+  issue(tenantId: string, role?: PrincipalRole): Promise<IssuedAdminCredential>;
 }
 
 /** Which tenant a principal administers: what every admin function reads to know its caller (core/tenancy.ts). */

@@ -181,7 +181,7 @@ export async function grantRole(
   }
   if (request.principal === undefined) {
     if (!deps.credentialIssuer) throw new InvalidRequestError('principal', 'is required (the IAM principal ARN to give the role to)');
-    const issued = await deps.credentialIssuer.issue(tenantId);
+    const issued = await deps.credentialIssuer.issue(tenantId, role);
     if (!(await deps.tenants.putPrincipalIfAbsent({ principal: issued.principal, tenantId, operator: false, role }))) {
       throw new ConflictError(`principal ${issued.principal} already administers a tenant`);
     }
