@@ -730,12 +730,18 @@ describe('tenants', () => {
     const r = await cli(['tenants', 'create', 'acme']);
     expect(r.code).toBe(0);
     const saved = JSON.parse(readFileSync(savedPath(), 'utf8')) as { tenantId: string; accessKeyId: string; secretAccessKey: string };
-    expect(saved).toEqual({ tenantId: 'acme', accessKeyId: expect.any(String), secretAccessKey: expect.any(String), region: expect.any(String) });
+    expect(saved).toEqual({
+      tenantId: 'acme',
+      role: 'admin',
+      accessKeyId: expect.any(String),
+      secretAccessKey: expect.any(String),
+      region: expect.any(String),
+    });
     expect(statSync(savedPath()).mode & 0o777).toBe(0o600);
     expect(r.stdout.lines).toEqual([
       'tenant      acme',
       expect.stringMatching(/^created     \d{4}-/),
-      `principals  arn:aws:iam::000000000000:user/attestor/${saved.accessKeyId}`,
+      `principals  arn:aws:iam::000000000000:user/attestor/${saved.accessKeyId} (admin)`,
       `credential  ${savedPath()} (access key ${saved.accessKeyId})`,
     ]);
     expect(r.stderr.text).toBe('act as this tenant with --tenant acme (or ATTESTOR_TENANT=acme)\n');
@@ -828,7 +834,7 @@ describe('tenants', () => {
     expectFailure(
       await cli(['--tenant', 'acme', 'tenants', 'list']),
       1,
-      'error: only an operator credential may manage tenants: run it with the operator credential (without --tenant or --credentials)',
+      'error: only an operator credential may call GET /v1/admin/tenants: run it with the operator credential (without --tenant or --credentials)',
     );
     requests = 0;
     expectFailure(

@@ -67,7 +67,9 @@ beforeAll(async () => {
     defaultTenantId: TENANT,
     registerFailures: new LocalRegisterFailures(join(dir, 'failures.json'), () => undefined),
     callerOf: async () =>
-      caller === 'nobody' ? undefined : { principal: `arn:aws:iam::123456789012:user/${caller}`, tenantId: TENANT, operator: caller === 'operator' },
+      caller === 'nobody'
+        ? undefined
+        : { principal: `arn:aws:iam::123456789012:user/${caller}`, tenantId: TENANT, operator: caller === 'operator', role: 'admin' },
   };
   handlers = {
     challenge: challengeHandler(world.deps, silentLogger),

@@ -83,7 +83,7 @@ describe('tenants', () => {
 
     const listed = await t.admin('GET', '/v1/admin/tenants', undefined, acme);
     const created = await t.admin('POST', '/v1/admin/tenants', { tenantId: 'sneaky' }, acme);
-    expect(listed).toEqual({ status: 403, body: { error: 'forbidden', message: 'only an operator credential may manage tenants' } });
+    expect(listed).toEqual({ status: 403, body: { error: 'forbidden', message: 'only an operator credential may call GET /v1/admin/tenants' } });
     expect(created.status).toBe(403);
     const after = await t.admin('GET', '/v1/admin/tenants');
     expect((after.body['tenants'] as unknown[]).length).toBe(3);

@@ -451,6 +451,49 @@ describe('DynamoDbTenantKeyStore', () => {
   });
 });
 
+describe('DynamoDbTenantDirectory principals and their roles', () => {
+  const arn = () => `arn:aws:iam::123456789012:role/${unique('ci')}`;
+
+  it('stores a role with the mapping and its tenant index entry', async () => {
+    const tenantId = unique('tenant');
+    const principal = arn();
+    expect(await tenants.putPrincipalIfAbsent({ principal, tenantId, operator: false, role: 'register' })).toBe(true);
+    await expect(tenants.getPrincipal(principal)).resolves.toEqual({ principal, tenantId, operator: false, role: 'register' });
+    await expect(tenants.listPrincipals(tenantId)).resolves.toEqual([{ principal, tenantId, operator: false, role: 'register' }]);
+  });
+
+  it('reads a mapping written before roles with no role, which the core takes for admin', async () => {
+    // Prepare: the item as the code before roles wrote it.
+    const principal = arn();
+    await client.send(new PutItemCommand({
+      TableName: TABLES.registry,
+      Item: { pk: { S: `PRINCIPAL#${principal}` }, sk: { S: 'PRINCIPAL' }, principal: { S: principal }, tenantId: { S: 'acme' }, operator: { BOOL: false } },
+    }));
+    // Act and assess
+    await expect(tenants.getPrincipal(principal)).resolves.toEqual({ principal, tenantId: 'acme', operator: false });
+  });
+
+  it("changes a role within the tenant, and never takes another tenant's principal or an operator's mapping", async () => {
+    // Prepare
+    const tenantId = unique('tenant');
+    const [mine, theirs, operator] = [arn(), arn(), arn()];
+    await tenants.putPrincipalIfAbsent({ principal: mine, tenantId, operator: false, role: 'admin' });
+    await tenants.putPrincipalIfAbsent({ principal: theirs, tenantId: 'other', operator: false });
+    await tenants.putPrincipalIfAbsent({ principal: operator, tenantId, operator: true });
+    // Act
+    const changed = await tenants.putPrincipalOfTenant({ principal: mine, tenantId, operator: false, role: 'read' });
+    const added = await tenants.putPrincipalOfTenant({ principal: arn(), tenantId, operator: false, role: 'register' });
+    const taken = await tenants.putPrincipalOfTenant({ principal: theirs, tenantId, operator: false, role: 'register' });
+    const demoted = await tenants.putPrincipalOfTenant({ principal: operator, tenantId, operator: false, role: 'read' });
+    // Assess
+    expect([changed, added, taken, demoted]).toEqual([true, true, false, false]);
+    await expect(tenants.getPrincipal(mine)).resolves.toMatchObject({ role: 'read' });
+    await expect(tenants.getPrincipal(theirs)).resolves.toEqual({ principal: theirs, tenantId: 'other', operator: false });
+    await expect(tenants.getPrincipal(operator)).resolves.toEqual({ principal: operator, tenantId, operator: true });
+    expect((await tenants.listPrincipals(tenantId)).map((p) => p.role ?? 'none').sort()).toEqual(['none', 'read', 'register']);
+  });
+});
+
 describe('migrateTenantKeyRecords (local data written before key records had partitions of their own)', () => {
   it('moves TENANT#<tenant> / KEY#<kid> records to KEYS#<tenant>, once', async () => {
     // Prepare: a record as 0.1.0 stored it, under the tenant's index partition.

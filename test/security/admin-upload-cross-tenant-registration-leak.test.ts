@@ -38,7 +38,7 @@ function asCaller(registry: MemoryRegistry, clock: ManualClock, caller: AdminCal
   return { deps, log: silentLogger, caller, event: ev, params: pathParameters, query: {} };
 }
 
-const ACME: AdminCaller = { principal: 'arn:aws:iam::123456789012:role/AcmeDeployer', tenantId: 'acme', operator: false };
+const ACME: AdminCaller = { principal: 'arn:aws:iam::123456789012:role/AcmeDeployer', tenantId: 'acme', operator: false, role: 'admin' };
 
 test('admin_getUpload_leaks_other_tenants_registration_after_app_id_reuse', async () => {
   const registry = new MemoryRegistry();

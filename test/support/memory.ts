@@ -294,6 +294,12 @@ export class MemoryTenantDirectory extends MemoryPort implements TenantDirectory
     this.store.principals.set(record.principal, record);
     return true;
   }
+  async putPrincipalOfTenant(record: PrincipalRecord) {
+    const existing = this.store.principals.get(record.principal);
+    if (existing && (existing.tenantId !== record.tenantId || existing.operator)) return false;
+    this.store.principals.set(record.principal, record);
+    return true;
+  }
   async listPrincipals(tenantId: string) {
     return [...this.store.principals.values()].filter((p) => p.tenantId === tenantId);
   }

@@ -155,7 +155,8 @@ export class AttestorApi extends Construct {
   }
 
   private methodOptions(route: Route): apigw.MethodOptions {
-    switch (route.auth) {
+    const { auth, method, path } = route;
+    switch (auth) {
       case 'none':
         return { authorizationType: apigw.AuthorizationType.NONE };
       case 'attestation': {
@@ -167,8 +168,8 @@ export class AttestorApi extends Construct {
       case 'iam':
         return { authorizationType: apigw.AuthorizationType.IAM };
       default: {
-        const unknown: never = route.auth;
-        throw new Error(`route ${route.method} ${route.path}: unknown auth ${String(unknown)}`);
+        const unknown: never = auth;
+        throw new Error(`route ${method} ${path}: unknown auth ${String(unknown)}`);
       }
     }
   }

@@ -9,6 +9,7 @@ import { signUrlRequest } from '@attestor/verify/aws/sigv4-url';
 import type { AppIdentity, Policy, SignalName } from '@attestor/contracts/admin-api';
 import type { KeyRotation, PublicBuildRefusal, PublicLogEntry, TenantKeyDescription, WrappedTokenSecret } from '@attestor/contracts/admin-api';
 import type { TokenFormat } from '@attestor/contracts/protocol';
+import type { PrincipalRole } from '@attestor/contracts/routes';
 import type { CredentialSource } from './credentials';
 import { isLocalEndpoint } from './credentials';
 import { CliError, HttpStatusError, InterruptedError, oneLine } from './errors';
@@ -90,11 +91,33 @@ export interface Tenant {
   readonly tenantId: string;
   readonly createdAt: number;
   readonly principals: readonly string[];
+  /** Each principal's role; absent from services older than roles, where every principal is an admin. */
+  readonly roles?: Readonly<Record<string, PrincipalRole>>;
+}
+
+/** A local credential: returned once, by the answer that created it. */
+export interface IssuedCredential {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly region: string;
 }
 
 export interface CreatedTenant extends Tenant {
   /** Local cloud only, and only in this answer. */
-  readonly credential?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly region: string };
+  readonly credential?: IssuedCredential;
+}
+
+/** A principal for a new tenant: a bare ARN is an admin. */
+export type TenantPrincipal = string | { readonly principal: string; readonly role: PrincipalRole };
+
+export interface GrantedRole {
+  readonly tenantId: string;
+  readonly principal: string;
+  readonly role: PrincipalRole;
+  /** Present when the principal had a role in the tenant already. */
+  readonly previousRole?: PrincipalRole;
+  /** Local cloud only, when no principal was named: the new credential, returned once. */
+  readonly credential?: IssuedCredential;
 }
 
 export interface App {
@@ -167,8 +190,13 @@ export class AdminClient {
     return this.list<Tenant>('GET', '/v1/admin/tenants', 'tenants');
   }
 
-  async createTenant(request: { tenantId: string; principals?: readonly string[] }): Promise<CreatedTenant> {
+  async createTenant(request: { tenantId: string; principals?: readonly TenantPrincipal[] }): Promise<CreatedTenant> {
     return this.record<CreatedTenant>(await this.request('POST', '/v1/admin/tenants', request), 'tenantId');
+  }
+
+  /** Adds a principal to the tenant or changes its role; locally, without a principal, mints a credential with the role. */
+  async grantRole(tenantId: string, request: { principal?: string; role: PrincipalRole }): Promise<GrantedRole> {
+    return this.record<GrantedRole>(await this.request('POST', `/v1/admin/tenants/${enc(tenantId)}/principals`, request), 'role');
   }
 
   // Apps
@@ -382,9 +410,11 @@ export class AdminClient {
   private statusMessage(method: string, path: string, status: number, text: string, retryAfter: string | null = null): string {
     let message: string | undefined;
     let code: string | undefined;
+    let body: Record<string, unknown> = {};
     try {
       const parsed = JSON.parse(text) as unknown;
       if (isRecord(parsed)) {
+        body = parsed;
         const m = parsed['message'] ?? parsed['error'];
         if (typeof m === 'string' && m) message = m;
         if (typeof parsed['error'] === 'string') code = parsed['error'];
@@ -395,6 +425,7 @@ export class AdminClient {
     const what = message ? oneLine(message).slice(0, 300) : `HTTP ${status}`;
     const local = isLocalEndpoint(this.base);
     // The service's own refusals (docs/ADMIN_API.md §1.3) say what is wrong; add what to do.
+    if (code === 'forbidden' && Array.isArray(body['requiredRoles'])) return `${what}${roleHint(body, local)}`;
     if (code === 'not_found' || code === 'conflict' || code === 'forbidden') return `${what}${serviceHint(code, what)}`;
     // The service says when (docs/ADMIN_API.md §8); Retry-After says how long from now, by the service's clock.
     if (code === 'rate_limited') return `${what}${waitHint(retryAfter)}`;
@@ -449,6 +480,22 @@ function serviceHint(code: string, message: string): string {
   }
   if (code === 'conflict' && /belongs to another tenant/.test(message)) return ': app ids are global; choose another one';
   return '';
+}
+
+/**
+ * A refusal for the credential's role (docs/ADMIN_API.md §1.2): which credential to use instead,
+ * or how an operator gives this one the role. The body names the caller's own tenant and principal.
+ */
+function roleHint(body: Record<string, unknown>, local: boolean): string {
+  const required = (body['requiredRoles'] as unknown[]).filter((r): r is string => typeof r === 'string');
+  // The least privileged role that may: what to ask for.
+  const wanted = required[0];
+  const { tenantId, principal } = body;
+  if (wanted === undefined || typeof tenantId !== 'string' || typeof principal !== 'string') return '';
+  const grant = local
+    ? `\`attestor tenants grant ${tenantId} --role ${wanted}\` makes a local credential with it`
+    : `an operator can give it with \`attestor tenants grant ${tenantId} --principal ${principal} --role ${wanted}\``;
+  return `: use a credential with role ${required.join(' or ')} (--credentials FILE, --tenant ID or AWS_PROFILE); ${grant}`;
 }
 
 const enc = encodeURIComponent;

@@ -17,6 +17,7 @@ import {
   type HardwarePolicy,
 } from './admin-api';
 import { TOKEN_FORMATS, type TokenFormat } from './protocol';
+import { PRINCIPAL_ROLES, type PrincipalRole } from './routes';
 import { appIdSchema, appVersionSchema, b64uBytes, InvalidRequestError, signalFlags, tenantIdSchema, typeError } from './validation';
 
 // Defined with the protocol constants so that core/tenant-keys.ts (in the authorizer) does not bundle zod.
@@ -45,16 +46,32 @@ const note = z.optional(
   z.string({ error: typeError('a string') }).check(z.maxLength(MAX_NOTE_CHARS, { error: `must be at most ${MAX_NOTE_CHARS} characters` })),
 );
 
+const principalArn = z.string({ error: typeError('a string') }).check(
+  z.maxLength(2048, { error: 'must be at most 2048 characters' }),
+  z.regex(PRINCIPAL_PATTERN, { error: 'must be an IAM user or role ARN, e.g. arn:aws:iam::123456789012:role/Deployer' }),
+);
+
+export const principalRoleSchema = z.enum(PRINCIPAL_ROLES as [PrincipalRole, ...PrincipalRole[]], {
+  error: `must be ${PRINCIPAL_ROLES.slice(0, -1).join(', ')} or ${PRINCIPAL_ROLES[PRINCIPAL_ROLES.length - 1]}`,
+});
+
+const ROLE_CHOICE = PRINCIPAL_ROLES.map((r) => `"${r}"`).join(' | ');
+
+/** A principal with its role; a bare ARN is an admin (as every principal was before roles). */
+const rolePrincipal = z.object(
+  { principal: principalArn, role: principalRoleSchema },
+  { error: `must be an IAM principal ARN or {"principal": ARN, "role": ${ROLE_CHOICE}}` },
+);
+
 export const createTenantSchema = z.object(
   {
     tenantId: tenantIdSchema,
     principals: z.optional(
       z
         .array(
-          z.string({ error: typeError('a string') }).check(
-            z.maxLength(2048, { error: 'must be at most 2048 characters' }),
-            z.regex(PRINCIPAL_PATTERN, { error: 'must be an IAM user or role ARN, e.g. arn:aws:iam::123456789012:role/Deployer' }),
-          ),
+          z.union([principalArn, rolePrincipal], {
+            error: `must be an IAM user or role ARN (e.g. arn:aws:iam::123456789012:role/Deployer) or {"principal": ARN, "role": ${ROLE_CHOICE}}`,
+          }),
           { error: typeError('an array of IAM principal ARNs') },
         )
         .check(z.minLength(1, { error: 'must not be empty' }), z.maxLength(MAX_PRINCIPALS, { error: `must have at most ${MAX_PRINCIPALS} entries` })),
@@ -62,6 +79,9 @@ export const createTenantSchema = z.object(
   },
   { error: 'body must be a JSON object' },
 );
+
+/** Adds a principal to a tenant or changes its role; locally, without `principal`, a new credential gets the role. */
+export const grantRoleSchema = z.object({ principal: z.optional(principalArn), role: principalRoleSchema }, { error: 'body must be a JSON object' });
 
 export const createAppSchema = z.object({ appId: appIdSchema }, { error: 'body must be a JSON object' });
 
@@ -298,6 +318,7 @@ export const deviceIdSchema = z
   );
 
 export type CreateTenantRequest = z.infer<typeof createTenantSchema>;
+export type GrantRoleRequest = z.infer<typeof grantRoleSchema>;
 export type UploadRequest = z.infer<ReturnType<typeof uploadRequestSchema>>;
 export type PolicyRequest = z.infer<typeof policySchema>;
 export type AppIdentityRequest = z.infer<typeof appIdentitySchema>;

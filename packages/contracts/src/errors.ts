@@ -49,8 +49,30 @@ export class InvalidRequestError extends ServiceError {
 
 /** The caller may not do this: its credential maps to no tenant, or the operation is an operator's. HTTP 403. */
 export class ForbiddenError extends ServiceError {
-  override readonly name = 'ForbiddenError';
+  override readonly name: string = 'ForbiddenError';
   override readonly code = 'forbidden';
+}
+
+/**
+ * The caller's principal has a role (docs/ADMIN_API.md §1.2) that may not call this route. HTTP 403
+ * like any refusal, with the roles that may in the body (`requiredRoles`), so that a client can say
+ * which credential to use instead.
+ */
+export class RoleRequiredError extends ForbiddenError {
+  override readonly name = 'RoleRequiredError';
+  constructor(
+    /** `${method} ${path}` of the route, as the route table writes it. */
+    readonly route: string,
+    /** The caller's role. */
+    readonly role: string,
+    /** The roles that may call the route, least privileged first. */
+    readonly requiredRoles: readonly string[],
+    /** Who the caller is, so that the answer can say whose role to change. */
+    readonly tenantId: string,
+    readonly principal: string,
+  ) {
+    super(`${route} needs role ${requiredRoles.join(' or ')}; principal ${principal} has role ${role} in tenant ${tenantId}`);
+  }
 }
 
 /**

@@ -19,6 +19,8 @@ export interface AdminCredentials {
   /** Region in the SigV4 credential scope. */
   readonly region: string;
   readonly tenantId: string;
+  /** The role it was minted with by `attestor tenants grant`; absent: the tenant's own credential (an admin) from `tenants create`. */
+  readonly role?: 'register' | 'read' | 'admin';
 }
 
 export const ADMIN_CREDENTIALS_FILE = 'admin-credentials.json';
@@ -26,6 +28,15 @@ export const ADMIN_CREDENTIALS_FILE = 'admin-credentials.json';
 export const TENANT_CREDENTIALS_FILE = 'tenant-credentials.json';
 /** Where `attestor tenants create` saves each tenant's credential (`<dir>/<tenant>.json`), which `--tenant` reads. */
 export const TENANT_CREDENTIALS_DIR = 'credentials';
+
+/**
+ * A saved credential's file name in TENANT_CREDENTIALS_DIR: `<tenant>.json` for the tenant's own
+ * credential (what `--tenant` reads), `<tenant>.<role>.json` for one `attestor tenants grant` minted
+ * with a role, so that such a credential never stands in for the tenant's own.
+ */
+export function tenantCredentialFileName(tenantId: string, role?: 'register' | 'read' | 'admin'): string {
+  return role === undefined ? `${tenantId}.json` : `${tenantId}.${role}.json`;
+}
 /** The account id the local gateway reports (API Gateway's identity.accountId). */
 export const LOCAL_ACCOUNT_ID = '000000000000';
 /** SigV4 service name API Gateway uses for IAM-authorized routes. */

@@ -73,18 +73,48 @@ export const AUTHORIZER_UNAVAILABLE_RESPONSE = {
 export type RouteAuth = 'none' | 'attestation' | 'iam';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
-export interface Route {
+/**
+ * What a tenant's principal may do with the admin API (docs/ADMIN_API.md §1.2): `admin` everything a
+ * tenant may do; `read` only look; `register` only register builds (a CI pipeline's credential) and
+ * see how that went. A principal recorded before roles existed is an admin.
+ */
+export type PrincipalRole = 'admin' | 'read' | 'register';
+/** Least to most privileged in what they can change, the order help texts and docs list them in. */
+export const PRINCIPAL_ROLES: readonly PrincipalRole[] = ['register', 'read', 'admin'];
+
+/**
+ * Who may call an admin route: `operators` only (tenants, the register function's failures), or
+ * the tenant principal roles listed. Operators may call every route.
+ */
+export type AdminAccess = 'operators' | readonly PrincipalRole[];
+
+const ADMIN: AdminAccess = ['admin'];
+/** Looking only. */
+const READ: AdminAccess = ['read', 'admin'];
+/** Registering a build: what `attestor register` calls to upload it and follow it into a registration. */
+const REGISTER: AdminAccess = ['register', 'admin'];
+/** Reads that registering needs too: the app's registrations (is this version there already?) and the upload's state. */
+const READ_OR_REGISTER: AdminAccess = ['register', 'read', 'admin'];
+const OPERATORS: AdminAccess = 'operators';
+
+interface RouteBase {
   readonly method: HttpMethod;
   /** API Gateway resource path; `{name}` marks a path parameter. */
   readonly path: string;
   readonly lambda: Exclude<LambdaName, 'register' | 'authorizer' | 'revocationList'>;
-  readonly auth: RouteAuth;
   /**
    * A demonstration route: the local cloud serves it (`npm run demo`), a deployed AttestorStack only
    * when asked for (its `demoRoute` prop), so a production API carries nothing it does not need.
    */
   readonly demo?: true;
 }
+
+export type Route =
+  | (RouteBase & { readonly auth: 'none' | 'attestation' })
+  /** Admin routes also say who may call them: the admin functions refuse everyone else (403) before the route runs. */
+  | (RouteBase & { readonly auth: 'iam'; readonly access: AdminAccess });
+
+export type AdminRouteSpec = Extract<Route, { auth: 'iam' }>;
 
 export const ROUTES: readonly Route[] = [
   // Protocol v1 (PROTOCOL.md): public, throttled.
@@ -94,32 +124,44 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/demo/hello', lambda: 'demoHello', auth: 'attestation', demo: true },
   // Admin API: IAM (SigV4). Every route resolves the caller to one tenant first. POST /v1/admin/apps
   // provisions the tenant's signing key (KMS), hence adminKeys, while the app's other routes are adminCatalog's.
-  { method: 'GET', path: '/v1/admin/tenants', lambda: 'adminKeys', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/tenants', lambda: 'adminKeys', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/apps', lambda: 'adminCatalog', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/apps', lambda: 'adminKeys', auth: 'iam' },
-  { method: 'DELETE', path: '/v1/admin/apps/{appId}', lambda: 'adminCatalog', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/apps/{appId}/uploads', lambda: 'adminUploads', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/uploads/{uploadId}', lambda: 'adminUploads', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/uploads/{uploadId}/complete', lambda: 'adminUploads', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/tenants', lambda: 'adminKeys', auth: 'iam', access: OPERATORS },
+  { method: 'POST', path: '/v1/admin/tenants', lambda: 'adminKeys', auth: 'iam', access: OPERATORS },
+  // Adds a principal to a tenant or changes its role; locally, without a principal, mints a credential with the role.
+  { method: 'POST', path: '/v1/admin/tenants/{tenantId}/principals', lambda: 'adminKeys', auth: 'iam', access: OPERATORS },
+  { method: 'GET', path: '/v1/admin/apps', lambda: 'adminCatalog', auth: 'iam', access: READ },
+  { method: 'POST', path: '/v1/admin/apps', lambda: 'adminKeys', auth: 'iam', access: ADMIN },
+  { method: 'DELETE', path: '/v1/admin/apps/{appId}', lambda: 'adminCatalog', auth: 'iam', access: ADMIN },
+  { method: 'POST', path: '/v1/admin/apps/{appId}/uploads', lambda: 'adminUploads', auth: 'iam', access: REGISTER },
+  { method: 'GET', path: '/v1/admin/uploads/{uploadId}', lambda: 'adminUploads', auth: 'iam', access: READ_OR_REGISTER },
+  { method: 'POST', path: '/v1/admin/uploads/{uploadId}/complete', lambda: 'adminUploads', auth: 'iam', access: REGISTER },
   // Operators only: uploads the register function gave up on (its on-failure queue), to see, retry or clear.
-  { method: 'GET', path: '/v1/admin/registrations/failures', lambda: 'adminUploads', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/registrations/failures/retry', lambda: 'adminUploads', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/registrations/failures/clear', lambda: 'adminUploads', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/apps/{appId}/registrations', lambda: 'adminCatalog', auth: 'iam' },
-  { method: 'DELETE', path: '/v1/admin/apps/{appId}/registrations/{version}', lambda: 'adminCatalog', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/apps/{appId}/registrations/{version}/expire', lambda: 'adminCatalog', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/apps/{appId}/identity', lambda: 'adminCatalog', auth: 'iam' },
-  { method: 'PUT', path: '/v1/admin/apps/{appId}/identity', lambda: 'adminCatalog', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/apps/{appId}/policy', lambda: 'adminCatalog', auth: 'iam' },
-  { method: 'PUT', path: '/v1/admin/apps/{appId}/policy', lambda: 'adminCatalog', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/apps/{appId}/devices', lambda: 'adminCatalog', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/apps/{appId}/devices', lambda: 'adminCatalog', auth: 'iam' },
-  { method: 'DELETE', path: '/v1/admin/apps/{appId}/devices/{deviceId}', lambda: 'adminCatalog', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/keys', lambda: 'adminKeys', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/keys/rotate', lambda: 'adminKeys', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/keys/jwks', lambda: 'adminKeys', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/keys/secrets', lambda: 'adminKeys', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/log', lambda: 'adminCatalog', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/stats', lambda: 'adminCatalog', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/registrations/failures', lambda: 'adminUploads', auth: 'iam', access: OPERATORS },
+  { method: 'POST', path: '/v1/admin/registrations/failures/retry', lambda: 'adminUploads', auth: 'iam', access: OPERATORS },
+  { method: 'POST', path: '/v1/admin/registrations/failures/clear', lambda: 'adminUploads', auth: 'iam', access: OPERATORS },
+  { method: 'GET', path: '/v1/admin/apps/{appId}/registrations', lambda: 'adminCatalog', auth: 'iam', access: READ_OR_REGISTER },
+  { method: 'DELETE', path: '/v1/admin/apps/{appId}/registrations/{version}', lambda: 'adminCatalog', auth: 'iam', access: ADMIN },
+  { method: 'POST', path: '/v1/admin/apps/{appId}/registrations/{version}/expire', lambda: 'adminCatalog', auth: 'iam', access: ADMIN },
+  { method: 'GET', path: '/v1/admin/apps/{appId}/identity', lambda: 'adminCatalog', auth: 'iam', access: READ },
+  { method: 'PUT', path: '/v1/admin/apps/{appId}/identity', lambda: 'adminCatalog', auth: 'iam', access: ADMIN },
+  { method: 'GET', path: '/v1/admin/apps/{appId}/policy', lambda: 'adminCatalog', auth: 'iam', access: READ },
+  { method: 'PUT', path: '/v1/admin/apps/{appId}/policy', lambda: 'adminCatalog', auth: 'iam', access: ADMIN },
+  { method: 'GET', path: '/v1/admin/apps/{appId}/devices', lambda: 'adminCatalog', auth: 'iam', access: READ },
+  { method: 'POST', path: '/v1/admin/apps/{appId}/devices', lambda: 'adminCatalog', auth: 'iam', access: ADMIN },
+  { method: 'DELETE', path: '/v1/admin/apps/{appId}/devices/{deviceId}', lambda: 'adminCatalog', auth: 'iam', access: ADMIN },
+  { method: 'GET', path: '/v1/admin/keys', lambda: 'adminKeys', auth: 'iam', access: READ },
+  { method: 'POST', path: '/v1/admin/keys/rotate', lambda: 'adminKeys', auth: 'iam', access: ADMIN },
+  { method: 'GET', path: '/v1/admin/keys/jwks', lambda: 'adminKeys', auth: 'iam', access: READ },
+  { method: 'GET', path: '/v1/admin/keys/secrets', lambda: 'adminKeys', auth: 'iam', access: READ },
+  { method: 'GET', path: '/v1/admin/log', lambda: 'adminCatalog', auth: 'iam', access: READ },
+  { method: 'GET', path: '/v1/admin/stats', lambda: 'adminCatalog', auth: 'iam', access: READ },
 ];
+
+/** How admin functions key their routes: `${method} ${path}`, e.g. `POST /v1/admin/keys/rotate`. */
+export const routeKey = (route: { readonly method: string; readonly path: string }): string => `${route.method} ${route.path}`;
+
+const ADMIN_ACCESS: ReadonlyMap<string, AdminAccess> = new Map(ROUTES.flatMap((r) => (r.auth === 'iam' ? [[routeKey(r), r.access] as const] : [])));
+
+/** Who may call the admin route keyed `key` (routeKey); undefined for a key that is no admin route. */
+export function adminAccessOf(key: string): AdminAccess | undefined {
+  return ADMIN_ACCESS.get(key);
+}

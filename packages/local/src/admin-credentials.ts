@@ -14,16 +14,19 @@ import {
   readAdminCredentials,
   TENANT_CREDENTIALS_DIR,
   TENANT_CREDENTIALS_FILE,
+  tenantCredentialFileName,
   type AdminCredentials,
 } from '@attestor/contracts/local-state';
+import { PRINCIPAL_ROLES, type PrincipalRole } from '@attestor/contracts/routes';
 import type { AdminCredentialIssuer, IssuedAdminCredential } from '@attestor/service/core/ports';
 
-function newCredentials(tenantId: string): AdminCredentials {
+function newCredentials(tenantId: string, role?: PrincipalRole): AdminCredentials {
   return {
     accessKeyId: `AKLOCAL${randomBytes(8).toString('hex').toUpperCase()}`,
     secretAccessKey: randomBytes(30).toString('base64url'),
     region: LOCAL_REGION,
     tenantId,
+    ...(role ? { role } : {}),
   };
 }
 
@@ -66,7 +69,7 @@ function readTenantCredentials(dataDir: string): AdminCredentials[] {
       typeof c.secretAccessKey === 'string' &&
       typeof c.region === 'string' &&
       typeof c.tenantId === 'string',
-  );
+  ).map(({ role, ...c }) => ({ ...c, ...(role !== undefined && PRINCIPAL_ROLES.includes(role) ? { role } : {}) }));
 }
 
 /**
@@ -88,17 +91,18 @@ export class LocalCredentialStore implements AdminCredentialIssuer {
   /**
    * Writes every credential this store holds to the data directory again, after it was deleted
    * while the service ran: the operator's, the tenants' list, and for each tenant the copy
-   * `attestor tenants create` saves under credentials/ (its latest), so `--tenant` keeps working.
+   * `attestor tenants create` saves under credentials/ (its latest), so `--tenant` keeps working,
+   * and the latest of each narrower role under the name `attestor tenants grant` saves it by.
    * Returns how many tenant credentials it wrote.
    */
   persistAll(): number {
     writeAdminCredentials(this.dataDir, this.operator);
     if (this.tenantCredentials.length === 0) return 0;
     writePrivateJson(join(this.dataDir, TENANT_CREDENTIALS_FILE), { credentials: this.tenantCredentials });
-    const latest = new Map(this.tenantCredentials.map((c) => [c.tenantId, c]));
+    const latest = new Map(this.tenantCredentials.map((c) => [tenantCredentialFileName(c.tenantId, c.role), c]));
     mkdirSync(join(this.dataDir, TENANT_CREDENTIALS_DIR), { recursive: true, mode: 0o700 });
-    for (const [tenantId, credentials] of latest) {
-      const file = join(this.dataDir, TENANT_CREDENTIALS_DIR, `${tenantId}.json`);
+    for (const [name, credentials] of latest) {
+      const file = join(this.dataDir, TENANT_CREDENTIALS_DIR, name);
       if (!existsSync(file)) writePrivateJson(file, credentials);
     }
     return this.tenantCredentials.length;
@@ -108,8 +112,8 @@ export class LocalCredentialStore implements AdminCredentialIssuer {
     return this.byAccessKey.get(accessKeyId);
   }
 
-  async issue(tenantId: string): Promise<IssuedAdminCredential> {
-    const credentials = newCredentials(tenantId);
+  async issue(tenantId: string, role?: PrincipalRole): Promise<IssuedAdminCredential> {
+    const credentials = newCredentials(tenantId, role);
     this.tenantCredentials.push(credentials);
     writePrivateJson(join(this.dataDir, TENANT_CREDENTIALS_FILE), { credentials: this.tenantCredentials });
     this.byAccessKey.set(credentials.accessKeyId, credentials);

@@ -10,7 +10,7 @@ import { logScope, logStats, readAttestationLog } from '../../../packages/servic
 import { ownedApp, ownedUpload, requireOperator } from '../../../packages/service/src/core/admin/ownership';
 import { appPolicy, setAppPolicy } from '../../../packages/service/src/core/admin/policies';
 import { expireRegistration, listRegistrations, removeRegistration } from '../../../packages/service/src/core/admin/registrations';
-import { createTenant, listTenants, TENANT_CREATION_RESUME_SECONDS, type TenantAdminDeps } from '../../../packages/service/src/core/admin/tenants';
+import { createTenant, grantRole, listTenants, TENANT_CREATION_RESUME_SECONDS, type TenantAdminDeps } from '../../../packages/service/src/core/admin/tenants';
 import { completeUpload, issueUpload, uploadStatus } from '../../../packages/service/src/core/admin/uploads';
 import { debugSecretDigest } from '../../../packages/service/src/core/devices';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../../../packages/service/src/core/errors';
@@ -31,9 +31,9 @@ import type { AdminCaller } from '../../../packages/service/src/core/tenancy';
 import { ManualClock, MemoryRegistry, registryPorts } from '../../support/memory';
 
 const APP = 'com.example.app';
-const ACME: AdminCaller = { principal: 'arn:aws:iam::123456789012:role/Acme', tenantId: 'acme', operator: false };
-const GLOBEX: AdminCaller = { principal: 'arn:aws:iam::123456789012:role/Globex', tenantId: 'globex', operator: false };
-const OPS: AdminCaller = { principal: 'arn:aws:iam::123456789012:user/ops', tenantId: 'default', operator: true };
+const ACME: AdminCaller = { principal: 'arn:aws:iam::123456789012:role/Acme', tenantId: 'acme', operator: false, role: 'admin' };
+const GLOBEX: AdminCaller = { principal: 'arn:aws:iam::123456789012:role/Globex', tenantId: 'globex', operator: false, role: 'admin' };
+const OPS: AdminCaller = { principal: 'arn:aws:iam::123456789012:user/ops', tenantId: 'default', operator: true, role: 'admin' };
 const UPLOAD_ID = 'CQkJCQkJCQkJCQkJCQkJCQ';
 
 /** Keys that only count which tenants were given one. */
@@ -108,14 +108,86 @@ describe('tenants', () => {
   test('are created with their first key and their principals, normalised', async () => {
     const { registry, keys, deps, clock } = tenantDeps();
     const created = await createTenant(deps, OPS, { tenantId: 'initech', principals: [ROLE, ROLE] });
-    expect(created).toEqual({ tenantId: 'initech', createdAt: clock.now, principals: ['arn:aws:iam::123456789012:role/Initech'], resumed: false });
+    expect(created).toEqual({
+      tenantId: 'initech',
+      createdAt: clock.now,
+      principals: ['arn:aws:iam::123456789012:role/Initech'],
+      roles: { 'arn:aws:iam::123456789012:role/Initech': 'admin' },
+      resumed: false,
+    });
     // The default tenant's key too: unknown app ids fetch it as a stand-in (core/attestation.ts).
     expect(keys.ensured).toEqual(['initech', 'default']);
     expect(registry.principals.get('arn:aws:iam::123456789012:role/Initech')).toEqual({
       principal: 'arn:aws:iam::123456789012:role/Initech',
       tenantId: 'initech',
       operator: false,
+      role: 'admin',
     });
+  });
+
+  test('are created with a role per principal; the same principal with two roles is refused', async () => {
+    // Prepare
+    const { registry, deps } = tenantDeps();
+    const ci = 'arn:aws:sts::123456789012:assumed-role/InitechCi/gha-1';
+
+    // Act
+    const created = await createTenant(deps, OPS, { tenantId: 'initech', principals: [ROLE, { principal: ci, role: 'register' }] });
+    const twice = await failure(createTenant(deps, OPS, { tenantId: 'globex', principals: [{ principal: ci, role: 'read' }, `${ci}x`, ci] }));
+
+    // Assess
+    expect(created.roles).toEqual({ 'arn:aws:iam::123456789012:role/Initech': 'admin', 'arn:aws:iam::123456789012:role/InitechCi': 'register' });
+    expect(registry.principals.get('arn:aws:iam::123456789012:role/InitechCi')).toMatchObject({ tenantId: 'initech', role: 'register' });
+    expect(twice).toMatchObject({ code: 'invalid_request', field: 'principals', message: expect.stringMatching(/InitechCi twice, with roles read and admin/) });
+    expect(registry.tenants.has('globex')).toBe(false);
+  });
+
+  test('give a principal a role: added, changed, never taken from another tenant or an operator; operators only', async () => {
+    // Prepare
+    const { registry, deps } = tenantDeps();
+    await createTenant(deps, OPS, { tenantId: 'initech', principals: [ROLE] });
+    await createTenant(deps, OPS, { tenantId: 'globex', principals: ['arn:aws:iam::123456789012:role/Globex'] });
+    registry.principals.set('arn:aws:iam::123456789012:user/ops', { principal: 'arn:aws:iam::123456789012:user/ops', tenantId: 'initech', operator: true });
+    const ci = 'arn:aws:iam::123456789012:role/InitechCi';
+
+    // Act
+    const added = await grantRole(deps, OPS, { tenantId: 'initech', principal: ci, role: 'register' });
+    const demoted = await grantRole(deps, OPS, { tenantId: 'initech', principal: ROLE, role: 'read' });
+    const fromOther = await failure(grantRole(deps, OPS, { tenantId: 'initech', principal: 'arn:aws:iam::123456789012:role/Globex', role: 'admin' }));
+    const operator = await failure(grantRole(deps, OPS, { tenantId: 'initech', principal: 'arn:aws:iam::123456789012:user/ops', role: 'read' }));
+    const byTenant = await failure(grantRole(deps, ACME, { tenantId: 'acme', principal: ci, role: 'admin' }));
+    const unknown = await failure(grantRole(deps, OPS, { tenantId: 'nobody', principal: ci, role: 'admin' }));
+    const inAws = await failure(grantRole(deps, OPS, { tenantId: 'initech', role: 'register' }));
+
+    // Assess
+    expect(added).toEqual({ tenantId: 'initech', principal: ci, role: 'register' });
+    expect(demoted).toEqual({ tenantId: 'initech', principal: 'arn:aws:iam::123456789012:role/Initech', role: 'read', previousRole: 'admin' });
+    expect(fromOther).toMatchObject({ code: 'conflict', message: expect.stringMatching(/already administers another tenant/) });
+    expect(operator).toMatchObject({ code: 'conflict', message: expect.stringMatching(/is an operator/) });
+    expect(byTenant).toBeInstanceOf(ForbiddenError);
+    expect(unknown).toMatchObject({ code: 'not_found' });
+    expect(inAws).toMatchObject({ code: 'invalid_request', field: 'principal' });
+    expect(registry.principals.get('arn:aws:iam::123456789012:role/Globex')).toMatchObject({ tenantId: 'globex', role: 'admin' });
+    expect(registry.principals.get('arn:aws:iam::123456789012:user/ops')).toMatchObject({ operator: true });
+    expect((await listTenants(deps, OPS)).find((t) => t.tenantId === 'initech')?.roles).toEqual({
+      [ci]: 'register',
+      'arn:aws:iam::123456789012:role/Initech': 'read',
+      'arn:aws:iam::123456789012:user/ops': 'admin',
+    });
+  });
+
+  test('give a new local credential a role when no principal is named', async () => {
+    const credential = { accessKeyId: 'AKLOCALCI', secretAccessKey: 's', region: 'local' };
+    const { registry, deps } = tenantDeps({
+      credentialIssuer: { issue: async () => ({ principal: 'arn:aws:iam::000000000000:user/attestor/AKLOCALCI', credential }) },
+    });
+    registry.tenants.set('initech', { tenantId: 'initech', createdAt: 1 });
+    await expect(grantRole(deps, OPS, { tenantId: 'initech', role: 'register' })).resolves.toEqual({
+      tenantId: 'initech',
+      principal: 'arn:aws:iam::000000000000:user/attestor/AKLOCALCI',
+      role: 'register',
+      credential,
+    });
+    expect(registry.principals.get('arn:aws:iam::000000000000:user/attestor/AKLOCALCI')).toMatchObject({ tenantId: 'initech', role: 'register' });
   });
 
   test('need principals where no credential can be issued (AWS), and get an issued one locally', async () => {
@@ -203,8 +275,13 @@ describe('tenants', () => {
     const { deps, clock } = tenantDeps();
     await createTenant(deps, OPS, { tenantId: 'initech', principals: [ROLE] });
     await expect(listTenants(deps, OPS)).resolves.toEqual([
-      { tenantId: 'default', createdAt: clock.now, principals: [] },
-      { tenantId: 'initech', createdAt: clock.now, principals: ['arn:aws:iam::123456789012:role/Initech'] },
+      { tenantId: 'default', createdAt: clock.now, principals: [], roles: {} },
+      {
+        tenantId: 'initech',
+        createdAt: clock.now,
+        principals: ['arn:aws:iam::123456789012:role/Initech'],
+        roles: { 'arn:aws:iam::123456789012:role/Initech': 'admin' },
+      },
     ]);
     await expect(listTenants(deps, ACME)).rejects.toBeInstanceOf(ForbiddenError);
   });

@@ -4,7 +4,7 @@ import { KEY_ROTATION_INTERVAL_SECONDS, rotateTenantKeys } from '../../../packag
 import { DependencyUnavailableError, RateLimitedError } from '../../../packages/service/src/core/errors';
 import { ManualClock, MemoryTenantKeyStore } from '../../support/memory';
 
-const tenant = { principal: 'arn:aws:iam::123456789012:user/t', tenantId: 'acme', operator: false };
+const tenant = { principal: 'arn:aws:iam::123456789012:user/t', tenantId: 'acme', operator: false, role: 'admin' as const };
 const operator = { ...tenant, tenantId: 'default', operator: true };
 
 function setup(rotate: () => Promise<KeyRotation> = async () => ({ kid: 'k', format: 'hs256', activatesAt: 0, keysDeleted: [], keysNotDeleted: [] })) {

@@ -31,6 +31,8 @@ describe('resolveAdminCaller', () => {
       principal: 'arn:aws:iam::123456789012:role/Deployer',
       tenantId: 'acme',
       operator: false,
+      // Mapped without a role, as before roles existed: an admin.
+      role: 'admin',
     });
   });
 

@@ -121,12 +121,18 @@ describe('IAM identity', () => {
       { body: JSON.stringify({ tenantId: 'initech', principals: ['arn:aws:iam::123456789012:role/team/Initech'] }) },
     ));
     expect(created.statusCode).toBe(201);
-    expect(json(created)).toEqual({ tenantId: 'initech', createdAt: expect.any(Number), principals: ['arn:aws:iam::123456789012:role/Initech'] });
+    expect(json(created)).toEqual({
+      tenantId: 'initech',
+      createdAt: expect.any(Number),
+      principals: ['arn:aws:iam::123456789012:role/Initech'],
+      roles: { 'arn:aws:iam::123456789012:role/Initech': 'admin' },
+    });
     expect(json(created)).not.toHaveProperty('credential');
     expect(registry.principals.get('arn:aws:iam::123456789012:role/Initech')).toEqual({
       principal: 'arn:aws:iam::123456789012:role/Initech',
       tenantId: 'initech',
       operator: false,
+      role: 'admin',
     });
   });
 });
@@ -175,8 +181,8 @@ describe('tenant creation that fails part-way', () => {
     clock.advance(1);
     const resumed = await handler(create('globex', principal));
     expect(resumed.statusCode).toBe(201);
-    expect(json(resumed)).toEqual({ tenantId: 'globex', createdAt, principals: [principal] });
-    expect(registry.principals.get(principal)).toEqual({ principal, tenantId: 'globex', operator: false });
+    expect(json(resumed)).toEqual({ tenantId: 'globex', createdAt, principals: [principal], roles: { [principal]: 'admin' } });
+    expect(registry.principals.get(principal)).toEqual({ principal, tenantId: 'globex', operator: false, role: 'admin' });
     // The tenant's key, then (once it exists) the default tenant's, which unknown app ids fetch as a stand-in.
     expect(jest.mocked(keys.ensureSigningKey).mock.calls.map(([tenantId]) => tenantId)).toEqual(['globex', 'globex', 'default']);
 

@@ -599,6 +599,7 @@ describe('admin handler', () => {
         principal: `arn:aws:iam::123456789012:user/${caller.tenant}`,
         tenantId: caller.tenant,
         operator: false,
+        role: 'admin',
       }),
     };
     const log = new RecordingLogger();

@@ -14,6 +14,7 @@ import type {
   WrappedTokenSecret,
 } from '@attestor/contracts/admin-api';
 import type { TokenFormat } from '@attestor/contracts/protocol';
+import type { PrincipalRole } from '@attestor/contracts/routes';
 import type { Policy } from './policy';
 import { ServiceError } from '@attestor/contracts/errors';
 
@@ -295,6 +296,8 @@ export interface PrincipalRecord {
   readonly tenantId: string;
   /** Operators may create and list tenants. */
   readonly operator: boolean;
+  /** What the principal may do in its tenant; absent in records from before roles, which are admins (DEFAULT_PRINCIPAL_ROLE). */
+  readonly role?: PrincipalRole;
 }
 
 /** A SigV4 credential for a new tenant's administrators. */
@@ -309,7 +312,11 @@ export interface IssuedAdminCredential {
  * this, and tenants name existing principals instead.
  */
 export interface AdminCredentialIssuer {
-  issue(tenantId: string): Promise<IssuedAdminCredential>;
+  /**
+   * `role`: the credential is minted for a grant of that role (recorded with it, so that a restored
+   * data directory saves it apart); absent: the tenant's own credential, made with the tenant.
+   */
+  issue(tenantId: string, role?: PrincipalRole): Promise<IssuedAdminCredential>;
 }
 
 /** Which tenant a principal administers: what every admin function reads to know its caller (core/tenancy.ts). */
@@ -328,6 +335,11 @@ export interface TenantDirectory extends PrincipalDirectory {
   listTenants(): Promise<TenantRecord[]>;
   /** False if the principal is mapped already (to any tenant). */
   putPrincipalIfAbsent(record: PrincipalRecord): Promise<boolean>;
+  /**
+   * Maps the principal as `record` says if it is unmapped or already the same tenant's (a change of
+   * role); false, and nothing written, if another tenant has it or it is an operator.
+   */
+  putPrincipalOfTenant(record: PrincipalRecord): Promise<boolean>;
   listPrincipals(tenantId: string): Promise<PrincipalRecord[]>;
 }
 

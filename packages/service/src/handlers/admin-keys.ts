@@ -6,13 +6,14 @@ import { createApp } from './admin/apps';
 import type { AdminKeysDeps } from './admin/context';
 import { jwks, listKeys, rotateKey, wrappedSecrets } from './admin/keys';
 import { adminRouter, type AdminRoutes } from './admin/router';
-import { createTenant, listTenants } from './admin/tenants';
+import { createTenant, grantRole, listTenants } from './admin/tenants';
 import type { ApiHandler } from './http';
 import type { Logger } from './log';
 
 export const KEYS_ROUTES: AdminRoutes<AdminKeysDeps> = {
   'GET /v1/admin/tenants': listTenants,
   'POST /v1/admin/tenants': createTenant,
+  'POST /v1/admin/tenants/{tenantId}/principals': grantRole,
   // Creating an app provisions its tenant's signing key (KMS), so it lives here, not in adminCatalog.
   'POST /v1/admin/apps': createApp,
   'GET /v1/admin/keys': listKeys,

@@ -14,6 +14,7 @@ import {
   NonceInvalidError,
   NotFoundError,
   RateLimitedError,
+  RoleRequiredError,
   ServiceError,
   type WireErrorCode,
 } from '../core/errors';
@@ -52,6 +53,8 @@ interface ErrorAnswer {
   readonly message?: string;
   readonly field?: string;
   readonly retryAfterSeconds?: number;
+  /** A refusal for the caller's role: the roles that may call the route, and the caller's. */
+  readonly roles?: { readonly requiredRoles: readonly string[]; readonly role: string; readonly tenantId: string; readonly principal: string };
 }
 
 /** The one mapping from the service's errors to what a client sees; undefined for anything unexpected. */
@@ -59,6 +62,10 @@ export function answerTo(error: unknown): ErrorAnswer | undefined {
   if (!(error instanceof ServiceError)) return undefined;
   if (error instanceof InvalidRequestError) {
     return { status: 400, error: 'invalid_request', message: error.message, ...(error.field ? { field: error.field } : {}) };
+  }
+  if (error instanceof RoleRequiredError) {
+    const { requiredRoles, role, tenantId, principal } = error;
+    return { status: 403, error: 'forbidden', message: error.message, roles: { requiredRoles, role, tenantId, principal } };
   }
   if (error instanceof ForbiddenError) return { status: 403, error: 'forbidden', message: error.message };
   if (error instanceof NotFoundError) return { status: 404, error: 'not_found', message: error.message };
@@ -75,9 +82,14 @@ export function answerTo(error: unknown): ErrorAnswer | undefined {
 export function errorResponse(error: unknown): APIGatewayProxyResult {
   const answer = answerTo(error);
   if (!answer) return json(500, { error: 'internal_error' });
-  const { status, error: code, field, message, retryAfterSeconds } = answer;
-  // Members in the documented order: error, field, message.
-  const response = json(status, { error: code, ...(field !== undefined ? { field } : {}), ...(message !== undefined ? { message } : {}) });
+  const { status, error: code, field, message, retryAfterSeconds, roles } = answer;
+  // Members in the documented order: error, field, message, then what a role refusal adds (the caller's own tenant and principal).
+  const response = json(status, {
+    error: code,
+    ...(field !== undefined ? { field } : {}),
+    ...(message !== undefined ? { message } : {}),
+    ...(roles ?? {}),
+  });
   return retryAfterSeconds === undefined ? response : { ...response, headers: { ...response.headers, 'retry-after': String(retryAfterSeconds) } };
 }
 

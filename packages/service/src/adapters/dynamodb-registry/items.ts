@@ -19,6 +19,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { TOKEN_FORMATS } from '@attestor/contracts/protocol';
+import { PRINCIPAL_ROLES } from '@attestor/contracts/routes';
 import { REGISTRY_PARTITIONS, REGISTRY_TABLE, TENANT_LIST_PARTITION } from '@attestor/contracts/tables';
 import { ServiceError } from '../../core/errors';
 import {
@@ -447,12 +448,14 @@ export function tenantPrincipalToItem(record: PrincipalRecord): Item {
   return toItem(tenantPrincipalItemKey(record.tenantId, record.principal), principalFields(record));
 }
 function principalFields(record: PrincipalRecord): object {
-  return { principal: record.principal, tenantId: record.tenantId, operator: record.operator };
+  return { principal: record.principal, tenantId: record.tenantId, operator: record.operator, role: record.role };
 }
+/** Items written before roles have none: the record says so (absent), and the core reads that as admin. */
 export function principalFromItem(item: Item): PrincipalRecord {
   const f = Fields.of(item);
   const operator = f.raw('operator');
-  return { principal: f.str('principal'), tenantId: f.str('tenantId'), operator: operator === true };
+  const role = f.optOneOf('role', PRINCIPAL_ROLES);
+  return { principal: f.str('principal'), tenantId: f.str('tenantId'), operator: operator === true, ...(role ? { role } : {}) };
 }
 
 /** Newest first; equal times order by kid so every reader sees the same "newest". */

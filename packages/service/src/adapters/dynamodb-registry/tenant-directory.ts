@@ -58,6 +58,19 @@ export class DynamoDbTenantDirectory extends DynamoDbPrincipalDirectory implemen
     return true;
   }
 
+  /** Same order as putPrincipalIfAbsent: the conditional mapping item first, the index entry after it. */
+  async putPrincipalOfTenant(record: PrincipalRecord): Promise<boolean> {
+    const written = await this.table.putIfAbsentOr(principalToItem(record), {
+      // Another tenant's principal is never taken over, and an operator's mapping stays an operator's.
+      condition: '#tenantId = :tenantId AND (attribute_not_exists(#operator) OR #operator = :false)',
+      names: { '#tenantId': 'tenantId', '#operator': 'operator' },
+      values: { ':tenantId': { S: record.tenantId }, ':false': { BOOL: false } },
+    });
+    if (!written) return false;
+    await this.table.put(tenantPrincipalToItem(record));
+    return true;
+  }
+
   async listPrincipals(tenantId: string): Promise<PrincipalRecord[]> {
     const items = await this.table.query(tenantPrincipalsRange(tenantId));
     return items.map(principalFromItem).sort((a, b) => (a.principal < b.principal ? -1 : 1));

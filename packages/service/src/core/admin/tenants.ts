@@ -1,7 +1,8 @@
-/** Tenants (docs/ADMIN_API.md §2), operators only: create one, list them. */
-import { ConflictError, InvalidRequestError } from '../errors';
+/** Tenants (docs/ADMIN_API.md §2), operators only: create one, list them, give their principals roles. */
+import type { PrincipalRole } from '@attestor/contracts/routes';
+import { ConflictError, InvalidRequestError, NotFoundError } from '../errors';
 import type { AdminCredentialIssuer, Clock, IssuedAdminCredential, TenantDirectory, TenantKeyManager } from '../ports';
-import { normalisePrincipal, type AdminCaller } from '../tenancy';
+import { DEFAULT_PRINCIPAL_ROLE, normalisePrincipal, type AdminCaller } from '../tenancy';
 import { requireOperator } from './ownership';
 
 /**
@@ -23,10 +24,13 @@ export interface TenantAdminDeps {
   readonly defaultTenantId: string;
 }
 
+/** A principal given with its role; a bare ARN is an admin. */
+export type PrincipalGrant = string | { readonly principal: string; readonly role: PrincipalRole };
+
 export interface NewTenant {
   readonly tenantId: string;
-  /** IAM principal ARNs that administer the tenant, as given (normalised here). */
-  readonly principals?: readonly string[];
+  /** IAM principal ARNs that administer the tenant, as given (normalised here), each with its role or none (admin). */
+  readonly principals?: readonly PrincipalGrant[];
 }
 
 export interface CreatedTenant {
@@ -34,6 +38,8 @@ export interface CreatedTenant {
   readonly createdAt: number;
   /** Normalised, the issued credential's last. */
   readonly principals: readonly string[];
+  /** Each principal's role. */
+  readonly roles: Readonly<Record<string, PrincipalRole>>;
   readonly credential?: IssuedAdminCredential['credential'];
   /** True when this finished an earlier creation that had failed part-way. */
   readonly resumed: boolean;
@@ -49,7 +55,8 @@ export async function createTenant(deps: TenantAdminDeps, caller: AdminCaller, r
   const { tenantId } = request;
   // In AWS, IAM owns identities: a tenant nobody can sign for would be unreachable.
   if (!request.principals && !deps.credentialIssuer) throw new InvalidRequestError('principals', 'is required (IAM principal ARNs that administer the tenant)');
-  const principals = [...new Set((request.principals ?? []).map(normalisePrincipal))];
+  const grants = principalGrants(request.principals ?? []);
+  const principals = [...grants.keys()];
   for (const principal of principals) {
     if (await deps.tenants.getPrincipal(principal)) throw new ConflictError(`principal ${principal} already administers a tenant`);
   }
@@ -76,19 +83,35 @@ export async function createTenant(deps: TenantAdminDeps, caller: AdminCaller, r
     await deps.keys.ensureSigningKey(deps.defaultTenantId);
 
     const issued = deps.credentialIssuer ? await deps.credentialIssuer.issue(tenantId) : undefined;
-    const mapped = [...principals, ...(issued ? [issued.principal] : [])];
-    for (const principal of mapped) {
-      if (!(await deps.tenants.putPrincipalIfAbsent({ principal, tenantId, operator: false }))) {
+    // The local credential is the tenant's first administrator, whatever roles the named principals have.
+    if (issued) grants.set(issued.principal, 'admin');
+    const mapped = [...grants.keys()];
+    for (const [principal, role] of grants) {
+      if (!(await deps.tenants.putPrincipalIfAbsent({ principal, tenantId, operator: false, role }))) {
         throw new ConflictError(`principal ${principal} already administers a tenant`);
       }
     }
-    return { tenantId, createdAt, principals: mapped, ...(issued ? { credential: issued.credential } : {}), resumed };
+    const roles = Object.fromEntries(grants);
+    return { tenantId, createdAt, principals: mapped, roles, ...(issued ? { credential: issued.credential } : {}), resumed };
   } catch (error) {
     // Undone here, so that the caller's retry creates it at once (a key made meanwhile is found and
     // reused by ensureSigningKey). Not a resumed creation's record, nor one that a principal administers.
     if (!resumed) await undoTenant(deps.tenants, tenantId).catch(() => undefined);
     throw error;
   }
+}
+
+/** Normalised principals with their roles, in the order given; the same principal twice must have one role. */
+function principalGrants(given: readonly PrincipalGrant[]): Map<string, PrincipalRole> {
+  const grants = new Map<string, PrincipalRole>();
+  for (const grant of given) {
+    const principal = normalisePrincipal(typeof grant === 'string' ? grant : grant.principal);
+    const role = typeof grant === 'string' ? DEFAULT_PRINCIPAL_ROLE : grant.role;
+    const earlier = grants.get(principal);
+    if (earlier !== undefined && earlier !== role) throw new InvalidRequestError('principals', `name ${principal} twice, with roles ${earlier} and ${role}`);
+    grants.set(principal, role);
+  }
+  return grants;
 }
 
 async function undoTenant(tenants: TenantDirectory, tenantId: string): Promise<void> {
@@ -99,6 +122,8 @@ export interface TenantListing {
   readonly tenantId: string;
   readonly createdAt: number;
   readonly principals: readonly string[];
+  /** Each principal's role (operators' mappings: admin). */
+  readonly roles: Readonly<Record<string, PrincipalRole>>;
 }
 
 /** Every tenant with its principals, sorted by tenantId. */
@@ -108,10 +133,68 @@ export async function listTenants(deps: Pick<TenantAdminDeps, 'tenants' | 'clock
   await deps.tenants.putTenantIfAbsent({ tenantId: deps.defaultTenantId, createdAt: deps.clock.nowSeconds() });
   const tenants = await deps.tenants.listTenants();
   return Promise.all(
-    tenants.map(async ({ tenantId, createdAt }) => ({
-      tenantId,
-      createdAt,
-      principals: (await deps.tenants.listPrincipals(tenantId)).map((p) => p.principal),
-    })),
+    tenants.map(async ({ tenantId, createdAt }) => {
+      const principals = await deps.tenants.listPrincipals(tenantId);
+      return {
+        tenantId,
+        createdAt,
+        principals: principals.map((p) => p.principal),
+        roles: Object.fromEntries(principals.map((p) => [p.principal, p.operator ? 'admin' : (p.role ?? DEFAULT_PRINCIPAL_ROLE)] as const)),
+      };
+    }),
   );
+}
+
+export interface RoleGrant {
+  readonly tenantId: string;
+  /** The IAM principal ARN (normalised here); absent on the local cloud, a new credential gets the role. */
+  readonly principal?: string;
+  readonly role: PrincipalRole;
+}
+
+export interface GrantedRole {
+  readonly tenantId: string;
+  readonly principal: string;
+  readonly role: PrincipalRole;
+  /** The principal's role before, if it had one in this tenant. */
+  readonly previousRole?: PrincipalRole;
+  /** Local cloud only, when no principal was named: returned once. */
+  readonly credential?: IssuedAdminCredential['credential'];
+}
+
+/**
+ * Gives a principal a role in an existing tenant: adds it, or changes the role it has there.
+ * Operators only, like creating tenants: a tenant's admin cannot mint more credentials for itself,
+ * so a leaked admin credential cannot leave others behind, and cannot claim a principal another
+ * tenant is about to be given. ConflictError if another tenant has the principal, or it is an operator.
+ */
+export async function grantRole(
+  deps: Pick<TenantAdminDeps, 'tenants' | 'credentialIssuer' | 'defaultTenantId'>,
+  caller: AdminCaller,
+  request: RoleGrant,
+): Promise<GrantedRole> {
+  requireOperator(caller);
+  const { tenantId, role } = request;
+  // The default tenant exists from the first deployment on, whether or not it was ever recorded.
+  if (tenantId !== deps.defaultTenantId && !(await deps.tenants.getTenant(tenantId))) {
+    throw new NotFoundError(`no tenant ${tenantId}: \`attestor tenants list\` shows the tenants`);
+  }
+  if (request.principal === undefined) {
+    if (!deps.credentialIssuer) throw new InvalidRequestError('principal', 'is required (the IAM principal ARN to give the role to)');
+    const issued = await deps.credentialIssuer.issue(tenantId, role);
+    if (!(await deps.tenants.putPrincipalIfAbsent({ principal: issued.principal, tenantId, operator: false, role }))) {
+      throw new ConflictError(`principal ${issued.principal} already administers a tenant`);
+    }
+    return { tenantId, principal: issued.principal, role, credential: issued.credential };
+  }
+  const principal = normalisePrincipal(request.principal);
+  const existing = await deps.tenants.getPrincipal(principal);
+  if (existing?.operator) throw new ConflictError(`principal ${principal} is an operator: operators have every role`);
+  if (existing && existing.tenantId !== tenantId) throw new ConflictError(`principal ${principal} already administers another tenant`);
+  // Conditional: a principal given to another tenant meanwhile is not taken from it.
+  if (!(await deps.tenants.putPrincipalOfTenant({ principal, tenantId, operator: false, role }))) {
+    throw new ConflictError(`principal ${principal} already administers another tenant`);
+  }
+  const previousRole = existing ? (existing.role ?? DEFAULT_PRINCIPAL_ROLE) : undefined;
+  return { tenantId, principal, role, ...(previousRole ? { previousRole } : {}) };
 }

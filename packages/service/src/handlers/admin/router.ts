@@ -1,10 +1,13 @@
 /**
  * The one place where admin requests are authorized: every admin function (one per area, see
- * src/routes.ts) resolves the caller to its tenant before any route runs; a caller with no tenant
- * gets 403 and nothing is read.
+ * src/routes.ts) resolves the caller to its tenant and checks its role against the route table
+ * before any route runs; a caller with no tenant, or whose role may not call the route, gets 403
+ * and nothing is read.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { routeKey as keyOf } from '@attestor/contracts/routes';
 import { ForbiddenError, NotFoundError } from '../../core/errors';
+import { authorizeRoute } from '../../core/tenancy';
 import { httpHandler, type ApiHandler } from '../http';
 import type { Logger } from '../log';
 import type { AdminCommonDeps, AdminRoute } from './context';
@@ -12,7 +15,7 @@ import type { AdminCommonDeps, AdminRoute } from './context';
 /** Route tables are keyed like src/routes.ts: `${method} ${path}`. */
 export type AdminRoutes<D extends AdminCommonDeps> = Readonly<Record<string, AdminRoute<D>>>;
 
-const routeKey = (event: APIGatewayProxyEvent) => `${event.httpMethod} ${event.resource}`;
+const routeKey = (event: APIGatewayProxyEvent) => keyOf({ method: event.httpMethod, path: event.resource });
 
 /** `name` labels unhandled errors in the log. A route missing from `routes` answers 404. */
 export function adminRouter<D extends AdminCommonDeps>(name: string, routes: AdminRoutes<D>, deps: D, log: Logger): ApiHandler {
@@ -21,6 +24,8 @@ export function adminRouter<D extends AdminCommonDeps>(name: string, routes: Adm
     if (!caller) throw new ForbiddenError('this credential has no access to any tenant');
     const route = routes[routeKey(event)];
     if (!route) throw new NotFoundError(`no admin route ${routeKey(event)}`);
+    // Before the route parses anything: a caller who may not call it learns nothing of what a valid request is.
+    authorizeRoute(caller, routeKey(event));
     return route({ deps, log, caller, event, params: event.pathParameters ?? {}, query: event.queryStringParameters ?? {} });
   });
 }

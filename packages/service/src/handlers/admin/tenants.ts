@@ -1,10 +1,10 @@
-/** Tenants (operators only): POST/GET /v1/admin/tenants. */
-import { createTenantSchema } from '@attestor/contracts/admin-validation';
-import { parseRequest } from '@attestor/contracts/validation';
+/** Tenants (operators only): POST/GET /v1/admin/tenants, POST /v1/admin/tenants/{tenantId}/principals. */
+import { createTenantSchema, grantRoleSchema } from '@attestor/contracts/admin-validation';
+import { parseRequest, tenantIdSchema } from '@attestor/contracts/validation';
 import { requireOperator } from '../../core/admin/ownership';
-import { createTenant as create, listTenants as listAll } from '../../core/admin/tenants';
+import { createTenant as create, grantRole as grant, listTenants as listAll } from '../../core/admin/tenants';
 import { json, parseJsonBody } from '../http';
-import type { AdminRequestWith, UseCaseDeps } from './context';
+import { pathParam, type AdminRequestWith, type UseCaseDeps } from './context';
 
 export { TENANT_CREATION_RESUME_SECONDS } from '../../core/admin/tenants';
 
@@ -21,10 +21,32 @@ export async function createTenant(request: AdminRequestWith<UseCaseDeps<typeof 
     tenantId: created.tenantId,
     createdAt: created.createdAt,
     principals: created.principals,
+    roles: created.roles,
     ...(created.credential ? { credential: created.credential } : {}),
   });
 }
 
 export async function listTenants(request: AdminRequestWith<UseCaseDeps<typeof listAll>>) {
   return json(200, { tenants: await listAll(request.deps, request.caller) });
+}
+
+export async function grantRole(request: AdminRequestWith<UseCaseDeps<typeof grant>>) {
+  const { caller } = request;
+  requireOperator(caller);
+  const tenantId = pathParam(request, 'tenantId', tenantIdSchema);
+  const granted = await grant(request.deps, caller, { tenantId, ...parseRequest(grantRoleSchema, parseJsonBody(request.event)) });
+  request.log.info('principal_role_granted', {
+    tenantId,
+    by: caller.principal,
+    principal: granted.principal,
+    role: granted.role,
+    ...(granted.previousRole ? { previousRole: granted.previousRole } : {}),
+  });
+  return json(granted.previousRole ? 200 : 201, {
+    tenantId,
+    principal: granted.principal,
+    role: granted.role,
+    ...(granted.previousRole ? { previousRole: granted.previousRole } : {}),
+    ...(granted.credential ? { credential: granted.credential } : {}),
+  });
 }
