@@ -20,7 +20,8 @@ import {
 import type { MintTestTokenRequest } from '@attestor/contracts/test-token-validation';
 import type { TokenClaims } from '@attestor/contracts/protocol';
 import { NotFoundError } from './errors';
-import type { AppStore, Clock, RandomSource } from './ports';
+import type { AppStore, Clock, LogPage, RandomSource } from './ports';
+import type { WrappedTokenSecret } from '@attestor/contracts/admin-api';
 import type { AdminCaller } from './tenancy';
 import { ownedApp } from './admin/ownership';
 import { encodeClaims, encodeJson, hs256Signature } from './token';
@@ -35,6 +36,8 @@ export interface TestSigningSecret {
 export interface TestTokenKeys {
   /** The secret that signs the tenant's test tokens, made (and wrapped) on the tenant's first mint. */
   testSigningSecret(tenantId: string): Promise<TestSigningSecret>;
+  /** Every test secret of the tenant, wrapped (GET /v1/admin/tokens/test/secrets): unwrapped only by a caller allowed the test context. */
+  wrappedTestSecrets(tenantId: string): Promise<{ readonly keys: readonly WrappedTokenSecret[] }>;
 }
 
 /** Where mints are recorded (adapters/dynamodb-test-token-audit.ts); read back by GET /v1/admin/log?kind=test-tokens. */
@@ -42,15 +45,25 @@ export interface TestTokenAudit {
   recordTestTokenMint(entry: TestTokenAuditEntry): Promise<void>;
 }
 
-export interface MintTestTokenDeps {
-  readonly testKeys: TestTokenKeys;
+/** Reading the audit record back, newest first (the tenant's own mints only). */
+export interface TestTokenLog {
+  queryTestTokenMints(query: { readonly tenantId: string; readonly limit: number; readonly since?: number; readonly cursor?: string }): Promise<LogPage<TestTokenAuditEntry>>;
+}
+
+/** What minting needs beyond the admin API's common parts: absent, the function mints no test tokens. */
+export interface TestTokenSetup {
+  readonly keys: TestTokenKeys;
   /** Absent in a deployment without an attestation log: minting is then refused, as it could not be audited. */
-  readonly testTokenAudit?: TestTokenAudit;
+  readonly audit?: TestTokenAudit;
+  /** The deployment's issuer, so a test token exercises the backend's issuer check like a real one. */
+  readonly issuer: string;
+}
+
+export interface MintTestTokenDeps {
+  readonly testTokens?: TestTokenSetup;
   readonly apps: Pick<AppStore, 'getApp'>;
   readonly clock: Clock;
   readonly random: RandomSource;
-  /** The deployment's issuer, so a test token exercises the backend's issuer check like a real one. */
-  readonly issuer: string;
 }
 
 /** A complete test token: the attestation token's claims plus `test: true`, under a header naming the test key. */
@@ -65,7 +78,10 @@ export function testToken(secret: TestSigningSecret, claims: TokenClaims): strin
  * random `did` (so per-install limits see each test token as its own install).
  */
 export async function mintTestToken(deps: MintTestTokenDeps, caller: AdminCaller, request: MintTestTokenRequest): Promise<TestTokenMint> {
-  if (!deps.testTokenAudit) throw new NotFoundError('this deployment keeps no attestation log, so test tokens cannot be audited and are not minted');
+  const setup = deps.testTokens;
+  if (!setup) throw new NotFoundError('this deployment mints no test tokens');
+  const audit = setup.audit;
+  if (!audit) throw new NotFoundError('this deployment keeps no attestation log, so test tokens cannot be audited and are not minted');
   const app = await ownedApp(deps.apps, caller, request.appId);
   const set = request.claims ?? {};
   const ttlSeconds = request.ttlSeconds ?? DEFAULT_TEST_TOKEN_TTL_SECONDS;
@@ -73,7 +89,7 @@ export async function mintTestToken(deps: MintTestTokenDeps, caller: AdminCaller
   const jti = encodeB64u(deps.random.bytes(16));
   const did = set.did ?? encodeB64u(deps.random.bytes(32));
   const claims: TokenClaims = {
-    iss: deps.issuer,
+    iss: setup.issuer,
     sub: app.appId,
     iat,
     exp: iat + ttlSeconds,
@@ -85,10 +101,10 @@ export async function mintTestToken(deps: MintTestTokenDeps, caller: AdminCaller
     ...(set.pay !== undefined ? { pay: set.pay } : {}),
     ...(set.lut === true ? { lut: true as const } : {}),
   };
-  const secret = await deps.testKeys.testSigningSecret(caller.tenantId);
+  const secret = await setup.keys.testSigningSecret(caller.tenantId);
   const claimNames = Object.keys(set).filter((name) => set[name as TestTokenSettableClaim] !== undefined);
   // Recorded before the token exists outside this function: no audit record, no token.
-  await deps.testTokenAudit.recordTestTokenMint({
+  await audit.recordTestTokenMint({
     time: iat,
     tenantId: caller.tenantId,
     principal: caller.principal,
