@@ -697,7 +697,12 @@ export class AttestorStack extends Stack {
     // test purpose), unwraps it to mint, and records each mint in the attestation log's test-token
     // bucket. Its Decrypt needs the test purpose in the context, which no production secret's has.
     const testContext = { StringEquals: { [`kms:EncryptionContext:${SECRET_CONTEXT_PURPOSE}`]: TEST_SECRET_PURPOSE } };
-    allow(adminKeys.role, { sid: 'WrapNewTestSecrets', actions: ['kms:GenerateDataKeyWithoutPlaintext'], resources: [anyKeyArn], conditions: { ...onSecretsKeys, ...testContext } });
+    allow(adminKeys.role, {
+      sid: 'WrapNewTestSecrets',
+      actions: ['kms:GenerateDataKeyWithoutPlaintext'],
+      resources: [anyKeyArn],
+      conditions: { ...onSecretsKeys, ...testContext },
+    });
     allow(adminKeys.role, { sid: 'UnwrapTestSecrets', actions: ['kms:Decrypt'], resources: [anyKeyArn], conditions: { ...onSecretsKeys, ...testContext } });
     allow(adminKeys.role, {
       sid: 'RecordTestTokenMints',

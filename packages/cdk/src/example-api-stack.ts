@@ -68,7 +68,8 @@ export class ExampleApiStack extends Stack {
     const stageName = props.stageName ?? EXAMPLE_PRODUCTION_STAGE;
     if (props.acceptTestTokens === true && stageName === EXAMPLE_PRODUCTION_STAGE) {
       throw new Error(
-        `ExampleApiStack: acceptTestTokens is refused on the ${EXAMPLE_PRODUCTION_STAGE} stage: test tokens are for a CI copy of the API (set stageName, e.g. 'ci')`,
+        `ExampleApiStack: acceptTestTokens is refused on the ${EXAMPLE_PRODUCTION_STAGE} stage: ` +
+          "test tokens are for a CI copy of the API (set stageName, e.g. 'ci')",
       );
     }
 

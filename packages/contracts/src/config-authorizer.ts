@@ -291,7 +291,8 @@ export const AUTHORIZER_CONFIG: FunctionConfigContract<AuthorizerConfig> = /* @_
       keySource,
       publicBaseUrl: read.text('PUBLIC_BASE_URL'),
       cacheSeconds: read.number('AUTHORIZER_CACHE_TTL_SECONDS', CONFIG_DEFAULTS.cacheSeconds),
-      acceptTestTokens: read.flag('ACCEPT_TEST_TOKENS'),
+      // Present only when on, as the writers leave it out when off.
+      ...(read.flag('ACCEPT_TEST_TOKENS') ? { acceptTestTokens: true } : {}),
     };
     checkAuthorizerConfig(config);
     // One spelling of each URL: the handler compares proofs' htu against the base, and fetches keys under the API URL.

@@ -26,10 +26,15 @@ const ttl = `must be a whole number of seconds from ${MIN_TEST_TOKEN_TTL_SECONDS
 export const mintTestTokenSchema = z.strictObject(
   {
     appId: appIdSchema,
-    ttlSeconds: z.optional(z.int({ error: ttl }).check(z.minimum(MIN_TEST_TOKEN_TTL_SECONDS, { error: ttl }), z.maximum(MAX_TEST_TOKEN_TTL_SECONDS, { error: ttl }))),
+    ttlSeconds: z.optional(
+      z.int({ error: ttl }).check(z.minimum(MIN_TEST_TOKEN_TTL_SECONDS, { error: ttl }), z.maximum(MAX_TEST_TOKEN_TTL_SECONDS, { error: ttl })),
+    ),
     claims: z.optional(testTokenClaimsSchema),
   },
-  { error: (issue) => (issue.code === 'unrecognized_keys' ? `${unknownKeys(issue)} is not a field: give appId, ttlSeconds and claims` : 'body must be a JSON object') },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? `${unknownKeys(issue)} is not a field: give appId, ttlSeconds and claims` : 'body must be a JSON object',
+  },
 );
 
 export type MintTestTokenRequest = z.infer<typeof mintTestTokenSchema>;

@@ -153,7 +153,12 @@ function keyRingFor(options: VerifierOptions, clock: Clock): KeyRing {
   // A ring is shared only when nothing about it is caller-specific and it has one source.
   const oneSource = (options.secrets !== undefined) !== (options.jwksUrl !== undefined || options.keys !== undefined);
   const shareable =
-    oneSource && options.testSecrets === undefined && options.keys === undefined && options.fetch === undefined && options.clock === undefined && Object.keys(ringOptions).length === 0;
+    oneSource &&
+    options.testSecrets === undefined &&
+    options.keys === undefined &&
+    options.fetch === undefined &&
+    options.clock === undefined &&
+    Object.keys(ringOptions).length === 0;
   const url = options.jwksUrl !== undefined ? new URL(options.jwksUrl).toString() : undefined;
   const secrets = options.secrets as object | undefined;
   const shared = !shareable ? undefined : secrets !== undefined ? ringsBySecrets.get(secrets) : ringsByUrl.get(url!);

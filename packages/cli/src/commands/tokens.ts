@@ -52,7 +52,9 @@ export function parseClaims(words: readonly string[]): Record<string, unknown> {
 
 function asMint(body: unknown): TestTokenMint {
   const mint = body as Partial<TestTokenMint> | null;
-  if (typeof mint?.token !== 'string' || typeof mint.expiresAt !== 'number') throw new CliError('the service answered without a token: is this an Attestor admin API?');
+  if (typeof mint?.token !== 'string' || typeof mint.expiresAt !== 'number') {
+    throw new CliError('the service answered without a token: is this an Attestor admin API?');
+  }
   return mint as TestTokenMint;
 }
 

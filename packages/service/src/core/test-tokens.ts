@@ -47,7 +47,12 @@ export interface TestTokenAudit {
 
 /** Reading the audit record back, newest first (the tenant's own mints only). */
 export interface TestTokenLog {
-  queryTestTokenMints(query: { readonly tenantId: string; readonly limit: number; readonly since?: number; readonly cursor?: string }): Promise<LogPage<TestTokenAuditEntry>>;
+  queryTestTokenMints(query: {
+    readonly tenantId: string;
+    readonly limit: number;
+    readonly since?: number;
+    readonly cursor?: string;
+  }): Promise<LogPage<TestTokenAuditEntry>>;
 }
 
 /** What minting needs beyond the admin API's common parts: absent, the function mints no test tokens. */

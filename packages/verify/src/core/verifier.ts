@@ -259,7 +259,9 @@ export class KeyRing {
     return {
       publicKeys: new Map([...fetched.publicKeys].map(([kid, key]): [string, KeyObject] => [kid, same(kid, key)])),
       secrets: fetched.secrets.map((secret) => ({ kid: secret.kid, key: same(secret.kid, secret.key) })),
-      ...(fetched.testSecrets !== undefined ? { testSecrets: fetched.testSecrets.map((secret) => ({ kid: secret.kid, key: same(secret.kid, secret.key) })) } : {}),
+      ...(fetched.testSecrets !== undefined
+        ? { testSecrets: fetched.testSecrets.map((secret) => ({ kid: secret.kid, key: same(secret.kid, secret.key) })) }
+        : {}),
       ...(fetched.retiresAt !== undefined ? { retiresAt: fetched.retiresAt } : {}),
     };
   }

@@ -135,7 +135,9 @@ function headerOf(segment: string): ParsedHeader {
   if (header['crit'] !== undefined) fail('malformed', 'crit is not supported');
   const kid = header['kid'];
   // A test token names its test secret, so a verifier never tries a production secret on it.
-  if (test && (alg !== 'HS256' || typeof kid !== 'string' || !TEST_KID_PATTERN.test(kid))) return fail('malformed', 'a test token must be HS256 with a test kid');
+  if (test && (alg !== 'HS256' || typeof kid !== 'string' || !TEST_KID_PATTERN.test(kid))) {
+    return fail('malformed', 'a test token must be HS256 with a test kid');
+  }
   // hs256 tokens name no key (a kid would tell tenants apart); es256 needs one to pick the public key.
   if (alg === 'ES256' && (typeof kid !== 'string' || kid === '')) return fail('malformed', 'kid is missing');
   const parsed: ParsedHeader = { alg, kid: alg === 'ES256' || test ? (kid as string) : undefined, test };
