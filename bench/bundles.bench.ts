@@ -76,7 +76,13 @@ const ENVIRONMENTS: Readonly<Record<LambdaName, Record<string, string>>> = (() =
       defaultTenantId: CONFIG_DEFAULTS.defaultTenantId,
     }),
     adminCatalog: ADMIN_CATALOG_CONFIG.toEnv({ ...admin, attestationLogTable: 'bench-log' }),
-    adminKeys: ADMIN_KEYS_CONFIG.toEnv({ ...admin, ...keys, tenantKeyPolicyRoles: keyPolicy('adminKeys') }),
+    adminKeys: ADMIN_KEYS_CONFIG.toEnv({
+      ...admin,
+      ...keys,
+      tenantKeyPolicyRoles: keyPolicy('adminKeys'),
+      attestationLogTable: 'bench-log',
+      issuer: CONFIG_DEFAULTS.issuer,
+    }),
     adminUploads: ADMIN_UPLOADS_CONFIG.toEnv({
       ...admin,
       ...keys,

@@ -229,8 +229,27 @@ describe('key sources and least privilege', () => {
         Resource: '*',
         Condition: { StringNotEquals: { 'kms:EncryptionContext:attestor:tenant': 'acme' } },
       },
+      // By default (acceptTestTokens off) not even its own tenant's test secrets.
+      {
+        Sid: 'NeverUnwrapTestSecrets',
+        Effect: 'Deny',
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:EncryptionContext:attestor:purpose': 'test-token' } },
+      },
     ]);
     expect(f.s.denying(roleId(f), 'kms:GetPublicKey')).toEqual([]);
+  });
+
+  test('acceptTestTokens: off by default; on, ACCEPT_TEST_TOKENS is written and the test-secret deny is gone; refused with the remote source', () => {
+    const off = customerApi({ tenantId: 'acme' }, true);
+    expect(envOf(off)).not.toHaveProperty('ACCEPT_TEST_TOKENS');
+    const on = customerApi({ tenantId: 'acme', acceptTestTokens: true }, true);
+    expect(envOf(on)).toMatchObject({ ACCEPT_TEST_TOKENS: 'true' });
+    expect(on.s.denying(roleId(on), 'kms:Decrypt').map((st) => st.Sid)).toEqual(['UnwrapNoOtherTenantsSecrets']);
+    expect(() => customerApi({ tenantId: 'acme', acceptTestTokens: true }, false)).toThrow(
+      'AttestationAuthorizer: ACCEPT_TEST_TOKENS (acceptTestTokens) needs KEY_SOURCE kms (AttestationKeySource.kms): test secrets are read from the registry',
+    );
   });
 
   test('kms with another alias prefix: the condition and TENANT_KEY_ALIAS_PREFIX follow it', () => {

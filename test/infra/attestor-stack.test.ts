@@ -290,7 +290,8 @@ describe('tenant keys (created at run time by the key-creating admin functions)'
       (st) => st.Effect === 'Allow' && asList(st.Action).includes('kms:Decrypt') && JSON.stringify(st.Principal).includes(authorizerArn),
     );
     // ...and the authorizer's own policy denies what its tenant (default) does not own.
-    const denies = s.denying(roleLogicalId('authorizer'), 'kms:Decrypt');
+    // (Its other deny, of test secrets, is the construct's test: test/infra/attestation-authorizer.test.ts.)
+    const denies = s.denying(roleLogicalId('authorizer'), 'kms:Decrypt').filter((st) => (st.Condition as Json)['StringNotEquals'] !== undefined);
     /** IAM's rule for these statements: a Deny whose StringNotEquals holds for the request's context applies. */
     const deniedFor = (tenantId: string) =>
       denies.some((st) =>
@@ -387,7 +388,8 @@ describe('functions', () => {
     expect(names('register')).toEqual([...admin, 'ATTESTATION_LOG_TABLE', 'BUILDS_BUCKET'].sort());
     const keyPolicy = ['DECOY_KEY_ID', 'TENANT_KEY_ALIAS_PREFIX', 'TENANT_KEY_SIGNER_ROLE_ARN', 'TENANT_KEY_VERIFIER_ROLE_ARNS', 'TENANT_KEY_ADMIN_ROLE_ARN'];
     expect(names('adminCatalog')).toEqual([...admin, 'ATTESTATION_LOG_TABLE'].sort());
-    expect(names('adminKeys')).toEqual([...admin, ...keyPolicy].sort());
+    // Test tokens: adminKeys records each mint in the attestation log (and gets ATTESTOR_ISSUER when the issuer is not the default).
+    expect(names('adminKeys')).toEqual([...admin, ...keyPolicy, 'ATTESTATION_LOG_TABLE'].sort());
     expect(names('adminUploads')).toEqual([...admin, 'BUILDS_BUCKET', ...keyPolicy, 'REGISTER_FAILURES_QUEUE_URL', 'REGISTER_FUNCTION_NAME'].sort());
     expect(envOf('adminUploads')['REGISTER_FAILURES_QUEUE_URL']).toEqual({ Ref: s.id(stack.registerFailures) });
     expect(envOf('adminUploads')['REGISTER_FUNCTION_NAME']).toEqual({ Ref: fnLogicalId('register') });
@@ -635,7 +637,8 @@ describe('iam', () => {
     ];
     expect(actions('adminCatalog')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     expect(actions('adminKeys')).toEqual(
-      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', ...createKeys, 'kms:ScheduleKeyDeletion'].sort(),
+      // kms:Decrypt: test secrets only (see the Decrypt tests below).
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', ...createKeys, 'kms:Decrypt', 'kms:ScheduleKeyDeletion'].sort(),
     );
     // Listing register failures (sqs) and retrying one through the register function (lambda).
     const registerFailures = ['lambda:InvokeFunction', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage'];
@@ -715,10 +718,12 @@ describe('iam', () => {
     expect(s.statementsOf(role).some((st) => refers(st.Resource, nonces()))).toBe(false);
   });
 
-  test('admin functions: adminCatalog reads the attestation log, never writes it; the others do not touch it', () => {
+  test('admin functions: adminCatalog reads the attestation log, never writes it; adminKeys only adds test-token mints; adminUploads does not touch it', () => {
     const onLog = (name: LambdaName) => s.statementsOf(roleLogicalId(name)).filter((st) => st.Effect === 'Allow' && refers(st.Resource, attestationLog()));
     expect(onLog('adminCatalog').flatMap((st) => asList(st.Action))).toEqual(['dynamodb:Query']);
-    expect(onLog('adminKeys')).toEqual([]);
+    const keysOnLog = onLog('adminKeys');
+    expect(keysOnLog.flatMap((st) => asList(st.Action))).toEqual(['dynamodb:PutItem']);
+    expect(leadingKeys(keysOnLog[0]!)).toEqual(['TENANT#*#~test-tokens']);
     expect(onLog('adminUploads')).toEqual([]);
   });
 
@@ -784,20 +789,33 @@ describe('iam', () => {
   test.each(KEY_CREATING_LAMBDAS)('%s wraps new secrets only under a tenant secrets key and a {tenant, secret} context, and never unwraps one', (name) => {
     const role = roleLogicalId(name);
     const wraps = s.allowing(role, 'kms:GenerateDataKeyWithoutPlaintext');
+    const onSecretsKeys = { 'ForAnyValue:StringLike': { 'kms:ResourceAliases': `${TENANT_KEY_ALIAS_PREFIX}*/secrets` } };
+    const testPurpose = { StringEquals: { 'kms:EncryptionContext:attestor:purpose': 'test-token' } };
     expect(wraps.map((st) => st.Condition)).toEqual([
       {
-        'ForAnyValue:StringLike': { 'kms:ResourceAliases': `${TENANT_KEY_ALIAS_PREFIX}*/secrets` },
+        ...onSecretsKeys,
         Null: { 'kms:EncryptionContext:attestor:tenant': 'false' },
         'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['attestor:tenant', 'attestor:secret'] },
       },
+      // adminKeys alone also makes test secrets, and unwraps only those (PROTOCOL.md §5.7).
+      ...(name === 'adminKeys' ? [{ ...onSecretsKeys, ...testPurpose }] : []),
     ]);
-    expect(s.allowing(role, 'kms:Decrypt')).toHaveLength(0);
+    expect(s.allowing(role, 'kms:Decrypt').map((st) => st.Condition)).toEqual(name === 'adminKeys' ? [{ ...onSecretsKeys, ...testPurpose }] : []);
     expect(s.allowing(role, 'kms:GenerateDataKey')).toHaveLength(0);
   });
 
-  test.each(ADMIN_LAMBDAS)('%s can never unwrap a secret, whatever a key policy says (explicit deny)', (name) => {
-    const denies = s.statementsOf(roleLogicalId(name)).filter((st) => st.Effect === 'Deny' && asList(st.Action).includes('kms:Decrypt'));
-    expect(denies).toEqual([expect.objectContaining({ Resource: '*', Action: expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey']) })]);
+  test.each(ADMIN_LAMBDAS)('%s can never unwrap a production secret, whatever a key policy says (explicit deny)', (name) => {
+    const denies = (action: string) => s.statementsOf(roleLogicalId(name)).filter((st) => st.Effect === 'Deny' && asList(st.Action).includes(action));
+    expect(denies('kms:GenerateDataKey')).toEqual([expect.objectContaining({ Resource: '*' })]);
+    expect(denies('kms:GenerateDataKey')[0]!.Condition).toBeUndefined();
+    const [decrypt, ...more] = denies('kms:Decrypt');
+    expect(more).toEqual([]);
+    expect(decrypt).toEqual(expect.objectContaining({ Resource: '*', Action: 'kms:Decrypt' }));
+    // adminKeys: denied every context but one naming the test purpose, which no production secret's has
+    // (a missing member counts as not equal); the other admin functions: denied outright.
+    expect(decrypt!.Condition).toEqual(
+      name === 'adminKeys' ? { StringNotEquals: { 'kms:EncryptionContext:attestor:purpose': 'test-token' } } : undefined,
+    );
   });
 
   test('attest unwraps only tenant secrets, only with exactly a {tenant, secret} encryption context; the authorizer only its own tenant\'s', () => {
@@ -810,7 +828,10 @@ describe('iam', () => {
     });
     const [authorizerDecrypt] = s.allowing(roleLogicalId('authorizer'), 'kms:Decrypt');
     expect(authorizerDecrypt!.Condition?.['StringEquals']).toEqual({ 'kms:EncryptionContext:attestor:tenant': 'default' });
-    for (const name of LAMBDA_NAMES.filter((n) => n !== 'attest' && n !== 'authorizer')) expect(s.allowing(roleLogicalId(name), 'kms:Decrypt')).toHaveLength(0);
+    // adminKeys' Decrypt (test secrets only) is the wrapping test's above.
+    for (const name of LAMBDA_NAMES.filter((n) => n !== 'attest' && n !== 'authorizer' && n !== 'adminKeys')) {
+      expect(s.allowing(roleLogicalId(name), 'kms:Decrypt')).toHaveLength(0);
+    }
   });
 
   test('only the key-creating admin functions can kms:CreateKey, or touch KMS at all among the admin functions', () => {

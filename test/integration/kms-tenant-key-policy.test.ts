@@ -98,7 +98,7 @@ describe('tenantKeyPolicy', () => {
     expect(policy.Statement.map((s) => s.Sid)).toEqual(['AccountAdministersKey', 'AttestSignsTokens']);
   });
 
-  test("the secrets key's policy lets attest and verifiers unwrap, and the admin role wrap, only under the tenant's context", () => {
+  test("the secrets key's policy lets attest and verifiers unwrap, the admin role wrap, and unwrap test secrets, only under the tenant's context", () => {
     const policy = JSON.parse(tenantSecretKeyPolicy({ signerRoleArn: SIGNER, verifierRoleArns: [VERIFIER], adminRoleArn: ADMIN }, 'acme')) as PolicyDocument;
     const forAcme = { StringEquals: { 'kms:EncryptionContext:attestor:tenant': 'acme' } };
     expect(policy.Statement).toEqual([
@@ -112,10 +112,19 @@ describe('tenantKeyPolicy', () => {
         Resource: '*',
         Condition: forAcme,
       },
+      {
+        Sid: 'AdminMintsTestTokens',
+        Effect: 'Allow',
+        Principal: { AWS: ADMIN },
+        Action: ['kms:GenerateDataKeyWithoutPlaintext', 'kms:Decrypt'],
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:EncryptionContext:attestor:tenant': 'acme', 'kms:EncryptionContext:attestor:purpose': 'test-token' } },
+      },
       { Sid: 'AdminDiscardsUnusedKey', Effect: 'Allow', Principal: { AWS: ADMIN }, Action: 'kms:ScheduleKeyDeletion', Resource: '*' },
     ]);
-    // The admin role can never unwrap: no statement gives it Decrypt.
-    expect(policy.Statement.filter((st) => st.Action === 'kms:Decrypt').flatMap((st) => [st.Principal.AWS].flat())).not.toContain(ADMIN);
+    // The admin role unwraps test secrets only: its one Decrypt needs the test purpose, which no production secret's context has.
+    const adminDecrypts = policy.Statement.filter((st) => [st.Action].flat().includes('kms:Decrypt') && [st.Principal.AWS].flat().includes(ADMIN));
+    expect(adminDecrypts.map((st) => st.Sid)).toEqual(['AdminMintsTestTokens']);
   });
 
   test('refuses anything but role ARNs of the signer account', () => {

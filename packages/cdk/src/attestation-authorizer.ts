@@ -35,6 +35,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { REGISTRY_PARTITIONS } from '@attestor/contracts/tables';
 import { SECRET_CONTEXT_TENANT } from '@attestor/contracts/admin-api';
+import { SECRET_CONTEXT_PURPOSE, TEST_SECRET_PURPOSE } from '@attestor/contracts/test-tokens';
 import {
   AUTHORIZER_CONFIG,
   checkAuthorizerConfig,
@@ -312,6 +313,14 @@ export interface AttestationAuthorizerProps {
    */
   readonly resultsCacheTtl?: Duration;
   /**
+   * Let test tokens in (`attestor token mint`, PROTOCOL.md §5.7), verified with the tenant's test
+   * secrets: for an API that a backend's CI calls, never a production API. Off, every test token is
+   * denied (`test_token`) and the role may not unwrap a test secret. Needs `AttestationKeySource.kms`.
+   * The function gets it as ACCEPT_TEST_TOKENS.
+   * @default false
+   */
+  readonly acceptTestTokens?: boolean;
+  /**
    * Retention of the authorizer function's log group.
    * @default logs.RetentionDays.ONE_MONTH
    */
@@ -362,6 +371,19 @@ export class AttestationAuthorizer extends Construct {
     this.config = config;
     // Whatever the key source, an authorizer unwraps its own tenant's secrets only.
     this.service.role.addToPrincipalPolicy(unwrapsNoOtherTenant(config.tenantId));
+    // ...and its test secrets only when it accepts test tokens (the key source's Decrypt, limited to
+    // the tenant's context, covers them); otherwise an explicit deny, whatever a key policy says.
+    if (config.acceptTestTokens !== true) {
+      this.service.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'NeverUnwrapTestSecrets',
+          effect: iam.Effect.DENY,
+          actions: ['kms:Decrypt'],
+          resources: ['*'],
+          conditions: { StringEquals: { [`kms:EncryptionContext:${SECRET_CONTEXT_PURPOSE}`]: TEST_SECRET_PURPOSE } },
+        }),
+      );
+    }
     this.environment = AUTHORIZER_CONFIG.toEnv(config);
     for (const [name, value] of Object.entries(this.environment)) this.service.fn.addEnvironment(name, value);
 
@@ -421,6 +443,7 @@ function checkedConfig(props: AttestationAuthorizerProps, keySource: AuthorizerK
     keySource,
     ...(props.publicBaseUrl !== undefined ? { publicBaseUrl: props.publicBaseUrl } : {}),
     cacheSeconds: props.resultsCacheTtl?.toSeconds() ?? CONFIG_DEFAULTS.cacheSeconds,
+    ...(props.acceptTestTokens === true ? { acceptTestTokens: true } : {}),
   };
   try {
     // A token (a table name, an API URL) is checked by the function, which sees its value.

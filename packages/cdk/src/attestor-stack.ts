@@ -13,6 +13,7 @@ import type { Construct } from 'constructs';
 import { BUILD_KEY_PREFIX, RETIRED_KEY_DELETION_WINDOW_DAYS } from '@attestor/contracts/admin-api';
 import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '@attestor/contracts/protocol';
 import { SECRET_CONTEXT_SECRET, SECRET_CONTEXT_TENANT } from '@attestor/contracts/admin-api';
+import { SECRET_CONTEXT_PURPOSE, TEST_SECRET_PURPOSE } from '@attestor/contracts/test-tokens';
 import { ADMIN_LAMBDAS, KEY_CREATING_LAMBDAS, LAMBDAS, type AdminLambdaName, type LambdaName } from '@attestor/contracts/routes';
 import { GOOGLE_ATTESTATION_STATUS_URL, REGISTRY_PARTITIONS, REVOCATION_LIST_OBJECT_KEY, TENANT_LIST_PARTITION } from '@attestor/contracts/tables';
 import {
@@ -97,6 +98,8 @@ export const ADMIN_REGISTRY_PARTITIONS: Readonly<Record<AdminLambdaName, { reado
 };
 /** Attestation-log partitions (`TENANT#<tenant>#<app or ~bucket>`, src/adapters/dynamodb-attestation-log.ts). */
 export const ATTESTATION_LOG_PARTITION_PATTERN = 'TENANT#*';
+/** Attestation-log partitions of test-token mints (`TENANT#<tenant>#~test-tokens`, src/adapters/dynamodb-test-token-audit.ts). */
+export const TEST_TOKEN_LOG_PARTITION_PATTERN = 'TENANT#*#~test-tokens';
 /** Attestation-log partitions of refused builds (`TENANT#<tenant>#~builds`). */
 export const BUILD_LOG_PARTITION_PATTERN = 'TENANT#*#~builds';
 /** The copy of Google's attestation status list in the builds bucket (PROTOCOL.md §5.6). */
@@ -451,7 +454,14 @@ export class AttestorStack extends Stack {
         defaultTenantId: CONFIG_DEFAULTS.defaultTenantId,
       }),
       adminCatalog: ADMIN_CATALOG_CONFIG.toEnv({ ...admin, attestationLogTable: attestationLog.tableName }),
-      adminKeys: ADMIN_KEYS_CONFIG.toEnv({ ...admin, ...keys, tenantKeyPolicyRoles: this.nameTenantKeyPolicyRoles('adminKeys') }),
+      adminKeys: ADMIN_KEYS_CONFIG.toEnv({
+        ...admin,
+        ...keys,
+        tenantKeyPolicyRoles: this.nameTenantKeyPolicyRoles('adminKeys'),
+        // Test tokens: minted with the deployment's issuer, each recorded in the attestation log.
+        attestationLogTable: attestationLog.tableName,
+        issuer,
+      }),
       adminUploads: ADMIN_UPLOADS_CONFIG.toEnv({
         ...admin,
         ...keys,
@@ -737,17 +747,45 @@ export class AttestorStack extends Stack {
         NumericEquals: { 'kms:ScheduleKeyDeletionPendingWindowInDays': RETIRED_KEY_DELETION_WINDOW_DAYS },
       },
     });
+    // Test tokens (PROTOCOL.md §5.7): adminKeys makes each tenant's test secret (wrapped, under the
+    // test purpose), unwraps it to mint, and records each mint in the attestation log's test-token
+    // bucket. Its Decrypt needs the test purpose in the context, which no production secret's has.
+    const testContext = { StringEquals: { [`kms:EncryptionContext:${SECRET_CONTEXT_PURPOSE}`]: TEST_SECRET_PURPOSE } };
+    allow(adminKeys.role, {
+      sid: 'WrapNewTestSecrets',
+      actions: ['kms:GenerateDataKeyWithoutPlaintext'],
+      resources: [anyKeyArn],
+      conditions: { ...onSecretsKeys, ...testContext },
+    });
+    allow(adminKeys.role, { sid: 'UnwrapTestSecrets', actions: ['kms:Decrypt'], resources: [anyKeyArn], conditions: { ...onSecretsKeys, ...testContext } });
+    allow(adminKeys.role, {
+      sid: 'RecordTestTokenMints',
+      actions: ['dynamodb:PutItem'],
+      resources: [logArn],
+      conditions: leadingKeys(TEST_TOKEN_LOG_PARTITION_PATTERN),
+    });
     // Every admin function: an explicit deny in its own identity policy outranks any allow a key
     // policy could give it (the key creators write those policies): whatever is written, admin cannot sign.
-    // Likewise they never unwrap a secret: hs256 secrets exist in plaintext only where tokens are minted and verified.
+    // Likewise they never unwrap a production secret: hs256 secrets exist in plaintext only where tokens
+    // are minted and verified. The deny spares only a context naming the test purpose (adminKeys' test
+    // secrets, above); a missing member counts as not equal, so every production context is denied.
     for (const name of ADMIN_LAMBDAS) {
       this.functions[name].role.addToPolicy(new iam.PolicyStatement({ sid: 'NeverSign', effect: iam.Effect.DENY, actions: ['kms:Sign'], resources: ['*'] }));
       this.functions[name].role.addToPolicy(
         new iam.PolicyStatement({
           sid: 'NeverUnwrap',
           effect: iam.Effect.DENY,
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom'],
+          actions: ['kms:GenerateDataKey', 'kms:ReEncryptFrom'],
           resources: ['*'],
+        }),
+      );
+      this.functions[name].role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'NeverUnwrapProductionSecrets',
+          effect: iam.Effect.DENY,
+          actions: ['kms:Decrypt'],
+          resources: ['*'],
+          ...(name === 'adminKeys' ? { conditions: { StringNotEquals: { [`kms:EncryptionContext:${SECRET_CONTEXT_PURPOSE}`]: TEST_SECRET_PURPOSE } } } : {}),
         }),
       );
     }

@@ -37,7 +37,21 @@ export interface ExampleApiStackProps extends StackProps {
    * @default false
    */
   readonly cloudWatchRole?: boolean;
+  /**
+   * The API's stage. `prod` is the production setting: test tokens are refused there.
+   * @default 'prod'
+   */
+  readonly stageName?: string;
+  /**
+   * Let test tokens (`attestor token mint`) through both authorizers, for a copy of this API that a
+   * backend's CI calls. Refused at synth on the `prod` stage.
+   * @default false
+   */
+  readonly acceptTestTokens?: boolean;
 }
+
+/** The stage on which test tokens are refused whatever the props say. */
+export const EXAMPLE_PRODUCTION_STAGE = 'prod';
 
 export class ExampleApiStack extends Stack {
   readonly restApi: apigw.RestApi;
@@ -51,6 +65,13 @@ export class ExampleApiStack extends Stack {
   constructor(scope: Construct, id: string, props: ExampleApiStackProps) {
     super(scope, id, props);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const stageName = props.stageName ?? EXAMPLE_PRODUCTION_STAGE;
+    if (props.acceptTestTokens === true && stageName === EXAMPLE_PRODUCTION_STAGE) {
+      throw new Error(
+        `ExampleApiStack: acceptTestTokens is refused on the ${EXAMPLE_PRODUCTION_STAGE} stage: ` +
+          "test tokens are for a CI copy of the API (set stageName, e.g. 'ci')",
+      );
+    }
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention });
     this.restApi = new apigw.RestApi(this, 'RestApi', {
@@ -59,7 +80,7 @@ export class ExampleApiStack extends Stack {
       endpointTypes: [apigw.EndpointType.REGIONAL],
       cloudWatchRole: props.cloudWatchRole ?? false,
       deployOptions: {
-        stageName: 'prod',
+        stageName,
         throttlingRateLimit: 20,
         throttlingBurstLimit: 40,
         accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogs),
@@ -74,7 +95,13 @@ export class ExampleApiStack extends Stack {
     const backend = new apigw.LambdaIntegration(this.backend.fn, { allowTestInvoke: false });
 
     // The few lines a customer adds: one authorizer, then methodOptions() on each protected method.
-    const common = { keySource: props.keySource, issuer: props.issuer ?? 'attestor', tenantId: props.tenantId ?? 'default', logRetention };
+    const common = {
+      keySource: props.keySource,
+      issuer: props.issuer ?? 'attestor',
+      tenantId: props.tenantId ?? 'default',
+      logRetention,
+      ...(props.acceptTestTokens === true ? { acceptTestTokens: true } : {}),
+    };
     this.attestation = new AttestationAuthorizer(this, 'Attestation', common);
     this.singleUseAttestation = new AttestationAuthorizer(this, 'SingleUseAttestation', {
       ...common,

@@ -13,6 +13,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { addAppCommands } from './commands/apps';
 import { addDeviceCommands } from './commands/devices';
 import { addKeyCommands } from './commands/keys';
+import { addTokenCommands } from './commands/tokens';
 import { addLogCommands } from './commands/log';
 import { addPolicyCommands } from './commands/policy';
 import { addRegisterCommand } from './commands/register';
@@ -66,6 +67,7 @@ export function buildProgram(ctx: CliContext): Command {
   addPolicyCommands(program, ctx);
   addDeviceCommands(program, ctx);
   addKeyCommands(program, ctx);
+  addTokenCommands(program, ctx);
   addLogCommands(program, ctx);
   addTenantCommands(program, ctx);
   addConsoleCommand(program, ctx);

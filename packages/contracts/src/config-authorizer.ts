@@ -51,6 +51,11 @@ export interface AuthorizerConfig {
   readonly publicBaseUrl?: string;
   /** How long API Gateway caches a verdict; above 0, an Allow covers the whole stage. */
   readonly cacheSeconds: number;
+  /**
+   * Let test tokens in (PROTOCOL.md §5.7), verified with the tenant's test secrets: for an API that a
+   * backend's CI calls, never production. Absent or false, every test token is denied (test_token).
+   */
+  readonly acceptTestTokens?: boolean;
 }
 
 /**
@@ -85,6 +90,7 @@ const SETTING = {
   apiUrl: 'ATTESTOR_API_URL (AttestationKeySource.remote apiUrl)',
   publicBaseUrl: 'PUBLIC_BASE_URL (publicBaseUrl)',
   cacheSeconds: 'AUTHORIZER_CACHE_TTL_SECONDS (resultsCacheTtl)',
+  acceptTestTokens: 'ACCEPT_TEST_TOKENS (acceptTestTokens)',
 } as const;
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
@@ -169,6 +175,11 @@ export function checkAuthorizerConfig(config: AuthorizerConfig, options: Authori
     fail(`KEY_SOURCE (keySource) must be kms or remote, got "${String((source as { kind: unknown }).kind)}"`);
   }
 
+  // Test secrets come from the registry and KMS only: the remote source's routes serve production keys.
+  if (config.acceptTestTokens === true && source.kind !== 'kms') {
+    fail(`${SETTING.acceptTestTokens} needs KEY_SOURCE kms (AttestationKeySource.kms): test secrets are read from the registry`);
+  }
+
   if (config.publicBaseUrl !== undefined) {
     if (!requireProof) fail(`${SETTING.publicBaseUrl} is set but ${SETTING.requireProof} is not: the base URL is used only to check proofs`);
     if (known(config.publicBaseUrl) && !isServiceUrl(config.publicBaseUrl)) fail(`${SETTING.publicBaseUrl} ${SERVICE_URL_RULE}, got "${config.publicBaseUrl}"`);
@@ -227,6 +238,7 @@ export const AUTHORIZER_CONFIG: FunctionConfigContract<AuthorizerConfig> = /* @_
     'ATTESTOR_API_URL',
     'AUTHORIZER_CACHE_TTL_SECONDS',
     'PUBLIC_BASE_URL',
+    'ACCEPT_TEST_TOKENS',
   ],
   toEnv: (c: AuthorizerConfig) => {
     const kms = c.keySource.kind === 'kms' ? c.keySource : undefined;
@@ -248,6 +260,8 @@ export const AUTHORIZER_CONFIG: FunctionConfigContract<AuthorizerConfig> = /* @_
       ATTESTOR_API_URL: c.keySource.kind === 'remote' ? c.keySource.apiUrl : undefined,
       AUTHORIZER_CACHE_TTL_SECONDS: String(c.cacheSeconds),
       PUBLIC_BASE_URL: c.publicBaseUrl,
+      // Written only when on: an authorizer's environment names test tokens only where it accepts them.
+      ACCEPT_TEST_TOKENS: c.acceptTestTokens === true ? 'true' : undefined,
     };
   },
   fromEnv: (read): AuthorizerConfig => {
@@ -277,6 +291,8 @@ export const AUTHORIZER_CONFIG: FunctionConfigContract<AuthorizerConfig> = /* @_
       keySource,
       publicBaseUrl: read.text('PUBLIC_BASE_URL'),
       cacheSeconds: read.number('AUTHORIZER_CACHE_TTL_SECONDS', CONFIG_DEFAULTS.cacheSeconds),
+      // Present only when on, as the writers leave it out when off.
+      ...(read.flag('ACCEPT_TEST_TOKENS') ? { acceptTestTokens: true } : {}),
     };
     checkAuthorizerConfig(config);
     // One spelling of each URL: the handler compares proofs' htu against the base, and fetches keys under the API URL.

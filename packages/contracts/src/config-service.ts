@@ -230,8 +230,16 @@ export const ADMIN_CATALOG_CONFIG: FunctionConfigContract<AdminCatalogConfig> = 
   fromEnv: (read): AdminCatalogConfig => ({ ...adminFromEnv(read), attestationLogTable: read.text('ATTESTATION_LOG_TABLE') }),
 });
 
-/** adminKeys: the registry and tenant keys, which it creates (hence the key policy's roles). */
-export interface AdminKeysConfig extends AdminCommonConfig, TenantKeysConfig {}
+/**
+ * adminKeys: the registry and tenant keys, which it creates (hence the key policy's roles), and test
+ * tokens, which it mints (`iss` the deployment's issuer) and records in the attestation log.
+ */
+export interface AdminKeysConfig extends AdminCommonConfig, TenantKeysConfig {
+  /** Where test-token mints are recorded; absent, no test token is minted (it could not be audited). */
+  readonly attestationLogTable?: string;
+  /** `iss` of test tokens: the deployment's issuer, as attest's. */
+  readonly issuer: string;
+}
 
 export const ADMIN_KEYS_CONFIG: FunctionConfigContract<AdminKeysConfig> = /* @__PURE__ */ defineConfig({
   // Written out, not spread from a shared list: esbuild keeps a pure call whose arguments spread anything.
@@ -244,9 +252,22 @@ export const ADMIN_KEYS_CONFIG: FunctionConfigContract<AdminKeysConfig> = /* @__
     'TENANT_KEY_ADMIN_ROLE_ARN',
     'ATTESTOR_DEFAULT_TENANT',
     'ATTESTOR_OPERATOR_PRINCIPALS',
+    'ATTESTATION_LOG_TABLE',
+    'ATTESTOR_ISSUER',
   ],
-  toEnv: (c: AdminKeysConfig) => ({ ...adminToEnv(c), ...tenantKeysToEnv(c) }),
-  fromEnv: (read): AdminKeysConfig => ({ ...adminFromEnv(read), ...tenantKeysFromEnv(read), tenantKeyPolicyRoles: keyPolicyFromEnv(read) }),
+  toEnv: (c: AdminKeysConfig) => ({
+    ...adminToEnv(c),
+    ...tenantKeysToEnv(c),
+    ATTESTATION_LOG_TABLE: c.attestationLogTable,
+    ATTESTOR_ISSUER: unlessDefault(c.issuer, CONFIG_DEFAULTS.issuer),
+  }),
+  fromEnv: (read): AdminKeysConfig => ({
+    ...adminFromEnv(read),
+    ...tenantKeysFromEnv(read),
+    tenantKeyPolicyRoles: keyPolicyFromEnv(read),
+    attestationLogTable: read.text('ATTESTATION_LOG_TABLE'),
+    issuer: read.text('ATTESTOR_ISSUER') ?? CONFIG_DEFAULTS.issuer,
+  }),
 });
 
 /**

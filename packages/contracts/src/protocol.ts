@@ -241,6 +241,8 @@ export interface TokenClaims {
   readonly pay?: string;
   /** single-use token, when the attest request asked for limitedUse */
   readonly lut?: true;
+  /** A test token an administrator minted (§5.7; @attestor/contracts/test-tokens); never in an attestation's token. */
+  readonly test?: true;
 }
 
 // ---------- Keys (PROTOCOL.md §6) ----------

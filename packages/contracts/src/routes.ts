@@ -152,6 +152,10 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/admin/keys/rotate', lambda: 'adminKeys', auth: 'iam', access: ADMIN },
   { method: 'GET', path: '/v1/admin/keys/jwks', lambda: 'adminKeys', auth: 'iam', access: READ },
   { method: 'GET', path: '/v1/admin/keys/secrets', lambda: 'adminKeys', auth: 'iam', access: READ },
+  // Test tokens for a backend's CI (docs/ADMIN_API.md §8.1): minted with the tenant's test secret, which
+  // adminKeys alone may unwrap (and no production secret); the secrets route gives it wrapped, as above.
+  { method: 'POST', path: '/v1/admin/tokens/test', lambda: 'adminKeys', auth: 'iam', access: ADMIN },
+  { method: 'GET', path: '/v1/admin/tokens/test/secrets', lambda: 'adminKeys', auth: 'iam', access: READ },
   { method: 'GET', path: '/v1/admin/log', lambda: 'adminCatalog', auth: 'iam', access: READ },
   { method: 'GET', path: '/v1/admin/stats', lambda: 'adminCatalog', auth: 'iam', access: READ },
 ];

@@ -146,6 +146,8 @@ export interface LocalAuthorizerOptions {
    */
   readonly keySource?: 'kms' | 'remote';
   readonly publicBaseUrl?: string;
+  /** Let test tokens (`attestor token mint`) through (ACCEPT_TEST_TOKENS; kms key source only). @default false */
+  readonly acceptTestTokens?: boolean;
   /** @default verdicts are only logged */
   readonly metrics?: MetricsSink;
 }
@@ -461,5 +463,6 @@ function localAuthorizerConfig(config: ServiceConfig, options: LocalAuthorizerOp
         : { kind: 'kms', registryTable: config.registryTable, tenantKeyAliasPrefix: config.tenantKeyAliasPrefix, decoyKeyId: config.decoyKeyId },
     ...(options.publicBaseUrl !== undefined ? { publicBaseUrl: options.publicBaseUrl } : {}),
     cacheSeconds: 0,
+    ...(options.acceptTestTokens === true ? { acceptTestTokens: true } : {}),
   };
 }

@@ -26,6 +26,16 @@ export interface VerifierOptions {
    * `@attestor/verify/aws`), so a rotation reaches the verifier without a restart.
    */
   readonly secrets?: TokenSecretSet | (() => Promise<TokenSecretSet>);
+  /**
+   * Let test tokens in (`attestor token mint`, PROTOCOL.md §5.7): for a backend's CI, never in
+   * production. Requires `testSecrets`. Off, a test token is refused with code `test_token`. @default false
+   */
+  readonly acceptTestTokens?: boolean;
+  /**
+   * The tenant's test secrets, as `attestor token secret --json` prints them (or a function returning
+   * them): they verify test tokens and nothing else. Only with `acceptTestTokens: true`.
+   */
+  readonly testSecrets?: TokenSecretSet | (() => Promise<TokenSecretSet>);
   /** es256 only: your tenant id(s), the accepted `aud`. Required with jwksUrl or keys. */
   readonly audience?: string | readonly string[];
   /** es256 only: where the tenant's public keys are published. At most one of jwksUrl and keys. */
@@ -111,18 +121,28 @@ function sourceOf(options: VerifierOptions): () => Promise<VerificationKeys> {
     const jwks = new JwksKeySource({ url: url.toString(), ...(options.fetch ? { fetch: options.fetch } : {}) });
     publicKeys = () => jwks.keys();
   }
-  if (!secrets) return publicKeys!;
-  if (!publicKeys) return secrets;
+  const testSecrets = options.testSecrets !== undefined ? secretSetKeys(options.testSecrets) : undefined;
+  if (!testSecrets) {
+    if (!secrets) return publicKeys!;
+    if (!publicKeys) return secrets;
+  }
+  const none = async (): Promise<VerificationKeys | undefined> => undefined;
   return async () => {
-    const [a, b] = await Promise.all([secrets(), publicKeys()]);
-    const retiresAt = new Map([...(a.retiresAt ?? []), ...(b.retiresAt ?? [])]);
-    return { publicKeys: b.publicKeys, secrets: a.secrets, ...(retiresAt.size > 0 ? { retiresAt } : {}) };
+    const [a, b, t] = await Promise.all([(secrets ?? none)(), (publicKeys ?? none)(), (testSecrets ?? none)()]);
+    const retiresAt = new Map([...(a?.retiresAt ?? []), ...(b?.retiresAt ?? []), ...(t?.retiresAt ?? [])]);
+    return {
+      publicKeys: b?.publicKeys ?? new Map(),
+      secrets: a?.secrets ?? [],
+      // A test set's secrets become test secrets: they never verify an attestation's token.
+      ...(t !== undefined ? { testSecrets: t.secrets } : {}),
+      ...(retiresAt.size > 0 ? { retiresAt } : {}),
+    };
   };
 }
 
 function keyRingFor(options: VerifierOptions, clock: Clock): KeyRing {
   if (options.jwksUrl !== undefined && options.keys !== undefined) throw new TypeError('pass at most one of jwksUrl and keys');
-  if (options.secrets === undefined && options.jwksUrl === undefined && options.keys === undefined) {
+  if (options.secrets === undefined && options.jwksUrl === undefined && options.keys === undefined && options.testSecrets === undefined) {
     throw new TypeError('pass secrets (hs256 tokens, the default), or jwksUrl or keys (es256 tokens)');
   }
   const ringOptions = {
@@ -133,7 +153,12 @@ function keyRingFor(options: VerifierOptions, clock: Clock): KeyRing {
   // A ring is shared only when nothing about it is caller-specific and it has one source.
   const oneSource = (options.secrets !== undefined) !== (options.jwksUrl !== undefined || options.keys !== undefined);
   const shareable =
-    oneSource && options.keys === undefined && options.fetch === undefined && options.clock === undefined && Object.keys(ringOptions).length === 0;
+    oneSource &&
+    options.testSecrets === undefined &&
+    options.keys === undefined &&
+    options.fetch === undefined &&
+    options.clock === undefined &&
+    Object.keys(ringOptions).length === 0;
   const url = options.jwksUrl !== undefined ? new URL(options.jwksUrl).toString() : undefined;
   const secrets = options.secrets as object | undefined;
   const shared = !shareable ? undefined : secrets !== undefined ? ringsBySecrets.get(secrets) : ringsByUrl.get(url!);
@@ -188,6 +213,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (error instanceof HardwareRequirementError) throw new TypeError(`requireHardware ${error.message}`);
     throw error;
   }
+  if (options.acceptTestTokens === true && options.testSecrets === undefined) {
+    throw new TypeError('acceptTestTokens needs testSecrets: the test secrets `attestor token secret --json` prints');
+  }
+  if (options.testSecrets !== undefined && options.acceptTestTokens !== true) {
+    throw new TypeError('testSecrets are used only with acceptTestTokens: true (test tokens are refused otherwise)');
+  }
   const clock = options.clock ?? systemClock;
   const needsLedger = options.limitedUse === true || options.requireProof === true;
   const verifier = new AttestationVerifier({
@@ -200,6 +231,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     limitedUse: options.limitedUse === true,
     requireProof: options.requireProof === true,
     ...(hardware !== undefined ? { requireHardware: hardware } : {}),
+    ...(options.acceptTestTokens === true ? { acceptTestTokens: true } : {}),
     ...(needsLedger ? { ledger: options.replayStore ?? defaultLedgerFor(clock) } : {}),
   });
   return {

@@ -121,8 +121,16 @@ const serviceSettings = {
     .record({ admin, attestationLogTable: fc.option(resourceName, { nil: undefined }) })
     .map(({ admin: a, ...rest }) => compact({ ...a, ...rest })),
   adminKeys: fc
-    .record({ admin, keys: tenantKeys, tenantKeyPolicyRoles: keyPolicyRoles })
-    .map(({ admin: a, keys, tenantKeyPolicyRoles }) => compact({ ...a, ...keys, tenantKeyPolicyRoles: tenantKeyPolicyRoles && compact(tenantKeyPolicyRoles) })),
+    .record({
+      admin,
+      keys: tenantKeys,
+      tenantKeyPolicyRoles: keyPolicyRoles,
+      attestationLogTable: fc.option(resourceName, { nil: undefined }),
+      issuer: orDefault(text, CONFIG_DEFAULTS.issuer),
+    })
+    .map(({ admin: a, keys, tenantKeyPolicyRoles, ...rest }) =>
+      compact({ ...a, ...keys, ...rest, tenantKeyPolicyRoles: tenantKeyPolicyRoles && compact(tenantKeyPolicyRoles) }),
+    ),
   adminUploads: fc
     .record({
       admin,
@@ -164,6 +172,7 @@ const authorizerSettings: fc.Arbitrary<AuthorizerConfig> = fc
     ),
     publicBaseUrl: fc.option(fc.oneof(httpsUrl, httpsUrl.map((u) => `${u}/v1`)), { nil: undefined }),
     cacheSeconds: fc.integer({ min: 0, max: 60 }),
+    acceptTestTokens: fc.option(fc.constant(true as const), { nil: undefined }),
   })
   .map(({ ledger, ...s }) =>
     compact({
@@ -268,7 +277,13 @@ describe('defaults: what an absent (or empty) variable means', () => {
     [
       'adminKeys',
       { REGISTRY_TABLE: 'r' },
-      { registryTable: 'r', defaultTenantId: 'default', decoyKeyId: 'alias/attestor/decoy', tenantKeyAliasPrefix: 'alias/attestor/tenant/' },
+      {
+        registryTable: 'r',
+        defaultTenantId: 'default',
+        decoyKeyId: 'alias/attestor/decoy',
+        tenantKeyAliasPrefix: 'alias/attestor/tenant/',
+        issuer: 'attestor',
+      },
     ],
     [
       'adminUploads',

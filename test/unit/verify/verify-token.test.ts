@@ -15,6 +15,7 @@ import {
   type VerifyErrorCode,
 } from '../../../packages/verify/src/index';
 import { jwkThumbprint } from '../../../packages/verify/src/core/install-key';
+import { TEST_TOKEN_TYPE } from '../../../packages/contracts/src/test-tokens';
 import { ManualClock, generateTestKey, type TestKey } from '../../support/memory';
 import { highSTwin } from '../../support/es256';
 import { makeProof } from '../../support/proof';
@@ -74,10 +75,12 @@ describe('verifyToken', () => {
       ...extra,
     });
     const used = bound();
+    const testHeader = { alg: 'HS256', typ: TEST_TOKEN_TYPE, kid: `test-${'A'.repeat(22)}` };
     await verifier.verify(used, request(used));
     const cases: [VerifyErrorCode, () => Promise<unknown>][] = [
       ['missing', () => verifier.verify(undefined, {})],
       ['malformed', () => verifier.verify('a.b.c', {})],
+      ['test_token', () => verifier.verify(forge(testHeader, claimsAt(clock.now, { test: true }), () => 'A'.repeat(43)))],
       ['bad_signature', () => verifier.verify(tokenAt({}, header, decoy))],
       ['expired', () => verifier.verify(bound({ iat: clock.now - 1000, exp: clock.now - 61 }))],
       ['not_yet_valid', () => verifier.verify(bound({ iat: clock.now + 61 }))],

@@ -25,6 +25,7 @@ interface LogOptions {
   readonly limit: number;
   readonly failed?: boolean;
   readonly builds?: boolean;
+  readonly testTokens?: boolean;
   readonly follow?: boolean;
   readonly interval: number;
   readonly json?: boolean;
@@ -76,6 +77,39 @@ const builds: LogSource<BuildLogEntry> = {
   show: () => true,
   columns: BUILD_COLUMNS,
   empty: 'no refused builds',
+};
+
+/** One mint of a test token (`attestor token mint`), as the service recorded it: never the token. */
+interface TestTokenLogEntry {
+  readonly time: number;
+  readonly principal: string;
+  readonly appId: string;
+  readonly ttlSeconds: number;
+  readonly expiresAt: number;
+  readonly kid: string;
+  readonly jti: string;
+  readonly claimNames: readonly string[];
+}
+
+const testTokens: LogSource<TestTokenLogEntry> = {
+  fetch: async (client, query) => {
+    const params = new URLSearchParams({ kind: 'test-tokens', limit: String(query.limit) });
+    if (query.since !== undefined) params.set('since', String(query.since));
+    if (query.cursor !== undefined) params.set('cursor', query.cursor);
+    const body = (await client.request('GET', `/v1/admin/log?${params.toString()}`)) as LogPage<TestTokenLogEntry> | null;
+    if (!Array.isArray(body?.entries)) throw new CliError('the service answered the log query without entries: is this an Attestor admin API?');
+    return body;
+  },
+  key: (e) => e.jti,
+  show: () => true,
+  columns: [
+    { header: 'TIME', value: (e) => isoSeconds(e.time) },
+    { header: 'APP', value: (e) => e.appId },
+    { header: 'TTL', value: (e) => formatDuration(e.ttlSeconds), align: 'right' },
+    { header: 'CLAIMS', value: (e) => (e.claimNames.length ? e.claimNames.join(',') : '-') },
+    { header: 'BY', value: (e) => e.principal },
+  ],
+  empty: 'no test tokens minted',
 };
 
 /** Prints entries oldest first, as a table whose columns only ever widen, so a followed log stays aligned. */
@@ -228,6 +262,7 @@ export function addLogCommands(program: Command, ctx: CliContext): void {
     .addOption(new Option('--limit <n>', 'at most this many entries (1 to 1000)').argParser(integerParser(1, 1000)).default(50))
     .addOption(new Option('--failed', 'only failed attestations (passes by debug secret or allow list are not failures)'))
     .addOption(new Option('--builds', 'refused builds (uploads the service would not register) instead of attestations').conflicts(['app', 'failed']))
+    .addOption(new Option('--test-tokens', 'test tokens minted (`attestor token mint`): who, app, lifetime, claims set').conflicts(['app', 'failed', 'builds']))
     .addOption(new Option('-f, --follow', 'keep printing new entries until Ctrl-C'))
     .addOption(new Option('--interval <duration>', 'how often --follow asks for new entries').argParser(intervalParser).default(2, '2s'))
     .option('--json', 'print each entry as a JSON object on its own line (JSON Lines)')
@@ -239,6 +274,7 @@ export function addLogCommands(program: Command, ctx: CliContext): void {
         '$ attestor log --follow',
         '$ attestor log --follow --json | jq -c "select(.outcome == \\"fail\\") | .reasons"',
         '$ attestor log --builds',
+        '$ attestor log --test-tokens --since 7d',
         '',
         'Outcomes: pass, fail, debug (passed by a debug secret), allowlisted (an allow-listed install key).',
         'DEVICE is the install key thumbprint, as `attestor devices add` takes it.',
@@ -248,6 +284,7 @@ export function addLogCommands(program: Command, ctx: CliContext): void {
       const client = adminClient(ctx, command);
       const nowSeconds = () => Math.floor(Date.now() / 1000);
       if (options.builds) await showLog(ctx, client, builds, options, nowSeconds);
+      else if (options.testTokens) await showLog(ctx, client, testTokens, options, nowSeconds);
       else await showLog(ctx, client, attestations(options.app, options.failed === true), options, nowSeconds);
     });
 

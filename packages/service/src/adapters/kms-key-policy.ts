@@ -5,6 +5,7 @@
  */
 import { SECRET_CONTEXT_TENANT } from '@attestor/contracts/admin-api';
 import { ServiceError } from '@attestor/contracts/errors';
+import { SECRET_CONTEXT_PURPOSE, TEST_SECRET_PURPOSE } from '@attestor/contracts/test-tokens';
 
 /** A role ARN given for the tenant key policy is not an IAM role of one account. */
 export class InvalidKeyPolicyRoleError extends ServiceError {
@@ -90,6 +91,16 @@ export function tenantSecretKeyPolicy(roles: TenantKeyPolicyRoles, tenantId: str
       Action: 'kms:GenerateDataKeyWithoutPlaintext',
       Resource: '*',
       Condition: forTenant,
+    });
+    // Test tokens (PROTOCOL.md §5.7): the admin role makes and unwraps the tenant's test secrets, and
+    // only those: the test purpose is in their context and in no production secret's.
+    statements.push({
+      Sid: 'AdminMintsTestTokens',
+      Effect: 'Allow',
+      Principal: { AWS: roles.adminRoleArn },
+      Action: ['kms:GenerateDataKeyWithoutPlaintext', 'kms:Decrypt'],
+      Resource: '*',
+      Condition: { StringEquals: { ...forTenant.StringEquals, [`kms:EncryptionContext:${SECRET_CONTEXT_PURPOSE}`]: TEST_SECRET_PURPOSE } },
     });
     statements.push({
       Sid: 'AdminDiscardsUnusedKey',

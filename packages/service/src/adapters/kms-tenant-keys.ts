@@ -374,8 +374,11 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource, TenantKe
     }
   }
 
-  /** The ARN of the tenant's secrets key, created (and its alias claimed) on first use. */
-  private secretsKey(tenantId: string): Promise<string> {
+  /**
+   * The ARN of the tenant's secrets key, created (and its alias claimed) on first use. Public for the
+   * tenant's test secrets (kms-test-token-keys.ts), which it wraps too, under another encryption context.
+   */
+  secretsKey(tenantId: string): Promise<string> {
     let pending = this.secretsKeys.get(tenantId);
     if (!pending) {
       pending = this.findOrCreateSecretsKey(tenantId);

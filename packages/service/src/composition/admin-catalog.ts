@@ -14,15 +14,30 @@ import type { AdminCatalogConfig } from '@attestor/contracts/config';
 import type { FunctionRuntime } from './environment';
 import { adminCommonDeps } from './admin';
 import { attestationLogFor } from './attestation-log';
+import { DynamoDbTestTokenAudit } from '../adapters/dynamodb-test-token-audit';
 import type { RegistryAdapters, SharedAdapters } from './shared';
 
 type CatalogAdapters = Pick<RegistryAdapters, 'apps' | 'registrations' | 'policies' | 'devices' | 'identities' | 'principals'> &
-  Pick<SharedAdapters, 'attestationLog'>;
+  Pick<SharedAdapters, 'attestationLog' | 'dynamodb'>;
 
-export function adminCatalogDeps(config: AdminCatalogConfig & FunctionRuntime, shared?: Pick<SharedAdapters, 'registry' | 'attestationLog'>): AdminCatalogDeps {
-  const adapters = shared ? { ...shared.registry, attestationLog: shared.attestationLog } : ownAdapters(config);
+export function adminCatalogDeps(
+  config: AdminCatalogConfig & FunctionRuntime,
+  shared?: Pick<SharedAdapters, 'registry' | 'attestationLog' | 'dynamodb'>,
+): AdminCatalogDeps {
+  const adapters = shared ? { ...shared.registry, attestationLog: shared.attestationLog, dynamodb: shared.dynamodb } : ownAdapters(config);
   const { apps, registrations, policies, devices, identities, principals, attestationLog: log } = adapters;
-  return { ...adminCommonDeps(config, principals), apps, registrations, policies, devices, identities, ...(log ? { log } : {}) };
+  // The test-token mints adminKeys records, in the same table (read with kind=test-tokens).
+  const testTokenLog = config.attestationLogTable ? new DynamoDbTestTokenAudit(adapters.dynamodb, config.attestationLogTable) : undefined;
+  return {
+    ...adminCommonDeps(config, principals),
+    apps,
+    registrations,
+    policies,
+    devices,
+    identities,
+    ...(log ? { log } : {}),
+    ...(testTokenLog ? { testTokenLog } : {}),
+  };
 }
 
 /** A Lambda's own adapters: one DynamoDB client for the registry and the log. */
@@ -30,6 +45,7 @@ function ownAdapters(config: AdminCatalogConfig & FunctionRuntime): CatalogAdapt
   const dynamodb = dynamoDbClient(config);
   const table = config.registryTable;
   return {
+    dynamodb,
     apps: new DynamoDbTenantApps(dynamodb, table),
     registrations: new DynamoDbRegistrationStore(dynamodb, table),
     policies: new DynamoDbPolicyStore(dynamodb, table),

@@ -1,5 +1,6 @@
 /** The adminKeys function: tenants, app creation and tenant keys (records in the registry, keys in KMS). No S3, no attestation log. */
-import type { AdminCredentialIssuer, AppStore, TenantKeyManager } from '../core/ports';
+import type { AdminCredentialIssuer, AppStore } from '../core/ports';
+import type { KmsTenantKeys } from '../adapters/kms-tenant-keys';
 import type { AdminKeysDeps } from '../handlers/admin/context';
 import { DynamoDbAppStore } from '../adapters/dynamodb-registry/app-store';
 import { DynamoDbTenantDirectory } from '../adapters/dynamodb-registry/tenant-directory';
@@ -11,6 +12,7 @@ import type { FunctionRuntime } from './environment';
 import { adminCommonDeps } from './admin';
 import type { RegistryAdapters, SharedAdapters } from './shared';
 import { tenantKeysFor } from './tenant-keys';
+import { testTokenSetup } from './test-tokens';
 
 export interface AdminKeysOptions {
   /** Local cloud only: issues the admin credentials its gateway checks. */
@@ -18,20 +20,23 @@ export interface AdminKeysOptions {
 }
 
 /** Of the registry: apps (to create one) and the tenant directory; the tenant keys over both the registry and KMS. */
-type KeysAdapters = Pick<RegistryAdapters, 'tenants' | 'keyRecords'> & { readonly apps: AppStore; readonly tenantKeys: TenantKeyManager };
+type KeysAdapters = Pick<RegistryAdapters, 'tenants' | 'keyRecords'> &
+  Pick<SharedAdapters, 'dynamodb' | 'kms'> & { readonly apps: AppStore; readonly tenantKeys: KmsTenantKeys };
 
 export function adminKeysDeps(
   config: AdminKeysConfig & FunctionRuntime,
   options: AdminKeysOptions = {},
-  shared?: Pick<SharedAdapters, 'registry' | 'tenantKeys'>,
+  shared?: Pick<SharedAdapters, 'registry' | 'tenantKeys' | 'dynamodb' | 'kms'>,
 ): AdminKeysDeps {
-  const { apps, tenants, tenantKeys, keyRecords } = shared ? { ...shared.registry, tenantKeys: shared.tenantKeys } : ownAdapters(config);
+  const own = shared ? undefined : ownAdapters(config);
+  const { apps, tenants, tenantKeys, keyRecords, dynamodb, kms } = shared ? { ...shared.registry, ...shared } : own!;
   return {
     ...adminCommonDeps(config, tenants),
     apps,
     tenants,
     keys: tenantKeys,
     rotations: keyRecords,
+    testTokens: testTokenSetup(config, dynamodb, kms, tenantKeys),
     ...(options.credentialIssuer ? { credentialIssuer: options.credentialIssuer } : {}),
   };
 }
@@ -41,10 +46,13 @@ function ownAdapters(config: AdminKeysConfig & FunctionRuntime): KeysAdapters {
   const dynamodb = dynamoDbClient(config);
   const table = config.registryTable;
   const keyRecords = new DynamoDbTenantKeyStore(dynamodb, table);
+  const kms = kmsClient(config);
   return {
+    dynamodb,
+    kms,
     apps: new DynamoDbAppStore(dynamodb, table),
     tenants: new DynamoDbTenantDirectory(dynamodb, table),
     keyRecords,
-    tenantKeys: tenantKeysFor(config, kmsClient(config), keyRecords),
+    tenantKeys: tenantKeysFor(config, kms, keyRecords),
   };
 }

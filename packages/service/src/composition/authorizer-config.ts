@@ -20,6 +20,8 @@ import { DynamoDbTokenLedger } from '../adapters/dynamodb-token-ledger';
 import { RemoteKeySource } from '@attestor/verify/aws/remote-key-source';
 import { sigV4Fetch, type SigV4FetchOptions } from '@attestor/verify/aws/sigv4-fetch';
 import { KmsTenantKeys } from '../adapters/kms-tenant-keys';
+import { KmsTestTokenKeys, withTestSecrets } from '../adapters/kms-test-token-keys';
+import { DynamoDbTestKeyStore } from '../adapters/dynamodb-registry/test-key-store';
 
 /** What the environment does not say: logging, metrics, clock, and (local cloud only) endpoints and credentials. */
 export interface AuthorizerDeps {
@@ -65,6 +67,10 @@ export function createAuthorizer(config: AuthorizerConfig & { readonly region: s
       aliasPrefix: config.keySource.tenantKeyAliasPrefix,
       clock,
     });
+    // Only an authorizer configured for test tokens reads (and unwraps) the tenant's test secrets.
+    if (config.acceptTestTokens === true) {
+      keys = withTestSecrets(keys, new KmsTestTokenKeys(kms, new DynamoDbTestKeyStore(dynamodb!, config.keySource.registryTable), { clock }));
+    }
   } else {
     const credentials = deps.remoteCredentials ?? deps.credentials;
     const fetch = sigV4Fetch({ region: config.region, ...(credentials ? { credentials } : {}) });
@@ -81,6 +87,7 @@ export function createAuthorizer(config: AuthorizerConfig & { readonly region: s
     limitedUse: config.limitedUse,
     requireProof: config.requireProof,
     ...(config.requireHardware !== undefined ? { requireHardware: config.requireHardware } : {}),
+    ...(config.acceptTestTokens === true ? { acceptTestTokens: true } : {}),
     ...(ledger ? { ledger } : {}),
   });
   verifier.warm();

@@ -26,6 +26,8 @@ export function encodeClaims(claims: TokenClaims): string {
   ordered['cnf'] = { jkt: claims.cnf.jkt };
   if (claims.pay !== undefined) ordered['pay'] = claims.pay;
   if (claims.lut) ordered['lut'] = true;
+  // Last, and only in a test token (PROTOCOL.md §5.7): the service never puts it in an attestation's token.
+  if (claims.test) ordered['test'] = true;
   return encodeJson(ordered);
 }
 

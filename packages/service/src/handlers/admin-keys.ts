@@ -7,6 +7,7 @@ import type { AdminKeysDeps } from './admin/context';
 import { jwks, listKeys, rotateKey, wrappedSecrets } from './admin/keys';
 import { adminRouter, type AdminRoutes } from './admin/router';
 import { createTenant, grantRole, listTenants } from './admin/tenants';
+import { mintTestTokenRoute, wrappedTestSecrets } from './admin/test-tokens';
 import type { ApiHandler } from './http';
 import type { Logger } from './log';
 
@@ -20,6 +21,8 @@ export const KEYS_ROUTES: AdminRoutes<AdminKeysDeps> = {
   'POST /v1/admin/keys/rotate': rotateKey,
   'GET /v1/admin/keys/jwks': jwks,
   'GET /v1/admin/keys/secrets': wrappedSecrets,
+  'POST /v1/admin/tokens/test': mintTestTokenRoute,
+  'GET /v1/admin/tokens/test/secrets': wrappedTestSecrets,
 };
 
 export function adminKeysHandler(deps: AdminKeysDeps, log: Logger): ApiHandler {

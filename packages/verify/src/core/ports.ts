@@ -24,6 +24,11 @@ export interface VerificationKeys {
   /** hs256 secrets, the one signing now first (hs256 tokens name no key, so verifiers try them in this order). */
   readonly secrets: readonly TokenSecret[];
   /**
+   * The tenant's test secrets (PROTOCOL.md §5.7), for verifiers that accept test tokens; absent
+   * everywhere else. They verify test tokens only, and test tokens only them.
+   */
+  readonly testSecrets?: readonly TokenSecret[];
+  /**
    * When keys stop being trusted (unix seconds), by kid, for the keys whose retirement the source
    * knows (a rotation set it): a verifier drops a key at this time (plus clock skew) even while it
    * cannot reach the source to learn that the key retired.

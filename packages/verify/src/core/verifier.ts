@@ -26,7 +26,8 @@ import { proofLedgerId, tokenLedgerId, type ReplayLedger } from './replay';
 import { SECRET_CACHE_SECONDS, type HardwareKind, type TokenClaims } from '@attestor/contracts/protocol';
 import { acceptedHardwareKinds, HardwareRequirementError, type HardwareRequirement } from '@attestor/contracts/hardware-requirement';
 import { VerifiedTokenCache } from './token-cache';
-import { checkClaims, parseClaims, splitToken, TokenVerificationError, verifyingKey, type SplitToken, type VerifyingKey, type VerifyOptions } from './verify';
+import { checkClaims, parseClaims, refuseTestToken, splitToken, TokenVerificationError, verifyingKey } from './verify';
+import type { SplitToken, VerifyingKey, VerifyOptions } from './verify';
 
 /** The key source failed recently, or gave keys too old to trust; the verifier is backing off. Callers deny, as for any error. */
 export class KeySourceUnavailableError extends Error {
@@ -236,10 +237,16 @@ export class KeyRing {
         next = Math.min(next, at + this.skew);
         return true;
       };
-      trusted = { publicKeys: new Map([...keys.publicKeys].filter(([kid]) => live(kid))), secrets: keys.secrets.filter((s) => live(s.kid)), retiresAt };
+      trusted = {
+        publicKeys: new Map([...keys.publicKeys].filter(([kid]) => live(kid))),
+        secrets: keys.secrets.filter((s) => live(s.kid)),
+        ...(keys.testSecrets !== undefined ? { testSecrets: keys.testSecrets.filter((s) => live(s.kid)) } : {}),
+        retiresAt,
+      };
     }
     this.keys = trusted;
-    this.byKid = new Map([...trusted.publicKeys, ...trusted.secrets.map((s): [string, KeyObject] => [s.kid, s.key])]);
+    const secrets = [...trusted.secrets, ...(trusted.testSecrets ?? [])];
+    this.byKid = new Map([...trusted.publicKeys, ...secrets.map((s): [string, KeyObject] => [s.kid, s.key])]);
     this.nextRetirement = next;
     return trusted;
   }
@@ -256,6 +263,9 @@ export class KeyRing {
     return {
       publicKeys: new Map([...fetched.publicKeys].map(([kid, key]): [string, KeyObject] => [kid, same(kid, key)])),
       secrets: fetched.secrets.map((secret) => ({ kid: secret.kid, key: same(secret.kid, secret.key) })),
+      ...(fetched.testSecrets !== undefined
+        ? { testSecrets: fetched.testSecrets.map((secret) => ({ kid: secret.kid, key: same(secret.kid, secret.key) })) }
+        : {}),
       ...(fetched.retiresAt !== undefined ? { retiresAt: fetched.retiresAt } : {}),
     };
   }
@@ -290,6 +300,11 @@ export interface EnforcementOptions {
   readonly requireProof?: boolean;
   /** Where single-use token ids and proof jtis are recorded; required with limitedUse or requireProof. */
   readonly ledger?: ReplayLedger;
+  /**
+   * Let test tokens (PROTOCOL.md §5.7) in, verified with the key source's test secrets: for a
+   * backend's CI, never in production. Off, a test token is refused as test_token. @default false
+   */
+  readonly acceptTestTokens?: boolean;
 }
 
 interface CommonVerifierOptions extends EnforcementOptions {
@@ -424,6 +439,7 @@ export class AttestationVerifier {
       audience: this.audience,
       nowSeconds: this.options.clock.nowSeconds(),
       clockSkewSeconds: this.skew,
+      acceptTestTokens: this.options.acceptTestTokens === true,
     };
     const cache = this.ring.verifiedTokens;
     const hit = token ? cache.get(token) : undefined;
@@ -439,6 +455,8 @@ export class AttestationVerifier {
       // An entry whose key is no longer trusted (retired, or the keys too old) is verified anew or not at all.
       if (hit !== undefined) cache.delete(token!);
       const split = splitToken(token);
+      // Before any key is looked at: a test token here must not cost a key refetch.
+      if (split.test && options.acceptTestTokens !== true) refuseTestToken();
       // es256: claims are checked before the costly signature; hs256: the cheap MAC first, so a
       // forged token costs no parse and a verified segment needs no second encoding check.
       const early = split.alg === 'ES256' ? parseClaims(split) : undefined;

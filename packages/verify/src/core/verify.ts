@@ -15,14 +15,16 @@ import { es256Verifies } from './es256';
 import type { VerificationKeys } from './ports';
 import { CLOCK_SKEW_SECONDS, MAX_TOKEN_BYTES } from '@attestor/contracts/protocol';
 import { HS256_HEADER, SIGNATURE_BYTES, type TokenAlgorithm, type TokenClaims } from '@attestor/contracts/protocol';
+import { TEST_KID_PATTERN, TEST_TOKEN_TYPE } from '@attestor/contracts/test-tokens';
 
 const HS256_SIGNATURE_CHARS = b64uLength(SIGNATURE_BYTES.HS256);
-const HS256_PARSED: ParsedHeader = { alg: 'HS256', kid: undefined };
+const HS256_PARSED: ParsedHeader = { alg: 'HS256', kid: undefined, test: false };
 
 /** Why a token (or the request carrying it) is not let in. Stable: callers branch on it, logs and metrics count it. */
 export type VerifyErrorCode =
   | 'missing'
   | 'malformed'
+  | 'test_token'
   | 'bad_signature'
   | 'expired'
   | 'not_yet_valid'
@@ -38,6 +40,7 @@ export type VerifyErrorCode =
 export const VERIFY_ERROR_CODES: readonly VerifyErrorCode[] = [
   'missing',
   'malformed',
+  'test_token',
   'bad_signature',
   'expired',
   'not_yet_valid',
@@ -72,13 +75,17 @@ export interface VerifyOptions {
   readonly nowSeconds: number;
   /** @default 60 */
   readonly clockSkewSeconds?: number;
+  /** Let test tokens (PROTOCOL.md §5.7) in; anywhere else they are refused as test_token. @default false */
+  readonly acceptTestTokens?: boolean;
 }
 
 /** A token split and type-checked, not yet verified. */
 export interface DecodedToken {
   readonly alg: TokenAlgorithm;
-  /** es256: the signing key's kid. hs256 tokens name no key. */
+  /** es256: the signing key's kid; a test token: its test secret's. Other hs256 tokens name no key. */
   readonly kid: string | undefined;
+  /** A test token (its header's typ): checked only against test secrets, and only where they are accepted. */
+  readonly test: boolean;
   /** The first two segments: ASCII, so string and bytes coincide. */
   readonly signingInput: string;
   /** 64 bytes (ES256, r||s) or 32 (HS256). */
@@ -106,6 +113,7 @@ function parseJson(segment: string, what: string): Record<string, unknown> {
 interface ParsedHeader {
   readonly alg: TokenAlgorithm;
   readonly kid: string | undefined;
+  readonly test: boolean;
 }
 
 /**
@@ -122,12 +130,17 @@ function headerOf(segment: string): ParsedHeader {
   const header = parseJson(segment, 'header');
   const alg = header['alg'];
   if (alg !== 'HS256' && alg !== 'ES256') return fail('malformed', 'alg must be HS256 or ES256');
-  if (header['typ'] !== undefined && header['typ'] !== 'JWT') fail('malformed', 'typ must be JWT');
+  const test = header['typ'] === TEST_TOKEN_TYPE;
+  if (header['typ'] !== undefined && header['typ'] !== 'JWT' && !test) fail('malformed', 'typ must be JWT');
   if (header['crit'] !== undefined) fail('malformed', 'crit is not supported');
   const kid = header['kid'];
+  // A test token names its test secret, so a verifier never tries a production secret on it.
+  if (test && (alg !== 'HS256' || typeof kid !== 'string' || !TEST_KID_PATTERN.test(kid))) {
+    return fail('malformed', 'a test token must be HS256 with a test kid');
+  }
   // hs256 tokens name no key (a kid would tell tenants apart); es256 needs one to pick the public key.
   if (alg === 'ES256' && (typeof kid !== 'string' || kid === '')) return fail('malformed', 'kid is missing');
-  const parsed: ParsedHeader = { alg, kid: alg === 'ES256' ? (kid as string) : undefined };
+  const parsed: ParsedHeader = { alg, kid: alg === 'ES256' || test ? (kid as string) : undefined, test };
   // A flood of distinct headers only ever costs the parse it would have cost anyway.
   if (headers.size >= HEADER_CACHE_SIZE) headers.clear();
   headers.set(segment, parsed);
@@ -174,10 +187,10 @@ export function splitToken(token: string | undefined): SplitToken {
   const second = first < 0 ? -1 : token.indexOf('.', first + 1);
   if (second < 0 || token.indexOf('.', second + 1) >= 0) fail('malformed', 'token is not a compact JWS');
   // Every hs256 token has the same header: recognised in place, without cutting it out.
-  const { alg, kid } = first === HS256_HEADER.length && token.startsWith(HS256_HEADER) ? HS256_PARSED : headerOf(token.slice(0, first));
+  const { alg, kid, test } = first === HS256_HEADER.length && token.startsWith(HS256_HEADER) ? HS256_PARSED : headerOf(token.slice(0, first));
   const signature = alg === 'HS256' ? decodeMac(token.slice(second + 1)) : decodeB64u(token.slice(second + 1));
   if (signature === undefined || signature.length !== SIGNATURE_BYTES[alg]) fail('malformed', `signature must be ${SIGNATURE_BYTES[alg]} bytes`);
-  return { alg, kid, signingInput: token.slice(0, second), signature: signature!, claimsSegment: token.slice(first + 1, second) };
+  return { alg, kid, test, signingInput: token.slice(0, second), signature: signature!, claimsSegment: token.slice(first + 1, second) };
 }
 
 /**
@@ -185,7 +198,7 @@ export function splitToken(token: string | undefined): SplitToken {
  * segment is exactly what the service minted and needs no second pass to prove its encoding
  * canonical (a verifier checks an HMAC first: it is cheap, and a forged token then costs no parse).
  */
-export function parseClaims(split: Pick<SplitToken, 'alg' | 'claimsSegment'>, verified = false): TokenClaims {
+export function parseClaims(split: Pick<SplitToken, 'alg' | 'claimsSegment'> & { readonly test?: boolean }, verified = false): TokenClaims {
   let c: Record<string, unknown>;
   if (verified) {
     // Decoded into a reused buffer (this runs synchronously, so no other caller can be using it):
@@ -213,13 +226,15 @@ export function parseClaims(split: Pick<SplitToken, 'alg' | 'claimsSegment'>, ve
   if (typeof cnf !== 'object' || cnf === null || typeof cnf.jkt !== 'string') fail('malformed', 'cnf.jkt is missing');
   if (c['nbf'] !== undefined && !isNumber(c['nbf'])) fail('malformed', 'nbf must be a number');
   if (c['pay'] !== undefined && !isString(c['pay'])) fail('malformed', 'pay must be a string');
+  // The claim and the header say the same: a test token is marked in both, any other token in neither.
+  if (split.test === true ? c['test'] !== true : c['test'] !== undefined) fail('malformed', 'test claim and header typ disagree');
   return c as unknown as TokenClaims;
 }
 
 /** splitToken and parseClaims at once: the whole token type-checked, not verified. */
 export function decodeToken(token: string | undefined): DecodedToken {
   const split = splitToken(token);
-  return { alg: split.alg, kid: split.kid, signingInput: split.signingInput, signature: split.signature, claims: parseClaims(split) };
+  return { alg: split.alg, kid: split.kid, test: split.test, signingInput: split.signingInput, signature: split.signature, claims: parseClaims(split) };
 }
 
 /** True when the ES256 signature verifies in low-s form; false for any other outcome, including a key of the wrong type. */
@@ -248,6 +263,13 @@ export interface VerifyingKey {
  * the token could have been signed with, bad_signature when it holds some and none verifies.
  */
 export function verifyingKey(decoded: Omit<DecodedToken, 'claims'>, keys: VerificationKeys): VerifyingKey {
+  if (decoded.test) {
+    // Only test secrets verify a test token, and only test tokens meet a test secret.
+    const secret = keys.testSecrets?.find((s) => s.kid === decoded.kid);
+    if (!secret) return fail('unknown_kid', 'test token is signed by a test key this verifier does not hold');
+    if (!macVerifies(decoded, secret.key)) fail('bad_signature', 'signature does not verify');
+    return secret;
+  }
   if (decoded.alg === 'ES256') {
     const key = keys.publicKeys.get(decoded.kid!);
     if (!key) return fail('unknown_kid', 'token is signed by a key this verifier does not trust');
@@ -264,6 +286,7 @@ export function verifyingKey(decoded: Omit<DecodedToken, 'claims'>, keys: Verifi
  * and audience. Cheap, so a cache of verified tokens runs them again on every hit.
  */
 export function checkClaims(claims: TokenClaims, options: VerifyOptions): TokenClaims {
+  if (claims.test === true && options.acceptTestTokens !== true) refuseTestToken();
   const skew = options.clockSkewSeconds ?? CLOCK_SKEW_SECONDS;
   const now = options.nowSeconds;
   if (claims.exp <= now - skew) fail('expired', 'token has expired');
@@ -279,8 +302,14 @@ export function checkClaims(claims: TokenClaims, options: VerifyOptions): TokenC
   return claims;
 }
 
+/** A test token at a verifier that does not accept them: refused before any key is looked at or fetched. */
+export function refuseTestToken(): never {
+  return fail('test_token', 'test tokens are not accepted here');
+}
+
 /** Checks signature and claims of a decoded token against a verifier's keys. */
 export function checkToken(decoded: DecodedToken, keys: VerificationKeys, options: VerifyOptions): TokenClaims {
+  if (decoded.test && options.acceptTestTokens !== true) refuseTestToken();
   verifyingKey(decoded, keys);
   return checkClaims(decoded.claims, options);
 }

@@ -26,6 +26,7 @@ import type {
 } from '../../core/ports';
 import { appIdSchema, appVersionSchema, parseRequest } from '@attestor/contracts/validation';
 import type { ApiHandler } from '../http';
+import type { TestTokenLog, TestTokenSetup } from '../../core/test-tokens';
 import type { Logger } from '../log';
 
 /**
@@ -51,6 +52,8 @@ export interface AdminCatalogDeps extends AdminCommonDeps {
   readonly identities: AppIdentityStore;
   /** Absent in deployments without an attestation log table: the log routes then answer 404. */
   readonly log?: AttestationLog;
+  /** Test-token mints (GET /v1/admin/log?kind=test-tokens); absent without an attestation log table. */
+  readonly testTokenLog?: TestTokenLog;
 }
 
 /** Tenants, app creation and signing keys: DynamoDB and KMS. */
@@ -62,6 +65,8 @@ export interface AdminKeysDeps extends AdminCommonDeps {
   readonly rotations: Pick<TenantKeyStore, 'claimRotation' | 'releaseRotation'>;
   /** Local cloud only: creates credentials for new tenants. */
   readonly credentialIssuer?: AdminCredentialIssuer;
+  /** Test tokens (POST /v1/admin/tokens/test and its secrets route); absent, both answer 404. */
+  readonly testTokens?: TestTokenSetup;
 }
 
 /** Uploads of builds: DynamoDB, S3 (presigned URLs) and KMS (an upload may create the app, whose tenant needs a key). */

@@ -10,9 +10,11 @@ import { appIdSchema, InvalidRequestError } from '@attestor/contracts/validation
 import { logStats, readAttestationLog, readBuildLog } from '../../core/admin/log';
 import type { AttestationLogEntry, BuildRefusal, PublicBuildRefusal, PublicLogEntry } from '../../core/ports';
 import { json } from '../http';
+import { NotFoundError } from '../../core/errors';
+import type { TestTokenLog } from '../../core/test-tokens';
 import type { AdminRequest, AdminRequestWith, UseCaseDeps } from './context';
 
-type LogRequest = AdminRequestWith<UseCaseDeps<typeof logStats>>;
+type LogRequest = AdminRequestWith<UseCaseDeps<typeof logStats> & { readonly testTokenLog?: TestTokenLog }>;
 
 /** The `appId` query parameter, validated, if given. */
 function queryAppId(request: AdminRequest): string | undefined {
@@ -58,7 +60,15 @@ export async function readLog(request: LogRequest) {
   const cursor = query['cursor'];
   const paging = { limit, ...(since !== undefined ? { since } : {}), ...(cursor !== undefined ? { cursor } : {}) };
   const kind = query['kind'];
-  if (kind !== undefined && kind !== 'attestations' && kind !== 'builds') throw new InvalidRequestError('kind', 'must be attestations or builds');
+  if (kind !== undefined && kind !== 'attestations' && kind !== 'builds' && kind !== 'test-tokens') {
+    throw new InvalidRequestError('kind', 'must be attestations, builds or test-tokens');
+  }
+  if (kind === 'test-tokens') {
+    if (query['appId'] !== undefined) throw new InvalidRequestError('appId', 'is not accepted with kind=test-tokens');
+    if (!deps.testTokenLog) throw new NotFoundError('this deployment keeps no attestation log');
+    const page = await deps.testTokenLog.queryTestTokenMints({ tenantId: caller.tenantId, ...paging });
+    return json(200, { entries: page.entries, ...(page.cursor ? { cursor: page.cursor } : {}) });
+  }
   if (kind === 'builds') {
     if (query['appId'] !== undefined) throw new InvalidRequestError('appId', 'is not accepted with kind=builds');
     const page = await readBuildLog(deps, caller, paging);

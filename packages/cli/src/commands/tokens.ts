@@ -1,0 +1,135 @@
+/**
+ * `attestor token mint|secret`: test tokens for a backend's CI (PROTOCOL.md §5.7). The service mints
+ * them with the tenant's test secret (which never leaves it but into the minting function's memory)
+ * and records each mint; `secret` prints the test secrets for the verifiers that accept test tokens,
+ * unwrapped with the operator's own KMS permission, like `keys secret`.
+ */
+import { Option, type Command } from 'commander';
+import type { WrappedTokenSecret } from '@attestor/contracts/admin-api';
+import {
+  DEFAULT_TEST_TOKEN_TTL_SECONDS,
+  MAX_TEST_TOKEN_TTL_SECONDS,
+  MIN_TEST_TOKEN_TTL_SECONDS,
+  TEST_TOKEN_SETTABLE_CLAIMS,
+  type TestTokenMint,
+} from '@attestor/contracts/test-tokens';
+import { adminClient, adminClientSettings, appIdParser, durationParser, examples, type CliContext } from '../context';
+import { isLocalEndpoint } from '../credentials';
+import { CliError } from '../errors';
+import { formatTable, isoSeconds, toJson } from '../output';
+import { localKmsEndpoint } from '../local-service';
+import { unwrapSecrets } from '../secrets';
+
+const ttlParser = durationParser(MIN_TEST_TOKEN_TTL_SECONDS, MAX_TEST_TOKEN_TTL_SECONDS, 'test tokens live 1m to 1h');
+const CLAIMS = TEST_TOKEN_SETTABLE_CLAIMS.join(', ');
+
+/**
+ * `--claims` as JSON (`'{"ver":"2.0.0","lut":true}'`) or as key=value words (`ver=2.0.0 lut=true`);
+ * the service checks the values and refuses any other claim. `lut=true` is the one non-string value.
+ */
+export function parseClaims(words: readonly string[]): Record<string, unknown> {
+  if (words.length === 1 && words[0]!.trim().startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(words[0]!);
+    } catch {
+      throw new CliError(`--claims is not valid JSON: give an object such as '{"ver":"2.0.0"}', or key=value pairs`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CliError('--claims JSON must be an object, e.g. \'{"ver":"2.0.0"}\'');
+    return parsed as Record<string, unknown>;
+  }
+  const claims: Record<string, unknown> = {};
+  for (const word of words) {
+    const at = word.indexOf('=');
+    if (at <= 0) throw new CliError(`--claims "${word}" is not key=value: give e.g. ver=2.0.0 (settable: ${CLAIMS})`);
+    const name = word.slice(0, at);
+    if (name in claims) throw new CliError(`--claims names ${name} twice`);
+    const value = word.slice(at + 1);
+    claims[name] = name === 'lut' && value === 'true' ? true : value;
+  }
+  return claims;
+}
+
+function asMint(body: unknown): TestTokenMint {
+  const mint = body as Partial<TestTokenMint> | null;
+  if (typeof mint?.token !== 'string' || typeof mint.expiresAt !== 'number') {
+    throw new CliError('the service answered without a token: is this an Attestor admin API?');
+  }
+  return mint as TestTokenMint;
+}
+
+export function addTokenCommands(program: Command, ctx: CliContext): void {
+  const token = program
+    .command('token')
+    .description("Test tokens for your backend's CI: mint one, print the test secrets its verifier needs")
+    .addHelpText('after', examples('$ attestor token mint --app com.example.app', '$ attestor token secret --json > test-secrets.json'));
+
+  token
+    .command('mint')
+    .description('Mint a test token for one of your apps, signed by your tenant\'s test key (accepted only where test tokens are)')
+    .requiredOption('--app <id>', 'the app the token is for (its sub)', appIdParser)
+    .addOption(new Option('--ttl <duration>', 'lifetime, 1m to 1h').argParser(ttlParser).default(DEFAULT_TEST_TOKEN_TTL_SECONDS, '5m'))
+    .option('--claims <claims...>', `claims to set, as JSON or key=value (${CLAIMS})`)
+    .option('--json', 'print the token with its expiry and claims as JSON')
+    .addHelpText(
+      'after',
+      examples(
+        '$ attestor token mint --app com.example.app',
+        '$ attestor token mint --app com.example.app --ttl 30m --claims ver=2.0.0 hw=android-key',
+        `$ attestor token mint --app com.example.app --claims '{"lut":true}' --json`,
+        '$ curl -H "Attestor-Token: $(attestor token mint --app com.example.app)" https://ci.example.com/orders',
+        '',
+        'Only the token goes to stdout. It is refused by every verifier and authorizer not configured to',
+        'accept test tokens (acceptTestTokens, off by default): configure only your CI backend so',
+        '(docs/ENFORCEMENT.md). Each mint is recorded: `attestor log --test-tokens`.',
+      ),
+    )
+    .action(async (options: { app: string; ttl: number; claims?: string[]; json?: boolean }, command: Command) => {
+      const claims = options.claims !== undefined ? parseClaims(options.claims) : undefined;
+      const body = { appId: options.app, ttlSeconds: options.ttl, ...(claims !== undefined ? { claims } : {}) };
+      const mint = asMint(await adminClient(ctx, command).request('POST', '/v1/admin/tokens/test', body));
+      if (options.json) return void ctx.stdout.write(toJson(mint));
+      ctx.stdout.write(`${mint.token}\n`);
+      ctx.stderr.write(`test token for ${mint.appId}, expires ${isoSeconds(mint.expiresAt)}; accepted only where test tokens are\n`);
+    });
+
+  token
+    .command('secret')
+    .description('Print the test secrets that verify test tokens, for the verifier of your CI backend')
+    .option('--json', 'print them as a JWK Set, the form attestor/verify takes as `testSecrets`')
+    .addHelpText(
+      'after',
+      examples(
+        '$ attestor token secret --json > test-secrets.json',
+        '',
+        'They verify test tokens only, never an attestation\'s. Give them only to verifiers that accept',
+        'test tokens (acceptTestTokens: true). Unwrapped here with KMS Decrypt under your own credentials.',
+      ),
+    )
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const settings = adminClientSettings(ctx, command);
+      const body = (await adminClient(ctx, command).request('GET', '/v1/admin/tokens/test/secrets')) as { keys?: unknown } | null;
+      if (!Array.isArray(body?.keys)) throw new CliError('the service answered without test secrets: is this an Attestor admin API?');
+      const wrapped = body.keys as WrappedTokenSecret[];
+      if (wrapped.length === 0) {
+        ctx.stderr.write('no test secret yet: the first `attestor token mint` makes one\n');
+        if (options.json) ctx.stdout.write(toJson({ keys: [] }));
+        return;
+      }
+      const local = isLocalEndpoint(settings.endpoint);
+      const set = await unwrapSecrets(wrapped, {
+        credentials: settings.credentials,
+        region: settings.region,
+        ...(local ? { endpoint: localKmsEndpoint(ctx.env, ctx.cwd) } : {}),
+      });
+      if (options.json) return void ctx.stdout.write(toJson(set));
+      ctx.stdout.write(
+        formatTable(set.keys, [
+          { header: 'KID', value: (k) => k.kid },
+          { header: 'CREATED', value: (k) => (k.activatesAt !== undefined ? isoSeconds(k.activatesAt) : '-') },
+          { header: 'SECRET (base64url)', value: (k) => k.k },
+        ]),
+      );
+      ctx.stderr.write('these secrets verify and mint test tokens: keep them in your CI secret store\n');
+    });
+}

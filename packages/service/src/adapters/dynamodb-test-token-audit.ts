@@ -1,0 +1,126 @@
+/**
+ * The audit record of test-token mints (PROTOCOL.md §5.7), in the attestation log table beside the
+ * tenant's other buckets (dynamodb-attestation-log.ts):
+ *   TENANT#<tenantId>#~test-tokens / <time>#<jti>
+ * Written by the minting function before it hands a token out; read by GET /v1/admin/log?kind=test-tokens.
+ * Never the token: who, which app, how long, which claims were set, when. Kept as long as the log's
+ * other entries (LOG_RETENTION_SECONDS, the table's TTL).
+ */
+import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { decodeB64u, encodeB64u } from '@attestor/contracts/base64url';
+import { InvalidRequestError } from '@attestor/contracts/errors';
+import { ATTESTATION_LOG_TABLE } from '@attestor/contracts/tables';
+import type { TestTokenAuditEntry } from '@attestor/contracts/test-tokens';
+import type { LogPage } from '../core/ports';
+import type { TestTokenAudit } from '../core/test-tokens';
+import { LOG_RETENTION_SECONDS } from './dynamodb-attestation-log';
+import { translateDynamoDbError } from './dynamodb-errors';
+
+/** `~` cannot occur in an app id, so the bucket cannot collide with an app's. */
+export const TEST_TOKEN_BUCKET = '~test-tokens';
+const PK = ATTESTATION_LOG_TABLE.partitionKey;
+const SK = ATTESTATION_LOG_TABLE.sortKey ?? 'sk';
+const TTL = ATTESTATION_LOG_TABLE.ttlAttribute ?? 'ttl';
+const SORT_KEY = /^\d{10}#[A-Za-z0-9_-]{1,64}$/;
+
+const partition = (tenantId: string) => `TENANT#${tenantId}#${TEST_TOKEN_BUCKET}`;
+const timeKey = (time: number) => String(Math.max(0, Math.floor(time))).padStart(10, '0');
+
+function decodeCursor(cursor: string): string {
+  const bytes = cursor.length <= 200 ? decodeB64u(cursor) : undefined;
+  let before: unknown;
+  try {
+    before = bytes && (JSON.parse(Buffer.from(bytes).toString('utf8')) as { before?: unknown }).before;
+  } catch {
+    before = undefined;
+  }
+  if (typeof before !== 'string' || !SORT_KEY.test(before)) throw new InvalidRequestError('cursor', 'is not a cursor this service issued');
+  return before;
+}
+
+function entryFromItem(item: Record<string, AttributeValue>): TestTokenAuditEntry {
+  const v = unmarshall(item) as Record<string, unknown>;
+  const str = (name: string) => (typeof v[name] === 'string' ? (v[name] as string) : '');
+  const num = (name: string) => (typeof v[name] === 'number' ? (v[name] as number) : 0);
+  const names = v['claimNames'];
+  return {
+    time: num('time'),
+    tenantId: str('tenantId'),
+    principal: str('principal'),
+    appId: str('appId'),
+    ttlSeconds: num('ttlSeconds'),
+    expiresAt: num('expiresAt'),
+    kid: str('kid'),
+    jti: str('jti'),
+    claimNames: Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [],
+  };
+}
+
+export class DynamoDbTestTokenAudit implements TestTokenAudit {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async recordTestTokenMint(entry: TestTokenAuditEntry): Promise<void> {
+    const item = {
+      ...marshall({ ...entry, claimNames: [...entry.claimNames] }),
+      [PK]: { S: partition(entry.tenantId) },
+      [SK]: { S: `${timeKey(entry.time)}#${entry.jti}` },
+      [TTL]: { N: String(entry.time + LOG_RETENTION_SECONDS) },
+    };
+    try {
+      await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }));
+    } catch (error) {
+      throw translateDynamoDbError(error);
+    }
+  }
+
+  /** The tenant's mints, newest first, at most `limit` from `since` on, after `cursor`. */
+  async queryTestTokenMints(query: {
+    readonly tenantId: string;
+    readonly limit: number;
+    readonly since?: number;
+    readonly cursor?: string;
+  }): Promise<LogPage<TestTokenAuditEntry>> {
+    const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const values: Record<string, AttributeValue> = { ':pk': { S: partition(query.tenantId) } };
+    let condition = '#pk = :pk';
+    if (before !== undefined && query.since !== undefined) {
+      condition += ' AND #sk BETWEEN :since AND :before';
+      values[':since'] = { S: timeKey(query.since) };
+      values[':before'] = { S: before };
+    } else if (before !== undefined) {
+      condition += ' AND #sk < :before';
+      values[':before'] = { S: before };
+    } else if (query.since !== undefined) {
+      condition += ' AND #sk >= :since';
+      values[':since'] = { S: timeKey(query.since) };
+    }
+    let result;
+    try {
+      result = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: condition,
+          ExpressionAttributeNames: condition.includes('#sk') ? { '#pk': PK, '#sk': SK } : { '#pk': PK },
+          ExpressionAttributeValues: values,
+          ScanIndexForward: false,
+          Limit: query.limit + 1,
+        }),
+      );
+    } catch (error) {
+      throw translateDynamoDbError(error);
+    }
+    // BETWEEN is inclusive: the item at the cursor itself was on the previous page.
+    const items = (result.Items ?? []).filter((item) => item[SK]?.S !== before);
+    const page = items.slice(0, query.limit);
+    const last = page[page.length - 1]?.[SK]?.S;
+    const more = items.length > query.limit || result.LastEvaluatedKey !== undefined;
+    return {
+      entries: page.map(entryFromItem),
+      ...(more && last !== undefined ? { cursor: encodeB64u(Buffer.from(JSON.stringify({ before: last }), 'utf8')) } : {}),
+    };
+  }
+}
