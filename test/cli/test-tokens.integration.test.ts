@@ -114,4 +114,32 @@ describe('attestor token mint against the local cloud', () => {
     expect(otherApp.stderr.text).toMatch(/no app com\.example\.nobody/);
     expect(log.stdout.lines).toHaveLength(2);
   });
+
+  it('lets a test token through an authorizer opted in to test tokens, and still refuses a forged one there', async () => {
+    // Prepare: a second local cloud whose authorizer accepts test tokens, as a CI stage's would.
+    const ciDir = mkdtempSync(join(tmpdir(), 'attestor-test-tokens-ci-'));
+    const ciCloud = await startLocalCloud({ dataDir: ciDir, port: 0, authorizer: { acceptTestTokens: true } });
+    try {
+      const ciCli = async (argv: string[]) => {
+        const stdout = new Capture();
+        const code = await run({ argv, env: { ATTESTOR_HOME: ciDir, ATTESTOR_ENDPOINT: ciCloud.endpoint }, cwd: ciDir, stdout, stderr: new Capture() });
+        return { code, token: stdout.text.trim() };
+      };
+      expect((await ciCli(['apps', 'create', APP])).code).toBe(0);
+      const minted = await ciCli(['token', 'mint', '--app', APP]);
+      // A test token minted by the other cloud: same shape, another tenant secret.
+      const foreign = (await cli(['token', 'mint', '--app', APP])).stdout.text.trim();
+      const hello = (token: string) => fetch(`${ciCloud.endpoint}/demo/hello`, { headers: { 'Attestor-Token': token } });
+      // Act
+      const accepted = await hello(minted.token);
+      const refused = await hello(foreign);
+      // Assess
+      expect(minted.code).toBe(0);
+      expect(accepted.status).toBe(200);
+      expect(refused.status).toBe(403);
+    } finally {
+      await ciCloud.stop();
+      rmSync(ciDir, { recursive: true, force: true });
+    }
+  });
 });
