@@ -387,6 +387,8 @@ export interface AttestationLog {
   record(entry: AttestationLogEntry): Promise<void>;
   /** Newest first. */
   query(query: LogQuery): Promise<LogPage<AttestationLogEntry>>;
+  /** Counts a replayed, used or expired nonce of a registered app (aggregated, like the verdicts `record` counts). */
+  countNonceInvalid?(replay: { readonly tenantId: string; readonly appId: string; readonly time: number }): Promise<void>;
   /** Idempotent per (tenantId, eventId). */
   recordBuildRefusal(refusal: BuildRefusal): Promise<void>;
   queryBuildRefusals(query: Omit<LogQuery, 'appIds' | 'includeUnregistered'>): Promise<LogPage<BuildRefusal>>;

@@ -9,6 +9,7 @@ import { adminRouter, type AdminRoutes } from './admin/router';
 import { createTenant, listTenants } from './admin/tenants';
 import type { ApiHandler } from './http';
 import type { Logger } from './log';
+import { noMetrics, type ServiceMetrics } from './metrics';
 
 export const KEYS_ROUTES: AdminRoutes<AdminKeysDeps> = {
   'GET /v1/admin/tenants': listTenants,
@@ -21,6 +22,6 @@ export const KEYS_ROUTES: AdminRoutes<AdminKeysDeps> = {
   'GET /v1/admin/keys/secrets': wrappedSecrets,
 };
 
-export function adminKeysHandler(deps: AdminKeysDeps, log: Logger): ApiHandler {
-  return adminRouter('adminKeys', KEYS_ROUTES, deps, log);
+export function adminKeysHandler(deps: AdminKeysDeps, log: Logger, metrics: ServiceMetrics = noMetrics): ApiHandler {
+  return adminRouter('adminKeys', KEYS_ROUTES, deps, log, metrics);
 }

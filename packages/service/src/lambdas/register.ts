@@ -1,7 +1,10 @@
 import { REGISTER_CONFIG } from '@attestor/contracts/config';
 import { lambdaConfig } from '../composition/environment';
 import { registrationDeps } from '../composition/register';
-import { jsonLogger } from '../handlers/log';
+import { powertools } from '../composition/powertools';
 import { registerHandler } from '../handlers/register';
 
-export const handler = registerHandler(registrationDeps(lambdaConfig(REGISTER_CONFIG, process.env)), jsonLogger);
+const observability = powertools('register');
+export const handler = observability.instrument(
+  registerHandler(registrationDeps({ ...lambdaConfig(REGISTER_CONFIG, process.env), logger: observability.log }), observability.log, observability.metrics),
+);
