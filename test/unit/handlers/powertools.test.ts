@@ -137,7 +137,8 @@ describe('Powertools logs and metrics', () => {
     // Prepare
     const world = makeWorld();
     const observability = powertools('challenge', { env: {} });
-    const failing = { ...world.deps, nonces: { ...world.deps.nonces, put: () => Promise.reject(new DependencyUnavailableError('x', { code: 'dynamodb_throttled' })) } };
+    const throttled = () => Promise.reject(new DependencyUnavailableError('x', { code: 'dynamodb_throttled' }));
+    const failing = { ...world.deps, nonces: { ...world.deps.nonces, put: throttled } };
     const handler = observability.instrument(challengeHandler(failing, observability.log, observability.metrics));
     // Act
     const { lines } = await stdoutOf(async () => expect((await handler(post('/v1/challenge', { appId: APP_ID }), context('req-6'))).statusCode).toBe(503));

@@ -5,6 +5,5 @@ import { powertools } from '../composition/powertools';
 import { adminCatalogHandler } from '../handlers/admin-catalog';
 
 const observability = powertools('adminCatalog');
-export const handler = observability.instrument(
-  adminCatalogHandler(adminCatalogDeps({ ...lambdaConfig(ADMIN_CATALOG_CONFIG, process.env), logger: observability.log }), observability.log, observability.metrics),
-);
+const deps = adminCatalogDeps({ ...lambdaConfig(ADMIN_CATALOG_CONFIG, process.env), logger: observability.log });
+export const handler = observability.instrument(adminCatalogHandler(deps, observability.log, observability.metrics));

@@ -5,6 +5,5 @@ import { powertools } from '../composition/powertools';
 import { adminKeysHandler } from '../handlers/admin-keys';
 
 const observability = powertools('adminKeys');
-export const handler = observability.instrument(
-  adminKeysHandler(adminKeysDeps({ ...lambdaConfig(ADMIN_KEYS_CONFIG, process.env), logger: observability.log }), observability.log, observability.metrics),
-);
+const deps = adminKeysDeps({ ...lambdaConfig(ADMIN_KEYS_CONFIG, process.env), logger: observability.log });
+export const handler = observability.instrument(adminKeysHandler(deps, observability.log, observability.metrics));

@@ -5,6 +5,5 @@ import { powertools } from '../composition/powertools';
 import { adminUploadsHandler } from '../handlers/admin-uploads';
 
 const observability = powertools('adminUploads');
-export const handler = observability.instrument(
-  adminUploadsHandler(adminUploadsDeps({ ...lambdaConfig(ADMIN_UPLOADS_CONFIG, process.env), logger: observability.log }), observability.log, observability.metrics),
-);
+const deps = adminUploadsDeps({ ...lambdaConfig(ADMIN_UPLOADS_CONFIG, process.env), logger: observability.log });
+export const handler = observability.instrument(adminUploadsHandler(deps, observability.log, observability.metrics));

@@ -5,6 +5,5 @@ import { powertools } from '../composition/powertools';
 import { attestHandler } from '../handlers/attest';
 
 const observability = powertools('attest');
-export const handler = observability.instrument(
-  attestHandler(attestDeps({ ...lambdaConfig(ATTEST_CONFIG, process.env), logger: observability.log }), observability.log, observability.metrics),
-);
+const deps = attestDeps({ ...lambdaConfig(ATTEST_CONFIG, process.env), logger: observability.log });
+export const handler = observability.instrument(attestHandler(deps, observability.log, observability.metrics));

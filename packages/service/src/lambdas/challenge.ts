@@ -5,6 +5,5 @@ import { powertools } from '../composition/powertools';
 import { challengeHandler } from '../handlers/challenge';
 
 const observability = powertools('challenge');
-export const handler = observability.instrument(
-  challengeHandler(challengeDeps({ ...lambdaConfig(CHALLENGE_CONFIG, process.env), logger: observability.log }), observability.log, observability.metrics),
-);
+const deps = challengeDeps({ ...lambdaConfig(CHALLENGE_CONFIG, process.env), logger: observability.log });
+export const handler = observability.instrument(challengeHandler(deps, observability.log, observability.metrics));

@@ -5,6 +5,5 @@ import { powertools } from '../composition/powertools';
 import { registerHandler } from '../handlers/register';
 
 const observability = powertools('register');
-export const handler = observability.instrument(
-  registerHandler(registrationDeps({ ...lambdaConfig(REGISTER_CONFIG, process.env), logger: observability.log }), observability.log, observability.metrics),
-);
+const deps = registrationDeps({ ...lambdaConfig(REGISTER_CONFIG, process.env), logger: observability.log });
+export const handler = observability.instrument(registerHandler(deps, observability.log, observability.metrics));

@@ -16,7 +16,13 @@ export type AdminRoutes<D extends AdminCommonDeps> = Readonly<Record<string, Adm
 const routeKey = (event: APIGatewayProxyEvent) => `${event.httpMethod} ${event.resource}`;
 
 /** `name` labels unhandled errors in the log. A route missing from `routes` answers 404. */
-export function adminRouter<D extends AdminCommonDeps>(name: string, routes: AdminRoutes<D>, deps: D, log: Logger, metrics: ServiceMetrics = noMetrics): ApiHandler {
+export function adminRouter<D extends AdminCommonDeps>(
+  name: string,
+  routes: AdminRoutes<D>,
+  deps: D,
+  log: Logger,
+  metrics: ServiceMetrics = noMetrics,
+): ApiHandler {
   return httpHandler(
     name,
     log,
