@@ -14,3 +14,4 @@ export {
 export { AttestorStack, type AttestorStackProps, type DemoAuthorizerOptions } from './attestor-stack';
 export { ExampleApiStack, type ExampleApiStackProps } from './example-api-stack';
 export { OperatorAlarms, type OperatorAlarmsProps } from './operator-alarms';
+export { OperatorDashboard, type OperatorDashboardProps } from './operator-dashboard';
