@@ -641,7 +641,7 @@ describe('iam', () => {
     expect(statements).toEqual([expect.objectContaining({ Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: { 'Fn::GetAtt': [nonces(), 'Arn'] } })]);
   });
 
-  test('attest: deletes nonces only, queries APP# and KEYS# partitions, writes only the attestation log (entries and counters) and hardware device records', () => {
+  test('attest: deletes nonces only, queries APP# and KEYS# partitions, writes only the log (entries, counters) and device records', () => {
     const role = roleLogicalId('attest');
     for (const st of s.allowing(role, 'dynamodb:DeleteItem')) expect(st.Resource).toEqual({ 'Fn::GetAtt': [nonces(), 'Arn'] });
     const queries = s.allowing(role, 'dynamodb:Query');

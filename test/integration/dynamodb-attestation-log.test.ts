@@ -171,7 +171,8 @@ describe('DynamoDbAttestationLog counters', () => {
     const write = async (tenantId: string, n: number) => {
       for (let i = 0; i < n; i++) {
         const time = window.since + Math.floor((i * (window.until - window.since)) / n);
-        await log.record({ ...entry(tenantId, 'com.example.busy', time, i % 4 ? 'pass' : 'fail', i % 4 ? [] : ['measurement_mismatch']), jti: randomBytes(16).toString('base64url') });
+        const judged = entry(tenantId, 'com.example.busy', time, i % 4 ? 'pass' : 'fail', i % 4 ? [] : ['measurement_mismatch']);
+        await log.record({ ...judged, jti: randomBytes(16).toString('base64url') });
       }
     };
     await write('tenant-quiet', 20);

@@ -5,63 +5,14 @@
  * is read about once however often the page polls. Counts are kept per minute, per app and per
  * category, never the entries themselves, so memory stays flat at any traffic.
  */
-import type { AttestationOutcome } from '@attestor/contracts/admin-api';
+import { categoryOf, VERDICT_CATEGORIES, type CategoryInfo, type VerdictCategory } from '@attestor/contracts/metrics';
 import type { LogEntry, LogPage, LogQuery, Stats } from '../admin-client';
 import { CliError } from '../errors';
 
-/** Why a failed attestation failed, by what an operator would fix: the build, the device, hardware evidence, the proof, the SDK. */
-export type FailFamily = 'build' | 'proof' | 'hardware' | 'device' | 'sdk' | 'other';
-
-/** Reasons by family (docs/ADMIN_API.md §9.1). A reason not listed, from a newer service, is `other`. */
-const FAMILY_OF_REASON: Readonly<Record<string, FailFamily>> = {
-  app_unknown: 'build',
-  version_unknown: 'build',
-  registration_expired: 'build',
-  measurement_mismatch: 'build',
-  install_proof_invalid: 'proof',
-  debug_secret_invalid: 'proof',
-  device_rooted: 'device',
-  device_emulator: 'device',
-  device_debugger: 'device',
-  device_hooked: 'device',
-  sdk_too_old: 'sdk',
-};
-
-/**
- * An entry with reasons of several families is counted once, under the first family here: a build
- * that is not the registered one is not genuine whatever the device says, so it comes first.
- */
-const FAMILY_PRECEDENCE: readonly FailFamily[] = ['build', 'proof', 'hardware', 'device', 'sdk', 'other'];
-
-export function reasonFamily(reason: string): FailFamily {
-  return FAMILY_OF_REASON[reason] ?? (reason.startsWith('hardware_') ? 'hardware' : 'other');
-}
-
-export type VerdictCategory = Exclude<AttestationOutcome, 'fail'> | `fail_${FailFamily}`;
-
-export interface CategoryInfo {
-  readonly key: VerdictCategory;
-  readonly label: string;
-}
-
-/** Stacking order of the chart, bottom up: what passes, then what fails by family. */
-export const VERDICT_CATEGORIES: readonly CategoryInfo[] = [
-  { key: 'pass', label: 'pass' },
-  { key: 'allowlisted', label: 'allow-listed device' },
-  { key: 'debug', label: 'debug secret' },
-  { key: 'fail_build', label: 'fail: build (unknown, expired, modified)' },
-  { key: 'fail_proof', label: 'fail: install proof or debug secret' },
-  { key: 'fail_hardware', label: 'fail: hardware evidence' },
-  { key: 'fail_device', label: 'fail: device signals' },
-  { key: 'fail_sdk', label: 'fail: SDK too old' },
-  { key: 'fail_other', label: 'fail: other reason' },
-];
-
-export function categoryOf(entry: Pick<LogEntry, 'outcome' | 'reasons'>): VerdictCategory {
-  if (entry.outcome !== 'fail') return entry.outcome;
-  const families = new Set(entry.reasons.map(reasonFamily));
-  return `fail_${FAMILY_PRECEDENCE.find((f) => families.has(f)) ?? 'other'}`;
-}
+// The categories are the Outcome dimension of the Attestations metric, and of the counters stats
+// read: one definition, in @attestor/contracts/metrics, so the console's charts and the service agree.
+export { categoryOf, reasonFamily, VERDICT_CATEGORIES } from '@attestor/contracts/metrics';
+export type { CategoryInfo, FailFamily, VerdictCategory } from '@attestor/contracts/metrics';
 
 type Counts = Record<VerdictCategory, number>;
 const zeroCounts = (): Counts => Object.fromEntries(VERDICT_CATEGORIES.map((c) => [c.key, 0])) as Counts;

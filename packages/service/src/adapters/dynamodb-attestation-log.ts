@@ -279,7 +279,10 @@ export class DynamoDbAttestationLog implements AttestationLog {
       Array.from({ length: COUNTER_SHARDS }, (_, shard) => shard).flatMap((shard) =>
         ranges
           .filter((r) => r.to === undefined || r.to >= r.from)
-          .map((r) => this.queryAll(countsPartition(query.tenantId, bucket, r.granularity, shard), timeKey(r.from), r.to === undefined ? undefined : timeKey(r.to))),
+          .map((r) => {
+            const pk = countsPartition(query.tenantId, bucket, r.granularity, shard);
+            return this.queryAll(pk, timeKey(r.from), r.to === undefined ? undefined : timeKey(r.to));
+          }),
       ),
     );
     return (await Promise.all(reads)).flat();
