@@ -27,7 +27,10 @@ import { verdictName, type MetricsSink, type ServiceMetrics } from '../handlers/
 
 /** The share of invocations that log at DEBUG when POWERTOOLS_LOGGER_SAMPLE_RATE does not say. */
 export const LOG_SAMPLE_RATE = 0.01;
-/** Powertools' `service` key in every log line and the ColdStart metric. */
+/**
+ * Powertools' `service` key in every log line. No ColdStart metric: Powertools would publish it under a
+ * `service` dimension of its own choosing, and cold starts are in each log line and Lambda's REPORT lines.
+ */
 export const SERVICE_NAME = 'attestor';
 
 export interface Observability {
@@ -139,7 +142,6 @@ export function powertools(functionName: LambdaName, options: ObservabilityOptio
       logger.addContext(context);
       const correlationId = correlationIdOf(event);
       if (correlationId !== undefined) logger.setCorrelationId(correlationId);
-      metrics.captureColdStartMetric(context.functionName);
       try {
         return await handler(event);
       } finally {
