@@ -22,7 +22,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
 import { decodeB64u, encodeB64u } from '@attestor/contracts/base64url';
 import { OUTCOMES } from '../core/log-stats';
-import type { AttestationLog, AttestationLogEntry, AttestationOutcome, BuildRefusal, LogCounts, LogPage, LogQuery } from '../core/ports';
+import type { AttestationLog, AttestationLogEntry, AttestationOutcome, BuildRefusal, LogCounts, LogPage, LogQuery, LogSeriesPoint } from '../core/ports';
 import { InvalidRequestError } from '@attestor/contracts/errors';
 import { isConditionalCheckFailed } from './dynamodb-errors';
 import { ATTESTATION_LOG_TABLE } from '@attestor/contracts/tables';
@@ -257,6 +257,32 @@ export class DynamoDbAttestationLog implements AttestationLog {
   async summarize(query: Omit<LogQuery, 'limit' | 'cursor' | 'since'> & { readonly since: number; readonly until: number }): Promise<LogCounts> {
     const { nonceInvalid: _replays, ...counts } = countsOf(await this.counterItems(query));
     return counts;
+  }
+
+  /** Minute counter items of every shard, summed per minute and bucket: categories only (what the charts stack). */
+  async seriesByMinute(query: Omit<LogQuery, 'limit' | 'cursor' | 'since'> & { readonly since: number }): Promise<LogSeriesPoint[]> {
+    const { minute } = COUNTER_GRANULARITY;
+    const buckets = [...query.appIds, ...(query.includeUnregistered ? [UNREGISTERED] : [])];
+    const from = timeKey(startOf(query.since, minute));
+    const points = new Map<string, { time: number; appId: string; counts: Record<string, number> }>();
+    await Promise.all(
+      buckets.flatMap((bucket) =>
+        Array.from({ length: COUNTER_SHARDS }, (_, shard) => shard).map(async (shard) => {
+          for (const item of await this.queryAll(countsPartition(query.tenantId, bucket, minute, shard), from, undefined)) {
+            const time = Number(item[SK]?.S ?? 0);
+            const key = `${time}\n${bucket}`;
+            let point = points.get(key);
+            if (!point) points.set(key, (point = { time, appId: bucket, counts: {} }));
+            for (const [name, value] of Object.entries(item)) {
+              if (!name.startsWith(COUNTER_ATTRIBUTE.category)) continue;
+              const category = name.slice(COUNTER_ATTRIBUTE.category.length);
+              point.counts[category] = (point.counts[category] ?? 0) + Number(value.N ?? 0);
+            }
+          }
+        }),
+      ),
+    );
+    return [...points.values()].sort((a, b) => a.time - b.time || a.appId.localeCompare(b.appId));
   }
 
   /** The counter items of the window's buckets: every shard, the hour items inside it and the minute items at its ends. */
