@@ -4,7 +4,7 @@
  * app and category and the window's totals, and what it reads follows the range's length, not the
  * traffic in it (docs/ADMIN_API.md §9.3). Polls from several open pages share one read.
  */
-import { categoryOf, VERDICT_CATEGORIES, type CategoryInfo, type VerdictCategory } from '@attestor/contracts/metrics';
+import { UNREGISTERED_APP, VERDICT_CATEGORIES, type CategoryInfo, type VerdictCategory } from '@attestor/contracts/metrics';
 import type { Stats } from '../admin-client';
 import { CliError } from '../errors';
 
@@ -34,7 +34,7 @@ export interface VerdictSnapshot {
   readonly coveredFrom: number;
   /** More arrived between two polls than one poll reads: some entries are missing from the chart. */
   readonly gaps: boolean;
-  /** Every app id the log showed in the range (unregistered ones included, for the default tenant). */
+  /** Every registered app with attestations in the range (unregistered app ids are counted, together, under all apps only). */
   readonly apps: readonly string[];
   /** The service's own counts over the same window (GET /v1/admin/stats), refreshed less often. */
   readonly stats?: Stats;
@@ -84,7 +84,8 @@ export class VerdictTimeline {
     const series = Object.fromEntries(VERDICT_CATEGORIES.map((c) => [c.key, times.map(() => 0)])) as Record<VerdictCategory, number[]>;
     const apps = new Set<string>();
     for (const point of stats?.series?.points ?? []) {
-      apps.add(point.appId);
+      // Unregistered app ids are counted together under all apps; there is no such app to pick.
+      if (point.appId !== UNREGISTERED_APP) apps.add(point.appId);
       const i = index.get(point.time);
       if (i === undefined) continue;
       for (const c of VERDICT_CATEGORIES) series[c.key][i]! += point.counts[c.key] ?? 0;

@@ -26,10 +26,11 @@ import type { AttestationLog, AttestationLogEntry, AttestationOutcome, BuildRefu
 import { InvalidRequestError } from '@attestor/contracts/errors';
 import { isConditionalCheckFailed } from './dynamodb-errors';
 import { ATTESTATION_LOG_TABLE } from '@attestor/contracts/tables';
-import { COUNTER_ATTRIBUTE, COUNTER_GRANULARITY, COUNTER_SHARDS, COUNTS_PARTITION_PREFIX, categoryOf } from '@attestor/contracts/metrics';
+import { COUNTER_ATTRIBUTE, COUNTER_GRANULARITY, COUNTER_SHARDS, COUNTS_PARTITION_PREFIX, UNREGISTERED_APP, categoryOf } from '@attestor/contracts/metrics';
 
 export const LOG_RETENTION_SECONDS = 30 * 86400;
-const UNREGISTERED = '~unregistered';
+/** The bucket of unregistered app ids, in entries, counters and metrics alike. */
+const UNREGISTERED = UNREGISTERED_APP;
 const BUILDS = '~builds';
 const PK = ATTESTATION_LOG_TABLE.partitionKey;
 const SK = ATTESTATION_LOG_TABLE.sortKey ?? 'sk';
