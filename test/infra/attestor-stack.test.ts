@@ -130,7 +130,7 @@ describe('tables', () => {
     for (const [, t] of s.ofType('AWS::DynamoDB::Table')) expect(t['Properties']['WarmThroughput']).toBeUndefined();
   });
 
-  test('peakAttestationsPerSecond pre-warms the nonce table for two writes per attestation and the log for one, never below the on-demand floor', () => {
+  test('peakAttestationsPerSecond pre-warms the nonce table for two writes per attestation and the log for three, never below the on-demand floor', () => {
     const warm = (peak: number) => {
       const st = new AttestorStack(fastApp(), `Peak${peak}`, { peakAttestationsPerSecond: peak });
       const synth = new Synth(st);
@@ -144,7 +144,7 @@ describe('tables', () => {
     };
     const big = warm(10_000);
     expect(big.nonces).toEqual({ WriteUnitsPerSecond: 20_000 });
-    expect(big.log).toEqual({ WriteUnitsPerSecond: 10_000 });
+    expect(big.log).toEqual({ WriteUnitsPerSecond: 30_000 });
     expect(big.hardware).toEqual({ WriteUnitsPerSecond: 10_000 });
     expect(big.registry).toBeUndefined();
     expect(big.stage).toMatchObject({ ThrottlingRateLimit: 22_000, ThrottlingBurstLimit: 22_000 });

@@ -135,11 +135,12 @@ export function categoryOf(entry: { readonly outcome: AttestationOutcome; readon
  * granularity `m` (a minute, for charts and a window's ragged ends) or `h` (an hour, for the rest of
  * a long window); both are added to for each verdict. The shard (the jti's first byte modulo
  * COUNTER_SHARDS) spreads one busy app's updates over several items, since one item takes about
- * 1,000 writes per second. Attributes: `n` (attestations), `o_<outcome>`, `c_<category>`,
+ * 1,000 writes per second: at 10,000 attestations per second an app's minute item of each shard
+ * takes about 625 (docs/SCALING.md). Attributes: `n` (attestations), `o_<outcome>`, `c_<category>`,
  * `r_<reason>`, `nonce_invalid`, and `ttl`.
  */
 export const COUNTS_PARTITION_PREFIX = 'COUNTS#';
-export const COUNTER_SHARDS = 8;
+export const COUNTER_SHARDS = 16;
 export const COUNTER_GRANULARITY = { minute: { key: 'm', seconds: 60 }, hour: { key: 'h', seconds: 3600 } } as const;
 /** Counter attributes. */
 export const COUNTER_ATTRIBUTE = {
