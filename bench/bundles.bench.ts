@@ -4,8 +4,9 @@
  * 1. size of each index.js: at most 100 KB, attest's 190 KB (room for hardware evidence). Both were
  *    40 KB lower (60 and 150) before every function logged and counted through Powertools for AWS
  *    Lambda: its Logger, Metrics and their commons add about 37 KB to each bundle (measured: demoHello
- *    5.1 -> 41.8 KB, revocationList 8.2 -> 44.7 KB, challenge 35.8 -> 72.6 KB) and about 14 ms to a cold
- *    init without the SDK (demoHello 19 -> 33 ms, median of 7);
+ *    5.1 -> 41.8 KB, revocationList 8.2 -> 44.7 KB, challenge 35.8 -> 72.6 KB; the two alone, minified:
+ *    33.8 KB and about 10 ms to require, median of 7). The functions whose cold init misses 100 ms
+ *    missed it before Powertools too: the AWS SDK clients alone take 80 to 160 ms on a loaded machine;
  * 2. cold init: `require()` of the bundle in a fresh `node` process with the function's
  *    environment set and the network cut off (sockets, DNS and fetch throw): at most 100 ms,
  *    median of several processes. The AWS SDK is external, as in Lambda, and resolves through
