@@ -1,7 +1,12 @@
 /**
  * The Lambda bundles, built by the function @attestor/cdk's build uses (buildFunction in
  * packages/cdk/scripts/build-functions.ts), so these are the bytes a deployment runs:
- * 1. size of each index.js: at most 60 KB, attest's 150 KB (room for hardware evidence);
+ * 1. size of each index.js: at most 100 KB, attest's 190 KB (room for hardware evidence). Both were
+ *    40 KB lower (60 and 150) before every function logged and counted through Powertools for AWS
+ *    Lambda: its Logger, Metrics and their commons add about 37 KB to each bundle (measured: demoHello
+ *    5.1 -> 41.8 KB, revocationList 8.2 -> 44.7 KB, challenge 35.8 -> 72.6 KB; the two alone, minified:
+ *    33.8 KB and about 10 ms to require, median of 7). The functions whose cold init misses 100 ms
+ *    missed it before Powertools too: the AWS SDK clients alone take 80 to 160 ms on a loaded machine;
  * 2. cold init: `require()` of the bundle in a fresh `node` process with the function's
  *    environment set and the network cut off (sockets, DNS and fetch throw): at most 100 ms,
  *    median of several processes. The AWS SDK is external, as in Lambda, and resolves through
@@ -37,9 +42,10 @@ import type { BenchResult } from './index';
 
 /** The repository's node_modules: where the AWS SDK resolves from, as /var/runtime/node_modules does in Lambda. */
 const NODE_MODULES = resolve(__dirname, '..', 'node_modules');
-const MAX_BUNDLE_KB = 60;
-/** Per function where it differs: attest verifies hardware evidence (allowed 150 KB). */
-const BUNDLE_TARGET_KB: Readonly<Partial<Record<LambdaName, number>>> = { attest: 150 };
+/** 60 KB of the function's own code and libraries, and 40 KB for Powertools' Logger and Metrics. */
+const MAX_BUNDLE_KB = 100;
+/** Per function where it differs: attest verifies hardware evidence (150 KB, and Powertools' 40). */
+const BUNDLE_TARGET_KB: Readonly<Partial<Record<LambdaName, number>>> = { attest: 190 };
 const MAX_LAZY_MODULE_KB = 200;
 const MAX_COLD_INIT_MS = 100;
 /** Fresh processes per bundle; the median is reported, so one neighbour's burst does not decide. */

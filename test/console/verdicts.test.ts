@@ -1,9 +1,10 @@
 /**
- * The console's verdict timeline over a fake attestation log that pages as the admin API does
- * (newest first, `since` inclusive, a cursor while older entries remain): every entry counted once
- * in its minute and category, however the polls fall, and honest about what it did not read.
+ * The console's verdict timeline over a fake of GET /v1/admin/stats?series=minute that counts as
+ * the service's counters do (per minute, app and category, from the minute the window starts in):
+ * every attestation drawn in its minute and category, one read per poll whatever the traffic, and
+ * honest about a read that failed.
  */
-import type { LogEntry, LogPage, LogQuery, Stats } from '../../packages/cli/src/admin-client';
+import type { LogEntry, Stats } from '../../packages/cli/src/admin-client';
 import { HttpStatusError } from '../../packages/cli/src/errors';
 import { categoryOf, reasonFamily, VERDICT_CATEGORIES, VerdictTimeline } from '../../packages/cli/src/console/verdicts';
 
@@ -13,38 +14,47 @@ function entry(time: number, outcome: LogEntry['outcome'], reasons: string[] = [
   return { time, appId, appVersion: '1.0.0', ...device, outcome, reasons, jti: `j${serial++}` };
 }
 
-/** The log as GET /v1/admin/log serves it; `reads` counts entries handed out. */
-class FakeLog {
+/** The stats route as the service answers it from its counters; `calls` counts requests. */
+class FakeStats {
   entries: LogEntry[] = [];
-  reads = 0;
-  queries: LogQuery[] = [];
-  statsCalls = 0;
-  statsFail = false;
-  async log(query: LogQuery): Promise<LogPage<LogEntry>> {
-    this.queries.push(query);
-    const matching = this.entries.filter((e) => e.time >= (query.since ?? 0)).sort((a, b) => b.time - a.time);
-    const start = query.cursor ? Number(query.cursor) : 0;
-    const limit = query.limit ?? 50;
-    const page = matching.slice(start, start + limit);
-    this.reads += page.length;
-    return { entries: page, ...(start + limit < matching.length ? { cursor: String(start + limit) } : {}) };
-  }
-  async stats(query: { appId?: string; windowSeconds?: number }): Promise<Stats> {
-    this.statsCalls++;
-    if (this.statsFail) throw new HttpStatusError('no app com.example.gone', 404);
-    return { windowSeconds: query.windowSeconds ?? 3600, since: 0, total: 0, byOutcome: { pass: 0, fail: 0, debug: 0, allowlisted: 0 }, byReason: {} };
+  calls: { appId?: string; windowSeconds?: number; series?: 'minute' }[] = [];
+  fail = false;
+  async stats(query: { appId?: string; windowSeconds?: number; series?: 'minute' }): Promise<Stats> {
+    this.calls.push(query);
+    if (this.fail) throw new HttpStatusError('no app com.example.gone', 404);
+    const windowSeconds = query.windowSeconds ?? 3600;
+    const since = Math.floor((now - windowSeconds) / 60) * 60;
+    const counted = this.entries.filter((e) => e.time >= since && (query.appId === undefined || e.appId === query.appId));
+    const points = new Map<string, { time: number; appId: string; counts: Record<string, number> }>();
+    for (const e of counted) {
+      const time = Math.floor(e.time / 60) * 60;
+      const key = `${time} ${e.appId}`;
+      const point = points.get(key) ?? { time, appId: e.appId, counts: {} };
+      point.counts[categoryOf(e)] = (point.counts[categoryOf(e)] ?? 0) + 1;
+      points.set(key, point);
+    }
+    const byOutcome = { pass: 0, fail: 0, debug: 0, allowlisted: 0 };
+    for (const e of counted) byOutcome[e.outcome]++;
+    return {
+      windowSeconds,
+      since: now - windowSeconds,
+      total: counted.length,
+      byOutcome,
+      byReason: {},
+      ...(query.series === 'minute' ? { series: { bucketSeconds: 60, points: [...points.values()] } } : {}),
+    };
   }
 }
 
 const T0 = 1_800_000_000; // a whole minute
 let now = T0;
 let nowMs = T0 * 1000;
-let log: FakeLog;
+let service: FakeStats;
 const timeline = (extra: Partial<ConstructorParameters<typeof VerdictTimeline>[0]> = {}) =>
-  new VerdictTimeline({ client: log, now: () => now, nowMs: () => nowMs, minRefreshMs: 0, ...extra });
+  new VerdictTimeline({ client: service, now: () => now, nowMs: () => nowMs, minRefreshMs: 0, ...extra });
 
 beforeEach(() => {
-  log = new FakeLog();
+  service = new FakeStats();
   now = T0;
   nowMs = T0 * 1000;
 });
@@ -74,8 +84,9 @@ describe('reason families', () => {
 });
 
 describe('VerdictTimeline', () => {
-  it('buckets the range by minute and category, per app or for all apps', async () => {
-    log.entries = [
+  it('draws the range by minute and category, per app or for all apps, from one stats read', async () => {
+    // Prepare
+    service.entries = [
       entry(T0 - 125, 'pass'),
       entry(T0 - 121, 'fail', ['measurement_mismatch']),
       entry(T0 - 61, 'fail', ['device_hooked']),
@@ -83,8 +94,10 @@ describe('VerdictTimeline', () => {
       entry(T0 - 30, 'pass', [], 'com.example.other'),
       entry(T0 - 4000, 'pass'), // outside the hour
     ];
+    // Act
     const s = await timeline().snapshot({ rangeSeconds: 3600 });
-    // 60 whole minutes and the one the range starts in, whose part in the range counts.
+    // Assess: 60 whole minutes and the one the range starts in.
+    expect(service.calls).toEqual([{ windowSeconds: 3600, series: 'minute' }]);
     expect(s.times).toHaveLength(61);
     expect(s.times[0]).toBe(T0 - 3600);
     expect(s.times.at(-1)).toBe(T0);
@@ -95,6 +108,8 @@ describe('VerdictTimeline', () => {
     expect(s.series.debug[at(T0 - 59)]).toBe(1);
     expect(s.totals).toEqual({ pass: 2, allowlisted: 0, debug: 1, fail_build: 1, fail_proof: 0, fail_hardware: 0, fail_device: 1, fail_sdk: 0, fail_other: 0 });
     expect(s.total).toBe(5);
+    expect(s.stats?.total).toBe(5);
+    expect(s.stats).not.toHaveProperty('series');
     expect(s.failShare[at(T0 - 121)]).toBe(0.5);
     expect(s.failShare[0]).toBeNull();
     expect(s.apps).toEqual(['com.example.app', 'com.example.other']);
@@ -104,71 +119,47 @@ describe('VerdictTimeline', () => {
 
     const one = await timeline().snapshot({ appId: 'com.example.other', rangeSeconds: 3600 });
     expect(one.total).toBe(1);
+    expect(service.calls.at(-1)).toEqual({ appId: 'com.example.other', windowSeconds: 3600, series: 'minute' });
   });
 
-  it('follows the log: what is new counts once, entries of the newest second already seen are not counted again', async () => {
+  it('shows what arrived since the last poll, one read per poll however many attestations arrived', async () => {
+    // Prepare
     const t = timeline();
-    log.entries = [entry(T0 - 10, 'pass'), entry(T0 - 5, 'pass')];
+    service.entries = [entry(T0 - 10, 'pass'), entry(T0 - 5, 'pass')];
     expect((await t.snapshot({ rangeSeconds: 900 })).total).toBe(2);
-    // Another entry in the same second as the newest one seen, and two later ones.
-    log.entries.push(entry(T0 - 5, 'fail', ['sdk_too_old']), entry(T0 - 2, 'allowlisted'), entry(T0 - 1, 'pass'));
+    for (let i = 0; i < 500; i++) service.entries.push(entry(T0 - 5 + (i % 6), i % 2 ? 'pass' : 'fail', ['sdk_too_old']));
     now = T0 + 1;
     nowMs += 1000;
+    // Act
     const s = await t.snapshot({ rangeSeconds: 900 });
-    expect(s.total).toBe(5);
-    expect(s.totals.fail_sdk).toBe(1);
-    // The follow asked only for the newest second on: each entry is read about once, not once per poll.
-    expect(log.queries.at(-1)!.since).toBe(T0 - 5);
-    nowMs += 1000;
-    expect((await t.snapshot({ rangeSeconds: 900 })).total).toBe(5);
-    expect(log.reads).toBeLessThanOrEqual(2 + 4 + 1);
+    // Assess
+    expect(s.total).toBe(502);
+    expect(s.totals.fail_sdk).toBe(250);
+    expect(service.calls).toHaveLength(2);
   });
 
-  it('several pages polling at once cost one read of the log', async () => {
-    log.entries = [entry(T0 - 10, 'pass')];
+  it('several pages polling at once cost one read', async () => {
+    service.entries = [entry(T0 - 10, 'pass')];
     const t = timeline({ minRefreshMs: 1000 });
     await Promise.all([t.snapshot({ rangeSeconds: 900 }), t.snapshot({ rangeSeconds: 900 }), t.snapshot({ rangeSeconds: 900 })]);
-    expect(log.queries).toHaveLength(1);
-  });
-
-  it('a busier range than the backfill reads is shown from where it stopped, and says so', async () => {
-    for (let i = 0; i < 250; i++) log.entries.push(entry(T0 - 1 - i, 'pass'));
-    const s = await timeline({ backfillPages: 2 }).snapshot({ rangeSeconds: 3600 });
-    expect(s.complete).toBe(false);
-    expect(s.coveredFrom).toBe(T0 - 200);
-    expect(s.total).toBe(200);
-  });
-
-  it('more new entries between two polls than one poll reads is reported as a gap', async () => {
-    const t = timeline({ followPages: 1 });
-    log.entries = [entry(T0 - 100, 'pass')];
-    await t.snapshot({ rangeSeconds: 900 });
-    for (let i = 0; i < 150; i++) log.entries.push(entry(T0 - 50 + (i % 40), 'pass'));
+    expect(service.calls).toHaveLength(1);
     nowMs += 1000;
-    const s = await t.snapshot({ rangeSeconds: 900 });
-    expect(s.gaps).toBe(true);
-  });
-
-  it('a longer range than the one loaded reads the log again from its start', async () => {
-    log.entries = [entry(T0 - 2000, 'pass'), entry(T0 - 10, 'pass')];
-    const t = timeline();
-    expect((await t.snapshot({ rangeSeconds: 900 })).total).toBe(1);
-    expect((await t.snapshot({ rangeSeconds: 3600 })).total).toBe(2);
-    expect((await t.snapshot({ rangeSeconds: 900 })).total).toBe(1);
-  });
-
-  it("reuses the service's stats for a while (each call reads the whole window) and reports their failure as text", async () => {
-    log.entries = [entry(T0 - 10, 'pass')];
-    const t = timeline({ statsTtlMs: 30_000 });
-    expect((await t.snapshot({ rangeSeconds: 900 })).stats?.windowSeconds).toBe(900);
-    nowMs += 10_000;
     await t.snapshot({ rangeSeconds: 900 });
-    expect(log.statsCalls).toBe(1);
-    nowMs += 30_000;
-    log.statsFail = true;
-    const s = await t.snapshot({ rangeSeconds: 900 });
-    expect(log.statsCalls).toBe(2);
+    expect(service.calls).toHaveLength(2);
+  });
+
+  it('a range is clamped to a minute .. a day', async () => {
+    await timeline().snapshot({ rangeSeconds: 7 * 86400 });
+    await timeline().snapshot({ rangeSeconds: 1 });
+    expect(service.calls.map((c) => c.windowSeconds)).toEqual([86400, 60]);
+  });
+
+  it("reports the service's refusal as text, with empty charts", async () => {
+    service.entries = [entry(T0 - 10, 'pass')];
+    service.fail = true;
+    const s = await timeline().snapshot({ rangeSeconds: 900 });
     expect(s.stats).toBeUndefined();
     expect(s.statsError).toBe('no app com.example.gone');
+    expect(s.total).toBe(0);
   });
 });

@@ -71,7 +71,7 @@ describe('monitor mode', () => {
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200]);
     expect(results.map((r) => r.body['appId'] ?? null)).toEqual(['com.example.enforced', null, null, null]);
     expect(world.recorder.verdicts.slice(before)).toEqual([
-      { result: 'valid', code: 'valid', mode: 'monitor' },
+      { result: 'valid', code: 'valid', mode: 'monitor', appId: 'com.example.enforced' },
       { result: 'missing', code: 'missing', mode: 'monitor' },
       { result: 'invalid', code: 'malformed', mode: 'monitor' },
       { result: 'invalid', code: 'bad_signature', mode: 'monitor' },

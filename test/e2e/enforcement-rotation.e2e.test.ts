@@ -105,6 +105,6 @@ describe.each(['kms', 'remote'] as const)('rotation under traffic, keys from %s'
     expect(new Set(kidsUsed)).toEqual(new Set([oldKid, newKid]));
     expect(kidsUsed.at(-1)).toBe(newKid);
     expect((await keys()).keys.find((k) => k.kid === oldKid)?.status).toBe('retired');
-    expect(world.recorder.verdicts).toEqual([]);
+    expect(world.recorder.verdicts.filter((v) => v.result !== 'valid')).toEqual([]);
   });
 });

@@ -32,9 +32,12 @@ export class Recorder implements Logger, MetricsSink {
   error(event: string, fields?: LogFields): void {
     this.logs.push({ level: 'error', event, ...(fields ? { fields } : {}) });
   }
-  /** Codes of the verdicts recorded since `from`. */
+  /** Codes of the denials (every verdict but a pass, which is counted too) recorded since `from`. */
   codesSince(from: number): string[] {
-    return this.verdicts.slice(from).map((v) => v.code);
+    return this.verdicts
+      .slice(from)
+      .filter((v) => v.result !== 'valid')
+      .map((v) => v.code);
   }
 }
 

@@ -422,6 +422,16 @@ describe('log and stats', () => {
         byReason: { measurement_mismatch: 1, version_unknown: 1, device_hooked: 1 },
       },
     });
+    // The same window per minute and category, from the counters: the console's charts.
+    const perMinute = await t.admin('GET', `/v1/admin/stats?appId=${LOG_APP}&windowSeconds=600&series=minute`);
+    const series = perMinute.body['series'] as { bucketSeconds: number; points: { time: number; appId: string; counts: Record<string, number> }[] };
+    expect(series.bucketSeconds).toBe(60);
+    expect(series.points.map((p) => p.appId)).toEqual(series.points.map(() => LOG_APP));
+    const summed: Record<string, number> = {};
+    for (const p of series.points) for (const [category, n] of Object.entries(p.counts)) summed[category] = (summed[category] ?? 0) + n;
+    expect(summed).toEqual({ pass: 2, fail_build: 2 });
+    expect((await t.admin('GET', `/v1/admin/stats?series=hour`)).body).toMatchObject({ field: 'series' });
+    expect((await t.admin('GET', `/v1/admin/stats?series=minute&windowSeconds=90000`)).body).toMatchObject({ field: 'windowSeconds' });
     const wide = await t.admin('GET', `/v1/admin/stats?appId=${LOG_APP}`);
     expect(wide.body['windowSeconds']).toBe(3600);
     expect((await t.admin('GET', '/v1/admin/stats?windowSeconds=59')).body).toMatchObject({ field: 'windowSeconds' });

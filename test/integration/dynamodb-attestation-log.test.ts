@@ -1,9 +1,11 @@
 /**
  * DynamoDbAttestationLog against dynalite: an app's entries are spread over shards that every read
- * merges, and summarize counts each entry at or after `since` (past `until` too, for clock skew)
- * exactly once.
+ * merges, and summarize counts, from the counter items written beside the entries, each entry from
+ * the minute `since` falls in on (past `until` too, for clock skew) exactly once, reading a number of
+ * items that follows the window's length, not the traffic in it.
  */
-import { DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { COUNTER_SHARDS } from '../../packages/contracts/src/metrics';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { ensureTables, startDynamo, type LocalDynamo } from '../../packages/local/src/dynamodb';
@@ -90,7 +92,8 @@ describe('DynamoDbAttestationLog sharding', () => {
     expect(pages.map((p) => p.length)).toEqual([25, 25, 25, 8]);
     const times = pages.flat().map((e) => e.time);
     expect(times).toEqual([...written.map((e) => e.time)].sort((a, b) => b - a));
-    expect(counts).toMatchObject({ total: 83, byOutcome: { pass: 80, fail: 3 } });
+    // The 3 entries written before sharding predate the counters too: stats count what has counters.
+    expect(counts).toMatchObject({ total: 80, byOutcome: { pass: 80, fail: 0 } });
   });
 });
 
@@ -137,12 +140,68 @@ describe('DynamoDbAttestationLog.summarize', () => {
     const tenantId = 'tenant-narrow';
     for (const time of [UNTIL - 3, UNTIL - 2, UNTIL - 1, UNTIL, UNTIL + 1]) await log.record(entry(tenantId, 'com.example.one', time, 'pass', []));
     const scope = { tenantId, appIds: ['com.example.one'], includeUnregistered: false };
-    await expect(log.summarize({ ...scope, since: UNTIL - 2, until: UNTIL })).resolves.toMatchObject({ total: 4 });
+    // The window is whole minutes: UNTIL - 2 is in the minute that starts at UNTIL - 60, so UNTIL - 3 counts too.
+    await expect(log.summarize({ ...scope, since: UNTIL - 2, until: UNTIL })).resolves.toMatchObject({ total: 5 });
     await expect(log.summarize({ ...scope, since: UNTIL, until: UNTIL })).resolves.toMatchObject({ total: 2 });
-    await expect(log.summarize({ ...scope, since: UNTIL + 2, until: UNTIL + 2 })).resolves.toEqual({
+    // The next minute holds nothing.
+    await expect(log.summarize({ ...scope, since: UNTIL + 60, until: UNTIL + 60 })).resolves.toEqual({
       total: 0,
       byOutcome: { pass: 0, fail: 0, debug: 0, allowlisted: 0 },
       byReason: {},
     });
+  });
+});
+
+describe('DynamoDbAttestationLog counters', () => {
+  /** A client that counts the items its Queries read. */
+  function countingLog(): { log: DynamoDbAttestationLog; itemsRead: () => number } {
+    let read = 0;
+    const counting = Object.create(client) as DynamoDBClient;
+    counting.send = (async (command: unknown) => {
+      const output = (await client.send(command as QueryCommand)) as { ScannedCount?: number };
+      if (command instanceof QueryCommand) read += output.ScannedCount ?? 0;
+      return output;
+    }) as DynamoDBClient['send'];
+    return { log: new DynamoDbAttestationLog(counting, TABLES.attestationLog), itemsRead: () => read };
+  }
+
+  it('reads as many items for stats of 400 attestations as of 20: counters, not entries', async () => {
+    // Prepare: two tenants with the same window, one with 20 attestations, one with 400, over 3 hours.
+    const window = { since: UNTIL - 3 * 3600 + 90, until: UNTIL };
+    const write = async (tenantId: string, n: number) => {
+      for (let i = 0; i < n; i++) {
+        const time = window.since + Math.floor((i * (window.until - window.since)) / n);
+        const judged = entry(tenantId, 'com.example.busy', time, i % 4 ? 'pass' : 'fail', i % 4 ? [] : ['measurement_mismatch']);
+        await log.record({ ...judged, jti: randomBytes(16).toString('base64url') });
+      }
+    };
+    await write('tenant-quiet', 20);
+    await write('tenant-busy', 400);
+    const scope = { appIds: ['com.example.busy'], includeUnregistered: false, ...window };
+    // Act
+    const quiet = countingLog();
+    const quietCounts = await quiet.log.summarize({ tenantId: 'tenant-quiet', ...scope });
+    const busy = countingLog();
+    const busyCounts = await busy.log.summarize({ tenantId: 'tenant-busy', ...scope });
+    // Assess: exact counts, and the busy tenant's stats read no more than one item per shard, hour and edge minute.
+    expect(quietCounts).toEqual({ total: 20, byOutcome: { pass: 15, fail: 5, debug: 0, allowlisted: 0 }, byReason: { measurement_mismatch: 5 } });
+    expect(busyCounts).toEqual({ total: 400, byOutcome: { pass: 300, fail: 100, debug: 0, allowlisted: 0 }, byReason: { measurement_mismatch: 100 } });
+    const bound = COUNTER_SHARDS * (3 + 2 * 60);
+    expect(busy.itemsRead()).toBeLessThanOrEqual(bound);
+    expect(busy.itemsRead()).toBeLessThan(400);
+    expect(quiet.itemsRead()).toBeLessThanOrEqual(20 * 2);
+  });
+
+  it('counts a rewritten entry once, under its last verdict, and counts replays of a registered app', async () => {
+    // Prepare
+    const tenantId = 'tenant-rewrite';
+    const first = { ...entry(tenantId, 'com.example.one', UNTIL - 10, 'pass', []), jti: randomBytes(16).toString('base64url') };
+    // Act: attest's hardware replay path writes the same entry again as a failure.
+    await log.record(first);
+    await log.record({ ...first, outcome: 'fail', reasons: ['hardware_counter_replay'] });
+    await log.countNonceInvalid({ tenantId, appId: 'com.example.one', time: UNTIL - 5 });
+    // Assess
+    const counts = await log.summarize({ tenantId, appIds: ['com.example.one'], includeUnregistered: false, since: UNTIL - 60, until: UNTIL });
+    expect(counts).toEqual({ total: 1, byOutcome: { pass: 0, fail: 1, debug: 0, allowlisted: 0 }, byReason: { hardware_counter_replay: 1 } });
   });
 });

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -43,10 +43,18 @@ import {
   DEFAULT_THROTTLING_BURST_LIMIT,
   DEFAULT_THROTTLING_RATE_LIMIT,
   type DemoRouteLambda,
+  STAGE_NAME,
 } from './attestor-api';
 import { AttestorDomain, type AttestorDomainOptions } from './attestor-domain';
 import { AttestorWebAcl } from './attestor-waf';
 import { OperatorAlarms } from './operator-alarms';
+import { COUNTS_PARTITION_PREFIX, METRICS_NAMESPACE } from '@attestor/contracts/metrics';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { OperatorDashboard } from './operator-dashboard';
+import { serviceMetrics } from './service-metrics';
+
+/** The metric the CloudTrail metric filter writes for KMS calls refused because the key is pending deletion. */
+export const KMS_PENDING_DELETION_METRIC = 'KmsKeyPendingDeletionUse';
 import { acknowledgeAttestorStack } from './nag-acknowledgements';
 import { ServiceFunction } from './service-function';
 import { ServiceTables } from './service-tables';
@@ -188,6 +196,19 @@ export interface AttestorStackProps extends StackProps {
    */
   readonly tracingEnabled?: boolean;
   /**
+   * The CloudWatch Logs group a CloudTrail trail of this account delivers to. With it, a metric filter
+   * counts KMS calls refused because the key is pending deletion and an alarm (KmsKeyPendingDeletionInUse)
+   * tells the operators: something still uses a key scheduled for deletion, which can still be cancelled.
+   * The stack owns no trail (an account usually has one already), so without it there is no such alarm.
+   * @default no alarm on KMS keys pending deletion
+   */
+  readonly cloudTrailLogGroup?: logs.ILogGroup;
+  /**
+   * Name of the operators' CloudWatch dashboard.
+   * @default a name CloudFormation generates, unique per deployment
+   */
+  readonly dashboardName?: string;
+  /**
    * Put the WAF web ACL (body limit, per-IP rate limit, AWS common rules) in front of the API.
    * @default true
    */
@@ -245,6 +266,7 @@ export class AttestorStack extends Stack {
   readonly webAcl?: AttestorWebAcl;
   /** The custom domain, with `domain`. */
   readonly domain?: AttestorDomain;
+  readonly dashboard: OperatorDashboard;
 
   constructor(scope: Construct, id: string, props: AttestorStackProps = {}) {
     super(scope, id, props);
@@ -373,6 +395,8 @@ export class AttestorStack extends Stack {
         ...(props.rateLimitPer5Minutes !== undefined ? { rateLimitPer5Minutes: props.rateLimitPer5Minutes } : {}),
       });
     }
+
+    this.dashboard = this.watchService(props);
 
     acknowledgeAttestorStack(this);
 
@@ -524,6 +548,71 @@ export class AttestorStack extends Stack {
   }
 
   /**
+   * The alarms on the service's own metrics (@attestor/contracts/metrics) and API Gateway's, and the
+   * dashboard that shows them (docs/OPERATIONS.md: what each means and what to do when it fires).
+   */
+  private watchService(props: AttestorStackProps): OperatorDashboard {
+    const alarms = this.operatorAlarms;
+    // Detailed metrics are on for the stage (AttestorApi), so the attest method has its own 5XXError; its average is the rate.
+    const attest5xxRate = new cloudwatch.Metric({
+      namespace: 'AWS/ApiGateway',
+      metricName: '5XXError',
+      dimensionsMap: { ApiName: this.api.restApi.restApiName, Stage: STAGE_NAME, Method: 'POST', Resource: '/v1/attest' },
+      statistic: cloudwatch.Stats.AVERAGE,
+      period: Duration.minutes(1),
+      label: 'attest 5xx rate',
+    });
+    alarms.above(
+      'Attest5xxRateAlarm',
+      attest5xxRate,
+      0.05,
+      'More than 5 % of POST /v1/attest answered 5xx in 3 of the last 5 minutes: apps get no tokens (docs/OPERATIONS.md)',
+    );
+    alarms.spikeAboveBaseline(
+      'DecoyRateSpikeAlarm',
+      serviceMetrics.decoyShare(),
+      'The share of attestations that got a decoy token rose above its usual band: a broken release, an unregistered build, or an attack',
+    );
+    alarms.spikeAboveBaseline(
+      'AuthorizerDenySpikeAlarm',
+      serviceMetrics.tokenVerdicts('denied'),
+      'The authorizer denied more requests than its usual band: see the denials by reason on the dashboard',
+    );
+    alarms.above(
+      'DependencyThrottlingAlarm',
+      serviceMetrics.allDependencyUnavailable(),
+      10,
+      'DynamoDB, KMS, S3, SQS or Lambda refused or throttled more than 10 requests per 5 minutes (clients got 503 and retried)',
+      2,
+      3,
+    );
+    if (props.cloudTrailLogGroup) {
+      // The pattern AWS documents for KMS keys pending deletion: a KMS call the key's state refused.
+      const filter = new logs.MetricFilter(this, 'KmsKeyPendingDeletionUse', {
+        logGroup: props.cloudTrailLogGroup,
+        filterPattern: logs.FilterPattern.literal('{ ($.eventSource = kms*) && ($.errorMessage = "* is pending deletion.") }'),
+        metricNamespace: METRICS_NAMESPACE,
+        metricName: KMS_PENDING_DELETION_METRIC,
+        metricValue: '1',
+        defaultValue: 0,
+      });
+      alarms.above(
+        'KmsKeyPendingDeletionInUseAlarm',
+        filter.metric({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(5) }),
+        0,
+        'A KMS key scheduled for deletion is still being used: cancel the deletion (aws kms cancel-key-deletion) until the caller is found',
+        1,
+        1,
+      );
+    }
+    return new OperatorDashboard(this, 'OperatorDashboard', {
+      attest5xxRate,
+      alarms: alarms.alarms,
+      ...(props.dashboardName !== undefined ? { dashboardName: props.dashboardName } : {}),
+    });
+  }
+
+  /**
    * Refuses, at synth, any function of the stack whose environment names the local cloud's test-roots
    * variable, including one added after construction (fn.addEnvironment): a validation runs when the
    * app synthesizes, after every construct has had its say.
@@ -599,6 +688,13 @@ export class AttestorStack extends Stack {
       actions: ['dynamodb:PutItem'],
       resources: [logArn],
       conditions: leadingKeys(ATTESTATION_LOG_PARTITION_PATTERN),
+    });
+    // ...and adds each verdict (and each replayed nonce) to its counter items, which stats read.
+    allow(attest.role, {
+      sid: 'CountAttestations',
+      actions: ['dynamodb:UpdateItem'],
+      resources: [logArn],
+      conditions: leadingKeys(`${COUNTS_PARTITION_PREFIX}*`),
     });
     allow(attest.role, {
       sid: 'SignWithTenantKeys',

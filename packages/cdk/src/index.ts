@@ -17,3 +17,4 @@ export { ATTESTOR_CONTEXT, attestorStackPropsFromContext, type AttestorContextNa
 export { CiRegisterRole, type CiRegisterRoleProps } from './ci-register-role';
 export { ExampleApiStack, type ExampleApiStackProps } from './example-api-stack';
 export { OperatorAlarms, type OperatorAlarmsProps } from './operator-alarms';
+export { OperatorDashboard, type OperatorDashboardProps } from './operator-dashboard';

@@ -43,6 +43,40 @@ export class OperatorAlarms extends Construct {
     return alarm;
   }
 
+  /** Alarms when the metric is above `threshold` in `datapoints` of the last `evaluationPeriods` periods; no data is no breach. */
+  above(id: string, metric: cloudwatch.IMetric, threshold: number, description: string, datapoints = 3, evaluationPeriods = 5): cloudwatch.Alarm {
+    return this.notify(
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription: description,
+        metric,
+        threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods,
+        datapointsToAlarm: datapoints,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+  }
+
+  /**
+   * Alarms when the metric rises above the band CloudWatch's anomaly detection learns from its own
+   * history (`stdDevs` wide): a spike against the deployment's baseline, whatever that baseline is.
+   * The model needs about two weeks of data before the band is tight; until then it is wide.
+   */
+  spikeAboveBaseline(id: string, metric: cloudwatch.IMetric, description: string, stdDevs = 3): cloudwatch.Alarm {
+    return this.notify(
+      new cloudwatch.AnomalyDetectionAlarm(this, id, {
+        alarmDescription: description,
+        metric,
+        stdDevs,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_UPPER_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+  }
+
   /**
    * Alarms while the queue holds a message: for a queue that should stay empty (an on-failure
    * destination), one message is already an operator's business. Missing data (no messages sent

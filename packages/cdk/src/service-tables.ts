@@ -47,7 +47,7 @@ export interface ServiceTablesProps {
   /**
    * Attestations per second the tables must take from their first minute (docs/SCALING.md): the
    * nonce table is pre-warmed for two writes per attestation (the challenge's put, the attest's
-   * delete) and the log for one. A new on-demand table takes about 4,000 writes per second at once
+   * delete) and the log for three (the entry, and its minute and hour counter items). A new on-demand table takes about 4,000 writes per second at once
    * and doubles its previous peak within 30 minutes; a launch beyond that would be throttled.
    * Pre-warming is charged once. @default no pre-warming
    */
@@ -88,7 +88,8 @@ export class ServiceTables extends Construct {
     this.attestationLog = new dynamodb.Table(this, 'AttestationLog', {
       ...layoutProps(ATTESTATION_LOG_TABLE),
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      ...warmWrites(peak),
+      // Each attestation writes its entry and adds to a minute and an hour counter item.
+      ...warmWrites(peak === undefined ? undefined : 3 * peak),
       removalPolicy: RemovalPolicy.RETAIN,
     });
 

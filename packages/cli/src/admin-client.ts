@@ -168,6 +168,14 @@ export interface Stats {
   readonly total: number;
   readonly byOutcome: Readonly<Record<string, number>>;
   readonly byReason: Readonly<Record<string, number>>;
+  /** With `series: 'minute'`: the window's minutes by app and category (VerdictCategory), from the service's counters. */
+  readonly series?: { readonly bucketSeconds: number; readonly points: ReadonlyArray<StatsPoint> };
+}
+
+export interface StatsPoint {
+  readonly time: number;
+  readonly appId: string;
+  readonly counts: Readonly<Record<string, number>>;
 }
 
 export class AdminClient {
@@ -324,7 +332,7 @@ export class AdminClient {
     return this.page<BuildLogEntry>(`/v1/admin/log${queryString({ kind: 'builds', ...query })}`);
   }
 
-  async stats(query: { appId?: string; windowSeconds?: number }): Promise<Stats> {
+  async stats(query: { appId?: string; windowSeconds?: number; series?: 'minute' }): Promise<Stats> {
     return this.record<Stats>(await this.request('GET', `/v1/admin/stats${queryString(query)}`), 'byOutcome');
   }
 

@@ -94,7 +94,8 @@ export class ConflictError extends ServiceError {
 export class NonceInvalidError extends ServiceError {
   override readonly name = 'NonceInvalidError';
   override readonly code = 'nonce_invalid';
-  constructor() {
+  /** The tenant of the app the request named, when that app is registered: what the replay is counted under. */
+  constructor(readonly tenantId?: string) {
     super('nonce is unknown, already used or expired');
   }
 }

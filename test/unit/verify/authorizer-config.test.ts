@@ -125,7 +125,7 @@ describe('createAuthorizer', () => {
       const withHw = await authorizer.handler(request(token({ hw: 'app-attest' })));
       // Assess
       expect([without, otherKind].map((r) => r.policyDocument.Statement[0]?.Effect)).toEqual(['Deny', 'Deny']);
-      expect(codes).toEqual(['hardware_missing', 'hardware_missing']);
+      expect(codes).toEqual(['hardware_missing', 'hardware_missing', 'valid']);
       expect(withHw.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
       expect(withHw.context).toMatchObject({ appId: 'com.example.app', hw: 'app-attest' });
     } finally {

@@ -10,7 +10,7 @@ import { jwkThumbprint } from '../../../packages/verify/src/core/install-key';
 import { InMemoryReplayLedger } from '../../../packages/verify/src/core/replay';
 import { AttestationVerifier, type EnforcementOptions } from '../../../packages/verify/src/core/verifier';
 import { authorizerHandler, requestUrl, type AuthorizerOptions } from '../../../packages/service/src/handlers/authorizer';
-import { emfMetrics, emfVerdict, type AuthorizerVerdict, type MetricsSink } from '../../../packages/service/src/handlers/metrics';
+import { verdictName, type AuthorizerVerdict, type MetricsSink } from '../../../packages/service/src/handlers/metrics';
 import type { LogFields, Logger } from '../../../packages/service/src/handlers/log';
 import { ManualClock } from '../../support/memory';
 import { bindingFor, makeProof } from '../../support/proof';
@@ -74,15 +74,17 @@ const event = (headers: Record<string, string>, extra: Partial<APIGatewayRequest
 const effect = (result: Awaited<ReturnType<ReturnType<typeof authorizerHandler>>>) => (result.policyDocument.Statement[0] as { Effect: string }).Effect;
 
 describe('authorizer, enforce mode', () => {
-  it('denies failures, logs and counts each denial with its code, and neither logs nor counts a pass', async () => {
+  it('denies failures, logs and counts each denial with its code, and counts a pass (with its app) without logging it', async () => {
     const { handler, recorder, token } = setup();
     expect(effect(await handler(event({ 'Attestor-Token': token() })))).toBe('Allow');
     expect(effect(await handler(event({})))).toBe('Deny');
     expect(effect(await handler(event({ 'Attestor-Token': token({ aud: 'x' }) })))).toBe('Deny');
     expect(recorder.verdicts).toEqual([
+      { result: 'valid', code: 'valid', mode: 'enforce', appId: 'com.example.app' },
       { result: 'missing', code: 'missing', mode: 'enforce' },
       { result: 'invalid', code: 'wrong_audience', mode: 'enforce' },
     ]);
+    expect(recorder.verdicts.map(verdictName)).toEqual(['allowed', 'denied', 'denied']);
     expect(recorder.lines).toEqual([
       { event: 'token_denied', fields: { code: 'missing', path: '/request' } },
       { event: 'token_denied', fields: { code: 'wrong_audience', path: '/request' } },
@@ -157,7 +159,7 @@ describe('authorizer, enforce mode', () => {
     expect(effect(await derived.handler(event({ 'Attestor-Token': t, 'Attestor-Proof': proof('https://api.example.com/v1/request') })))).toBe('Deny');
     expect(effect(await configured.handler(event({ 'Attestor-Token': t, 'Attestor-Proof': proof('https://api.example.com/v1/request') })))).toBe('Allow');
     expect(effect(await configured.handler(event({ 'Attestor-Token': t, 'Attestor-Proof': proof(FIXTURE_URL) })))).toBe('Deny');
-    expect(derived.recorder.verdicts.map((v) => v.code)).toEqual(['proof_invalid', 'proof_invalid']);
+    expect(derived.recorder.verdicts.map((v) => v.code)).toEqual(['valid', 'proof_invalid', 'proof_invalid']);
   });
 
   it('denies and logs an error when the ledger fails', async () => {
@@ -180,7 +182,7 @@ describe('authorizer, requireHardware', () => {
     ];
     // Assess
     expect(results.map(effect)).toEqual(['Deny', 'Deny', 'Allow']);
-    expect(recorder.verdicts.map((v) => v.code)).toEqual(['hardware_missing', 'hardware_missing']);
+    expect(recorder.verdicts.map((v) => v.code)).toEqual(['hardware_missing', 'hardware_missing', 'valid']);
     expect(results[2]!.context).toEqual({ appId: 'com.example.app', did: jkt, appVersion: '1.2.3', jti: expect.any(String), hw: 'android-key' });
   });
 
@@ -212,10 +214,11 @@ describe('authorizer, monitor mode', () => {
     ]);
     expect(results.map((r) => r.principalId)).toEqual([jkt, 'anonymous', 'anonymous']);
     expect(recorder.verdicts).toEqual([
-      { result: 'valid', code: 'valid', mode: 'monitor' },
+      { result: 'valid', code: 'valid', mode: 'monitor', appId: 'com.example.app' },
       { result: 'missing', code: 'missing', mode: 'monitor' },
       { result: 'invalid', code: 'wrong_issuer', mode: 'monitor' },
     ]);
+    expect(recorder.verdicts.map(verdictName)).toEqual(['allowed', 'would_deny', 'would_deny']);
     expect(recorder.lines).toEqual([
       { event: 'token_monitored', fields: { result: 'valid', code: 'valid', path: '/request' } },
       { event: 'token_monitored', fields: { result: 'missing', code: 'missing', path: '/request' } },
@@ -251,32 +254,5 @@ describe('requestUrl', () => {
 
   it('uses publicBaseUrl with the resource path when configured', () => {
     expect(requestUrl(fixture, 'https://api.example.com/v1')).toBe('https://api.example.com/v1/request');
-  });
-});
-
-describe('EMF metrics', () => {
-  it('writes one Embedded Metric Format line per verdict: namespace Attestor, dimensions Result and Result+Code', () => {
-    const lines: string[] = [];
-    emfMetrics((line) => lines.push(line), () => 1_800_000_000_000).record({ result: 'invalid', code: 'expired', mode: 'monitor' });
-    expect(lines).toHaveLength(1);
-    expect(lines[0]!.endsWith('\n')).toBe(true);
-    expect(JSON.parse(lines[0]!)).toEqual({
-      _aws: {
-        Timestamp: 1_800_000_000_000,
-        CloudWatchMetrics: [{ Namespace: 'Attestor', Dimensions: [['Result'], ['Result', 'Code']], Metrics: [{ Name: 'TokenVerdicts', Unit: 'Count' }] }],
-      },
-      Result: 'invalid',
-      Code: 'expired',
-      Mode: 'monitor',
-      TokenVerdicts: 1,
-    });
-  });
-
-  it('names every dimension and metric as a top-level member, as EMF requires', () => {
-    const doc = emfVerdict({ result: 'valid', code: 'valid', mode: 'enforce' }, 0) as Record<string, unknown> & {
-      _aws: { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] };
-    };
-    const directive = doc._aws.CloudWatchMetrics[0]!;
-    for (const name of [...directive.Dimensions.flat(), ...directive.Metrics.map((m) => m.Name)]) expect(doc[name]).toBeDefined();
   });
 });

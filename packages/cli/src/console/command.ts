@@ -27,7 +27,7 @@ export function addConsoleCommand(program: Command, ctx: CliContext): void {
     .description('Serve a web console on 127.0.0.1: apps, builds, policy, devices, keys, identity and live verdict charts')
     .addOption(new Option('--port <port>', 'port on 127.0.0.1').argParser(integerParser(0, 65535)).default(0, 'a free one'))
     .addOption(
-      new Option('--interval <duration>', 'how often the charts poll the attestation log, e.g. 5s, 1m')
+      new Option('--interval <duration>', "how often the charts poll the service's counts, e.g. 5s, 1m")
         .argParser(durationParser(1, 300, 'poll every 1s to 5m'))
         .default(5, '5s'),
     )

@@ -1,67 +1,17 @@
 /**
- * Verdicts per app over time, for the console's live charts. The admin API has no time series, so
- * the console follows the attestation log (GET /v1/admin/log) as `attestor log --follow` does: one
- * backfill of the chart's range, then only what is new since the newest entry seen, so each entry
- * is read about once however often the page polls. Counts are kept per minute, per app and per
- * category, never the entries themselves, so memory stays flat at any traffic.
+ * Verdicts per app over time, for the console's live charts, read from the service's per-minute
+ * counters (GET /v1/admin/stats?series=minute): one request per poll returns the range's minutes by
+ * app and category and the window's totals, and what it reads follows the range's length, not the
+ * traffic in it (docs/ADMIN_API.md §9.3). Polls from several open pages share one read.
  */
-import type { AttestationOutcome } from '@attestor/contracts/admin-api';
-import type { LogEntry, LogPage, LogQuery, Stats } from '../admin-client';
+import { UNREGISTERED_APP, VERDICT_CATEGORIES, type CategoryInfo, type VerdictCategory } from '@attestor/contracts/metrics';
+import type { Stats } from '../admin-client';
 import { CliError } from '../errors';
 
-/** Why a failed attestation failed, by what an operator would fix: the build, the device, hardware evidence, the proof, the SDK. */
-export type FailFamily = 'build' | 'proof' | 'hardware' | 'device' | 'sdk' | 'other';
-
-/** Reasons by family (docs/ADMIN_API.md §9.1). A reason not listed, from a newer service, is `other`. */
-const FAMILY_OF_REASON: Readonly<Record<string, FailFamily>> = {
-  app_unknown: 'build',
-  version_unknown: 'build',
-  registration_expired: 'build',
-  measurement_mismatch: 'build',
-  install_proof_invalid: 'proof',
-  debug_secret_invalid: 'proof',
-  device_rooted: 'device',
-  device_emulator: 'device',
-  device_debugger: 'device',
-  device_hooked: 'device',
-  sdk_too_old: 'sdk',
-};
-
-/**
- * An entry with reasons of several families is counted once, under the first family here: a build
- * that is not the registered one is not genuine whatever the device says, so it comes first.
- */
-const FAMILY_PRECEDENCE: readonly FailFamily[] = ['build', 'proof', 'hardware', 'device', 'sdk', 'other'];
-
-export function reasonFamily(reason: string): FailFamily {
-  return FAMILY_OF_REASON[reason] ?? (reason.startsWith('hardware_') ? 'hardware' : 'other');
-}
-
-export type VerdictCategory = Exclude<AttestationOutcome, 'fail'> | `fail_${FailFamily}`;
-
-export interface CategoryInfo {
-  readonly key: VerdictCategory;
-  readonly label: string;
-}
-
-/** Stacking order of the chart, bottom up: what passes, then what fails by family. */
-export const VERDICT_CATEGORIES: readonly CategoryInfo[] = [
-  { key: 'pass', label: 'pass' },
-  { key: 'allowlisted', label: 'allow-listed device' },
-  { key: 'debug', label: 'debug secret' },
-  { key: 'fail_build', label: 'fail: build (unknown, expired, modified)' },
-  { key: 'fail_proof', label: 'fail: install proof or debug secret' },
-  { key: 'fail_hardware', label: 'fail: hardware evidence' },
-  { key: 'fail_device', label: 'fail: device signals' },
-  { key: 'fail_sdk', label: 'fail: SDK too old' },
-  { key: 'fail_other', label: 'fail: other reason' },
-];
-
-export function categoryOf(entry: Pick<LogEntry, 'outcome' | 'reasons'>): VerdictCategory {
-  if (entry.outcome !== 'fail') return entry.outcome;
-  const families = new Set(entry.reasons.map(reasonFamily));
-  return `fail_${FAMILY_PRECEDENCE.find((f) => families.has(f)) ?? 'other'}`;
-}
+// The categories are the Outcome dimension of the Attestations metric, and of the counters stats
+// read: one definition, in @attestor/contracts/metrics, so the console's charts and the service agree.
+export { categoryOf, reasonFamily, VERDICT_CATEGORIES } from '@attestor/contracts/metrics';
+export type { CategoryInfo, FailFamily, VerdictCategory } from '@attestor/contracts/metrics';
 
 type Counts = Record<VerdictCategory, number>;
 const zeroCounts = (): Counts => Object.fromEntries(VERDICT_CATEGORIES.map((c) => [c.key, 0])) as Counts;
@@ -84,7 +34,7 @@ export interface VerdictSnapshot {
   readonly coveredFrom: number;
   /** More arrived between two polls than one poll reads: some entries are missing from the chart. */
   readonly gaps: boolean;
-  /** Every app id the log showed in the range (unregistered ones included, for the default tenant). */
+  /** Every registered app with attestations in the range (unregistered app ids are counted, together, under all apps only). */
   readonly apps: readonly string[];
   /** The service's own counts over the same window (GET /v1/admin/stats), refreshed less often. */
   readonly stats?: Stats;
@@ -99,67 +49,47 @@ export const WOULD_DENY_UNAVAILABLE =
   'decoy token, which an enforcing authorizer denies, but requests that carry no token at all are not counted';
 
 export interface TimelineOptions {
-  readonly client: { log(query: LogQuery): Promise<LogPage<LogEntry>>; stats(query: { appId?: string; windowSeconds?: number }): Promise<Stats> };
+  readonly client: { stats(query: { appId?: string; windowSeconds?: number; series?: 'minute' }): Promise<Stats> };
   /** Unix seconds. */
   readonly now?: () => number;
-  /** @default 60 */
-  readonly bucketSeconds?: number;
-  /** Pages of 100 the first load of a range reads at most; a busier range is shown from where they end. @default 50 */
-  readonly backfillPages?: number;
-  /** Pages one poll reads at most. @default 20 */
-  readonly followPages?: number;
-  /** A poll sooner than this after the last one reuses it, so several open pages cost one reader. @default 1000 */
+  /** A poll sooner than this after the last one of the same range reuses it, so several open pages cost one read. @default 1000 */
   readonly minRefreshMs?: number;
-  /** How long the service's stats are reused: each stats call reads the whole window. @default 30000 */
-  readonly statsTtlMs?: number;
   readonly nowMs?: () => number;
 }
 
-/** The longest range the page offers; older buckets are dropped. */
+/** The longest range the page offers (the service's longest per-minute series). */
 export const MAX_RANGE_SECONDS = 24 * 3600;
-const PAGE = 100;
+/** The counters' minute. */
+const STEP = 60;
 
 export class VerdictTimeline {
-  private readonly buckets = new Map<number, Map<string, Counts>>();
-  private readonly apps = new Set<string>();
-  private loadedRange = 0;
-  private coveredFrom = 0;
-  private complete = true;
-  private gaps = false;
-  private newest: number | undefined;
-  private seenAtNewest = new Set<string>();
-  private lastRefreshMs = -Infinity;
-  private refreshing: Promise<void> | undefined;
-  private readonly statsCache = new Map<string, { atMs: number; stats?: Stats; error?: string }>();
+  private readonly reads = new Map<string, { atMs: number; read: Promise<{ stats?: Stats; error?: string }> }>();
   private readonly now: () => number;
   private readonly nowMs: () => number;
-  private readonly bucketSeconds: number;
 
   constructor(private readonly options: TimelineOptions) {
     this.nowMs = options.nowMs ?? Date.now;
     this.now = options.now ?? (() => Math.floor(this.nowMs() / 1000));
-    this.bucketSeconds = options.bucketSeconds ?? 60;
   }
 
   async snapshot(query: { appId?: string; rangeSeconds: number }): Promise<VerdictSnapshot> {
-    const rangeSeconds = Math.min(Math.max(query.rangeSeconds, this.bucketSeconds), MAX_RANGE_SECONDS);
-    await this.refresh(rangeSeconds);
+    const rangeSeconds = Math.min(Math.max(query.rangeSeconds, STEP), MAX_RANGE_SECONDS);
+    const { stats, error } = await this.read(query.appId, rangeSeconds);
     const now = this.now();
-    const step = this.bucketSeconds;
-    // The first minute is partly before the range and counts only its part in it, so the chart's
-    // totals are those of the same window GET /v1/admin/stats counts.
-    const first = Math.floor((now - rangeSeconds) / step) * step;
+    // The service counts whole minutes: the first is the one the range's start falls in.
+    const first = Math.floor((now - rangeSeconds) / STEP) * STEP;
     const times: number[] = [];
-    for (let t = first; t <= now; t += step) times.push(t);
+    for (let t = first; t <= now; t += STEP) times.push(t);
+    const index = new Map(times.map((t, i) => [t, i]));
     const series = Object.fromEntries(VERDICT_CATEGORIES.map((c) => [c.key, times.map(() => 0)])) as Record<VerdictCategory, number[]>;
-    times.forEach((t, i) => {
-      const byApp = this.buckets.get(t);
-      if (!byApp) return;
-      for (const [appId, counts] of byApp) {
-        if (query.appId !== undefined && appId !== query.appId) continue;
-        for (const c of VERDICT_CATEGORIES) series[c.key][i]! += counts[c.key];
-      }
-    });
+    const apps = new Set<string>();
+    for (const point of stats?.series?.points ?? []) {
+      // Unregistered app ids are counted together under all apps; there is no such app to pick.
+      if (point.appId !== UNREGISTERED_APP) apps.add(point.appId);
+      const i = index.get(point.time);
+      if (i === undefined) continue;
+      for (const c of VERDICT_CATEGORIES) series[c.key][i]! += point.counts[c.key] ?? 0;
+    }
     const totals = zeroCounts();
     for (const c of VERDICT_CATEGORIES) totals[c.key] = series[c.key].reduce((a, b) => a + b, 0);
     const total = Object.values(totals).reduce((a, b) => a + b, 0);
@@ -172,129 +102,39 @@ export class VerdictTimeline {
       }
       return all === 0 ? null : failed / all;
     });
-    const stats = await this.stats(query.appId, rangeSeconds);
+    const counts = stats ? (({ series: _series, ...rest }) => rest)(stats) : undefined;
     return {
       ...(query.appId !== undefined ? { appId: query.appId } : {}),
       rangeSeconds,
-      bucketSeconds: step,
+      bucketSeconds: STEP,
       times,
       categories: VERDICT_CATEGORIES,
       series,
       totals,
       total,
       failShare,
-      complete: this.complete || this.coveredFrom <= now - rangeSeconds,
-      coveredFrom: Math.max(this.coveredFrom, now - rangeSeconds),
-      gaps: this.gaps,
-      apps: [...this.apps].sort(),
-      ...stats,
+      complete: true,
+      coveredFrom: now - rangeSeconds,
+      gaps: false,
+      apps: [...apps].sort(),
+      ...(counts ? { stats: counts } : { statsError: error ?? 'unavailable' }),
       wouldDeny: { available: false, why: WOULD_DENY_UNAVAILABLE },
     };
   }
 
-  private async refresh(rangeSeconds: number): Promise<void> {
-    // One reader for every page polling at once: a second caller waits for the read in flight.
-    while (this.refreshing) await this.refreshing;
-    if (rangeSeconds <= this.loadedRange && this.nowMs() - this.lastRefreshMs < (this.options.minRefreshMs ?? 1000)) return;
-    this.refreshing = (rangeSeconds > this.loadedRange ? this.backfill(rangeSeconds) : this.follow()).finally(() => {
-      this.refreshing = undefined;
-      this.lastRefreshMs = this.nowMs();
-    });
-    await this.refreshing;
-  }
-
-  /**
-   * Reads the range from the newest entry back. A longer range than the one loaded starts over:
-   * the log pages newest first, so its older part can only be reached through the newer one anyway.
-   */
-  private async backfill(rangeSeconds: number): Promise<void> {
-    this.buckets.clear();
-    this.apps.clear();
-    this.gaps = false;
-    this.newest = undefined;
-    this.seenAtNewest = new Set();
-    const since = this.now() - rangeSeconds;
-    let cursor: string | undefined;
-    let oldest = since;
-    let pages = 0;
-    let newestFirst: LogEntry[] = [];
-    const limit = this.options.backfillPages ?? 50;
-    do {
-      const page = await this.options.client.log({ since, limit: PAGE, ...(cursor !== undefined ? { cursor } : {}) });
-      if (pages === 0) newestFirst = [...page.entries];
-      for (const e of page.entries) {
-        this.count(e);
-        oldest = e.time;
-      }
-      cursor = page.cursor;
-      pages++;
-    } while (cursor !== undefined && pages < limit);
-    this.complete = cursor === undefined;
-    this.coveredFrom = this.complete ? since : oldest;
-    this.loadedRange = rangeSeconds;
-    this.markNewest(newestFirst);
-  }
-
-  /** What arrived since the newest entry seen; entries of that second already counted are skipped by their jti. */
-  private async follow(): Promise<void> {
-    const since = this.newest ?? this.now() - this.loadedRange;
-    let cursor: string | undefined;
-    let pages = 0;
-    let newestFirst: LogEntry[] = [];
-    const limit = this.options.followPages ?? 20;
-    do {
-      const page = await this.options.client.log({ since, limit: PAGE, ...(cursor !== undefined ? { cursor } : {}) });
-      if (pages === 0) newestFirst = [...page.entries];
-      for (const e of page.entries) {
-        if (e.time < since || (e.time === this.newest && this.seenAtNewest.has(e.jti))) continue;
-        this.count(e);
-      }
-      cursor = page.cursor;
-      pages++;
-    } while (cursor !== undefined && pages < limit);
-    if (cursor !== undefined) this.gaps = true;
-    this.markNewest(newestFirst);
-    this.prune();
-  }
-
-  private markNewest(newestFirst: readonly LogEntry[]): void {
-    const top = newestFirst[0];
-    if (!top) return;
-    const seen = new Set(top.time === this.newest ? this.seenAtNewest : []);
-    for (const e of newestFirst) if (e.time === top.time) seen.add(e.jti);
-    this.newest = top.time;
-    this.seenAtNewest = seen;
-  }
-
-  private count(entry: LogEntry): void {
-    const bucket = Math.floor(entry.time / this.bucketSeconds) * this.bucketSeconds;
-    let byApp = this.buckets.get(bucket);
-    if (!byApp) this.buckets.set(bucket, (byApp = new Map()));
-    let counts = byApp.get(entry.appId);
-    if (!counts) byApp.set(entry.appId, (counts = zeroCounts()));
-    counts[categoryOf(entry)]++;
-    this.apps.add(entry.appId);
-  }
-
-  private prune(): void {
-    const oldest = this.now() - this.loadedRange - this.bucketSeconds;
-    for (const t of this.buckets.keys()) if (t < oldest) this.buckets.delete(t);
-  }
-
-  private async stats(appId: string | undefined, windowSeconds: number): Promise<{ stats?: Stats; statsError?: string }> {
-    const key = `${appId ?? ''} ${windowSeconds}`;
-    const cached = this.statsCache.get(key);
-    if (cached && this.nowMs() - cached.atMs < (this.options.statsTtlMs ?? 30_000)) {
-      return cached.stats ? { stats: cached.stats } : { statsError: cached.error ?? 'unavailable' };
-    }
-    let entry: { atMs: number; stats?: Stats; error?: string };
-    try {
-      entry = { atMs: this.nowMs(), stats: await this.options.client.stats({ ...(appId !== undefined ? { appId } : {}), windowSeconds }) };
-    } catch (error) {
-      if (!(error instanceof CliError)) throw error;
-      entry = { atMs: this.nowMs(), error: error.message };
-    }
-    this.statsCache.set(key, entry);
-    return entry.stats ? { stats: entry.stats } : { statsError: entry.error ?? 'unavailable' };
+  /** One read per app and range at a time; a poll within minRefreshMs of the last reuses it. */
+  private read(appId: string | undefined, rangeSeconds: number): Promise<{ stats?: Stats; error?: string }> {
+    const key = `${appId ?? ''} ${rangeSeconds}`;
+    const cached = this.reads.get(key);
+    if (cached && this.nowMs() - cached.atMs < (this.options.minRefreshMs ?? 1000)) return cached.read;
+    const read = this.options.client.stats({ ...(appId !== undefined ? { appId } : {}), windowSeconds: rangeSeconds, series: 'minute' }).then(
+      (stats) => ({ stats }),
+      (error: unknown) => {
+        if (!(error instanceof CliError)) throw error;
+        return { error: error.message };
+      },
+    );
+    this.reads.set(key, { atMs: this.nowMs(), read });
+    return read;
   }
 }

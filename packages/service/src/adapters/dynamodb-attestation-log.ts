@@ -10,22 +10,27 @@
  * ids could fill the shared bucket of unregistered ones. The shard is the first byte of the
  * token's jti (random), so writes spread evenly; readers query every shard at once and merge.
  * Entries written before sharding (no `#<shard>`) are read too, until they expire.
+ * Beside each entry, attest adds to counter items (layout in @attestor/contracts/metrics): one per
+ * minute and one per hour, per tenant, app bucket and counter shard. `summarize` (stats) reads those,
+ * so a month's stats of a busy app read about 720 hour items per shard, not millions of entries.
  * `~` cannot occur in an app id, so the buckets cannot collide with an app. Times are zero-padded,
  * so the sort key orders by time and a time range is one Query per partition. Items expire after
  * LOG_RETENTION_SECONDS through the table's TTL.
  */
-import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
 import { decodeB64u, encodeB64u } from '@attestor/contracts/base64url';
-import { LogTally, OUTCOMES } from '../core/log-stats';
-import type { AttestationLog, AttestationLogEntry, AttestationOutcome, BuildRefusal, LogCounts, LogPage, LogQuery } from '../core/ports';
+import { OUTCOMES } from '../core/log-stats';
+import type { AttestationLog, AttestationLogEntry, AttestationOutcome, BuildRefusal, LogCounts, LogPage, LogQuery, LogSeriesPoint } from '../core/ports';
 import { InvalidRequestError } from '@attestor/contracts/errors';
 import { isConditionalCheckFailed } from './dynamodb-errors';
 import { ATTESTATION_LOG_TABLE } from '@attestor/contracts/tables';
+import { COUNTER_ATTRIBUTE, COUNTER_GRANULARITY, COUNTER_SHARDS, COUNTS_PARTITION_PREFIX, UNREGISTERED_APP, categoryOf } from '@attestor/contracts/metrics';
 
 export const LOG_RETENTION_SECONDS = 30 * 86400;
-const UNREGISTERED = '~unregistered';
+/** The bucket of unregistered app ids, in entries, counters and metrics alike. */
+const UNREGISTERED = UNREGISTERED_APP;
 const BUILDS = '~builds';
 const PK = ATTESTATION_LOG_TABLE.partitionKey;
 const SK = ATTESTATION_LOG_TABLE.sortKey ?? 'sk';
@@ -105,23 +110,103 @@ function refusalFromItem(item: Item): BuildRefusal {
   };
 }
 
+type Granularity = (typeof COUNTER_GRANULARITY)[keyof typeof COUNTER_GRANULARITY];
+const countsPartition = (tenantId: string, bucket: string, granularity: Granularity, shard: number) =>
+  `${COUNTS_PARTITION_PREFIX}${tenantId}#${bucket}#${granularity.key}#${shard}`;
+const counterShardOf = (jti: string) => (decodeB64u(jti)?.[0] ?? 0) % COUNTER_SHARDS;
+const startOf = (time: number, granularity: Granularity) => Math.floor(time / granularity.seconds) * granularity.seconds;
+
+/** What one verdict adds to its counters: the total, its outcome, its category (contracts/metrics) and each reason. */
+function counterNames(entry: Pick<AttestationLogEntry, 'outcome' | 'reasons'>): string[] {
+  return [
+    COUNTER_ATTRIBUTE.total,
+    `${COUNTER_ATTRIBUTE.outcome}${entry.outcome}`,
+    `${COUNTER_ATTRIBUTE.category}${categoryOf(entry)}`,
+    ...new Set(entry.reasons.map((r) => `${COUNTER_ATTRIBUTE.reason}${r}`)),
+  ];
+}
+
+/** Adds up counter items (any shards, any buckets) into stats' counts. */
+function countsOf(items: readonly Item[]): LogCounts & { readonly nonceInvalid: number } {
+  const byOutcome = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<AttestationOutcome, number>;
+  const byReason: Record<string, number> = {};
+  let total = 0;
+  let nonceInvalid = 0;
+  for (const item of items) {
+    for (const [name, value] of Object.entries(item)) {
+      const n = Number(value.N ?? 0);
+      if (name === COUNTER_ATTRIBUTE.total) total += n;
+      else if (name === COUNTER_ATTRIBUTE.nonceInvalid) nonceInvalid += n;
+      else if (name.startsWith(COUNTER_ATTRIBUTE.outcome)) {
+        const outcome = name.slice(COUNTER_ATTRIBUTE.outcome.length);
+        if ((OUTCOMES as readonly string[]).includes(outcome)) byOutcome[outcome as AttestationOutcome] += n;
+      } else if (name.startsWith(COUNTER_ATTRIBUTE.reason)) {
+        const reason = name.slice(COUNTER_ATTRIBUTE.reason.length);
+        byReason[reason] = (byReason[reason] ?? 0) + n;
+      }
+    }
+  }
+  // A reason whose count a correction took back to zero is left out, as if never seen.
+  for (const [reason, n] of Object.entries(byReason)) if (n === 0) delete byReason[reason];
+  return { total, byOutcome, byReason, nonceInvalid };
+}
+
 export class DynamoDbAttestationLog implements AttestationLog {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
   ) {}
 
+  /**
+   * The entry and its counters, written at once (no round trip added). Attest rewrites an entry whose
+   * verdict a hardware replay changed (same key): the old entry comes back (ALL_OLD, no extra cost)
+   * and its counts are taken back out, so each attestation is counted once, under its last verdict.
+   */
   async record(entry: AttestationLogEntry): Promise<void> {
     const bucket = entry.appKnown ? entry.appId : UNREGISTERED;
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: {
-          ...marshall({ ...entry, reasons: [...entry.reasons] }, { removeUndefinedValues: true }),
-          [PK]: { S: partition(entry.tenantId, `${bucket}#${String(shardOf(entry.jti)).padStart(2, '0')}`) },
-          [SK]: { S: `${timeKey(entry.time)}#${entry.jti}` },
-          [TTL]: { N: String(entry.time + LOG_RETENTION_SECONDS) },
-        },
+    const [written] = await Promise.all([
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            ...marshall({ ...entry, reasons: [...entry.reasons] }, { removeUndefinedValues: true }),
+            [PK]: { S: partition(entry.tenantId, `${bucket}#${String(shardOf(entry.jti)).padStart(2, '0')}`) },
+            [SK]: { S: `${timeKey(entry.time)}#${entry.jti}` },
+            [TTL]: { N: String(entry.time + LOG_RETENTION_SECONDS) },
+          },
+          ReturnValues: 'ALL_OLD',
+        }),
+      ),
+      this.addToCounters(entry.tenantId, bucket, entry.time, counterShardOf(entry.jti), counterNames(entry), 1),
+    ]);
+    if (written.Attributes) {
+      const replaced = entryFromItem(written.Attributes);
+      await this.addToCounters(entry.tenantId, bucket, entry.time, counterShardOf(entry.jti), counterNames(replaced), -1);
+    }
+  }
+
+  async countNonceInvalid(replay: { readonly tenantId: string; readonly appId: string; readonly time: number }): Promise<void> {
+    const shard = Math.floor(Math.random() * COUNTER_SHARDS);
+    await this.addToCounters(replay.tenantId, replay.appId, replay.time, shard, [COUNTER_ATTRIBUTE.nonceInvalid], 1);
+  }
+
+  /** ADD `delta` to each named counter of the minute's and the hour's item (created by the first ADD). */
+  private async addToCounters(tenantId: string, bucket: string, time: number, shard: number, names: readonly string[], delta: number): Promise<void> {
+    const attributeNames: Record<string, string> = { '#ttl': TTL };
+    names.forEach((name, i) => (attributeNames[`#c${i}`] = name));
+    const additions = names.map((_, i) => `#c${i} :delta`).join(', ');
+    await Promise.all(
+      [COUNTER_GRANULARITY.minute, COUNTER_GRANULARITY.hour].map((granularity) => {
+        const start = startOf(time, granularity);
+        return this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: { [PK]: { S: countsPartition(tenantId, bucket, granularity, shard) }, [SK]: { S: timeKey(start) } },
+            UpdateExpression: `SET #ttl = :ttl ADD ${additions}`,
+            ExpressionAttributeNames: attributeNames,
+            ExpressionAttributeValues: { ':delta': { N: String(delta) }, ':ttl': { N: String(start + granularity.seconds + LOG_RETENTION_SECONDS) } },
+          }),
+        );
       }),
     );
   }
@@ -164,38 +249,89 @@ export class DynamoDbAttestationLog implements AttestationLog {
   }
 
   /**
-   * Counts as it reads (a month of a busy app is millions of entries; none is held). Every shard of
-   * every bucket is read at once, since DynamoDB returns one partition's Query a page (1 MB) at a
-   * time; each entry at or after `since` is in exactly one of them.
+   * Counts from the counter items, not the entries: the window's whole hours from hour items, its
+   * ragged ends from minute items, so the items read are bounded by the window's length (about
+   * hours + 120 per shard and bucket), whatever the traffic. The window is whole minutes: it starts
+   * at the beginning of the minute `since` falls in, and counts what came after `until` too (clock
+   * skew). Entries written before the counters existed are not counted.
    */
   async summarize(query: Omit<LogQuery, 'limit' | 'cursor' | 'since'> & { readonly since: number; readonly until: number }): Promise<LogCounts> {
+    const { nonceInvalid: _replays, ...counts } = countsOf(await this.counterItems(query));
+    return counts;
+  }
+
+  /** Minute counter items of every shard, summed per minute and bucket: categories only (what the charts stack). */
+  async seriesByMinute(query: Omit<LogQuery, 'limit' | 'cursor' | 'since'> & { readonly since: number }): Promise<LogSeriesPoint[]> {
+    const { minute } = COUNTER_GRANULARITY;
     const buckets = [...query.appIds, ...(query.includeUnregistered ? [UNREGISTERED] : [])];
-    const tally = new LogTally();
+    const from = timeKey(startOf(query.since, minute));
+    const points = new Map<string, { time: number; appId: string; counts: Record<string, number> }>();
     await Promise.all(
       buckets.flatMap((bucket) =>
-        partitionsOf(query.tenantId, bucket).map(async (pk) => {
-          let startKey: Item | undefined;
-          do {
-            const page = await this.client.send(
-              new QueryCommand({
-                TableName: this.tableName,
-                KeyConditionExpression: '#pk = :pk AND #sk >= :from',
-                ExpressionAttributeNames: { '#pk': PK, '#sk': SK, '#outcome': 'outcome', '#reasons': 'reasons' },
-                ExpressionAttributeValues: { ':pk': { S: pk }, ':from': { S: timeKey(query.since) } },
-                ProjectionExpression: '#outcome, #reasons',
-                ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-              }),
-            );
-            for (const item of page.Items ?? []) {
-              const { outcome, reasons } = entryFromItem(item);
-              tally.add(outcome, reasons);
+        Array.from({ length: COUNTER_SHARDS }, (_, shard) => shard).map(async (shard) => {
+          for (const item of await this.queryAll(countsPartition(query.tenantId, bucket, minute, shard), from, undefined)) {
+            const time = Number(item[SK]?.S ?? 0);
+            const key = `${time}\n${bucket}`;
+            let point = points.get(key);
+            if (!point) points.set(key, (point = { time, appId: bucket, counts: {} }));
+            for (const [name, value] of Object.entries(item)) {
+              if (!name.startsWith(COUNTER_ATTRIBUTE.category)) continue;
+              const category = name.slice(COUNTER_ATTRIBUTE.category.length);
+              point.counts[category] = (point.counts[category] ?? 0) + Number(value.N ?? 0);
             }
-            startKey = page.LastEvaluatedKey;
-          } while (startKey);
+          }
         }),
       ),
     );
-    return tally.counts();
+    return [...points.values()].sort((a, b) => a.time - b.time || a.appId.localeCompare(b.appId));
+  }
+
+  /** The counter items of the window's buckets: every shard, the hour items inside it and the minute items at its ends. */
+  private async counterItems(query: { tenantId: string; appIds: readonly string[]; includeUnregistered: boolean; since: number; until: number }) {
+    const { minute, hour } = COUNTER_GRANULARITY;
+    const from = startOf(query.since, minute);
+    const firstHour = Math.ceil(from / hour.seconds) * hour.seconds;
+    const lastHour = startOf(query.until, hour);
+    // [from, firstHour) and [lastHour, ...) by minute, the hours between by hour; a window within one hour is minutes only.
+    const ranges: Array<{ granularity: Granularity; from: number; to?: number }> =
+      firstHour < lastHour
+        ? [
+            { granularity: minute, from, to: firstHour - minute.seconds },
+            { granularity: hour, from: firstHour, to: lastHour - hour.seconds },
+            { granularity: minute, from: lastHour },
+          ]
+        : [{ granularity: minute, from }];
+    const buckets = [...query.appIds, ...(query.includeUnregistered ? [UNREGISTERED] : [])];
+    const reads = buckets.flatMap((bucket) =>
+      Array.from({ length: COUNTER_SHARDS }, (_, shard) => shard).flatMap((shard) =>
+        ranges
+          .filter((r) => r.to === undefined || r.to >= r.from)
+          .map((r) => {
+            const pk = countsPartition(query.tenantId, bucket, r.granularity, shard);
+            return this.queryAll(pk, timeKey(r.from), r.to === undefined ? undefined : timeKey(r.to));
+          }),
+      ),
+    );
+    return (await Promise.all(reads)).flat();
+  }
+
+  private async queryAll(pk: string, from: string, to: string | undefined): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: to === undefined ? '#pk = :pk AND #sk >= :from' : '#pk = :pk AND #sk BETWEEN :from AND :to',
+          ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+          ExpressionAttributeValues: { ':pk': { S: pk }, ':from': { S: from }, ...(to === undefined ? {} : { ':to': { S: to } }) },
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
   }
 
   /**

@@ -11,7 +11,7 @@ import { systemClock, type Clock, type VerificationKeySource } from '../core/por
 import { AttestationVerifier } from '@attestor/verify/core/verifier';
 import { authorizerHandler, type AuthorizerHandler } from '../handlers/authorizer';
 import { jsonLogger, type Logger } from '../handlers/log';
-import { emfMetrics, type MetricsSink } from '../handlers/metrics';
+import { noMetrics, type MetricsSink } from '../handlers/metrics';
 import { dynamoDbClient } from './clients/dynamodb';
 import { kmsClient } from './clients/kms';
 import type { AwsClientTuning } from './clients/settings';
@@ -26,7 +26,7 @@ import { DynamoDbTestKeyStore } from '../adapters/dynamodb-registry/test-key-sto
 /** What the environment does not say: logging, metrics, clock, and (local cloud only) endpoints and credentials. */
 export interface AuthorizerDeps {
   readonly logger?: Logger;
-  /** @default EMF lines on stdout */
+  /** @default none (the Lambda entry hands in Powertools' EMF metrics: lambdas/authorizer.ts) */
   readonly metrics?: MetricsSink;
   readonly clock?: Clock;
   /** Local cloud only: endpoints and static credentials of the stand-ins. */
@@ -96,7 +96,7 @@ export function createAuthorizer(config: AuthorizerConfig & { readonly region: s
     tokenHeader: config.tokenHeader,
     bindingHeader: config.bindingHeader ?? CONFIG_DEFAULTS.bindingHeader,
     proofHeader: PROOF_HEADER_NAME,
-    metrics: deps.metrics ?? emfMetrics(),
+    metrics: deps.metrics ?? noMetrics,
     ...(config.publicBaseUrl !== undefined ? { publicBaseUrl: config.publicBaseUrl } : {}),
     cachedResults: config.cacheSeconds > 0,
   });

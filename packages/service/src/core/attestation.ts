@@ -163,7 +163,12 @@ export async function attest(deps: AttestationDeps, request: AttestRequest): Pro
   // A consume that failed outright may or may not have removed the nonce (a timeout after DynamoDB
   // applied it): nothing to put back, since putting it back could revive a nonce another request used.
   if (consumed.status === 'rejected') throw consumed.reason;
-  if (!consumed.value) throw new NonceInvalidError();
+  if (!consumed.value) {
+    const tenantId = snapshot.status === 'fulfilled' ? snapshot.value.app?.tenantId : undefined;
+    // Counted only for a registered app: the id is the client's word, and made-up ids would each get a counter.
+    if (tenantId !== undefined) await deps.attestationLog?.countNonceInvalid?.({ tenantId, appId: request.appId, time: now }).catch(() => undefined);
+    throw new NonceInvalidError(tenantId);
+  }
   try {
     if (snapshot.status === 'rejected') throw snapshot.reason;
     if (hardwareInputs.status === 'rejected') throw hardwareInputs.reason;

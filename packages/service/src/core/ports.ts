@@ -399,6 +399,8 @@ export interface AttestationLog {
   record(entry: AttestationLogEntry): Promise<void>;
   /** Newest first. */
   query(query: LogQuery): Promise<LogPage<AttestationLogEntry>>;
+  /** Counts a replayed, used or expired nonce of a registered app (aggregated, like the verdicts `record` counts). */
+  countNonceInvalid?(replay: { readonly tenantId: string; readonly appId: string; readonly time: number }): Promise<void>;
   /** Idempotent per (tenantId, eventId). */
   recordBuildRefusal(refusal: BuildRefusal): Promise<void>;
   queryBuildRefusals(query: Omit<LogQuery, 'appIds' | 'includeUnregistered'>): Promise<LogPage<BuildRefusal>>;
@@ -407,6 +409,17 @@ export interface AttestationLog {
    * parallel reads; entries after it (clock skew) are counted too.
    */
   summarize(query: Omit<LogQuery, 'limit' | 'cursor' | 'since'> & { readonly since: number; readonly until: number }): Promise<LogCounts>;
+  /** Per minute and app, from the minute `since` falls in on: the console's charts. Absent where there are no counters. */
+  seriesByMinute?(query: Omit<LogQuery, 'limit' | 'cursor' | 'since'> & { readonly since: number }): Promise<LogSeriesPoint[]>;
+}
+
+/** One minute of one app's verdicts by category (@attestor/contracts/metrics VerdictCategory), as counters keep them. */
+export interface LogSeriesPoint {
+  /** Start of the minute, unix seconds. */
+  readonly time: number;
+  /** The app id, or `~unregistered` for the default tenant's bucket of unregistered ones. */
+  readonly appId: string;
+  readonly counts: Readonly<Record<string, number>>;
 }
 
 /** What `stats` reports over a window: entries, by outcome and by reason (an entry may have several reasons). */

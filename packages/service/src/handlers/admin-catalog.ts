@@ -13,6 +13,7 @@ import { deleteRegistration, expireRegistration, listRegistrations } from './adm
 import { adminRouter, type AdminRoutes } from './admin/router';
 import type { ApiHandler } from './http';
 import type { Logger } from './log';
+import { noMetrics, type ServiceMetrics } from './metrics';
 
 export const CATALOG_ROUTES: AdminRoutes<AdminCatalogDeps> = {
   'GET /v1/admin/apps': listApps,
@@ -31,6 +32,6 @@ export const CATALOG_ROUTES: AdminRoutes<AdminCatalogDeps> = {
   'GET /v1/admin/stats': stats,
 };
 
-export function adminCatalogHandler(deps: AdminCatalogDeps, log: Logger): ApiHandler {
-  return adminRouter('adminCatalog', CATALOG_ROUTES, deps, log);
+export function adminCatalogHandler(deps: AdminCatalogDeps, log: Logger, metrics: ServiceMetrics = noMetrics): ApiHandler {
+  return adminRouter('adminCatalog', CATALOG_ROUTES, deps, log, metrics);
 }

@@ -10,6 +10,7 @@ import { createTenant, grantRole, listTenants } from './admin/tenants';
 import { mintTestTokenRoute, wrappedTestSecrets } from './admin/test-tokens';
 import type { ApiHandler } from './http';
 import type { Logger } from './log';
+import { noMetrics, type ServiceMetrics } from './metrics';
 
 export const KEYS_ROUTES: AdminRoutes<AdminKeysDeps> = {
   'GET /v1/admin/tenants': listTenants,
@@ -25,6 +26,6 @@ export const KEYS_ROUTES: AdminRoutes<AdminKeysDeps> = {
   'GET /v1/admin/tokens/test/secrets': wrappedTestSecrets,
 };
 
-export function adminKeysHandler(deps: AdminKeysDeps, log: Logger): ApiHandler {
-  return adminRouter('adminKeys', KEYS_ROUTES, deps, log);
+export function adminKeysHandler(deps: AdminKeysDeps, log: Logger, metrics: ServiceMetrics = noMetrics): ApiHandler {
+  return adminRouter('adminKeys', KEYS_ROUTES, deps, log, metrics);
 }

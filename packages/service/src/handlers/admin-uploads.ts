@@ -9,6 +9,7 @@ import { clearFailures, listFailures, retryFailures } from './admin/register-fai
 import { completeUpload, createUpload, getUpload } from './admin/uploads';
 import type { ApiHandler } from './http';
 import type { Logger } from './log';
+import { noMetrics, type ServiceMetrics } from './metrics';
 
 export const UPLOADS_ROUTES: AdminRoutes<AdminUploadsDeps> = {
   'POST /v1/admin/apps/{appId}/uploads': createUpload,
@@ -19,6 +20,6 @@ export const UPLOADS_ROUTES: AdminRoutes<AdminUploadsDeps> = {
   'POST /v1/admin/registrations/failures/clear': clearFailures,
 };
 
-export function adminUploadsHandler(deps: AdminUploadsDeps, log: Logger): ApiHandler {
-  return adminRouter('adminUploads', UPLOADS_ROUTES, deps, log);
+export function adminUploadsHandler(deps: AdminUploadsDeps, log: Logger, metrics: ServiceMetrics = noMetrics): ApiHandler {
+  return adminRouter('adminUploads', UPLOADS_ROUTES, deps, log, metrics);
 }

@@ -34,7 +34,7 @@ export interface AuthorizerOptions {
    * reports with the stage on execute-api hostnames and with the base path on custom domains).
    */
   readonly publicBaseUrl?: string;
-  /** Where verdicts go as metrics: every request in monitor mode, denials in enforce mode. */
+  /** Where verdicts go as metrics: every request, allowed or not, in either mode (the log keeps denials and monitor-mode verdicts). */
   readonly metrics?: MetricsSink;
   /**
    * API Gateway caches this authorizer's results (AUTHORIZER_CACHE_TTL_SECONDS > 0). A cached
@@ -103,6 +103,7 @@ export function authorizerHandler(verifier: AttestationVerifier, log: Logger, op
 
   const record = (verdict: AuthorizerVerdict, path: string) => {
     options.metrics?.record(verdict);
+    if (mode === 'enforce' && verdict.result === 'valid') return;
     if (mode === 'enforce') log.info('token_denied', { code: verdict.code, path });
     else log.info('token_monitored', { result: verdict.result, code: verdict.code, path });
   };
@@ -124,7 +125,8 @@ export function authorizerHandler(verifier: AttestationVerifier, log: Logger, op
         method: event.httpMethod,
         ...withUrl(requestUrl(event, options.publicBaseUrl)),
       });
-      if (mode === 'monitor') record({ result: 'valid', code: 'valid', mode }, event.path);
+      // Counted in both modes: the allowed share is what an operator weighs the denials against.
+      record({ result: 'valid', code: 'valid', mode, appId: claims.sub }, event.path);
       const resource = options.cachedResults ? stageArn(event.methodArn) : event.methodArn;
       const context = { appId: claims.sub, did: claims.did, appVersion: claims.ver, jti: claims.jti, ...(claims.hw !== undefined ? { hw: claims.hw } : {}) };
       return policy('Allow', resource, claims.did, context);

@@ -19,6 +19,7 @@ import {
   type WireErrorCode,
 } from '../core/errors';
 import { errorFields, type Logger } from './log';
+import { noMetrics, type ServiceMetrics } from './metrics';
 
 /** Protocol requests are a few hundred bytes; anything far larger is refused before parsing. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -95,14 +96,20 @@ export function errorResponse(error: unknown): APIGatewayProxyResult {
 
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
-/** Wraps a handler so expected errors map to their status and unexpected ones to a bare 500. */
-export function httpHandler(name: string, log: Logger, fn: ApiHandler): ApiHandler {
+/**
+ * Wraps a handler so expected errors map to their status and unexpected ones to a bare 500. A 503
+ * (a dependency refused or throttled) is counted, by the error's code, for the throttling alarm.
+ */
+export function httpHandler(name: string, log: Logger, fn: ApiHandler, metrics: Pick<ServiceMetrics, 'dependencyUnavailable'> = noMetrics): ApiHandler {
   return async (event) => {
     try {
       return await fn(event);
     } catch (error) {
       const answer = answerTo(error);
-      if (answer?.status === 503) log.warn('dependency_unavailable', { handler: name, ...errorFields(error) });
+      if (answer?.status === 503) {
+        log.warn('dependency_unavailable', { handler: name, ...errorFields(error) });
+        metrics.dependencyUnavailable({ handler: name, dependency: (error as { code: string }).code });
+      }
       else if (!answer) log.error('unhandled_error', { handler: name, ...errorFields(error) });
       return errorResponse(error);
     }

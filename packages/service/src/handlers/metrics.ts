@@ -1,8 +1,10 @@
 /**
- * Authorizer verdicts as CloudWatch metrics, in Embedded Metric Format: one JSON log line per
- * verdict, which CloudWatch Logs turns into a metric without any API call on the request path.
- * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+ * What the handlers count, as ports: the functions write the counts as CloudWatch metrics through
+ * Powertools (composition/powertools.ts), the local cloud and the unit tests hand in their own.
+ * The names the counts are published under are @attestor/contracts/metrics'.
  */
+import type { AttestationOutcome } from '@attestor/contracts/admin-api';
+import type { AuthorizerVerdictName, RegisterOutcome } from '@attestor/contracts/metrics';
 
 /** valid: the token (and request) passed; missing: no token; invalid: anything else, `code` says what. */
 export type VerdictResult = 'valid' | 'missing' | 'invalid';
@@ -13,39 +15,45 @@ export interface AuthorizerVerdict {
   /** 'valid', 'missing', a VerifyErrorCode, or 'verifier_error' when keys or ledger could not be reached. */
   readonly code: string;
   readonly mode: 'enforce' | 'monitor';
+  /** The token's app (its sub) when the token verified. */
+  readonly appId?: string;
 }
 
-/** Where verdicts go: EMF lines in Lambda, anything in tests and the local cloud. */
+/** What the authorizer did with the request, as the TokenVerdicts metric's Verdict dimension names it. */
+export function verdictName(verdict: AuthorizerVerdict): AuthorizerVerdictName {
+  if (verdict.result === 'valid') return 'allowed';
+  if (verdict.code === 'verifier_error') return 'unavailable';
+  return verdict.mode === 'monitor' ? 'would_deny' : 'denied';
+}
+
+/** Where the authorizer's verdicts go. */
 export interface MetricsSink {
   record(verdict: AuthorizerVerdict): void;
 }
 
-/** CloudWatch namespace of Attestor's metrics. */
-export const METRICS_NAMESPACE = 'Attestor';
-/** Count of authorizer verdicts, by Result and by Result and Code. */
-export const VERDICT_METRIC = 'TokenVerdicts';
-
-/** The EMF document for one verdict: count 1 under dimensions Result and (Result, Code). */
-export function emfVerdict(verdict: AuthorizerVerdict, timestampMs: number): Record<string, unknown> {
-  return {
-    _aws: {
-      Timestamp: timestampMs,
-      CloudWatchMetrics: [
-        {
-          Namespace: METRICS_NAMESPACE,
-          Dimensions: [['Result'], ['Result', 'Code']],
-          Metrics: [{ Name: VERDICT_METRIC, Unit: 'Count' }],
-        },
-      ],
-    },
-    Result: verdict.result,
-    Code: verdict.code,
-    Mode: verdict.mode,
-    [VERDICT_METRIC]: 1,
-  };
+/** One judged attestation, as counted: nothing secret, nothing a client could inflate into new metrics. */
+export interface AttestationCount {
+  readonly tenantId: string;
+  readonly appId: string;
+  readonly appKnown: boolean;
+  readonly outcome: AttestationOutcome;
+  readonly reasons: readonly string[];
 }
 
-/** Writes each verdict as one EMF line (to stdout, which Lambda sends to CloudWatch Logs). */
-export function emfMetrics(write: (line: string) => void = (line) => process.stdout.write(line), now: () => number = Date.now): MetricsSink {
-  return { record: (verdict) => write(`${JSON.stringify(emfVerdict(verdict, now()))}\n`) };
+/** Where the service functions' counts go. */
+export interface ServiceMetrics {
+  attestation(count: AttestationCount): void;
+  /** A nonce that was unknown, used or expired. The tenant and app are known only for a registered app. */
+  nonceInvalid(count: { readonly tenantId?: string; readonly appId?: string }): void;
+  registration(count: { readonly outcome: RegisterOutcome }): void;
+  /** `dependency` is the DependencyUnavailableError's code (e.g. dynamodb_throttled). */
+  dependencyUnavailable(count: { readonly handler: string; readonly dependency: string }): void;
 }
+
+export const noMetrics: ServiceMetrics & MetricsSink = {
+  attestation: () => undefined,
+  nonceInvalid: () => undefined,
+  registration: () => undefined,
+  dependencyUnavailable: () => undefined,
+  record: () => undefined,
+};

@@ -1,6 +1,8 @@
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { registerBuild, type BuildEvent, type RegistrationDeps } from '../core/registration';
+import { DependencyUnavailableError } from '../core/errors';
 import { errorFields, type Logger } from './log';
+import { noMetrics, type ServiceMetrics } from './metrics';
 
 /** S3 URL-encodes keys in event notifications (form style: a space arrives as '+'). */
 export function decodeS3EventKey(key: string): string {
@@ -18,7 +20,7 @@ function buildEventOf(record: S3EventRecord, objectKey: string): BuildEvent | un
 }
 
 /** S3 ObjectCreated: hash each new build and record it. Records are independent; one failure does not stop the rest. */
-export function registerHandler(deps: RegistrationDeps, log: Logger): (event: S3Event) => Promise<void> {
+export function registerHandler(deps: RegistrationDeps, log: Logger, metrics: ServiceMetrics = noMetrics): (event: S3Event) => Promise<void> {
   return async (event) => {
     const failures: unknown[] = [];
     for (const record of event.Records) {
@@ -33,8 +35,11 @@ export function registerHandler(deps: RegistrationDeps, log: Logger): (event: S3
         } else {
           log.warn(outcome.status === 'rejected' ? 'build_rejected' : 'build_unchanged', { objectKey, reason: outcome.reason });
         }
+        metrics.registration({ outcome: outcome.status });
       } catch (error) {
         log.error('register_failed', { objectKey, ...errorFields(error) });
+        metrics.registration({ outcome: 'failed' });
+        if (error instanceof DependencyUnavailableError) metrics.dependencyUnavailable({ handler: 'register', dependency: error.code });
         failures.push(error);
       }
     }

@@ -1,7 +1,9 @@
 import { ATTEST_CONFIG } from '@attestor/contracts/config';
 import { lambdaConfig } from '../composition/environment';
 import { attestDeps } from '../composition/attest';
+import { powertools } from '../composition/powertools';
 import { attestHandler } from '../handlers/attest';
-import { jsonLogger } from '../handlers/log';
 
-export const handler = attestHandler(attestDeps(lambdaConfig(ATTEST_CONFIG, process.env)), jsonLogger);
+const observability = powertools('attest');
+const deps = attestDeps({ ...lambdaConfig(ATTEST_CONFIG, process.env), logger: observability.log });
+export const handler = observability.instrument(attestHandler(deps, observability.log, observability.metrics));

@@ -1,7 +1,9 @@
 import { REGISTER_CONFIG } from '@attestor/contracts/config';
 import { lambdaConfig } from '../composition/environment';
 import { registrationDeps } from '../composition/register';
-import { jsonLogger } from '../handlers/log';
+import { powertools } from '../composition/powertools';
 import { registerHandler } from '../handlers/register';
 
-export const handler = registerHandler(registrationDeps(lambdaConfig(REGISTER_CONFIG, process.env)), jsonLogger);
+const observability = powertools('register');
+const deps = registrationDeps({ ...lambdaConfig(REGISTER_CONFIG, process.env), logger: observability.log });
+export const handler = observability.instrument(registerHandler(deps, observability.log, observability.metrics));

@@ -4,7 +4,7 @@
  * its own), and, for the default tenant only, the attestations of unregistered app ids.
  */
 import { NotFoundError } from '../errors';
-import type { AttestationLog, AttestationLogEntry, BuildRefusal, Clock, LogCounts, LogPage, TenantApps } from '../ports';
+import type { AttestationLog, AttestationLogEntry, BuildRefusal, Clock, LogCounts, LogPage, LogSeriesPoint, TenantApps } from '../ports';
 import type { AdminCaller } from '../tenancy';
 import { ownedApp } from './ownership';
 
@@ -67,4 +67,20 @@ export async function logStats(
   const since = until - windowSeconds;
   const counts = await log.summarize({ tenantId: caller.tenantId, since, until, ...(await logScope(deps, caller, appId)) });
   return { windowSeconds, since, ...counts };
+}
+
+/** The longest window a per-minute series covers (the console's longest chart range). */
+export const MAX_SERIES_WINDOW_SECONDS = 24 * 3600;
+
+/** The caller's verdicts per minute and app over the last `windowSeconds` (at most a day), read from the counters. */
+export async function logSeries(
+  deps: LogAdminDeps & { readonly clock: Clock },
+  caller: AdminCaller,
+  windowSeconds: number,
+  appId: string | undefined,
+): Promise<{ readonly bucketSeconds: number; readonly points: LogSeriesPoint[] }> {
+  const log = attestationLog(deps);
+  if (!log.seriesByMinute) throw new NotFoundError('this deployment keeps no per-minute counts');
+  const since = deps.clock.nowSeconds() - Math.min(windowSeconds, MAX_SERIES_WINDOW_SECONDS);
+  return { bucketSeconds: 60, points: await log.seriesByMinute({ tenantId: caller.tenantId, since, ...(await logScope(deps, caller, appId)) }) };
 }

@@ -7,7 +7,7 @@ import {
   queryInteger,
 } from '@attestor/contracts/admin-validation';
 import { appIdSchema, InvalidRequestError } from '@attestor/contracts/validation';
-import { logStats, readAttestationLog, readBuildLog } from '../../core/admin/log';
+import { logSeries, logStats, MAX_SERIES_WINDOW_SECONDS, readAttestationLog, readBuildLog } from '../../core/admin/log';
 import type { AttestationLogEntry, BuildRefusal, PublicBuildRefusal, PublicLogEntry } from '../../core/ports';
 import { json } from '../http';
 import { NotFoundError } from '../../core/errors';
@@ -81,5 +81,15 @@ export async function readLog(request: LogRequest) {
 
 export async function stats(request: LogRequest) {
   const windowSeconds = queryInteger(request.query['windowSeconds'], 'windowSeconds', 60, MAX_STATS_WINDOW_SECONDS) ?? DEFAULT_STATS_WINDOW_SECONDS;
-  return json(200, await logStats(request.deps, request.caller, windowSeconds, queryAppId(request)));
+  const series = request.query['series'];
+  if (series !== undefined && series !== 'minute') throw new InvalidRequestError('series', 'must be minute');
+  if (series === 'minute' && windowSeconds > MAX_SERIES_WINDOW_SECONDS) {
+    throw new InvalidRequestError('windowSeconds', `must be at most ${MAX_SERIES_WINDOW_SECONDS} with series=minute`);
+  }
+  const appId = queryAppId(request);
+  const [counts, perMinute] = await Promise.all([
+    logStats(request.deps, request.caller, windowSeconds, appId),
+    series === 'minute' ? logSeries(request.deps, request.caller, windowSeconds, appId) : undefined,
+  ]);
+  return json(200, { ...counts, ...(perMinute ? { series: perMinute } : {}) });
 }

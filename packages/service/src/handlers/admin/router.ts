@@ -10,6 +10,7 @@ import { ForbiddenError, NotFoundError } from '../../core/errors';
 import { authorizeRoute } from '../../core/tenancy';
 import { httpHandler, type ApiHandler } from '../http';
 import type { Logger } from '../log';
+import { noMetrics, type ServiceMetrics } from '../metrics';
 import type { AdminCommonDeps, AdminRoute } from './context';
 
 /** Route tables are keyed like src/routes.ts: `${method} ${path}`. */
@@ -18,14 +19,25 @@ export type AdminRoutes<D extends AdminCommonDeps> = Readonly<Record<string, Adm
 const routeKey = (event: APIGatewayProxyEvent) => keyOf({ method: event.httpMethod, path: event.resource });
 
 /** `name` labels unhandled errors in the log. A route missing from `routes` answers 404. */
-export function adminRouter<D extends AdminCommonDeps>(name: string, routes: AdminRoutes<D>, deps: D, log: Logger): ApiHandler {
-  return httpHandler(name, log, async (event) => {
-    const caller = await deps.callerOf(event);
-    if (!caller) throw new ForbiddenError('this credential has no access to any tenant');
-    const route = routes[routeKey(event)];
-    if (!route) throw new NotFoundError(`no admin route ${routeKey(event)}`);
-    // Before the route parses anything: a caller who may not call it learns nothing of what a valid request is.
-    authorizeRoute(caller, routeKey(event));
-    return route({ deps, log, caller, event, params: event.pathParameters ?? {}, query: event.queryStringParameters ?? {} });
-  });
+export function adminRouter<D extends AdminCommonDeps>(
+  name: string,
+  routes: AdminRoutes<D>,
+  deps: D,
+  log: Logger,
+  metrics: ServiceMetrics = noMetrics,
+): ApiHandler {
+  return httpHandler(
+    name,
+    log,
+    async (event) => {
+      const caller = await deps.callerOf(event);
+      if (!caller) throw new ForbiddenError('this credential has no access to any tenant');
+      const route = routes[routeKey(event)];
+      if (!route) throw new NotFoundError(`no admin route ${routeKey(event)}`);
+      // Before the route parses anything: a caller who may not call it learns nothing of what a valid request is.
+      authorizeRoute(caller, routeKey(event));
+      return route({ deps, log, caller, event, params: event.pathParameters ?? {}, query: event.queryStringParameters ?? {} });
+    },
+    metrics,
+  );
 }
