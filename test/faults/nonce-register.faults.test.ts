@@ -161,6 +161,6 @@ describe('a registration and a failing store', () => {
     };
     const res = await signedAdminFetch(faulty.cloud, 'GET', '/v1/admin/registrations/failures', undefined, created.credential);
     expect(res.status).toBe(403);
-    expect(await res.json()).toEqual({ error: 'forbidden', message: 'only an operator credential may manage register failures' });
+    expect(await res.json()).toEqual({ error: 'forbidden', message: 'only an operator credential may call GET /v1/admin/registrations/failures' });
   });
 });

@@ -81,6 +81,11 @@ export function routeFixtures(world: FixtureWorld): Readonly<Record<string, Rout
     },
     'GET /v1/admin/tenants': fixed(admin('GET', '/v1/admin/tenants'), 200),
     'POST /v1/admin/tenants': { prepare: async () => admin('POST', '/v1/admin/tenants', { tenantId: fresh('t') }), ok: 201 },
+    'POST /v1/admin/tenants/{tenantId}/principals': {
+      // A new principal each time: granting a role to one already mapped answers 200, not 201.
+      prepare: async () => admin('POST', '/v1/admin/tenants/default/principals', { principal: `arn:aws:iam::123456789012:role/${fresh('fx')}`, role: 'read' }),
+      ok: 201,
+    },
     'GET /v1/admin/apps': fixed(admin('GET', '/v1/admin/apps'), 200),
     'POST /v1/admin/apps': { prepare: async () => admin('POST', '/v1/admin/apps', { appId: fresh('com.example.new') }), ok: 201 },
     'DELETE /v1/admin/apps/{appId}': { prepare: async () => admin('DELETE', `/v1/admin/apps/${await newApp()}`), ok: 200 },

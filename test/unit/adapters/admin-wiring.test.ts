@@ -24,6 +24,7 @@ test('operator principals from the environment are normalised once and recognise
     principal: 'arn:aws:iam::123456789012:role/Ops',
     tenantId: 'default',
     operator: true,
+    role: 'admin',
   });
   await expect(callerOf(signedBy('arn:aws:iam::123456789012:user/alice'))).resolves.toMatchObject({ operator: true });
   await expect(callerOf(signedBy('arn:aws:iam::123456789012:user/mallory'))).resolves.toBeUndefined();
