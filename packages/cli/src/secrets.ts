@@ -7,8 +7,11 @@
  */
 import type { WrappedTokenSecret } from '@attestor/contracts/admin-api';
 import type { SecretJwk, TokenSecretSet } from '@attestor/verify';
-import type { CredentialSource } from './credentials';
+import type { Command } from 'commander';
+import { adminClientSettings, type CliContext } from './context';
+import { isLocalEndpoint, type CredentialSource } from './credentials';
 import { CliError } from './errors';
+import { localKmsEndpoint } from './local-service';
 
 
 export interface KmsAccess {
@@ -68,4 +71,17 @@ export async function unwrapSecrets(wrapped: readonly WrappedTokenSecret[], acce
   } finally {
     for (const client of clients.values()) client.destroy();
   }
+}
+
+/**
+ * Unwraps with the command's own credentials, through the KMS of the service it talks to: the local
+ * cloud's for a local endpoint, AWS KMS otherwise (`attestor keys secret`, `attestor token secret`).
+ */
+export function unwrapForCommand(ctx: CliContext, command: Command, wrapped: readonly WrappedTokenSecret[]): Promise<TokenSecretSet> {
+  const settings = adminClientSettings(ctx, command);
+  return unwrapSecrets(wrapped, {
+    credentials: settings.credentials,
+    region: settings.region,
+    ...(isLocalEndpoint(settings.endpoint) ? { endpoint: localKmsEndpoint(ctx.env, ctx.cwd) } : {}),
+  });
 }

@@ -1,12 +1,10 @@
 /** `attestor keys list|rotate|secret|jwks`: the tenant's token keys. */
 import { Option, type Command } from 'commander';
 import { TOKEN_FORMATS } from '@attestor/contracts/protocol';
-import { adminClient, adminClientSettings, examples, type CliContext } from '../context';
-import { isLocalEndpoint } from '../credentials';
+import { adminClient, examples, type CliContext } from '../context';
 import { formatFields, formatTable, isoOr, isoSeconds, printable, toJson, toJsonLine } from '../output';
 import { oneLine } from '../errors';
-import { localKmsEndpoint } from '../local-service';
-import { unwrapSecrets } from '../secrets';
+import { unwrapForCommand } from '../secrets';
 
 /** One sentence, wherever a public key is handed out (issue: verdict secrecy, PROTOCOL.md §9). */
 export const ES256_WARNING =
@@ -101,19 +99,13 @@ export function addKeyCommands(program: Command, ctx: CliContext): void {
       ),
     )
     .action(async (options: { json?: boolean }, command: Command) => {
-      const settings = adminClientSettings(ctx, command);
       const wrapped = await adminClient(ctx, command).wrappedSecrets();
       if (wrapped.length === 0) {
         ctx.stderr.write('this tenant signs es256 tokens and has no hs256 secret: verifiers use `attestor keys jwks`\n');
         if (options.json) ctx.stdout.write(toJson({ keys: [] }));
         return;
       }
-      const local = isLocalEndpoint(settings.endpoint);
-      const set = await unwrapSecrets(wrapped, {
-        credentials: settings.credentials,
-        region: settings.region,
-        ...(local ? { endpoint: localKmsEndpoint(ctx.env, ctx.cwd) } : {}),
-      });
+      const set = await unwrapForCommand(ctx, command, wrapped);
       if (options.json) return void ctx.stdout.write(toJson(set));
       ctx.stdout.write(
         formatTable(set.keys, [

@@ -4,6 +4,7 @@
  * new until Ctrl-C.
  */
 import { Option, type Command } from 'commander';
+import type { TestTokenAuditEntry } from '@attestor/contracts/test-tokens';
 import type { AdminClient, BuildLogEntry, LogEntry, LogPage } from '../admin-client';
 import { adminClient, appIdParser, durationParser, examples, integerParser, type CliContext, type OutputStream } from '../context';
 import { formatDuration } from '../duration';
@@ -80,16 +81,7 @@ const builds: LogSource<BuildLogEntry> = {
 };
 
 /** One mint of a test token (`attestor token mint`), as the service recorded it: never the token. */
-interface TestTokenLogEntry {
-  readonly time: number;
-  readonly principal: string;
-  readonly appId: string;
-  readonly ttlSeconds: number;
-  readonly expiresAt: number;
-  readonly kid: string;
-  readonly jti: string;
-  readonly claimNames: readonly string[];
-}
+type TestTokenLogEntry = Omit<TestTokenAuditEntry, 'tenantId'>;
 
 const testTokens: LogSource<TestTokenLogEntry> = {
   fetch: async (client, query) => {

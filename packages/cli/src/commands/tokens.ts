@@ -13,12 +13,10 @@ import {
   TEST_TOKEN_SETTABLE_CLAIMS,
   type TestTokenMint,
 } from '@attestor/contracts/test-tokens';
-import { adminClient, adminClientSettings, appIdParser, durationParser, examples, type CliContext } from '../context';
-import { isLocalEndpoint } from '../credentials';
+import { adminClient, appIdParser, durationParser, examples, type CliContext } from '../context';
 import { CliError } from '../errors';
 import { formatTable, isoSeconds, toJson } from '../output';
-import { localKmsEndpoint } from '../local-service';
-import { unwrapSecrets } from '../secrets';
+import { unwrapForCommand } from '../secrets';
 
 const ttlParser = durationParser(MIN_TEST_TOKEN_TTL_SECONDS, MAX_TEST_TOKEN_TTL_SECONDS, 'test tokens live 1m to 1h');
 const CLAIMS = TEST_TOKEN_SETTABLE_CLAIMS.join(', ');
@@ -107,7 +105,6 @@ export function addTokenCommands(program: Command, ctx: CliContext): void {
       ),
     )
     .action(async (options: { json?: boolean }, command: Command) => {
-      const settings = adminClientSettings(ctx, command);
       const body = (await adminClient(ctx, command).request('GET', '/v1/admin/tokens/test/secrets')) as { keys?: unknown } | null;
       if (!Array.isArray(body?.keys)) throw new CliError('the service answered without test secrets: is this an Attestor admin API?');
       const wrapped = body.keys as WrappedTokenSecret[];
@@ -116,12 +113,7 @@ export function addTokenCommands(program: Command, ctx: CliContext): void {
         if (options.json) ctx.stdout.write(toJson({ keys: [] }));
         return;
       }
-      const local = isLocalEndpoint(settings.endpoint);
-      const set = await unwrapSecrets(wrapped, {
-        credentials: settings.credentials,
-        region: settings.region,
-        ...(local ? { endpoint: localKmsEndpoint(ctx.env, ctx.cwd) } : {}),
-      });
+      const set = await unwrapForCommand(ctx, command, wrapped);
       if (options.json) return void ctx.stdout.write(toJson(set));
       ctx.stdout.write(
         formatTable(set.keys, [
