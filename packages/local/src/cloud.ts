@@ -322,7 +322,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       { ...AUTHORIZER_CONFIG.fromEnv(authorizerEnvironment), region: config.region },
       {
         logger,
-        metrics: verdictCounting(services.authorizerVerdicts(), config.defaultTenantId, services.clock, logger, authorizerOptions.metrics),
+        metrics: verdictCounting(services.authorizerVerdicts(), config.defaultTenantId, services.clock, logger, pending, authorizerOptions.metrics),
         clock: services.clock,
         endpoints,
         credentials: LOCAL_AWS_CREDENTIALS,
@@ -455,13 +455,20 @@ function verdictCounting(
   tenantId: string,
   clock: Clock,
   logger: Logger,
+  pending: Set<Promise<void>>,
   also: MetricsSink | undefined,
 ): MetricsSink {
   return {
     record: (verdict) => {
       also?.record(verdict);
+      if (!counters) return;
       const count = { tenantId, appId: verdict.appId ?? UNREGISTERED_APP, verdict: verdictName(verdict), time: clock.nowSeconds() };
-      counters?.count(count).catch((error: unknown) => logger.warn('authorizer_verdict_not_counted', { verdict: count.verdict, ...errorFields(error) }));
+      // In `pending`, as S3 deliveries are: stop() lets the writes finish before it closes the database.
+      const write = counters
+        .count(count)
+        .catch((error: unknown) => logger.warn('authorizer_verdict_not_counted', { verdict: count.verdict, ...errorFields(error) }))
+        .finally(() => pending.delete(write));
+      pending.add(write);
     },
   };
 }

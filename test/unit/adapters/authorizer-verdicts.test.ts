@@ -39,7 +39,8 @@ describe('CloudWatchAuthorizerVerdicts', () => {
     // Prepare
     const { calls, getMetricData } = fakeGetMetricData(() => ({}));
     // Act
-    await new CloudWatchAuthorizerVerdicts(getMetricData).verdictsByMinute({ tenantId: 'acme', appIds: ['com.a', UNREGISTERED_APP], since: T0 + 7, until: T0 + 130 });
+    const adapter = new CloudWatchAuthorizerVerdicts(getMetricData);
+    await adapter.verdictsByMinute({ tenantId: 'acme', appIds: ['com.a', UNREGISTERED_APP], since: T0 + 7, until: T0 + 130 });
     // Assess
     expect(calls).toHaveLength(1);
     const input = calls[0]!;

@@ -140,7 +140,9 @@ export class VerdictTimeline {
       gaps: false,
       apps: [...apps].sort(),
       ...(counts ? { stats: counts } : { statsError: error ?? 'unavailable' }),
-      wouldDeny: stats?.authorizer ? authorizerVerdicts(stats.authorizer.points, index, times.length) : { available: false, why: error ?? WOULD_DENY_UNAVAILABLE },
+      wouldDeny: stats?.authorizer
+        ? authorizerVerdicts(stats.authorizer.points, index, times.length)
+        : { available: false, why: error ?? WOULD_DENY_UNAVAILABLE },
     };
   }
 
