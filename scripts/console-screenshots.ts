@@ -53,7 +53,8 @@ async function main(): Promise<void> {
   // The service's clock runs `behind` seconds behind the real one while the demo hour is replayed.
   let behind = MINUTES * 60;
   const clock = { nowSeconds: () => Math.floor(Date.now() / 1000) - behind };
-  const cloud = await startLocalCloud({ dataDir, port: 0, clock });
+  // The authorizer in monitor mode, as during a rollout: the verdicts page shows its would-deny share.
+  const cloud = await startLocalCloud({ dataDir, port: 0, clock, authorizer: { mode: 'monitor' } });
   const admin = new AdminClient({ endpoint: cloud.endpoint, credentials: cloud.adminCredentials, region: cloud.adminCredentials.region });
   const builds = { shop230: sampleBuild('shop-2.3.0'), shop240: sampleBuild('shop-2.4.0'), wallet: sampleBuild('wallet-1.0.0', 250_000) };
   // Builds are registered on the real clock: storage (s3rver) checks presigned URLs against it.
@@ -113,6 +114,12 @@ async function main(): Promise<void> {
       const r = await attestOnce(cloud.endpoint, { appId, appVersion, packageBytes, key, device, ...(extra ? { extra } : {}) });
       if (r.status !== 200) throw new Error(`attest answered ${r.status}: ${JSON.stringify(r.body)}`);
       total++;
+      // Most clients go on to call the API with their token (a decoy one if attestation failed).
+      if (rand() < 0.7) await callApi({ 'Attestor-Token': r.body['token'] as string });
+    };
+    const callApi = async (headers: Record<string, string>) => {
+      const res = await fetch(`${cloud.endpoint}/demo/hello`, { headers });
+      if (res.status !== 200) throw new Error(`the monitor-mode authorizer answered ${res.status}`);
     };
     const user = () => users[between(0, users.length - 1)]!;
 
@@ -136,6 +143,8 @@ async function main(): Promise<void> {
       if (minute % 7 === 0) jobs.push(() => attest(SHOP, '2.3.0', builds.shop230, lab, rooted));
       for (let i = between(3, 7); i > 0; i--) jobs.push(() => attest(WALLET, '1.0.0', builds.wallet, user()));
       if (minute >= 45 && minute <= 49) jobs.push(() => attest('com.example.shop.lite', '1.0.0', builds.shop230, user()));
+      // Old app versions without the SDK call the API with no token at all.
+      for (let i = between(0, 2); i > 0; i--) jobs.push(() => callApi({}));
       for (let i = 0; i < jobs.length; i += 8) await Promise.all(jobs.slice(i, i + 8).map((job) => job()));
     }
     behind = 0;
@@ -158,6 +167,7 @@ async function main(): Promise<void> {
       await page.goto(`${consoleRun.origin}/#/verdicts?app=${SHOP}`);
       await page.locator('#verdict-chart[data-total]').waitFor();
       await page.locator('#stats').waitFor();
+      await page.locator('#would-deny-share[data-share]').waitFor();
       // Point at the minute of the repackaged copies, so the hover line reads it out.
       const box = (await page.locator('#verdict-chart .u-over').boundingBox())!;
       await page.mouse.move(box.x + box.width * (36.5 / 60), box.y + box.height * 0.6);

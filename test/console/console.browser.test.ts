@@ -34,7 +34,8 @@ let debugSecret: string;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'attestor-console-browser-'));
-  [cloud, browser] = await Promise.all([startLocalCloud({ dataDir, port: 0 }), launchChromium()]);
+  // The authorizer in monitor mode, as during a rollout: the verdicts page shows its would-deny share.
+  [cloud, browser] = await Promise.all([startLocalCloud({ dataDir, port: 0, authorizer: { mode: 'monitor' } }), launchChromium()]);
   admin = new AdminClient({ endpoint: cloud.endpoint, credentials: cloud.adminCredentials, region: cloud.adminCredentials.region });
   consoleRun = await startConsole({ ATTESTOR_HOME: dataDir, ATTESTOR_ENDPOINT: cloud.endpoint }, dataDir, ['--interval', '1s']);
   page = await browser.newPage();
@@ -178,21 +179,22 @@ describe('attestor console in Chromium', () => {
     expect(await text('#rotate-status')).toContain(`New hs256 key ${created.kid}`);
   });
 
-  it('charts the verdicts per app as they arrive: pass, failures by family, debug; would-deny said to be unavailable', async () => {
+  it('charts the verdicts per app as they arrive: pass, failures by family, debug; and the authorizer\'s would-deny share', async () => {
     await page.locator('nav a[data-page="verdicts"]').click();
     await page.locator('#verdict-chart[data-total="0"]').waitFor();
     expect(await page.locator('#verdict-app').inputValue()).toBe(APP_ID);
     expect(await page.locator('#verdict-chart canvas').count()).toBeGreaterThan(0);
     expect(await page.locator('#fail-share-chart canvas').count()).toBeGreaterThan(0);
-    expect(await page.locator('#would-deny-status').getAttribute('data-available')).toBe('false');
-    expect(await text('#would-deny-why')).toContain('no admin route serves them');
+    await page.locator('#would-deny-status[data-available="true"]').waitFor();
+    expect(await page.locator('#authorizer-chart canvas').count()).toBeGreaterThan(0);
+    expect(await text('#would-deny-share')).toBe('–');
 
     const key = newInstallKey();
     const base = { endpoint: cloud.endpoint, appId: APP_ID, appVersion: '1.0.0', key };
     const tampered = Buffer.from(build);
     tampered[1000] = tampered[1000]! ^ 1;
     const rooted = { ...CLEAN_DEVICE, signals: { ...CLEAN_DEVICE.signals, rooted: true } };
-    await attestOnce(cloud.endpoint, { ...base, packageBytes: build });
+    const genuine = await attestOnce(cloud.endpoint, { ...base, packageBytes: build });
     await attestOnce(cloud.endpoint, { ...base, packageBytes: build });
     await attestOnce(cloud.endpoint, { ...base, packageBytes: tampered });
     await attestOnce(cloud.endpoint, { ...base, packageBytes: build, device: rooted });
@@ -211,6 +213,15 @@ describe('attestor console in Chromium', () => {
     }).toEqual({ pass: '2', debug: '1', build: '1', device: '1', allowlisted: '0' });
     expect(await page.locator('#verdict-totals tr[data-category="total"] th[data-count]').getAttribute('data-count')).toBe('5');
     expect(await text('#verdict-totals tr[data-category="total"]')).toContain('40.0% failed');
+
+    // The monitor-mode authorizer lets a request with the genuine token and one without any through;
+    // enforcing would have denied the second: a would-deny share of one half.
+    const hello = (headers: Record<string, string>) => fetch(`${cloud.endpoint}/demo/hello`, { headers }).then((r) => r.status);
+    expect([await hello({ 'Attestor-Token': genuine.body['token'] as string }), await hello({})]).toEqual([200, 200]);
+    await page.locator('#would-deny-share[data-share="0.5"]').waitFor({ timeout: 10_000 });
+    const verdictCount = (verdict: string) => page.locator(`#authorizer-totals tr[data-verdict="${verdict}"] td[data-count]`).getAttribute('data-count');
+    expect([await verdictCount('allowed'), await verdictCount('would_deny'), await verdictCount('denied')]).toEqual(['1', '1', '0']);
+    expect(await text('#would-deny-status')).toContain('50.0%');
 
     // An unregistered app id's attestation is counted with the others of its kind (the counters keep
     // no made-up ids: docs/OPERATIONS.md), under all apps only: not under this app, and not offered.

@@ -4,7 +4,7 @@
  * every attestation drawn in its minute and category, one read per poll whatever the traffic, and
  * honest about a read that failed.
  */
-import type { LogEntry, Stats } from '../../packages/cli/src/admin-client';
+import type { LogEntry, Stats, StatsPoint } from '../../packages/cli/src/admin-client';
 import { HttpStatusError } from '../../packages/cli/src/errors';
 import { categoryOf, reasonFamily, VERDICT_CATEGORIES, VerdictTimeline } from '../../packages/cli/src/console/verdicts';
 
@@ -17,9 +17,11 @@ function entry(time: number, outcome: LogEntry['outcome'], reasons: string[] = [
 /** The stats route as the service answers it from its counters; `calls` counts requests. */
 class FakeStats {
   entries: LogEntry[] = [];
-  calls: { appId?: string; windowSeconds?: number; series?: 'minute' }[] = [];
+  /** The authorizer's points as the service answers include=authorizer; undefined: a service that does not. */
+  authorizer: StatsPoint[] | undefined = [];
+  calls: { appId?: string; windowSeconds?: number; series?: 'minute'; include?: 'authorizer' }[] = [];
   fail = false;
-  async stats(query: { appId?: string; windowSeconds?: number; series?: 'minute' }): Promise<Stats> {
+  async stats(query: { appId?: string; windowSeconds?: number; series?: 'minute'; include?: 'authorizer' }): Promise<Stats> {
     this.calls.push(query);
     if (this.fail) throw new HttpStatusError('no app com.example.gone', 404);
     const windowSeconds = query.windowSeconds ?? 3600;
@@ -42,6 +44,7 @@ class FakeStats {
       byOutcome,
       byReason: {},
       ...(query.series === 'minute' ? { series: { bucketSeconds: 60, points: [...points.values()] } } : {}),
+      ...(query.include === 'authorizer' && this.authorizer ? { authorizer: { bucketSeconds: 60, points: this.authorizer } } : {}),
     };
   }
 }
@@ -97,7 +100,7 @@ describe('VerdictTimeline', () => {
     // Act
     const s = await timeline().snapshot({ rangeSeconds: 3600 });
     // Assess: 60 whole minutes and the one the range starts in.
-    expect(service.calls).toEqual([{ windowSeconds: 3600, series: 'minute' }]);
+    expect(service.calls).toEqual([{ windowSeconds: 3600, series: 'minute', include: 'authorizer' }]);
     expect(s.times).toHaveLength(61);
     expect(s.times[0]).toBe(T0 - 3600);
     expect(s.times.at(-1)).toBe(T0);
@@ -114,12 +117,41 @@ describe('VerdictTimeline', () => {
     expect(s.failShare[0]).toBeNull();
     expect(s.apps).toEqual(['com.example.app', 'com.example.other']);
     expect(s.complete).toBe(true);
-    expect(s.wouldDeny.available).toBe(false);
+    expect(s.wouldDeny).toMatchObject({ available: true, total: 0, wouldDenyShareInRange: null });
     expect(s.categories).toBe(VERDICT_CATEGORIES);
 
     const one = await timeline().snapshot({ appId: 'com.example.other', rangeSeconds: 3600 });
     expect(one.total).toBe(1);
-    expect(service.calls.at(-1)).toEqual({ appId: 'com.example.other', windowSeconds: 3600, series: 'minute' });
+    expect(service.calls.at(-1)).toEqual({ appId: 'com.example.other', windowSeconds: 3600, series: 'minute', include: 'authorizer' });
+  });
+
+  it("draws the authorizer's verdicts per minute, summed over apps, and the would-deny share of each minute and of the range", async () => {
+    // Prepare: two minutes of a monitor-mode authorizer, one older than the range.
+    service.authorizer = [
+      { time: T0 - 120, appId: 'com.example.app', counts: { allowed: 3 } },
+      { time: T0 - 120, appId: '~unregistered', counts: { would_deny: 1 } },
+      { time: T0 - 60, appId: '~unregistered', counts: { would_deny: 2, unavailable: 2 } },
+      { time: T0 - 7200, appId: '~unregistered', counts: { would_deny: 9 } },
+    ];
+    // Act
+    const s = await timeline().snapshot({ rangeSeconds: 900 });
+    // Assess
+    if (!s.wouldDeny.available) throw new Error(`expected authorizer verdicts: ${s.wouldDeny.why}`);
+    const at = (t: number) => s.times.indexOf(t);
+    expect(s.wouldDeny.series.allowed[at(T0 - 120)]).toBe(3);
+    expect(s.wouldDeny.series.would_deny[at(T0 - 120)]).toBe(1);
+    expect(s.wouldDeny.totals).toEqual({ allowed: 3, denied: 0, would_deny: 3, unavailable: 2 });
+    expect(s.wouldDeny.total).toBe(8);
+    expect(s.wouldDeny.wouldDenyShare[at(T0 - 120)]).toBe(0.25);
+    expect(s.wouldDeny.wouldDenyShare[at(T0 - 60)]).toBe(0.5);
+    expect(s.wouldDeny.wouldDenyShare[at(T0)]).toBeNull();
+    expect(s.wouldDeny.wouldDenyShareInRange).toBe(3 / 8);
+  });
+
+  it('says the authorizer verdicts are not available when the service answers without them', async () => {
+    service.authorizer = undefined;
+    const s = await timeline().snapshot({ rangeSeconds: 900 });
+    expect(s.wouldDeny).toEqual({ available: false, why: expect.stringContaining('include=authorizer') });
   });
 
   it('shows what arrived since the last poll, one read per poll however many attestations arrived', async () => {

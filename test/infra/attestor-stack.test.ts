@@ -602,13 +602,27 @@ describe('iam', () => {
     }
   });
 
-  test("Resource '*' is allowed only for the key creators' kms:CreateKey (which has no resource to name)", () => {
+  test("Resource '*' is allowed only for the key creators' kms:CreateKey and adminCatalog's cloudwatch:GetMetricData (neither has a resource to name)", () => {
     for (const name of LAMBDA_NAMES) {
       for (const st of s.statementsOf(roleLogicalId(name)).filter((x) => x.Effect === 'Allow' && asList(x.Resource).includes('*'))) {
+        if (name === 'adminCatalog') {
+          expect(st.Action).toBe('cloudwatch:GetMetricData');
+          continue;
+        }
         expect(KEY_CREATING_LAMBDAS).toContain(name);
         expect(st.Action).toBe('kms:CreateKey');
       }
     }
+  });
+
+  test('only adminCatalog may read metrics (GetMetricData, for the stats), and no function may read any other way', () => {
+    for (const name of LAMBDA_NAMES) {
+      const cloudWatch = s.allowedActions(roleLogicalId(name)).filter((a) => a.startsWith('cloudwatch:'));
+      expect(cloudWatch).toEqual(name === 'adminCatalog' ? ['cloudwatch:GetMetricData'] : []);
+    }
+    expect(s.allowing(roleLogicalId('adminCatalog'), 'cloudwatch:GetMetricData')).toEqual([
+      expect.objectContaining({ Effect: 'Allow', Action: 'cloudwatch:GetMetricData', Resource: '*', Sid: 'ReadAuthorizerVerdicts' }),
+    ]);
   });
 
   test('exactly these actions per function (anything new must be added here, on purpose)', () => {
@@ -635,7 +649,14 @@ describe('iam', () => {
       'kms:GetPublicKey',
       'kms:TagResource',
     ];
-    expect(actions('adminCatalog')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    expect(actions('adminCatalog')).toEqual([
+      'cloudwatch:GetMetricData',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
     expect(actions('adminKeys')).toEqual(
       // kms:Decrypt: test secrets only (see the Decrypt tests below).
       ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', ...createKeys, 'kms:Decrypt', 'kms:ScheduleKeyDeletion'].sort(),

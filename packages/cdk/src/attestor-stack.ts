@@ -748,6 +748,10 @@ export class AttestorStack extends Stack {
     // adminCatalog: apps, registrations, policies and devices (read, write, expire, delete); reads the log.
     registryAccess('adminCatalog', { read: 'ReadCatalog', write: 'ManageCatalog' }, ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
     allow(adminCatalog.role, { sid: 'ReadAttestationLog', actions: ['dynamodb:Query'], resources: [logArn] });
+    // ...and the authorizer's TokenVerdicts metric (stats with include=authorizer). GetMetricData has no
+    // resource type and no condition key (cloudwatch:namespace applies to PutMetricData only), so it is
+    // Resource '*'; the adapter names the caller's Tenant dimension in every query (adapters/cloudwatch-authorizer-verdicts.ts).
+    allow(adminCatalog.role, { sid: 'ReadAuthorizerVerdicts', actions: ['cloudwatch:GetMetricData'], resources: ['*'] });
     // adminKeys: tenants, principals, app creation, key records (written and retired, never deleted).
     registryAccess('adminKeys', { read: 'ReadTenants', write: 'ManageTenants' }, ['dynamodb:PutItem', 'dynamodb:UpdateItem']);
     // adminUploads: upload records, the app an upload creates, the first key record of its tenant.

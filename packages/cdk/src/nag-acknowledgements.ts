@@ -128,7 +128,7 @@ export function acknowledgeAttestationAuthorizer(authorizer: AttestationAuthoriz
 }
 
 export function acknowledgeAttestorStack(stack: AttestorStack): void {
-  const { challenge, attest, register, adminUploads, demoHello, revocationList } = stack.functions;
+  const { challenge, attest, register, adminCatalog, adminUploads, demoHello, revocationList } = stack.functions;
   const buildsBucketId = stack.getLogicalId(stack.buildsBucket.node.defaultChild as s3.CfnBucket);
   const buildObjects = `AwsSolutions-IAM5[Resource::<${buildsBucketId}.Arn>/builds/*]`;
 
@@ -226,6 +226,12 @@ export function acknowledgeAttestorStack(stack: AttestorStack): void {
       'Aliases name tenant keys created at run time (alias/attestor/tenant/<tenant>/...); only names under that prefix may be created.',
     );
   }
+  ack(
+    adminCatalog.role,
+    'AwsSolutions-IAM5[Resource::*]',
+    "cloudwatch:GetMetricData (the authorizer's verdicts for the admin stats) has no resource type and no condition key to narrow it; it reads " +
+      'metrics only, and the function names the caller\'s Tenant dimension in every query.',
+  );
   ack(
     adminUploads.role,
     buildObjects,

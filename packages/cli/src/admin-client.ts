@@ -170,6 +170,8 @@ export interface Stats {
   readonly byReason: Readonly<Record<string, number>>;
   /** With `series: 'minute'`: the window's minutes by app and category (VerdictCategory), from the service's counters. */
   readonly series?: { readonly bucketSeconds: number; readonly points: ReadonlyArray<StatsPoint> };
+  /** With `include: 'authorizer'`: the authorizer's verdicts per minute and app (counts by AuthorizerVerdictName). */
+  readonly authorizer?: { readonly bucketSeconds: number; readonly points: ReadonlyArray<StatsPoint> };
 }
 
 export interface StatsPoint {
@@ -332,7 +334,7 @@ export class AdminClient {
     return this.page<BuildLogEntry>(`/v1/admin/log${queryString({ kind: 'builds', ...query })}`);
   }
 
-  async stats(query: { appId?: string; windowSeconds?: number; series?: 'minute' }): Promise<Stats> {
+  async stats(query: { appId?: string; windowSeconds?: number; series?: 'minute'; include?: 'authorizer' }): Promise<Stats> {
     return this.record<Stats>(await this.request('GET', `/v1/admin/stats${queryString(query)}`), 'byOutcome');
   }
 

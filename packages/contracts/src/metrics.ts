@@ -150,3 +150,13 @@ export const COUNTER_ATTRIBUTE = {
   reason: 'r_',
   nonceInvalid: 'nonce_invalid',
 } as const;
+
+/**
+ * Counter items of the authorizer's verdicts, where there is no CloudWatch to read them back from:
+ * the local cloud's authorizer adds to them and its stats read them (in AWS the adminCatalog function
+ * reads the TokenVerdicts metric instead). In the attestation log table, one partition per tenant and app:
+ *   pk VERDICTS#<tenantId>#<appId or ~unregistered>   sk <minute start, 10 digits>
+ * attributes `v_<AuthorizerVerdictName>` and `ttl`. Unsharded: no one drives a local cloud at 1,000 requests per second.
+ */
+export const VERDICT_COUNTS_PARTITION_PREFIX = 'VERDICTS#';
+export const VERDICT_COUNTER_ATTRIBUTE = 'v_';

@@ -19,10 +19,12 @@ import { LOCAL_CLOUD_FILE, readLocalCloudState, type LocalCloudState } from '@at
 import { adminHandlers } from '@attestor/service/handlers/admin';
 import { attestHandler } from '@attestor/service/handlers/attest';
 import type { AuthorizerMode } from '@attestor/service/handlers/authorizer';
-import type { MetricsSink } from '@attestor/service/handlers/metrics';
+import { verdictName, type MetricsSink } from '@attestor/service/handlers/metrics';
+import type { DynamoDbAuthorizerVerdicts } from '@attestor/service/adapters/dynamodb-authorizer-verdicts';
+import { UNREGISTERED_APP } from '@attestor/contracts/metrics';
 import { challengeHandler } from '@attestor/service/handlers/challenge';
 import { demoHelloHandler } from '@attestor/service/handlers/demo-hello';
-import { silentLogger, type Logger } from '@attestor/service/handlers/log';
+import { errorFields, silentLogger, type Logger } from '@attestor/service/handlers/log';
 import { registerHandler } from '@attestor/service/handlers/register';
 import { TOKEN_HEADER_NAME, type HardwareKind } from '@attestor/contracts/protocol';
 import { LOCAL_REGION, localPrincipal, type AdminCredentials } from '@attestor/contracts/local-state';
@@ -148,7 +150,7 @@ export interface LocalAuthorizerOptions {
   readonly publicBaseUrl?: string;
   /** Let test tokens (`attestor token mint`) through (ACCEPT_TEST_TOKENS; kms key source only). @default false */
   readonly acceptTestTokens?: boolean;
-  /** @default verdicts are only logged */
+  /** Where verdicts also go; they are always counted for the admin stats (include=authorizer). @default counted only */
   readonly metrics?: MetricsSink;
 }
 
@@ -320,7 +322,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       { ...AUTHORIZER_CONFIG.fromEnv(authorizerEnvironment), region: config.region },
       {
         logger,
-        metrics: authorizerOptions.metrics ?? { record: () => undefined },
+        metrics: verdictCounting(services.authorizerVerdicts(), config.defaultTenantId, services.clock, logger, pending, authorizerOptions.metrics),
         clock: services.clock,
         endpoints,
         credentials: LOCAL_AWS_CREDENTIALS,
@@ -439,6 +441,35 @@ function kmsCredentials(admins: LocalCredentialStore): (accessKeyId: string) => 
       secretAccessKey: admin.secretAccessKey,
       authorize: ({ operation, encryptionContext }) => operation === 'Decrypt' && encryptionContext?.[SECRET_CONTEXT_TENANT] === admin.tenantId,
     };
+  };
+}
+
+/**
+ * What the local authorizer does with its verdicts: what the Lambda publishes as the TokenVerdicts
+ * metric (Tenant, App, Verdict), added to counter items instead, which the admin stats read with
+ * include=authorizer; and whatever sink the caller gave. A counter that cannot be written is logged,
+ * never the request's failure, as an EMF line could not fail it in AWS.
+ */
+function verdictCounting(
+  counters: DynamoDbAuthorizerVerdicts | undefined,
+  tenantId: string,
+  clock: Clock,
+  logger: Logger,
+  pending: Set<Promise<void>>,
+  also: MetricsSink | undefined,
+): MetricsSink {
+  return {
+    record: (verdict) => {
+      also?.record(verdict);
+      if (!counters) return;
+      const count = { tenantId, appId: verdict.appId ?? UNREGISTERED_APP, verdict: verdictName(verdict), time: clock.nowSeconds() };
+      // In `pending`, as S3 deliveries are: stop() lets the writes finish before it closes the database.
+      const write = counters
+        .count(count)
+        .catch((error: unknown) => logger.warn('authorizer_verdict_not_counted', { verdict: count.verdict, ...errorFields(error) }))
+        .finally(() => pending.delete(write));
+      pending.add(write);
+    },
   };
 }
 

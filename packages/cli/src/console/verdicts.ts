@@ -2,10 +2,18 @@
  * Verdicts per app over time, for the console's live charts, read from the service's per-minute
  * counters (GET /v1/admin/stats?series=minute): one request per poll returns the range's minutes by
  * app and category and the window's totals, and what it reads follows the range's length, not the
- * traffic in it (docs/ADMIN_API.md §9.3). Polls from several open pages share one read.
+ * traffic in it (docs/ADMIN_API.md §9.3); the same read brings the authorizer's verdicts per minute
+ * (include=authorizer), for the would-deny share. Polls from several open pages share one read.
  */
-import { UNREGISTERED_APP, VERDICT_CATEGORIES, type CategoryInfo, type VerdictCategory } from '@attestor/contracts/metrics';
-import type { Stats } from '../admin-client';
+import {
+  AUTHORIZER_VERDICTS,
+  UNREGISTERED_APP,
+  VERDICT_CATEGORIES,
+  type AuthorizerVerdictName,
+  type CategoryInfo,
+  type VerdictCategory,
+} from '@attestor/contracts/metrics';
+import type { Stats, StatsPoint } from '../admin-client';
 import { CliError } from '../errors';
 
 // The categories are the Outcome dimension of the Attestations metric, and of the counters stats
@@ -39,17 +47,31 @@ export interface VerdictSnapshot {
   /** The service's own counts over the same window (GET /v1/admin/stats), refreshed less often. */
   readonly stats?: Stats;
   readonly statsError?: string;
-  /** The authorizer's monitor-mode verdicts: no admin route serves them (see docs/CONSOLE.md). */
-  readonly wouldDeny: { readonly available: false; readonly why: string };
+  /** The authorizer's verdicts per minute (GET /v1/admin/stats include=authorizer), or why there are none. */
+  readonly wouldDeny: AuthorizerVerdicts | { readonly available: false; readonly why: string };
 }
 
-export const WOULD_DENY_UNAVAILABLE =
-  'the authorizer records its verdicts (monitor mode included) only as CloudWatch metrics (namespace Attestor, metric TokenVerdicts), ' +
-  'and no admin route serves them yet; the failing share of attestations is the nearest estimate here: a failed attestation gets a ' +
-  'decoy token, which an enforcing authorizer denies, but requests that carry no token at all are not counted';
+/**
+ * What the authorizer did per minute of the range, summed over the apps in scope: allowed, denied
+ * (enforce mode), would_deny (monitor mode), unavailable; and the would-deny share of each minute.
+ * Denials are counted under no app (their token named none the authorizer could trust), so one
+ * app's view includes every denial of the tenant's authorizer.
+ */
+export interface AuthorizerVerdicts {
+  readonly available: true;
+  readonly series: Readonly<Record<AuthorizerVerdictName, readonly number[]>>;
+  readonly totals: Readonly<Record<AuthorizerVerdictName, number>>;
+  readonly total: number;
+  /** would_deny over every verdict of the minute (0..1), null where the authorizer judged nothing. */
+  readonly wouldDenyShare: ReadonlyArray<number | null>;
+  /** The same over the whole range. */
+  readonly wouldDenyShareInRange: number | null;
+}
+
+export const WOULD_DENY_UNAVAILABLE = 'the service did not answer with the authorizer verdicts (GET /v1/admin/stats with include=authorizer)';
 
 export interface TimelineOptions {
-  readonly client: { stats(query: { appId?: string; windowSeconds?: number; series?: 'minute' }): Promise<Stats> };
+  readonly client: { stats(query: { appId?: string; windowSeconds?: number; series?: 'minute'; include?: 'authorizer' }): Promise<Stats> };
   /** Unix seconds. */
   readonly now?: () => number;
   /** A poll sooner than this after the last one of the same range reuses it, so several open pages cost one read. @default 1000 */
@@ -102,7 +124,7 @@ export class VerdictTimeline {
       }
       return all === 0 ? null : failed / all;
     });
-    const counts = stats ? (({ series: _series, ...rest }) => rest)(stats) : undefined;
+    const counts = stats ? (({ series: _series, authorizer: _authorizer, ...rest }) => rest)(stats) : undefined;
     return {
       ...(query.appId !== undefined ? { appId: query.appId } : {}),
       rangeSeconds,
@@ -118,7 +140,9 @@ export class VerdictTimeline {
       gaps: false,
       apps: [...apps].sort(),
       ...(counts ? { stats: counts } : { statsError: error ?? 'unavailable' }),
-      wouldDeny: { available: false, why: WOULD_DENY_UNAVAILABLE },
+      wouldDeny: stats?.authorizer
+        ? authorizerVerdicts(stats.authorizer.points, index, times.length)
+        : { available: false, why: error ?? WOULD_DENY_UNAVAILABLE },
     };
   }
 
@@ -127,7 +151,8 @@ export class VerdictTimeline {
     const key = `${appId ?? ''} ${rangeSeconds}`;
     const cached = this.reads.get(key);
     if (cached && this.nowMs() - cached.atMs < (this.options.minRefreshMs ?? 1000)) return cached.read;
-    const read = this.options.client.stats({ ...(appId !== undefined ? { appId } : {}), windowSeconds: rangeSeconds, series: 'minute' }).then(
+    const query = { ...(appId !== undefined ? { appId } : {}), windowSeconds: rangeSeconds, series: 'minute', include: 'authorizer' } as const;
+    const read = this.options.client.stats(query).then(
       (stats) => ({ stats }),
       (error: unknown) => {
         if (!(error instanceof CliError)) throw error;
@@ -137,4 +162,21 @@ export class VerdictTimeline {
     this.reads.set(key, { atMs: this.nowMs(), read });
     return read;
   }
+}
+
+/** The authorizer's points summed per minute of the range (`index`: minute start to position). */
+function authorizerVerdicts(points: ReadonlyArray<StatsPoint>, index: Map<number, number>, length: number): AuthorizerVerdicts {
+  const series = Object.fromEntries(AUTHORIZER_VERDICTS.map((v) => [v, Array.from({ length }, () => 0)])) as Record<AuthorizerVerdictName, number[]>;
+  for (const point of points) {
+    const i = index.get(point.time);
+    if (i === undefined) continue;
+    for (const v of AUTHORIZER_VERDICTS) series[v][i]! += point.counts[v] ?? 0;
+  }
+  const totals = Object.fromEntries(AUTHORIZER_VERDICTS.map((v) => [v, series[v].reduce((a, b) => a + b, 0)])) as Record<AuthorizerVerdictName, number>;
+  const total = AUTHORIZER_VERDICTS.reduce((sum, v) => sum + totals[v], 0);
+  const wouldDenyShare = Array.from({ length }, (_, i) => {
+    const all = AUTHORIZER_VERDICTS.reduce((sum, v) => sum + series[v][i]!, 0);
+    return all === 0 ? null : series.would_deny[i]! / all;
+  });
+  return { available: true, series, totals, total, wouldDenyShare, wouldDenyShareInRange: total === 0 ? null : totals.would_deny / total };
 }

@@ -7,7 +7,7 @@
  */
 import { DependencyUnavailableError } from '../core/errors';
 
-export type AwsDependency = 'dynamodb' | 's3' | 'kms' | 'sqs' | 'lambda';
+export type AwsDependency = 'dynamodb' | 's3' | 'kms' | 'sqs' | 'lambda' | 'cloudwatch';
 
 /** Throttling as each service names it: DynamoDB's two, KMS's and SQS's, S3's SlowDown, Lambda's TooManyRequests. */
 const THROTTLING = new Set([

@@ -1,6 +1,6 @@
 /**
  * The adminCatalog function: apps, registrations, policies, devices and identities in the registry, and (if
- * configured) the attestation log. DynamoDB only: no KMS, no S3.
+ * configured) the attestation log, and the authorizer's verdicts from CloudWatch (GetMetricData). No KMS, no S3.
  */
 import type { AdminCatalogDeps } from '../handlers/admin/context';
 import { DynamoDbTenantApps } from '../adapters/dynamodb-registry/app-store';
@@ -10,6 +10,8 @@ import { DynamoDbPolicyStore } from '../adapters/dynamodb-registry/policy-store'
 import { DynamoDbRegistrationStore } from '../adapters/dynamodb-registry/registration-store';
 import { DynamoDbPrincipalDirectory } from '../adapters/dynamodb-registry/tenant-directory';
 import { dynamoDbClient } from './clients/dynamodb';
+import { cloudWatchGetMetricData } from './clients/cloudwatch';
+import { CloudWatchAuthorizerVerdicts } from '../adapters/cloudwatch-authorizer-verdicts';
 import type { AdminCatalogConfig } from '@attestor/contracts/config';
 import type { FunctionRuntime } from './environment';
 import { adminCommonDeps } from './admin';
@@ -22,9 +24,11 @@ type CatalogAdapters = Pick<RegistryAdapters, 'apps' | 'registrations' | 'polici
 
 export function adminCatalogDeps(
   config: AdminCatalogConfig & FunctionRuntime,
-  shared?: Pick<SharedAdapters, 'registry' | 'attestationLog' | 'dynamodb'>,
+  shared?: Pick<SharedAdapters, 'registry' | 'attestationLog' | 'dynamodb' | 'authorizerVerdicts'>,
 ): AdminCatalogDeps {
   const adapters = shared ? { ...shared.registry, attestationLog: shared.attestationLog, dynamodb: shared.dynamodb } : ownAdapters(config);
+  // In AWS the authorizer's verdicts are its TokenVerdicts metric; the local cloud counts them in its log table.
+  const authorizerVerdicts = shared ? shared.authorizerVerdicts : new CloudWatchAuthorizerVerdicts(cloudWatchGetMetricData(config));
   const { apps, registrations, policies, devices, identities, principals, attestationLog: log } = adapters;
   // The test-token mints adminKeys records, in the same table (read with kind=test-tokens).
   const testTokenLog = config.attestationLogTable ? new DynamoDbTestTokenAudit(adapters.dynamodb, config.attestationLogTable) : undefined;
@@ -37,6 +41,7 @@ export function adminCatalogDeps(
     identities,
     ...(log ? { log } : {}),
     ...(testTokenLog ? { testTokenLog } : {}),
+    ...(authorizerVerdicts ? { authorizerVerdicts } : {}),
   };
 }
 

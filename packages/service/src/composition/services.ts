@@ -13,6 +13,7 @@ import { s3Client } from './clients/s3';
 import type { ServiceConfig } from './environment';
 import { adminCatalogDeps } from './admin-catalog';
 import { attestationLogFor } from './attestation-log';
+import { DynamoDbAuthorizerVerdicts } from '../adapters/dynamodb-authorizer-verdicts';
 import { adminKeysDeps, type AdminKeysOptions } from './admin-keys';
 import { adminUploadsDeps } from './admin-uploads';
 import { attestDeps } from './attest';
@@ -34,6 +35,8 @@ export function createServices(config: ServiceConfig) {
     registry,
     tenantKeys: tenantKeysFor(config, kms, registry.keyRecords),
     attestationLog: attestationLogFor(config, dynamodb),
+    // No CloudWatch locally: the local authorizer counts its verdicts in the log table (packages/local/src/cloud.ts).
+    authorizerVerdicts: config.attestationLogTable ? new DynamoDbAuthorizerVerdicts(dynamodb, config.attestationLogTable) : undefined,
   };
   const whole = wholeRegistry(registry);
   return {
@@ -44,6 +47,7 @@ export function createServices(config: ServiceConfig) {
     registry: () => whole,
     tenantKeys: () => shared.tenantKeys,
     attestationLog: () => shared.attestationLog,
+    authorizerVerdicts: () => shared.authorizerVerdicts,
     challenge: (): ChallengeDeps => challengeDeps(config, shared),
     attestation: (): AttestationDeps => attestDeps(config, shared),
     registration: (): RegistrationDeps => registrationDeps(config, shared),

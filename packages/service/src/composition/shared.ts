@@ -22,6 +22,7 @@ import {
   type UploadStore,
 } from '../core/ports';
 import type { DynamoDbAttestationLog } from '../adapters/dynamodb-attestation-log';
+import type { DynamoDbAuthorizerVerdicts } from '../adapters/dynamodb-authorizer-verdicts';
 import type { FunctionRuntime } from './environment';
 import type { KmsTenantKeys } from '../adapters/kms-tenant-keys';
 
@@ -49,6 +50,11 @@ export interface SharedAdapters {
   readonly tenantKeys: KmsTenantKeys;
   /** Absent in deployments that keep no attestation log. */
   readonly attestationLog: DynamoDbAttestationLog | undefined;
+  /**
+   * The local cloud's counters of its authorizer's verdicts (in the attestation log table), which its
+   * stats read; absent in a Lambda, whose stats read the authorizer's CloudWatch metric (./admin-catalog.ts).
+   */
+  readonly authorizerVerdicts?: DynamoDbAuthorizerVerdicts | undefined;
 }
 
 export function clockOf(config: Pick<FunctionRuntime, 'clock'>): Clock {

@@ -15,6 +15,7 @@ import type {
 } from '@attestor/contracts/admin-api';
 import type { TokenFormat } from '@attestor/contracts/protocol';
 import type { PrincipalRole } from '@attestor/contracts/routes';
+import type { AuthorizerVerdictName } from '@attestor/contracts/metrics';
 import type { Policy } from './policy';
 import { ServiceError } from '@attestor/contracts/errors';
 
@@ -411,6 +412,32 @@ export interface AttestationLog {
   summarize(query: Omit<LogQuery, 'limit' | 'cursor' | 'since'> & { readonly since: number; readonly until: number }): Promise<LogCounts>;
   /** Per minute and app, from the minute `since` falls in on: the console's charts. Absent where there are no counters. */
   seriesByMinute?(query: Omit<LogQuery, 'limit' | 'cursor' | 'since'> & { readonly since: number }): Promise<LogSeriesPoint[]>;
+}
+
+/**
+ * The authorizer's verdicts, counted per minute, app and verdict (AuthorizerVerdictName): what the
+ * console weighs the would-deny share of a monitor-mode authorizer with. In AWS the TokenVerdicts
+ * metric (CloudWatch), locally counter items; either way only the tenant's own Tenant dimension is read.
+ */
+export interface AuthorizerVerdictCounts {
+  /**
+   * The minutes from the one `since` falls in on, up to `until`, of the given apps (`~unregistered`
+   * stands for requests whose token named no verified app: every denial). Minutes without verdicts are left out.
+   */
+  verdictsByMinute(query: {
+    readonly tenantId: string;
+    readonly appIds: readonly string[];
+    readonly since: number;
+    readonly until: number;
+  }): Promise<AuthorizerVerdictPoint[]>;
+}
+
+/** One minute of one app's authorizer verdicts: counts by AuthorizerVerdictName, only the non-zero ones. */
+export interface AuthorizerVerdictPoint {
+  /** Start of the minute, unix seconds. */
+  readonly time: number;
+  readonly appId: string;
+  readonly counts: Readonly<Partial<Record<AuthorizerVerdictName, number>>>;
 }
 
 /** One minute of one app's verdicts by category (@attestor/contracts/metrics VerdictCategory), as counters keep them. */

@@ -1,8 +1,8 @@
 /**
  * Live verdicts per app: stacked bars per minute (pass, allow-listed, debug, and failures by
  * family), the failing share over time, and the service's own counts for the window, polled while
- * the page is open. The would-deny share of an authorizer in monitor mode has no admin route to
- * come from; the page says so rather than show a number it does not have.
+ * the page is open; and what the authorizer did per minute (allowed, denied, would-deny in monitor
+ * mode) with the would-deny share, from the same stats read (include=authorizer).
  */
 import type uPlotType from 'uplot';
 import { api, errorText } from './api.js';
@@ -28,8 +28,27 @@ interface Snapshot {
   readonly apps: string[];
   readonly stats?: { windowSeconds: number; total: number; byOutcome: Record<string, number>; byReason: Record<string, number> };
   readonly statsError?: string;
-  readonly wouldDeny: { available: boolean; why: string };
+  readonly wouldDeny:
+    | {
+        available: true;
+        series: Record<string, number[]>;
+        totals: Record<string, number>;
+        total: number;
+        wouldDenyShare: Array<number | null>;
+        wouldDenyShareInRange: number | null;
+      }
+    | { available: false; why: string };
 }
+
+/** The authorizer's verdicts, as the page draws them (AuthorizerVerdictName, with its colour). */
+const VERDICTS: ReadonlyArray<{ key: string; label: string; color: string }> = [
+  { key: 'allowed', label: 'allowed', color: '#2da44e' },
+  { key: 'denied', label: 'denied', color: '#cf222e' },
+  { key: 'would_deny', label: 'would deny', color: '#fb8f44' },
+  { key: 'unavailable', label: 'unavailable (503)', color: '#6e7781' },
+];
+const SHARE_COLOR = '#8250df';
+const percent = (share: number | null) => (share === null ? '–' : `${(share * 100).toFixed(1)}%`);
 
 const COLORS: Readonly<Record<string, string>> = {
   pass: '#2da44e',
@@ -55,6 +74,7 @@ export const verdictsPage: Page = (view, ctx) => {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let bars: uPlotType | undefined;
   let share: uPlotType | undefined;
+  let verdictChart: uPlotType | undefined;
   let latest: Snapshot | undefined;
 
   const appSelect = h('select', { id: 'verdict-app' }, h('option', { value: '' }, 'all apps'));
@@ -75,6 +95,9 @@ export const verdictsPage: Page = (view, ctx) => {
   const totalsBox = h('div', {});
   const shareBox = h('div', { id: 'fail-share-chart', class: 'chart' });
   const statsBox = h('div', {});
+  const wouldDenyStatus = h('p', { id: 'would-deny-status', 'data-available': 'false' }, 'Waiting for the first read.');
+  const authorizerBox = h('div', { id: 'authorizer-chart', class: 'chart' });
+  const authorizerTotals = h('div', {});
   const coverage = h('p', { id: 'verdict-coverage', class: 'note' });
   const problem = h('p', { id: 'verdict-error', class: 'error' });
 
@@ -96,9 +119,17 @@ export const verdictsPage: Page = (view, ctx) => {
       h(
         'section',
         { id: 'would-deny' },
-        h('h2', {}, 'Would-deny share (authorizer in monitor mode)'),
-        h('p', { id: 'would-deny-status', 'data-available': 'false' }, h('strong', {}, 'Not available in the console.')),
-        h('p', { id: 'would-deny-why', class: 'note' }),
+        h('h2', {}, 'Authorizer verdicts and would-deny share'),
+        wouldDenyStatus,
+        authorizerBox,
+        authorizerTotals,
+        h(
+          'p',
+          { class: 'note' },
+          'Requests the authorizer judged, per minute: allowed, denied (enforce mode), would deny (monitor mode: let through, but enforcing ',
+          'would have denied them); the line is the would-deny share of each minute. Denials name no app (their token did not verify): ',
+          'one app’s view shows every denial of the authorizer. A would-deny share near zero over a busy period says enforcing is safe.',
+        ),
       ),
     ),
     h('section', {}, h('h2', {}, 'Counts from the service (GET /v1/admin/stats)'), statsBox),
@@ -112,7 +143,7 @@ export const verdictsPage: Page = (view, ctx) => {
     problem.textContent = '';
     updated.textContent = `updated ${new Date().toLocaleTimeString()}, every ${ctx.session.pollSeconds} s`;
     updated.dataset['total'] = String(s.total);
-    document.getElementById('would-deny-why')!.textContent = `Why: ${s.wouldDeny.why}.`;
+    drawAuthorizer(s);
 
     // Stacked bars: each category is drawn as the running sum up to it, tallest first, so every
     // bar shows through only as its own share.
@@ -240,6 +271,71 @@ export const verdictsPage: Page = (view, ctx) => {
     }
   };
 
+  const drawAuthorizer = (s: Snapshot) => {
+    const w = s.wouldDeny;
+    wouldDenyStatus.dataset['available'] = String(w.available);
+    clear(authorizerTotals);
+    if (!w.available) {
+      wouldDenyStatus.textContent = `Not available: ${w.why}.`;
+      return;
+    }
+    wouldDenyStatus.textContent = '';
+    append(
+      wouldDenyStatus,
+      'Would-deny share in range: ',
+      h('strong', { id: 'would-deny-share', 'data-share': w.wouldDenyShareInRange ?? '' }, percent(w.wouldDenyShareInRange)),
+      ` of ${w.total} requests the authorizer judged.`,
+    );
+    const data = [
+      s.times,
+      ...VERDICTS.map((v) => w.series[v.key] ?? s.times.map(() => 0)),
+      w.wouldDenyShare.map((v) => (v === null ? null : Math.round(v * 1000) / 10)),
+    ] as uPlotType.AlignedData;
+    if (!verdictChart) {
+      verdictChart = new uPlot(
+        {
+          width: Math.max(authorizerBox.clientWidth, 280),
+          height: 180,
+          legend: { show: false },
+          scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.1))] }, share: { range: [0, 100] } },
+          axes: [{}, { label: 'requests / min', size: 50 }, { scale: 'share', side: 1, label: '% would deny', size: 50, grid: { show: false } }],
+          series: [
+            {},
+            ...VERDICTS.map((v) => ({ label: v.label, stroke: v.color, width: 2, points: { show: false } })),
+            { label: 'would-deny %', scale: 'share', stroke: SHARE_COLOR, width: 2, dash: [4, 4], spanGaps: false, points: { show: true, size: 4 } },
+          ],
+        },
+        data,
+        authorizerBox,
+      );
+    } else {
+      verdictChart.setData(data);
+    }
+    authorizerBox.dataset['total'] = String(w.total);
+    append(
+      authorizerTotals,
+      h(
+        'table',
+        { id: 'authorizer-totals' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'Authorizer verdict'), h('th', { class: 'num' }, 'In range'), h('th', { class: 'num' }, 'Share'))),
+        h(
+          'tbody',
+          {},
+          ...VERDICTS.map((v) =>
+            h(
+              'tr',
+              { 'data-verdict': v.key },
+              h('td', {}, h('span', { class: 'swatch', 'data-color': v.color }), v.label),
+              h('td', { class: 'num', 'data-count': w.totals[v.key] ?? 0 }, w.totals[v.key] ?? 0),
+              h('td', { class: 'num' }, w.total ? percent((w.totals[v.key] ?? 0) / w.total) : '–'),
+            ),
+          ),
+        ),
+      ),
+    );
+    authorizerTotals.querySelectorAll<HTMLElement>('.swatch').forEach((el) => (el.style.background = el.dataset['color'] ?? '#999'));
+  };
+
   const describe = (idx: number | null | undefined) => {
     const s = latest;
     if (!s || idx === null || idx === undefined || s.times[idx] === undefined) return;
@@ -271,6 +367,7 @@ export const verdictsPage: Page = (view, ctx) => {
   const resize = () => {
     bars?.setSize({ width: chartWidth(), height: 260 });
     share?.setSize({ width: Math.max(shareBox.clientWidth, 280), height: 180 });
+    verdictChart?.setSize({ width: Math.max(authorizerBox.clientWidth, 280), height: 180 });
   };
   window.addEventListener('resize', resize);
   void poll();
@@ -281,5 +378,6 @@ export const verdictsPage: Page = (view, ctx) => {
     window.removeEventListener('resize', resize);
     bars?.destroy();
     share?.destroy();
+    verdictChart?.destroy();
   };
 };

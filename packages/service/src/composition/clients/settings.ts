@@ -25,7 +25,15 @@ export interface AwsClientTuning {
  * DynamoDB and KMS answer in milliseconds (single-digit for DynamoDB, tens for KMS Sign and Decrypt):
  * a second of silence is a fault, not a slow answer. S3 may pause longer mid-stream on a large object.
  */
-export const DEFAULT_SOCKET_TIMEOUT_MS: Readonly<Record<AwsDependency, number>> = { dynamodb: 2000, kms: 3000, s3: 10_000, sqs: 3000, lambda: 3000 };
+export const DEFAULT_SOCKET_TIMEOUT_MS: Readonly<Record<AwsDependency, number>> = {
+  dynamodb: 2000,
+  kms: 3000,
+  s3: 10_000,
+  sqs: 3000,
+  lambda: 3000,
+  // GetMetricData of a day's minutes for a tenant's apps may take a few seconds.
+  cloudwatch: 5000,
+};
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 1000;
 
 export interface ClientSettings {
@@ -40,7 +48,7 @@ export interface ClientSettings {
 
 /** Options every client shares: region, credentials, retries and timeouts, and (locally) the service's endpoint. */
 export function clientOptions(settings: ClientSettings, service: AwsDependency) {
-  const endpoint = service === 'sqs' || service === 'lambda' ? undefined : settings.endpoints?.[service];
+  const endpoint = service === 'sqs' || service === 'lambda' || service === 'cloudwatch' ? undefined : settings.endpoints?.[service];
   const tuning = settings.awsClients ?? {};
   return {
     region: settings.region,

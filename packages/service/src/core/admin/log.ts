@@ -4,7 +4,19 @@
  * its own), and, for the default tenant only, the attestations of unregistered app ids.
  */
 import { NotFoundError } from '../errors';
-import type { AttestationLog, AttestationLogEntry, BuildRefusal, Clock, LogCounts, LogPage, LogSeriesPoint, TenantApps } from '../ports';
+import { UNREGISTERED_APP } from '@attestor/contracts/metrics';
+import type {
+  AttestationLog,
+  AttestationLogEntry,
+  AuthorizerVerdictCounts,
+  AuthorizerVerdictPoint,
+   BuildRefusal,
+  Clock,
+  LogCounts,
+  LogPage,
+  LogSeriesPoint,
+  TenantApps,
+} from '../ports';
 import type { AdminCaller } from '../tenancy';
 import { ownedApp } from './ownership';
 
@@ -83,4 +95,23 @@ export async function logSeries(
   if (!log.seriesByMinute) throw new NotFoundError('this deployment keeps no per-minute counts');
   const since = deps.clock.nowSeconds() - Math.min(windowSeconds, MAX_SERIES_WINDOW_SECONDS);
   return { bucketSeconds: 60, points: await log.seriesByMinute({ tenantId: caller.tenantId, since, ...(await logScope(deps, caller, appId)) }) };
+}
+
+/**
+ * The caller's authorizer verdicts per minute and app over the last `windowSeconds` (at most a day):
+ * its apps (or the one it names) and `~unregistered`, where every denial is counted, since a token
+ * that did not verify names no app the authorizer could trust. Only the caller's tenant is read.
+ */
+export async function authorizerSeries(
+  deps: LogAdminDeps & { readonly clock: Clock; readonly authorizerVerdicts?: AuthorizerVerdictCounts },
+  caller: AdminCaller,
+  windowSeconds: number,
+  appId: string | undefined,
+): Promise<{ readonly bucketSeconds: number; readonly points: AuthorizerVerdictPoint[] }> {
+  if (!deps.authorizerVerdicts) throw new NotFoundError('this deployment counts no authorizer verdicts');
+  const until = deps.clock.nowSeconds();
+  const since = until - Math.min(windowSeconds, MAX_SERIES_WINDOW_SECONDS);
+  const apps = appId !== undefined ? [(await ownedApp(deps.apps, caller, appId)).appId] : (await deps.apps.listApps(caller.tenantId)).map((a) => a.appId);
+  const points = await deps.authorizerVerdicts.verdictsByMinute({ tenantId: caller.tenantId, appIds: [...apps, UNREGISTERED_APP], since, until });
+  return { bucketSeconds: 60, points };
 }

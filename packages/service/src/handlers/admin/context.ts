@@ -11,6 +11,7 @@ import type {
   AppIdentityStore,
   AppStore,
   AttestationLog,
+  AuthorizerVerdictCounts,
   Clock,
   DeviceStore,
   PolicyStore,
@@ -54,6 +55,8 @@ export interface AdminCatalogDeps extends AdminCommonDeps {
   readonly log?: AttestationLog;
   /** Test-token mints (GET /v1/admin/log?kind=test-tokens); absent without an attestation log table. */
   readonly testTokenLog?: TestTokenLog;
+  /** The authorizer's verdicts (GET /v1/admin/stats?include=authorizer); absent, that answers 404. */
+  readonly authorizerVerdicts?: AuthorizerVerdictCounts;
 }
 
 /** Tenants, app creation and signing keys: DynamoDB and KMS. */

@@ -7,14 +7,16 @@ import {
   queryInteger,
 } from '@attestor/contracts/admin-validation';
 import { appIdSchema, InvalidRequestError } from '@attestor/contracts/validation';
-import { logSeries, logStats, MAX_SERIES_WINDOW_SECONDS, readAttestationLog, readBuildLog } from '../../core/admin/log';
+import { authorizerSeries, logSeries, logStats, MAX_SERIES_WINDOW_SECONDS, readAttestationLog, readBuildLog } from '../../core/admin/log';
 import type { AttestationLogEntry, BuildRefusal, PublicBuildRefusal, PublicLogEntry } from '../../core/ports';
 import { json } from '../http';
 import { NotFoundError } from '../../core/errors';
 import type { TestTokenLog } from '../../core/test-tokens';
 import type { AdminRequest, AdminRequestWith, UseCaseDeps } from './context';
 
-type LogRequest = AdminRequestWith<UseCaseDeps<typeof logStats> & { readonly testTokenLog?: TestTokenLog }>;
+type LogRequest = AdminRequestWith<
+  UseCaseDeps<typeof logStats> & UseCaseDeps<typeof authorizerSeries> & { readonly testTokenLog?: TestTokenLog }
+>;
 
 /** The `appId` query parameter, validated, if given. */
 function queryAppId(request: AdminRequest): string | undefined {
@@ -86,10 +88,15 @@ export async function stats(request: LogRequest) {
   if (series === 'minute' && windowSeconds > MAX_SERIES_WINDOW_SECONDS) {
     throw new InvalidRequestError('windowSeconds', `must be at most ${MAX_SERIES_WINDOW_SECONDS} with series=minute`);
   }
+  // include=authorizer adds the authorizer's verdicts per minute (the same window and app) to the series.
+  const include = request.query['include'];
+  if (include !== undefined && include !== 'authorizer') throw new InvalidRequestError('include', 'must be authorizer');
+  if (include !== undefined && series !== 'minute') throw new InvalidRequestError('include', 'is accepted only with series=minute');
   const appId = queryAppId(request);
-  const [counts, perMinute] = await Promise.all([
+  const [counts, perMinute, verdicts] = await Promise.all([
     logStats(request.deps, request.caller, windowSeconds, appId),
     series === 'minute' ? logSeries(request.deps, request.caller, windowSeconds, appId) : undefined,
+    include === 'authorizer' ? authorizerSeries(request.deps, request.caller, windowSeconds, appId) : undefined,
   ]);
-  return json(200, { ...counts, ...(perMinute ? { series: perMinute } : {}) });
+  return json(200, { ...counts, ...(perMinute ? { series: perMinute } : {}), ...(verdicts ? { authorizer: verdicts } : {}) });
 }
