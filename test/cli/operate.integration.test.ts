@@ -484,7 +484,13 @@ describe('apps identity', () => {
 describe('devices', () => {
   const APP = 'com.example.devices';
   const genuine = randomBytes(5000);
-  const installKey = newInstallKey();
+  // A thumbprint that does not start with '-' (one in 64 does; the test below takes one of those).
+  const installKey = (() => {
+    for (;;) {
+      const key = newInstallKey();
+      if (!jwkThumbprint(key.jwk).startsWith('-')) return key;
+    }
+  })();
   const thumbprint = jwkThumbprint(installKey.jwk);
   let secret = '';
 
@@ -556,6 +562,21 @@ describe('devices', () => {
   ])('add refuses %s with exit 2 and sends nothing', async (_name, extra, message) => {
     expectFailure(await cli(['devices', 'add', '--app', APP, ...extra]), 2, message);
     expect(requests).toBe(0);
+  });
+
+  it('takes a device id that starts with "-" after --, and says so when it is given without', async () => {
+    // Prepare: an install key whose thumbprint starts with '-', as one in 64 does.
+    let key = newInstallKey();
+    while (!jwkThumbprint(key.jwk).startsWith('-')) key = newInstallKey();
+    const dashed = jwkThumbprint(key.jwk);
+    // Act
+    const bare = await cli(['devices', 'add', '--app', APP, dashed]);
+    const separated = await cli(['devices', 'add', '--app', APP, '--', dashed]);
+    const removed = await cli(['devices', 'remove', '--app', APP, '--', dashed]);
+    // Assess
+    expectFailure(bare, 2, `error: ${dashed} is a device id, not an option: put -- before it (\`attestor devices add --app APP -- ${dashed}\`)`);
+    expect(separated.code).toBe(0);
+    expect(removed.code).toBe(0);
   });
 
   it('remove takes a device off the list', async () => {

@@ -84,6 +84,12 @@ export function buildProgram(ctx: CliContext): Command {
         // "argument 'x' is invalid. must be ..." (our parsers' messages) is a sentence without a subject: joined with a colon.
         outputError: (s, write) => {
           const line = oneLine(s).replace(/ is invalid( for argument '[^']*')?\. (?![A-Z])/, ' is invalid$1: ');
+          // A thumbprint is base64url, so one in 64 starts with '-' and reads as an option.
+          const option = UNKNOWN_OPTION.exec(line)?.[1];
+          if (option !== undefined && DEVICE_ID_SHAPE.test(option)) {
+            write(`error: ${option} is a device id, not an option: put -- before it (\`${fullName(command)} --app APP -- ${option}\`)\n`);
+            return;
+          }
           write(`${line.replace(/\.$/, '')}; see \`${fullName(command)} --help\`\n`);
         },
       })
@@ -98,6 +104,10 @@ export function buildProgram(ctx: CliContext): Command {
   program.helpCommand('help [command]', 'show help for a command');
   return program;
 }
+
+/** Commander's words for an option it does not know, and the shape of an install key's thumbprint. */
+const UNKNOWN_OPTION = /unknown option '([^']+)'/;
+const DEVICE_ID_SHAPE = /^-[A-Za-z0-9_-]{42}$/;
 
 /** Runs the CLI and returns its exit code; never throws. */
 export async function run(ctx: CliContext): Promise<number> {
