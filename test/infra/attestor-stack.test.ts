@@ -301,7 +301,11 @@ describe('tenant keys (created at run time by the key-creating admin functions)'
       );
 
     // Assess
-    expect(granted?.Condition).toEqual({ StringEquals: { 'kms:EncryptionContext:attestor:tenant': 'acme' } });
+    expect(granted?.Condition).toEqual({
+      StringEquals: { 'kms:EncryptionContext:attestor:tenant': 'acme' },
+      // Never a test secret (its context carries a purpose).
+      Null: { 'kms:EncryptionContext:attestor:purpose': 'true' },
+    });
     expect(denies).toEqual([
       expect.objectContaining({ Resource: '*', Condition: { StringNotEquals: { 'kms:EncryptionContext:attestor:tenant': 'default' } } }),
     ]);

@@ -103,7 +103,15 @@ describe('tenantKeyPolicy', () => {
     const forAcme = { StringEquals: { 'kms:EncryptionContext:attestor:tenant': 'acme' } };
     expect(policy.Statement).toEqual([
       { Sid: 'AccountAdministersKey', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' },
-      { Sid: 'UnwrapTenantSecrets', Effect: 'Allow', Principal: { AWS: [SIGNER, VERIFIER] }, Action: 'kms:Decrypt', Resource: '*', Condition: forAcme },
+      {
+        Sid: 'UnwrapTenantSecrets',
+        Effect: 'Allow',
+        Principal: { AWS: [SIGNER, VERIFIER] },
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        // Never a test secret: its context carries the purpose, which must be absent here.
+        Condition: { ...forAcme, Null: { 'kms:EncryptionContext:attestor:purpose': 'true' } },
+      },
       {
         Sid: 'AdminWrapsNewSecrets',
         Effect: 'Allow',

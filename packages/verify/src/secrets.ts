@@ -5,6 +5,7 @@
  */
 import { createSecretKey } from 'node:crypto';
 import type { TokenSecret, VerificationKeys } from './core/ports';
+import { TEST_KID_PATTERN } from '@attestor/contracts/test-tokens';
 
 /**
  * One secret as a JWK (RFC 7517 §6.4). `activatesAt`, `retiresAt` and `status` are Attestor's;
@@ -28,6 +29,9 @@ export interface TokenSecretSet {
   readonly keys: readonly SecretJwk[];
 }
 
+/** Which secrets a set must hold: an attestation's token secrets, or test-token secrets (`test-` kids). */
+export type SecretSetPurpose = 'tokens' | 'test-tokens';
+
 /** The secret set is not usable (not a JWK Set, or no usable secret in it). */
 export class SecretSetError extends Error {
   override readonly name = 'SecretSetError';
@@ -42,7 +46,7 @@ const MIN_SECRET_BYTES = 32;
  * be a guess). A set without any usable secret is an error: a verifier holding none would deny
  * everything, which is better said at start.
  */
-export function parseSecretSet(set: unknown): TokenSecret[] {
+export function parseSecretSet(set: unknown, purpose: SecretSetPurpose = 'tokens'): TokenSecret[] {
   const list = (set as { keys?: unknown } | null)?.keys;
   if (typeof set !== 'object' || set === null || !Array.isArray(list))
     throw new SecretSetError('secrets must be a JSON object with a "keys" array (attestor keys secret --json)');
@@ -53,6 +57,16 @@ export function parseSecretSet(set: unknown): TokenSecret[] {
     if ((jwk.alg !== undefined && jwk.alg !== 'HS256') || (jwk.use !== undefined && jwk.use !== 'sig')) continue;
     const bytes = Buffer.from(jwk.k, 'base64url');
     if (bytes.toString('base64url') !== jwk.k || bytes.length < MIN_SECRET_BYTES) continue;
+    // The two sets look alike (`attestor keys secret` and `attestor token secret` print the same
+    // shape): a test secret given as `secrets` would let whoever holds it (a CI system) mint tokens
+    // this verifier takes for attestations', so a set of the wrong kind is refused, not skipped.
+    if (TEST_KID_PATTERN.test(jwk.kid) !== (purpose === 'test-tokens')) {
+      throw new SecretSetError(
+        purpose === 'tokens'
+          ? `secrets hold test secret ${jwk.kid}: give test secrets (attestor token secret) as testSecrets, never as secrets`
+          : `testSecrets hold ${jwk.kid}, which is not a test secret: give only \`attestor token secret --json\` as testSecrets`,
+      );
+    }
     byKid.set(jwk.kid, byKid.has(jwk.kid) ? null : { kid: jwk.kid, key: createSecretKey(bytes) });
   }
   const secrets = [...byKid.values()].filter((s): s is TokenSecret => s !== null);
@@ -61,8 +75,8 @@ export function parseSecretSet(set: unknown): TokenSecret[] {
 }
 
 /** The secrets of a set with the retirement times it states (by kid, for the secrets parseSecretSet keeps). */
-export function secretSetVerificationKeys(set: unknown): VerificationKeys {
-  const secrets = parseSecretSet(set);
+export function secretSetVerificationKeys(set: unknown, purpose: SecretSetPurpose = 'tokens'): VerificationKeys {
+  const secrets = parseSecretSet(set, purpose);
   const kept = new Set(secrets.map((s) => s.kid));
   const retiresAt = new Map<string, number>();
   for (const entry of (set as { keys: unknown[] }).keys) {
@@ -74,8 +88,11 @@ export function secretSetVerificationKeys(set: unknown): VerificationKeys {
 }
 
 /** Verification keys from a secret set given as a value, or fetched by a function on every refresh. */
-export function secretSetKeys(secrets: TokenSecretSet | (() => Promise<TokenSecretSet>)): () => Promise<VerificationKeys> {
-  if (typeof secrets === 'function') return async () => secretSetVerificationKeys(await secrets());
-  const parsed = secretSetVerificationKeys(secrets);
+export function secretSetKeys(
+  secrets: TokenSecretSet | (() => Promise<TokenSecretSet>),
+  purpose: SecretSetPurpose = 'tokens',
+): () => Promise<VerificationKeys> {
+  if (typeof secrets === 'function') return async () => secretSetVerificationKeys(await secrets(), purpose);
+  const parsed = secretSetVerificationKeys(secrets, purpose);
   return async () => parsed;
 }

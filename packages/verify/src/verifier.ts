@@ -121,7 +121,7 @@ function sourceOf(options: VerifierOptions): () => Promise<VerificationKeys> {
     const jwks = new JwksKeySource({ url: url.toString(), ...(options.fetch ? { fetch: options.fetch } : {}) });
     publicKeys = () => jwks.keys();
   }
-  const testSecrets = options.testSecrets !== undefined ? secretSetKeys(options.testSecrets) : undefined;
+  const testSecrets = options.testSecrets !== undefined ? secretSetKeys(options.testSecrets, 'test-tokens') : undefined;
   if (!testSecrets) {
     if (!secrets) return publicKeys!;
     if (!publicKeys) return secrets;

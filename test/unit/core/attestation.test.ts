@@ -1,4 +1,5 @@
 import { createHash, createPublicKey } from 'node:crypto';
+import { UNREGISTERED_APP } from '../../../packages/contracts/src/metrics';
 import { attest, issueChallenge, nonceId, NonceInvalidError, type AttestResult } from '../../../packages/service/src/core/attestation';
 import { decodeB64u } from '../../../packages/contracts/src/base64url';
 import { jwkThumbprint } from '../../../packages/verify/src/core/install-key';
@@ -280,6 +281,29 @@ describe('attest', () => {
       expect((error as NonceInvalidError).code).toBe('nonce_invalid');
       expect((error as Error).message).toBe('nonce is unknown, already used or expired');
     }
+
+    it('counts a replay with the same writes whether its app id is registered or made up, so its latency tells neither', async () => {
+      // Prepare: a log that records what the replays count.
+      const world = makeWorld();
+      const counted: Array<{ tenantId: string; appId: string }> = [];
+      const attestationLog = {
+        record: async () => undefined,
+        countNonceInvalid: async ({ tenantId, appId }: { tenantId: string; appId: string }) => void counted.push({ tenantId, appId }),
+      };
+      const deps = { ...world.deps, attestationLog: attestationLog as never };
+      const registered = await genuineRequest(world);
+      const madeUp = await genuineRequest(world, { appId: 'com.example.madeup' });
+      await attest(deps, registered);
+      await attest(deps, madeUp);
+      // Act
+      await expectNonceInvalid(attest(deps, registered));
+      await expectNonceInvalid(attest(deps, madeUp));
+      // Assess: one count each; made-up ids share the default tenant's UNREGISTERED_APP counter.
+      expect(counted).toEqual([
+        { tenantId: TENANT, appId: registered.appId },
+        { tenantId: TENANT, appId: UNREGISTERED_APP },
+      ]);
+    });
 
     it('refuses a reused nonce, and signs nothing for it', async () => {
       // Prepare

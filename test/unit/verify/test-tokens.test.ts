@@ -97,6 +97,21 @@ describe('a verifier and test tokens', () => {
     expect(() => createVerifier({ issuer: ISSUER, secrets: set(production), acceptTestTokens: true })).toThrow(/acceptTestTokens needs testSecrets/);
     expect(() => createVerifier({ issuer: ISSUER, secrets: set(production), testSecrets: set(test) })).toThrow(/only with acceptTestTokens/);
   });
+
+  it('refuses the test set given as secrets, where its holder could mint tokens taken for attestations\', and the reverse', async () => {
+    // Prepare: what a CI system holding the test secret would try, had the backend been given the wrong file.
+    const forged = hs256Token(createSecretKey(test.bytes), claims());
+    // Act
+    const swapped = () => createVerifier({ issuer: ISSUER, clock, secrets: set(test) });
+    const mixed = () => createVerifier({ issuer: ISSUER, clock, secrets: set(production, test) });
+    const reversed = () => createVerifier({ issuer: ISSUER, clock, secrets: set(production), acceptTestTokens: true, testSecrets: set(production) });
+    const lazily = createVerifier({ issuer: ISSUER, clock, secrets: async () => set(test) });
+    // Assess
+    expect(swapped).toThrow(/secrets hold test secret test-A+: give test secrets \(attestor token secret\) as testSecrets/);
+    expect(mixed).toThrow(/secrets hold test secret/);
+    expect(reversed).toThrow(/testSecrets hold prod-kid, which is not a test secret/);
+    await expect(lazily.verify(forged)).rejects.toThrow();
+  });
 });
 
 describe('mintTestToken', () => {

@@ -81,7 +81,16 @@ export function tenantSecretKeyPolicy(roles: TenantKeyPolicyRoles, tenantId: str
   const forTenant = { StringEquals: { [`kms:EncryptionContext:${SECRET_CONTEXT_TENANT}`]: tenantId } };
   const statements: object[] = [
     account,
-    { Sid: 'UnwrapTenantSecrets', Effect: 'Allow', Principal: { AWS: [signer, ...verifiers] }, Action: 'kms:Decrypt', Resource: '*', Condition: forTenant },
+    {
+      Sid: 'UnwrapTenantSecrets',
+      Effect: 'Allow',
+      Principal: { AWS: [signer, ...verifiers] },
+      Action: 'kms:Decrypt',
+      Resource: '*',
+      // Token secrets only: a key policy grant needs no IAM allow in the same account, so without
+      // this the signer and verifiers could unwrap test secrets too (their context adds a purpose).
+      Condition: { ...forTenant, Null: { [`kms:EncryptionContext:${SECRET_CONTEXT_PURPOSE}`]: 'true' } },
+    },
   ];
   if (roles.adminRoleArn) {
     statements.push({

@@ -6,6 +6,7 @@ import { createHash, createSecretKey, randomBytes, type KeyObject } from 'node:c
 import { decodeB64u, encodeB64u } from '@attestor/contracts/base64url';
 import { importInstallKey, jwkThumbprint, verifyInstallProof } from '@attestor/verify/core/install-key';
 import { computeMeasurement, constantTimeEqual } from './measurement';
+import { UNREGISTERED_APP } from '@attestor/contracts/metrics';
 import { DEFAULT_POLICY, policyViolations, type Policy } from './policy';
 import { debugSecretDigest, isAllowlistedInstall, matchesDebugSecret } from './devices';
 import { debugDeviceId } from '@attestor/contracts/admin-ids';
@@ -165,8 +166,11 @@ export async function attest(deps: AttestationDeps, request: AttestRequest): Pro
   if (consumed.status === 'rejected') throw consumed.reason;
   if (!consumed.value) {
     const tenantId = snapshot.status === 'fulfilled' ? snapshot.value.app?.tenantId : undefined;
-    // Counted only for a registered app: the id is the client's word, and made-up ids would each get a counter.
-    if (tenantId !== undefined) await deps.attestationLog?.countNonceInvalid?.({ tenantId, appId: request.appId, time: now }).catch(() => undefined);
+    // Counted for every app id, the same writes either way, so that a replay's latency does not say
+    // whether its app id is registered (PROTOCOL.md §9). Made-up ids share one counter, the default
+    // tenant's UNREGISTERED_APP: the id is the client's word, and each would otherwise get its own.
+    const counted = tenantId !== undefined ? { tenantId, appId: request.appId } : { tenantId: deps.defaultTenantId, appId: UNREGISTERED_APP };
+    await deps.attestationLog?.countNonceInvalid?.({ ...counted, time: now }).catch(() => undefined);
     throw new NonceInvalidError(tenantId);
   }
   try {

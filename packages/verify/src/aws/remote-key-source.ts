@@ -6,7 +6,8 @@
  * an encryption context naming the tenant), so what the API sends is useless to anyone else.
  */
 import type { KMSClient } from '@aws-sdk/client-kms';
-import { SECRET_CONTEXT_TENANT, type WrappedTokenSecret } from '@attestor/contracts/admin-api';
+import { SECRET_CONTEXT_TENANT, secretEncryptionContext, type WrappedTokenSecret } from '@attestor/contracts/admin-api';
+import { TEST_KID_PATTERN } from '@attestor/contracts/test-tokens';
 import type { TokenSecret, VerificationKeys, VerificationKeySource } from '../core/ports';
 import { fetchJson, JwksFetchError, jwksVerificationKeys, type FetchLike } from '../jwks';
 import { unwrapSecret } from './unwrap-secret';
@@ -78,6 +79,14 @@ export function wrappedSecrets(body: unknown, tenantId: string): WrappedTokenSec
       throw new JwksFetchError('secrets: an entry lacks kid, ciphertext, keyId or encryptionContext');
     }
     if (context[SECRET_CONTEXT_TENANT] !== tenantId) throw new JwksFetchError(`secrets: an entry belongs to another tenant than ${tenantId}`);
-    return w as WrappedTokenSecret;
+    // Unwrapped with the context computed here, not the one the answer carries: a server that sent
+    // another context (a test secret's, which the admin function may unwrap) would otherwise get a
+    // secret it knows trusted as an attestation's.
+    const expected = secretEncryptionContext(tenantId, w.kid);
+    const sent = Object.entries(context as Record<string, unknown>);
+    if (TEST_KID_PATTERN.test(w.kid) || sent.length !== Object.keys(expected).length || sent.some(([k, v]) => expected[k] !== v)) {
+      throw new JwksFetchError(`secrets: the entry for kid ${w.kid} is not wrapped as a token secret of tenant ${tenantId}`);
+    }
+    return { ...(w as WrappedTokenSecret), encryptionContext: expected };
   });
 }
