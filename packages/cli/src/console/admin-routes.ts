@@ -39,8 +39,10 @@ const compiled = CONSOLE_ROUTES.map((name) => {
   const route = ROUTES.find((r) => `${r.method} ${r.path}` === name && r.auth === 'iam');
   if (!route) throw new Error(`console route ${name} is not an admin route of @attestor/contracts/routes`);
   // A path parameter is one segment of characters ids and versions are made of (percent-escapes
-  // included); `.` and `..` alone are refused, so no segment can climb out of the admin API.
-  const pattern = new RegExp(`^${route.path.replace(/\{[^}]+\}/g, '(?!\\.{1,2}(?:/|$))[A-Za-z0-9._~%+-]+')}$`);
+  // included, but never an escaped / or \, which a gateway that decodes them would read as two
+  // segments); `.` and `..` alone are refused, so no segment can climb out of the admin API.
+  const segment = '(?!\\.{1,2}(?:/|$))(?:(?!%2[fF]|%5[cC])[A-Za-z0-9._~%+-])+';
+  const pattern = new RegExp(`^${route.path.replace(/\{[^}]+\}/g, segment)}$`);
   return { route, pattern, keepQuery: WITH_QUERY.has(name) };
 });
 
