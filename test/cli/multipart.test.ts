@@ -118,15 +118,15 @@ describe('putParts', () => {
   });
 
   it('has at most `concurrency` parts in flight, and really runs them side by side', async () => {
-    // Part 1's answer is held until part 2 has arrived: only a parallel upload gets past that.
-    let releaseFirst: (() => void) | undefined;
+    // Whichever of parts 1 and 2 arrives first is held until the other has arrived: only a parallel
+    // upload gets past that. Either may arrive first (under load part 2's body can finish first).
+    let held: (() => void) | undefined;
     storage.answer = (part, _attempt, res, body) => {
       const ok = () => (storage.parts.set(part, body), res.writeHead(200, { etag: md5(body) }), res.end());
-      if (part === 1) releaseFirst = ok;
-      else {
-        if (part === 2) releaseFirst?.();
-        ok();
-      }
+      if (part > 2) return void ok();
+      if (held === undefined) return void (held = ok);
+      held();
+      ok();
     };
     await putParts({ path, fileSize: bytes.length, parts: targets(), concurrency: 2 });
     expect(storage.parts.size).toBe(6);

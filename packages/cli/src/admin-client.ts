@@ -319,6 +319,11 @@ export class AdminClient {
     return this.list<WrappedTokenSecret>('GET', '/v1/admin/keys/secrets', 'keys');
   }
 
+  /** The tenant's test-token secrets, wrapped as its token secrets are (`attestor token secret`). */
+  async wrappedTestSecrets(): Promise<WrappedTokenSecret[]> {
+    return this.list<WrappedTokenSecret>('GET', '/v1/admin/tokens/test/secrets', 'keys');
+  }
+
   async jwks(): Promise<Jwks> {
     const body = await this.request('GET', '/v1/admin/keys/jwks');
     if (!isRecord(body) || !Array.isArray(body['keys'])) throw unexpected('without a JWKS');

@@ -5,7 +5,6 @@
  * unwrapped with the operator's own KMS permission, like `keys secret`.
  */
 import { Option, type Command } from 'commander';
-import type { WrappedTokenSecret } from '@attestor/contracts/admin-api';
 import {
   DEFAULT_TEST_TOKEN_TTL_SECONDS,
   MAX_TEST_TOKEN_TTL_SECONDS,
@@ -105,9 +104,7 @@ export function addTokenCommands(program: Command, ctx: CliContext): void {
       ),
     )
     .action(async (options: { json?: boolean }, command: Command) => {
-      const body = (await adminClient(ctx, command).request('GET', '/v1/admin/tokens/test/secrets')) as { keys?: unknown } | null;
-      if (!Array.isArray(body?.keys)) throw new CliError('the service answered without test secrets: is this an Attestor admin API?');
-      const wrapped = body.keys as WrappedTokenSecret[];
+      const wrapped = await adminClient(ctx, command).wrappedTestSecrets();
       if (wrapped.length === 0) {
         ctx.stderr.write('no test secret yet: the first `attestor token mint` makes one\n');
         if (options.json) ctx.stdout.write(toJson({ keys: [] }));

@@ -14,32 +14,25 @@ function aliasName(input: Input): string {
   return name;
 }
 
-const createAlias: Operation = (kms, input) => {
-  const name = aliasName(input);
-  // Only a key id or ARN: an alias cannot point at another alias.
-  const target = kms.resolve(reqString(input, 'TargetKeyId'), false);
-  return {
-    key: target,
-    execute: async () => {
-      kms.requireNotPendingDeletion(target);
-      await kms.createAlias(name, target.keyId);
-      return {};
-    },
+/** CreateAlias and UpdateAlias: an alias name and a target key, which must not be pending deletion. */
+function pointAlias(point: (kms: Parameters<Operation>[0], name: string, keyId: string) => Promise<unknown>): Operation {
+  return (kms, input) => {
+    const name = aliasName(input);
+    // Only a key id or ARN: an alias cannot point at another alias.
+    const target = kms.resolve(reqString(input, 'TargetKeyId'), false);
+    return {
+      key: target,
+      execute: async () => {
+        kms.requireNotPendingDeletion(target);
+        await point(kms, name, target.keyId);
+        return {};
+      },
+    };
   };
-};
+}
 
-const updateAlias: Operation = (kms, input) => {
-  const name = aliasName(input);
-  const target = kms.resolve(reqString(input, 'TargetKeyId'), false);
-  return {
-    key: target,
-    execute: async () => {
-      kms.requireNotPendingDeletion(target);
-      await kms.updateAlias(name, target.keyId);
-      return {};
-    },
-  };
-};
+const createAlias = pointAlias((kms, name, keyId) => kms.createAlias(name, keyId));
+const updateAlias = pointAlias((kms, name, keyId) => kms.updateAlias(name, keyId));
 
 export const ALIAS_OPERATIONS: ReadonlyArray<readonly [string, Operation]> = [
   ['CreateAlias', createAlias],

@@ -51,13 +51,14 @@ const partitionsOf = (tenantId: string, bucket: string) => [
   partition(tenantId, bucket),
   ...Array.from({ length: LOG_SHARDS }, (_, i) => partition(tenantId, `${bucket}#${String(i).padStart(2, '0')}`)),
 ];
-const timeKey = (time: number) => String(Math.max(0, Math.floor(time))).padStart(10, '0');
+/** A sort key's time part: ten digits, so keys sort as times do (the test-token audit shares it). */
+export const timeKey = (time: number) => String(Math.max(0, Math.floor(time))).padStart(10, '0');
 
 /** The cursor names the last sort key returned; the next page starts strictly below it. */
-function encodeCursor(sk: string): string {
+export function encodeCursor(sk: string): string {
   return encodeB64u(Buffer.from(JSON.stringify({ before: sk }), 'utf8'));
 }
-function decodeCursor(cursor: string): string {
+export function decodeCursor(cursor: string): string {
   const bytes = cursor.length <= 200 ? decodeB64u(cursor) : undefined;
   let before: unknown;
   try {

@@ -8,13 +8,11 @@
  */
 import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { decodeB64u, encodeB64u } from '@attestor/contracts/base64url';
-import { InvalidRequestError } from '@attestor/contracts/errors';
 import { ATTESTATION_LOG_TABLE } from '@attestor/contracts/tables';
 import type { TestTokenAuditEntry } from '@attestor/contracts/test-tokens';
 import type { LogPage } from '../core/ports';
 import type { TestTokenAudit } from '../core/test-tokens';
-import { LOG_RETENTION_SECONDS } from './dynamodb-attestation-log';
+import { decodeCursor, encodeCursor, LOG_RETENTION_SECONDS, timeKey } from './dynamodb-attestation-log';
 import { translateDynamoDbError } from './dynamodb-errors';
 
 /** `~` cannot occur in an app id, so the bucket cannot collide with an app's. */
@@ -22,22 +20,8 @@ export const TEST_TOKEN_BUCKET = '~test-tokens';
 const PK = ATTESTATION_LOG_TABLE.partitionKey;
 const SK = ATTESTATION_LOG_TABLE.sortKey ?? 'sk';
 const TTL = ATTESTATION_LOG_TABLE.ttlAttribute ?? 'ttl';
-const SORT_KEY = /^\d{10}#[A-Za-z0-9_-]{1,64}$/;
 
 const partition = (tenantId: string) => `TENANT#${tenantId}#${TEST_TOKEN_BUCKET}`;
-const timeKey = (time: number) => String(Math.max(0, Math.floor(time))).padStart(10, '0');
-
-function decodeCursor(cursor: string): string {
-  const bytes = cursor.length <= 200 ? decodeB64u(cursor) : undefined;
-  let before: unknown;
-  try {
-    before = bytes && (JSON.parse(Buffer.from(bytes).toString('utf8')) as { before?: unknown }).before;
-  } catch {
-    before = undefined;
-  }
-  if (typeof before !== 'string' || !SORT_KEY.test(before)) throw new InvalidRequestError('cursor', 'is not a cursor this service issued');
-  return before;
-}
 
 function entryFromItem(item: Record<string, AttributeValue>): TestTokenAuditEntry {
   const v = unmarshall(item) as Record<string, unknown>;
@@ -120,7 +104,7 @@ export class DynamoDbTestTokenAudit implements TestTokenAudit {
     const more = items.length > query.limit || result.LastEvaluatedKey !== undefined;
     return {
       entries: page.map(entryFromItem),
-      ...(more && last !== undefined ? { cursor: encodeB64u(Buffer.from(JSON.stringify({ before: last }), 'utf8')) } : {}),
+      ...(more && last !== undefined ? { cursor: encodeCursor(last) } : {}),
     };
   }
 }

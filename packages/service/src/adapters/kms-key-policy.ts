@@ -56,15 +56,7 @@ export function tenantKeyPolicy(roles: TenantKeyPolicyRoles): string {
   if (verifiers.length > 0) {
     statements.push({ Sid: 'VerifiersReadPublicKey', Effect: 'Allow', Principal: { AWS: verifiers }, Action: 'kms:GetPublicKey', Resource: '*' });
   }
-  if (roles.adminRoleArn) {
-    statements.push({
-      Sid: 'AdminDiscardsUnusedKey',
-      Effect: 'Allow',
-      Principal: { AWS: roles.adminRoleArn },
-      Action: 'kms:ScheduleKeyDeletion',
-      Resource: '*',
-    });
-  }
+  if (roles.adminRoleArn) statements.push(adminDiscardsUnusedKey(roles.adminRoleArn));
   return JSON.stringify({ Version: '2012-10-17', Id: 'attestor-tenant-key', Statement: statements });
 }
 
@@ -111,15 +103,14 @@ export function tenantSecretKeyPolicy(roles: TenantKeyPolicyRoles, tenantId: str
       Resource: '*',
       Condition: { StringEquals: { ...forTenant.StringEquals, [`kms:EncryptionContext:${SECRET_CONTEXT_PURPOSE}`]: TEST_SECRET_PURPOSE } },
     });
-    statements.push({
-      Sid: 'AdminDiscardsUnusedKey',
-      Effect: 'Allow',
-      Principal: { AWS: roles.adminRoleArn },
-      Action: 'kms:ScheduleKeyDeletion',
-      Resource: '*',
-    });
+    statements.push(adminDiscardsUnusedKey(roles.adminRoleArn));
   }
   return JSON.stringify({ Version: '2012-10-17', Id: 'attestor-tenant-secrets-key', Statement: statements });
+}
+
+/** Both keys' statement letting the key-creating admin function discard a key it made but could not record. */
+function adminDiscardsUnusedKey(adminRoleArn: string): object {
+  return { Sid: 'AdminDiscardsUnusedKey', Effect: 'Allow', Principal: { AWS: adminRoleArn }, Action: 'kms:ScheduleKeyDeletion', Resource: '*' };
 }
 
 /**

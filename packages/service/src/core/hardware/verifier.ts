@@ -17,6 +17,7 @@ import {
 import type { AndroidSecurityLevel, AppAttestEnvironment } from '@attestor/contracts/admin-api';
 import type { InstallPublicJwk } from '@attestor/contracts/protocol';
 import type { HardwareReason } from './reasons';
+import type { AndroidKeyRecord } from './ports';
 
 export type Verified<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: HardwareReason };
 
@@ -117,18 +118,11 @@ export function verifyAppAttestAssertionOf(input: {
   );
 }
 
-/** What an Android chain attested, as the device record keeps it. */
-export interface AndroidKeyFacts {
-  readonly publicKey: InstallPublicJwk | undefined;
-  readonly securityLevel: AndroidSecurityLevel;
-  readonly verifiedBootState: string;
-  readonly deviceLocked: boolean;
-  readonly osPatchLevel: number;
-  readonly osVersion: number;
-  readonly packageName: string;
-  readonly signatureDigests: readonly string[];
-  readonly versionCode?: number;
-}
+/** What an Android chain attested, as the device record keeps it, and the key it attested. */
+export type AndroidKeyFacts = Pick<
+  AndroidKeyRecord,
+  'securityLevel' | 'verifiedBootState' | 'deviceLocked' | 'osPatchLevel' | 'osVersion' | 'packageName' | 'signatureDigests' | 'versionCode'
+> & { readonly publicKey: InstallPublicJwk | undefined };
 
 const LEVELS: Readonly<Record<string, AndroidSecurityLevel>> = { SOFTWARE: 'software', TRUSTED_ENVIRONMENT: 'tee', STRONG_BOX: 'strongbox' };
 const RANK: Readonly<Record<AndroidSecurityLevel, number>> = { software: 0, tee: 1, strongbox: 2 };
