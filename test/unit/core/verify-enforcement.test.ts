@@ -51,63 +51,119 @@ function world(enforcement: EnforcementOptions = {}) {
 describe('VerifiedTokenCache', () => {
   const someKey = generateTestKey().publicKey;
   const entry = (kid: string) => ({ claims: claimsAt(0) as never, key: someKey, kid });
+  /** A token-shaped text whose signature segment is `name` hashed: distinct names, distinct signatures. */
+  const tok = (name: string) => `h.c.${nodeCrypto.createHash('sha256').update(name).digest('base64url')}`;
+  const signatureOf = (token: string) => Buffer.from(token.slice(token.lastIndexOf('.') + 1), 'base64url');
 
   it('keeps a token in use through every turnover and drops the ones not used for a generation', () => {
     // Prepare: generations of two entries.
     const cache = new VerifiedTokenCache(4);
-    cache.set('a', entry('a'));
-    cache.set('b', entry('b')); // a and b become the old generation
+    cache.set(tok('a'), entry('a'));
+    cache.set(tok('b'), entry('b')); // a and b become the old generation
     // Act: a is used again, b is not; two more generations of new tokens go by.
-    cache.get('a');
-    cache.set('c', entry('c')); // a and c the old generation, b dropped
-    cache.get('a');
-    cache.set('d', entry('d')); // a and d the old generation, c dropped
+    cache.get(tok('a'));
+    cache.set(tok('c'), entry('c')); // a and c the old generation, b dropped
+    cache.get(tok('a'));
+    cache.set(tok('d'), entry('d')); // a and d the old generation, c dropped
     // Assess
-    expect(cache.get('b')).toBeUndefined();
-    expect(cache.get('c')).toBeUndefined();
-    expect(cache.get('a')?.kid).toBe('a');
-    expect(cache.get('d')?.kid).toBe('d');
+    expect(cache.get(tok('b'))).toBeUndefined();
+    expect(cache.get(tok('c'))).toBeUndefined();
+    expect(cache.get(tok('a'))?.kid).toBe('a');
+    expect(cache.get(tok('d'))?.kid).toBe('d');
   });
 
   it('never grows past its size under a flood of distinct tokens', () => {
     const cache = new VerifiedTokenCache(100);
     for (let i = 0; i < 10_000; i++) {
-      cache.set(`t${i}`, entry('k'));
+      cache.set(tok(`t${i}`), entry('k'));
       expect(cache.size).toBeLessThanOrEqual(100);
     }
-    expect(cache.get('t9999')).toBeDefined();
-    expect(cache.get('t9899')).toBeUndefined();
+    expect(cache.get(tok('t9999'))).toBeDefined();
+    expect(cache.get(tok('t9899'))).toBeUndefined();
+  });
+
+  it('gives an entry only to the exact token text it was stored for', () => {
+    // Prepare: two texts with the same signature segment (one of them forged), and two signatures
+    // that share the first four characters the cache keys on.
+    const cache = new VerifiedTokenCache(100);
+    const genuine = tok('genuine');
+    const signature = genuine.slice(genuine.lastIndexOf('.') + 1);
+    const twin = `${signature.slice(0, 4)}${'A'.repeat(signature.length - 4)}`;
+    cache.set(genuine, entry('genuine'));
+    // Act + Assess
+    expect(cache.get(`h.forged-claims.${signature}`)).toBeUndefined();
+    expect(cache.get(`h.c.${twin}`)).toBeUndefined();
+    expect(cache.get(genuine)?.kid).toBe('genuine');
+    cache.delete(`h.c.${twin}`);
+    expect(cache.get(genuine)?.kid).toBe('genuine');
+  });
+
+  it('admits a signature the second time it is offered, so a token used once is never remembered', () => {
+    const cache = new VerifiedTokenCache(100);
+    const a = signatureOf(tok('a'));
+    const b = signatureOf(tok('b'));
+    expect(cache.admit(a)).toBe(false);
+    expect(cache.admit(b)).toBe(false);
+    expect(cache.admit(a)).toBe(true);
+    expect(cache.admit(b)).toBe(true);
+    // A flood of signatures seen once clears the doorkeeper rather than filling it.
+    for (let i = 0; i < 10_000; i++) cache.admit(signatureOf(tok(`flood${i}`)));
+    const admittedEarly = Array.from({ length: 1000 }, (_, i) => cache.admit(signatureOf(tok(`fresh${i}`)))).filter(Boolean).length;
+    expect(admittedEarly).toBeLessThan(50);
   });
 
   it('remembers nothing with size 0 and refuses a negative size', () => {
     const cache = new VerifiedTokenCache(0);
-    cache.set('a', entry('a'));
+    cache.set(tok('a'), entry('a'));
     expect(new VerifiedTokenCache(1).maxEntries).toBe(1);
-    expect(cache.get('a')).toBeUndefined();
+    expect(cache.get(tok('a'))).toBeUndefined();
+    expect(cache.admit(signatureOf(tok('a')))).toBe(false);
+    expect(cache.admit(signatureOf(tok('a')))).toBe(false);
     expect(() => new VerifiedTokenCache(-1)).toThrow(RangeError);
   });
 });
 
 describe('verified-token cache in the verifier', () => {
-  it('verifies the signature of a token once, and not again while it is cached', async () => {
+  it('verifies the signature of a token twice (seen once, then remembered), and not again while it is cached', async () => {
     // Prepare
     const { verifier, token } = world();
     const t = token();
     const before = verifyCalls();
     // Act
     const first = await verifier.verify(t);
-    const again = await verifier.verify(t);
+    const second = await verifier.verify(t);
+    const third = await verifier.verify(t);
+    const fourth = await verifier.verify(t);
     // Assess
-    expect(verifyCalls() - before).toBe(1);
-    expect(again).toBe(first);
-    expect(Object.isFrozen(again)).toBe(true);
-    expect(Object.isFrozen(again.cnf)).toBe(true);
+    expect(verifyCalls() - before).toBe(2);
+    expect(first).toEqual(second);
+    expect(fourth).toBe(third);
+    expect(third).toBe(second);
+    for (const claims of [first, second, third]) {
+      expect(Object.isFrozen(claims)).toBe(true);
+      expect(Object.isFrozen(claims.cnf)).toBe(true);
+    }
+  });
+
+  it('does not remember a token used once: a flood of distinct valid tokens evicts nothing', async () => {
+    const { verifier, token } = world();
+    const inUse = token();
+    await verifier.verify(inUse);
+    await verifier.verify(inUse);
+    for (let i = 0; i < 50; i++) await verifier.verify(token());
+    const before = verifyCalls();
+    await verifier.verify(inUse);
+    expect(verifyCalls() - before).toBe(0);
   });
 
   it('still expires a cached token, and forgets it then', async () => {
     const { verifier, token, clock } = world();
     const t = token();
     await verifier.verify(t);
+    await verifier.verify(t);
+    const cached = verifyCalls();
+    await verifier.verify(t);
+    expect(verifyCalls()).toBe(cached);
     clock.advance(300 + 60);
     expect(await codeOf(verifier.verify(t))).toBe('expired');
     clock.now -= 360;
@@ -120,6 +176,7 @@ describe('verified-token cache in the verifier', () => {
     // Prepare
     const { verifier, token, source, clock } = world();
     const t = token();
+    await verifier.verify(t);
     await verifier.verify(t);
     // Act: the key is retired; after the refresh interval the ring reloads in the background.
     source.set = [generateTestKey()];
@@ -138,6 +195,7 @@ describe('verified-token cache in the verifier', () => {
     const forB = new AttestationVerifier({ keyRing: ring, issuer: ISSUER, audience: 'tenant-b', clock });
     const otherIssuer = new AttestationVerifier({ keyRing: ring, issuer: 'someone-else', audience: TENANT, clock });
     const t = forge({ alg: 'ES256', typ: 'JWT', kid: key.kid }, claimsAt(clock.now, { aud: TENANT }), es256(key.privateKey));
+    await forA.verify(t);
     await forA.verify(t);
     expect(ring.verifiedTokens.size).toBe(1);
     expect(await codeOf(forB.verify(t))).toBe('wrong_audience');

@@ -100,9 +100,8 @@ export class KeyRing {
    * are due. Undefined when none are loaded or the loaded ones are too old to trust: callers then
    * wait for a load (loaded()), and deny if it fails.
    */
-  current(): VerificationKeys | undefined {
+  current(now = this.options.clock.nowSeconds()): VerificationKeys | undefined {
     if (this.keys === undefined) return undefined;
-    const now = this.options.clock.nowSeconds();
     if (now >= this.trustedUntil) return undefined;
     if (now >= this.nextRetirement) this.install(this.keys, now);
     if (now - this.fetchedAt >= this.refreshInterval) this.refreshInBackground();
@@ -110,8 +109,8 @@ export class KeyRing {
   }
 
   /** True while `kid` still names exactly `key` among the trusted keys. */
-  trusts(kid: string, key: KeyObject): boolean {
-    return this.current() !== undefined && this.byKid.get(kid) === key;
+  trusts(kid: string, key: KeyObject, now?: number): boolean {
+    return this.current(now) !== undefined && this.byKid.get(kid) === key;
   }
 
   /** Starts loading the keys without waiting (e.g. at cold start, before the first request). */
@@ -401,8 +400,8 @@ export class AttestationVerifier {
    * rotation this verifier has not seen yet, so the keys are refetched once (as the ring's limit
    * allows) before it is refused; keys loaded for this very request are as fresh as that already.
    */
-  private verifiedBy(split: SplitToken): VerifyingKey | Promise<VerifyingKey> {
-    const warm = this.ring.current();
+  private verifiedBy(split: SplitToken, now: number): VerifyingKey | Promise<VerifyingKey> {
+    const warm = this.ring.current(now);
     if (!warm) return this.ring.loaded().then((keys) => verifyingKey(split, keys));
     try {
       return verifyingKey(split, warm);
@@ -433,18 +432,19 @@ export class AttestationVerifier {
    */
   async verifyRequest(request: AttestedRequest): Promise<TokenClaims> {
     const token = request.token;
+    const now = this.options.clock.nowSeconds();
     // One shape for every request (no conditional spread): this runs for every request.
     const options: VerifyOptions = {
       issuer: this.options.issuer,
       audience: this.audience,
-      nowSeconds: this.options.clock.nowSeconds(),
+      nowSeconds: now,
       clockSkewSeconds: this.skew,
       acceptTestTokens: this.options.acceptTestTokens === true,
     };
     const cache = this.ring.verifiedTokens;
     const hit = token ? cache.get(token) : undefined;
     let claims: TokenClaims;
-    if (hit !== undefined && this.ring.trusts(hit.kid, hit.key)) {
+    if (hit !== undefined && this.ring.trusts(hit.kid, hit.key, now)) {
       try {
         claims = checkClaims(hit.claims, options);
       } catch (error) {
@@ -460,11 +460,12 @@ export class AttestationVerifier {
       // es256: claims are checked before the costly signature; hs256: the cheap MAC first, so a
       // forged token costs no parse and a verified segment needs no second encoding check.
       const early = split.alg === 'ES256' ? parseClaims(split) : undefined;
-      const pending = this.verifiedBy(split);
+      const pending = this.verifiedBy(split, now);
       const verified = pending instanceof Promise ? await pending : pending;
       claims = checkClaims(early ?? parseClaims(split, true), options);
       Object.freeze(claims.cnf);
-      cache.set(token!, { claims: Object.freeze(claims), key: verified.key, kid: verified.kid });
+      Object.freeze(claims);
+      if (cache.admit(split.signature)) cache.set(token!, { claims, key: verified.key, kid: verified.kid });
     }
     // Before binding, proof and single use: a token this API refuses anyway consumes nothing in the ledger.
     if (this.hardware !== undefined) checkHardware(claims, this.hardware);
