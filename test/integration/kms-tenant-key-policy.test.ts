@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { startKmsServer, type KmsServer } from '../../packages/local/src/kms-server';
 import { ADMIN_KEYS_CONFIG } from '../../packages/contracts/src/config';
 import { ConfigurationError } from '../../packages/service/src/composition/environment';
+import { ensureDecoyKey } from '../../packages/service/src/adapters/kms-tenant-keys';
 import {
-  ensureDecoyKey,
   InvalidKeyPolicyRoleError,
-  KmsTenantKeys,
+  KmsTenantKeyManager,
   tenantKeyPolicy,
   tenantSecretKeyPolicy,
-} from '../../packages/service/src/adapters/kms-tenant-keys';
+} from '../../packages/service/src/adapters/kms-tenant-key-manager';
 import { ManualClock, MemoryTenantKeyStore } from '../support/memory';
 
 const ACCOUNT = '123456789012';
@@ -177,7 +177,7 @@ describe('KmsTenantKeys with key policies, over the local KMS endpoint', () => {
     const { client, createKeyBodies } = recordingClient();
     await ensureDecoyKey(client, 'alias/attestor/decoy');
     createKeyBodies.length = 0;
-    const keys = new KmsTenantKeys(
+    const keys = new KmsTenantKeyManager(
       client,
       new MemoryTenantKeyStore(),
       { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: 'alias/attestor/tenant/', clock: new ManualClock(), keyPolicyRoles: roles },
@@ -199,7 +199,7 @@ describe('KmsTenantKeys with key policies, over the local KMS endpoint', () => {
   test('an es256 rotation creates its signing key with the signing-key policy; hs256 rotations create no key', async () => {
     const { client, createKeyBodies } = recordingClient();
     const clock = new ManualClock();
-    const keys = new KmsTenantKeys(
+    const keys = new KmsTenantKeyManager(
       client,
       new MemoryTenantKeyStore(),
       { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: 'alias/attestor/tenant/', clock, keyPolicyRoles: roles },
@@ -216,7 +216,7 @@ describe('KmsTenantKeys with key policies, over the local KMS endpoint', () => {
 
   test('without roles, CreateKey carries no policy (KMS default policy; IAM decides)', async () => {
     const { client, createKeyBodies } = recordingClient();
-    const keys = new KmsTenantKeys(
+    const keys = new KmsTenantKeyManager(
       client,
       new MemoryTenantKeyStore(),
       { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: 'alias/attestor/tenant/', clock: new ManualClock() },

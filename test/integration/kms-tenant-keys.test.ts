@@ -1,5 +1,5 @@
 /**
- * KmsTenantKeys over the real KMSClient and the local KMS endpoint, with the in-memory registry
+ * KmsTenantKeys (through KmsTenantKeyManager, which adds creation and rotation) over the real KMSClient and the local KMS endpoint, with the in-memory registry
  * (the DynamoDB registry has its own tests). Each test uses its own tenant on a shared server.
  */
 import {
@@ -21,7 +21,6 @@ import { startKmsServer, type KmsServer } from '../../packages/local/src/kms-ser
 import {
   ensureDecoyKey,
   InvalidTenantIdError,
-  KmsTenantKeys,
   SECRET_CACHE_SECONDS,
   SECRET_REFRESH_SECONDS,
   SIGNING_KEY_CACHE_SECONDS,
@@ -29,6 +28,7 @@ import {
   TenantKeyIntegrityError,
   TenantKeyMissingError,
 } from '../../packages/service/src/adapters/kms-tenant-keys';
+import { KmsTenantKeyManager } from '../../packages/service/src/adapters/kms-tenant-key-manager';
 import { jwkThumbprint } from '../../packages/verify/src/core/install-key';
 import type { TokenSigningKey } from '../../packages/service/src/core/ports';
 import { secretEncryptionContext } from '../../packages/contracts/src/admin-api';
@@ -99,8 +99,8 @@ function gatedClient(): { client: KMSClient; commands: string[]; hold: (name: st
 /** Lets background work that the local KMS answers settle. */
 const settled = () => new Promise((resolve) => setTimeout(resolve, 50));
 
-function adapter(registry: MemoryTenantKeyStore, clock = new ManualClock(), client = kms): KmsTenantKeys {
-  return new KmsTenantKeys(client, registry, { decoyKeyId: DECOY_ALIAS, aliasPrefix: PREFIX, clock });
+function adapter(registry: MemoryTenantKeyStore, clock = new ManualClock(), client = kms): KmsTenantKeyManager {
+  return new KmsTenantKeyManager(client, registry, { decoyKeyId: DECOY_ALIAS, aliasPrefix: PREFIX, clock });
 }
 
 async function kmsPublicKey(keyId: string): Promise<KeyObject> {

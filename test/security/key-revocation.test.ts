@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LOCAL_SERVICE_CREDENTIAL, startKmsServer, type KmsServer } from '../../packages/local/src/kms-server';
 import { ensureDecoyKey, KmsTenantKeys } from '../../packages/service/src/adapters/kms-tenant-keys';
+import { KmsTenantKeyManager } from '../../packages/service/src/adapters/kms-tenant-key-manager';
 import { SECRET_CACHE_SECONDS } from '../../packages/service/src/core/tenant-keys';
 import { hs256Token } from '../../packages/service/src/core/token';
 import { AttestationVerifier } from '../../packages/verify/src/core/verifier';
@@ -66,7 +67,7 @@ afterEach(() => {
 async function tenantWithWarmVerifier(tenantId: string) {
   const clock = new ManualClock();
   const registry = new MemoryTenantKeyStore();
-  const service = new KmsTenantKeys(admin, registry, { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: PREFIX, clock });
+  const service = new KmsTenantKeyManager(admin, registry, { decoyKeyId: 'alias/attestor/decoy', aliasPrefix: PREFIX, clock });
   await service.ensureSigningKey(tenantId);
   const signing = await service.signingKey(tenantId);
   if (signing.format !== 'hs256') throw new Error('expected an hs256 tenant');

@@ -7,7 +7,8 @@
  *
  * The AWS SDK v3 (and the Smithy and AWS crypto packages it is built on) ship with the Lambda
  * Node.js runtime, so they stay external: a bundle holds only our code and the few packages it
- * needs (zod/mini), which keeps it under 60 KB and its cold start short.
+ * needs (zod/mini, Powertools' Logger and Metrics), which keeps its cold start short
+ * (bench/bundles.bench.ts states each function's size target and measures it).
  *
  * A module a function needs only for some requests (LAZY_MODULES) is bundled into a file of its own
  * beside index.js, and the entry's `require()` of it resolves to that file at run time: attest's

@@ -1,6 +1,6 @@
 /** The adminKeys function: tenants, app creation and tenant keys (records in the registry, keys in KMS). No S3, no attestation log. */
 import type { AdminCredentialIssuer, AppStore } from '../core/ports';
-import type { KmsTenantKeys } from '../adapters/kms-tenant-keys';
+import type { KmsTenantKeyManager } from '../adapters/kms-tenant-key-manager';
 import type { AdminKeysDeps } from '../handlers/admin/context';
 import { DynamoDbAppStore } from '../adapters/dynamodb-registry/app-store';
 import { DynamoDbTenantDirectory } from '../adapters/dynamodb-registry/tenant-directory';
@@ -21,7 +21,7 @@ export interface AdminKeysOptions {
 
 /** Of the registry: apps (to create one) and the tenant directory; the tenant keys over both the registry and KMS. */
 type KeysAdapters = Pick<RegistryAdapters, 'tenants' | 'keyRecords'> &
-  Pick<SharedAdapters, 'dynamodb' | 'kms'> & { readonly apps: AppStore; readonly tenantKeys: KmsTenantKeys };
+  Pick<SharedAdapters, 'dynamodb' | 'kms'> & { readonly apps: AppStore; readonly tenantKeys: KmsTenantKeyManager };
 
 export function adminKeysDeps(
   config: AdminKeysConfig & FunctionRuntime,

@@ -15,7 +15,7 @@ import type { FunctionRuntime } from './environment';
 import { attestationLogFor } from './attestation-log';
 import { hardwareDepsFor } from './hardware';
 import { clockOf, type SharedAdapters } from './shared';
-import { tenantKeysFor } from './tenant-keys';
+import { tenantKeyReaderFor } from './tenant-keys';
 
 export function attestDeps(
   config: AttestConfig & FunctionRuntime,
@@ -31,7 +31,7 @@ export function attestDeps(
   return {
     nonces: new DynamoDbNonceStore(dynamodb, config.noncesTable),
     catalog: new CachedAttestationCatalog(catalog, { clock }),
-    keys: shared?.tenantKeys ?? tenantKeysFor(config, kmsClient(config), new DynamoDbTenantKeyStore(dynamodb, config.registryTable)),
+    keys: shared?.tenantKeys ?? tenantKeyReaderFor(config, kmsClient(config), new DynamoDbTenantKeyStore(dynamodb, config.registryTable)),
     clock,
     random,
     issuer: config.issuer,

@@ -24,7 +24,7 @@ import {
 import type { DynamoDbAttestationLog } from '../adapters/dynamodb-attestation-log';
 import type { DynamoDbAuthorizerVerdicts } from '../adapters/dynamodb-authorizer-verdicts';
 import type { FunctionRuntime } from './environment';
-import type { KmsTenantKeys } from '../adapters/kms-tenant-keys';
+import type { KmsTenantKeyManager } from '../adapters/kms-tenant-key-manager';
 
 /** The registry table through each of its ports (adapters/dynamodb-registry/, one adapter per port). */
 export interface RegistryAdapters {
@@ -47,7 +47,7 @@ export interface SharedAdapters {
   readonly s3: S3Client;
   readonly kms: KMSClient;
   readonly registry: RegistryAdapters;
-  readonly tenantKeys: KmsTenantKeys;
+  readonly tenantKeys: KmsTenantKeyManager;
   /** Absent in deployments that keep no attestation log. */
   readonly attestationLog: DynamoDbAttestationLog | undefined;
   /**
