@@ -325,7 +325,7 @@ describe('tenant keys (created at run time by the key-creating admin functions)'
   test('alias prefix and tag keys: one prefix for every tenant key, tags the admin may set', () => {
     expect(envOf('attest')['TENANT_KEY_ALIAS_PREFIX']).toBe(TENANT_KEY_ALIAS_PREFIX);
     for (const name of KEY_CREATING_LAMBDAS) expect(envOf(name)['TENANT_KEY_ALIAS_PREFIX']).toBe(TENANT_KEY_ALIAS_PREFIX);
-    const source = fs.readFileSync(path.join(ROOT, 'packages/service/src/adapters/kms-tenant-keys.ts'), 'utf8');
+    const source = fs.readFileSync(path.join(ROOT, 'packages/service/src/adapters/kms-tenant-key-manager.ts'), 'utf8');
     const used = [...new Set([...source.matchAll(/TagKey: '([^']+)'/g)].map((m) => m[1]!))];
     // A tag key outside the allowed set would make every CreateKey the admin sends fail.
     expect(used.length).toBeGreaterThan(0);
@@ -663,7 +663,16 @@ describe('iam', () => {
     ]);
     expect(actions('adminKeys')).toEqual(
       // kms:Decrypt: test secrets only (see the Decrypt tests below).
-      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', ...createKeys, 'kms:Decrypt', 'kms:ScheduleKeyDeletion'].sort(),
+      [
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        ...createKeys,
+        'kms:Decrypt',
+        'kms:ScheduleKeyDeletion',
+      ].sort(),
     );
     // Listing register failures (sqs) and retrying one through the register function (lambda).
     const registerFailures = ['lambda:InvokeFunction', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage'];
@@ -754,9 +763,11 @@ describe('iam', () => {
     expect(onLog('adminUploads')).toEqual([]);
   });
 
-  test('admin functions: only adminCatalog deletes registry items (apps, registrations, devices)', () => {
+  test('admin functions: adminCatalog deletes registry items (apps, registrations, devices); adminKeys only tenant records of failed creations', () => {
     expect(s.allowing(roleLogicalId('adminCatalog'), 'dynamodb:DeleteItem')).toHaveLength(1);
-    for (const name of ['adminKeys', 'adminUploads'] as const) expect(s.allowing(roleLogicalId(name), 'dynamodb:DeleteItem')).toHaveLength(0);
+    const keysDeletes = s.allowing(roleLogicalId('adminKeys'), 'dynamodb:DeleteItem');
+    expect(keysDeletes.map((st) => asList(leadingKeys(st) as string[]))).toEqual([['TENANTS']]);
+    expect(s.allowing(roleLogicalId('adminUploads'), 'dynamodb:DeleteItem')).toHaveLength(0);
   });
 
   test.each([
@@ -787,7 +798,7 @@ describe('iam', () => {
     }
   });
 
-  test('nobody may Scan, or change or delete tables; only adminCatalog deletes registry items', () => {
+  test('nobody may Scan, or change or delete tables; only adminCatalog deletes registry items (and adminKeys a failed tenant)', () => {
     for (const name of LAMBDA_NAMES) {
       const role = roleLogicalId(name);
       for (const action of [
@@ -800,7 +811,11 @@ describe('iam', () => {
       ]) {
         expect(s.allowing(role, action)).toHaveLength(0);
       }
-      if (name !== 'adminCatalog') for (const st of s.allowing(role, 'dynamodb:DeleteItem')) expect(refers(st.Resource, registry())).toBe(false);
+      for (const st of s.allowing(role, 'dynamodb:DeleteItem')) {
+        if (name === 'adminCatalog') continue;
+        if (name === 'adminKeys' && refers(st.Resource, registry())) expect(leadingKeys(st)).toEqual(['TENANTS']);
+        else expect(refers(st.Resource, registry())).toBe(false);
+      }
     }
   });
 

@@ -102,15 +102,34 @@ async function exerciseEveryAdminRoute(): Promise<void> {
   await ok('GET', '/v1/admin/stats', undefined, tenant);
   await ok('DELETE', `/v1/admin/apps/${APP}/registrations/1.0.0`, undefined, tenant);
   await ok('DELETE', `/v1/admin/apps/${APP}`, undefined, tenant);
+  await undoneTenantCreation();
   // As the operator too: its own tenant, and an app an upload creates (adminUploads' ensureApp).
   await registerBuildForTest(t.cloud, { appId: 'com.example.iam-operator', version: '1.0.0', bytes: randomBytes(512) });
   await ok('POST', '/v1/admin/keys/rotate');
 }
 
+/**
+ * A tenant creation that fails part-way and is undone: two creations name the same new principal at
+ * once, both pass the up-front check, and the one that loses the principal's conditional write
+ * deletes its tenant record. A race, so it is tried until one is seen (almost always the first time).
+ */
+async function undoneTenantCreation(): Promise<void> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const principal = `arn:aws:iam::123456789012:role/Racer${attempt}-${randomBytes(4).toString('hex')}`;
+    const ids = [`race-${attempt}-a`, `race-${attempt}-b`];
+    const results = await Promise.all(ids.map((tenantId) => t.admin('POST', '/v1/admin/tenants', { tenantId, principals: [principal] })));
+    if (!results.every((r) => r.status === 201 || r.status === 409)) throw new Error(`tenant race: ${results.map((r) => r.status).join(', ')}`);
+    if (calls.some((c) => c.fn === 'adminKeys' && c.action === 'dynamodb:DeleteItem')) return;
+  }
+  throw new Error('no tenant creation was undone in ten races');
+}
+
 /** Which partition families each function reads and writes, as recorded. */
-function touched(fn: AdminLambdaName, kind: 'read' | 'write'): string[] {
+function touched(fn: AdminLambdaName, kind: 'read' | 'write' | 'delete'): string[] {
   const reads = new Set(['dynamodb:GetItem', 'dynamodb:Query']);
-  const mine = calls.filter((c) => c.fn === fn && c.table === t.cloud.config.registryTable && reads.has(c.action) === (kind === 'read'));
+  const registry = calls.filter((c) => c.fn === fn && c.table === t.cloud.config.registryTable);
+  const mine =
+    kind === 'delete' ? registry.filter((c) => c.action === 'dynamodb:DeleteItem') : registry.filter((c) => reads.has(c.action) === (kind === 'read'));
   return [...new Set(mine.flatMap((c) => c.partitions.map(family)))].sort();
 }
 
@@ -122,6 +141,7 @@ describe('what each admin function touches in the registry', () => {
   it.each([
     ['adminCatalog', 'write', ['APP#', 'TENANT#']],
     ['adminKeys', 'write', ['APP#', 'KEYS#', 'PRINCIPAL#', 'TENANT#', 'TENANTS']],
+    ['adminKeys', 'delete', ['TENANTS']],
     ['adminUploads', 'write', ['APP#', 'TENANT#', 'UPLOAD#']],
     ['adminCatalog', 'read', ['APP#', 'PRINCIPAL#', 'TENANT#']],
     ['adminKeys', 'read', ['APP#', 'KEYS#', 'PRINCIPAL#', 'TENANT#', 'TENANTS']],
