@@ -174,6 +174,32 @@ describe('changing a role', () => {
     expect(rotate.json()).toMatchObject({ kid: expect.any(String) });
   });
 
+  test('the operator revokes the read principal: its next call is refused, and it is gone from the list', async () => {
+    // Prepare
+    const before = await cli(['--credentials', readFile, 'apps', 'list', '--json']);
+    const readPrincipal = (JSON.parse(readFileSync(readFile, 'utf8')) as { accessKeyId: string }).accessKeyId;
+    const tenants = (await cli(['tenants', 'list', '--json'])).json<Array<{ tenantId: string; principals: string[] }>>();
+    const principal = tenants.find((t) => t.tenantId === 'acme')!.principals.find((p) => p.endsWith(readPrincipal))!;
+
+    // Act
+    const revoked = await cli(['tenants', 'revoke', 'acme', '--principal', principal]);
+    const after = await cli(['--credentials', readFile, 'apps', 'list', '--json']);
+    const again = await cli(['tenants', 'revoke', 'acme', '--principal', principal]);
+
+    // Assess
+    expect(before.code).toBe(0);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout.text).toMatch(/^revoked role +read$/m);
+    expectOneLineFailure(after, /^error: this credential has no access to any tenant/);
+    expectOneLineFailure(again, /^error: principal \S+ does not administer tenant acme/);
+    const listed = (await cli(['tenants', 'list', '--json'])).json<Array<{ tenantId: string; principals: string[] }>>();
+    expect(listed.find((t) => t.tenantId === 'acme')!.principals).not.toContain(principal);
+    // A usage error: exit 2, one line, nothing sent.
+    const malformed = await cli(['tenants', 'revoke', 'acme', '--principal', 'not-an-arn']);
+    expect({ code: malformed.code, stdout: malformed.stdout.text, lines: malformed.stderr.lines.length }).toEqual({ code: 2, stdout: '', lines: 1 });
+    expect(malformed.stderr.lines[0]).toMatch(/^error: option '--principal' must be an IAM user or role ARN/);
+  });
+
   test('a tenant admin may not grant roles, and a principal of another tenant is not taken over', async () => {
     expectOneLineFailure(
       await cli(['--tenant', 'acme', 'tenants', 'grant', 'acme', '--role', 'admin']),

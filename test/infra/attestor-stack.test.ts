@@ -763,10 +763,11 @@ describe('iam', () => {
     expect(onLog('adminUploads')).toEqual([]);
   });
 
-  test('admin functions: adminCatalog deletes registry items (apps, registrations, devices); adminKeys only tenant records of failed creations', () => {
+  test('admin functions: adminCatalog deletes registry items (apps, registrations, devices); adminKeys failed tenants and revoked principals', () => {
     expect(s.allowing(roleLogicalId('adminCatalog'), 'dynamodb:DeleteItem')).toHaveLength(1);
     const keysDeletes = s.allowing(roleLogicalId('adminKeys'), 'dynamodb:DeleteItem');
-    expect(keysDeletes.map((st) => asList(leadingKeys(st) as string[]))).toEqual([['TENANTS']]);
+    // Never KEYS# (key records are retired, not deleted) nor APP#.
+    expect(keysDeletes.map((st) => asList(leadingKeys(st) as string[]))).toEqual([['TENANTS', 'PRINCIPAL#*', 'TENANT#*']]);
     expect(s.allowing(roleLogicalId('adminUploads'), 'dynamodb:DeleteItem')).toHaveLength(0);
   });
 
@@ -798,7 +799,7 @@ describe('iam', () => {
     }
   });
 
-  test('nobody may Scan, or change or delete tables; only adminCatalog deletes registry items (and adminKeys a failed tenant)', () => {
+  test('nobody may Scan, or change or delete tables; only adminCatalog deletes registry items (and adminKeys tenants and principals)', () => {
     for (const name of LAMBDA_NAMES) {
       const role = roleLogicalId(name);
       for (const action of [
@@ -813,7 +814,7 @@ describe('iam', () => {
       }
       for (const st of s.allowing(role, 'dynamodb:DeleteItem')) {
         if (name === 'adminCatalog') continue;
-        if (name === 'adminKeys' && refers(st.Resource, registry())) expect(leadingKeys(st)).toEqual(['TENANTS']);
+        if (name === 'adminKeys' && refers(st.Resource, registry())) expect(leadingKeys(st)).toEqual(['TENANTS', 'PRINCIPAL#*', 'TENANT#*']);
         else expect(refers(st.Resource, registry())).toBe(false);
       }
     }

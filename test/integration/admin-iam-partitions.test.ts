@@ -103,6 +103,9 @@ async function exerciseEveryAdminRoute(): Promise<void> {
   await ok('DELETE', `/v1/admin/apps/${APP}/registrations/1.0.0`, undefined, tenant);
   await ok('DELETE', `/v1/admin/apps/${APP}`, undefined, tenant);
   await undoneTenantCreation();
+  const revocable = 'arn:aws:iam::123456789012:role/IamRevoked';
+  await ok('POST', '/v1/admin/tenants/iam-tenant/principals', { principal: revocable, role: 'read' });
+  await ok('POST', '/v1/admin/tenants/iam-tenant/principals/revoke', { principal: revocable });
   // As the operator too: its own tenant, and an app an upload creates (adminUploads' ensureApp).
   await registerBuildForTest(t.cloud, { appId: 'com.example.iam-operator', version: '1.0.0', bytes: randomBytes(512) });
   await ok('POST', '/v1/admin/keys/rotate');
@@ -141,7 +144,7 @@ describe('what each admin function touches in the registry', () => {
   it.each([
     ['adminCatalog', 'write', ['APP#', 'TENANT#']],
     ['adminKeys', 'write', ['APP#', 'KEYS#', 'PRINCIPAL#', 'TENANT#', 'TENANTS']],
-    ['adminKeys', 'delete', ['TENANTS']],
+    ['adminKeys', 'delete', ['PRINCIPAL#', 'TENANT#', 'TENANTS']],
     ['adminUploads', 'write', ['APP#', 'TENANT#', 'UPLOAD#']],
     ['adminCatalog', 'read', ['APP#', 'PRINCIPAL#', 'TENANT#']],
     ['adminKeys', 'read', ['APP#', 'KEYS#', 'PRINCIPAL#', 'TENANT#', 'TENANTS']],

@@ -492,6 +492,32 @@ describe('DynamoDbTenantDirectory principals and their roles', () => {
     await expect(tenants.getPrincipal(operator)).resolves.toEqual({ principal: operator, tenantId, operator: true });
     expect((await tenants.listPrincipals(tenantId)).map((p) => p.role ?? 'none').sort()).toEqual(['none', 'read', 'register']);
   });
+
+  it("removes a principal from its own tenant only, never an operator's mapping, and finishes a half-done removal", async () => {
+    // Prepare
+    const tenantId = unique('tenant');
+    const [mine, theirs, operator, halfDone] = [arn(), arn(), arn(), arn()];
+    await tenants.putPrincipalIfAbsent({ principal: mine, tenantId, operator: false, role: 'register' });
+    await tenants.putPrincipalIfAbsent({ principal: theirs, tenantId: 'other', operator: false });
+    await tenants.putPrincipalIfAbsent({ principal: operator, tenantId, operator: true });
+    await tenants.putPrincipalIfAbsent({ principal: halfDone, tenantId, operator: false, role: 'read' });
+    // A removal that failed after its first write: the mapping is gone, the tenant's index entry is not.
+    await client.send(new DeleteItemCommand({ TableName: TABLES.registry, Key: { pk: { S: `PRINCIPAL#${halfDone}` }, sk: { S: 'PRINCIPAL' } } }));
+    // Act
+    const removed = await tenants.removePrincipalOfTenant(mine, tenantId);
+    const again = await tenants.removePrincipalOfTenant(mine, tenantId);
+    const other = await tenants.removePrincipalOfTenant(theirs, tenantId);
+    const op = await tenants.removePrincipalOfTenant(operator, tenantId);
+    const finished = await tenants.removePrincipalOfTenant(halfDone, tenantId);
+    // Assess
+    expect(removed).toEqual({ principal: mine, tenantId, operator: false, role: 'register' });
+    expect([again, other, op]).toEqual([undefined, undefined, undefined]);
+    expect(finished).toMatchObject({ principal: halfDone, role: 'read' });
+    await expect(tenants.getPrincipal(mine)).resolves.toBeUndefined();
+    await expect(tenants.getPrincipal(theirs)).resolves.toMatchObject({ tenantId: 'other' });
+    await expect(tenants.getPrincipal(operator)).resolves.toMatchObject({ operator: true });
+    expect((await tenants.listPrincipals(tenantId)).map((p) => p.principal)).toEqual([operator]);
+  });
 });
 
 describe('migrateTenantKeyRecords (local data written before key records had partitions of their own)', () => {

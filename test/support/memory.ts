@@ -300,6 +300,12 @@ export class MemoryTenantDirectory extends MemoryPort implements TenantDirectory
     this.store.principals.set(record.principal, record);
     return true;
   }
+  async removePrincipalOfTenant(principal: string, tenantId: string) {
+    const existing = this.store.principals.get(principal);
+    if (!existing || existing.tenantId !== tenantId || existing.operator) return undefined;
+    this.store.principals.delete(principal);
+    return existing;
+  }
   async listPrincipals(tenantId: string) {
     return [...this.store.principals.values()].filter((p) => p.tenantId === tenantId);
   }

@@ -754,10 +754,15 @@ export class AttestorStack extends Stack {
     allow(adminCatalog.role, { sid: 'ReadAuthorizerVerdicts', actions: ['cloudwatch:GetMetricData'], resources: ['*'] });
     // adminKeys: tenants, principals, app creation, key records (written and retired, never deleted).
     registryAccess('adminKeys', { read: 'ReadTenants', write: 'ManageTenants' }, ['dynamodb:PutItem', 'dynamodb:UpdateItem']);
-    // ...and deletes one kind of item: the record of a tenant whose creation failed before any
+    // ...and deletes two kinds of item: the record of a tenant whose creation failed before any
     // principal was mapped (core/admin/tenants.ts undoTenant), so the operator's retry creates it at
-    // once. Only the tenant list's partition: principals, key records and indexes are never deleted.
-    allow(adminKeys.role, { sid: 'UndoTenantCreation', actions: ['dynamodb:DeleteItem'], resources: [registryArn], conditions: leadingKeys(PARTITIONS.tenantList) });
+    // once; and a revoked principal's mapping and index entry. Never key records (KEYS#) or apps.
+    allow(adminKeys.role, {
+      sid: 'UndoTenantsRevokePrincipals',
+      actions: ['dynamodb:DeleteItem'],
+      resources: [registryArn],
+      conditions: leadingKeys(PARTITIONS.tenantList, PARTITIONS.principal, PARTITIONS.tenant),
+    });
     // adminUploads: upload records, the app an upload creates, the first key record of its tenant.
     registryAccess('adminUploads', { read: 'ReadUploads', write: 'ManageUploads' }, ['dynamodb:PutItem', 'dynamodb:UpdateItem']);
     // Presigned URLs carry the signer's permissions: the uploads role may write builds and nothing

@@ -120,6 +120,13 @@ export interface GrantedRole {
   readonly credential?: IssuedCredential;
 }
 
+export interface RevokedRole {
+  readonly tenantId: string;
+  readonly principal: string;
+  /** The role it had. */
+  readonly role: PrincipalRole;
+}
+
 export interface App {
   readonly appId: string;
   readonly createdAt: number;
@@ -207,6 +214,11 @@ export class AdminClient {
   /** Adds a principal to the tenant or changes its role; locally, without a principal, mints a credential with the role. */
   async grantRole(tenantId: string, request: { principal?: string; role: PrincipalRole }): Promise<GrantedRole> {
     return this.record<GrantedRole>(await this.request('POST', `/v1/admin/tenants/${enc(tenantId)}/principals`, request), 'role');
+  }
+
+  /** Takes a principal's role in the tenant away. */
+  async revokeRole(tenantId: string, principal: string): Promise<RevokedRole> {
+    return this.record<RevokedRole>(await this.request('POST', `/v1/admin/tenants/${enc(tenantId)}/principals/revoke`, { principal }), 'role');
   }
 
   // Apps

@@ -83,6 +83,9 @@ export const createTenantSchema = z.object(
 /** Adds a principal to a tenant or changes its role; locally, without `principal`, a new credential gets the role. */
 export const grantRoleSchema = z.object({ principal: z.optional(principalArn), role: principalRoleSchema }, { error: 'body must be a JSON object' });
 
+/** Takes a principal's role in a tenant away (the principal then administers nothing). */
+export const revokeRoleSchema = z.object({ principal: principalArn }, { error: 'body must be a JSON object' });
+
 export const createAppSchema = z.object({ appId: appIdSchema }, { error: 'body must be a JSON object' });
 
 export const uploadRequestSchema = (maxBuildBytes: number) =>
@@ -319,6 +322,7 @@ export const deviceIdSchema = z
 
 export type CreateTenantRequest = z.infer<typeof createTenantSchema>;
 export type GrantRoleRequest = z.infer<typeof grantRoleSchema>;
+export type RevokeRoleRequest = z.infer<typeof revokeRoleSchema>;
 export type UploadRequest = z.infer<ReturnType<typeof uploadRequestSchema>>;
 export type PolicyRequest = z.infer<typeof policySchema>;
 export type AppIdentityRequest = z.infer<typeof appIdentitySchema>;

@@ -128,6 +128,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/admin/tenants', lambda: 'adminKeys', auth: 'iam', access: OPERATORS },
   // Adds a principal to a tenant or changes its role; locally, without a principal, mints a credential with the role.
   { method: 'POST', path: '/v1/admin/tenants/{tenantId}/principals', lambda: 'adminKeys', auth: 'iam', access: OPERATORS },
+  { method: 'POST', path: '/v1/admin/tenants/{tenantId}/principals/revoke', lambda: 'adminKeys', auth: 'iam', access: OPERATORS },
   { method: 'GET', path: '/v1/admin/apps', lambda: 'adminCatalog', auth: 'iam', access: READ },
   { method: 'POST', path: '/v1/admin/apps', lambda: 'adminKeys', auth: 'iam', access: ADMIN },
   { method: 'DELETE', path: '/v1/admin/apps/{appId}', lambda: 'adminCatalog', auth: 'iam', access: ADMIN },

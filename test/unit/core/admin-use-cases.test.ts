@@ -10,7 +10,7 @@ import { logScope, logStats, readAttestationLog } from '../../../packages/servic
 import { ownedApp, ownedUpload, requireOperator } from '../../../packages/service/src/core/admin/ownership';
 import { appPolicy, setAppPolicy } from '../../../packages/service/src/core/admin/policies';
 import { expireRegistration, listRegistrations, removeRegistration } from '../../../packages/service/src/core/admin/registrations';
-import { createTenant, grantRole, listTenants, TENANT_CREATION_RESUME_SECONDS, type TenantAdminDeps } from '../../../packages/service/src/core/admin/tenants';
+import { createTenant, grantRole, listTenants, revokeRole, TENANT_CREATION_RESUME_SECONDS, type TenantAdminDeps } from '../../../packages/service/src/core/admin/tenants';
 import { completeUpload, issueUpload, uploadStatus } from '../../../packages/service/src/core/admin/uploads';
 import { debugSecretDigest } from '../../../packages/service/src/core/devices';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../../../packages/service/src/core/errors';
@@ -171,6 +171,36 @@ describe('tenants', () => {
     expect((await listTenants(deps, OPS)).find((t) => t.tenantId === 'initech')?.roles).toEqual({
       [ci]: 'register',
       'arn:aws:iam::123456789012:role/Initech': 'read',
+      'arn:aws:iam::123456789012:user/ops': 'admin',
+    });
+  });
+
+  test("take a principal's role away: only from its own tenant, never an operator's; operators only", async () => {
+    // Prepare
+    const { registry, deps } = tenantDeps();
+    await createTenant(deps, OPS, { tenantId: 'initech', principals: [ROLE, { principal: 'arn:aws:iam::123456789012:role/InitechCi', role: 'register' }] });
+    await createTenant(deps, OPS, { tenantId: 'globex', principals: ['arn:aws:iam::123456789012:role/Globex'] });
+    registry.principals.set('arn:aws:iam::123456789012:user/ops', { principal: 'arn:aws:iam::123456789012:user/ops', tenantId: 'initech', operator: true });
+    const ci = 'arn:aws:iam::123456789012:role/InitechCi';
+
+    // Act
+    const byTenant = await failure(revokeRole(deps, ACME, { tenantId: 'initech', principal: ci }));
+    const revoked = await revokeRole(deps, OPS, { tenantId: 'initech', principal: ci });
+    const again = await failure(revokeRole(deps, OPS, { tenantId: 'initech', principal: ci }));
+    const other = await failure(revokeRole(deps, OPS, { tenantId: 'initech', principal: 'arn:aws:iam::123456789012:role/Globex' }));
+    const operator = await failure(revokeRole(deps, OPS, { tenantId: 'initech', principal: 'arn:aws:iam::123456789012:user/ops' }));
+
+    // Assess
+    expect(byTenant).toBeInstanceOf(ForbiddenError);
+    expect(revoked).toEqual({ tenantId: 'initech', principal: ci, role: 'register' });
+    expect(registry.principals.has(ci)).toBe(false);
+    expect(again).toMatchObject({ code: 'not_found', message: expect.stringMatching(/does not administer tenant initech/) });
+    expect(other).toMatchObject({ code: 'not_found' });
+    expect(registry.principals.get('arn:aws:iam::123456789012:role/Globex')).toMatchObject({ tenantId: 'globex' });
+    expect(operator).toMatchObject({ code: 'conflict', message: expect.stringMatching(/is an operator/) });
+    expect(registry.principals.get('arn:aws:iam::123456789012:user/ops')).toMatchObject({ operator: true });
+    expect((await listTenants(deps, OPS)).find((t) => t.tenantId === 'initech')?.roles).toEqual({
+      'arn:aws:iam::123456789012:role/Initech': 'admin',
       'arn:aws:iam::123456789012:user/ops': 'admin',
     });
   });

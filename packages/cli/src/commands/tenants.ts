@@ -1,9 +1,10 @@
 /**
- * `attestor tenants create|list|grant` (operators only). On the local service a new tenant gets its
+ * `attestor tenants create|list|grant|revoke` (operators only). On the local service a new tenant gets its
  * own credential, returned once: the CLI saves it (mode 0600) instead of printing it, and `--tenant`
  * picks it up from there. In AWS a tenant is administered by the IAM principals given to it, each
  * with a role (docs/ADMIN_API.md §1.2): `grant` adds one or changes its role, and locally, without
- * a principal, mints a credential with the role (a register-only one for CI, say).
+ * a principal, mints a credential with the role (a register-only one for CI, say); `revoke` takes
+ * a principal's role away.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { PrincipalRole } from '@attestor/contracts/routes';
@@ -62,7 +63,7 @@ function saveCredential(path: string, content: unknown): void {
 export function addTenantCommands(program: Command, ctx: CliContext): void {
   const tenants = program
     .command('tenants')
-    .description('Tenants of the service (operators only): create, list, grant roles')
+    .description('Tenants of the service (operators only): create, list, grant and revoke roles')
     .addHelpText(
       'after',
       examples('$ attestor tenants create acme', '$ attestor --tenant acme apps list', '$ attestor tenants list'),
@@ -142,6 +143,7 @@ export function addTenantCommands(program: Command, ctx: CliContext): void {
     });
 
   addGrantCommand(tenants, ctx);
+  addRevokeCommand(tenants, ctx);
 }
 
 /** `arn (register), arn (admin)`: a principal's role beside it; services older than roles send none (all admins). */
@@ -216,5 +218,35 @@ function addGrantCommand(tenants: Command, ctx: CliContext): void {
         ]),
       );
       if (saved) ctx.stderr.write(`use this credential with --credentials ${saved} (or ATTESTOR_CREDENTIALS=${saved})\n`);
+    });
+}
+
+function addRevokeCommand(tenants: Command, ctx: CliContext): void {
+  tenants
+    .command('revoke')
+    .description('Take a principal\'s role in a tenant away: its next admin call is refused')
+    .argument('<tenantId>', 'the tenant', tenantIdParser)
+    .addOption(new Option('--principal <arn>', 'the IAM user or role (locally: the principal `attestor tenants list` shows)').makeOptionMandatory())
+    .option('--json', 'print what was revoked as JSON')
+    .addHelpText(
+      'after',
+      examples(
+        '$ attestor tenants revoke acme --principal arn:aws:iam::123456789012:role/AcmeCiRegister',
+        '',
+        'IAM still lets the principal call the admin API; Attestor no longer maps it to a tenant, so every',
+        'call it makes is refused with 403. To stop the calls themselves, remove its execute-api permission too.',
+      ),
+    )
+    .action(async (tenantId: string, options: { principal: string; json?: boolean }, command: Command) => {
+      checkRequest(command, (s) => s.revokeRoleSchema, { principal: options.principal }, { principal: '--principal' });
+      const revoked = await adminClient(ctx, command).revokeRole(tenantId, options.principal);
+      if (options.json) return void ctx.stdout.write(toJson(revoked));
+      ctx.stdout.write(
+        formatFields([
+          ['tenant', revoked.tenantId],
+          ['principal', revoked.principal],
+          ['revoked role', revoked.role],
+        ]),
+      );
     });
 }

@@ -341,6 +341,12 @@ export interface TenantDirectory extends PrincipalDirectory {
    * role); false, and nothing written, if another tenant has it or it is an operator.
    */
   putPrincipalOfTenant(record: PrincipalRecord): Promise<boolean>;
+  /**
+   * Removes a principal's mapping to `tenantId` (never an operator's, never another tenant's), then
+   * its entry in the tenant's index. Returns the record removed, or undefined when the principal does
+   * not administer that tenant (any more). A retry after a failure finishes the index entry.
+   */
+  removePrincipalOfTenant(principal: string, tenantId: string): Promise<PrincipalRecord | undefined>;
   listPrincipals(tenantId: string): Promise<PrincipalRecord[]>;
 }
 

@@ -6,7 +6,7 @@ import { createApp } from './admin/apps';
 import type { AdminKeysDeps } from './admin/context';
 import { jwks, listKeys, rotateKey, wrappedSecrets } from './admin/keys';
 import { adminRouter, type AdminRoutes } from './admin/router';
-import { createTenant, grantRole, listTenants } from './admin/tenants';
+import { createTenant, grantRole, listTenants, revokeRole } from './admin/tenants';
 import { mintTestTokenRoute, wrappedTestSecrets } from './admin/test-tokens';
 import type { ApiHandler } from './http';
 import type { Logger } from './log';
@@ -16,6 +16,7 @@ export const KEYS_ROUTES: AdminRoutes<AdminKeysDeps> = {
   'GET /v1/admin/tenants': listTenants,
   'POST /v1/admin/tenants': createTenant,
   'POST /v1/admin/tenants/{tenantId}/principals': grantRole,
+  'POST /v1/admin/tenants/{tenantId}/principals/revoke': revokeRole,
   // Creating an app provisions its tenant's signing key (KMS), so it lives here, not in adminCatalog.
   'POST /v1/admin/apps': createApp,
   'GET /v1/admin/keys': listKeys,

@@ -89,6 +89,26 @@ export class RegistryTable {
     }
   }
 
+  /** Deletes an item if it exists and satisfies `condition`; returns what it held, or undefined when nothing was deleted. */
+  async deleteIf(key: ItemKey, change: Pick<ItemUpdate, 'condition' | 'names' | 'values'>): Promise<Item | undefined> {
+    try {
+      const result = await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: keyAttributes(key),
+          ConditionExpression: `attribute_exists(#pk) AND (${change.condition ?? 'attribute_exists(#pk)'})`,
+          ExpressionAttributeNames: { '#pk': PK, ...change.names },
+          ExpressionAttributeValues: change.values,
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return result.Attributes;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return undefined;
+      throw translateDynamoDbError(error);
+    }
+  }
+
   /** Deletes an item and returns what it held, if anything. */
   async delete(key: ItemKey): Promise<Item | undefined> {
     const result = await this.send(() =>

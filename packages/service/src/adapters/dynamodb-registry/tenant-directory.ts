@@ -11,6 +11,7 @@ import {
   principalToItem,
   tenantFromItem,
   tenantItemKey,
+  tenantPrincipalItemKey,
   tenantPrincipalsRange,
   tenantPrincipalToItem,
   tenantsRange,
@@ -69,6 +70,26 @@ export class DynamoDbTenantDirectory extends DynamoDbPrincipalDirectory implemen
     if (!written) return false;
     await this.table.put(tenantPrincipalToItem(record));
     return true;
+  }
+
+  /** The conditional mapping item first (it decides who administers what), the index entry after it. */
+  async removePrincipalOfTenant(principal: string, tenantId: string): Promise<PrincipalRecord | undefined> {
+    const removed = await this.table.deleteIf(principalItemKey(principal), {
+      condition: '#tenantId = :tenantId AND (attribute_not_exists(#operator) OR #operator = :false)',
+      names: { '#tenantId': 'tenantId', '#operator': 'operator' },
+      values: { ':tenantId': { S: tenantId }, ':false': { BOOL: false } },
+    });
+    if (!removed) {
+      // Not deleted: an operator's mapping to this tenant keeps its index entry. Absent (a revocation
+      // that failed after its first write) or another tenant's, this tenant's entry is stale: removed,
+      // and only the first case counts as a revocation finished.
+      const mapping = await this.table.get(principalItemKey(principal), true);
+      if (mapping && principalFromItem(mapping).tenantId === tenantId) return undefined;
+      const stale = await this.table.delete(tenantPrincipalItemKey(tenantId, principal));
+      return mapping === undefined && stale ? principalFromItem(stale) : undefined;
+    }
+    await this.table.delete(tenantPrincipalItemKey(tenantId, principal));
+    return principalFromItem(removed);
   }
 
   async listPrincipals(tenantId: string): Promise<PrincipalRecord[]> {

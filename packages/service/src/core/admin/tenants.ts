@@ -118,6 +118,36 @@ async function undoTenant(tenants: TenantDirectory, tenantId: string): Promise<v
   if ((await tenants.listPrincipals(tenantId)).length === 0) await tenants.deleteTenant(tenantId);
 }
 
+export interface RevokedRole {
+  readonly tenantId: string;
+  readonly principal: string;
+  /** The role the principal had. */
+  readonly role: PrincipalRole;
+}
+
+/**
+ * Takes a principal's role in a tenant away: it administers nothing afterwards, and its next admin
+ * call is refused (403). Operators only, like granting. A principal that another tenant has, or
+ * none, is NotFoundError; an operator's mapping is ConflictError (operators are configured, not
+ * granted). A tenant may be left without principals: operators can still administer it.
+ */
+export async function revokeRole(
+  deps: Pick<TenantAdminDeps, 'tenants'>,
+  caller: AdminCaller,
+  request: { readonly tenantId: string; readonly principal: string },
+): Promise<RevokedRole> {
+  requireOperator(caller);
+  const { tenantId } = request;
+  const principal = normalisePrincipal(request.principal);
+  const existing = await deps.tenants.getPrincipal(principal);
+  if (existing?.operator) throw new ConflictError(`principal ${principal} is an operator: operators are configured, not granted`);
+  const notHere = () => new NotFoundError(`principal ${principal} does not administer tenant ${tenantId}: \`attestor tenants list\` shows who does`);
+  if (existing && existing.tenantId !== tenantId) throw notHere();
+  const removed = await deps.tenants.removePrincipalOfTenant(principal, tenantId);
+  if (!removed) throw notHere();
+  return { tenantId, principal, role: removed.role ?? DEFAULT_PRINCIPAL_ROLE };
+}
+
 export interface TenantListing {
   readonly tenantId: string;
   readonly createdAt: number;

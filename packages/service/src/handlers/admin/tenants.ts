@@ -1,8 +1,8 @@
 /** Tenants (operators only): POST/GET /v1/admin/tenants, POST /v1/admin/tenants/{tenantId}/principals. */
-import { createTenantSchema, grantRoleSchema } from '@attestor/contracts/admin-validation';
+import { createTenantSchema, grantRoleSchema, revokeRoleSchema } from '@attestor/contracts/admin-validation';
 import { parseRequest, tenantIdSchema } from '@attestor/contracts/validation';
 import { requireOperator } from '../../core/admin/ownership';
-import { createTenant as create, grantRole as grant, listTenants as listAll } from '../../core/admin/tenants';
+import { createTenant as create, grantRole as grant, listTenants as listAll, revokeRole as revoke } from '../../core/admin/tenants';
 import { json, parseJsonBody } from '../http';
 import { pathParam, type AdminRequestWith, type UseCaseDeps } from './context';
 
@@ -49,4 +49,13 @@ export async function grantRole(request: AdminRequestWith<UseCaseDeps<typeof gra
     ...(granted.previousRole ? { previousRole: granted.previousRole } : {}),
     ...(granted.credential ? { credential: granted.credential } : {}),
   });
+}
+
+export async function revokeRole(request: AdminRequestWith<UseCaseDeps<typeof revoke>>) {
+  const { caller } = request;
+  requireOperator(caller);
+  const tenantId = pathParam(request, 'tenantId', tenantIdSchema);
+  const revoked = await revoke(request.deps, caller, { tenantId, ...parseRequest(revokeRoleSchema, parseJsonBody(request.event)) });
+  request.log.info('principal_role_revoked', { tenantId, by: caller.principal, principal: revoked.principal, role: revoked.role });
+  return json(200, revoked);
 }
