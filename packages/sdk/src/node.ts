@@ -5,7 +5,6 @@
  * ./index so the portable core never reaches a `node:` module.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import inspector from 'node:inspector';
 import { arch, release, type as osType } from 'node:os';
@@ -15,20 +14,40 @@ import { isStoredInstallKey, type KeyStore, type StoredInstallKey } from './inst
 import type { PackageSource } from './package-source';
 import type { DeviceInfo, DeviceSignals, SignalProvider } from './signals';
 
-/** Large reads keep the hash busy and the I/O overlapped; 1 MiB stays far below any memory concern. */
+/** Two buffers of this size: 2 MiB of memory, however large the package. */
 const READ_CHUNK_BYTES = 1024 * 1024;
 
 /** Digests by absolute path: a running app's package does not change, so it is hashed once per process. */
 const fileDigests = new Map<string, Promise<Uint8Array>>();
 
-function hashFile(path: string): Promise<Uint8Array> {
-  return new Promise<Uint8Array>((resolvePromise, reject) => {
+/**
+ * SHA-256 of a file read in chunks into two buffers in turn: the next chunk is read (on libuv's
+ * thread pool) while this one is hashed, so reading and hashing overlap. Measured on a 100 MiB file:
+ * about 65 ms, where a read stream took 125–140 ms and readFileSync then one hash 125 ms
+ * (`npm run bench -- sdk`).
+ */
+async function hashFile(path: string): Promise<Uint8Array> {
+  const file = await open(path, 'r');
+  try {
     const hash = createHash('sha256');
-    createReadStream(path, { highWaterMark: READ_CHUNK_BYTES })
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolvePromise(new Uint8Array(hash.digest())));
-  });
+    const buffers = [Buffer.allocUnsafe(READ_CHUNK_BYTES), Buffer.allocUnsafe(READ_CHUNK_BYTES)] as const;
+    let position = 0;
+    let turn = 0;
+    let reading = file.read(buffers[0], 0, READ_CHUNK_BYTES, 0);
+    for (;;) {
+      const { bytesRead } = await reading;
+      if (bytesRead === 0) break;
+      const filled = buffers[turn]!;
+      position += bytesRead;
+      turn ^= 1;
+      // Into the other buffer: `filled` is hashed (synchronously, copied into the hash) meanwhile.
+      reading = file.read(buffers[turn]!, 0, READ_CHUNK_BYTES, position);
+      hash.update(filled.subarray(0, bytesRead));
+    }
+    return new Uint8Array(hash.digest());
+  } finally {
+    await file.close();
+  }
 }
 
 /**
