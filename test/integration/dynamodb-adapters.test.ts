@@ -518,6 +518,45 @@ describe('DynamoDbTenantDirectory principals and their roles', () => {
     await expect(tenants.getPrincipal(operator)).resolves.toMatchObject({ operator: true });
     expect((await tenants.listPrincipals(tenantId)).map((p) => p.principal)).toEqual([operator]);
   });
+
+  it('never lets the index hide a principal a grant mapped again while it was being removed', async () => {
+    // Prepare: a directory whose client runs a grant right after the removal's first write lands
+    // (the mapping deleted, the index entry not yet), as a concurrent operator's call could.
+    const tenantId = unique('tenant');
+    const principal = arn();
+    await tenants.putPrincipalIfAbsent({ principal, tenantId, operator: false, role: 'register' });
+    const racing = clientFor(dynamo.endpoint);
+    let raced = false;
+    racing.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        const key = (args.input as { Key?: { pk?: { S?: string } } }).Key;
+        if (!raced && context.commandName === 'DeleteItemCommand' && key?.pk?.S === `PRINCIPAL#${principal}`) {
+          raced = true;
+          await tenants.putPrincipalOfTenant({ principal, tenantId, operator: false, role: 'admin' });
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'grantDuringRemoval' },
+    );
+    // Act
+    const removed = await new DynamoDbTenantDirectory(racing, TABLES.registry).removePrincipalOfTenant(principal, tenantId);
+    // Assess: the grant came last, so the principal has access, and the index shows it.
+    expect(raced).toBe(true);
+    expect(removed).toMatchObject({ principal, role: 'register' });
+    await expect(tenants.getPrincipal(principal)).resolves.toMatchObject({ tenantId, role: 'admin' });
+    expect(await tenants.listPrincipals(tenantId)).toEqual([{ principal, tenantId, operator: false, role: 'admin' }]);
+    racing.destroy();
+  });
+
+  it('records that a tenant is finished, which reads back', async () => {
+    const tenantId = unique('tenant');
+    await tenants.putTenantIfAbsent({ tenantId, createdAt: 1 });
+    await expect(tenants.getTenant(tenantId)).resolves.toEqual({ tenantId, createdAt: 1 });
+    await tenants.markTenantFinished(tenantId);
+    await tenants.markTenantFinished(unique('absent'));
+    await expect(tenants.getTenant(tenantId)).resolves.toEqual({ tenantId, createdAt: 1, finished: true });
+  });
 });
 
 describe('migrateTenantKeyRecords (local data written before key records had partitions of their own)', () => {

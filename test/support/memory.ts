@@ -278,6 +278,10 @@ export class MemoryTenantDirectory extends MemoryPort implements TenantDirectory
   async deleteTenant(tenantId: string) {
     this.store.tenants.delete(tenantId);
   }
+  async markTenantFinished(tenantId: string) {
+    const tenant = this.store.tenants.get(tenantId);
+    if (tenant) this.store.tenants.set(tenantId, { ...tenant, finished: true });
+  }
   async putTenantIfAbsent(record: TenantRecord) {
     if (this.store.tenants.has(record.tenantId)) return false;
     this.store.tenants.set(record.tenantId, record);

@@ -205,6 +205,25 @@ describe('tenants', () => {
     });
   });
 
+  test('a tenant whose principals were all revoked is a tenant: creating it again is refused, not resumed for someone else', async () => {
+    // Prepare: one tenant created now (flagged finished), one as before the flag (no flag, principals mapped).
+    const { registry, deps } = tenantDeps();
+    await createTenant(deps, OPS, { tenantId: 'initech', principals: [ROLE] });
+    registry.tenants.set('legacy', { tenantId: 'legacy', createdAt: 1 });
+    registry.principals.set('arn:aws:iam::123456789012:role/Legacy', { principal: 'arn:aws:iam::123456789012:role/Legacy', tenantId: 'legacy', operator: false });
+    // Act
+    await revokeRole(deps, OPS, { tenantId: 'initech', principal: ROLE });
+    await revokeRole(deps, OPS, { tenantId: 'legacy', principal: 'arn:aws:iam::123456789012:role/Legacy' });
+    const taken = await failure(createTenant(deps, OPS, { tenantId: 'initech', principals: ['arn:aws:iam::123456789012:role/Intruder'] }));
+    const legacy = await failure(createTenant(deps, OPS, { tenantId: 'legacy', principals: ['arn:aws:iam::123456789012:role/Intruder'] }));
+    // Assess
+    expect(registry.tenants.get('initech')).toMatchObject({ finished: true });
+    expect(registry.tenants.get('legacy')).toMatchObject({ finished: true });
+    expect(taken).toMatchObject({ code: 'conflict', message: 'tenant initech exists' });
+    expect(legacy).toMatchObject({ code: 'conflict', message: 'tenant legacy exists' });
+    expect(registry.principals.has('arn:aws:iam::123456789012:role/Intruder')).toBe(false);
+  });
+
   test('give a new local credential a role when no principal is named', async () => {
     const credential = { accessKeyId: 'AKLOCALCI', secretAccessKey: 's', region: 'local' };
     const { registry, deps } = tenantDeps({

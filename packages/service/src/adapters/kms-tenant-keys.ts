@@ -1,6 +1,7 @@
 /**
- * Tenant token keys in KMS, as the core's TokenKeys (attest), VerificationKeySource (authorizer)
- * and TenantKeyManager (admin). The registry records each key of a tenant (KEYS#<tenant>); KMS holds
+ * Tenant token keys in KMS, as the core's TokenKeys (attest) and VerificationKeySource (authorizer);
+ * KmsTenantKeyManager (kms-tenant-key-manager.ts) adds the TenantKeyManager of the admin functions,
+ * which create, rotate and destroy them. The registry records each key of a tenant (KEYS#<tenant>); KMS holds
  * the key material:
  *
  * - hs256 (the default): a 256-bit secret made by KMS (GenerateDataKeyWithoutPlaintext) under the
@@ -16,16 +17,11 @@
  * winner's. Two containers may also record a tenant's first secret at once; the later-activating
  * one (ties by kid, the same answer everywhere) signs, and the other retires as after a rotation.
  */
-import { ScheduleKeyDeletionCommand, type KMSClient, type Tag } from '@aws-sdk/client-kms';
-import { randomBytes, type KeyObject } from 'node:crypto';
-import { TENANT_ID_PATTERN } from '@attestor/contracts/admin-ids';
-import { encodeB64u } from '@attestor/contracts/base64url';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { KeyObject } from 'node:crypto';
 import type {
   Clock,
-  KeyRotation,
   PublicJwk,
-  TenantKeyDescription,
-  TenantKeyManager,
   TenantKeyRecord,
   TenantKeyStore,
   TokenKeys,
@@ -34,39 +30,12 @@ import type {
   VerificationKeySource,
   WrappedTokenSecret,
 } from '../core/ports';
-import {
-  activatesAt,
-  currentFormat,
-  formatOf,
-  KEY_PUBLICATION_SECONDS,
-  keysToDelete,
-  keyStatusAt,
-  retirementsAfterRotation,
-  SECRET_REFRESH_SECONDS,
-  signingKeyAt,
-  trustedKeysAt,
-} from '../core/tenant-keys';
+import { activatesAt, formatOf, keyStatusAt, SECRET_REFRESH_SECONDS, signingKeyAt, trustedKeysAt } from '../core/tenant-keys';
 import { secretEncryptionContext } from '@attestor/contracts/admin-api';
-import { DEFAULT_TOKEN_FORMAT, SECRET_CACHE_SECONDS, type TokenFormat } from '@attestor/contracts/protocol';
+import { SECRET_CACHE_SECONDS } from '@attestor/contracts/protocol';
 import type { TenantKeyPolicyRoles } from './kms-key-policy';
-import {
-  claimAlias,
-  createAliasIfAbsent,
-  createKey,
-  describeIfExists,
-  discardKey,
-  fetchPublicKey,
-  generateWrappedSecret,
-  isKmsError,
-  kmsSign,
-  SigningKeyUnavailableError,
-  TenantKeyIntegrityError,
-  unwrapSecret,
-  type KeyKind,
-  type PublicKeyInfo,
-} from './kms-keys';
-
-import { InvalidTenantIdError, TenantKeyMissingError } from '../core/errors';
+import { fetchPublicKey, kmsSign, SigningKeyUnavailableError, TenantKeyIntegrityError, unwrapSecret, type PublicKeyInfo } from './kms-keys';
+import { TenantKeyMissingError } from '../core/errors';
 
 export { ensureDecoyKey, SigningKeyUnavailableError, TenantKeyIntegrityError } from './kms-keys';
 export { SECRET_CACHE_SECONDS, SECRET_REFRESH_SECONDS };
@@ -352,6 +321,3 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource {
     return info;
   }
 }
-
-// The key policy is pure configuration, read by every function's configFromEnv; it lives in its own
-// module so that parsing it does not bundle this adapter or load the KMS client.

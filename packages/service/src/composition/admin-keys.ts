@@ -11,7 +11,7 @@ import type { AdminKeysConfig } from '@attestor/contracts/config';
 import type { FunctionRuntime } from './environment';
 import { adminCommonDeps } from './admin';
 import type { RegistryAdapters, SharedAdapters } from './shared';
-import { tenantKeysFor } from './tenant-keys';
+import { tenantKeysFor } from './tenant-key-manager';
 import { testTokenSetup } from './test-tokens';
 
 export interface AdminKeysOptions {

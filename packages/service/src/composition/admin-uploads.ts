@@ -36,7 +36,7 @@ export function adminUploadsDeps(
       shared?.tenantKeys ??
       signingKeysOnDemand(keyRecords, clock, async () => {
         // Loaded here, not imported above, so that the KMS SDK is not part of this function's cold start.
-        const { tenantKeysWithOwnClient } = await import('./tenant-keys.js');
+        const { tenantKeysWithOwnClient } = await import('./tenant-key-manager.js');
         return tenantKeysWithOwnClient(config, keyRecords);
       }),
     uploadUrls: new S3UploadUrls(shared?.s3 ?? s3Client(config), config.buildsBucket, clock),
@@ -84,7 +84,7 @@ function ownAdapters(config: AdminUploadsConfig & FunctionRuntime): UploadsAdapt
 /**
  * ensureSigningKey that loads the KMS side only when the tenant has no trusted key yet. Uploads
  * almost always come from a tenant that has one (tenant and app creation make it), and that is
- * answered from the key records alone, exactly as KmsTenantKeys.ensureSigningKey answers it; only a
+ * answered from the key records alone, exactly as KmsTenantKeyManager.ensureSigningKey answers it; only a
  * tenant's first key needs KMS, and then the real ensureSigningKey runs, race handling included.
  */
 export function signingKeysOnDemand(

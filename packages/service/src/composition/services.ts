@@ -21,7 +21,7 @@ import { challengeDeps, type ChallengeDeps } from './challenge';
 import { registrationDeps } from './register';
 import { registryAdapters, wholeRegistry } from './registry';
 import { clockOf, type SharedAdapters } from './shared';
-import { tenantKeysFor } from './tenant-keys';
+import { tenantKeysFor } from './tenant-key-manager';
 
 export function createServices(config: ServiceConfig) {
   const dynamodb = dynamoDbClient(config);

@@ -3,26 +3,12 @@ import type { TenantKeyStore } from '../core/ports';
 import type { TenantKeysConfig } from '@attestor/contracts/config';
 import type { FunctionRuntime } from './environment';
 import { KmsTenantKeys } from '../adapters/kms-tenant-keys';
-import { KmsTenantKeyManager } from '../adapters/kms-tenant-key-manager';
-import { kmsClient } from './clients/kms';
 import { clockOf } from './shared';
 
-/** The tenant keys as attest reads them: signing keys and signatures, nothing that creates a key. */
+/**
+ * The tenant keys as attest reads them: signing keys and signatures, nothing that creates a key
+ * (the admin functions' tenantKeysFor is in ./tenant-key-manager, so this module never imports it).
+ */
 export function tenantKeyReaderFor(config: TenantKeysConfig & FunctionRuntime, kms: KMSClient, keyRecords: TenantKeyStore): KmsTenantKeys {
   return new KmsTenantKeys(kms, keyRecords, { decoyKeyId: config.decoyKeyId, aliasPrefix: config.tenantKeyAliasPrefix, clock: clockOf(config) });
-}
-
-/** The tenant keys as the admin functions (and the local cloud) configure them: they also create, rotate and destroy keys. */
-export function tenantKeysFor(config: TenantKeysConfig & FunctionRuntime, kms: KMSClient, keyRecords: TenantKeyStore): KmsTenantKeyManager {
-  return new KmsTenantKeyManager(kms, keyRecords, {
-    decoyKeyId: config.decoyKeyId,
-    aliasPrefix: config.tenantKeyAliasPrefix,
-    clock: clockOf(config),
-    ...(config.tenantKeyPolicyRoles !== undefined ? { keyPolicyRoles: config.tenantKeyPolicyRoles } : {}),
-  });
-}
-
-/** The same over a KMS client of their own: what adminUploads loads on demand (composition/admin-uploads.ts). */
-export function tenantKeysWithOwnClient(config: TenantKeysConfig & FunctionRuntime, keyRecords: TenantKeyStore): KmsTenantKeyManager {
-  return tenantKeysFor(config, kmsClient(config), keyRecords);
 }

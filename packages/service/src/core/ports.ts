@@ -289,6 +289,12 @@ export interface DeviceRecord {
 export interface TenantRecord {
   readonly tenantId: string;
   readonly createdAt: number;
+  /**
+   * Set once its creation has mapped its principals: from then on a tenant without principals
+   * (every one revoked) is a tenant, not an unfinished creation to resume. Absent on tenants created
+   * before the flag, which count as finished while they have principals.
+   */
+  readonly finished?: boolean;
 }
 
 /** Maps an authenticated IAM principal (normalised, see core/tenancy.ts) to the tenant it administers. */
@@ -330,6 +336,8 @@ export interface TenantDirectory extends PrincipalDirectory {
   getTenant(tenantId: string): Promise<TenantRecord | undefined>;
   /** False if the tenant exists. */
   putTenantIfAbsent(record: TenantRecord): Promise<boolean>;
+  /** Sets the tenant's `finished` flag (an existing tenant's; nothing for an unknown one). */
+  markTenantFinished(tenantId: string): Promise<void>;
   /** Removes the tenant's record (a creation that failed before any principal was mapped); absent is fine. */
   deleteTenant(tenantId: string): Promise<void>;
   /** Sorted by tenantId. */

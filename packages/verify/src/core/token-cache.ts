@@ -34,6 +34,18 @@ function keyOf(token: string): number {
 }
 
 /**
+ * Whether `token` is the text an entry stores. Anyone can aim a made-up token at an entry (its key
+ * is four characters of the text), so the signature segments, which only the token's holder knows,
+ * are compared first in constant time; the whole texts, with an early exit, only when those match.
+ */
+function sameToken(stored: string, token: string): boolean {
+  if (stored.length !== token.length) return false;
+  let difference = 0;
+  for (let i = stored.lastIndexOf('.') + 1; i < stored.length; i++) difference |= stored.charCodeAt(i) ^ token.charCodeAt(i);
+  return difference === 0 && stored === token;
+}
+
+/**
  * A size-capped map from token text to its verification, kept in two generations: entries go into
  * the young one; when it holds half the capacity it becomes the old one and the previous old one is
  * dropped whole. A hit in the old generation moves the entry to the young one, so a token in use
@@ -63,7 +75,8 @@ export class VerifiedTokenCache {
     if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new RangeError('maxEntries must be a whole number of entries');
     this.generationSize = Math.floor(maxEntries / 2);
     // At least 16 bits per token seen between clearings, a power of two so a bit is picked with a
-    // mask: with two bits per token, under 1 % of first sights are taken for second ones.
+    // mask: with two bits per token, about 1 % of first sights are taken for second ones just
+    // before a clearing, fewer on average.
     this.seen = new Uint32Array(this.generationSize === 0 ? 0 : 2 ** Math.ceil(Math.log2(Math.max(maxEntries * 16, 64))) / 32);
   }
 
@@ -98,9 +111,9 @@ export class VerifiedTokenCache {
   get(token: string): VerifiedToken | undefined {
     const key = keyOf(token);
     const young = this.young.get(key);
-    if (young !== undefined) return young.token === token ? young.verified : undefined;
+    if (young !== undefined) return sameToken(young.token, token) ? young.verified : undefined;
     const old = this.old.get(key);
-    if (old === undefined || old.token !== token) return undefined;
+    if (old === undefined || !sameToken(old.token, token)) return undefined;
     this.old.delete(key);
     this.insert(key, old);
     return old.verified;
@@ -116,8 +129,10 @@ export class VerifiedTokenCache {
 
   delete(token: string): void {
     const key = keyOf(token);
-    if (this.young.get(key)?.token === token) this.young.delete(key);
-    if (this.old.get(key)?.token === token) this.old.delete(key);
+    const young = this.young.get(key);
+    if (young !== undefined && sameToken(young.token, token)) this.young.delete(key);
+    const old = this.old.get(key);
+    if (old !== undefined && sameToken(old.token, token)) this.old.delete(key);
   }
 
   private insert(key: number, entry: Entry): void {

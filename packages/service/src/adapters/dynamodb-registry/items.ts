@@ -432,11 +432,12 @@ export function tenantAppToItem(record: AppRecord): Item {
 }
 
 export function tenantToItem(record: TenantRecord): Item {
-  return toItem(tenantItemKey(record.tenantId), { tenantId: record.tenantId, createdAt: record.createdAt });
+  return toItem(tenantItemKey(record.tenantId), { tenantId: record.tenantId, createdAt: record.createdAt, ...(record.finished ? { finished: true } : {}) });
 }
 export function tenantFromItem(item: Item): TenantRecord {
   const f = Fields.of(item);
-  return { tenantId: f.str('tenantId'), createdAt: f.num('createdAt') };
+  const finished = f.raw('finished') === undefined ? undefined : f.bool('finished');
+  return { tenantId: f.str('tenantId'), createdAt: f.num('createdAt'), ...(finished ? { finished } : {}) };
 }
 
 /** The mapping item, which decides who administers what. */

@@ -16,6 +16,7 @@ import {
   tenantPrincipalToItem,
   tenantsRange,
   tenantToItem,
+  type Item,
 } from './items';
 import { RegistryTable } from './table';
 
@@ -41,6 +42,10 @@ export class DynamoDbTenantDirectory extends DynamoDbPrincipalDirectory implemen
 
   async putTenantIfAbsent(record: TenantRecord): Promise<boolean> {
     return this.table.putIfAbsent(tenantToItem(record));
+  }
+
+  async markTenantFinished(tenantId: string): Promise<void> {
+    await this.table.update(tenantItemKey(tenantId), { update: 'SET #finished = :true', names: { '#finished': 'finished' }, values: { ':true': { BOOL: true } } });
   }
 
   async deleteTenant(tenantId: string): Promise<void> {
@@ -85,11 +90,26 @@ export class DynamoDbTenantDirectory extends DynamoDbPrincipalDirectory implemen
       // and only the first case counts as a revocation finished.
       const mapping = await this.table.get(principalItemKey(principal), true);
       if (mapping && principalFromItem(mapping).tenantId === tenantId) return undefined;
-      const stale = await this.table.delete(tenantPrincipalItemKey(tenantId, principal));
+      const stale = await this.removeIndexEntry(principal, tenantId);
       return mapping === undefined && stale ? principalFromItem(stale) : undefined;
     }
-    await this.table.delete(tenantPrincipalItemKey(tenantId, principal));
+    await this.removeIndexEntry(principal, tenantId);
     return principalFromItem(removed);
+  }
+
+  /**
+   * Deletes the tenant's index entry of a principal; then, should a grant have mapped the principal
+   * to this tenant again meanwhile (its index entry written between our two writes), writes the
+   * entry back from the mapping, so the index never hides a principal that has access.
+   */
+  private async removeIndexEntry(principal: string, tenantId: string): Promise<Item | undefined> {
+    const removed = await this.table.delete(tenantPrincipalItemKey(tenantId, principal));
+    const mapping = await this.table.get(principalItemKey(principal), true);
+    if (mapping) {
+      const record = principalFromItem(mapping);
+      if (record.tenantId === tenantId) await this.table.put(tenantPrincipalToItem(record));
+    }
+    return removed;
   }
 
   async listPrincipals(tenantId: string): Promise<PrincipalRecord[]> {

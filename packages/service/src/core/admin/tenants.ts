@@ -67,8 +67,13 @@ export async function createTenant(deps: TenantAdminDeps, caller: AdminCaller, r
   // steps below are each idempotent, and an unfinished creation is resumed rather than refused.
   if (!(await deps.tenants.putTenantIfAbsent({ tenantId, createdAt: now }))) {
     const existing = await deps.tenants.getTenant(tenantId);
-    // The default tenant has no principals in AWS (its operators are configured), and is never unfinished.
-    const unfinished = existing !== undefined && tenantId !== deps.defaultTenantId && (await deps.tenants.listPrincipals(tenantId)).length === 0;
+    // The default tenant has no principals in AWS (its operators are configured), and is never
+    // unfinished; nor is a finished tenant whose principals were all revoked since.
+    const unfinished =
+      existing !== undefined &&
+      tenantId !== deps.defaultTenantId &&
+      existing.finished !== true &&
+      (await deps.tenants.listPrincipals(tenantId)).length === 0;
     if (!unfinished) throw new ConflictError(`tenant ${tenantId} exists`);
     if (now - existing.createdAt < TENANT_CREATION_RESUME_SECONDS) {
       throw new ConflictError(`tenant ${tenantId} is being created: if that creation failed, run the command again in a minute to finish it`);
@@ -91,6 +96,9 @@ export async function createTenant(deps: TenantAdminDeps, caller: AdminCaller, r
         throw new ConflictError(`principal ${principal} already administers a tenant`);
       }
     }
+    // Best effort: a tenant that has principals counts as finished anyway, and revoking its last one
+    // sets the flag first (revokeRole).
+    await deps.tenants.markTenantFinished(tenantId).catch(() => undefined);
     const roles = Object.fromEntries(grants);
     return { tenantId, createdAt, principals: mapped, roles, ...(issued ? { credential: issued.credential } : {}), resumed };
   } catch (error) {
@@ -143,6 +151,9 @@ export async function revokeRole(
   if (existing?.operator) throw new ConflictError(`principal ${principal} is an operator: operators are configured, not granted`);
   const notHere = () => new NotFoundError(`principal ${principal} does not administer tenant ${tenantId}: \`attestor tenants list\` shows who does`);
   if (existing && existing.tenantId !== tenantId) throw notHere();
+  // Before its principals can run out: a tenant without principals and without the flag is taken
+  // for an unfinished creation, which `tenants create` would resume for whoever it names.
+  await deps.tenants.markTenantFinished(tenantId);
   const removed = await deps.tenants.removePrincipalOfTenant(principal, tenantId);
   if (!removed) throw notHere();
   return { tenantId, principal, role: removed.role ?? DEFAULT_PRINCIPAL_ROLE };
