@@ -86,6 +86,15 @@ export function routeFixtures(world: FixtureWorld): Readonly<Record<string, Rout
       prepare: async () => admin('POST', '/v1/admin/tenants/default/principals', { principal: `arn:aws:iam::123456789012:role/${fresh('fx')}`, role: 'read' }),
       ok: 201,
     },
+    'POST /v1/admin/tenants/{tenantId}/principals/revoke': {
+      // A principal granted for it each time, so each revocation has a role to take away.
+      prepare: async () => {
+        const principal = `arn:aws:iam::123456789012:role/${fresh('rv')}`;
+        await must(admin('POST', '/v1/admin/tenants/default/principals', { principal, role: 'read' }), 201);
+        return admin('POST', '/v1/admin/tenants/default/principals/revoke', { principal });
+      },
+      ok: 200,
+    },
     'GET /v1/admin/apps': fixed(admin('GET', '/v1/admin/apps'), 200),
     'POST /v1/admin/apps': { prepare: async () => admin('POST', '/v1/admin/apps', { appId: fresh('com.example.new') }), ok: 201 },
     'DELETE /v1/admin/apps/{appId}': { prepare: async () => admin('DELETE', `/v1/admin/apps/${await newApp()}`), ok: 200 },

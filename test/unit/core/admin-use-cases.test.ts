@@ -10,7 +10,14 @@ import { logScope, logStats, readAttestationLog } from '../../../packages/servic
 import { ownedApp, ownedUpload, requireOperator } from '../../../packages/service/src/core/admin/ownership';
 import { appPolicy, setAppPolicy } from '../../../packages/service/src/core/admin/policies';
 import { expireRegistration, listRegistrations, removeRegistration } from '../../../packages/service/src/core/admin/registrations';
-import { createTenant, grantRole, listTenants, revokeRole, TENANT_CREATION_RESUME_SECONDS, type TenantAdminDeps } from '../../../packages/service/src/core/admin/tenants';
+import {
+  createTenant,
+  grantRole,
+  listTenants,
+  revokeRole,
+  TENANT_CREATION_RESUME_SECONDS,
+  type TenantAdminDeps,
+} from '../../../packages/service/src/core/admin/tenants';
 import { completeUpload, issueUpload, uploadStatus } from '../../../packages/service/src/core/admin/uploads';
 import { debugSecretDigest } from '../../../packages/service/src/core/devices';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../../../packages/service/src/core/errors';
@@ -210,10 +217,11 @@ describe('tenants', () => {
     const { registry, deps } = tenantDeps();
     await createTenant(deps, OPS, { tenantId: 'initech', principals: [ROLE] });
     registry.tenants.set('legacy', { tenantId: 'legacy', createdAt: 1 });
-    registry.principals.set('arn:aws:iam::123456789012:role/Legacy', { principal: 'arn:aws:iam::123456789012:role/Legacy', tenantId: 'legacy', operator: false });
+    const legacyPrincipal = 'arn:aws:iam::123456789012:role/Legacy';
+    registry.principals.set(legacyPrincipal, { principal: legacyPrincipal, tenantId: 'legacy', operator: false });
     // Act
     await revokeRole(deps, OPS, { tenantId: 'initech', principal: ROLE });
-    await revokeRole(deps, OPS, { tenantId: 'legacy', principal: 'arn:aws:iam::123456789012:role/Legacy' });
+    await revokeRole(deps, OPS, { tenantId: 'legacy', principal: legacyPrincipal });
     const taken = await failure(createTenant(deps, OPS, { tenantId: 'initech', principals: ['arn:aws:iam::123456789012:role/Intruder'] }));
     const legacy = await failure(createTenant(deps, OPS, { tenantId: 'legacy', principals: ['arn:aws:iam::123456789012:role/Intruder'] }));
     // Assess

@@ -39,6 +39,7 @@ const OPERATOR_ROUTES = [
   'GET /v1/admin/tenants',
   'POST /v1/admin/tenants',
   'POST /v1/admin/tenants/{tenantId}/principals',
+  'POST /v1/admin/tenants/{tenantId}/principals/revoke',
   'GET /v1/admin/registrations/failures',
   'POST /v1/admin/registrations/failures/retry',
   'POST /v1/admin/registrations/failures/clear',

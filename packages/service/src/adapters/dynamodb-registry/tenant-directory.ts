@@ -45,7 +45,11 @@ export class DynamoDbTenantDirectory extends DynamoDbPrincipalDirectory implemen
   }
 
   async markTenantFinished(tenantId: string): Promise<void> {
-    await this.table.update(tenantItemKey(tenantId), { update: 'SET #finished = :true', names: { '#finished': 'finished' }, values: { ':true': { BOOL: true } } });
+    await this.table.update(tenantItemKey(tenantId), {
+      update: 'SET #finished = :true',
+      names: { '#finished': 'finished' },
+      values: { ':true': { BOOL: true } },
+    });
   }
 
   async deleteTenant(tenantId: string): Promise<void> {
