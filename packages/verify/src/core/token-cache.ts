@@ -1,9 +1,10 @@
 /**
  * Tokens are reused for minutes, so most requests carry a token the verifier has already checked.
  * This cache remembers, per exact token text, the claims and the key whose signature check passed,
- * from the second time a token verifies, and lets a repeat skip parsing and the signature check. It never skips anything else: the verifier
- * re-runs the time, issuer and audience checks on every hit, requires the key to still be trusted,
- * and runs binding, proof and single-use checks for each request as if the token were new.
+ * from the second time a token verifies, and lets a repeat skip parsing and the signature check. It
+ * never skips anything else: the verifier re-runs the time, issuer and audience checks on every hit,
+ * requires the key to still be trusted, and runs binding, proof and single-use checks for each
+ * request as if the token were new.
  */
 import type { KeyObject } from 'node:crypto';
 import type { TokenClaims } from '@attestor/contracts/protocol';
