@@ -19,6 +19,8 @@ class FakeStats {
   entries: LogEntry[] = [];
   /** The authorizer's points as the service answers include=authorizer; undefined: a service that does not. */
   authorizer: StatsPoint[] | undefined = [];
+  /** Set: the service answers the rest of include=authorizer without the verdicts, their store being unavailable. */
+  authorizerUnavailable: { error: string; retryAfterSeconds: number } | undefined;
   calls: { appId?: string; windowSeconds?: number; series?: 'minute'; include?: 'authorizer' }[] = [];
   fail = false;
   async stats(query: { appId?: string; windowSeconds?: number; series?: 'minute'; include?: 'authorizer' }): Promise<Stats> {
@@ -44,7 +46,8 @@ class FakeStats {
       byOutcome,
       byReason: {},
       ...(query.series === 'minute' ? { series: { bucketSeconds: 60, points: [...points.values()] } } : {}),
-      ...(query.include === 'authorizer' && this.authorizer ? { authorizer: { bucketSeconds: 60, points: this.authorizer } } : {}),
+      ...(query.include === 'authorizer' && this.authorizer && !this.authorizerUnavailable ? { authorizer: { bucketSeconds: 60, points: this.authorizer } } : {}),
+      ...(query.include === 'authorizer' && this.authorizerUnavailable ? { authorizerUnavailable: this.authorizerUnavailable } : {}),
     };
   }
 }
@@ -152,6 +155,16 @@ describe('VerdictTimeline', () => {
     service.authorizer = undefined;
     const s = await timeline().snapshot({ rangeSeconds: 900 });
     expect(s.wouldDeny).toEqual({ available: false, why: expect.stringContaining('include=authorizer') });
+  });
+
+  it('keeps drawing the attestations when the verdicts\' store is unavailable, and says it will try again', async () => {
+    service.entries = [entry(T0 - 10, 'pass')];
+    service.authorizerUnavailable = { error: 'service_unavailable', retryAfterSeconds: 3 };
+    const s = await timeline().snapshot({ rangeSeconds: 900 });
+    expect(s.totals.pass).toBe(1);
+    expect(s.stats).toMatchObject({ total: 1 });
+    expect(s.stats).not.toHaveProperty('authorizerUnavailable');
+    expect(s.wouldDeny).toEqual({ available: false, why: expect.stringMatching(/could not be read just now.*tries again.*3 s/) });
   });
 
   it('shows what arrived since the last poll, one read per poll however many attestations arrived', async () => {

@@ -179,6 +179,8 @@ export interface Stats {
   readonly series?: { readonly bucketSeconds: number; readonly points: ReadonlyArray<StatsPoint> };
   /** With `include: 'authorizer'`: the authorizer's verdicts per minute and app (counts by AuthorizerVerdictName). */
   readonly authorizer?: { readonly bucketSeconds: number; readonly points: ReadonlyArray<StatsPoint> };
+  /** With `include: 'authorizer'`, instead of `authorizer` when the verdicts' store was unavailable: the rest of the answer stands. */
+  readonly authorizerUnavailable?: { readonly error: string; readonly retryAfterSeconds: number };
 }
 
 export interface StatsPoint {

@@ -69,6 +69,10 @@ export interface AuthorizerVerdicts {
 }
 
 export const WOULD_DENY_UNAVAILABLE = 'the service did not answer with the authorizer verdicts (GET /v1/admin/stats with include=authorizer)';
+/** The service answered without them because their store (CloudWatch in AWS) was throttled or down. */
+export const wouldDenyLater = (retryAfterSeconds: number): string =>
+  `the authorizer verdicts could not be read just now (their metric store was unavailable): the page tries again, ` +
+  `the service asked for ${retryAfterSeconds} s`;
 
 export interface TimelineOptions {
   readonly client: { stats(query: { appId?: string; windowSeconds?: number; series?: 'minute'; include?: 'authorizer' }): Promise<Stats> };
@@ -124,7 +128,7 @@ export class VerdictTimeline {
       }
       return all === 0 ? null : failed / all;
     });
-    const counts = stats ? (({ series: _series, authorizer: _authorizer, ...rest }) => rest)(stats) : undefined;
+    const counts = stats ? (({ series: _series, authorizer: _authorizer, authorizerUnavailable: _unavailable, ...rest }) => rest)(stats) : undefined;
     return {
       ...(query.appId !== undefined ? { appId: query.appId } : {}),
       rangeSeconds,
@@ -142,7 +146,10 @@ export class VerdictTimeline {
       ...(counts ? { stats: counts } : { statsError: error ?? 'unavailable' }),
       wouldDeny: stats?.authorizer
         ? authorizerVerdicts(stats.authorizer.points, index, times.length)
-        : { available: false, why: error ?? WOULD_DENY_UNAVAILABLE },
+        : {
+            available: false,
+            why: error ?? (stats?.authorizerUnavailable ? wouldDenyLater(stats.authorizerUnavailable.retryAfterSeconds) : WOULD_DENY_UNAVAILABLE),
+          },
     };
   }
 

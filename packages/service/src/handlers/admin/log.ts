@@ -10,7 +10,7 @@ import { appIdSchema, InvalidRequestError } from '@attestor/contracts/validation
 import { authorizerSeries, logSeries, logStats, MAX_SERIES_WINDOW_SECONDS, readAttestationLog, readBuildLog } from '../../core/admin/log';
 import type { AttestationLogEntry, BuildRefusal, PublicBuildRefusal, PublicLogEntry } from '../../core/ports';
 import { json } from '../http';
-import { NotFoundError } from '../../core/errors';
+import { DependencyUnavailableError, NotFoundError } from '../../core/errors';
 import type { TestTokenLog } from '../../core/test-tokens';
 import type { AdminRequest, AdminRequestWith, UseCaseDeps } from './context';
 
@@ -96,7 +96,28 @@ export async function stats(request: LogRequest) {
   const [counts, perMinute, verdicts] = await Promise.all([
     logStats(request.deps, request.caller, windowSeconds, appId),
     series === 'minute' ? logSeries(request.deps, request.caller, windowSeconds, appId) : undefined,
-    include === 'authorizer' ? authorizerSeries(request.deps, request.caller, windowSeconds, appId) : undefined,
+    include === 'authorizer' ? authorizerPart(request, windowSeconds, appId) : undefined,
   ]);
-  return json(200, { ...counts, ...(perMinute ? { series: perMinute } : {}), ...(verdicts ? { authorizer: verdicts } : {}) });
+  return json(200, {
+    ...counts,
+    ...(perMinute ? { series: perMinute } : {}),
+    ...(verdicts?.series ? { authorizer: verdicts.series } : {}),
+    ...(verdicts?.unavailable ? { authorizerUnavailable: verdicts.unavailable } : {}),
+  });
+}
+
+/**
+ * The authorizer's verdicts, or why they are missing. They come from another store (CloudWatch in
+ * AWS) than the attestation counts beside them, so that store being throttled or down costs the
+ * answer only this part: the console keeps drawing the attestations and says why the would-deny
+ * share is missing, instead of the whole poll failing with 503.
+ */
+async function authorizerPart(request: LogRequest, windowSeconds: number, appId: string | undefined) {
+  try {
+    return { series: await authorizerSeries(request.deps, request.caller, windowSeconds, appId) };
+  } catch (error) {
+    if (!(error instanceof DependencyUnavailableError)) throw error;
+    request.log.warn('authorizer_verdicts_unavailable', { code: error.code, reason: error.message });
+    return { unavailable: { error: 'service_unavailable' as const, retryAfterSeconds: error.retryAfterSeconds } };
+  }
 }
