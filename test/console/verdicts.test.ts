@@ -46,7 +46,9 @@ class FakeStats {
       byOutcome,
       byReason: {},
       ...(query.series === 'minute' ? { series: { bucketSeconds: 60, points: [...points.values()] } } : {}),
-      ...(query.include === 'authorizer' && this.authorizer && !this.authorizerUnavailable ? { authorizer: { bucketSeconds: 60, points: this.authorizer } } : {}),
+      ...(query.include === 'authorizer' && this.authorizer && !this.authorizerUnavailable
+        ? { authorizer: { bucketSeconds: 60, points: this.authorizer } }
+        : {}),
       ...(query.include === 'authorizer' && this.authorizerUnavailable ? { authorizerUnavailable: this.authorizerUnavailable } : {}),
     };
   }

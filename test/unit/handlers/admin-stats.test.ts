@@ -68,7 +68,11 @@ describe('stats with include=authorizer', () => {
     // Assess
     const body = JSON.parse(res.body) as Record<string, unknown>;
     expect(res.statusCode).toBe(200);
-    expect(body).toMatchObject({ total: 0, series: { bucketSeconds: 60, points: [] }, authorizerUnavailable: { error: 'service_unavailable', retryAfterSeconds: 3 } });
+    expect(body).toMatchObject({
+      total: 0,
+      series: { bucketSeconds: 60, points: [] },
+      authorizerUnavailable: { error: 'service_unavailable', retryAfterSeconds: 3 },
+    });
     expect(body).not.toHaveProperty('authorizer');
     expect(warnings).toEqual([{ event: 'authorizer_verdicts_unavailable', fields: { code: 'throttled', reason: 'CloudWatch GetMetricData throttled' } }]);
   });
