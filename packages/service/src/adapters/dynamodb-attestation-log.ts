@@ -214,7 +214,9 @@ export class DynamoDbAttestationLog implements AttestationLog {
 
   async query(query: LogQuery): Promise<LogPage<AttestationLogEntry>> {
     const buckets = [...query.appIds, ...(query.includeUnregistered ? [UNREGISTERED] : [])];
-    const page = await this.mergedPage(
+    const page = await newestFirstPage(
+      this.client,
+      this.tableName,
       buckets.flatMap((b) => partitionsOf(query.tenantId, b)),
       query,
     );
@@ -245,7 +247,7 @@ export class DynamoDbAttestationLog implements AttestationLog {
   }
 
   async queryBuildRefusals(query: Omit<LogQuery, 'appIds' | 'includeUnregistered'>): Promise<LogPage<BuildRefusal>> {
-    const page = await this.mergedPage([partition(query.tenantId, BUILDS)], query);
+    const page = await newestFirstPage(this.client, this.tableName, [partition(query.tenantId, BUILDS)], query);
     return { entries: page.items.map(refusalFromItem), ...(page.cursor ? { cursor: page.cursor } : {}) };
   }
 
@@ -335,54 +337,58 @@ export class DynamoDbAttestationLog implements AttestationLog {
     return items;
   }
 
-  /**
-   * Newest first across partitions: each partition gives its newest `limit` items below the
-   * cursor, the union is sorted and cut at `limit`. A cursor is returned whenever a partition may
-   * hold more than was taken.
-   */
-  private async mergedPage(
-    partitions: readonly string[],
-    query: { since?: number; limit: number; cursor?: string },
-  ): Promise<{ items: Item[]; cursor?: string }> {
-    const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    const since = query.since === undefined ? undefined : timeKey(query.since);
-    if (before !== undefined && since !== undefined && before <= since) return { items: [] };
-    const pages = await Promise.all(
-      partitions.map(async (pk) => {
-        const values: Item = { ':pk': { S: pk } };
-        let condition = '#pk = :pk';
-        if (before !== undefined && since !== undefined) {
-          // BETWEEN is inclusive; the item at the cursor itself is dropped below.
-          condition += ' AND #sk BETWEEN :since AND :before';
-          values[':since'] = { S: since };
-          values[':before'] = { S: before };
-        } else if (before !== undefined) {
-          condition += ' AND #sk < :before';
-          values[':before'] = { S: before };
-        } else if (since !== undefined) {
-          condition += ' AND #sk >= :since';
-          values[':since'] = { S: since };
-        }
-        const result = await this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: condition,
-            // DynamoDB refuses names the expression does not use.
-            ExpressionAttributeNames: condition.includes('#sk') ? { '#pk': PK, '#sk': SK } : { '#pk': PK },
-            ExpressionAttributeValues: values,
-            ScanIndexForward: false,
-            // One more than asked, so a partition's "there is more" does not depend on LastEvaluatedKey alone.
-            Limit: query.limit + 1,
-          }),
-        );
-        const items = (result.Items ?? []).filter((item) => item[SK]?.S !== before);
-        return { items, more: items.length > query.limit || result.LastEvaluatedKey !== undefined };
-      }),
-    );
-    const all = pages.flatMap((p) => p.items).sort((a, b) => ((a[SK]?.S ?? '') < (b[SK]?.S ?? '') ? 1 : -1));
-    const items = all.slice(0, query.limit);
-    const more = all.length > query.limit || pages.some((p) => p.more);
-    const last = items[items.length - 1]?.[SK]?.S;
-    return { items, ...(more && last !== undefined ? { cursor: encodeCursor(last) } : {}) };
-  }
+}
+
+/**
+ * A page of a log's entries, newest first across partitions (the attestation log's buckets and
+ * shards, the build refusals', the test-token mints'): each partition gives its newest `limit`
+ * items below the cursor, the union is sorted and cut at `limit`. A cursor is returned whenever a
+ * partition may hold more than was taken.
+ */
+export async function newestFirstPage(
+  client: DynamoDBClient,
+  tableName: string,
+  partitions: readonly string[],
+  query: { since?: number; limit: number; cursor?: string },
+): Promise<{ items: Item[]; cursor?: string }> {
+  const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  const since = query.since === undefined ? undefined : timeKey(query.since);
+  if (before !== undefined && since !== undefined && before <= since) return { items: [] };
+  const pages = await Promise.all(
+    partitions.map(async (pk) => {
+      const values: Item = { ':pk': { S: pk } };
+      let condition = '#pk = :pk';
+      if (before !== undefined && since !== undefined) {
+        // BETWEEN is inclusive; the item at the cursor itself is dropped below.
+        condition += ' AND #sk BETWEEN :since AND :before';
+        values[':since'] = { S: since };
+        values[':before'] = { S: before };
+      } else if (before !== undefined) {
+        condition += ' AND #sk < :before';
+        values[':before'] = { S: before };
+      } else if (since !== undefined) {
+        condition += ' AND #sk >= :since';
+        values[':since'] = { S: since };
+      }
+      const result = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: condition,
+          // DynamoDB refuses names the expression does not use.
+          ExpressionAttributeNames: condition.includes('#sk') ? { '#pk': PK, '#sk': SK } : { '#pk': PK },
+          ExpressionAttributeValues: values,
+          ScanIndexForward: false,
+          // One more than asked, so a partition's "there is more" does not depend on LastEvaluatedKey alone.
+          Limit: query.limit + 1,
+        }),
+      );
+      const items = (result.Items ?? []).filter((item) => item[SK]?.S !== before);
+      return { items, more: items.length > query.limit || result.LastEvaluatedKey !== undefined };
+    }),
+  );
+  const all = pages.flatMap((p) => p.items).sort((a, b) => ((a[SK]?.S ?? '') < (b[SK]?.S ?? '') ? 1 : -1));
+  const items = all.slice(0, query.limit);
+  const more = all.length > query.limit || pages.some((p) => p.more);
+  const last = items[items.length - 1]?.[SK]?.S;
+  return { items, ...(more && last !== undefined ? { cursor: encodeCursor(last) } : {}) };
 }

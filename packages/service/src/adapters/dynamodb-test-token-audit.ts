@@ -6,13 +6,13 @@
  * Never the token: who, which app, how long, which claims were set, when. Kept as long as the log's
  * other entries (LOG_RETENTION_SECONDS, the table's TTL).
  */
-import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ATTESTATION_LOG_TABLE } from '@attestor/contracts/tables';
 import type { TestTokenAuditEntry } from '@attestor/contracts/test-tokens';
 import type { LogPage } from '../core/ports';
 import type { TestTokenAudit } from '../core/test-tokens';
-import { decodeCursor, encodeCursor, LOG_RETENTION_SECONDS, timeKey } from './dynamodb-attestation-log';
+import { LOG_RETENTION_SECONDS, newestFirstPage, timeKey } from './dynamodb-attestation-log';
 import { translateDynamoDbError } from './dynamodb-errors';
 
 /** `~` cannot occur in an app id, so the bucket cannot collide with an app's. */
@@ -68,43 +68,12 @@ export class DynamoDbTestTokenAudit implements TestTokenAudit {
     readonly since?: number;
     readonly cursor?: string;
   }): Promise<LogPage<TestTokenAuditEntry>> {
-    const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    const values: Record<string, AttributeValue> = { ':pk': { S: partition(query.tenantId) } };
-    let condition = '#pk = :pk';
-    if (before !== undefined && query.since !== undefined) {
-      condition += ' AND #sk BETWEEN :since AND :before';
-      values[':since'] = { S: timeKey(query.since) };
-      values[':before'] = { S: before };
-    } else if (before !== undefined) {
-      condition += ' AND #sk < :before';
-      values[':before'] = { S: before };
-    } else if (query.since !== undefined) {
-      condition += ' AND #sk >= :since';
-      values[':since'] = { S: timeKey(query.since) };
-    }
-    let result;
+    let page;
     try {
-      result = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: condition,
-          ExpressionAttributeNames: condition.includes('#sk') ? { '#pk': PK, '#sk': SK } : { '#pk': PK },
-          ExpressionAttributeValues: values,
-          ScanIndexForward: false,
-          Limit: query.limit + 1,
-        }),
-      );
+      page = await newestFirstPage(this.client, this.tableName, [partition(query.tenantId)], query);
     } catch (error) {
       throw translateDynamoDbError(error);
     }
-    // BETWEEN is inclusive: the item at the cursor itself was on the previous page.
-    const items = (result.Items ?? []).filter((item) => item[SK]?.S !== before);
-    const page = items.slice(0, query.limit);
-    const last = page[page.length - 1]?.[SK]?.S;
-    const more = items.length > query.limit || result.LastEvaluatedKey !== undefined;
-    return {
-      entries: page.map(entryFromItem),
-      ...(more && last !== undefined ? { cursor: encodeCursor(last) } : {}),
-    };
+    return { entries: page.items.map(entryFromItem), ...(page.cursor ? { cursor: page.cursor } : {}) };
   }
 }
