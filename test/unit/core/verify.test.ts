@@ -2,6 +2,7 @@ import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:cryp
 import fc from 'fast-check';
 import { createSecretKey, randomBytes } from 'node:crypto';
 import type { VerificationKeys } from '../../../packages/service/src/core/ports';
+import { hmacSha256Text } from '../../../packages/verify/src/core/hmac';
 import { TokenVerificationError, checkToken, decodeToken, verifyTokenWithKeys, type VerifyErrorCode } from '../../../packages/verify/src/core/verify';
 import { generateTestKey } from '../../support/memory';
 import { ISSUER, TENANT, b64uJson, claimsAt, es256, forge, hs256, thrown } from './helpers';
@@ -408,6 +409,34 @@ describe('verify (hs256, the default): the security floor', () => {
     expect(verifyHs(token).jti).toBeDefined();
     for (const text of Object.values(variants)) expect(Buffer.from(text, 'base64').equals(Buffer.from(mac, 'base64url'))).toBe(true);
     for (const error of Object.values(outcomes)) expect(error).toMatchObject({ code: 'malformed', message: 'signature must be 32 bytes' });
+  });
+
+  it('computes the MAC exactly as createHmac does, for keys shorter than, equal to and longer than a block, and any text', () => {
+    // Prepare: key lengths around SHA-256's 64-byte block (a longer key is hashed first), texts
+    // around the block and around the reused buffer's 8192 bytes (longer text takes createHmac).
+    const keys = [1, 31, 32, 63, 64, 65, 200].map((n) => createSecretKey(randomBytes(n)));
+    const texts = [0, 1, 55, 56, 64, 300, 8192, 8193, 20_000].map((n) => randomBytes(n).toString('latin1'));
+
+    // Act + Assess: every pair, and each key again after others (the pads are remembered per key).
+    for (let round = 0; round < 2; round++) {
+      for (const key of keys) {
+        for (const text of texts) expect(hmacSha256Text(key, text)).toBe(createHmac('sha256', key).update(text, 'latin1').digest('base64url'));
+      }
+    }
+  });
+
+  it("refuses a MAC text whose last character sets the spare bits (another text of the same bytes) as malformed", () => {
+    // Prepare: the last of 43 digits carries 4 bits of the MAC and 2 spare bits, which must be zero.
+    const [h, p, mac] = minted().split('.') as [string, string, string];
+    const digits = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const twin = mac.slice(0, -1) + digits[digits.indexOf(mac.at(-1)!) | 1]!;
+
+    // Act
+    const error = thrown(() => verifyHs(`${h}.${p}.${twin}`));
+
+    // Assess: Node decodes both texts to the same 32 bytes; only the genuine one is accepted.
+    expect(Buffer.from(twin, 'base64url').equals(Buffer.from(mac, 'base64url'))).toBe(true);
+    expect(error).toMatchObject({ code: 'malformed', message: 'signature must be 32 bytes' });
   });
 
   it('checks issuer and time as for es256, and an audience only if the token has one', () => {

@@ -34,6 +34,23 @@ function keyOf(token: string): number {
   return token.charCodeAt(at) | (token.charCodeAt(at + 1) << 7) | (token.charCodeAt(at + 2) << 14) | (token.charCodeAt(at + 3) << 21);
 }
 
+/** What sextets() gives: the doorkeeper holds at most this many bits' worth of positions. */
+const SEXTETS_BITS = 24;
+
+/** The value of each base64url digit by char code (other codes read 0: only bits for a filter, never decoded bytes). */
+const DIGIT_VALUE = new Uint8Array(128);
+for (const [value, digit] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'].entries()) DIGIT_VALUE[digit.charCodeAt(0)] = value;
+
+/** The 24 bits of four base64url digits of `text` from `at`. */
+function sextets(text: string, at: number): number {
+  return (
+    DIGIT_VALUE[text.charCodeAt(at) & 127]! |
+    (DIGIT_VALUE[text.charCodeAt(at + 1) & 127]! << 6) |
+    (DIGIT_VALUE[text.charCodeAt(at + 2) & 127]! << 12) |
+    (DIGIT_VALUE[text.charCodeAt(at + 3) & 127]! << 18)
+  );
+}
+
 /**
  * Whether `token` is the text an entry stores. Anyone can aim a made-up token at an entry (its key
  * is four characters of the text), so the signature segments, which only the token's holder knows,
@@ -78,21 +95,22 @@ export class VerifiedTokenCache {
     // At least 16 bits per token seen between clearings, a power of two so a bit is picked with a
     // mask: with two bits per token, about 1 % of first sights are taken for second ones just
     // before a clearing, fewer on average.
-    this.seen = new Uint32Array(this.generationSize === 0 ? 0 : 2 ** Math.ceil(Math.log2(Math.max(maxEntries * 16, 64))) / 32);
+    this.seen = new Uint32Array(this.generationSize === 0 ? 0 : 2 ** Math.min(Math.ceil(Math.log2(Math.max(maxEntries * 16, 64))), SEXTETS_BITS) / 32);
   }
 
   /**
    * Whether a token whose signature just verified should be remembered now: true when its
    * signature was seen since the doorkeeper was last cleared (or, rarely, two other signatures set
-   * the same bits, which only remembers a token early). The bits come from the signature's first
-   * eight bytes: MAC and ECDSA outputs spread evenly, and nobody without the key can aim a valid
-   * signature at chosen bits. Cleared after maxEntries first sights, so it never fills up.
+   * the same bits, which only remembers a token early). The bits come from characters 4 to 11 of
+   * the signature's base64url text, 24 bits from each four (keyOf takes the first four): MAC and
+   * ECDSA outputs spread evenly, and nobody without the key can aim a valid signature at chosen
+   * bits. Cleared after maxEntries first sights, so it never fills up.
    */
-  admit(signature: Uint8Array): boolean {
-    if (this.seen.length === 0 || signature.length < 8) return false;
+  admit(signatureSegment: string): boolean {
+    if (this.seen.length === 0 || signatureSegment.length < 12) return false;
     const mask = this.seen.length * 32 - 1;
-    const a = (signature[0]! | (signature[1]! << 8) | (signature[2]! << 16) | (signature[3]! << 24)) & mask;
-    const b = (signature[4]! | (signature[5]! << 8) | (signature[6]! << 16) | (signature[7]! << 24)) & mask;
+    const a = sextets(signatureSegment, 4) & mask;
+    const b = sextets(signatureSegment, 8) & mask;
     const bitA = 1 << (a & 31);
     const bitB = 1 << (b & 31);
     if ((this.seen[a >>> 5]! & bitA) !== 0 && (this.seen[b >>> 5]! & bitB) !== 0) return true;

@@ -465,7 +465,7 @@ export class AttestationVerifier {
       claims = checkClaims(early ?? parseClaims(split, true), options);
       Object.freeze(claims.cnf);
       Object.freeze(claims);
-      if (cache.admit(split.signature)) cache.set(token!, { claims, key: verified.key, kid: verified.kid });
+      if (cache.admit(split.signatureSegment)) cache.set(token!, { claims, key: verified.key, kid: verified.kid });
     }
     // Before binding, proof and single use: a token this API refuses anyway consumes nothing in the ledger.
     if (this.hardware !== undefined) checkHardware(claims, this.hardware);

@@ -9,7 +9,8 @@
  * token of one key) are parsed once and remembered; an HMAC's base64url text is checked with a table
  * lookup per character, and other base64url by decoding and re-encoding.
  */
-import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { hmacSha256Text } from './hmac';
 import { b64uLength, decodeB64u } from '@attestor/contracts/base64url';
 import { es256Verifies } from './es256';
 import type { VerificationKeys } from './ports';
@@ -90,6 +91,8 @@ export interface DecodedToken {
   readonly signingInput: string;
   /** 64 bytes (ES256, r||s) or 32 (HS256). */
   readonly signature: Buffer;
+  /** The third segment as the token carries it: an HS256 MAC is compared as this text. */
+  readonly signatureSegment: string;
   readonly claims: TokenClaims;
 }
 
@@ -151,18 +154,17 @@ const isString = (value: unknown): value is string => typeof value === 'string';
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 
 /**
- * The 32 bytes of an HMAC's base64url text, strictly: 43 characters of the base64url alphabet, the
- * last one leaving the two spare bits zero, so exactly one text decodes to a MAC. Node's decoder
- * also takes '+' and '/' (and stops at '='), which would give one MAC several accepted texts. A
- * table lookup per character refuses them without allocating, cheaper than a pattern or
- * decodeB64u's re-encoding on the path every request takes.
+ * Whether the token's text from `from` on is the base64url text of 32 bytes, strictly: 43
+ * characters of the base64url alphabet, the last one leaving the two spare bits zero, so exactly
+ * one text stands for a MAC. Node's decoder also takes '+' and '/' (and stops at '='), which would
+ * give one MAC several texts. A table lookup per character refuses them without allocating, on the
+ * path every request takes; the MAC itself is then compared as text (macVerifies), never decoded.
  */
-function decodeMac(token: string, from: number): Buffer | undefined {
+function isMacText(token: string, from: number): boolean {
   const last = token.length - 1;
-  if (last - from !== HS256_SIGNATURE_CHARS - 1) return undefined;
-  for (let i = from; i < last; i++) if (B64U_DIGIT[token.charCodeAt(i)] !== 1) return undefined;
-  if (B64U_LAST_MAC_DIGIT[token.charCodeAt(last)] !== 1) return undefined;
-  return Buffer.from(token.slice(from), 'base64url');
+  if (last - from !== HS256_SIGNATURE_CHARS - 1) return false;
+  for (let i = from; i < last; i++) if (B64U_DIGIT[token.charCodeAt(i)] !== 1) return false;
+  return B64U_LAST_MAC_DIGIT[token.charCodeAt(last)] === 1;
 }
 const digitTable = (digits: string): Uint8Array => {
   const table = new Uint8Array(128);
@@ -177,8 +179,12 @@ const B64U_LAST_MAC_DIGIT = digitTable('AEIMQUYcgkosw048');
 /** Large enough for any claims segment a token within MAX_TOKEN_BYTES can carry. */
 const scratch = Buffer.allocUnsafe(MAX_TOKEN_BYTES);
 
-/** A compact JWS split, its header checked; claims not parsed yet. */
-export interface SplitToken extends Omit<DecodedToken, 'claims'> {
+/**
+ * A compact JWS split, its header checked; claims not parsed yet. An es256 signature is decoded
+ * (ECDSA verification takes bytes); an hs256 MAC stays text, which is how it is compared.
+ */
+export interface SplitToken extends Omit<DecodedToken, 'claims' | 'signature'> {
+  readonly signature: Buffer | undefined;
   readonly claimsSegment: string;
 }
 
@@ -197,9 +203,12 @@ export function splitToken(token: string | undefined): SplitToken {
   if (second < 0 || token.indexOf('.', second + 1) >= 0) fail('malformed', 'token is not a compact JWS');
   // Every hs256 token has the same header: recognised in place, without cutting it out.
   const { alg, kid, test } = first === HS256_HEADER.length && token.startsWith(HS256_HEADER) ? HS256_PARSED : headerOf(token.slice(0, first));
-  const signature = alg === 'HS256' ? decodeMac(token, second + 1) : decodeB64u(token.slice(second + 1));
-  if (signature === undefined || signature.length !== SIGNATURE_BYTES[alg]) fail('malformed', `signature must be ${SIGNATURE_BYTES[alg]} bytes`);
-  return { alg, kid, test, signingInput: token.slice(0, second), signature: signature!, claimsSegment: token.slice(first + 1, second) };
+  const signatureSegment = token.slice(second + 1);
+  const signature = alg === 'HS256' ? undefined : decodeB64u(signatureSegment);
+  if (alg === 'HS256' ? !isMacText(token, second + 1) : signature?.length !== SIGNATURE_BYTES[alg]) {
+    fail('malformed', `signature must be ${SIGNATURE_BYTES[alg]} bytes`);
+  }
+  return { alg, kid, test, signingInput: token.slice(0, second), signature, signatureSegment, claimsSegment: token.slice(first + 1, second) };
 }
 
 /**
@@ -243,21 +252,46 @@ export function parseClaims(split: Pick<SplitToken, 'alg' | 'claimsSegment'> & {
 /** splitToken and parseClaims at once: the whole token type-checked, not verified. */
 export function decodeToken(token: string | undefined): DecodedToken {
   const split = splitToken(token);
-  return { alg: split.alg, kid: split.kid, test: split.test, signingInput: split.signingInput, signature: split.signature, claims: parseClaims(split) };
+  return {
+    alg: split.alg,
+    kid: split.kid,
+    test: split.test,
+    signingInput: split.signingInput,
+    signature: split.signature ?? Buffer.from(split.signatureSegment, 'base64url'),
+    signatureSegment: split.signatureSegment,
+    claims: parseClaims(split),
+  };
 }
+
+/** What a signature check reads of a token: `signature` decoded for es256 (a split hs256 token leaves it out). */
+export type SignedParts = Pick<DecodedToken, 'alg' | 'kid' | 'test' | 'signingInput' | 'signatureSegment'> & {
+  readonly signature: Buffer | undefined;
+};
 
 /** True when the ES256 signature verifies in low-s form; false for any other outcome, including a key of the wrong type. */
-export function signatureVerifies(decoded: Pick<DecodedToken, 'signingInput' | 'signature'>, key: KeyObject): boolean {
-  return es256Verifies(Buffer.from(decoded.signingInput, 'latin1'), key, decoded.signature);
+export function signatureVerifies(decoded: Pick<SignedParts, 'signingInput' | 'signature' | 'signatureSegment'>, key: KeyObject): boolean {
+  const signature = decoded.signature ?? Buffer.from(decoded.signatureSegment, 'base64url');
+  return es256Verifies(Buffer.from(decoded.signingInput, 'latin1'), key, signature);
 }
 
-/** True when the HMAC-SHA256 of the signing input under `secret` is the token's signature (constant-time comparison). */
-export function macVerifies(decoded: Pick<DecodedToken, 'signingInput' | 'signature'>, secret: KeyObject): boolean {
+/**
+ * True when the HMAC-SHA256 of the signing input under `secret` is the token's MAC. Compared as
+ * base64url text, every character whatever the others (constant time, as timingSafeEqual is for
+ * bytes): the computed text is the one canonical encoding of the MAC, so a token's MAC matches only
+ * in that encoding.
+ */
+export function macVerifies(decoded: Pick<SignedParts, 'signingInput' | 'signatureSegment'>, secret: KeyObject): boolean {
+  let mac: string;
   try {
-    return timingSafeEqual(createHmac('sha256', secret).update(decoded.signingInput, 'latin1').digest(), decoded.signature);
+    mac = hmacSha256Text(secret, decoded.signingInput);
   } catch {
     return false;
   }
+  const given = decoded.signatureSegment;
+  if (given.length !== mac.length) return false;
+  let difference = 0;
+  for (let i = 0; i < mac.length; i++) difference |= mac.charCodeAt(i) ^ given.charCodeAt(i);
+  return difference === 0;
 }
 
 /** The key that verified a token, so a cache of verified tokens can tell whether it is still trusted. */
@@ -271,7 +305,7 @@ export interface VerifyingKey {
  * for HS256 the first secret whose MAC matches. Throws unknown_kid when the verifier holds no key
  * the token could have been signed with, bad_signature when it holds some and none verifies.
  */
-export function verifyingKey(decoded: Omit<DecodedToken, 'claims'>, keys: VerificationKeys): VerifyingKey {
+export function verifyingKey(decoded: SignedParts, keys: VerificationKeys): VerifyingKey {
   if (decoded.test) {
     // Only test secrets verify a test token, and only test tokens meet a test secret.
     const secret = keys.testSecrets?.find((s) => s.kid === decoded.kid);
