@@ -63,10 +63,14 @@ test('@attestor/cdk exposes the stack and the authorizer construct', () => {
   expect(exportsOf('@attestor/cdk')).toEqual(expect.arrayContaining(['AttestorStack', 'AttestationAuthorizer', 'AttestationKeySource']));
 });
 
-/** Bare specifiers a built file loads: tsc's and tsup's require("x"), and the ESM builds' from "x" / import("x"). */
+/**
+ * Bare specifiers a built file loads: tsc's and tsup's require("x"), and the ESM builds' import(...)
+ * and `import ... from "x"` / `export ... from "x"` (the statement, so that a message in a string
+ * that happens to end in "from " is not taken for one).
+ */
 function requiredModules(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/(?:\brequire\(|\bfrom |\bimport\()"([^".][^"]*)"/g)].map((m) => m[1]!);
+  return [...text.matchAll(/(?:\brequire\(|\bimport\(|\b(?:import|export)\b[^;"'`()]*?\bfrom ?)"([^".][^"]*)"/g)].map((m) => m[1]!);
 }
 
 /** The package a bare specifier names (`@scope/name` or `name`); undefined for a Node built-in. */
@@ -99,6 +103,25 @@ test.each(PACKAGES)('@attestor/%s loads only packages its package.json declares 
     }
   }
   expect([...undeclared]).toEqual([]);
+});
+
+test('each prebuilt Lambda bundle carries only the request schemas its own routes use', () => {
+  // Prepare: one message from each schema family, and the functions whose routes check it.
+  const bundle = (name: string) => readFileSync(join(root, 'packages', 'cdk', 'functions', name, 'index.js'), 'utf8');
+  const schemas = [
+    { message: 'must equal device.platform', in: ['attest'] }, // the attest request
+    { message: 'must be an IAM principal ARN or', in: ['adminKeys'] }, // tenants and principals
+    { message: 'empty builds cannot be registered', in: ['adminUploads'] }, // uploads
+    { message: 'may be off only when hardware.ios', in: ['adminCatalog'] }, // policies
+    { message: 'is not a field: give appId, ttlSeconds and claims', in: ['adminKeys'] }, // test tokens
+  ];
+  const functions = ['challenge', 'attest', 'adminCatalog', 'adminKeys', 'adminUploads'];
+
+  // Act
+  const found = schemas.map((s) => ({ message: s.message, in: functions.filter((name) => bundle(name).includes(s.message)) }));
+
+  // Assess: the bundler drops a schema no route of the function uses (build-functions.ts pureSchemaCalls).
+  expect(found).toEqual(schemas);
 });
 
 test('the prebuilt Lambda bundles load nothing but Node built-ins and the AWS SDK the Lambda runtime provides', () => {

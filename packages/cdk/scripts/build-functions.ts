@@ -7,7 +7,7 @@
  *
  * The AWS SDK v3 (and the Smithy and AWS crypto packages it is built on) ship with the Lambda
  * Node.js runtime, so they stay external: a bundle holds only our code and the few packages it
- * needs (zod/mini, Powertools' Logger and Metrics), which keeps its cold start short
+ * needs (valibot, Powertools' Logger and Metrics), which keeps its cold start short
  * (bench/bundles.bench.ts states each function's size target and measures it).
  *
  * A module a function needs only for some requests (LAZY_MODULES) is bundled into a file of its own
@@ -15,7 +15,7 @@
  * hardware verifier (about 180 KB of ASN.1 parsers) loads on the first request with evidence, not at
  * cold start (bench/bundles.bench.ts measures both ways).
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { FUNCTION_NODE_MAJOR, LAMBDAS, type LambdaName } from '@attestor/contracts/routes';
@@ -64,6 +64,47 @@ function lazyModules(modules: readonly LazyModule[]): Plugin {
   };
 }
 
+/** The schema modules: @attestor/contracts' sources that import valibot. */
+function schemaModules(): Map<string, string> {
+  const dir = join(dirname(require.resolve('@attestor/contracts/package.json')), 'src');
+  const modules = new Map<string, string>();
+  for (const file of readdirSync(dir)) {
+    if (!file.endsWith('.ts')) continue;
+    const source = readFileSync(join(dir, file), 'utf8');
+    if (source.includes(VALIBOT_IMPORT)) modules.set(join(dir, file), source);
+  }
+  return modules;
+}
+const VALIBOT_IMPORT = "import * as v from 'valibot';";
+
+/**
+ * Marks calls pure in the schema modules, so that a bundle keeps only the schemas its function
+ * uses. Valibot declares all of its functions free of side effects (`@__NO_SIDE_EFFECTS__`), and so
+ * do the schema modules their helpers (object, typeError, b64uBytes...), but esbuild honours that
+ * only for calls in the file that declares the function: without this, every schema of a module a
+ * function imports stays in its bundle (the attest request's in every admin function). Marking a
+ * call pure only lets the bundler drop it when its result is unused.
+ */
+export function pureSchemaCalls(): Plugin {
+  const modules = schemaModules();
+  const helpers = new Set<string>();
+  for (const source of modules.values()) {
+    for (const m of source.matchAll(/\/\* @__NO_SIDE_EFFECTS__ \*\/\s*(?:export )?(?:const|function) ([A-Za-z_$][\w$]*)/g)) helpers.add(m[1]!);
+  }
+  const helperCall = new RegExp(`(?<![.\\w$]|function )\\b(${[...helpers].join('|')})\\(`, 'g');
+  return {
+    name: 'attestor-pure-schema-calls',
+    setup(b) {
+      b.onLoad({ filter: /\.ts$/ }, (args) => {
+        const source = modules.get(args.path);
+        if (source === undefined) return undefined;
+        const marked = source.replace(/\bv\.([A-Za-z_]+)\(/g, '/* @__PURE__ */ v.$1(');
+        return { contents: helpers.size === 0 ? marked : marked.replace(helperCall, '/* @__PURE__ */ $1('), loader: 'ts' };
+      });
+    },
+  };
+}
+
 const COMMON: BuildOptions = {
   bundle: true,
   platform: 'node',
@@ -90,10 +131,20 @@ const COMMON: BuildOptions = {
  */
 export async function buildFunction(name: LambdaName, outdir: string, options: { readonly inlineLazy?: boolean } = {}): Promise<BuiltFunction> {
   const modules = options.inlineLazy ? [] : (LAZY_MODULES[name] ?? []);
-  const { metafile } = await build({ ...COMMON, entryPoints: [entryOf(name)], outfile: join(outdir, 'index.js'), plugins: [lazyModules(modules)] });
+  const { metafile } = await build({
+    ...COMMON,
+    entryPoints: [entryOf(name)],
+    outfile: join(outdir, 'index.js'),
+    plugins: [lazyModules(modules), pureSchemaCalls()],
+  });
   const lazy = [];
   for (const module of modules) {
-    const built = await build({ ...COMMON, entryPoints: [`${serviceSource(module.module)}.ts`], outfile: join(outdir, module.file) });
+    const built = await build({
+      ...COMMON,
+      entryPoints: [`${serviceSource(module.module)}.ts`],
+      outfile: join(outdir, module.file),
+      plugins: [pureSchemaCalls()],
+    });
     lazy.push({ ...module, metafile: built.metafile! });
   }
   return { metafile: metafile!, lazy };

@@ -41,7 +41,7 @@ function acknowledgeRestApi(api: apigw.RestApi, stageTracing: boolean): void {
   ack(
     api,
     'AwsSolutions-APIG2',
-    'Every handler validates its body with a zod schema and answers 400 naming the offending field (PROTOCOL.md §2.1); a gateway model would duplicate ' +
+    'Every handler validates its body with a valibot schema and answers 400 naming the offending field (PROTOCOL.md §2.1); a gateway model would duplicate ' +
       'those schemas, drift, and answer in a different error shape.',
   );
   ack(

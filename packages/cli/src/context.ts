@@ -12,7 +12,7 @@ import { runningLocalEndpoint } from './local-service';
 import type { ProgressStream } from './progress';
 
 /*
- * zod and the SigV4 signer are loaded by the command that needs them, not at startup: together
+ * The validator and the SigV4 signer are loaded by the command that needs them, not at startup: together
  * they are most of the CLI's load time, and `--help` or a usage error should be instant.
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -109,22 +109,22 @@ function credentialChoice(ctx: CliContext, options: GlobalOptions): CredentialCh
   if (envFile && envTenant) throw new CliError('both ATTESTOR_CREDENTIALS and ATTESTOR_TENANT are set: unset one of them');
   if (envFile) return { credentialsFile: envFile };
   if (envTenant) {
-    const result = load.schemas().tenantIdSchema.safeParse(envTenant);
-    if (!result.success) throw new CliError(`ATTESTOR_TENANT ${result.error.issues[0]?.message ?? 'is invalid'}: fix or unset it`);
+    const schemas = load.schemas();
+    const result = schemas.checkValue(schemas.tenantIdSchema, envTenant);
+    if (!result.success) throw new CliError(`ATTESTOR_TENANT ${result.message}: fix or unset it`);
     return { tenant: envTenant };
   }
   return {};
 }
 
-interface Schema {
-  safeParse(value: unknown): { success: boolean; error?: { issues: ReadonlyArray<{ message: string; path: ReadonlyArray<PropertyKey> }> } };
-}
+type Schema = import('@attestor/contracts/validation').Schema<unknown>;
 
-/** A shared zod schema as a commander parser, so a malformed value is a usage error (exit 2) before any work. */
+/** A shared schema as a commander parser, so a malformed value is a usage error (exit 2) before any work. */
 export function schemaParser(pick: (schemas: Schemas) => Schema) {
   return (value: string): string => {
-    const result = pick(load.schemas()).safeParse(value);
-    if (!result.success) throw new InvalidArgumentError(result.error?.issues[0]?.message ?? 'is invalid');
+    const schemas = load.schemas();
+    const result = schemas.checkValue(pick(schemas), value);
+    if (!result.success) throw new InvalidArgumentError(result.message);
     return value;
   };
 }
@@ -180,14 +180,13 @@ export function noteParser(value: string): string {
  * A refusal is a usage error (exit 2) reported through commander, like a bad option value.
  */
 export function checkRequest<T>(command: Command, pick: (schemas: Schemas) => Schema, body: T, optionOf: Readonly<Record<string, string>> = {}): T {
-  const result = pick(load.schemas()).safeParse(body);
+  const schemas = load.schemas();
+  const result = schemas.checkValue(pick(schemas), body);
   if (result.success) return body;
-  const issue = result.error?.issues[0];
-  const field = issue ? issue.path.map(String).join('.') : '';
+  const { field, message } = result;
   // The longest named prefix of the field: `android.signingCertificates.1` is --android-cert's.
   const parts = field.split('.');
   let option: string | undefined;
   for (let n = parts.length; n > 0 && option === undefined; n--) option = optionOf[parts.slice(0, n).join('.')];
-  const message = issue?.message ?? 'is invalid';
   command.error(`error: ${option ? `option '${option}' ` : field ? `${field} ` : ''}${message}`, { exitCode: 2, code: 'attestor.invalidRequest' });
 }

@@ -8,7 +8,7 @@
  * so both refuse the same settings in the same words.
  *
  * The records live in ./config-service.ts and ./config-authorizer.ts, their machinery in
- * ./config-contract.ts; everything is imported from here. No AWS imports and no zod: each function
+ * ./config-contract.ts; everything is imported from here. No AWS imports and no validator: each function
  * bundles only its own record (they are built by pure calls, so esbuild drops the others), and
  * register, the authorizer and the revocation function, which validate no request body, must stay
  * small (bench/bundles.bench.ts).

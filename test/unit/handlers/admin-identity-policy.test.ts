@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { DEFAULT_HARDWARE_POLICY } from '../../../packages/contracts/src/admin-api';
 import { appIdentitySchema, certificateDigestHex, policySchema } from '../../../packages/contracts/src/admin-validation';
+import { checkValue, parseRequest } from '../../../packages/contracts/src/validation';
 import { resolveAdminCaller } from '../../../packages/service/src/core/tenancy';
 import { adminCatalogHandler } from '../../../packages/service/src/handlers/admin-catalog';
 import type { AdminCatalogDeps } from '../../../packages/service/src/handlers/admin/context';
@@ -363,15 +364,15 @@ describe('policy: hardware and measurement', () => {
 describe('schemas', () => {
   test('certificateDigestHex turns the keytool form into what key attestation reports', () => {
     expect(certificateDigestHex(KEYTOOL)).toBe(DIGEST);
-    expect(appIdentitySchema.parse({ android: { packageName: 'a.b', signingCertificates: [KEYTOOL] } }).android?.signingCertificates).toEqual([DIGEST]);
+    expect(parseRequest(appIdentitySchema, { android: { packageName: 'a.b', signingCertificates: [KEYTOOL] } }).android?.signingCertificates).toEqual([DIGEST]);
   });
 
   test('a policy from before hardware existed is still a valid request', () => {
-    expect(policySchema.safeParse({ reject: REJECT, minSdkVersion: '1.0.0' }).success).toBe(true);
+    expect(checkValue(policySchema, { reject: REJECT, minSdkVersion: '1.0.0' }).success).toBe(true);
   });
 
   test('measurement off is accepted exactly when every platform a client can claim needs hardware', () => {
-    const off = (hardware: Record<string, string>) => policySchema.safeParse({ reject: REJECT, measurement: 'off', hardware }).success;
+    const off = (hardware: Record<string, string>) => checkValue(policySchema, { reject: REJECT, measurement: 'off', hardware }).success;
     expect(off({ ios: 'require', android: 'require', otherPlatforms: 'refuse' })).toBe(true);
     expect(off({ ios: 'require', android: 'require', otherPlatforms: 'allow' })).toBe(false);
     expect(off({ ios: 'off', android: 'require', otherPlatforms: 'refuse' })).toBe(false);

@@ -53,7 +53,7 @@ function parsePatchLevel(value: string): number {
 }
 
 // The whole policy is checked against the service's schema (docs/ADMIN_API.md §1.4) before it is sent.
-const minSdkParser = schemaParser((s) => s.policySchema.shape.minSdkVersion);
+const minSdkParser = schemaParser((s) => s.sdkVersionSchema);
 
 /** Request fields as the options that set them, so a refusal names the option to fix. */
 const OPTION_OF: Readonly<Record<string, string>> = {

@@ -66,7 +66,7 @@ export class UploadJobs {
    */
   check(appId: string, query: URLSearchParams, contentLength: string | undefined): UploadParams | Refusal {
     const schemas = load.schemas();
-    if (!schemas.appIdSchema.safeParse(appId).success) return { status: 400, field: 'appId', message: 'the app id is not valid' };
+    if (!schemas.checkValue(schemas.appIdSchema, appId).success) return { status: 400, field: 'appId', message: 'the app id is not valid' };
     if (contentLength === undefined || !/^\d+$/.test(contentLength)) return { status: 411, message: 'the build must be sent with its length' };
     const expire = query.get('expireAfterSeconds');
     const note = query.get('note');
@@ -76,11 +76,10 @@ export class UploadJobs {
       ...(expire !== null && expire !== '' ? { expireAfterSeconds: /^\d+$/.test(expire) ? Number(expire) : -1 } : {}),
       ...(note !== null && note !== '' ? { note } : {}),
     };
-    const result = schemas.uploadRequestSchema(MAX_BUILD_BYTES).safeParse(request);
+    const result = schemas.checkValue(schemas.uploadRequestSchema(MAX_BUILD_BYTES), request);
     if (!result.success) {
-      const issue = result.error.issues[0];
-      const field = issue ? issue.path.map(String).join('.') : '';
-      const message = `${field ? `${field} ` : ''}${issue?.message ?? 'is invalid'}`;
+      const { field } = result;
+      const message = `${field ? `${field} ` : ''}${result.message}`;
       return { status: request.size > MAX_BUILD_BYTES ? 413 : 400, ...(field ? { field } : {}), message };
     }
     return { appId, ...request };

@@ -4,7 +4,6 @@
  * this tenant be created?) are the core's (core/admin/); routes parse, call and shape the answer.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import * as z from 'zod/mini';
 import type { AdminCaller } from '../../core/tenancy';
 import type {
   AdminCredentialIssuer,
@@ -25,7 +24,7 @@ import type {
   UploadStore,
   UploadUrlIssuer,
 } from '../../core/ports';
-import { appIdSchema, appVersionSchema, parseRequest } from '@attestor/contracts/validation';
+import { appIdSchema, appVersionSchema, parseField, type Schema } from '@attestor/contracts/validation';
 import type { ApiHandler } from '../http';
 import type { TestTokenLog, TestTokenSetup } from '../../core/test-tokens';
 import type { Logger } from '../log';
@@ -107,8 +106,8 @@ export interface AdminRequest<D extends AdminCommonDeps = AdminCommonDeps> {
 export type AdminRoute<D extends AdminCommonDeps = AdminCommonDeps> = (request: AdminRequest<D>) => ReturnType<ApiHandler>;
 
 /** Validates one path parameter with `schema`, naming it as the field on failure. */
-export function pathParam<T>(request: AdminRequest, name: string, schema: z.ZodMiniType<T>): T {
-  return parseRequest(z.object({ [name]: schema }), { [name]: request.params[name] })[name] as T;
+export function pathParam<T>(request: AdminRequest, name: string, schema: Schema<T>): T {
+  return parseField(name, schema, request.params[name]);
 }
 
 export const pathAppId = (request: AdminRequest): string => pathParam(request, 'appId', appIdSchema);

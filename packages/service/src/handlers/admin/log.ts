@@ -6,7 +6,7 @@ import {
   MAX_STATS_WINDOW_SECONDS,
   queryInteger,
 } from '@attestor/contracts/admin-validation';
-import { appIdSchema, InvalidRequestError } from '@attestor/contracts/validation';
+import { appIdSchema, InvalidRequestError, parseField } from '@attestor/contracts/validation';
 import { authorizerSeries, logSeries, logStats, MAX_SERIES_WINDOW_SECONDS, readAttestationLog, readBuildLog } from '../../core/admin/log';
 import type { AttestationLogEntry, BuildRefusal, PublicBuildRefusal, PublicLogEntry } from '../../core/ports';
 import { json } from '../http';
@@ -22,9 +22,7 @@ type LogRequest = AdminRequestWith<
 function queryAppId(request: AdminRequest): string | undefined {
   const appId = request.query['appId'];
   if (appId === undefined) return undefined;
-  const parsed = appIdSchema.safeParse(appId);
-  if (!parsed.success) throw new InvalidRequestError('appId', parsed.error.issues[0]?.message ?? 'is invalid');
-  return parsed.data;
+  return parseField('appId', appIdSchema, appId);
 }
 
 function shownEntry(e: AttestationLogEntry): PublicLogEntry {
