@@ -325,7 +325,7 @@ describe('tenant keys (created at run time by the key-creating admin functions)'
   test('alias prefix and tag keys: one prefix for every tenant key, tags the admin may set', () => {
     expect(envOf('attest')['TENANT_KEY_ALIAS_PREFIX']).toBe(TENANT_KEY_ALIAS_PREFIX);
     for (const name of KEY_CREATING_LAMBDAS) expect(envOf(name)['TENANT_KEY_ALIAS_PREFIX']).toBe(TENANT_KEY_ALIAS_PREFIX);
-    const source = fs.readFileSync(path.join(ROOT, 'packages/service/src/adapters/kms-tenant-key-manager.ts'), 'utf8');
+    const source = fs.readFileSync(path.join(ROOT, 'packages/service/src/adapters/kms-key-provisioner.ts'), 'utf8');
     const used = [...new Set([...source.matchAll(/TagKey: '([^']+)'/g)].map((m) => m[1]!))];
     // A tag key outside the allowed set would make every CreateKey the admin sends fail.
     expect(used.length).toBeGreaterThan(0);

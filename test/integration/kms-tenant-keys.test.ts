@@ -1,5 +1,5 @@
 /**
- * KmsTenantKeys (through KmsTenantKeyManager, which adds creation and rotation) over the real KMSClient and the local KMS endpoint, with the in-memory registry
+ * KmsTenantKeys (through KmsTenantKeyManager, which adds KmsKeyProvisioner's creation and rotation) over the real KMSClient and the local KMS endpoint, with the in-memory registry
  * (the DynamoDB registry has its own tests). Each test uses its own tenant on a shared server.
  */
 import {
@@ -21,6 +21,7 @@ import { startKmsServer, type KmsServer } from '../../packages/local/src/kms-ser
 import {
   ensureDecoyKey,
   InvalidTenantIdError,
+  KmsTenantKeys,
   SECRET_CACHE_SECONDS,
   SECRET_REFRESH_SECONDS,
   SIGNING_KEY_CACHE_SECONDS,
@@ -29,6 +30,7 @@ import {
   TenantKeyMissingError,
 } from '../../packages/service/src/adapters/kms-tenant-keys';
 import { KmsTenantKeyManager } from '../../packages/service/src/adapters/kms-tenant-key-manager';
+import { KmsKeyProvisioner } from '../../packages/service/src/adapters/kms-key-provisioner';
 import { jwkThumbprint } from '../../packages/verify/src/core/install-key';
 import type { TokenSigningKey } from '../../packages/service/src/core/ports';
 import { secretEncryptionContext } from '../../packages/contracts/src/admin-api';
@@ -225,6 +227,31 @@ describe('ensureSigningKey', () => {
     expect(kmsKeys.filter((k) => k.state === 'Enabled')).toHaveLength(1);
     expect(kmsKeys.filter((k) => k.state !== 'Enabled').every((k) => k.state === 'PendingDeletion')).toBe(true);
     expect(new Set(records.map((r) => r.keyId)).size).toBe(1);
+  });
+
+  it("KmsKeyProvisioner alone (adminUploads' view) makes a first key that attest's read-only KmsTenantKeys signs with", async () => {
+    // Prepare: the provisioner adminUploads loads for a new app's tenant, and KmsTenantKeys as attest
+    // builds it (no creation code), over the same registry and KMS.
+    const registry = new MemoryTenantKeyStore();
+    const clock = new ManualClock();
+    const tenantId = newTenant();
+    const { client, commands } = recordingClient();
+    const provisioner = new KmsKeyProvisioner(client, registry, { aliasPrefix: PREFIX, clock });
+    const reader = new KmsTenantKeys(kms, registry, { decoyKeyId: DECOY_ALIAS, aliasPrefix: PREFIX, clock });
+
+    // Act
+    await provisioner.ensureSigningKey(tenantId);
+    await provisioner.ensureSigningKey(tenantId);
+    const signing = await reader.signingKey(tenantId);
+
+    // Assess: one hs256 key, made without a Decrypt, that the reader unwraps and signs with.
+    const records = await registry.listTenantKeys(tenantId);
+    expect(records.map((r) => [r.kid, r.format])).toEqual([[signing.kid, 'hs256']]);
+    expect(signing.format).toBe('hs256');
+    expect(commands).toContain('GenerateDataKeyWithoutPlaintextCommand');
+    expect(commands).not.toContain('DecryptCommand');
+    expect(await tenantKmsKeys(tenantId)).toHaveLength(1);
+    client.destroy();
   });
 
   it('rejects tenant ids that cannot be part of an alias before creating anything', async () => {

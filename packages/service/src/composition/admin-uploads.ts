@@ -36,8 +36,8 @@ export function adminUploadsDeps(
       shared?.tenantKeys ??
       signingKeysOnDemand(keyRecords, clock, async () => {
         // Loaded here, not imported above, so that the KMS SDK is not part of this function's cold start.
-        const { tenantKeysWithOwnClient } = await import('./tenant-key-manager.js');
-        return tenantKeysWithOwnClient(config, keyRecords);
+        const { keyProvisionerWithOwnClient } = await import('./key-provisioner.js');
+        return keyProvisionerWithOwnClient(config, keyRecords);
       }),
     uploadUrls: new S3UploadUrls(shared?.s3 ?? s3Client(config), config.buildsBucket, clock),
     maxBuildBytes: config.maxBuildBytes,
@@ -84,7 +84,7 @@ function ownAdapters(config: AdminUploadsConfig & FunctionRuntime): UploadsAdapt
 /**
  * ensureSigningKey that loads the KMS side only when the tenant has no trusted key yet. Uploads
  * almost always come from a tenant that has one (tenant and app creation make it), and that is
- * answered from the key records alone, exactly as KmsTenantKeyManager.ensureSigningKey answers it; only a
+ * answered from the key records alone, exactly as KmsKeyProvisioner.ensureSigningKey answers it; only a
  * tenant's first key needs KMS, and then the real ensureSigningKey runs, race handling included.
  */
 export function signingKeysOnDemand(

@@ -15,8 +15,3 @@ export function tenantKeysFor(config: TenantKeysConfig & FunctionRuntime, kms: K
     ...(config.tenantKeyPolicyRoles !== undefined ? { keyPolicyRoles: config.tenantKeyPolicyRoles } : {}),
   });
 }
-
-/** The same over a KMS client of their own: what adminUploads loads on demand (composition/admin-uploads.ts). */
-export function tenantKeysWithOwnClient(config: TenantKeysConfig & FunctionRuntime, keyRecords: TenantKeyStore): KmsTenantKeyManager {
-  return tenantKeysFor(config, kmsClient(config), keyRecords);
-}
