@@ -1,5 +1,6 @@
 /**
- * KmsTenantKeys (through KmsTenantKeyManager, which adds KmsKeyProvisioner's creation and rotation) over the real KMSClient and the local KMS endpoint, with the in-memory registry
+ * KmsTenantKeys (through KmsTenantKeyManager, which adds KmsKeyProvisioner's creation and rotation) over the real
+ * KMSClient and the local KMS endpoint, with the in-memory registry
  * (the DynamoDB registry has its own tests). Each test uses its own tenant on a shared server.
  */
 import {
