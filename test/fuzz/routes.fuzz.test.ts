@@ -185,6 +185,13 @@ function eventArbitrary(route: Route): fc.Arbitrary<APIGatewayProxyEvent> {
 }
 
 describe('every route, fuzzed in process', () => {
+  // Each route starts with the world's app in place: DELETE /v1/admin/apps/{appId} may have removed it,
+  // and a route whose valid body needs the app must still be able to pass.
+  const app = world.registry.apps.get(APP_ID)!;
+  beforeEach(() => {
+    if (!world.registry.apps.has(APP_ID)) world.registry.apps.set(APP_ID, app);
+  });
+
   it.each(ROUTES.map((r) => [`${r.method} ${r.path}`, r] as const))('%s: no 5xx, no stack trace, JSON always', async (name, route) => {
     const handler = handlers[route.lambda];
     const statuses = new Map<number, number>();

@@ -118,7 +118,7 @@ const COMMON: BuildOptions = {
   // Prefer packages' ESM builds: they tree-shake, where CJS builds are bundled whole.
   mainFields: ['module', 'main'],
   // The packages' TypeScript sources, as everywhere in this repository (their "@attestor/source" export).
-  conditions: ['@attestor/source'],
+  conditions: ['@attestor/source', 'module'],
   external: ['@aws-sdk/*', '@smithy/*', '@aws-crypto/*'],
   metafile: true,
   logLevel: 'error',

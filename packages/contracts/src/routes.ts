@@ -116,29 +116,43 @@ export type Route =
 
 export type AdminRouteSpec = Extract<Route, { auth: 'iam' }>;
 
-export const ROUTES: readonly Route[] = [
+/** The protocol's routes and the demo route: public, or behind the attestation authorizer. */
+export const PROTOCOL_ROUTES: readonly Route[] = [
   // Protocol v1 (PROTOCOL.md): public, throttled.
   { method: 'POST', path: '/v1/challenge', lambda: 'challenge', auth: 'none' },
   { method: 'POST', path: '/v1/attest', lambda: 'attest', auth: 'none' },
   // A protected demo route, behind the attestation authorizer.
   { method: 'GET', path: '/demo/hello', lambda: 'demoHello', auth: 'attestation', demo: true },
-  // Admin API: IAM (SigV4). Every route resolves the caller to one tenant first. POST /v1/admin/apps
-  // provisions the tenant's signing key (KMS), hence adminKeys, while the app's other routes are adminCatalog's.
+];
+
+// Admin API: IAM (SigV4). Every route resolves the caller to one tenant first. Each function's routes
+// are a table of their own, so that an admin function's bundle holds its own table (its router checks
+// callers against it) and not the others'; ROUTES joins them.
+
+/** adminKeys: tenants and principals, app creation (it provisions the tenant's signing key), keys, test tokens. */
+export const ADMIN_KEYS_ROUTES: readonly AdminRouteSpec[] = [
+  // POST /v1/admin/apps provisions the tenant's signing key (KMS), hence adminKeys, while the app's
+  // other routes are adminCatalog's.
   { method: 'GET', path: '/v1/admin/tenants', lambda: 'adminKeys', auth: 'iam', access: OPERATORS },
   { method: 'POST', path: '/v1/admin/tenants', lambda: 'adminKeys', auth: 'iam', access: OPERATORS },
   // Adds a principal to a tenant or changes its role; locally, without a principal, mints a credential with the role.
   { method: 'POST', path: '/v1/admin/tenants/{tenantId}/principals', lambda: 'adminKeys', auth: 'iam', access: OPERATORS },
   { method: 'POST', path: '/v1/admin/tenants/{tenantId}/principals/revoke', lambda: 'adminKeys', auth: 'iam', access: OPERATORS },
-  { method: 'GET', path: '/v1/admin/apps', lambda: 'adminCatalog', auth: 'iam', access: READ },
   { method: 'POST', path: '/v1/admin/apps', lambda: 'adminKeys', auth: 'iam', access: ADMIN },
+  { method: 'GET', path: '/v1/admin/keys', lambda: 'adminKeys', auth: 'iam', access: READ },
+  { method: 'POST', path: '/v1/admin/keys/rotate', lambda: 'adminKeys', auth: 'iam', access: ADMIN },
+  { method: 'GET', path: '/v1/admin/keys/jwks', lambda: 'adminKeys', auth: 'iam', access: READ },
+  { method: 'GET', path: '/v1/admin/keys/secrets', lambda: 'adminKeys', auth: 'iam', access: READ },
+  // Test tokens for a backend's CI (docs/ADMIN_API.md §8.1): minted with the tenant's test secret, which
+  // adminKeys alone may unwrap (and no production secret); the secrets route gives it wrapped, as above.
+  { method: 'POST', path: '/v1/admin/tokens/test', lambda: 'adminKeys', auth: 'iam', access: ADMIN },
+  { method: 'GET', path: '/v1/admin/tokens/test/secrets', lambda: 'adminKeys', auth: 'iam', access: READ },
+];
+
+/** adminCatalog: apps, registrations, identity, policy, devices, the log and stats. */
+export const ADMIN_CATALOG_ROUTES: readonly AdminRouteSpec[] = [
+  { method: 'GET', path: '/v1/admin/apps', lambda: 'adminCatalog', auth: 'iam', access: READ },
   { method: 'DELETE', path: '/v1/admin/apps/{appId}', lambda: 'adminCatalog', auth: 'iam', access: ADMIN },
-  { method: 'POST', path: '/v1/admin/apps/{appId}/uploads', lambda: 'adminUploads', auth: 'iam', access: REGISTER },
-  { method: 'GET', path: '/v1/admin/uploads/{uploadId}', lambda: 'adminUploads', auth: 'iam', access: READ_OR_REGISTER },
-  { method: 'POST', path: '/v1/admin/uploads/{uploadId}/complete', lambda: 'adminUploads', auth: 'iam', access: REGISTER },
-  // Operators only: uploads the register function gave up on (its on-failure queue), to see, retry or clear.
-  { method: 'GET', path: '/v1/admin/registrations/failures', lambda: 'adminUploads', auth: 'iam', access: OPERATORS },
-  { method: 'POST', path: '/v1/admin/registrations/failures/retry', lambda: 'adminUploads', auth: 'iam', access: OPERATORS },
-  { method: 'POST', path: '/v1/admin/registrations/failures/clear', lambda: 'adminUploads', auth: 'iam', access: OPERATORS },
   { method: 'GET', path: '/v1/admin/apps/{appId}/registrations', lambda: 'adminCatalog', auth: 'iam', access: READ_OR_REGISTER },
   { method: 'DELETE', path: '/v1/admin/apps/{appId}/registrations/{version}', lambda: 'adminCatalog', auth: 'iam', access: ADMIN },
   { method: 'POST', path: '/v1/admin/apps/{appId}/registrations/{version}/expire', lambda: 'adminCatalog', auth: 'iam', access: ADMIN },
@@ -149,24 +163,32 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v1/admin/apps/{appId}/devices', lambda: 'adminCatalog', auth: 'iam', access: READ },
   { method: 'POST', path: '/v1/admin/apps/{appId}/devices', lambda: 'adminCatalog', auth: 'iam', access: ADMIN },
   { method: 'DELETE', path: '/v1/admin/apps/{appId}/devices/{deviceId}', lambda: 'adminCatalog', auth: 'iam', access: ADMIN },
-  { method: 'GET', path: '/v1/admin/keys', lambda: 'adminKeys', auth: 'iam', access: READ },
-  { method: 'POST', path: '/v1/admin/keys/rotate', lambda: 'adminKeys', auth: 'iam', access: ADMIN },
-  { method: 'GET', path: '/v1/admin/keys/jwks', lambda: 'adminKeys', auth: 'iam', access: READ },
-  { method: 'GET', path: '/v1/admin/keys/secrets', lambda: 'adminKeys', auth: 'iam', access: READ },
-  // Test tokens for a backend's CI (docs/ADMIN_API.md §8.1): minted with the tenant's test secret, which
-  // adminKeys alone may unwrap (and no production secret); the secrets route gives it wrapped, as above.
-  { method: 'POST', path: '/v1/admin/tokens/test', lambda: 'adminKeys', auth: 'iam', access: ADMIN },
-  { method: 'GET', path: '/v1/admin/tokens/test/secrets', lambda: 'adminKeys', auth: 'iam', access: READ },
   { method: 'GET', path: '/v1/admin/log', lambda: 'adminCatalog', auth: 'iam', access: READ },
   { method: 'GET', path: '/v1/admin/stats', lambda: 'adminCatalog', auth: 'iam', access: READ },
 ];
 
+/** adminUploads: build uploads, and the register function's failures. */
+export const ADMIN_UPLOADS_ROUTES: readonly AdminRouteSpec[] = [
+  { method: 'POST', path: '/v1/admin/apps/{appId}/uploads', lambda: 'adminUploads', auth: 'iam', access: REGISTER },
+  { method: 'GET', path: '/v1/admin/uploads/{uploadId}', lambda: 'adminUploads', auth: 'iam', access: READ_OR_REGISTER },
+  { method: 'POST', path: '/v1/admin/uploads/{uploadId}/complete', lambda: 'adminUploads', auth: 'iam', access: REGISTER },
+  // Operators only: uploads the register function gave up on (its on-failure queue), to see, retry or clear.
+  { method: 'GET', path: '/v1/admin/registrations/failures', lambda: 'adminUploads', auth: 'iam', access: OPERATORS },
+  { method: 'POST', path: '/v1/admin/registrations/failures/retry', lambda: 'adminUploads', auth: 'iam', access: OPERATORS },
+  { method: 'POST', path: '/v1/admin/registrations/failures/clear', lambda: 'adminUploads', auth: 'iam', access: OPERATORS },
+];
+
+/** Tables joined; free of side effects, so a bundle that uses no joined table keeps none of it. */
+/* @__NO_SIDE_EFFECTS__ */
+const joined = (...tables: ReadonlyArray<readonly Route[]>): readonly Route[] => tables.flat();
+
+/** Every route, by function: what the CDK stack and the local gateway build the API from. */
+export const ROUTES: readonly Route[] = joined(PROTOCOL_ROUTES, ADMIN_KEYS_ROUTES, ADMIN_CATALOG_ROUTES, ADMIN_UPLOADS_ROUTES);
+
 /** How admin functions key their routes: `${method} ${path}`, e.g. `POST /v1/admin/keys/rotate`. */
 export const routeKey = (route: { readonly method: string; readonly path: string }): string => `${route.method} ${route.path}`;
 
-const ADMIN_ACCESS: ReadonlyMap<string, AdminAccess> = new Map(ROUTES.flatMap((r) => (r.auth === 'iam' ? [[routeKey(r), r.access] as const] : [])));
-
-/** Who may call the admin route keyed `key` (routeKey); undefined for a key that is no admin route. */
-export function adminAccessOf(key: string): AdminAccess | undefined {
-  return ADMIN_ACCESS.get(key);
+/** Who may call the route keyed `key` (routeKey) of `table`, one function's admin routes; undefined for a key that is not in it. */
+export function adminAccessIn(table: readonly AdminRouteSpec[], key: string): AdminAccess | undefined {
+  return table.find((route) => routeKey(route) === key)?.access;
 }

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { ROUTES, routeKey, type PrincipalRole } from '../../../packages/contracts/src/routes';
+import { ADMIN_KEYS_ROUTES, ADMIN_UPLOADS_ROUTES, ROUTES, routeKey, type PrincipalRole } from '../../../packages/contracts/src/routes';
 import { ForbiddenError, RoleRequiredError } from '../../../packages/service/src/core/errors';
 import type { TenantKeyManager, UploadUrlIssuer } from '../../../packages/service/src/core/ports';
 import { authorizeRoute, resolveAdminCaller, type AdminCaller } from '../../../packages/service/src/core/tenancy';
@@ -196,14 +196,22 @@ describe('authorizeRoute', () => {
   const caller = (role: PrincipalRole, operator = false): AdminCaller => ({ principal: PRINCIPAL[role], tenantId: 'acme', operator, role });
 
   test('fails closed on a route the table does not list, even for an operator', () => {
-    expect(() => authorizeRoute(caller('admin', true), 'GET /v1/admin/secret-backdoor')).toThrow(ForbiddenError);
-    expect(() => authorizeRoute(caller('admin'), 'GET /v1/admin/secret-backdoor')).toThrow('GET /v1/admin/secret-backdoor is not an admin route');
+    expect(() => authorizeRoute(caller('admin', true), 'GET /v1/admin/secret-backdoor', ADMIN_UPLOADS_ROUTES)).toThrow(ForbiddenError);
+    expect(() => authorizeRoute(caller('admin'), 'GET /v1/admin/secret-backdoor', ADMIN_UPLOADS_ROUTES)).toThrow(
+      'GET /v1/admin/secret-backdoor is not an admin route',
+    );
+  });
+
+  test("fails closed on another function's route: each function authorizes against its own table", () => {
+    // An operator may call every route, but a key rotation sent to adminUploads is no route of adminUploads.
+    expect(() => authorizeRoute(caller('admin', true), 'POST /v1/admin/keys/rotate', ADMIN_UPLOADS_ROUTES)).toThrow(ForbiddenError);
+    expect(() => authorizeRoute(caller('admin', true), 'POST /v1/admin/keys/rotate', ADMIN_KEYS_ROUTES)).not.toThrow();
   });
 
   test('refuses with RoleRequiredError, naming the roles that may, least privileged first', () => {
     let thrown: unknown;
     try {
-      authorizeRoute(caller('read'), 'POST /v1/admin/apps/{appId}/uploads');
+      authorizeRoute(caller('read'), 'POST /v1/admin/apps/{appId}/uploads', ADMIN_UPLOADS_ROUTES);
     } catch (error) {
       thrown = error;
     }

@@ -12,7 +12,7 @@ import { ADMIN_ROUTE_KEYS, type AdminDeps } from '../../../packages/service/src/
 import { TENANT_CREATION_RESUME_SECONDS } from '../../../packages/service/src/core/admin/tenants';
 import { DependencyUnavailableError } from '../../../packages/service/src/core/errors';
 import { silentLogger } from '../../../packages/service/src/handlers/log';
-import { ADMIN_LAMBDAS, ROUTES } from '../../../packages/contracts/src/routes';
+import { ADMIN_CATALOG_ROUTES, ADMIN_KEYS_ROUTES, ADMIN_LAMBDAS, ADMIN_UPLOADS_ROUTES, ROUTES } from '../../../packages/contracts/src/routes';
 import { routedAdminHandler } from './admin-routing';
 import { ManualClock, MemoryRegistry, registryPorts } from '../../support/memory';
 
@@ -73,6 +73,14 @@ test.each(ADMIN_LAMBDAS)('every route src/routes.ts gives %s has a handler there
   const declared = ROUTES.filter((r) => r.lambda === name).map((r) => `${r.method} ${r.path}`);
   expect(declared.length).toBeGreaterThan(0);
   expect([...ADMIN_ROUTE_KEYS[name]].sort()).toEqual([...declared].sort());
+});
+
+test("each admin function's route table (the one its router authorizes against) holds exactly its routes", () => {
+  const tables = { adminKeys: ADMIN_KEYS_ROUTES, adminCatalog: ADMIN_CATALOG_ROUTES, adminUploads: ADMIN_UPLOADS_ROUTES };
+  for (const name of ADMIN_LAMBDAS) {
+    expect(tables[name].every((r) => r.lambda === name)).toBe(true);
+    expect(tables[name]).toEqual(ROUTES.filter((r) => r.lambda === name));
+  }
 });
 
 test('every /v1/admin route goes to an admin function, and no other route does', () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { DIMENSION_SETS, METRIC, METRICS_NAMESPACE } from '../../../packages/contracts/src/metrics';
 import { DependencyUnavailableError } from '../../../packages/service/src/core/errors';
-import { correlationIdOf, powertools } from '../../../packages/service/src/composition/powertools';
+import { attestationCounts, correlationIdOf, powertools } from '../../../packages/service/src/composition/powertools';
 import { attestHandler } from '../../../packages/service/src/handlers/attest';
 import { challengeHandler } from '../../../packages/service/src/handlers/challenge';
 import { APP_ID, TENANT, genuineRequest, makeWorld } from '../core/helpers';
@@ -69,7 +69,7 @@ describe('Powertools logs and metrics', () => {
   it('logs the verdict with request id, cold start and correlation id, and counts it under the dimension sets the dashboard reads', async () => {
     // Prepare
     const world = makeWorld();
-    const observability = powertools('attest', { env: {} });
+    const observability = powertools('attest', { env: {}, attestations: attestationCounts });
     const handler = observability.instrument(attestHandler(world.deps, observability.log, observability.metrics));
     const request = await genuineRequest(world);
     const event = post('/v1/attest', request);
@@ -106,7 +106,7 @@ describe('Powertools logs and metrics', () => {
   it('counts a decoy under its failure family, a replayed nonce with its tenant and app, and names an unregistered app by a fixed value', async () => {
     // Prepare
     const world = makeWorld();
-    const observability = powertools('attest', { env: {} });
+    const observability = powertools('attest', { env: {}, attestations: attestationCounts });
     const handler = observability.instrument(attestHandler(world.deps, observability.log, observability.metrics));
     const tampered = { ...(await genuineRequest(world)), appVersion: '9.9.9' };
     const replayed = await genuineRequest(world);

@@ -1,8 +1,10 @@
 /**
- * Creating, rotating and destroying a tenant's keys in KMS: what changes keys, without what reads or
- * uses them (KmsTenantKeys). adminUploads uses it alone, to give a new app's tenant its first key,
- * so that function carries no code that signs or unwraps a secret; KmsTenantKeyManager
- * (kms-tenant-key-manager.ts) puts the two together for adminKeys and the local cloud.
+ * A tenant's keys as the admin API manages them (core's TenantKeyManager): creating, rotating and
+ * destroying them in KMS, and publishing what verifiers need (the JWKS of es256 keys, the wrapped
+ * hs256 secrets), without what signs with them or unwraps a secret (KmsTenantKeys, attest's and the
+ * authorizer's). adminKeys and adminUploads use it alone, so neither carries code that signs a token
+ * or sees a token secret; KmsTenantKeyManager (kms-tenant-key-manager.ts) puts the two together for
+ * the local cloud, which runs every function over one set of adapters.
  */
 import { ScheduleKeyDeletionCommand, type KMSClient, type Tag } from '@aws-sdk/client-kms';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +12,16 @@ import { TENANT_ID_PATTERN } from '@attestor/contracts/admin-ids';
 import { encodeB64u } from '@attestor/contracts/base64url';
 import { secretEncryptionContext } from '@attestor/contracts/admin-api';
 import { DEFAULT_TOKEN_FORMAT, type TokenFormat } from '@attestor/contracts/protocol';
-import type { Clock, KeyRotation, TenantKeyDescription, TenantKeyManager, TenantKeyRecord, TenantKeyStore } from '../core/ports';
+import type {
+  Clock,
+  KeyRotation,
+  PublicJwk,
+  TenantKeyDescription,
+  TenantKeyManager,
+  TenantKeyRecord,
+  TenantKeyStore,
+  WrappedTokenSecret,
+} from '../core/ports';
 import {
   activatesAt,
   currentFormat,
@@ -19,6 +30,7 @@ import {
   keysToDelete,
   keyStatusAt,
   retirementsAfterRotation,
+  signingKeyAt,
   trustedKeysAt,
 } from '../core/tenant-keys';
 import { InvalidTenantIdError } from '../core/errors';
@@ -33,6 +45,7 @@ import {
   generateWrappedSecret,
   isKmsError,
   SigningKeyUnavailableError,
+  TenantKeyIntegrityError,
   type KeyKind,
 } from './kms-keys';
 
@@ -63,7 +76,7 @@ function assertTenantId(tenantId: string): void {
   if (!TENANT_ID_PATTERN.test(tenantId)) throw new InvalidTenantIdError(`tenant id must match ${TENANT_ID_PATTERN.source} to be part of a KMS alias`);
 }
 
-export class KmsKeyProvisioner implements Pick<TenantKeyManager, 'ensureSigningKey' | 'rotateSigningKey' | 'describeKeys'> {
+export class KmsKeyProvisioner implements TenantKeyManager {
   /** Secrets keys by tenant: created once, never replaced. */
   private readonly secretsKeys = new Map<string, Promise<string>>();
   private readonly ensuring = new Map<string, Promise<void>>();
@@ -117,6 +130,53 @@ export class KmsKeyProvisioner implements Pick<TenantKeyManager, 'ensureSigningK
       ...(r.retiresAt !== undefined ? { retiresAt: r.retiresAt } : {}),
       ...(r.deletionScheduledAt !== undefined ? { deletionScheduledAt: r.deletionScheduledAt } : {}),
     }));
+  }
+
+  /** The public keys of the tenant's trusted es256 keys, each read from KMS and checked against its recorded kid. */
+  async jwks(tenantId: string): Promise<{ readonly keys: readonly PublicJwk[] }> {
+    const now = this.options.clock.nowSeconds();
+    const es256 = trustedKeysAt(await this.registry.listTenantKeys(tenantId), now).filter((r) => formatOf(r) === 'es256');
+    const keys = await Promise.all(
+      es256.map(async (record): Promise<PublicJwk> => {
+        const info = await fetchPublicKey(this.kms, record.keyId);
+        if (info.kid !== record.kid) {
+          throw new TenantKeyIntegrityError(`registry kid ${record.kid} of tenant ${record.tenantId} does not match KMS key ${record.keyId} (kid ${info.kid})`);
+        }
+        const { x, y } = info.key.export({ format: 'jwk' });
+        return {
+          kty: 'EC',
+          crv: 'P-256',
+          x: x!,
+          y: y!,
+          kid: record.kid,
+          alg: 'ES256',
+          use: 'sig',
+          ...(record.retiresAt !== undefined ? { retiresAt: record.retiresAt } : {}),
+        };
+      }),
+    );
+    return { keys };
+  }
+
+  /** The tenant's trusted hs256 secrets, wrapped (as recorded: this never unwraps one), the signing one first. */
+  async wrappedSecrets(tenantId: string): Promise<{ readonly keys: readonly WrappedTokenSecret[] }> {
+    const now = this.options.clock.nowSeconds();
+    const records = await this.registry.listTenantKeys(tenantId);
+    const signing = signingKeyAt(records, now);
+    const hs256 = trustedKeysAt(records, now)
+      .filter((r) => formatOf(r) === 'hs256' && r.wrappedSecret !== undefined)
+      .sort((a, b) => Number(b.kid === signing?.kid) - Number(a.kid === signing?.kid));
+    return {
+      keys: hs256.map((r) => ({
+        kid: r.kid,
+        status: keyStatusAt(r, records, now),
+        activatesAt: activatesAt(r),
+        ...(r.retiresAt !== undefined ? { retiresAt: r.retiresAt } : {}),
+        ciphertext: r.wrappedSecret!,
+        keyId: r.keyId,
+        encryptionContext: secretEncryptionContext(tenantId, r.kid),
+      })),
+    };
   }
 
   private async createFirstKey(tenantId: string): Promise<void> {

@@ -1,12 +1,13 @@
 /**
- * A tenant's keys in KMS as the admin functions that manage them (adminKeys) and the local cloud use
- * them: KmsTenantKeys (what attest and verifiers read) together with KmsKeyProvisioner (the calls
- * that create, rotate and destroy keys). Kept apart from KmsTenantKeys so that the functions that
- * only read keys bundle none of the provisioning (bench/bundles.bench.ts).
+ * A tenant's keys in KMS for the local cloud, which runs every function over one set of adapters:
+ * KmsTenantKeys (what attest and verifiers read and sign with) together with KmsKeyProvisioner (what
+ * the admin API creates, rotates, destroys and publishes). In AWS each function has only its half:
+ * attest and the authorizer KmsTenantKeys, the admin functions KmsKeyProvisioner
+ * (bench/bundles.bench.ts measures what each bundles).
  */
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { TokenFormat } from '@attestor/contracts/protocol';
-import type { KeyRotation, TenantKeyDescription, TenantKeyManager, TenantKeyStore } from '../core/ports';
+import type { KeyRotation, PublicJwk, TenantKeyDescription, TenantKeyManager, TenantKeyStore, WrappedTokenSecret } from '../core/ports';
 import { KmsKeyProvisioner } from './kms-key-provisioner';
 import { KmsTenantKeys, type KmsTenantKeysOptions } from './kms-tenant-keys';
 
@@ -41,6 +42,14 @@ export class KmsTenantKeyManager extends KmsTenantKeys implements TenantKeyManag
 
   describeKeys(tenantId: string): Promise<TenantKeyDescription[]> {
     return this.provisioner.describeKeys(tenantId);
+  }
+
+  jwks(tenantId: string): Promise<{ readonly keys: readonly PublicJwk[] }> {
+    return this.provisioner.jwks(tenantId);
+  }
+
+  wrappedSecrets(tenantId: string): Promise<{ readonly keys: readonly WrappedTokenSecret[] }> {
+    return this.provisioner.wrappedSecrets(tenantId);
   }
 
   /**

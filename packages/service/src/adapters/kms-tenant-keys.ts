@@ -1,7 +1,7 @@
 /**
  * Tenant token keys in KMS, as the core's TokenKeys (attest) and VerificationKeySource (authorizer);
- * KmsTenantKeyManager (kms-tenant-key-manager.ts) adds the TenantKeyManager of the admin functions,
- * which create, rotate and destroy them. The registry records each key of a tenant (KEYS#<tenant>); KMS holds
+ * creating, rotating, destroying and publishing them is the admin functions' KmsKeyProvisioner
+ * (kms-key-provisioner.ts). The registry records each key of a tenant (KEYS#<tenant>); KMS holds
  * the key material:
  *
  * - hs256 (the default): a 256-bit secret made by KMS (GenerateDataKeyWithoutPlaintext) under the
@@ -21,16 +21,14 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { KeyObject } from 'node:crypto';
 import type {
   Clock,
-  PublicJwk,
   TenantKeyRecord,
   TenantKeyStore,
   TokenKeys,
   TokenSigningKey,
   VerificationKeys,
   VerificationKeySource,
-  WrappedTokenSecret,
 } from '../core/ports';
-import { activatesAt, formatOf, keyStatusAt, SECRET_REFRESH_SECONDS, signingKeyAt, trustedKeysAt } from '../core/tenant-keys';
+import { formatOf, SECRET_REFRESH_SECONDS, signingKeyAt, trustedKeysAt } from '../core/tenant-keys';
 import { secretEncryptionContext } from '@attestor/contracts/admin-api';
 import { SECRET_CACHE_SECONDS } from '@attestor/contracts/protocol';
 import type { TenantKeyPolicyRoles } from './kms-key-policy';
@@ -78,10 +76,10 @@ export interface UnwrappedSecret {
 }
 
 /**
- * A tenant's keys as attest and verifiers use them: the signing key and its signatures, the
- * trusted keys, the JWKS and the wrapped secrets. Creating, rotating and destroying keys is
- * KmsTenantKeyManager's (kms-tenant-key-manager.ts), so the functions that only read keys (the
- * authorizer, attest) carry no code that creates one.
+ * A tenant's keys as attest and verifiers use them: the signing key and its signatures, and the
+ * trusted keys. Creating, rotating, destroying and publishing keys is KmsKeyProvisioner's
+ * (kms-key-provisioner.ts), so the functions that only read keys (the authorizer, attest) carry no
+ * code that creates one, and the admin functions none that signs or unwraps.
  */
 export class KmsTenantKeys implements TokenKeys, VerificationKeySource {
   /** Key records by tenant; the manager forgets a tenant's after changing them. */
@@ -173,49 +171,6 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource {
       secrets: secrets.map(({ kid, key }) => ({ kid, key })),
       ...(retiresAt.size > 0 ? { retiresAt } : {}),
       ...(secrets.length > 0 ? { confirmedAt: Math.min(...secrets.map((s) => s.unwrappedAt)) } : {}),
-    };
-  }
-
-  // ----- TenantKeyManager (admin) ----------------------------------------------------------------
-
-  async jwks(tenantId: string): Promise<{ readonly keys: readonly PublicJwk[] }> {
-    const now = this.options.clock.nowSeconds();
-    const es256 = trustedKeysAt(await this.registry.listTenantKeys(tenantId), now).filter((r) => formatOf(r) === 'es256');
-    const keys = await Promise.all(
-      es256.map(async (record): Promise<PublicJwk> => {
-        const { x, y } = (await this.verifiedPublicKey(record)).export({ format: 'jwk' });
-        return {
-          kty: 'EC',
-          crv: 'P-256',
-          x: x!,
-          y: y!,
-          kid: record.kid,
-          alg: 'ES256',
-          use: 'sig',
-          ...(record.retiresAt !== undefined ? { retiresAt: record.retiresAt } : {}),
-        };
-      }),
-    );
-    return { keys };
-  }
-
-  async wrappedSecrets(tenantId: string): Promise<{ readonly keys: readonly WrappedTokenSecret[] }> {
-    const now = this.options.clock.nowSeconds();
-    const records = await this.registry.listTenantKeys(tenantId);
-    const signing = signingKeyAt(records, now);
-    const hs256 = trustedKeysAt(records, now)
-      .filter((r) => formatOf(r) === 'hs256' && r.wrappedSecret !== undefined)
-      .sort((a, b) => Number(b.kid === signing?.kid) - Number(a.kid === signing?.kid));
-    return {
-      keys: hs256.map((r) => ({
-        kid: r.kid,
-        status: keyStatusAt(r, records, now),
-        activatesAt: activatesAt(r),
-        ...(r.retiresAt !== undefined ? { retiresAt: r.retiresAt } : {}),
-        ciphertext: r.wrappedSecret!,
-        keyId: r.keyId,
-        encryptionContext: secretEncryptionContext(tenantId, r.kid),
-      })),
     };
   }
 

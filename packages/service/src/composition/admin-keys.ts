@@ -1,6 +1,10 @@
-/** The adminKeys function: tenants, app creation and tenant keys (records in the registry, keys in KMS). No S3, no attestation log. */
-import type { AdminCredentialIssuer, AppStore } from '../core/ports';
-import type { KmsTenantKeyManager } from '../adapters/kms-tenant-key-manager';
+/**
+ * The adminKeys function: tenants, app creation and tenant keys (records in the registry, keys in
+ * KMS, managed through KmsKeyProvisioner: nothing here signs a token or unwraps a token secret), and
+ * test tokens. No S3; the attestation log only to record test-token mints.
+ */
+import type { AdminCredentialIssuer, AppStore, TenantKeyManager } from '../core/ports';
+import type { KmsKeyProvisioner } from '../adapters/kms-key-provisioner';
 import type { AdminKeysDeps } from '../handlers/admin/context';
 import { DynamoDbAppStore } from '../adapters/dynamodb-registry/app-store';
 import { DynamoDbTenantDirectory } from '../adapters/dynamodb-registry/tenant-directory';
@@ -11,7 +15,7 @@ import type { AdminKeysConfig } from '@attestor/contracts/config';
 import type { FunctionRuntime } from './environment';
 import { adminCommonDeps } from './admin';
 import type { RegistryAdapters, SharedAdapters } from './shared';
-import { tenantKeysFor } from './tenant-key-manager';
+import { keyProvisionerFor } from './key-provisioner';
 import { testTokenSetup } from './test-tokens';
 
 export interface AdminKeysOptions {
@@ -21,7 +25,7 @@ export interface AdminKeysOptions {
 
 /** Of the registry: apps (to create one) and the tenant directory; the tenant keys over both the registry and KMS. */
 type KeysAdapters = Pick<RegistryAdapters, 'tenants' | 'keyRecords'> &
-  Pick<SharedAdapters, 'dynamodb' | 'kms'> & { readonly apps: AppStore; readonly tenantKeys: KmsTenantKeyManager };
+  Pick<SharedAdapters, 'dynamodb' | 'kms'> & { readonly apps: AppStore; readonly tenantKeys: TenantKeyManager & Pick<KmsKeyProvisioner, 'secretsKey'> };
 
 export function adminKeysDeps(
   config: AdminKeysConfig & FunctionRuntime,
@@ -53,6 +57,6 @@ function ownAdapters(config: AdminKeysConfig & FunctionRuntime): KeysAdapters {
     apps: new DynamoDbAppStore(dynamodb, table),
     tenants: new DynamoDbTenantDirectory(dynamodb, table),
     keyRecords,
-    tenantKeys: tenantKeysFor(config, kms, keyRecords),
+    tenantKeys: keyProvisionerFor(config, kms, keyRecords),
   };
 }

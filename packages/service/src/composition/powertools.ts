@@ -47,6 +47,32 @@ export interface ObservabilityOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
+/** Counts one metric under each of `dimensionSets`. */
+export type Publish = (name: string, dimensionSets: ReadonlyArray<Record<string, string>>) => void;
+
+/**
+ * What attest passes to count the attestations it judges (attestationCounts). Only attest judges
+ * attestations, and counting one maps its reasons to failure families (@attestor/contracts/metrics):
+ * passed in by attest's entry, so no other function bundles that map. The overloads of powertools()
+ * make attest pass it.
+ */
+export interface AttestationCounting {
+  readonly attestations: (publish: Publish) => ServiceMetrics['attestation'];
+}
+
+/** Attestations by outcome (pass, each failure family, debug, allow-listed), by token kind, and by tenant and app. */
+export const attestationCounts =
+  (publish: Publish): ServiceMetrics['attestation'] =>
+  (count) => {
+    const outcome = categoryOf(count);
+    const app = count.appKnown ? count.appId : UNREGISTERED_APP;
+    publish(METRIC.attestations, [
+      { [DIMENSION.outcome]: outcome },
+      { [DIMENSION.token]: count.outcome === 'fail' ? 'decoy' : 'genuine' },
+      { [DIMENSION.tenant]: count.tenantId, [DIMENSION.app]: app, [DIMENSION.outcome]: outcome },
+    ]);
+  };
+
 /** API Gateway's request id, or the S3 request id of an upload's event: what an operator quotes to find one request. */
 export function correlationIdOf(event: unknown): string | undefined {
   const e = event as {
@@ -59,7 +85,9 @@ export function correlationIdOf(event: unknown): string | undefined {
   return typeof s3RequestId === 'string' ? s3RequestId : undefined;
 }
 
-export function powertools(functionName: LambdaName, options: ObservabilityOptions = {}): Observability {
+export function powertools(functionName: 'attest', options: ObservabilityOptions & AttestationCounting): Observability;
+export function powertools(functionName: Exclude<LambdaName, 'attest'>, options?: ObservabilityOptions): Observability;
+export function powertools(functionName: LambdaName, options: ObservabilityOptions & Partial<AttestationCounting> = {}): Observability {
   const env = options.env ?? process.env;
   const logger = new PowertoolsLogger({
     serviceName: SERVICE_NAME,
@@ -92,22 +120,15 @@ export function powertools(functionName: LambdaName, options: ObservabilityOptio
     error: (event, fields) => logger.error(event, { event, ...clean(fields) }),
   };
 
-  const publish = (name: string, dimensionSets: ReadonlyArray<Record<string, string>>) => {
+  const publish: Publish = (name, dimensionSets) => {
     for (const set of dimensionSets) metrics.addDimensions(set);
     metrics.addMetric(name, MetricUnit.Count, 1);
     metrics.publishStoredMetrics();
   };
 
   const sink: ServiceMetrics & MetricsSink = {
-    attestation: (count) => {
-      const outcome = categoryOf(count);
-      const app = count.appKnown ? count.appId : UNREGISTERED_APP;
-      publish(METRIC.attestations, [
-        { [DIMENSION.outcome]: outcome },
-        { [DIMENSION.token]: count.outcome === 'fail' ? 'decoy' : 'genuine' },
-        { [DIMENSION.tenant]: count.tenantId, [DIMENSION.app]: app, [DIMENSION.outcome]: outcome },
-      ]);
-    },
+    // Only attest judges attestations, and it passes its counter (the overloads above).
+    attestation: options.attestations?.(publish) ?? (() => undefined),
     nonceInvalid: (count) => {
       const known = count.tenantId !== undefined && count.appId !== undefined;
       publish(METRIC.nonceInvalid, [

@@ -3,10 +3,12 @@ import type { TenantKeyStore } from '../core/ports';
 import type { TenantKeysConfig } from '@attestor/contracts/config';
 import type { FunctionRuntime } from './environment';
 import { KmsTenantKeyManager } from '../adapters/kms-tenant-key-manager';
-import { kmsClient } from './clients/kms';
 import { clockOf } from './shared';
 
-/** The tenant keys as the admin functions (and the local cloud) configure them: they also create, rotate and destroy keys. */
+/**
+ * The tenant keys as the local cloud configures them, for every function at once: read and signed
+ * with (attest, the authorizer) and created, rotated, destroyed and published (the admin API).
+ */
 export function tenantKeysFor(config: TenantKeysConfig & FunctionRuntime, kms: KMSClient, keyRecords: TenantKeyStore): KmsTenantKeyManager {
   return new KmsTenantKeyManager(kms, keyRecords, {
     decoyKeyId: config.decoyKeyId,

@@ -7,7 +7,7 @@ import { clockOf } from './shared';
 
 /**
  * The tenant keys as attest reads them: signing keys and signatures, nothing that creates a key
- * (the admin functions' tenantKeysFor is in ./tenant-key-manager, so this module never imports it).
+ * (the admin functions' keyProvisionerFor is in ./key-provisioner, so this module never imports it).
  */
 export function tenantKeyReaderFor(config: TenantKeysConfig & FunctionRuntime, kms: KMSClient, keyRecords: TenantKeyStore): KmsTenantKeys {
   return new KmsTenantKeys(kms, keyRecords, { decoyKeyId: config.decoyKeyId, aliasPrefix: config.tenantKeyAliasPrefix, clock: clockOf(config) });

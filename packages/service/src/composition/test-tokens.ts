@@ -5,7 +5,7 @@ import type { AdminKeysConfig } from '@attestor/contracts/config';
 import type { TestTokenSetup } from '../core/test-tokens';
 import { DynamoDbTestKeyStore } from '../adapters/dynamodb-registry/test-key-store';
 import { DynamoDbTestTokenAudit } from '../adapters/dynamodb-test-token-audit';
-import type { KmsTenantKeyManager } from '../adapters/kms-tenant-key-manager';
+import type { KmsKeyProvisioner } from '../adapters/kms-key-provisioner';
 import { KmsTestTokenKeys } from '../adapters/kms-test-token-keys';
 import type { FunctionRuntime } from './environment';
 import { clockOf } from './shared';
@@ -14,7 +14,7 @@ export function testTokenSetup(
   config: Pick<AdminKeysConfig, 'registryTable' | 'attestationLogTable' | 'issuer'> & FunctionRuntime,
   dynamodb: DynamoDBClient,
   kms: KMSClient,
-  tenantKeys: Pick<KmsTenantKeyManager, 'secretsKey'>,
+  tenantKeys: Pick<KmsKeyProvisioner, 'secretsKey'>,
 ): TestTokenSetup {
   const keys = new KmsTestTokenKeys(kms, new DynamoDbTestKeyStore(dynamodb, config.registryTable), {
     clock: clockOf(config),

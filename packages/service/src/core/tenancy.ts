@@ -4,7 +4,7 @@
  * the routes the route table allows that role (docs/ADMIN_API.md §1.2). Fails closed: a principal
  * mapped to nothing has no tenant, and a route the table does not list is nobody's.
  */
-import { adminAccessOf, type PrincipalRole } from '@attestor/contracts/routes';
+import { adminAccessIn, type AdminRouteSpec, type PrincipalRole } from '@attestor/contracts/routes';
 import { ForbiddenError, RoleRequiredError } from './errors';
 import type { PrincipalDirectory } from './ports';
 
@@ -57,12 +57,13 @@ export async function resolveAdminCaller(options: TenancyOptions, userArn: strin
 
 /**
  * Refuses the caller the admin route keyed `route` (`${method} ${path}`, routes.ts's routeKey)
- * unless the route table lets its role call it: RoleRequiredError names the roles that may.
- * Operators may call every route; `operators` routes are theirs alone. Every admin function calls
- * this before any route runs (handlers/admin/router.ts), so that no route can forget it.
+ * unless `table`, the function's route table (routes.ts), lets its role call it: RoleRequiredError
+ * names the roles that may. Operators may call every route; `operators` routes are theirs alone.
+ * Every admin function calls this before any route runs (handlers/admin/router.ts), so that no
+ * route can forget it.
  */
-export function authorizeRoute(caller: AdminCaller, route: string): void {
-  const access = adminAccessOf(route);
+export function authorizeRoute(caller: AdminCaller, route: string, table: readonly AdminRouteSpec[]): void {
+  const access = adminAccessIn(table, route);
   // Fail closed: a route missing from the table has no rule, so nobody may call it.
   if (access === undefined) throw new ForbiddenError(`${route} is not an admin route`);
   if (caller.operator) return;

@@ -11,6 +11,7 @@ import { readLog, stats } from './admin/log';
 import { getPolicy, putPolicy } from './admin/policy';
 import { deleteRegistration, expireRegistration, listRegistrations } from './admin/registrations';
 import { adminRouter, type AdminRoutes } from './admin/router';
+import { ADMIN_CATALOG_ROUTES } from '@attestor/contracts/routes';
 import type { ApiHandler } from './http';
 import type { Logger } from './log';
 import { noMetrics, type ServiceMetrics } from './metrics';
@@ -33,5 +34,5 @@ export const CATALOG_ROUTES: AdminRoutes<AdminCatalogDeps> = {
 };
 
 export function adminCatalogHandler(deps: AdminCatalogDeps, log: Logger, metrics: ServiceMetrics = noMetrics): ApiHandler {
-  return adminRouter('adminCatalog', CATALOG_ROUTES, deps, log, metrics);
+  return adminRouter('adminCatalog', ADMIN_CATALOG_ROUTES, CATALOG_ROUTES, deps, log, metrics);
 }

@@ -8,6 +8,7 @@ import { jwks, listKeys, rotateKey, wrappedSecrets } from './admin/keys';
 import { adminRouter, type AdminRoutes } from './admin/router';
 import { createTenant, grantRole, listTenants, revokeRole } from './admin/tenants';
 import { mintTestTokenRoute, wrappedTestSecrets } from './admin/test-tokens';
+import { ADMIN_KEYS_ROUTES } from '@attestor/contracts/routes';
 import type { ApiHandler } from './http';
 import type { Logger } from './log';
 import { noMetrics, type ServiceMetrics } from './metrics';
@@ -28,5 +29,5 @@ export const KEYS_ROUTES: AdminRoutes<AdminKeysDeps> = {
 };
 
 export function adminKeysHandler(deps: AdminKeysDeps, log: Logger, metrics: ServiceMetrics = noMetrics): ApiHandler {
-  return adminRouter('adminKeys', KEYS_ROUTES, deps, log, metrics);
+  return adminRouter('adminKeys', ADMIN_KEYS_ROUTES, KEYS_ROUTES, deps, log, metrics);
 }

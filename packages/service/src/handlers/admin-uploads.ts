@@ -7,6 +7,7 @@ import type { AdminUploadsDeps } from './admin/context';
 import { adminRouter, type AdminRoutes } from './admin/router';
 import { clearFailures, listFailures, retryFailures } from './admin/register-failures';
 import { completeUpload, createUpload, getUpload } from './admin/uploads';
+import { ADMIN_UPLOADS_ROUTES } from '@attestor/contracts/routes';
 import type { ApiHandler } from './http';
 import type { Logger } from './log';
 import { noMetrics, type ServiceMetrics } from './metrics';
@@ -21,5 +22,5 @@ export const UPLOADS_ROUTES: AdminRoutes<AdminUploadsDeps> = {
 };
 
 export function adminUploadsHandler(deps: AdminUploadsDeps, log: Logger, metrics: ServiceMetrics = noMetrics): ApiHandler {
-  return adminRouter('adminUploads', UPLOADS_ROUTES, deps, log, metrics);
+  return adminRouter('adminUploads', ADMIN_UPLOADS_ROUTES, UPLOADS_ROUTES, deps, log, metrics);
 }

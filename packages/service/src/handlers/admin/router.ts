@@ -5,7 +5,7 @@
  * and nothing is read.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { routeKey as keyOf } from '@attestor/contracts/routes';
+import { routeKey as keyOf, type AdminLambdaName, type AdminRouteSpec } from '@attestor/contracts/routes';
 import { ForbiddenError, NotFoundError } from '../../core/errors';
 import { authorizeRoute } from '../../core/tenancy';
 import { httpHandler, type ApiHandler } from '../http';
@@ -18,9 +18,13 @@ export type AdminRoutes<D extends AdminCommonDeps> = Readonly<Record<string, Adm
 
 const routeKey = (event: APIGatewayProxyEvent) => keyOf({ method: event.httpMethod, path: event.resource });
 
-/** `name` labels unhandled errors in the log. A route missing from `routes` answers 404. */
+/**
+ * `name` labels unhandled errors in the log; `table` is the function's route table (routes.ts), which
+ * says who may call each route. A route missing from `routes` answers 404, one missing from `table` 403.
+ */
 export function adminRouter<D extends AdminCommonDeps>(
-  name: string,
+  name: AdminLambdaName,
+  table: readonly AdminRouteSpec[],
   routes: AdminRoutes<D>,
   deps: D,
   log: Logger,
@@ -35,7 +39,7 @@ export function adminRouter<D extends AdminCommonDeps>(
       const route = routes[routeKey(event)];
       if (!route) throw new NotFoundError(`no admin route ${routeKey(event)}`);
       // Before the route parses anything: a caller who may not call it learns nothing of what a valid request is.
-      authorizeRoute(caller, routeKey(event));
+      authorizeRoute(caller, routeKey(event), table);
       return route({ deps, log, caller, event, params: event.pathParameters ?? {}, query: event.queryStringParameters ?? {} });
     },
     metrics,
