@@ -5,8 +5,12 @@
  *    40 KB lower (60 and 150) before every function logged and counted through Powertools for AWS
  *    Lambda: its Logger, Metrics and their commons add about 37 KB to each bundle (measured: demoHello
  *    5.1 -> 41.8 KB, revocationList 8.2 -> 44.7 KB, challenge 35.8 -> 72.6 KB; the two alone, minified:
- *    33.8 KB and about 10 ms to require, median of 7). The functions whose cold init misses 100 ms
- *    missed it before Powertools too: the AWS SDK clients alone take 80 to 160 ms on a loaded machine;
+ *    33.8 KB and about 10 ms to require, median of 7). The rest is each function's own code and
+ *    valibot's request schemas: the build marks schema calls pure (build-functions.ts
+ *    pureSchemaCalls), so a function keeps only the schemas its routes use (zod/mini, used before,
+ *    put 27 KB into every function that validates input). A function whose cold init misses 100 ms
+ *    is one whose AWS SDK clients alone take about that long here: the detail names the clients it
+ *    requires while loading and times them alone (DynamoDB's 60 to 80 ms, S3's another 25 to 37);
  * 2. cold init: `require()` of the bundle in a fresh `node` process with the function's
  *    environment set and the network cut off (sockets, DNS and fetch throw): at most 100 ms,
  *    median of several processes. The AWS SDK is external, as in Lambda, and resolves through
@@ -116,10 +120,17 @@ const ENVIRONMENTS: Readonly<Record<LambdaName, Record<string, string>>> = (() =
 
 /**
  * Runs in each fresh process: cuts the network off, then times require() of the bundle (or of the
- * SDK packages alone, for the baseline). Prints one JSON line.
+ * SDK packages alone, for the baseline), noting the external packages required while it loads.
+ * Prints one JSON line.
  */
 const LOADER = `
-const net = require('node:net'), tls = require('node:tls'), dns = require('node:dns');
+const net = require('node:net'), tls = require('node:tls'), dns = require('node:dns'), Module = require('node:module');
+const external = new Set();
+const loadModule = Module._load;
+Module._load = function (request, parent, isMain) {
+  if (phase === 'init' && /^@(aws-sdk|smithy|aws-crypto)\\//.test(request) && targets.includes(parent && parent.filename)) external.add(request);
+  return loadModule.call(this, request, parent, isMain);
+};
 let phase = 'init', during = 0, after = 0;
 const attempt = (what) => { if (phase === 'init') during++; else after++; return new Error('network is off in this benchmark: ' + what); };
 net.Socket.prototype.connect = function () { throw attempt('connect'); };
@@ -136,7 +147,7 @@ const each = [];
 for (const target of targets) { const started = performance.now(); require(target); each.push(performance.now() - started); }
 const ms = each.reduce((a, b) => a + b, 0);
 phase = 'after';
-setTimeout(() => { process.stdout.write(JSON.stringify({ ms, each, during, after }) + '\\n'); process.exit(0); }, 200);
+setTimeout(() => { process.stdout.write(JSON.stringify({ ms, each, during, after, external: [...external].sort() }) + '\\n'); process.exit(0); }, 200);
 `;
 
 interface LoadResult {
@@ -145,6 +156,8 @@ interface LoadResult {
   readonly each: number[];
   readonly during: number;
   readonly after: number;
+  /** The AWS SDK packages the targets required while loading (not those they load later, on demand). */
+  readonly external: string[];
 }
 
 function load(loader: string, targets: readonly string[], env: Record<string, string>): Promise<LoadResult> {
@@ -193,34 +206,36 @@ function weights(metafile: Metafile): string {
     .join(', ');
 }
 
-/** The external packages the bundle requires at load time (the SDK clients it uses). */
-function externals(metafile: Metafile): string[] {
-  const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined)!;
-  return [...new Set(output.imports.filter((i) => i.external && !i.path.startsWith('node:') && !i.path.startsWith('.')).map((i) => i.path))].sort();
-}
-
 interface ColdInit {
   /** Median time of the targets together. */
   readonly ms: number;
   /** Median time of the last target alone, required after the others. */
   readonly lastMs: number;
   readonly sdkMs: number;
+  /** What the baseline loads: the SDK packages the targets required while loading. */
+  readonly sdk: readonly string[];
   readonly during: number;
   readonly after: number;
 }
 
-/** RUNS fresh processes requiring `targets` in order (and, alternately, the SDK packages alone). */
-async function coldInit(loader: string, targets: readonly string[], env: Record<string, string>, sdk: readonly string[]): Promise<ColdInit> {
+/**
+ * RUNS fresh processes requiring `targets` in order, and alternately the SDK packages they required
+ * while loading, alone (a client a function loads on demand, like adminUploads' KMS, is not in it).
+ */
+async function coldInit(loader: string, targets: readonly string[], env: Record<string, string>, baseline = true): Promise<ColdInit> {
   const runs: LoadResult[] = [];
   const sdkRuns: number[] = [];
+  let sdk: readonly string[] = [];
   for (let i = 0; i < RUNS; i++) {
     runs.push(await load(loader, targets, env));
-    if (sdk.length > 0) sdkRuns.push((await load(loader, sdk, {})).ms);
+    sdk = runs[0]!.external;
+    if (baseline && sdk.length > 0) sdkRuns.push((await load(loader, sdk, {})).ms);
   }
   return {
     ms: median(runs.map((r) => r.ms)),
     lastMs: median(runs.map((r) => r.each[r.each.length - 1] ?? 0)),
     sdkMs: sdkRuns.length > 0 ? median(sdkRuns) : 0,
+    sdk,
     during: Math.max(...runs.map((r) => r.during)),
     after: Math.max(...runs.map((r) => r.after)),
   };
@@ -235,11 +250,11 @@ async function lazyModuleResults(name: LambdaName, built: BuiltFunction, dir: st
   for (const lazy of built.lazy) {
     const file = join(dir, name, lazy.file);
     const bytes = statSync(file).size;
-    const split = await coldInit(loader, [join(dir, name, 'index.js'), file], env, []);
+    const split = await coldInit(loader, [join(dir, name, 'index.js'), file], env, false);
     const inlineDir = join(dir, `${name}-inline`);
     await buildFunction(name, inlineDir, { inlineLazy: true });
     const inlineBytes = statSync(join(inlineDir, 'index.js')).size;
-    const inline = await coldInit(loader, [join(inlineDir, 'index.js')], env, []);
+    const inline = await coldInit(loader, [join(inlineDir, 'index.js')], env, false);
     const compared = `bundled into index.js instead: ${kb(inlineBytes).toFixed(1)} KB, cold init ${inline.ms.toFixed(1)} ms`;
     results.push({
       name: `${name}: ${lazy.file} size (loaded with the first request that needs it)`,
@@ -282,9 +297,8 @@ export async function run(): Promise<BenchResult[]> {
         detail: weights(metafile),
       });
 
-      const sdk = externals(metafile);
       const env = ENVIRONMENTS[name];
-      const bundle = await coldInit(loader, [outfile], env, sdk);
+      const bundle = await coldInit(loader, [outfile], env);
       results.push({
         name: `${name}: cold init (require, no network)`,
         value: bundle.ms,
@@ -292,7 +306,7 @@ export async function run(): Promise<BenchResult[]> {
         target: `<= ${MAX_COLD_INIT_MS} ms, no network call`,
         pass: bundle.ms <= MAX_COLD_INIT_MS && bundle.during === 0,
         detail:
-          `median of ${RUNS}, Node ${process.versions.node}; AWS SDK alone ${bundle.sdkMs.toFixed(1)} ms (${sdk.join(' ') || 'none'}); ` +
+          `median of ${RUNS}, Node ${process.versions.node}; AWS SDK alone ${bundle.sdkMs.toFixed(1)} ms (${bundle.sdk.join(' ') || 'none'}); ` +
           `network calls during require: ${bundle.during}${bundle.after > 0 ? `, started in the background at init: ${bundle.after}` : ''}`,
       });
       results.push(...(await lazyModuleResults(name, built, dir, loader, env)));
