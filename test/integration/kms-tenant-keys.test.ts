@@ -780,6 +780,10 @@ describe('errors', () => {
     await expect(keys.signingKey(tenantId)).rejects.toBeInstanceOf(SigningKeyUnavailableError);
     await expect(keys.keys(missing)).rejects.toBeInstanceOf(SigningKeyUnavailableError);
     await expect(adapter(registry).keys(mislabelled)).rejects.toBeInstanceOf(TenantKeyIntegrityError);
+    // ...and the JWKS, which the provisioner reads from KMS for the admin API, publishes no mislabelled key.
+    await expect(new KmsKeyProvisioner(kms, registry, { aliasPrefix: PREFIX, clock: new ManualClock() }).jwks(mislabelled)).rejects.toBeInstanceOf(
+      TenantKeyIntegrityError,
+    );
   });
 });
 

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import { markPureCalls } from '../../packages/cdk/scripts/build-functions';
 
 const root = resolve(__dirname, '..', '..');
 
@@ -129,4 +130,35 @@ test('the prebuilt Lambda bundles load nothing but Node built-ins and the AWS SD
   expect(bundles.length).toBeGreaterThan(0);
   const external = new Set(bundles.flatMap((file) => requiredModules(file).map(packageOf)).filter((n): n is string => n !== undefined));
   expect([...external].filter((n) => !/^@aws-sdk\/|^@smithy\/|^@aws-crypto\//.test(n))).toEqual([]);
+});
+
+test('the build marks schema calls pure in code only: strings, comments, patterns and declarations are left as they are', () => {
+  // Prepare: every place a call's text can appear without being a call.
+  const source = [
+    "import * as v from 'valibot';",
+    "/* @__NO_SIDE_EFFECTS__ */ export const typeError = (kind: string) => `must be ${kind}`;",
+    "/* @__NO_SIDE_EFFECTS__ */ function object(e: unknown) { return v.object({}, 'v.string( in a string'); }",
+    "// a comment about v.pipe( and typeError(",
+    'export const pattern = /v\\.string\\(/;',
+    "export const schema = v.pipe(v.string(typeError('a string')), v.regex(pattern, 'typeError( in a message'));",
+    'export const other = object(1);',
+    'export const method = [1].map((x) => x).join();',
+  ].join('\n');
+
+  // Act
+  const marked = markPureCalls('schema.ts', source, new Set(['typeError', 'object']));
+
+  // Assess: exactly the calls of valibot and of the declared helpers gained the mark, and nothing else changed.
+  const PURE = '/* @__PURE__ */ ';
+  expect(marked.replaceAll(PURE, '')).toBe(source);
+  expect(marked.split('\n')).toEqual([
+    "import * as v from 'valibot';",
+    "/* @__NO_SIDE_EFFECTS__ */ export const typeError = (kind: string) => `must be ${kind}`;",
+    `/* @__NO_SIDE_EFFECTS__ */ function object(e: unknown) { return ${PURE}v.object({}, 'v.string( in a string'); }`,
+    '// a comment about v.pipe( and typeError(',
+    'export const pattern = /v\\.string\\(/;',
+    `export const schema = ${PURE}v.pipe(${PURE}v.string(${PURE}typeError('a string')), ${PURE}v.regex(pattern, 'typeError( in a message'));`,
+    `export const other = ${PURE}object(1);`,
+    'export const method = [1].map((x) => x).join();',
+  ]);
 });

@@ -18,6 +18,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
+import ts from 'typescript';
 import { FUNCTION_NODE_MAJOR, LAMBDAS, type LambdaName } from '@attestor/contracts/routes';
 
 /** Where the bundles go: functions/<name>/ beside src/ and dist/, which ServiceFunction reads. */
@@ -83,7 +84,8 @@ const VALIBOT_IMPORT = "import * as v from 'valibot';";
  * do the schema modules their helpers (object, typeError, b64uBytes...), but esbuild honours that
  * only for calls in the file that declares the function: without this, every schema of a module a
  * function imports stays in its bundle (the attest request's in every admin function). Marking a
- * call pure only lets the bundler drop it when its result is unused.
+ * call pure only lets the bundler drop it when its result is unused. The calls are found by
+ * TypeScript's parser, so text in strings, comments and patterns is never touched.
  */
 export function pureSchemaCalls(): Plugin {
   const modules = schemaModules();
@@ -91,18 +93,33 @@ export function pureSchemaCalls(): Plugin {
   for (const source of modules.values()) {
     for (const m of source.matchAll(/\/\* @__NO_SIDE_EFFECTS__ \*\/\s*(?:export )?(?:const|function) ([A-Za-z_$][\w$]*)/g)) helpers.add(m[1]!);
   }
-  const helperCall = new RegExp(`(?<![.\\w$]|function )\\b(${[...helpers].join('|')})\\(`, 'g');
   return {
     name: 'attestor-pure-schema-calls',
     setup(b) {
       b.onLoad({ filter: /\.ts$/ }, (args) => {
         const source = modules.get(args.path);
-        if (source === undefined) return undefined;
-        const marked = source.replace(/\bv\.([A-Za-z_]+)\(/g, '/* @__PURE__ */ v.$1(');
-        return { contents: helpers.size === 0 ? marked : marked.replace(helperCall, '/* @__PURE__ */ $1('), loader: 'ts' };
+        return source === undefined ? undefined : { contents: markPureCalls(args.path, source, helpers), loader: 'ts' };
       });
     },
   };
+}
+
+/** `source` with `/* @__PURE__ *\/` before every call of a valibot function (`v.name(...)`) or of one of `helpers`. */
+export function markPureCalls(file: string, source: string, helpers: ReadonlySet<string>): string {
+  const tree = ts.createSourceFile(file, source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const starts: number[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isCallExpression(node)) {
+      const callee = node.expression;
+      const isValibot = ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && callee.expression.text === 'v';
+      if (isValibot || (ts.isIdentifier(callee) && helpers.has(callee.text))) starts.push(node.getStart(tree));
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(tree);
+  let marked = source;
+  for (const at of [...new Set(starts)].sort((x, y) => y - x)) marked = `${marked.slice(0, at)}/* @__PURE__ */ ${marked.slice(at)}`;
+  return marked;
 }
 
 const COMMON: BuildOptions = {

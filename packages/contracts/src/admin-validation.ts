@@ -82,9 +82,14 @@ const rolePrincipal = object(
  * ARN and an object as a role principal, each with its own precise message; anything else is named
  * with both shapes.
  */
-const principalEntry = v.union(
-  [principalArn, rolePrincipal],
-  text('must be an IAM user or role ARN (e.g. arn:aws:iam::123456789012:role/Deployer) or {"principal": ARN, "role": ', roleChoice(), '}'),
+const principalEntry = v.lazy((input: unknown) =>
+  typeof input === 'string'
+    ? principalArn
+    : typeof input === 'object' && input !== null && !Array.isArray(input)
+      ? rolePrincipal
+      : v.never(
+          text('must be an IAM user or role ARN (e.g. arn:aws:iam::123456789012:role/Deployer) or {"principal": ARN, "role": ', roleChoice(), '}'),
+        ),
 );
 
 export const createTenantSchema = object(

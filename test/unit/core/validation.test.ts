@@ -1,7 +1,9 @@
+import { createTenantSchema } from '../../../packages/contracts/src/admin-validation';
 import {
   APP_ID_PATTERN,
   attestRequestSchema,
   challengeRequestSchema,
+  checkValue,
   InvalidRequestError,
   parseRequest,
   VERSION_PATTERN,
@@ -346,5 +348,27 @@ describe('challenge request validation', () => {
     const error = rejection({ appId: 'nodots' }, challengeRequestSchema);
     expect(error.field).toBe('appId');
     expect(error.detail).toBe('must be reverse-DNS style, e.g. com.example.app');
+  });
+});
+
+describe('tenant creation: each principal judged by its shape', () => {
+  const ROLE = 'arn:aws:iam::123456789012:role/Deployer';
+  const ARN_MESSAGE = 'must be an IAM user or role ARN, e.g. arn:aws:iam::123456789012:role/Deployer';
+  const EITHER = 'must be an IAM user or role ARN (e.g. arn:aws:iam::123456789012:role/Deployer) or {"principal": ARN, "role": "register" | "read" | "admin"}';
+
+  it.each([
+    ['a bad bare ARN', ['alice'], 'principals.0', ARN_MESSAGE],
+    ["a role principal's bad ARN", [ROLE, { principal: '', role: 'read' }], 'principals.1.principal', ARN_MESSAGE],
+    ["a role principal's unknown role", [{ principal: ROLE, role: 'boss' }], 'principals.0.role', 'must be register, read or admin'],
+    ['a role principal without its principal', [{ role: 'read' }], 'principals.0.principal', 'is required'],
+    ['neither shape', [42], 'principals.0', EITHER],
+    ['an array in the list', [[ROLE]], 'principals.0', EITHER],
+  ])('%s is named precisely', (_, principals, field, message) => {
+    expect(checkValue(createTenantSchema, { tenantId: 'acme', principals })).toEqual({ success: false, field, message });
+  });
+
+  it('accepts bare ARNs and role principals together', () => {
+    const principals = [ROLE, { principal: `${ROLE}2`, role: 'register' }];
+    expect(checkValue(createTenantSchema, { tenantId: 'acme', principals })).toEqual({ success: true, output: { tenantId: 'acme', principals } });
   });
 });

@@ -46,6 +46,32 @@ function setup(keySet: TestKey[] = [generateTestKey()], refreshIntervalSeconds?:
 }
 
 describe('AttestationVerifier', () => {
+  it("never accepts a genuine token with a character moved past Latin-1, its low byte kept (U+0161 for 'a')", async () => {
+    // Prepare: an hs256 and an es256 token, and every character before the signature moved past
+    // Latin-1 with its low byte kept. Reading one byte per character would see the signed bytes:
+    // the same MAC, and (decoded leniently) the same claims, under another text.
+    const keys = new MemoryTokenKeys();
+    const key = generateTestKey();
+    const { clock, verifier: es256Verifier, token: es256Token } = setup([key]);
+    const hs256Verifier = new AttestationVerifier({ keys, tenantId: TENANT, issuer: ISSUER, clock });
+    const cases = [
+      { verifier: hs256Verifier, token: forge({ alg: 'HS256', typ: 'JWT' }, claimsAt(clock.now), hs256(keys.secretFor(TENANT).key)) },
+      { verifier: es256Verifier, token: es256Token(key) },
+    ];
+
+    for (const { verifier, token } of cases) {
+      // Act
+      const moved = (at: number) => token.slice(0, at) + String.fromCharCode(0x100 | token.charCodeAt(at)) + token.slice(at + 1);
+      const twins = Array.from({ length: token.lastIndexOf('.') }, (_, at) => moved(at));
+      const accepted: string[] = [];
+      for (const twin of twins) if ((await verifier.verify(twin).catch(() => undefined)) !== undefined) accepted.push(twin);
+
+      // Assess
+      expect((await verifier.verify(token)).sub).toBe(claimsAt(clock.now)['sub']);
+      expect(accepted).toEqual([]);
+    }
+  });
+
   it('loads the tenant keys once across many verifies within the refresh interval', async () => {
     // Prepare
     const key = generateTestKey();

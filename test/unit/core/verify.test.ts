@@ -411,16 +411,18 @@ describe('verify (hs256, the default): the security floor', () => {
     for (const error of Object.values(outcomes)) expect(error).toMatchObject({ code: 'malformed', message: 'signature must be 32 bytes' });
   });
 
-  it('computes the MAC exactly as createHmac does, for keys shorter than, equal to and longer than a block, and any text', () => {
-    // Prepare: key lengths around SHA-256's 64-byte block (a longer key is hashed first), texts
-    // around the block and around the reused buffer's 8192 bytes (longer text takes createHmac).
+  it('computes the MAC exactly as createHmac does over UTF-8, for keys below, at and above a block, and any text', () => {
+    // Prepare: key lengths around SHA-256's 64-byte block (a longer key is hashed first); ASCII texts
+    // around the block and around the reused buffer's end (12,288 bytes: longer text takes createHmac),
+    // and texts with characters past ASCII, past Latin-1 and past the BMP.
     const keys = [1, 31, 32, 63, 64, 65, 200].map((n) => createSecretKey(randomBytes(n)));
-    const texts = [0, 1, 55, 56, 64, 300, 8192, 8193, 20_000].map((n) => randomBytes(n).toString('latin1'));
+    const ascii = [0, 1, 55, 56, 64, 300, 4096, 4097, 20_000].map((n) => randomBytes(n).toString('base64url').slice(0, n));
+    const texts = [...ascii, 'caf\u00e9', 'a\u0161b', '\u{1F600}x', randomBytes(500).toString('latin1')];
 
     // Act + Assess: every pair, and each key again after others (the pads are remembered per key).
     for (let round = 0; round < 2; round++) {
       for (const key of keys) {
-        for (const text of texts) expect(hmacSha256Text(key, text)).toBe(createHmac('sha256', key).update(text, 'latin1').digest('base64url'));
+        for (const text of texts) expect(hmacSha256Text(key, text)).toBe(createHmac('sha256', key).update(text, 'utf8').digest('base64url'));
       }
     }
   });

@@ -268,27 +268,36 @@ export type SignedParts = Pick<DecodedToken, 'alg' | 'kid' | 'test' | 'signingIn
   readonly signature: Buffer | undefined;
 };
 
-/** True when the ES256 signature verifies in low-s form; false for any other outcome, including a key of the wrong type. */
+/**
+ * True when the ES256 signature verifies in low-s form; false for any other outcome, including a key
+ * of the wrong type. The signing input is taken as UTF-8, as the MAC is (hmac.ts): a compact JWS is
+ * ASCII, and a text with other characters then has other bytes than any signed one.
+ */
 export function signatureVerifies(decoded: Pick<SignedParts, 'signingInput' | 'signature' | 'signatureSegment'>, key: KeyObject): boolean {
   const signature = decoded.signature ?? Buffer.from(decoded.signatureSegment, 'base64url');
-  return es256Verifies(Buffer.from(decoded.signingInput, 'latin1'), key, signature);
+  return es256Verifies(Buffer.from(decoded.signingInput, 'utf8'), key, signature);
 }
 
 /**
  * True when the HMAC-SHA256 of the signing input under `secret` is the token's MAC. Compared as
  * base64url text, every character whatever the others (constant time, as timingSafeEqual is for
  * bytes): the computed text is the one canonical encoding of the MAC, so a token's MAC matches only
- * in that encoding.
+ * in that encoding. A caller with the MAC as bytes only (`signature`, no `signatureSegment`) gets
+ * the same comparison of its encoding; anything else is false.
  */
-export function macVerifies(decoded: Pick<SignedParts, 'signingInput' | 'signatureSegment'>, secret: KeyObject): boolean {
+export function macVerifies(
+  decoded: { readonly signingInput: string; readonly signatureSegment?: string; readonly signature?: Uint8Array },
+  secret: KeyObject,
+): boolean {
   let mac: string;
+  let given: string;
   try {
     mac = hmacSha256Text(secret, decoded.signingInput);
+    given = decoded.signatureSegment ?? Buffer.from(decoded.signature!).toString('base64url');
   } catch {
     return false;
   }
-  const given = decoded.signatureSegment;
-  if (given.length !== mac.length) return false;
+  if (typeof given !== 'string' || given.length !== mac.length) return false;
   let difference = 0;
   for (let i = 0; i < mac.length; i++) difference |= mac.charCodeAt(i) ^ given.charCodeAt(i);
   return difference === 0;
