@@ -564,6 +564,23 @@ describe('es256, by explicit opt-in', () => {
     expect(trusted.secrets).toHaveLength(1);
   });
 
+  it("the admin API's JWKS reads each es256 key's public key from KMS once per container", async () => {
+    // Prepare: the provisioner the admin functions use, over a client that records its commands.
+    const { registry, clock, tenantId, rotation } = await es256Tenant();
+    const { client, commands } = recordingClient();
+    const provisioner = new KmsKeyProvisioner(client, registry, { aliasPrefix: PREFIX, clock });
+
+    // Act
+    const first = await provisioner.jwks(tenantId);
+    const second = await provisioner.jwks(tenantId);
+
+    // Assess
+    expect(first.keys.map((k) => k.kid)).toEqual([rotation.kid]);
+    expect(second).toEqual(first);
+    expect(commands.filter((c) => c === 'GetPublicKeyCommand')).toHaveLength(1);
+    client.destroy();
+  });
+
   it('signs decoys with the decoy key: valid signatures, but not under any tenant key', async () => {
     const { tenantId, rotation, keys } = await es256Tenant();
     const input = Buffer.from('header.claims', 'ascii');

@@ -47,6 +47,7 @@ import {
   SigningKeyUnavailableError,
   TenantKeyIntegrityError,
   type KeyKind,
+  type PublicKeyInfo,
 } from './kms-keys';
 
 export interface KmsKeyProvisionerOptions {
@@ -80,6 +81,8 @@ export class KmsKeyProvisioner implements TenantKeyManager {
   /** Secrets keys by tenant: created once, never replaced. */
   private readonly secretsKeys = new Map<string, Promise<string>>();
   private readonly ensuring = new Map<string, Promise<void>>();
+  /** A KMS key's public key never changes: read once per container, as KmsTenantKeys does. */
+  private readonly publicKeys = new Map<string, Promise<PublicKeyInfo>>();
 
   constructor(
     private readonly kms: KMSClient,
@@ -138,7 +141,7 @@ export class KmsKeyProvisioner implements TenantKeyManager {
     const es256 = trustedKeysAt(await this.registry.listTenantKeys(tenantId), now).filter((r) => formatOf(r) === 'es256');
     const keys = await Promise.all(
       es256.map(async (record): Promise<PublicJwk> => {
-        const info = await fetchPublicKey(this.kms, record.keyId);
+        const info = await this.publicKey(record.keyId);
         if (info.kid !== record.kid) {
           throw new TenantKeyIntegrityError(`registry kid ${record.kid} of tenant ${record.tenantId} does not match KMS key ${record.keyId} (kid ${info.kid})`);
         }
@@ -177,6 +180,20 @@ export class KmsKeyProvisioner implements TenantKeyManager {
         encryptionContext: secretEncryptionContext(tenantId, r.kid),
       })),
     };
+  }
+
+  private publicKey(keyId: string): Promise<PublicKeyInfo> {
+    let info = this.publicKeys.get(keyId);
+    if (!info) {
+      const loading = fetchPublicKey(this.kms, keyId);
+      info = loading;
+      this.publicKeys.set(keyId, loading);
+      // A failed read is not kept: the next call tries again.
+      loading.catch(() => {
+        if (this.publicKeys.get(keyId) === loading) this.publicKeys.delete(keyId);
+      });
+    }
+    return info;
   }
 
   private async createFirstKey(tenantId: string): Promise<void> {
