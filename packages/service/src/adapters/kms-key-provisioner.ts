@@ -45,9 +45,8 @@ import {
   generateWrappedSecret,
   isKmsError,
   SigningKeyUnavailableError,
-  TenantKeyIntegrityError,
+  PublicKeyCache,
   type KeyKind,
-  type PublicKeyInfo,
 } from './kms-keys';
 
 export interface KmsKeyProvisionerOptions {
@@ -82,13 +81,15 @@ export class KmsKeyProvisioner implements TenantKeyManager {
   private readonly secretsKeys = new Map<string, Promise<string>>();
   private readonly ensuring = new Map<string, Promise<void>>();
   /** A KMS key's public key never changes: read once per container, as KmsTenantKeys does. */
-  private readonly publicKeys = new Map<string, Promise<PublicKeyInfo>>();
+  private readonly publicKeys: PublicKeyCache;
 
   constructor(
     private readonly kms: KMSClient,
     private readonly registry: TenantKeyStore,
     private readonly options: KmsKeyProvisionerOptions,
-  ) {}
+  ) {
+    this.publicKeys = new PublicKeyCache(kms);
+  }
 
   async ensureSigningKey(tenantId: string): Promise<void> {
     assertTenantId(tenantId);
@@ -141,11 +142,7 @@ export class KmsKeyProvisioner implements TenantKeyManager {
     const es256 = trustedKeysAt(await this.registry.listTenantKeys(tenantId), now).filter((r) => formatOf(r) === 'es256');
     const keys = await Promise.all(
       es256.map(async (record): Promise<PublicJwk> => {
-        const info = await this.publicKey(record.keyId);
-        if (info.kid !== record.kid) {
-          throw new TenantKeyIntegrityError(`registry kid ${record.kid} of tenant ${record.tenantId} does not match KMS key ${record.keyId} (kid ${info.kid})`);
-        }
-        const { x, y } = info.key.export({ format: 'jwk' });
+        const { x, y } = (await this.publicKeys.verified(record)).export({ format: 'jwk' });
         return {
           kty: 'EC',
           crv: 'P-256',
@@ -180,20 +177,6 @@ export class KmsKeyProvisioner implements TenantKeyManager {
         encryptionContext: secretEncryptionContext(tenantId, r.kid),
       })),
     };
-  }
-
-  private publicKey(keyId: string): Promise<PublicKeyInfo> {
-    let info = this.publicKeys.get(keyId);
-    if (!info) {
-      const loading = fetchPublicKey(this.kms, keyId);
-      info = loading;
-      this.publicKeys.set(keyId, loading);
-      // A failed read is not kept: the next call tries again.
-      loading.catch(() => {
-        if (this.publicKeys.get(keyId) === loading) this.publicKeys.delete(keyId);
-      });
-    }
-    return info;
   }
 
   private async createFirstKey(tenantId: string): Promise<void> {

@@ -23,6 +23,7 @@ import { SECRET_BYTES, SecretIntegrityError, unwrapSecret as unwrapWithKms } fro
 import { toLowS } from '@attestor/contracts/p256';
 import { derToP1363 } from '../core/ecdsa';
 import { DependencyUnavailableError, ServiceError } from '../core/errors';
+import type { TenantKeyRecord } from '../core/ports';
 import { jwkThumbprint } from '@attestor/verify/core/install-key';
 
 /** Long enough for an operator's repair to be the likelier outcome than another refusal. */
@@ -104,6 +105,38 @@ export async function fetchPublicKey(kms: KMSClient, keyId: string): Promise<Pub
   }
   const { x, y } = key.export({ format: 'jwk' });
   return { key, kid: jwkThumbprint({ kty: 'EC', crv: 'P-256', x: x!, y: y! }) };
+}
+
+/**
+ * Tenant keys' public keys, each read from KMS once: a KMS key's public key never changes. A failed
+ * read is not kept, so the next call tries again.
+ */
+export class PublicKeyCache {
+  private readonly loaded = new Map<string, Promise<PublicKeyInfo>>();
+
+  constructor(private readonly kms: KMSClient) {}
+
+  get(keyId: string): Promise<PublicKeyInfo> {
+    let info = this.loaded.get(keyId);
+    if (!info) {
+      const loading = fetchPublicKey(this.kms, keyId);
+      info = loading;
+      this.loaded.set(keyId, loading);
+      loading.catch(() => {
+        if (this.loaded.get(keyId) === loading) this.loaded.delete(keyId);
+      });
+    }
+    return info;
+  }
+
+  /** The public key of a tenant key record, refused (TenantKeyIntegrityError) unless KMS's key has the record's kid. */
+  async verified(record: Pick<TenantKeyRecord, 'tenantId' | 'kid' | 'keyId'>): Promise<KeyObject> {
+    const info = await this.get(record.keyId);
+    if (info.kid !== record.kid) {
+      throw new TenantKeyIntegrityError(`registry kid ${record.kid} of tenant ${record.tenantId} does not match KMS key ${record.keyId} (kid ${info.kid})`);
+    }
+    return info.key;
+  }
 }
 
 /**

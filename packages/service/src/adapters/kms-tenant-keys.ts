@@ -32,7 +32,7 @@ import { formatOf, SECRET_REFRESH_SECONDS, signingKeyAt, trustedKeysAt } from '.
 import { secretEncryptionContext } from '@attestor/contracts/admin-api';
 import { SECRET_CACHE_SECONDS } from '@attestor/contracts/protocol';
 import type { TenantKeyPolicyRoles } from './kms-key-policy';
-import { fetchPublicKey, kmsSign, SigningKeyUnavailableError, TenantKeyIntegrityError, unwrapSecret, type PublicKeyInfo } from './kms-keys';
+import { kmsSign, PublicKeyCache, SigningKeyUnavailableError, TenantKeyIntegrityError, unwrapSecret } from './kms-keys';
 import { TenantKeyMissingError } from '../core/errors';
 
 export { ensureDecoyKey, SigningKeyUnavailableError, TenantKeyIntegrityError } from './kms-keys';
@@ -86,7 +86,7 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource {
   protected readonly current = new Map<string, CachedKeyRecords>();
   private readonly currentLoads = new Map<string, Promise<CachedKeyRecords>>();
   /** Public keys never change, so they are cached for the life of the process. */
-  private readonly publicKeys = new Map<string, Promise<PublicKeyInfo>>();
+  private readonly publicKeys: PublicKeyCache;
   /** By kid. */
   protected readonly secrets = new Map<string, UnwrappedSecret>();
 
@@ -94,7 +94,9 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource {
     protected readonly kms: KMSClient,
     protected readonly registry: TenantKeyStore,
     protected readonly options: KmsTenantKeysOptions,
-  ) {}
+  ) {
+    this.publicKeys = new PublicKeyCache(kms);
+  }
 
   // ----- TokenKeys (attest) -------------------------------------------------------------------
 
@@ -154,7 +156,7 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource {
     // The key signing now first: hs256 tokens name no key, so verifiers try the likeliest first.
     const hs256 = trusted.filter((r) => formatOf(r) === 'hs256').sort((a, b) => Number(b.kid === signing?.kid) - Number(a.kid === signing?.kid));
     const [publicKeys, secrets] = await Promise.all([
-      Promise.all(es256.map(async (r): Promise<[string, KeyObject]> => [r.kid, await this.verifiedPublicKey(r)])),
+      Promise.all(es256.map(async (r): Promise<[string, KeyObject]> => [r.kid, await this.publicKeys.verified(r)])),
       Promise.all(
         hs256.map(async (r) => {
           const cached = this.secretEntry(r, now);
@@ -252,27 +254,5 @@ export class KmsTenantKeys implements TokenKeys, VerificationKeySource {
     if (record.wrappedSecret === undefined)
       return Promise.reject(new TenantKeyIntegrityError(`hs256 key ${record.kid} of tenant ${record.tenantId} has no wrapped secret`));
     return unwrapSecret(this.kms, record.keyId, Buffer.from(record.wrappedSecret, 'base64'), secretEncryptionContext(record.tenantId, record.kid));
-  }
-
-  private async verifiedPublicKey(record: TenantKeyRecord): Promise<KeyObject> {
-    const info = await this.publicKey(record.keyId);
-    if (info.kid !== record.kid) {
-      throw new TenantKeyIntegrityError(`registry kid ${record.kid} of tenant ${record.tenantId} does not match KMS key ${record.keyId} (kid ${info.kid})`);
-    }
-    return info.key;
-  }
-
-  protected publicKey(keyId: string): Promise<PublicKeyInfo> {
-    let info = this.publicKeys.get(keyId);
-    if (!info) {
-      const loading = fetchPublicKey(this.kms, keyId);
-      info = loading;
-      this.publicKeys.set(keyId, loading);
-      // A failed fetch must not be cached: the next call tries again.
-      loading.catch(() => {
-        if (this.publicKeys.get(keyId) === loading) this.publicKeys.delete(keyId);
-      });
-    }
-    return info;
   }
 }
