@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { run } from '../../packages/cli/src/main';
 
 export interface Received {
   readonly method: string;
@@ -152,4 +153,20 @@ export class Capture {
   get lines(): string[] {
     return this.text.split('\n').filter((l) => l.length > 0);
   }
+}
+
+/** What one in-process run of the CLI wrote and returned. */
+export interface CliRun {
+  code: number;
+  stdout: Capture;
+  stderr: Capture;
+  json<T = Record<string, unknown>>(): T;
+}
+
+/** Runs the CLI in process against `endpoint` (a local cloud), with its home (and working directory) in `dataDir`. */
+export async function runCliAgainst(endpoint: string, dataDir: string, argv: string[]): Promise<CliRun> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const code = await run({ argv, env: { ATTESTOR_HOME: dataDir, ATTESTOR_ENDPOINT: endpoint }, cwd: dataDir, stdout, stderr });
+  return { code, stdout, stderr, json: <T>() => JSON.parse(stdout.text) as T };
 }

@@ -10,8 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalCloud, type LocalCloud } from '../../packages/local/src/cloud';
-import { run } from '../../packages/cli/src/main';
-import { Capture } from './helpers';
+import { type CliRun, runCliAgainst } from './helpers';
 
 const APP = 'com.acme.ci';
 let dataDir: string;
@@ -20,18 +19,10 @@ let registerFile: string;
 let readFile: string;
 let registerPrincipal: string;
 
-interface Result {
-  code: number;
-  stdout: Capture;
-  stderr: Capture;
-  json<T = Record<string, unknown>>(): T;
-}
+type Result = CliRun;
 
 async function cli(argv: string[]): Promise<Result> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const code = await run({ argv, env: { ATTESTOR_HOME: dataDir, ATTESTOR_ENDPOINT: cloud.endpoint }, cwd: dataDir, stdout, stderr });
-  return { code, stdout, stderr, json: <T>() => JSON.parse(stdout.text) as T };
+  return runCliAgainst(cloud.endpoint, dataDir, argv);
 }
 
 /** A failed run: exit 1, nothing on stdout, exactly one line on stderr. */

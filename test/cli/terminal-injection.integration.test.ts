@@ -10,9 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalCloud, type LocalCloud } from '../../packages/local/src/cloud';
-import { run } from '../../packages/cli/src/main';
 import { attestBody, attestOnce, newInstallKey, post, type Device } from '../support/protocol-client';
-import { Capture } from './helpers';
+import { runCliAgainst } from './helpers';
 
 const APP = 'com.example.terminal';
 const TENANT = 'default';
@@ -37,10 +36,7 @@ afterAll(async () => {
 });
 
 async function cli(argv: string[]) {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const code = await run({ argv, env: { ATTESTOR_HOME: dataDir, ATTESTOR_ENDPOINT: cloud.endpoint }, cwd: dataDir, stdout, stderr });
-  return { code, stdout, stderr };
+  return runCliAgainst(cloud.endpoint, dataDir, argv);
 }
 
 const device = (overrides: Partial<Device>): Device => ({

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { startLocalCloud, type LocalCloud } from '../../packages/local/src/cloud';
 import { run } from '../../packages/cli/src/main';
 import { createVerifier, TokenVerificationError, type TokenSecretSet } from '../../packages/verify/src/index';
-import { Capture } from './helpers';
+import { Capture, runCliAgainst } from './helpers';
 
 const APP = 'com.example.ci';
 let dataDir: string;
@@ -27,10 +27,7 @@ afterAll(async () => {
 });
 
 async function cli(argv: string[]) {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const code = await run({ argv, env: { ATTESTOR_HOME: dataDir, ATTESTOR_ENDPOINT: cloud.endpoint }, cwd: dataDir, stdout, stderr });
-  return { code, stdout, stderr, json: <T>() => JSON.parse(stdout.text) as T };
+  return runCliAgainst(cloud.endpoint, dataDir, argv);
 }
 
 const codeOf = (attempt: Promise<unknown>) =>

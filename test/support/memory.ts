@@ -29,12 +29,14 @@ import type {
   NonceRecord,
   NonceStore,
   RegistrationRecord,
+  TenantKeyManager,
   TenantKeyRecord,
   TokenKeys,
   TokenSecret,
   TokenSigningKey,
   UploadRecord,
   UploadStore,
+  UploadUrlIssuer,
   VerificationKeys,
   VerificationKeySource,
 } from '../../packages/service/src/core/ports';
@@ -452,4 +454,24 @@ export class MemoryRevocationList implements RevocationList {
     this.reads++;
     return this.serials;
   }
+}
+
+/** A tenant key manager for handler tests that do not look at keys: no key, and a rotation to kid `k`. */
+export function inertKeyManager(): TenantKeyManager {
+  return {
+    ensureSigningKey: async () => undefined,
+    jwks: async () => ({ keys: [] }),
+    rotateSigningKey: async () => ({ kid: 'k', format: 'hs256', activatesAt: 0, keysDeleted: [], keysNotDeleted: [] }),
+    wrappedSecrets: async () => ({ keys: [] }),
+    describeKeys: async () => [],
+  };
+}
+
+/** Upload URLs for handler tests that do not upload: fixed URLs, and `completeMultipart` as given. */
+export function inertUploadUrls(completeMultipart: UploadUrlIssuer['completeMultipart'] = async () => undefined): UploadUrlIssuer {
+  return {
+    issue: async () => ({ url: 'https://s3.example/put', expiresAt: 0 }),
+    issueMultipart: async () => ({ multipartUploadId: 'mp-1', parts: [], expiresAt: 0 }),
+    completeMultipart,
+  };
 }

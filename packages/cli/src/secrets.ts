@@ -12,6 +12,7 @@ import { adminClientSettings, type CliContext } from './context';
 import { isLocalEndpoint, type CredentialSource } from './credentials';
 import { CliError } from './errors';
 import { localKmsEndpoint } from './local-service';
+import { formatTable, toJson, type Column } from './output';
 
 
 export interface KmsAccess {
@@ -84,4 +85,27 @@ export function unwrapForCommand(ctx: CliContext, command: Command, wrapped: rea
     region: settings.region,
     ...(isLocalEndpoint(settings.endpoint) ? { endpoint: localKmsEndpoint(ctx.env, ctx.cwd) } : {}),
   });
+}
+
+/** How a command prints a secret set: what to say when there is none, its table's columns, the warning after. */
+export interface SecretSetPrinting {
+  readonly json: boolean;
+  /** On stderr when the tenant has no such secret (and `{"keys":[]}` on stdout with --json). */
+  readonly none: string;
+  readonly columns: ReadonlyArray<Column<SecretJwk>>;
+  /** On stderr after the table: where the secrets belong. */
+  readonly warning: string;
+}
+
+/** Unwraps `wrapped` with the command's credentials and prints the set: a JWK Set with --json, a table otherwise. */
+export async function printSecretSet(ctx: CliContext, command: Command, wrapped: readonly WrappedTokenSecret[], printing: SecretSetPrinting): Promise<void> {
+  if (wrapped.length === 0) {
+    ctx.stderr.write(`${printing.none}\n`);
+    if (printing.json) ctx.stdout.write(toJson({ keys: [] }));
+    return;
+  }
+  const set = await unwrapForCommand(ctx, command, wrapped);
+  if (printing.json) return void ctx.stdout.write(toJson(set));
+  ctx.stdout.write(formatTable(set.keys, printing.columns));
+  ctx.stderr.write(`${printing.warning}\n`);
 }

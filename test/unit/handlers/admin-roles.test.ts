@@ -11,11 +11,10 @@ import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { ADMIN_KEYS_ROUTES, ADMIN_UPLOADS_ROUTES, ROUTES, routeKey, type PrincipalRole } from '../../../packages/contracts/src/routes';
 import { ForbiddenError, RoleRequiredError } from '../../../packages/service/src/core/errors';
-import type { TenantKeyManager, UploadUrlIssuer } from '../../../packages/service/src/core/ports';
 import { authorizeRoute, resolveAdminCaller, type AdminCaller } from '../../../packages/service/src/core/tenancy';
 import type { AdminDeps } from '../../../packages/service/src/handlers/admin';
 import { silentLogger } from '../../../packages/service/src/handlers/log';
-import { ManualClock, MemoryRegistry, registryPorts } from '../../support/memory';
+import { inertKeyManager, inertUploadUrls, ManualClock, MemoryRegistry, registryPorts } from '../../support/memory';
 import { routedAdminHandler } from './admin-routing';
 
 const ACCOUNT = 'arn:aws:iam::123456789012';
@@ -99,18 +98,8 @@ function setup() {
   // Mapped before principals had roles: no role recorded.
   registry.principals.set(LEGACY, { principal: LEGACY, tenantId: 'acme', operator: false });
   registry.tenants.set('acme', { tenantId: 'acme', createdAt: 1 });
-  const keys: TenantKeyManager = {
-    ensureSigningKey: async () => undefined,
-    jwks: async () => ({ keys: [] }),
-    rotateSigningKey: async () => ({ kid: 'k', format: 'hs256', activatesAt: 0, keysDeleted: [], keysNotDeleted: [] }),
-    wrappedSecrets: async () => ({ keys: [] }),
-    describeKeys: async () => [],
-  };
-  const uploadUrls: UploadUrlIssuer = {
-    issue: async () => ({ url: 'https://s3.example/put', expiresAt: 0 }),
-    issueMultipart: async () => ({ multipartUploadId: 'mp-1', parts: [], expiresAt: 0 }),
-    completeMultipart: async () => undefined,
-  };
+  const keys = inertKeyManager();
+  const uploadUrls = inertUploadUrls();
   const calls: string[] = [];
   const ports = { ...registryPorts(registry), keys, uploadUrls };
   const recorded = Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, recording(port, calls, name)])) as typeof ports;

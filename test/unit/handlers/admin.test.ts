@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { MultipartRejectedError, type TenantKeyManager, type UploadUrlIssuer } from '../../../packages/service/src/core/ports';
+import { MultipartRejectedError, type UploadUrlIssuer } from '../../../packages/service/src/core/ports';
 import { resolveAdminCaller } from '../../../packages/service/src/core/tenancy';
 import { ADMIN_ROUTE_KEYS, type AdminDeps } from '../../../packages/service/src/handlers/admin';
 import { TENANT_CREATION_RESUME_SECONDS } from '../../../packages/service/src/core/admin/tenants';
@@ -14,7 +14,7 @@ import { DependencyUnavailableError } from '../../../packages/service/src/core/e
 import { silentLogger } from '../../../packages/service/src/handlers/log';
 import { ADMIN_CATALOG_ROUTES, ADMIN_KEYS_ROUTES, ADMIN_LAMBDAS, ADMIN_UPLOADS_ROUTES, ROUTES } from '../../../packages/contracts/src/routes';
 import { routedAdminHandler } from './admin-routing';
-import { ManualClock, MemoryRegistry, registryPorts } from '../../support/memory';
+import { inertKeyManager, inertUploadUrls, ManualClock, MemoryRegistry, registryPorts } from '../../support/memory';
 
 const ROLE = 'arn:aws:iam::123456789012:role/Deployer';
 const APP = 'com.example.app';
@@ -39,18 +39,8 @@ function setup(completeMultipart: UploadUrlIssuer['completeMultipart'] = async (
   const clock = new ManualClock();
   registry.principals.set(ROLE, { principal: ROLE, tenantId: 'acme', operator: false });
   registry.principals.set('arn:aws:iam::123456789012:user/ops', { principal: 'arn:aws:iam::123456789012:user/ops', tenantId: 'default', operator: true });
-  const keys: TenantKeyManager = {
-    ensureSigningKey: async () => undefined,
-    jwks: async () => ({ keys: [] }),
-    rotateSigningKey: async () => ({ kid: 'k', format: 'hs256', activatesAt: 0, keysDeleted: [], keysNotDeleted: [] }),
-    wrappedSecrets: async () => ({ keys: [] }),
-    describeKeys: async () => [],
-  };
-  const uploads: UploadUrlIssuer = {
-    issue: async () => ({ url: 'https://s3.example/put', expiresAt: 0 }),
-    issueMultipart: async () => ({ multipartUploadId: 'mp-1', parts: [], expiresAt: 0 }),
-    completeMultipart,
-  };
+  const keys = inertKeyManager();
+  const uploads = inertUploadUrls(completeMultipart);
   const deps: AdminDeps = {
     ...registryPorts(registry),
     keys,

@@ -4,7 +4,7 @@ import { TOKEN_FORMATS } from '@attestor/contracts/protocol';
 import { adminClient, examples, type CliContext } from '../context';
 import { formatFields, formatTable, isoOr, isoSeconds, printable, toJson, toJsonLine } from '../output';
 import { oneLine } from '../errors';
-import { unwrapForCommand } from '../secrets';
+import { printSecretSet } from '../secrets';
 
 /** One sentence, wherever a public key is handed out (issue: verdict secrecy, PROTOCOL.md §9). */
 export const ES256_WARNING =
@@ -99,24 +99,18 @@ export function addKeyCommands(program: Command, ctx: CliContext): void {
       ),
     )
     .action(async (options: { json?: boolean }, command: Command) => {
-      const wrapped = await adminClient(ctx, command).wrappedSecrets();
-      if (wrapped.length === 0) {
-        ctx.stderr.write('this tenant signs es256 tokens and has no hs256 secret: verifiers use `attestor keys jwks`\n');
-        if (options.json) ctx.stdout.write(toJson({ keys: [] }));
-        return;
-      }
-      const set = await unwrapForCommand(ctx, command, wrapped);
-      if (options.json) return void ctx.stdout.write(toJson(set));
-      ctx.stdout.write(
-        formatTable(set.keys, [
+      await printSecretSet(ctx, command, await adminClient(ctx, command).wrappedSecrets(), {
+        json: options.json === true,
+        none: 'this tenant signs es256 tokens and has no hs256 secret: verifiers use `attestor keys jwks`',
+        columns: [
           { header: 'KID', value: (k) => k.kid },
           { header: 'STATUS', value: (k) => k.status ?? '-' },
           { header: 'ACTIVATES', value: (k) => (k.activatesAt !== undefined ? isoSeconds(k.activatesAt) : '-') },
           { header: 'RETIRES', value: (k) => isoOr(k.retiresAt, '-') },
           { header: 'SECRET (base64url)', value: (k) => k.k },
-        ]),
-      );
-      ctx.stderr.write('these secrets verify and mint tokens: keep them in a secret store\n');
+        ],
+        warning: 'these secrets verify and mint tokens: keep them in a secret store',
+      });
     });
 
   keys

@@ -14,8 +14,8 @@ import {
 } from '@attestor/contracts/test-tokens';
 import { adminClient, appIdParser, durationParser, examples, type CliContext } from '../context';
 import { CliError } from '../errors';
-import { formatTable, isoSeconds, toJson } from '../output';
-import { unwrapForCommand } from '../secrets';
+import { isoSeconds, toJson } from '../output';
+import { printSecretSet } from '../secrets';
 
 const ttlParser = durationParser(MIN_TEST_TOKEN_TTL_SECONDS, MAX_TEST_TOKEN_TTL_SECONDS, 'test tokens live 1m to 1h');
 const CLAIMS = TEST_TOKEN_SETTABLE_CLAIMS.join(', ');
@@ -104,21 +104,15 @@ export function addTokenCommands(program: Command, ctx: CliContext): void {
       ),
     )
     .action(async (options: { json?: boolean }, command: Command) => {
-      const wrapped = await adminClient(ctx, command).wrappedTestSecrets();
-      if (wrapped.length === 0) {
-        ctx.stderr.write('no test secret yet: the first `attestor token mint` makes one\n');
-        if (options.json) ctx.stdout.write(toJson({ keys: [] }));
-        return;
-      }
-      const set = await unwrapForCommand(ctx, command, wrapped);
-      if (options.json) return void ctx.stdout.write(toJson(set));
-      ctx.stdout.write(
-        formatTable(set.keys, [
+      await printSecretSet(ctx, command, await adminClient(ctx, command).wrappedTestSecrets(), {
+        json: options.json === true,
+        none: 'no test secret yet: the first `attestor token mint` makes one',
+        columns: [
           { header: 'KID', value: (k) => k.kid },
           { header: 'CREATED', value: (k) => (k.activatesAt !== undefined ? isoSeconds(k.activatesAt) : '-') },
           { header: 'SECRET (base64url)', value: (k) => k.k },
-        ]),
-      );
-      ctx.stderr.write('these secrets verify and mint test tokens: keep them in your CI secret store\n');
+        ],
+        warning: 'these secrets verify and mint test tokens: keep them in your CI secret store',
+      });
     });
 }
