@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_HARDWARE_POLICY } from '@attestor/contracts/admin-api';
 import { startFakeServer, TEST_CREDENTIALS, verifyReceived, writeLocalCredentials, type FakeServer } from '../cli/helpers';
 import { rawRequest, startConsole, type RawResponse, type RunningConsole } from './support';
 
@@ -97,6 +98,12 @@ describe('the session token', () => {
       status: 200,
       body: { apps: [{ appId: 'com.example.app', createdAt: 1 }] },
     });
+  });
+
+  it('the session names the hardware defaults the policy page shows for a service that sends none (this fake sends none)', async () => {
+    const session = await get('/console/session', withCookie());
+    expect(session.status).toBe(200);
+    expect(JSON.parse(session.body)).toMatchObject({ endpoint: admin.endpoint, local: true, defaultHardwarePolicy: DEFAULT_HARDWARE_POLICY });
   });
 });
 

@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DEFAULT_HARDWARE_POLICY } from '@attestor/contracts/admin-api';
 import type { AdminClient } from '../admin-client';
 import { isLocalEndpoint } from '../credentials';
 import { CliError, HttpStatusError, InterruptedError, oneLine } from '../errors';
@@ -99,6 +100,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
         local: isLocalEndpoint(options.endpoint),
         pollSeconds: options.pollSeconds,
         maxBuildBytes: MAX_BUILD_BYTES,
+        defaultHardwarePolicy: DEFAULT_HARDWARE_POLICY,
       });
     }
     if (method === 'GET' && url.pathname === '/console/verdicts') return verdicts(res, url);

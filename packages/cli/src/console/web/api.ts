@@ -50,9 +50,13 @@ export const errorText = (error: unknown): string => (error instanceof Error ? e
 // Wire shapes the pages read (docs/ADMIN_API.md): the CLI's own, imported as types only, so that
 // nothing of the admin client loads in the browser.
 export type { App, Device, Registration, SigningKey } from '../../admin-client.js';
+import type { HardwarePolicy } from '@attestor/contracts/admin-api';
+export type { HardwarePolicy, Policy } from '@attestor/contracts/admin-api';
 export interface Session {
   readonly endpoint: string;
   readonly local: boolean;
   readonly pollSeconds: number;
   readonly maxBuildBytes: number;
+  /** DEFAULT_HARDWARE_POLICY (@attestor/contracts), from the server: the page bundles no values of the CLI's packages. */
+  readonly defaultHardwarePolicy: HardwarePolicy;
 }

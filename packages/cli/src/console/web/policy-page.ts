@@ -3,28 +3,17 @@
  * (a replacement: what is left out takes its default), so the form always sends every setting it
  * shows, as `attestor policy set` does after reading the current one.
  */
-import { api, ApiError, errorText, seg } from './api.js';
+import { api, ApiError, errorText, seg, type HardwarePolicy, type Policy } from './api.js';
 import { append, h, status } from './dom.js';
 import type { Page } from './main.js';
 
-type Mode = 'off' | 'prefer' | 'require';
-interface Policy {
-  reject: Record<'rooted' | 'emulator' | 'debugger' | 'hooked', boolean>;
-  minSdkVersion?: string;
-  hardware?: {
-    ios: Mode;
-    android: Mode;
-    otherPlatforms: 'allow' | 'refuse';
-    minAndroidSecurityLevel: 'software' | 'tee' | 'strongbox';
-    requireVerifiedBoot: boolean;
-    minAndroidPatchLevel?: number;
-    appAttestEnvironments: Array<'production' | 'development'>;
-    rememberDays: number;
-  };
-  measurement?: 'require' | 'off';
-}
-
-const SIGNALS = ['rooted', 'emulator', 'debugger', 'hooked'] as const;
+// The choices of each field, typed by the admin API's own types, so a misspelt one fails the build.
+type Mode = HardwarePolicy['ios'];
+const MODES: readonly Mode[] = ['off', 'prefer', 'require'];
+const SECURITY_LEVELS: ReadonlyArray<HardwarePolicy['minAndroidSecurityLevel']> = ['software', 'tee', 'strongbox'];
+const OTHER_PLATFORMS: ReadonlyArray<HardwarePolicy['otherPlatforms']> = ['allow', 'refuse'];
+const ENVIRONMENTS: ReadonlyArray<HardwarePolicy['appAttestEnvironments'][number]> = ['production', 'development'];
+const SIGNALS: ReadonlyArray<keyof Policy['reject']> = ['rooted', 'emulator', 'debugger', 'hooked'];
 
 function select(name: string, options: readonly string[], value: string): HTMLSelectElement {
   return h('select', { name, id: `policy-${name.replace(/\./g, '-')}` }, ...options.map((o) => h('option', { value: o, selected: o === value }, o)));
@@ -44,24 +33,16 @@ export const policyPage: Page = (view, ctx) => {
   );
 
   const draw = (policy: Policy) => {
-    // A service from before hardware evidence sends no hardware settings: show its defaults.
-    const hw = policy.hardware ?? {
-      ios: 'off',
-      android: 'off',
-      otherPlatforms: 'allow',
-      minAndroidSecurityLevel: 'tee',
-      requireVerifiedBoot: true,
-      appAttestEnvironments: ['production'],
-      rememberDays: 30,
-    };
+    // A service from before hardware evidence sends no hardware settings: show the defaults it applies.
+    const hw = policy.hardware ?? ctx.session.defaultHardwarePolicy;
     const reject = Object.fromEntries(
       SIGNALS.map((s) => [s, h('input', { type: 'checkbox', name: `reject.${s}`, id: `policy-reject-${s}`, checked: policy.reject[s] })]),
     );
     const minSdk = h('input', { name: 'minSdkVersion', id: 'policy-minSdkVersion', value: policy.minSdkVersion ?? '', placeholder: 'any', size: 10 });
-    const ios = select('hardware.ios', ['off', 'prefer', 'require'], hw.ios);
-    const android = select('hardware.android', ['off', 'prefer', 'require'], hw.android);
-    const other = select('hardware.otherPlatforms', ['allow', 'refuse'], hw.otherPlatforms);
-    const level = select('hardware.minAndroidSecurityLevel', ['software', 'tee', 'strongbox'], hw.minAndroidSecurityLevel);
+    const ios = select('hardware.ios', MODES, hw.ios);
+    const android = select('hardware.android', MODES, hw.android);
+    const other = select('hardware.otherPlatforms', OTHER_PLATFORMS, hw.otherPlatforms);
+    const level = select('hardware.minAndroidSecurityLevel', SECURITY_LEVELS, hw.minAndroidSecurityLevel);
     const boot = h('input', {
       type: 'checkbox',
       name: 'hardware.requireVerifiedBoot',
@@ -76,7 +57,7 @@ export const policyPage: Page = (view, ctx) => {
       size: 10,
     });
     const envs = Object.fromEntries(
-      (['production', 'development'] as const).map((e) => [
+      ENVIRONMENTS.map((e) => [
         e,
         h('input', { type: 'checkbox', id: `policy-env-${e}`, checked: hw.appAttestEnvironments.includes(e) }),
       ]),
@@ -95,20 +76,20 @@ export const policyPage: Page = (view, ctx) => {
     const save = async () => {
       const patchLevel = patch.value.trim();
       const body: Policy = {
-        reject: Object.fromEntries(SIGNALS.map((s) => [s, (reject[s] as HTMLInputElement).checked])) as Policy['reject'],
+        reject: Object.fromEntries(SIGNALS.map((s) => [s, (reject[s] as HTMLInputElement).checked])) as Record<keyof Policy['reject'], boolean>,
         ...(minSdk.value.trim() ? { minSdkVersion: minSdk.value.trim() } : {}),
         hardware: {
           ios: ios.value as Mode,
           android: android.value as Mode,
-          otherPlatforms: other.value as 'allow' | 'refuse',
-          minAndroidSecurityLevel: level.value as 'software' | 'tee' | 'strongbox',
+          otherPlatforms: other.value as HardwarePolicy['otherPlatforms'],
+          minAndroidSecurityLevel: level.value as HardwarePolicy['minAndroidSecurityLevel'],
           requireVerifiedBoot: boot.checked,
           // A value that is not a number is sent as typed, so the service's message names the field.
           ...(patchLevel ? { minAndroidPatchLevel: /^\d+$/.test(patchLevel) ? Number(patchLevel) : (patchLevel as unknown as number) } : {}),
-          appAttestEnvironments: (['production', 'development'] as const).filter((e) => (envs[e] as HTMLInputElement).checked),
+          appAttestEnvironments: ENVIRONMENTS.filter((e) => (envs[e] as HTMLInputElement).checked),
           rememberDays: Number(remember.value),
         },
-        measurement: measurement.value as 'require' | 'off',
+        measurement: measurement.value as NonNullable<Policy['measurement']>,
       };
       state.busy('saving…');
       try {
