@@ -89,10 +89,13 @@ describe('AdminClient errors', () => {
     await expect(client().request('GET', '/nowhere')).rejects.toThrow(/no such route here; check --endpoint/);
   });
 
-  it('keeps non-JSON error pages to the status', async () => {
-    await expect(client().request('GET', '/html')).rejects.toThrow(
-      /^the service refused GET \(502\): HTTP 502: check --endpoint and that the service is up, then try again$/,
-    );
+  it('keeps non-JSON error pages to the status, and names a 5xx without the admin API\'s error code as not its own', async () => {
+    const error = await client()
+      .request('GET', '/html')
+      .catch((e: unknown) => e as Error);
+    const { message } = error as Error;
+    expect(message).toMatch(/^the server at http:\/\/127\.0\.0\.1:\d+ answered 502 to GET \/html, not an answer of the Attestor admin API itself /);
+    expect(message).toMatch(/\(a gateway or proxy in front of it, or another server\): check --endpoint and that the service is up, then try again$/);
   });
 
   it('points at the service logs when the service itself failed', async () => {

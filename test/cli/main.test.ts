@@ -180,8 +180,9 @@ describe('usage errors exit 2 with one line and send nothing', () => {
       'bad device id',
       () => ['devices', 'remove', '--app', 'com.example.app', 'not-a-device'],
       new RegExp(
-        "^error: command-argument value 'not-a-device' is invalid for argument 'deviceId': must be a device id: an install key's did " +
-          '\\(43 base64url characters\\) or debug\\. and 22 such characters; see `attestor devices remove --help`$',
+        "^error: command-argument value 'not-a-device' is invalid for argument 'deviceId': must be a device id: " +
+          'an install key\'s did \\(43 base64url characters\\), or a debug secret\'s id \\("debug\\." then 22 base64url characters\\); ' +
+          'see `attestor devices remove --help`$',
       ),
     ],
     ['missing file argument', () => ['register', '--app', 'com.example.app', '--version', '1.0.0'], /missing required argument 'file'/],
@@ -287,6 +288,20 @@ describe('a server that is not Attestor', () => {
     }
     const ours = await cli(['registrations', 'list', '--app', 'com.example.none']);
     expect(ours.stderr.lines).toEqual([expect.stringMatching(/^error: no app com\.example\.none in tenant default/)]);
+  });
+
+  it('answering a POST with 501 (a static web server) is named as not the admin API, not as the service failing', async () => {
+    const web = await startFakeServer(async () => ({ status: 501, text: '<html><body>Unsupported method</body></html>' }));
+    try {
+      const { code, stderr } = await cli(['--endpoint', web.endpoint, 'apps', 'create', 'com.example.app']);
+      expect(code).toBe(1);
+      expect(stderr.lines).toEqual([
+        `error: the server at ${web.endpoint} answered 501 to POST /v1/admin/apps, not an answer of the Attestor admin API itself ` +
+          '(a gateway or proxy in front of it, or another server): check --endpoint and that the service is up, then try again',
+      ]);
+    } finally {
+      await web.close();
+    }
   });
 });
 

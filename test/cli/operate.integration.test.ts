@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { startLocalCloud, type LocalCloud } from '../../packages/local/src/cloud';
 import { run, type CliContext } from '../../packages/cli/src/main';
 import { jwkThumbprint } from '../../packages/verify/src/core/install-key';
-import { attestOnce, newInstallKey, type Device } from '../support/protocol-client';
+import { attestBody, attestOnce, newInstallKey, post, type Device } from '../support/protocol-client';
 import { Capture } from './helpers';
 
 let dataDir: string;
@@ -610,6 +610,9 @@ describe('log and stats', () => {
       const response = await attestOnce(cloud.endpoint, { appId: APP, appVersion: '3.0.0', key: newInstallKey(), ...options });
       expect(response.status).toBe(200);
     }
+    // A replay: a nonce the service never issued, for the registered app.
+    const replay = attestBody({ nonce: randomBytes(32).toString('base64url'), appId: APP, appVersion: '3.0.0', packageBytes: genuine, key: newInstallKey() });
+    expect((await post(cloud.endpoint, '/v1/attest', replay)).status).toBe(409);
   });
 
   it('log shows time, outcome, app, version, device and reasons', async () => {
@@ -649,17 +652,19 @@ describe('log and stats', () => {
       total: 3,
       byOutcome: { pass: 1, fail: 2, debug: 0, allowlisted: 0 },
       byReason: { measurement_mismatch: 1, version_unknown: 1, device_hooked: 1 },
+      nonceInvalid: 1,
     });
     const human = await cli(['stats', '--app', APP]);
-    expect(human.stdout.lines.slice(0, 6)).toEqual([
+    expect(human.stdout.lines.slice(0, 7)).toEqual([
       expect.stringMatching(/^window +1h \(since \d{4}-\d\d-\d\dT[\d:]+Z\)$/),
       'total        3',
       'pass         1',
       'fail         2',
       'debug        0',
       'allowlisted  0',
+      'replays      1 (nonce_invalid: refused, no token, not in total)',
     ]);
-    expect(human.stdout.lines.slice(6)).toEqual([
+    expect(human.stdout.lines.slice(7)).toEqual([
       'REASON                COUNT',
       'device_hooked             1',
       'measurement_mismatch      1',

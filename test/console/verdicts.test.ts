@@ -121,7 +121,6 @@ describe('VerdictTimeline', () => {
     expect(s.failShare[at(T0 - 121)]).toBe(0.5);
     expect(s.failShare[0]).toBeNull();
     expect(s.apps).toEqual(['com.example.app', 'com.example.other']);
-    expect(s.complete).toBe(true);
     expect(s.wouldDeny).toMatchObject({ available: true, total: 0, wouldDenyShareInRange: null });
     expect(s.categories).toBe(VERDICT_CATEGORIES);
 

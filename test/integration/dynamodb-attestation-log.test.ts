@@ -10,7 +10,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { ensureTables, startDynamo, type LocalDynamo } from '../../packages/local/src/dynamodb';
 import { DynamoDbAttestationLog } from '../../packages/service/src/adapters/dynamodb-attestation-log';
-import { LogTally } from '../../packages/service/src/core/log-stats';
+import { LogTally } from '../support/log-tally';
 import type { AttestationLogEntry, AttestationOutcome } from '../../packages/service/src/core/ports';
 
 const TABLES = { nonces: 'test-nonces', registry: 'test-registry', attestationLog: 'test-log' };
@@ -202,6 +202,6 @@ describe('DynamoDbAttestationLog counters', () => {
     await log.countNonceInvalid({ tenantId, appId: 'com.example.one', time: UNTIL - 5 });
     // Assess
     const counts = await log.summarize({ tenantId, appIds: ['com.example.one'], includeUnregistered: false, since: UNTIL - 60, until: UNTIL });
-    expect(counts).toEqual({ total: 1, byOutcome: { pass: 0, fail: 1, debug: 0, allowlisted: 0 }, byReason: { hardware_counter_replay: 1 } });
+    expect(counts).toEqual({ total: 1, byOutcome: { pass: 0, fail: 1, debug: 0, allowlisted: 0 }, byReason: { hardware_counter_replay: 1 }, nonceInvalid: 1 });
   });
 });

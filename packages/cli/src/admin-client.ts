@@ -175,6 +175,8 @@ export interface Stats {
   readonly total: number;
   readonly byOutcome: Readonly<Record<string, number>>;
   readonly byReason: Readonly<Record<string, number>>;
+  /** Attest requests refused for an unknown, used or expired nonce (replays), not in `total`; absent from a service that predates it. */
+  readonly nonceInvalid?: number;
   /** With `series: 'minute'`: the window's minutes by app and category (VerdictCategory), from the service's counters. */
   readonly series?: { readonly bucketSeconds: number; readonly points: ReadonlyArray<StatsPoint> };
   /** With `include: 'authorizer'`: the authorizer's verdicts per minute and app (counts by AuthorizerVerdictName). */
@@ -464,12 +466,20 @@ export class AdminClient {
     }
     // Every refusal of the admin API carries its JSON `error` code (docs/ADMIN_API.md §1.3); a 4xx without
     // one came from something else at that address: a web server, another API, a path without the stage.
+    const said = message ? ` (${what})` : '';
+    const server = this.base.href.replace(/\/$/, '');
+    const route = `${method} ${this.url(path).pathname}`;
     if (code === undefined && status >= 400 && status < 500 && ![403, 408, 413, 429].includes(status)) {
-      const said = message ? ` (${what})` : '';
       const stage = local ? '' : ' (in AWS it includes the stage, e.g. /prod)';
-      const server = this.base.href.replace(/\/$/, '');
-      const route = `${method} ${this.url(path).pathname}`;
       return `the server at ${server} answered ${status}${said} to ${route} and does not look like an Attestor admin API: check --endpoint${stage}`;
+    }
+    // The service's own failures carry a code too (above); one without came
+    // from a gateway or proxy in front of it, or from another server at that address.
+    if (code === undefined && status >= 500) {
+      return (
+        `the server at ${server} answered ${status}${said} to ${route}, not an answer of the Attestor admin API itself ` +
+        '(a gateway or proxy in front of it, or another server): check --endpoint and that the service is up, then try again'
+      );
     }
     let hint = '';
     if (status === 403 && what === 'Missing Authentication Token') {
@@ -479,9 +489,6 @@ export class AdminClient {
       hint = local
         ? ': the running service does not accept this credential; set ATTESTOR_HOME to its data directory (or create the tenant credential again)'
         : ': check that your AWS credentials may call this API (execute-api:Invoke) and that --endpoint is right';
-    } else if (status >= 500) {
-      // Not the service's own answer: a proxy or load balancer in front of it.
-      hint = ': check --endpoint and that the service is up, then try again';
     }
     return `the service refused ${method} (${status}): ${what}${hint}`;
   }

@@ -345,7 +345,10 @@ export const rotateKeySchema = object(
 
 export const deviceIdSchema = v.pipe(
   v.string(typeError('a string')),
-  v.regex(DEVICE_ID_PATTERN, "must be a device id: an install key's did (43 base64url characters) or debug. and 22 such characters"),
+  v.regex(
+    DEVICE_ID_PATTERN,
+    'must be a device id: an install key\'s did (43 base64url characters), or a debug secret\'s id ("debug." then 22 base64url characters)',
+  ),
 );
 
 export type CreateTenantRequest = Output<typeof createTenantSchema>;

@@ -52,8 +52,8 @@ export const DIMENSION_SETS = {
   attestations: [[DIMENSION.outcome], [DIMENSION.token], [DIMENSION.tenant, DIMENSION.app, DIMENSION.outcome]],
   nonceInvalid: [[DIMENSION.function], [DIMENSION.tenant, DIMENSION.app]],
   tokenVerdicts: [[DIMENSION.verdict], [DIMENSION.verdict, DIMENSION.reason], [DIMENSION.tenant, DIMENSION.app, DIMENSION.verdict]],
-  // The register function learns a build's tenant only on some paths (a stray object has none): by outcome alone.
-  registrations: [[DIMENSION.outcome]],
+  // Per tenant and app only where the object belongs to an upload (a stray object belongs to no one).
+  registrations: [[DIMENSION.outcome], [DIMENSION.tenant, DIMENSION.app, DIMENSION.outcome]],
   dependencyUnavailable: [[DIMENSION.function], [DIMENSION.function, DIMENSION.dependency]],
 } as const satisfies Record<keyof typeof METRIC, ReadonlyArray<readonly string[]>>;
 

@@ -588,7 +588,7 @@ describe('the attestation log', () => {
       },
       summarize: async (query) => {
         queries.push({ ...query, limit: 0 });
-        return { total: 0, byOutcome: { pass: 0, fail: 0, debug: 0, allowlisted: 0 }, byReason: {} };
+        return { total: 0, byOutcome: { pass: 0, fail: 0, debug: 0, allowlisted: 0 }, byReason: {}, nonceInvalid: 0 };
       },
     };
     const deps = { ...world.deps, ...(withLog ? { log: log as AttestationLog } : {}) };

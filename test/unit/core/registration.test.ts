@@ -12,7 +12,7 @@ import {
   type RegistrationDeps,
 } from '../../../packages/service/src/core/registration';
 import { ManualClock, MemoryBuildStore, MemoryRegistry } from '../../support/memory';
-import { LogTally } from '../../../packages/service/src/core/log-stats';
+import { LogTally } from '../../support/log-tally';
 
 const APP = 'com.example.app';
 const VERSION = '1.0.0+build.7';
@@ -333,10 +333,11 @@ describe('registerBuild hardening', () => {
     ]);
   });
 
-  it('rejects an upload whose app was removed, or now belongs to another tenant, as app_removed', async () => {
+  it('rejects an upload whose app was removed, or now belongs to another tenant, as app_removed (owned by the uploader)', async () => {
     const { deps, upload, registry } = setup();
     const objectKey = upload(UPLOAD_1, Buffer.from('build'), { tenantId: 'tenant-b' });
-    expect(await registerBuild(deps, objectKey)).toEqual({ status: 'rejected', reason: 'app_removed' });
+    const owner = { tenantId: 'tenant-b', appId: APP };
+    expect(await registerBuild(deps, objectKey)).toEqual({ status: 'rejected', reason: 'app_removed', owner });
     registry.apps.delete(APP);
     const other = upload(UPLOAD_2, Buffer.from('build'));
     expect(await registerBuild(deps, other)).toEqual({ status: 'rejected', reason: 'app_removed' });

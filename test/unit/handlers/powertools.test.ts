@@ -12,6 +12,9 @@ import { DependencyUnavailableError } from '../../../packages/service/src/core/e
 import { attestationCounts, correlationIdOf, powertools } from '../../../packages/service/src/composition/powertools';
 import { attestHandler } from '../../../packages/service/src/handlers/attest';
 import { challengeHandler } from '../../../packages/service/src/handlers/challenge';
+import { registerHandler } from '../../../packages/service/src/handlers/register';
+import { buildObjectKey, type RegistrationDeps } from '../../../packages/service/src/core/registration';
+import { ManualClock, MemoryBuildStore, MemoryRegistry, registryPorts } from '../../support/memory';
 import { APP_ID, TENANT, genuineRequest, makeWorld } from '../core/helpers';
 
 const fixture = JSON.parse(readFileSync(join(__dirname, '..', '..', 'fixtures', 'apigw-request.json'), 'utf8')) as APIGatewayProxyEvent;
@@ -147,6 +150,31 @@ describe('Powertools logs and metrics', () => {
     expect(doc!._aws!.CloudWatchMetrics[0]!.Dimensions).toEqual(DIMENSION_SETS.dependencyUnavailable);
     expect(doc).toMatchObject({ Function: 'challenge', Dependency: 'dynamodb_throttled', DependencyUnavailable: 1 });
     expect(lines.find((l) => l['message'] === 'dependency_unavailable')).toMatchObject({ level: 'WARN', code: 'dynamodb_throttled' });
+  });
+
+  it('counts registrations by outcome, and by tenant and app where the object is an upload; a stray object by outcome alone', async () => {
+    // Prepare
+    const registry = new MemoryRegistry();
+    const builds = new MemoryBuildStore();
+    const clock = new ManualClock();
+    const deps: RegistrationDeps = { ...registryPorts(registry), builds, clock, maxBuildBytes: 1024 };
+    registry.apps.set(APP_ID, { appId: APP_ID, tenantId: TENANT, createdAt: clock.now });
+    const uploadId = 'upload-aaaaaaaaaaaaaaa1';
+    const objectKey = buildObjectKey({ appId: APP_ID, version: '1.0.0', uploadId });
+    await registry.uploadStore.putUpload({ uploadId, appId: APP_ID, version: '1.0.0', objectKey, status: 'pending', createdAt: clock.now, tenantId: TENANT });
+    builds.objects.set(objectKey, Buffer.from('build'));
+    const observability = powertools('register', { env: {} });
+    const handler = registerHandler(deps, observability.log, observability.metrics);
+    const record = (key: string) => ({ eventTime: '2026-01-01T00:00:00Z', s3: { object: { key, sequencer: '01' } } });
+    // Act
+    const { lines } = await stdoutOf(() => handler({ Records: [record(objectKey), record(objectKey), record('stray/object')] } as never));
+    // Assess
+    const docs = emf(lines, METRIC.registrations);
+    expect(docs.map((d) => [d['Outcome'], d['Tenant'], d['App'], d._aws!.CloudWatchMetrics[0]!.Dimensions])).toEqual([
+      ['registered', TENANT, APP_ID, DIMENSION_SETS.registrations],
+      ['unchanged', TENANT, APP_ID, DIMENSION_SETS.registrations],
+      ['rejected', undefined, undefined, [DIMENSION_SETS.registrations[0]]],
+    ]);
   });
 
   it("counts the authorizer's verdicts: allowed with the token's app, would-deny in monitor mode, denied by reason", async () => {

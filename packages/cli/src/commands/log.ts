@@ -299,6 +299,7 @@ export function addLogCommands(program: Command, ctx: CliContext): void {
           ['window', `${formatDuration(stats.windowSeconds)} (since ${isoSeconds(stats.since)})`],
           ['total', String(stats.total)],
           ...outcomes.map((o) => [o, String(stats.byOutcome[o] ?? 0)] as const),
+          ...(stats.nonceInvalid !== undefined ? [['replays', `${stats.nonceInvalid} (nonce_invalid: refused, no token, not in total)`] as const] : []),
         ]),
       );
       const reasons = Object.entries(stats.byReason).sort(([a, x], [b, y]) => y - x || a.localeCompare(b));

@@ -37,11 +37,6 @@ export interface VerdictSnapshot {
   readonly total: number;
   /** Failed share of each bucket (0..1), null where there was no attestation. */
   readonly failShare: ReadonlyArray<number | null>;
-  /** False when the backfill stopped at its page limit: the chart starts at `coveredFrom`, not at the range's start. */
-  readonly complete: boolean;
-  readonly coveredFrom: number;
-  /** More arrived between two polls than one poll reads: some entries are missing from the chart. */
-  readonly gaps: boolean;
   /** Every registered app with attestations in the range (unregistered app ids are counted, together, under all apps only). */
   readonly apps: readonly string[];
   /** The service's own counts over the same window (GET /v1/admin/stats), refreshed less often. */
@@ -139,9 +134,6 @@ export class VerdictTimeline {
       totals,
       total,
       failShare,
-      complete: true,
-      coveredFrom: now - rangeSeconds,
-      gaps: false,
       apps: [...apps].sort(),
       ...(counts ? { stats: counts } : { statsError: error ?? 'unavailable' }),
       wouldDeny: stats?.authorizer

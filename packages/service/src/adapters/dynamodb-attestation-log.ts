@@ -128,7 +128,7 @@ function counterNames(entry: Pick<AttestationLogEntry, 'outcome' | 'reasons'>): 
 }
 
 /** Adds up counter items (any shards, any buckets) into stats' counts. */
-function countsOf(items: readonly Item[]): LogCounts & { readonly nonceInvalid: number } {
+function countsOf(items: readonly Item[]): LogCounts {
   const byOutcome = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<AttestationOutcome, number>;
   const byReason: Record<string, number> = {};
   let total = 0;
@@ -259,8 +259,7 @@ export class DynamoDbAttestationLog implements AttestationLog {
    * skew). Entries written before the counters existed are not counted.
    */
   async summarize(query: Omit<LogQuery, 'limit' | 'cursor' | 'since'> & { readonly since: number; readonly until: number }): Promise<LogCounts> {
-    const { nonceInvalid: _replays, ...counts } = countsOf(await this.counterItems(query));
-    return counts;
+    return countsOf(await this.counterItems(query));
   }
 
   /** Minute counter items of every shard, summed per minute and bucket: categories only (what the charts stack). */

@@ -137,7 +137,10 @@ export function powertools(functionName: LambdaName, options: ObservabilityOptio
       ]);
     },
     registration: (count) => {
-      publish(METRIC.registrations, [{ [DIMENSION.outcome]: count.outcome }]);
+      publish(METRIC.registrations, [
+        { [DIMENSION.outcome]: count.outcome },
+        ...(count.owner ? [{ [DIMENSION.tenant]: count.owner.tenantId, [DIMENSION.app]: count.owner.appId, [DIMENSION.outcome]: count.outcome }] : []),
+      ]);
     },
     dependencyUnavailable: (count) => {
       publish(METRIC.dependencyUnavailable, [

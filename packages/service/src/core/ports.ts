@@ -468,6 +468,8 @@ export interface LogCounts {
   readonly total: number;
   readonly byOutcome: Readonly<Record<AttestationOutcome, number>>;
   readonly byReason: Readonly<Record<string, number>>;
+  /** Attest requests whose nonce was unknown, used or expired (replays, stale challenges), registered apps only; not in `total`. */
+  readonly nonceInvalid: number;
 }
 
 /**

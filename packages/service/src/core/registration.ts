@@ -66,10 +66,20 @@ export class BuildObjectMissingError extends ServiceError {
   }
 }
 
-export type RegisterOutcome =
+/**
+ * Whose build it was: the tenant and app of the upload the object belongs to (an app the admin API
+ * created, so counting by it cannot be grown by whoever names an object). Absent for a stray object.
+ */
+export interface BuildOwner {
+  readonly tenantId: string;
+  readonly appId: string;
+}
+
+export type RegisterOutcome = (
   | { readonly status: 'registered'; readonly registration: RegistrationRecord }
   | { readonly status: 'rejected'; readonly reason: string }
-  | { readonly status: 'unchanged'; readonly reason: string };
+  | { readonly status: 'unchanged'; readonly reason: string }
+) & { readonly owner?: BuildOwner };
 
 /** SHA-256 of a stream, chunk by chunk, so memory stays flat whatever the build's size. */
 export async function hashStream(body: AsyncIterable<Uint8Array>): Promise<{ sha256: string; size: number }> {
@@ -101,16 +111,18 @@ export async function registerBuild(deps: RegistrationDeps, objectKey: string, e
   if (!key) return refuseStray('unknown_key', {});
   const upload = await deps.uploads.getUpload(key.uploadId);
   if (!upload || upload.objectKey !== objectKey) return refuseStray('unknown_upload', key);
-  if (upload.status !== 'pending') return { status: 'unchanged', reason: `upload already ${upload.status}` };
+  const uploader = upload.tenantId ?? deps.operatorTenantId;
+  const owner = uploader !== undefined ? { owner: { tenantId: uploader, appId: key.appId } } : {};
+  if (upload.status !== 'pending') return { status: 'unchanged', reason: `upload already ${upload.status}`, ...owner };
 
   const reject = async (reason: string, size?: number): Promise<RegisterOutcome> => {
     await deps.uploads.settleUpload(key.uploadId, { status: 'rejected', reason });
-    const tenantId = upload.tenantId ?? deps.operatorTenantId;
-    if (deps.log && tenantId !== undefined) {
+    if (deps.log && uploader !== undefined) {
       const { appId, version, uploadId } = key;
-      await deps.log.recordBuildRefusal({ tenantId, objectKey, reason, time, eventId, appId, version, uploadId, ...(size !== undefined ? { size } : {}) });
+      const refusal = { tenantId: uploader, objectKey, reason, time, eventId, appId, version, uploadId, ...(size !== undefined ? { size } : {}) };
+      await deps.log.recordBuildRefusal(refusal);
     }
-    return { status: 'rejected', reason };
+    return { status: 'rejected', reason, ...owner };
   };
   // The app may have been removed, or removed and created by another tenant, since the upload was
   // issued: a registration written now would attach this tenant's build to someone else's app.
@@ -144,7 +156,7 @@ export async function registerBuild(deps: RegistrationDeps, objectKey: string, e
   });
   if (stored.sha256 !== sha256) return reject('version_conflict', size);
   await deps.uploads.settleUpload(key.uploadId, { status: 'registered', sha256, size });
-  return { status: 'registered', registration: stored };
+  return { status: 'registered', registration: stored, ...owner };
 }
 
 /** Builds above this size are uploaded in parts (docs/ADMIN_API.md §4): one PUT of a large build cannot resume. */

@@ -45,7 +45,8 @@ export interface ServiceMetrics {
   attestation(count: AttestationCount): void;
   /** A nonce that was unknown, used or expired. The tenant and app are known only for a registered app. */
   nonceInvalid(count: { readonly tenantId?: string; readonly appId?: string }): void;
-  registration(count: { readonly outcome: RegisterOutcome }): void;
+  /** `owner`: the upload's tenant and app, absent for an object no upload names (and for a failure, which may not know yet). */
+  registration(count: { readonly outcome: RegisterOutcome; readonly owner?: { readonly tenantId: string; readonly appId: string } }): void;
   /** `dependency` is the DependencyUnavailableError's code (e.g. dynamodb_throttled). */
   dependencyUnavailable(count: { readonly handler: string; readonly dependency: string }): void;
 }

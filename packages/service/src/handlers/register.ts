@@ -35,7 +35,7 @@ export function registerHandler(deps: RegistrationDeps, log: Logger, metrics: Se
         } else {
           log.warn(outcome.status === 'rejected' ? 'build_rejected' : 'build_unchanged', { objectKey, reason: outcome.reason });
         }
-        metrics.registration({ outcome: outcome.status });
+        metrics.registration({ outcome: outcome.status, ...(outcome.owner ? { owner: outcome.owner } : {}) });
       } catch (error) {
         log.error('register_failed', { objectKey, ...errorFields(error) });
         metrics.registration({ outcome: 'failed' });

@@ -22,11 +22,8 @@ interface Snapshot {
   readonly totals: Record<string, number>;
   readonly total: number;
   readonly failShare: Array<number | null>;
-  readonly complete: boolean;
-  readonly coveredFrom: number;
-  readonly gaps: boolean;
   readonly apps: string[];
-  readonly stats?: { windowSeconds: number; total: number; byOutcome: Record<string, number>; byReason: Record<string, number> };
+  readonly stats?: { windowSeconds: number; total: number; byOutcome: Record<string, number>; byReason: Record<string, number>; nonceInvalid?: number };
   readonly statsError?: string;
   readonly wouldDeny:
     | {
@@ -237,11 +234,9 @@ export const verdictsPage: Page = (view, ctx) => {
     // Swatch colours through the CSSOM: the Content Security Policy refuses style attributes.
     totalsBox.querySelectorAll<HTMLElement>('.swatch').forEach((el) => (el.style.background = el.dataset['color'] ?? '#999'));
 
-    const notes: string[] = [];
-    if (!s.complete) notes.push(`The log is busier than the console reads at once: the chart starts at ${time(s.coveredFrom)}, not at the range's start.`);
-    if (s.gaps) notes.push('More attestations arrived between two polls than one poll reads: some minutes are undercounted.');
-    notes.push(`From the attestation log (GET /v1/admin/log), followed every ${ctx.session.pollSeconds} s; minutes in your browser's time zone.`);
-    coverage.textContent = notes.join(' ');
+    coverage.textContent =
+      `From the service's per-minute counters (GET /v1/admin/stats?series=minute), read every ${ctx.session.pollSeconds} s; ` +
+      "minutes in your browser's time zone.";
 
     clear(statsBox);
     if (s.stats) {
@@ -257,13 +252,16 @@ export const verdictsPage: Page = (view, ctx) => {
             {},
             ...Object.entries(s.stats.byOutcome).map(([k, v]) => h('tr', { 'data-outcome': k }, h('td', {}, k), h('td', { class: 'num' }, v))),
             ...reasons.map(([k, v]) => h('tr', { 'data-reason': k }, h('td', {}, `reason: ${k}`), h('td', { class: 'num' }, v))),
+            ...(s.stats.nonceInvalid !== undefined
+              ? [h('tr', { 'data-replays': '' }, h('td', {}, 'replays (nonce_invalid, not in the total)'), h('td', { class: 'num' }, s.stats.nonceInvalid))]
+              : []),
           ),
         ),
         h(
           'p',
           { class: 'note' },
-          `${s.stats.total} attestations in the last ${Math.round(s.stats.windowSeconds / 60)} minutes; `,
-          'refreshed at most every 30 s, since each call reads the whole window.',
+          `${s.stats.total} attestations in the last ${Math.round(s.stats.windowSeconds / 60)} minutes, `,
+          'from the same counters as the chart.',
         ),
       );
     } else {
