@@ -9,7 +9,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { AttestorStack, DEMO_FUNCTIONS } from '../../packages/cdk/src/attestor-stack';
-import { ATTESTOR_CONTEXT, attestorStackPropsFromContext } from '../../packages/cdk/src/context';
+import { ATTESTOR_CONTEXT, attestorStackPropsFromContext, EXAMPLE_CONTEXT } from '../../packages/cdk/src/context';
 import { ADMIN_KEYS_CONFIG, ADMIN_UPLOADS_CONFIG, ATTEST_CONFIG } from '../../packages/contracts/src/config';
 import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS } from '../../packages/contracts/src/protocol';
 import { LAMBDAS, ROUTES, type LambdaName } from '../../packages/contracts/src/routes';
@@ -305,5 +305,6 @@ describe('CDK context', () => {
   test('docs/DEPLOY.md lists every context value the app reads', () => {
     const deploy = fs.readFileSync(path.join(ROOT, 'docs', 'DEPLOY.md'), 'utf8');
     expect(Object.keys(ATTESTOR_CONTEXT).filter((name) => !deploy.includes(`-c ${name}=`))).toEqual([]);
+    expect(Object.keys(EXAMPLE_CONTEXT).filter((name) => !deploy.includes(`-c ${name}=`))).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { AttestationKeySource } from '../../packages/cdk/src/attestation-authorizer';
 import { AttestorStack } from '../../packages/cdk/src/attestor-stack';
+import { exampleApiFromContext } from '../../packages/cdk/src/context';
 import { ExampleApiStack } from '../../packages/cdk/src/example-api-stack';
 import { fastApp, Synth, type Json } from './helpers';
 
@@ -77,4 +78,40 @@ test('outputs: the API URL and the authorizer roles (to map for JWKS access)', (
   const outputs = s.template.toJSON()['Outputs'] as Json;
   expect(outputs).toHaveProperty('ExampleApiUrl');
   expect(outputs).toHaveProperty('AuthorizerRoleArns');
+});
+
+describe('test tokens', () => {
+  const kmsSource = () => {
+    const app = fastApp();
+    return { app, keySource: AttestationKeySource.kms({ registryTable: new AttestorStack(app, 'Attestor').tables.registry }) };
+  };
+
+  test('are refused at synth on the production stage, the default', () => {
+    const { app, keySource } = kmsSource();
+    expect(() => new ExampleApiStack(app, 'Prod', { keySource, acceptTestTokens: true })).toThrow(
+      "ExampleApiStack: acceptTestTokens is refused on the prod stage: test tokens are for a CI copy of the API (set stageName, e.g. 'ci')",
+    );
+    expect(() => new ExampleApiStack(app, 'ProdNamed', { keySource, acceptTestTokens: true, stageName: 'prod' })).toThrow(/refused on the prod stage/);
+  });
+
+  test('a CI copy lets them in at both authorizers; without the prop no authorizer names them', () => {
+    const { app, keySource } = kmsSource();
+    const ci = new ExampleApiStack(app, 'Ci', { keySource, acceptTestTokens: true, stageName: 'ci' });
+    const s = new Synth(ci);
+    for (const authorizer of [ci.attestation, ci.singleUseAttestation]) expect(envOf(s, authorizer)['ACCEPT_TEST_TOKENS']).toBe('true');
+    const { example, s: prod } = sameApp();
+    for (const authorizer of [example.attestation, example.singleUseAttestation]) expect(envOf(prod, authorizer)).not.toHaveProperty('ACCEPT_TEST_TOKENS');
+  });
+
+  test('the CDK context of packages/cdk/bin/attestor.ts sets them, strictly', () => {
+    expect(exampleApiFromContext(fastApp())).toEqual({ include: true });
+    expect(exampleApiFromContext(fastApp({ exampleStageName: 'ci', exampleAcceptTestTokens: 'true' }))).toEqual({
+      include: true,
+      stageName: 'ci',
+      acceptTestTokens: true,
+    });
+    expect(exampleApiFromContext(fastApp({ exampleApi: 'false' }))).toEqual({ include: false });
+    expect(() => exampleApiFromContext(fastApp({ exampleAcceptTestTokens: 'yes' }))).toThrow("-c exampleAcceptTestTokens: must be true or false, got 'yes'");
+    expect(() => exampleApiFromContext(fastApp({ attestorApiUrl: 'https://x.example/prod/' }))).toThrow('-c attestorApiUrl and -c attestorStageArn go together');
+  });
 });

@@ -1,14 +1,15 @@
 /**
  * The operators' dashboard and alarms of the Attestor stack: each alarm exists, watches the metric
  * the functions actually publish (names from @attestor/contracts/metrics), and notifies the
- * operators' topic; the dashboard graphs every metric family; the KMS pending-deletion alarm exists
- * only with a CloudTrail log group, through the documented metric filter; the attest function may
+ * operators' topic; the dashboard graphs every metric family; the KMS pending-deletion alarm counts
+ * the functions' own uses, and with a CloudTrail log group every caller's through the documented
+ * metric filter; the attest function may
  * add to counter items and nothing else of the log table beyond its entries.
  */
 import { Stack } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AttestorStack, KMS_PENDING_DELETION_METRIC } from '../../packages/cdk/src/attestor-stack';
-import { COUNTS_PARTITION_PREFIX, DIMENSION, METRIC, METRICS_NAMESPACE } from '../../packages/contracts/src/metrics';
+import { COUNTS_PARTITION_PREFIX, DIMENSION, KEY_PENDING_DELETION, METRIC, METRICS_NAMESPACE } from '../../packages/contracts/src/metrics';
 import { asList, fastApp, refers, Synth, type Json, type Statement } from './helpers';
 
 let stack: AttestorStack;
@@ -43,7 +44,7 @@ const topic = () => s.id(stack.operatorAlarms.topic);
 describe('operator alarms', () => {
   it('every alarm notifies the operators topic, into ALARM and back to OK', () => {
     const all = Object.values(alarms(s));
-    expect(all.length).toBe(5);
+    expect(all.length).toBe(6);
     expect(Object.values(alarms(t)).length).toBe(6);
     for (const alarm of all) {
       expect(refers(alarm['AlarmActions'], topic())).toBe(true);
@@ -92,16 +93,27 @@ describe('operator alarms', () => {
     expect(alarm).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0 });
   });
 
-  it('KMS key pending deletion in use: only with a CloudTrail log group, through the metric filter AWS documents', () => {
-    expect(Object.keys(alarms(s)).some((id) => id.includes('KmsKeyPendingDeletion'))).toBe(false);
+  it("KMS key pending deletion in use: the functions' own uses always, and every caller's through CloudTrail where a trail is given", () => {
+    const ownUses = (synth: Synth) =>
+      metricsOf(alarmNamed(synth, 'KmsKeyPendingDeletionInUseAlarm')).filter((m) => m['MetricName'] === METRIC.dependencyUnavailable);
+    // Without a trail: the DependencyUnavailable the functions count under Dependency kms_key_pending_deletion.
+    for (const synth of [s, t]) {
+      const used = ownUses(synth);
+      expect(used.every((m) => m['Namespace'] === METRICS_NAMESPACE && dims(m)[DIMENSION.dependency] === KEY_PENDING_DELETION)).toBe(true);
+      expect(used.map((m) => dims(m)[DIMENSION.function]).sort()).toEqual(['adminCatalog', 'adminKeys', 'adminUploads', 'attest', 'challenge', 'register']);
+      expect(alarmNamed(synth, 'KmsKeyPendingDeletionInUseAlarm')).toMatchObject({ Threshold: 0, EvaluationPeriods: 1, DatapointsToAlarm: 1 });
+    }
     expect(s.ofType('AWS::Logs::MetricFilter')).toHaveLength(0);
+    expect(metricsOf(alarmNamed(s, 'KmsKeyPendingDeletionInUseAlarm'))).toHaveLength(6);
+    // With a trail: the metric filter AWS documents, added to the sum.
     const [[, filter]] = t.ofType('AWS::Logs::MetricFilter') as [[string, Json]];
     expect(filter['Properties']['FilterPattern']).toBe('{ ($.eventSource = kms*) && ($.errorMessage = "* is pending deletion.") }');
     expect(filter['Properties']['MetricTransformations']).toEqual([
       { MetricNamespace: METRICS_NAMESPACE, MetricName: KMS_PENDING_DELETION_METRIC, MetricValue: '1', DefaultValue: 0 },
     ]);
-    const alarm = alarmNamed(t, 'KmsKeyPendingDeletionInUseAlarm');
-    expect(alarm).toMatchObject({ Namespace: METRICS_NAMESPACE, MetricName: KMS_PENDING_DELETION_METRIC, Threshold: 0, Statistic: 'Sum' });
+    const withTrail = metricsOf(alarmNamed(t, 'KmsKeyPendingDeletionInUseAlarm'));
+    expect(withTrail).toHaveLength(7);
+    expect(withTrail.filter((m) => m['MetricName'] === KMS_PENDING_DELETION_METRIC)).toHaveLength(1);
   });
 });
 

@@ -35,6 +35,7 @@ import { KmsKeyProvisioner } from '../../packages/service/src/adapters/kms-key-p
 import { jwkThumbprint } from '../../packages/verify/src/core/install-key';
 import type { TokenSigningKey } from '../../packages/service/src/core/ports';
 import { secretEncryptionContext } from '../../packages/contracts/src/admin-api';
+import { KEY_PENDING_DELETION } from '../../packages/contracts/src/metrics';
 import { KEY_PUBLICATION_SECONDS, RETIREMENT_DELAY_SECONDS } from '../../packages/service/src/core/tenant-keys';
 import { ManualClock, MemoryTenantKeyStore } from '../support/memory';
 
@@ -801,6 +802,23 @@ describe('errors', () => {
     await expect(new KmsKeyProvisioner(kms, registry, { aliasPrefix: PREFIX, clock: new ManualClock() }).jwks(mislabelled)).rejects.toBeInstanceOf(
       TenantKeyIntegrityError,
     );
+  });
+  it("names a key pending deletion as such (the alarm's Dependency), at the local KMS as at KMS, and a disabled one as unavailable", async () => {
+    // Prepare: two tenants with hs256 secrets; one key disabled, the other scheduled for deletion.
+    const registry = new MemoryTenantKeyStore();
+    const keys = adapter(registry);
+    const [disabled, deleted] = [newTenant(), newTenant()];
+    for (const tenantId of [disabled, deleted]) await keys.ensureSigningKey(tenantId);
+    const keyOf = async (tenantId: string) => (await registry.listTenantKeys(tenantId))[0]!.keyId;
+    await kms.send(new DisableKeyCommand({ KeyId: await keyOf(disabled) }));
+    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: await keyOf(deleted), PendingWindowInDays: 7 }));
+    // Act
+    const code = (tenantId: string) => keys.signingKey(tenantId).then(
+      () => 'signed',
+      (error: unknown) => (error instanceof SigningKeyUnavailableError ? error.code : String(error)),
+    );
+    // Assess
+    expect({ disabled: await code(disabled), deleted: await code(deleted) }).toEqual({ disabled: 'signing_key_unavailable', deleted: KEY_PENDING_DELETION });
   });
 });
 

@@ -11,10 +11,12 @@
  * there and in docs/DEPLOY.md): issuer, operatorPrincipals, register/adminReservedConcurrency,
  * tokenTtlSeconds, peakAttestationsPerSecond, throttlingRateLimit/BurstLimit, tracingEnabled, webAcl,
  * rateLimitPer5Minutes, demoRoute, domainName, certificateArn, hostedZoneId with hostedZoneName.
- * And for the example stack:
+ * And for the example stack (exampleApiFromContext, EXAMPLE_CONTEXT there):
  * - exampleApi: 'false' to leave out the example stack
  * - attestorApiUrl and attestorStageArn: the example's authorizers fetch the tenant's keys from
  *   there (an Attestor deployed elsewhere) instead of reading the Attestor stack's KMS keys
+ * - exampleStageName and exampleAcceptTestTokens ('true'): a CI copy of the example whose
+ *   authorizers let test tokens in (refused on the default stage, prod)
  *
  * cdk-nag's AwsSolutions and Serverless packs run at synthesis: an unacknowledged finding fails
  * `cdk synth`. Acknowledgements, each with its reason, are all in lib/nag-acknowledgements.ts.
@@ -23,32 +25,24 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { AttestationKeySource } from '../src/attestation-authorizer';
 import { AttestorStack } from '../src/attestor-stack';
-import { attestorStackPropsFromContext } from '../src/context';
+import { attestorStackPropsFromContext, exampleApiFromContext } from '../src/context';
 import { ExampleApiStack } from '../src/example-api-stack';
 
 const app = new App();
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
-
-const context = (name: string): string | undefined => {
-  const value: unknown = app.node.tryGetContext(name);
-  return value === undefined || value === null || value === '' ? undefined : String(value);
-};
 
 const props = { description: 'Attestor: mobile app attestation service', ...attestorStackPropsFromContext(app) };
 const { issuer } = props;
 
 const attestor = new AttestorStack(app, 'Attestor', props);
 
-if (context('exampleApi') !== 'false') {
-  const apiUrl = context('attestorApiUrl');
-  const stageArn = context('attestorStageArn');
-  if ((apiUrl === undefined) !== (stageArn === undefined)) throw new Error('attestorApiUrl and attestorStageArn go together: set both or neither');
+const example = exampleApiFromContext(app);
+if (example.include) {
   new ExampleApiStack(app, 'AttestorExampleApi', {
     description: 'Example customer API protected by Attestor tokens',
-    keySource:
-      apiUrl && stageArn
-        ? AttestationKeySource.remote({ apiUrl, stageArn })
-        : AttestationKeySource.kms({ registryTable: attestor.tables.registry }),
+    keySource: example.remote ? AttestationKeySource.remote(example.remote) : AttestationKeySource.kms({ registryTable: attestor.tables.registry }),
     ...(issuer ? { issuer } : {}),
+    ...(example.stageName !== undefined ? { stageName: example.stageName } : {}),
+    ...(example.acceptTestTokens !== undefined ? { acceptTestTokens: example.acceptTestTokens } : {}),
   });
 }

@@ -586,25 +586,29 @@ export class AttestorStack extends Stack {
       2,
       3,
     );
-    if (props.cloudTrailLogGroup) {
-      // The pattern AWS documents for KMS keys pending deletion: a KMS call the key's state refused.
-      const filter = new logs.MetricFilter(this, 'KmsKeyPendingDeletionUse', {
-        logGroup: props.cloudTrailLogGroup,
-        filterPattern: logs.FilterPattern.literal('{ ($.eventSource = kms*) && ($.errorMessage = "* is pending deletion.") }'),
-        metricNamespace: METRICS_NAMESPACE,
-        metricName: KMS_PENDING_DELETION_METRIC,
-        metricValue: '1',
-        defaultValue: 0,
-      });
-      alarms.above(
-        'KmsKeyPendingDeletionInUseAlarm',
-        filter.metric({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(5) }),
-        0,
-        'A KMS key scheduled for deletion is still being used: cancel the deletion (aws kms cancel-key-deletion) until the caller is found',
-        1,
-        1,
-      );
-    }
+    // The service's own calls with a key pending deletion are counted by the functions; a CloudTrail
+    // trail, where given, adds every other caller's (a customer's verifier unwrapping a retired secret).
+    const trail: Record<string, cloudwatch.IMetric> = props.cloudTrailLogGroup
+      ? {
+          trail: new logs.MetricFilter(this, 'KmsKeyPendingDeletionUse', {
+            logGroup: props.cloudTrailLogGroup,
+            // The pattern AWS documents for KMS keys pending deletion: a KMS call the key's state refused.
+            filterPattern: logs.FilterPattern.literal('{ ($.eventSource = kms*) && ($.errorMessage = "* is pending deletion.") }'),
+            metricNamespace: METRICS_NAMESPACE,
+            metricName: KMS_PENDING_DELETION_METRIC,
+            metricValue: '1',
+            defaultValue: 0,
+          }).metric({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(5) }),
+        }
+      : {};
+    alarms.above(
+      'KmsKeyPendingDeletionInUseAlarm',
+      serviceMetrics.keyPendingDeletionUse(trail),
+      0,
+      'A KMS key scheduled for deletion is still being used: cancel the deletion (aws kms cancel-key-deletion) until the caller is found',
+      1,
+      1,
+    );
     return new OperatorDashboard(this, 'OperatorDashboard', {
       attest5xxRate,
       alarms: alarms.alarms,

@@ -32,12 +32,15 @@ export type AttestorContextName = keyof typeof ATTESTOR_CONTEXT;
 
 type MutableProps = { -readonly [K in keyof AttestorStackProps]: AttestorStackProps[K] };
 
+/** A context value as text, absent when unset or empty. */
+function contextText(scope: Construct, name: string): string | undefined {
+  const value: unknown = scope.node.tryGetContext(name);
+  return value === undefined || value === null || value === '' ? undefined : String(value).trim();
+}
+
 /** The props the context sets; props it does not mention are left out, so the stack's defaults apply. */
 export function attestorStackPropsFromContext(scope: Construct): AttestorStackProps {
-  const text = (name: AttestorContextName): string | undefined => {
-    const value: unknown = scope.node.tryGetContext(name);
-    return value === undefined || value === null || value === '' ? undefined : String(value).trim();
-  };
+  const text = (name: AttestorContextName): string | undefined => contextText(scope, name);
   const fail = (name: AttestorContextName, what: string, value: string): never => {
     throw new Error(`-c ${name}: must be ${what}, got '${value}'`);
   };
@@ -105,4 +108,38 @@ function domainFromContext(text: (name: AttestorContextName) => string | undefin
   // Named by its id and zone name, not looked up: synthesis stays offline.
   const hostedZone = hostedZoneId !== undefined && hostedZoneName !== undefined ? { hostedZoneId, zoneName: hostedZoneName } : undefined;
   return { domainName, ...(certificateArn !== undefined ? { certificate: certificateArn } : {}), ...(hostedZone ? { hostedZone } : {}) };
+}
+
+/** The example stack's context values (packages/cdk/bin/attestor.ts, docs/DEPLOY.md), each with what it does. */
+export const EXAMPLE_CONTEXT = {
+  exampleApi: "exampleApi ('false' leaves the example stack out)",
+  attestorApiUrl: 'attestorApiUrl (with attestorStageArn: the remote key source)',
+  attestorStageArn: 'attestorStageArn (with attestorApiUrl)',
+  exampleStageName: 'exampleStageName (the API stage, prod unless set)',
+  exampleAcceptTestTokens: 'exampleAcceptTestTokens (true or false; refused on prod)',
+} as const;
+
+/** What the context asks of the example stack; `include` false leaves it out. */
+export interface ExampleApiContext {
+  readonly include: boolean;
+  readonly remote?: { readonly apiUrl: string; readonly stageArn: string };
+  readonly stageName?: string;
+  readonly acceptTestTokens?: boolean;
+}
+
+/** Reads EXAMPLE_CONTEXT strictly; ExampleApiStack checks the combination (test tokens on prod). */
+export function exampleApiFromContext(scope: Construct): ExampleApiContext {
+  const text = (name: keyof typeof EXAMPLE_CONTEXT) => contextText(scope, name);
+  const apiUrl = text('attestorApiUrl');
+  const stageArn = text('attestorStageArn');
+  if ((apiUrl === undefined) !== (stageArn === undefined)) throw new Error('-c attestorApiUrl and -c attestorStageArn go together: set both or neither');
+  const accept = text('exampleAcceptTestTokens');
+  if (accept !== undefined && accept !== 'true' && accept !== 'false') throw new Error(`-c exampleAcceptTestTokens: must be true or false, got '${accept}'`);
+  const stageName = text('exampleStageName');
+  return {
+    include: text('exampleApi') !== 'false',
+    ...(apiUrl !== undefined && stageArn !== undefined ? { remote: { apiUrl, stageArn } } : {}),
+    ...(stageName !== undefined ? { stageName } : {}),
+    ...(accept !== undefined ? { acceptTestTokens: accept === 'true' } : {}),
+  };
 }

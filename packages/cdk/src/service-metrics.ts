@@ -8,6 +8,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import {
   AUTHORIZER_VERDICTS,
   DIMENSION,
+  KEY_PENDING_DELETION,
   METRIC,
   METRICS_NAMESPACE,
   REGISTER_OUTCOMES,
@@ -46,6 +47,21 @@ export const serviceMetrics = {
   allDependencyUnavailable: (period = Duration.minutes(5)) => {
     const usingMetrics = Object.fromEntries(DEPENDENT_FUNCTIONS.map((fn, i) => [`d${i}`, serviceMetrics.dependencyUnavailable(fn, period)]));
     return new cloudwatch.MathExpression({ expression: Object.keys(usingMetrics).join(' + '), usingMetrics, label: 'dependency refusals', period });
+  },
+  /**
+   * Calls the functions made with a KMS key pending deletion (their DependencyUnavailable under
+   * Dependency KEY_PENDING_DELETION), and `others`' count where given (the CloudTrail metric filter,
+   * which sees every caller): math over at most 10 metrics, these are 6 and the filter's.
+   */
+  keyPendingDeletionUse: (others: Readonly<Record<string, cloudwatch.IMetric>> = {}, period = Duration.minutes(5)) => {
+    const ours = Object.fromEntries(
+      DEPENDENT_FUNCTIONS.map((fn, i) => [
+        `k${i}`,
+        count(METRIC.dependencyUnavailable, { [DIMENSION.function]: fn, [DIMENSION.dependency]: KEY_PENDING_DELETION }, fn, period),
+      ]),
+    );
+    const usingMetrics = { ...ours, ...others };
+    return new cloudwatch.MathExpression({ expression: Object.keys(usingMetrics).join(' + '), usingMetrics, label: 'uses of a key pending deletion', period });
   },
   /** A dashboard-only search: the metric per tenant and app (alarms cannot use SEARCH). */
   perApp: (metricName: string, dimensions: readonly string[], label: string) =>

@@ -39,6 +39,13 @@ export const DIMENSION = {
 } as const;
 
 /**
+ * The Dependency value of a KMS call refused because its key is pending deletion: a retired tenant
+ * key still in use, which the KmsKeyPendingDeletionInUseAlarm watches. Every other refusal names its
+ * DependencyUnavailableError's code.
+ */
+export const KEY_PENDING_DELETION = 'kms_key_pending_deletion';
+
+/**
  * The App dimension's value for app ids nobody registered: the id itself is whatever a client sent,
  * and one metric per made-up id would let anyone grow the account's metric bill.
  */

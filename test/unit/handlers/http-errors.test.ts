@@ -7,6 +7,7 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import { translateDynamoDbError, isConditionalCheckFailed } from '../../../packages/service/src/adapters/dynamodb-errors';
 import { MalformedItemError } from '../../../packages/service/src/adapters/dynamodb-registry/items';
 import { kmsSign, SigningKeyUnavailableError, TenantKeyIntegrityError } from '../../../packages/service/src/adapters/kms-keys';
+import { KEY_PENDING_DELETION } from '../../../packages/contracts/src/metrics';
 import { ConfigurationError } from '../../../packages/service/src/composition/environment';
 import {
   BodyTooLargeError,
@@ -201,5 +202,16 @@ describe('adapters translate SDK errors', () => {
     const error = await kmsSign(kms, 'alias/attestor/tenant/acme/kid', new Uint8Array(1)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(kind);
     expect((error as { code?: string }).code).toBe(code);
+  });
+
+  test('a key pending deletion has a code of its own (its alarm counts it); any other invalid state is an unavailable key', async () => {
+    const refusing = (message: string) =>
+      ({ send: async () => Promise.reject(Object.assign(new Error(message), { name: 'KMSInvalidStateException' })) }) as unknown as KMSClient;
+    const arn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const pending = await kmsSign(refusing(`${arn} is pending deletion.`), arn, new Uint8Array(1)).catch((e: unknown) => e);
+    expect(pending).toBeInstanceOf(SigningKeyUnavailableError);
+    expect((pending as { code?: string }).code).toBe(KEY_PENDING_DELETION);
+    const importing = await kmsSign(refusing(`${arn} is pending import.`), arn, new Uint8Array(1)).catch((e: unknown) => e);
+    expect((importing as { code?: string }).code).toBe('signing_key_unavailable');
   });
 });

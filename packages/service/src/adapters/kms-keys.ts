@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { SECRET_BYTES, SecretIntegrityError, unwrapSecret as unwrapWithKms } from '@attestor/verify/aws/unwrap-secret';
+import { KEY_PENDING_DELETION } from '@attestor/contracts/metrics';
 import { toLowS } from '@attestor/contracts/p256';
 import { derToP1363 } from '../core/ecdsa';
 import { DependencyUnavailableError, ServiceError } from '../core/errors';
@@ -32,6 +33,8 @@ const KEY_UNAVAILABLE_RETRY_SECONDS = 30;
 /**
  * KMS does not have the key, or refuses to use it (disabled or pending deletion): nothing a client
  * can fix, and an operator may (re-enable the key, rotate), so it answers 503 like any dependency.
+ * A key pending deletion has a code of its own (KEY_PENDING_DELETION), counted as that Dependency:
+ * its alarm needs no CloudTrail to see this service use a key someone scheduled for deletion.
  */
 export class SigningKeyUnavailableError extends DependencyUnavailableError {
   override readonly name = 'SigningKeyUnavailableError';
@@ -40,7 +43,7 @@ export class SigningKeyUnavailableError extends DependencyUnavailableError {
     cause: unknown,
   ) {
     super(`KMS key ${keyId} is unavailable: ${cause instanceof Error ? cause.name : 'unknown error'}`, {
-      code: 'signing_key_unavailable',
+      code: isPendingDeletion(cause) ? KEY_PENDING_DELETION : 'signing_key_unavailable',
       retryAfterSeconds: KEY_UNAVAILABLE_RETRY_SECONDS,
       cause,
     });
@@ -56,6 +59,14 @@ export class TenantKeyIntegrityError extends ServiceError {
 /** The shortest window KMS allows; a discarded candidate key was never used. */
 const DISCARD_WINDOW_DAYS = 7;
 export { SECRET_BYTES };
+
+/**
+ * KMS's refusal of a key scheduled for deletion: KMSInvalidStateException saying "<key ARN> is
+ * pending deletion." (the message AWS's own CloudTrail alarm for this case matches).
+ */
+function isPendingDeletion(error: unknown): boolean {
+  return isKmsError(error, 'KMSInvalidStateException') && /is pending deletion/i.test((error as Error).message);
+}
 
 export function isKmsError(error: unknown, ...names: string[]): boolean {
   return error instanceof Error && names.includes(error.name);
