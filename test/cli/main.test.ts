@@ -515,6 +515,40 @@ describe('the launcher (packages/cli/bin/attestor.js)', () => {
     }
   });
 
+  it('Ctrl-C once the upload is complete, while waiting, says the build may still be registered, and exits 130', async () => {
+    // Prepare: a service that took the bytes and never settles the upload, and tells when it is first asked.
+    let askedOnce!: () => void;
+    const asked = new Promise<void>((r) => (askedOnce = r));
+    const answer = fakeAttestor();
+    const pending = await startFakeServer(async (req, server) => {
+      const reply = await answer(req, server);
+      if (req.method !== 'GET' || !/^\/v1\/admin\/uploads\/[^/]+$/.test(req.url)) return reply;
+      askedOnce();
+      return { json: { ...(reply.json as Record<string, unknown>), status: 'pending', registration: undefined } };
+    });
+    const path = build('waiting.apk', randomBytes(16 * 1024));
+    const child = execFile(process.execPath, [join(ROOT, 'packages/cli/bin/attestor.js'), 'register', '--app', 'com.example.app', '--version', '7.1.0', path], {
+      cwd: home,
+      env: { PATH: process.env['PATH'], ATTESTOR_HOME: home, ATTESTOR_ENDPOINT: pending.endpoint },
+    });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      // Act
+      await asked;
+      child.kill('SIGINT');
+      // Assess
+      expect(await exited).toBe(130);
+      const lines = stderr.split('\n').filter(Boolean);
+      expect(lines.at(-1)).toBe('error: interrupted while waiting; the upload may still be registered: see `attestor registrations list`');
+      expect(lines.filter((l) => l.startsWith('error:'))).toHaveLength(1);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await pending.close();
+    }
+  });
+
   it('exits 1 on an unreachable service with one line on stderr, and reads ATTESTOR_ENDPOINT', async () => {
     const port = await closedPort();
     const r = await spawnCli(['keys', 'jwks'], { ATTESTOR_ENDPOINT: `http://127.0.0.1:${port}` });

@@ -8,6 +8,7 @@ import type { AdminClient, UploadState } from '../../packages/cli/src/admin-clie
 import { CliError } from '../../packages/cli/src/errors';
 import { createProgress, formatBytes } from '../../packages/cli/src/progress';
 import { checkBuildFile, putFile, registerBuild, waitForSettled } from '../../packages/cli/src/upload';
+import { InterruptedError } from '../../packages/cli/src/errors';
 import { Capture, startFakeServer, type FakeServer } from './helpers';
 
 let dir: string;
@@ -237,6 +238,16 @@ describe('waitForSettled', () => {
     expect(sleeps.slice(0, 4)).toEqual([250, 375, 563, 845]);
     expect(Math.max(...sleeps)).toBeLessThanOrEqual(3000);
     expect(sleeps.reduce((a, b) => a + b, 0)).toBe(10_000);
+  });
+
+  it('Ctrl-C in the sleep between polls says the upload may still be registered, and polls no more', async () => {
+    const { client, calls } = fakeClient([pending]);
+    const controller = new AbortController();
+    const sleep = async () => controller.abort();
+    const error = await waitForSettled(client, 'upload-1', { sleep, signal: controller.signal }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InterruptedError);
+    expect((error as Error).message).toBe('interrupted while waiting; the upload may still be registered: see `attestor registrations list`');
+    expect(calls).toEqual(['get upload-1']);
   });
 });
 

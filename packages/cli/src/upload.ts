@@ -59,7 +59,15 @@ export async function waitForSettled(
   const deadline = now() + timeoutMs;
   let delay = 250;
   for (;;) {
-    const state = await client.getUpload(uploadId);
+    if (options.signal?.aborted) throw new InterruptedError(MAY_BE_REGISTERED);
+    let state: UploadState;
+    try {
+      state = await client.getUpload(uploadId);
+    } catch (error) {
+      // Ctrl-C during a poll (or in the sleep before it) ends that request: the upload is complete all the same.
+      if (error instanceof InterruptedError || options.signal?.aborted) throw new InterruptedError(MAY_BE_REGISTERED);
+      throw error;
+    }
     if (state.status !== 'pending') return state;
     const left = deadline - now();
     if (left <= 0) {
