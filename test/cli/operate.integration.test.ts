@@ -747,6 +747,31 @@ describe('log and stats', () => {
     expectFailure(await cli(argv), 2, message);
     expect(requests).toBe(0);
   });
+
+  it("stats --authorizer adds what the tenant's authorizer did over the window, and refuses a window its series do not cover", async () => {
+    // Prepare: the demo route (enforce mode) lets a genuine token in once and denies a forged one.
+    const genuineToken = await attestOnce(cloud.endpoint, { appId: APP, appVersion: '3.0.0', key: newInstallKey(), packageBytes: genuine });
+    const hello = (headers: Record<string, string>) => fetch(`${cloud.endpoint}/demo/hello`, { headers }).then((r) => r.status);
+    expect([await hello({ 'Attestor-Token': genuineToken.body['token'] as string }), await hello({ 'Attestor-Token': 'forged' })]).toEqual([200, 403]);
+    // Act
+    const json = await cli(['stats', '--app', APP, '--authorizer', '--json']);
+    const human = await cli(['stats', '--app', APP, '--authorizer']);
+    const tooLong = await cli(['stats', '--authorizer', '--window', '2d']);
+    // Assess
+    expect(json.json()).toMatchObject({ authorizer: { allowed: 1, denied: 1, would_deny: 0, unavailable: 0 } });
+    expect(json.json()).not.toHaveProperty('series');
+    expect(human.stdout.lines.slice(-5)).toEqual([
+      'AUTHORIZER VERDICT  COUNT',
+      'allowed                 1',
+      'denied                  1',
+      'would_deny              0',
+      'unavailable             0',
+    ]);
+    expect({ code: tooLong.code, stderr: tooLong.stderr.lines }).toEqual({
+      code: 2,
+      stderr: ['error: --authorizer counts windows of up to 1d: pass --window 24h or less; see `attestor stats --help`'],
+    });
+  });
 });
 
 describe('tenants', () => {

@@ -122,6 +122,12 @@ export interface HardwarePolicy {
   readonly rememberDays: number;
 }
 
+/**
+ * The longest window of a per-minute series (GET /v1/admin/stats with series=minute, docs/ADMIN_API.md
+ * §9.3): the console's longest chart range, and `attestor stats --authorizer`'s longest window.
+ */
+export const MAX_SERIES_WINDOW_SECONDS = 24 * 3600;
+
 export const DEFAULT_HARDWARE_POLICY: HardwarePolicy = {
   ios: 'off',
   android: 'off',

@@ -4,6 +4,8 @@
  * new until Ctrl-C.
  */
 import { Option, type Command } from 'commander';
+import { MAX_SERIES_WINDOW_SECONDS } from '@attestor/contracts/admin-api';
+import { AUTHORIZER_VERDICTS } from '@attestor/contracts/metrics';
 import type { TestTokenAuditEntry } from '@attestor/contracts/test-tokens';
 import type { AdminClient, BuildLogEntry, LogEntry, LogPage } from '../admin-client';
 import { adminClient, appIdParser, durationParser, examples, integerParser, type CliContext, type OutputStream } from '../context';
@@ -285,14 +287,33 @@ export function addLogCommands(program: Command, ctx: CliContext): void {
     .description('Attestation counts by outcome and by failure reason over a recent window')
     .addOption(new Option('--app <id>', 'only this app (default: all your apps)').argParser(appIdParser))
     .addOption(new Option('--window <duration>', 'how far back to count: 1m to 30d').argParser(windowParser).default(3600, '1h'))
+    .option('--authorizer', "also what the tenant's authorizer did with requests: allowed, denied, would_deny (monitor mode), unavailable (windows up to 24h)")
     .option('--json', 'print the counts as JSON')
     .addHelpText(
       'after',
-      examples('$ attestor stats', '$ attestor stats --app com.example.app --window 24h', '$ attestor stats --window 7d --json | jq .byReason'),
+      examples(
+        '$ attestor stats',
+        '$ attestor stats --app com.example.app --window 24h',
+        '$ attestor stats --authorizer --window 1h',
+        '$ attestor stats --window 7d --json | jq .byReason',
+      ),
     )
-    .action(async (options: { app?: string; window: number; json?: boolean }, command: Command) => {
-      const stats = await adminClient(ctx, command).stats({ windowSeconds: options.window, ...(options.app !== undefined ? { appId: options.app } : {}) });
-      if (options.json) return void ctx.stdout.write(toJson(stats));
+    .action(async (options: { app?: string; window: number; authorizer?: boolean; json?: boolean }, command: Command) => {
+      if (options.authorizer && options.window > MAX_SERIES_WINDOW_SECONDS) {
+        command.error(`error: --authorizer counts windows of up to ${formatDuration(MAX_SERIES_WINDOW_SECONDS)}: pass --window 24h or less`, {
+          exitCode: 2,
+          code: 'attestor.window',
+        });
+      }
+      const query = { windowSeconds: options.window, ...(options.app !== undefined ? { appId: options.app } : {}) };
+      const answer = await adminClient(ctx, command).stats(options.authorizer ? { ...query, series: 'minute', include: 'authorizer' } : query);
+      // The per-minute series serve the console's charts; the command prints their sum over the window.
+      const { series: _series, authorizer: perMinute, authorizerUnavailable, ...stats } = answer;
+      const verdicts = perMinute ? authorizerTotals(perMinute.points) : undefined;
+      if (options.json) {
+        const extra = { ...(verdicts ? { authorizer: verdicts } : {}), ...(authorizerUnavailable ? { authorizerUnavailable } : {}) };
+        return void ctx.stdout.write(toJson({ ...stats, ...extra }));
+      }
       const outcomes = ['pass', 'fail', 'debug', 'allowlisted'];
       ctx.stdout.write(
         formatFields([
@@ -312,5 +333,24 @@ export function addLogCommands(program: Command, ctx: CliContext): void {
           ]),
         );
       }
+      if (verdicts) {
+        ctx.stdout.write('\n');
+        ctx.stdout.write(
+          formatTable(Object.entries(verdicts), [
+            { header: 'AUTHORIZER VERDICT', value: ([v]) => v },
+            { header: 'COUNT', value: ([, n]) => String(n), align: 'right' },
+          ]),
+        );
+      } else if (authorizerUnavailable) {
+        const { error, retryAfterSeconds } = authorizerUnavailable;
+        ctx.stderr.write(`warning: the authorizer's verdicts are unavailable now (${error}): try again in ${retryAfterSeconds} s\n`);
+      }
     });
+}
+
+/** The authorizer's verdicts over the window: every verdict named, summed over minutes and apps. */
+function authorizerTotals(points: ReadonlyArray<{ readonly counts: Readonly<Record<string, number>> }>): Record<string, number> {
+  const totals: Record<string, number> = Object.fromEntries(AUTHORIZER_VERDICTS.map((v) => [v, 0]));
+  for (const point of points) for (const [verdict, n] of Object.entries(point.counts)) totals[verdict] = (totals[verdict] ?? 0) + n;
+  return totals;
 }

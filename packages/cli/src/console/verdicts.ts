@@ -13,6 +13,7 @@ import {
   type CategoryInfo,
   type VerdictCategory,
 } from '@attestor/contracts/metrics';
+import { MAX_SERIES_WINDOW_SECONDS } from '@attestor/contracts/admin-api';
 import type { Stats, StatsPoint } from '../admin-client';
 import { CliError } from '../errors';
 
@@ -79,7 +80,7 @@ export interface TimelineOptions {
 }
 
 /** The longest range the page offers (the service's longest per-minute series). */
-export const MAX_RANGE_SECONDS = 24 * 3600;
+export const MAX_RANGE_SECONDS = MAX_SERIES_WINDOW_SECONDS;
 /** The counters' minute. */
 const STEP = 60;
 

@@ -4,6 +4,7 @@
  * its own), and, for the default tenant only, the attestations of unregistered app ids.
  */
 import { NotFoundError } from '../errors';
+import { MAX_SERIES_WINDOW_SECONDS } from '@attestor/contracts/admin-api';
 import { UNREGISTERED_APP } from '@attestor/contracts/metrics';
 import type {
   AttestationLog,
@@ -81,8 +82,7 @@ export async function logStats(
   return { windowSeconds, since, ...counts };
 }
 
-/** The longest window a per-minute series covers (the console's longest chart range). */
-export const MAX_SERIES_WINDOW_SECONDS = 24 * 3600;
+export { MAX_SERIES_WINDOW_SECONDS };
 
 /** The caller's verdicts per minute and app over the last `windowSeconds` (at most a day), read from the counters. */
 export async function logSeries(
