@@ -112,6 +112,7 @@ describe('test tokens', () => {
     });
     expect(exampleApiFromContext(fastApp({ exampleApi: 'false' }))).toEqual({ include: false });
     expect(() => exampleApiFromContext(fastApp({ exampleAcceptTestTokens: 'yes' }))).toThrow("-c exampleAcceptTestTokens: must be true or false, got 'yes'");
-    expect(() => exampleApiFromContext(fastApp({ attestorApiUrl: 'https://x.example/prod/' }))).toThrow('-c attestorApiUrl and -c attestorStageArn go together');
+    const halfRemote = fastApp({ attestorApiUrl: 'https://x.example/prod/' });
+    expect(() => exampleApiFromContext(halfRemote)).toThrow('-c attestorApiUrl and -c attestorStageArn go together');
   });
 });

@@ -420,6 +420,7 @@ describe('log and stats', () => {
         total: 4,
         byOutcome: { pass: 2, fail: 2, debug: 0, allowlisted: 0 },
         byReason: { measurement_mismatch: 1, version_unknown: 1, device_hooked: 1 },
+        nonceInvalid: 0,
       },
     });
     // The same window per minute and category, from the counters: the console's charts.

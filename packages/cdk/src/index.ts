@@ -13,7 +13,14 @@ export {
 } from './attestation-authorizer';
 export { AttestorStack, DEMO_FUNCTIONS, type AttestorStackProps, type DemoAuthorizerOptions } from './attestor-stack';
 export { AttestorDomain, type AttestorDomainOptions } from './attestor-domain';
-export { ATTESTOR_CONTEXT, attestorStackPropsFromContext, type AttestorContextName, EXAMPLE_CONTEXT, exampleApiFromContext, type ExampleApiContext } from './context';
+export {
+  ATTESTOR_CONTEXT,
+  attestorStackPropsFromContext,
+  type AttestorContextName,
+  EXAMPLE_CONTEXT,
+  exampleApiFromContext,
+  type ExampleApiContext,
+} from './context';
 export { CiRegisterRole, type CiRegisterRoleProps } from './ci-register-role';
 export { ExampleApiStack, type ExampleApiStackProps } from './example-api-stack';
 export { OperatorAlarms, type OperatorAlarmsProps } from './operator-alarms';
