@@ -112,10 +112,12 @@ describe('attestor token mint against the local cloud', () => {
     expect(log.stdout.lines).toHaveLength(2);
   });
 
-  it('lets a test token through an authorizer opted in to test tokens, and still refuses a forged one there', async () => {
-    // Prepare: a second local cloud whose authorizer accepts test tokens, as a CI stage's would.
+  const optedIn = 'lets a test token through an authorizer opted in to test tokens (%s key source), and still refuses a forged one there';
+  it.each(['kms', 'remote'] as const)(optedIn, async (keySource) => {
+    // Prepare: a second local cloud whose authorizer accepts test tokens, as a CI stage's would; with
+    // the remote source it reads them from GET /v1/admin/tokens/test/secrets, signed, and unwraps them.
     const ciDir = mkdtempSync(join(tmpdir(), 'attestor-test-tokens-ci-'));
-    const ciCloud = await startLocalCloud({ dataDir: ciDir, port: 0, authorizer: { acceptTestTokens: true } });
+    const ciCloud = await startLocalCloud({ dataDir: ciDir, port: 0, authorizer: { acceptTestTokens: true, keySource } });
     try {
       const ciCli = async (argv: string[]) => {
         const stdout = new Capture();

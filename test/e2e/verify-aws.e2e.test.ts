@@ -1,7 +1,9 @@
 /**
  * `attestor/verify/aws` against the local cloud: a backend's verifier gets its tenant's secrets
  * wrapped from the admin API and unwraps them with KMS under its own credential, picks up a
- * rotation by itself, and cannot be handed another tenant's secrets.
+ * rotation by itself, and cannot be handed another tenant's secrets; a CI backend gets the test
+ * secrets the same way, and a server that passes a production secret off as a test secret gets
+ * nothing unwrapped.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -12,7 +14,8 @@ import { join } from 'node:path';
 import { startLocalCloud, type LocalCloud } from '../../packages/local/src/cloud';
 import { KEY_PUBLICATION_SECONDS } from '../../packages/service/src/core/tenant-keys';
 import { attestorMiddleware, createVerifier } from '../../packages/verify/src/index';
-import { attestorSecrets } from '../../packages/verify/src/aws';
+import { attestorSecrets, attestorTestSecrets } from '../../packages/verify/src/aws';
+import { testSecretEncryptionContext } from '../../packages/contracts/src/test-tokens';
 import { registerBuildForTest, signedAdminFetch } from '../support/local-admin';
 import { ManualClock } from '../support/memory';
 import { attestOnce, newInstallKey } from '../support/protocol-client';
@@ -103,4 +106,48 @@ test("a backend's middleware whose KMS cannot be reached answers 503 and logs th
   } finally {
     server.close();
   }
+});
+
+describe('test secrets for a CI backend (attestorTestSecrets)', () => {
+  const credentials = () => ({ accessKeyId: cloud.adminCredentials.accessKeyId, secretAccessKey: cloud.adminCredentials.secretAccessKey });
+  const testSecretsAt = (apiUrl: string) =>
+    attestorTestSecrets({ apiUrl, tenantId: 'default', region: cloud.adminCredentials.region, credentials: credentials(), kmsEndpoint: cloud.endpoints.kms });
+  const mint = async () => {
+    const minted = await signedAdminFetch(cloud, 'POST', '/v1/admin/tokens/test', { appId: APP });
+    expect(minted.status).toBe(201);
+    return ((await minted.json()) as { token: string }).token;
+  };
+
+  test('a verifier given them lets test tokens in; one given only the production secrets refuses them', async () => {
+    // Prepare
+    const testToken = await mint();
+    const ci = createVerifier({ issuer: 'attestor', secrets: secretsAs('default'), acceptTestTokens: true, testSecrets: testSecretsAt(cloud.endpoint), clock });
+    const production = createVerifier({ issuer: 'attestor', secrets: secretsAs('default'), clock });
+    // Act / Assess
+    await expect(ci.verify(testToken)).resolves.toMatchObject({ sub: APP, test: true });
+    await expect(ci.verify(await token())).resolves.toMatchObject({ sub: APP });
+    await expect(production.verify(testToken)).rejects.toMatchObject({ code: 'test_token' });
+  });
+
+  test('a production secret served as a test secret (relabelled, test context claimed) is not unwrapped: KMS binds the context', async () => {
+    // Prepare: a server that answers the test route with the tenant's current production secret,
+    // given a test kid and the test context, as a compromised or mistaken proxy could.
+    await mint();
+    const production = (await (await signedAdminFetch(cloud, 'GET', '/v1/admin/keys/secrets')).json()) as { keys: Array<Record<string, unknown>> };
+    const kid = 'test-AAAAAAAAAAAAAAAAAAAAAA';
+    const forged = { keys: [{ ...production.keys[0], kid, encryptionContext: testSecretEncryptionContext('default', kid) }] };
+    const server = createServer((req, res) => {
+      res.writeHead(req.url === '/v1/admin/tokens/test/secrets' ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(req.url === '/v1/admin/tokens/test/secrets' ? forged : { error: 'not_found' }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      // Act
+      const fetched = testSecretsAt(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)();
+      // Assess: KMS refuses to decrypt the production ciphertext under the test context.
+      await expect(fetched).rejects.toThrow(new RegExp(`^KMS Decrypt of secret ${kid} with key \\S+ failed: InvalidCiphertextException$`));
+    } finally {
+      server.close();
+    }
+  });
 });

@@ -241,15 +241,25 @@ describe('key sources and least privilege', () => {
     expect(f.s.denying(roleId(f), 'kms:GetPublicKey')).toEqual([]);
   });
 
-  test('acceptTestTokens: off by default; on, ACCEPT_TEST_TOKENS is written and the test-secret deny is gone; refused with the remote source', () => {
-    const off = customerApi({ tenantId: 'acme' }, true);
-    expect(envOf(off)).not.toHaveProperty('ACCEPT_TEST_TOKENS');
-    const on = customerApi({ tenantId: 'acme', acceptTestTokens: true }, true);
-    expect(envOf(on)).toMatchObject({ ACCEPT_TEST_TOKENS: 'true' });
-    expect(on.s.denying(roleId(on), 'kms:Decrypt').map((st) => st.Sid)).toEqual(['UnwrapNoOtherTenantsSecrets']);
-    expect(() => customerApi({ tenantId: 'acme', acceptTestTokens: true }, false)).toThrow(
-      'AttestationAuthorizer: ACCEPT_TEST_TOKENS (acceptTestTokens) needs KEY_SOURCE kms (AttestationKeySource.kms): test secrets are read from the registry',
-    );
+  test('acceptTestTokens: off by default; on, ACCEPT_TEST_TOKENS is written and the test-secret deny is gone, with either key source', () => {
+    for (const kms of [true, false]) {
+      const off = customerApi({ tenantId: 'acme' }, kms);
+      expect(envOf(off)).not.toHaveProperty('ACCEPT_TEST_TOKENS');
+      expect(off.s.denying(roleId(off), 'kms:Decrypt').map((st) => st.Sid)).toEqual(['UnwrapNoOtherTenantsSecrets', 'NeverUnwrapTestSecrets']);
+      const on = customerApi({ tenantId: 'acme', acceptTestTokens: true }, kms);
+      expect(envOf(on)).toMatchObject({ ACCEPT_TEST_TOKENS: 'true' });
+      expect(on.s.denying(roleId(on), 'kms:Decrypt').map((st) => st.Sid)).toEqual(['UnwrapNoOtherTenantsSecrets']);
+    }
+  });
+
+  test('remote with acceptTestTokens: the role may also read the test secrets route, and only then', () => {
+    const routes = (f: Fixture) => f.s.allowing(roleId(f), 'execute-api:Invoke').flatMap((st) => asList(st.Resource as string | string[]));
+    expect(routes(customerApi({ tenantId: 'acme' }))).toEqual([`${STAGE_ARN}/GET/v1/admin/keys/jwks`, `${STAGE_ARN}/GET/v1/admin/keys/secrets`]);
+    expect(routes(customerApi({ tenantId: 'acme', acceptTestTokens: true }))).toEqual([
+      `${STAGE_ARN}/GET/v1/admin/keys/jwks`,
+      `${STAGE_ARN}/GET/v1/admin/keys/secrets`,
+      `${STAGE_ARN}/GET/v1/admin/tokens/test/secrets`,
+    ]);
   });
 
   test('kms with another alias prefix: the condition and TENANT_KEY_ALIAS_PREFIX follow it', () => {

@@ -53,8 +53,8 @@ test('@attestor/verify exposes verifyToken, createVerifier and the middleware', 
   expect(exportsOf('@attestor/verify')).toEqual(expect.arrayContaining(['verifyToken', 'createVerifier', 'attestorMiddleware', 'TokenVerificationError']));
 });
 
-test('@attestor/verify/aws exposes attestorSecrets and sigV4Fetch, and @attestor/verify itself loads no AWS SDK', () => {
-  expect(exportsOf('@attestor/verify/aws')).toEqual(['attestorSecrets', 'sigV4Fetch']);
+test('@attestor/verify/aws exposes attestorSecrets, attestorTestSecrets and sigV4Fetch, and @attestor/verify itself loads no AWS SDK', () => {
+  expect(exportsOf('@attestor/verify/aws')).toEqual(['attestorSecrets', 'attestorTestSecrets', 'sigV4Fetch']);
   const files = compiledClosure(join(root, 'packages', 'verify', 'dist', 'index.js'));
   expect(files.length).toBeGreaterThan(3);
   for (const file of files) expect(readFileSync(file, 'utf8')).not.toMatch(/require\("@aws-sdk|require\("@smithy/);

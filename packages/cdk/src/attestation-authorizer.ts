@@ -46,7 +46,7 @@ import {
   type AuthorizerKeySource,
 } from '@attestor/contracts/config';
 import type { HardwareRequirement } from '@attestor/contracts/hardware-requirement';
-import { STAGE_NAME, VERIFIER_KEY_PATHS } from './attestor-api';
+import { STAGE_NAME, VERIFIER_KEY_PATHS, VERIFIER_TEST_KEY_PATHS } from './attestor-api';
 import { acknowledgeAttestationAuthorizer } from './nag-acknowledgements';
 import { ServiceFunction } from './service-function';
 import { tokenLedgerTable } from './service-tables';
@@ -140,8 +140,11 @@ export abstract class AttestationKeySource {
   /** Which kind of source this is (the function's KEY_SOURCE). */
   abstract readonly kind: 'kms' | 'remote';
 
-  /** Grants the role what fetching its tenant's keys needs and returns the settings that select this source. */
-  abstract bind(role: iam.IRole, tenantId: string): KeySourceBinding;
+  /**
+   * Grants the role what fetching its tenant's keys needs (and its test secrets', with
+   * `acceptTestTokens`) and returns the settings that select this source.
+   */
+  abstract bind(role: iam.IRole, tenantId: string, options?: { readonly acceptTestTokens?: boolean }): KeySourceBinding;
 }
 
 class KmsKeySource extends AttestationKeySource {
@@ -209,13 +212,16 @@ class RemoteKeySource extends AttestationKeySource {
     this.kmsKeys = kmsKeys ?? kmsKeysOf(options.stageArn);
   }
 
-  bind(role: iam.IRole, tenantId: string): KeySourceBinding {
+  bind(role: iam.IRole, tenantId: string, options: { readonly acceptTestTokens?: boolean } = {}): KeySourceBinding {
     const { stageArn } = this.options;
+    // The test secrets' route only for an authorizer that accepts test tokens (its Decrypt below covers
+    // them; the construct denies every other authorizer their context).
+    const paths = [...VERIFIER_KEY_PATHS, ...(options.acceptTestTokens === true ? VERIFIER_TEST_KEY_PATHS : [])];
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'FetchAttestorKeys',
         actions: ['execute-api:Invoke'],
-        resources: VERIFIER_KEY_PATHS.map((path) => `${stageArn}/GET${path}`),
+        resources: paths.map((path) => `${stageArn}/GET${path}`),
       }),
     );
     role.addToPrincipalPolicy(
@@ -367,7 +373,8 @@ export class AttestationAuthorizer extends Construct {
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
     const tenantId = props.tenantId ?? CONFIG_DEFAULTS.defaultTenantId;
-    const config = checkedConfig(props, props.keySource.bind(this.service.role, tenantId).keySource, ledger);
+    const binding = props.keySource.bind(this.service.role, tenantId, { acceptTestTokens: props.acceptTestTokens === true });
+    const config = checkedConfig(props, binding.keySource, ledger);
     this.config = config;
     // Whatever the key source, an authorizer unwraps its own tenant's secrets only.
     this.service.role.addToPrincipalPolicy(unwrapsNoOtherTenant(config.tenantId));

@@ -11,6 +11,8 @@ export const STAGE_NAME = 'prod';
 export const JWKS_PATH = '/v1/admin/keys/jwks';
 /** The admin routes a verifier with a remote key source reads: es256 public keys and wrapped hs256 secrets. */
 export const VERIFIER_KEY_PATHS = [JWKS_PATH, '/v1/admin/keys/secrets'] as const;
+/** What a verifier that accepts test tokens also reads: the tenant's wrapped test secrets. */
+export const VERIFIER_TEST_KEY_PATHS = ['/v1/admin/tokens/test/secrets'] as const;
 /** The stage throttle when none is given: requests per second, and burst (requests). */
 export const DEFAULT_THROTTLING_RATE_LIMIT = 50;
 export const DEFAULT_THROTTLING_BURST_LIMIT = 100;

@@ -175,11 +175,6 @@ export function checkAuthorizerConfig(config: AuthorizerConfig, options: Authori
     fail(`KEY_SOURCE (keySource) must be kms or remote, got "${String((source as { kind: unknown }).kind)}"`);
   }
 
-  // Test secrets come from the registry and KMS only: the remote source's routes serve production keys.
-  if (config.acceptTestTokens === true && source.kind !== 'kms') {
-    fail(`${SETTING.acceptTestTokens} needs KEY_SOURCE kms (AttestationKeySource.kms): test secrets are read from the registry`);
-  }
-
   if (config.publicBaseUrl !== undefined) {
     if (!requireProof) fail(`${SETTING.publicBaseUrl} is set but ${SETTING.requireProof} is not: the base URL is used only to check proofs`);
     if (known(config.publicBaseUrl) && !isServiceUrl(config.publicBaseUrl)) fail(`${SETTING.publicBaseUrl} ${SERVICE_URL_RULE}, got "${config.publicBaseUrl}"`);

@@ -148,7 +148,7 @@ export interface LocalAuthorizerOptions {
    */
   readonly keySource?: 'kms' | 'remote';
   readonly publicBaseUrl?: string;
-  /** Let test tokens (`attestor token mint`) through (ACCEPT_TEST_TOKENS; kms key source only). @default false */
+  /** Let test tokens (`attestor token mint`) through (ACCEPT_TEST_TOKENS), with either key source. @default false */
   readonly acceptTestTokens?: boolean;
   /** Where verdicts also go; they are always counted for the admin stats (include=authorizer). @default counted only */
   readonly metrics?: MetricsSink;

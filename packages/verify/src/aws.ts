@@ -29,7 +29,8 @@ import './aws/peers';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { RemoteKeySource } from './aws/remote-key-source';
 import { sigV4Fetch, type SignedFetch, type SigV4FetchOptions } from './aws/sigv4-fetch';
-import type { TokenSecretSet } from './secrets';
+import type { TokenSecret } from './core/ports';
+import type { SecretJwk, TokenSecretSet } from './secrets';
 
 export { sigV4Fetch, type SignedFetch, type SigV4FetchOptions };
 
@@ -48,27 +49,41 @@ export interface AttestorSecretsOptions {
 
 /** A function that returns the tenant's current secrets, for `createVerifier({ secrets })`. */
 export function attestorSecrets(options: AttestorSecretsOptions): () => Promise<TokenSecretSet> {
+  const source = remoteSource(options);
+  return async () => {
+    const { secrets, retiresAt } = await source.keys();
+    // retiresAt travels with each secret, so the verifier drops a retired one even while it cannot fetch.
+    return { keys: secrets.map((s) => secretJwk(s, retiresAt?.get(s.kid))) };
+  };
+}
+
+/**
+ * A function that returns the tenant's test secrets (`attestor token mint`, PROTOCOL.md §5.7), for
+ * `createVerifier({ acceptTestTokens: true, testSecrets })` in a backend's CI: read from GET
+ * /v1/admin/tokens/test/secrets and unwrapped under the test secrets' encryption context, which a
+ * production verifier's role should be denied (docs/ENFORCEMENT.md "Test tokens in CI").
+ */
+export function attestorTestSecrets(options: AttestorSecretsOptions): () => Promise<TokenSecretSet> {
+  const source = remoteSource(options);
+  return async () => ({ keys: (await source.testKeys()).map((s) => secretJwk(s, undefined)) });
+}
+
+function remoteSource(options: AttestorSecretsOptions): RemoteKeySource {
   const kms = new KMSClient({
     region: options.region,
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(options.kmsEndpoint !== undefined ? { endpoint: options.kmsEndpoint } : {}),
   });
   const fetch = sigV4Fetch({ region: options.region, ...(options.credentials ? { credentials: options.credentials } : {}) });
-  const source = new RemoteKeySource({ apiUrl: options.apiUrl, tenantId: options.tenantId, fetch, kms });
-  return async () => {
-    const { secrets, retiresAt } = await source.keys();
-    // retiresAt travels with each secret, so the verifier drops a retired one even while it cannot fetch.
-    return {
-      keys: secrets.map((s) => {
-        const retires = retiresAt?.get(s.kid);
-        return {
-          kty: 'oct' as const,
-          kid: s.kid,
-          alg: 'HS256' as const,
-          k: s.key.export().toString('base64url'),
-          ...(retires !== undefined ? { retiresAt: retires } : {}),
-        };
-      }),
-    };
+  return new RemoteKeySource({ apiUrl: options.apiUrl, tenantId: options.tenantId, fetch, kms });
+}
+
+function secretJwk(secret: TokenSecret, retiresAt: number | undefined): SecretJwk {
+  return {
+    kty: 'oct' as const,
+    kid: secret.kid,
+    alg: 'HS256' as const,
+    k: secret.key.export().toString('base64url'),
+    ...(retiresAt !== undefined ? { retiresAt } : {}),
   };
 }

@@ -3,9 +3,12 @@
  * attestorSecrets) accepts from /v1/admin/keys/secrets before it asks KMS to unwrap anything: an
  * entry wrapped as a token secret of its tenant, with exactly that encryption context. A server
  * that answered with a test secret's context (which the admin function may unwrap, so it knows the
- * plaintext) must not get that secret trusted as an attestation's.
+ * plaintext) must not get that secret trusted as an attestation's. From /v1/admin/tokens/test/secrets
+ * (a verifier that accepts test tokens), the reverse: only test kids, under the test context, so a
+ * production secret sent there is never unwrapped as a test secret (nor could be: KMS binds the context).
  */
 import { secretEncryptionContext } from '../../../packages/contracts/src/admin-api';
+import { testSecretEncryptionContext } from '../../../packages/contracts/src/test-tokens';
 import { wrappedSecrets } from '../../../packages/verify/src/aws/remote-key-source';
 
 const TENANT = 'acme';
@@ -29,4 +32,25 @@ test.each([
 ])('refuses the whole answer for %s', (_, bad, message) => {
   const good = entry('k1', secretEncryptionContext(TENANT, 'k1'));
   expect(() => wrappedSecrets({ keys: [good, bad] }, TENANT)).toThrow(message);
+});
+
+const TEST_KID = 'test-AAAAAAAAAAAAAAAAAAAAAA';
+
+test('from the test route: takes a test kid wrapped under its tenant\'s test context, computed locally', () => {
+  const [w] = wrappedSecrets({ keys: [entry(TEST_KID, testSecretEncryptionContext(TENANT, TEST_KID))] }, TENANT, 'test');
+  expect(w!.encryptionContext).toEqual(testSecretEncryptionContext(TENANT, TEST_KID));
+});
+
+test.each([
+  [
+    'a production kid under the production context',
+    entry('k1', secretEncryptionContext(TENANT, 'k1')),
+    /test secrets: the entry for kid k1 is not wrapped as a test secret/,
+  ],
+  ['a production kid under a test context', entry('k1', testSecretEncryptionContext(TENANT, 'k1')), /not wrapped as a test secret/],
+  ['a test kid under the production context', entry(TEST_KID, secretEncryptionContext(TENANT, TEST_KID)), /not wrapped as a test secret/],
+  ['another tenant\'s test secret', entry(TEST_KID, testSecretEncryptionContext('other', TEST_KID)), /another tenant than acme/],
+])('from the test route: refuses the whole answer for %s', (_, bad, message) => {
+  const good = entry(TEST_KID, testSecretEncryptionContext(TENANT, TEST_KID));
+  expect(() => wrappedSecrets({ keys: [good, bad] }, TENANT, 'test')).toThrow(message);
 });

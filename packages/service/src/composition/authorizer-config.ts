@@ -74,7 +74,9 @@ export function createAuthorizer(config: AuthorizerConfig & { readonly region: s
   } else {
     const credentials = deps.remoteCredentials ?? deps.credentials;
     const fetch = sigV4Fetch({ region: config.region, ...(credentials ? { credentials } : {}) });
-    keys = new RemoteKeySource({ apiUrl: config.keySource.apiUrl, tenantId: config.tenantId, fetch, kms });
+    // Only an authorizer configured for test tokens fetches (and unwraps) the tenant's test secrets.
+    const testSecrets = config.acceptTestTokens === true;
+    keys = new RemoteKeySource({ apiUrl: config.keySource.apiUrl, tenantId: config.tenantId, fetch, kms, ...(testSecrets ? { testSecrets } : {}) });
   }
   const ledger = config.tokenLedgerTable !== undefined ? new DynamoDbTokenLedger(dynamodb!, config.tokenLedgerTable, clock) : undefined;
 
