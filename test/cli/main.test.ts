@@ -481,6 +481,30 @@ describe('the launcher (packages/cli/bin/attestor.js)', () => {
     expect(await spawnCli(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
   });
 
+  /**
+   * `attestor register` in a process of its own against `service`, sent SIGINT once `moment` settles
+   * (the service resolves it when the request it waits for arrives): its exit code and stderr lines.
+   */
+  async function interruptedRegister(service: FakeServer, moment: Promise<void>, version: string): Promise<{ code: number | null; lines: string[] }> {
+    const path = build(`interrupted-${version}.apk`, randomBytes(16 * 1024));
+    const launcher = join(ROOT, 'packages/cli/bin/attestor.js');
+    const child = execFile(process.execPath, [launcher, 'register', '--app', 'com.example.app', '--version', version, path], {
+      cwd: home,
+      env: { PATH: process.env['PATH'], ATTESTOR_HOME: home, ATTESTOR_ENDPOINT: service.endpoint },
+    });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      await moment;
+      child.kill('SIGINT');
+      const code = await exited;
+      return { code, lines: stderr.split('\n').filter(Boolean) };
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  }
+
   it('Ctrl-C during an upload says in one line that nothing was registered, and exits 130', async () => {
     // Prepare: storage that takes the bytes and never answers, and tells when it has them.
     let putArrived!: () => void;
@@ -491,26 +515,15 @@ describe('the launcher (packages/cli/bin/attestor.js)', () => {
       putArrived();
       return new Promise<Reply>(() => undefined);
     });
-    const path = build('interrupted.apk', randomBytes(16 * 1024));
-    const child = execFile(process.execPath, [join(ROOT, 'packages/cli/bin/attestor.js'), 'register', '--app', 'com.example.app', '--version', '7.0.0', path], {
-      cwd: home,
-      env: { PATH: process.env['PATH'], ATTESTOR_HOME: home, ATTESTOR_ENDPOINT: stalled.endpoint },
-    });
-    let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
       // Act
-      await arrived;
-      child.kill('SIGINT');
+      const { code, lines } = await interruptedRegister(stalled, arrived, '7.0.0');
       // Assess
-      expect(await exited).toBe(130);
-      const lines = stderr.split('\n').filter(Boolean);
+      expect(code).toBe(130);
       expect(lines.at(-1)).toBe('error: interrupted before the upload finished: nothing was registered');
       expect(lines.filter((l) => l.startsWith('error:'))).toHaveLength(1);
       expect(stalled.received.filter((r) => r.url.includes('/registrations') && r.method === 'POST')).toEqual([]);
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await stalled.close();
     }
   });
@@ -526,25 +539,14 @@ describe('the launcher (packages/cli/bin/attestor.js)', () => {
       askedOnce();
       return { json: { ...(reply.json as Record<string, unknown>), status: 'pending', registration: undefined } };
     });
-    const path = build('waiting.apk', randomBytes(16 * 1024));
-    const child = execFile(process.execPath, [join(ROOT, 'packages/cli/bin/attestor.js'), 'register', '--app', 'com.example.app', '--version', '7.1.0', path], {
-      cwd: home,
-      env: { PATH: process.env['PATH'], ATTESTOR_HOME: home, ATTESTOR_ENDPOINT: pending.endpoint },
-    });
-    let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
       // Act
-      await asked;
-      child.kill('SIGINT');
+      const { code, lines } = await interruptedRegister(pending, asked, '7.1.0');
       // Assess
-      expect(await exited).toBe(130);
-      const lines = stderr.split('\n').filter(Boolean);
+      expect(code).toBe(130);
       expect(lines.at(-1)).toBe('error: interrupted while waiting; the upload may still be registered: see `attestor registrations list`');
       expect(lines.filter((l) => l.startsWith('error:'))).toHaveLength(1);
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await pending.close();
     }
   });
