@@ -290,14 +290,14 @@ describe('a server that is not Attestor', () => {
     expect(ours.stderr.lines).toEqual([expect.stringMatching(/^error: no app com\.example\.none in tenant default/)]);
   });
 
-  it('answering a POST with 501 (a static web server) is named as not the admin API, not as the service failing', async () => {
+  it('answering a POST with 501 (a static web server) is named as not the admin API\'s own answer, with where to look', async () => {
     const web = await startFakeServer(async () => ({ status: 501, text: '<html><body>Unsupported method</body></html>' }));
     try {
       const { code, stderr } = await cli(['--endpoint', web.endpoint, 'apps', 'create', 'com.example.app']);
       expect(code).toBe(1);
       expect(stderr.lines).toEqual([
-        `error: the server at ${web.endpoint} answered 501 to POST /v1/admin/apps, not an answer of the Attestor admin API itself ` +
-          '(a gateway or proxy in front of it, or another server): check --endpoint and that the service is up, then try again',
+        `error: the server at ${web.endpoint} answered 501 to POST /v1/admin/apps without the admin API's error code: a gateway in front of the ` +
+          "service (a function that crashed or timed out: see .attestor/logs/service.log) or another server at that address: check --endpoint, then try again",
       ]);
     } finally {
       await web.close();

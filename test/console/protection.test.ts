@@ -100,7 +100,7 @@ describe('the session token', () => {
     });
   });
 
-  it('the session names the hardware defaults the policy page shows for a service that sends none (this fake sends none)', async () => {
+  it('the session carries DEFAULT_HARDWARE_POLICY, which the policy page shows for a service that sends no hardware settings', async () => {
     const session = await get('/console/session', withCookie());
     expect(session.status).toBe(200);
     expect(JSON.parse(session.body)).toMatchObject({ endpoint: admin.endpoint, local: true, defaultHardwarePolicy: DEFAULT_HARDWARE_POLICY });

@@ -118,6 +118,14 @@ describe('test secrets for a CI backend (attestorTestSecrets)', () => {
     return ((await minted.json()) as { token: string }).token;
   };
 
+  test('before the first mint there are none: the CI verifier still verifies production tokens', async () => {
+    const listed = (await (await signedAdminFetch(cloud, 'GET', '/v1/admin/tokens/test/secrets')).json()) as { keys: unknown[] };
+    expect(listed.keys).toEqual([]);
+    await expect(testSecretsAt(cloud.endpoint)()).resolves.toEqual({ keys: [] });
+    const ci = createVerifier({ issuer: 'attestor', secrets: secretsAs('default'), acceptTestTokens: true, testSecrets: testSecretsAt(cloud.endpoint), clock });
+    await expect(ci.verify(await token())).resolves.toMatchObject({ sub: APP });
+  });
+
   test('a verifier given them lets test tokens in; one given only the production secrets refuses them', async () => {
     // Prepare
     const testToken = await mint();

@@ -104,13 +104,17 @@ describe('test tokens', () => {
   });
 
   test('the CDK context of packages/cdk/bin/attestor.ts sets them, strictly', () => {
-    expect(exampleApiFromContext(fastApp())).toEqual({ include: true });
+    expect(exampleApiFromContext(fastApp())).toEqual({ include: true, stackId: 'AttestorExampleApi' });
+    // A CI copy is a stack of its own: deploying it leaves the production example as it is.
     expect(exampleApiFromContext(fastApp({ exampleStageName: 'ci', exampleAcceptTestTokens: 'true' }))).toEqual({
       include: true,
+      stackId: 'AttestorExampleApi-ci',
       stageName: 'ci',
       acceptTestTokens: true,
     });
-    expect(exampleApiFromContext(fastApp({ exampleApi: 'false' }))).toEqual({ include: false });
+    expect(exampleApiFromContext(fastApp({ exampleStageName: 'prod' }))).toMatchObject({ stackId: 'AttestorExampleApi' });
+    expect(exampleApiFromContext(fastApp({ exampleApi: 'false' }))).toEqual({ include: false, stackId: 'AttestorExampleApi' });
+    expect(() => exampleApiFromContext(fastApp({ exampleStageName: 'ci_1' }))).toThrow("-c exampleStageName: must be letters, digits and hyphens");
     expect(() => exampleApiFromContext(fastApp({ exampleAcceptTestTokens: 'yes' }))).toThrow("-c exampleAcceptTestTokens: must be true or false, got 'yes'");
     const halfRemote = fastApp({ attestorApiUrl: 'https://x.example/prod/' });
     expect(() => exampleApiFromContext(halfRemote)).toThrow('-c attestorApiUrl and -c attestorStageArn go together');

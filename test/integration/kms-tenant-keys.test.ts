@@ -817,8 +817,18 @@ describe('errors', () => {
       () => 'signed',
       (error: unknown) => (error instanceof SigningKeyUnavailableError ? error.code : String(error)),
     );
+    // ...and the provisioner (the admin functions), which reads the key's state through its alias.
+    const provisioned = (tenantId: string) =>
+      new KmsKeyProvisioner(kms, registry, { aliasPrefix: PREFIX, clock: new ManualClock() }).secretsKey(tenantId).then(
+        () => 'found',
+        (error: unknown) => (error instanceof SigningKeyUnavailableError ? error.code : String(error)),
+      );
     // Assess
     expect({ disabled: await code(disabled), deleted: await code(deleted) }).toEqual({ disabled: 'signing_key_unavailable', deleted: KEY_PENDING_DELETION });
+    expect({ disabled: await provisioned(disabled), deleted: await provisioned(deleted) }).toEqual({
+      disabled: 'signing_key_unavailable',
+      deleted: KEY_PENDING_DELETION,
+    });
   });
 });
 

@@ -15,8 +15,8 @@
  * - exampleApi: 'false' to leave out the example stack
  * - attestorApiUrl and attestorStageArn: the example's authorizers fetch the tenant's keys from
  *   there (an Attestor deployed elsewhere) instead of reading the Attestor stack's KMS keys
- * - exampleStageName and exampleAcceptTestTokens ('true'): a CI copy of the example whose
- *   authorizers let test tokens in (refused on the default stage, prod)
+ * - exampleStageName and exampleAcceptTestTokens ('true'): a CI copy of the example (a stack of its
+ *   own, AttestorExampleApi-<stage>) whose authorizers let test tokens in (refused on prod, the default)
  *
  * cdk-nag's AwsSolutions and Serverless packs run at synthesis: an unacknowledged finding fails
  * `cdk synth`. Acknowledgements, each with its reason, are all in lib/nag-acknowledgements.ts.
@@ -38,7 +38,7 @@ const attestor = new AttestorStack(app, 'Attestor', props);
 
 const example = exampleApiFromContext(app);
 if (example.include) {
-  new ExampleApiStack(app, 'AttestorExampleApi', {
+  new ExampleApiStack(app, example.stackId, {
     description: 'Example customer API protected by Attestor tokens',
     keySource: example.remote ? AttestationKeySource.remote(example.remote) : AttestationKeySource.kms({ registryTable: attestor.tables.registry }),
     ...(issuer ? { issuer } : {}),

@@ -321,8 +321,8 @@ export interface AttestationAuthorizerProps {
   /**
    * Let test tokens in (`attestor token mint`, PROTOCOL.md §5.7), verified with the tenant's test
    * secrets: for an API that a backend's CI calls, never a production API. Off, every test token is
-   * denied (`test_token`) and the role may not unwrap a test secret. Needs `AttestationKeySource.kms`.
-   * The function gets it as ACCEPT_TEST_TOKENS.
+   * denied (`test_token`) and the role may not unwrap a test secret. With `AttestationKeySource.remote`
+   * the role may then also invoke GET /v1/admin/tokens/test/secrets. The function gets it as ACCEPT_TEST_TOKENS.
    * @default false
    */
   readonly acceptTestTokens?: boolean;

@@ -196,11 +196,11 @@ export interface AttestorStackProps extends StackProps {
    */
   readonly tracingEnabled?: boolean;
   /**
-   * The CloudWatch Logs group a CloudTrail trail of this account delivers to. With it, a metric filter
-   * counts KMS calls refused because the key is pending deletion and an alarm (KmsKeyPendingDeletionInUse)
-   * tells the operators: something still uses a key scheduled for deletion, which can still be cancelled.
-   * The stack owns no trail (an account usually has one already), so without it there is no such alarm.
-   * @default no alarm on KMS keys pending deletion
+   * The CloudWatch Logs group a CloudTrail trail of this account delivers to. The
+   * KmsKeyPendingDeletionInUse alarm always counts the functions' own KMS calls refused because the key
+   * is pending deletion; with a trail, a metric filter adds every other caller's (a customer's verifier
+   * unwrapping a retired secret). The stack owns no trail (an account usually has one already).
+   * @default the functions' own calls only
    */
   readonly cloudTrailLogGroup?: logs.ILogGroup;
   /**

@@ -8,6 +8,7 @@ import { Duration } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { AttestorDomainOptions } from './attestor-domain';
 import type { AttestorStackProps } from './attestor-stack';
+import { EXAMPLE_PRODUCTION_STAGE } from './example-api-stack';
 
 /** Every context name attestorStackPropsFromContext reads, each with the prop it sets (docs/DEPLOY.md). */
 export const ATTESTOR_CONTEXT = {
@@ -110,6 +111,9 @@ function domainFromContext(text: (name: AttestorContextName) => string | undefin
   return { domainName, ...(certificateArn !== undefined ? { certificate: certificateArn } : {}), ...(hostedZone ? { hostedZone } : {}) };
 }
 
+/** The example stack's id in the app of packages/cdk/bin/attestor.ts. */
+export const EXAMPLE_STACK_ID = 'AttestorExampleApi';
+
 /** The example stack's context values (packages/cdk/bin/attestor.ts, docs/DEPLOY.md), each with what it does. */
 export const EXAMPLE_CONTEXT = {
   exampleApi: "exampleApi ('false' leaves the example stack out)",
@@ -122,6 +126,11 @@ export const EXAMPLE_CONTEXT = {
 /** What the context asks of the example stack; `include` false leaves it out. */
 export interface ExampleApiContext {
   readonly include: boolean;
+  /**
+   * `AttestorExampleApi`, or `AttestorExampleApi-<stage>` for another stage than prod: a CI copy is a
+   * stack of its own beside the production example, never a change of it.
+   */
+  readonly stackId: string;
   readonly remote?: { readonly apiUrl: string; readonly stageArn: string };
   readonly stageName?: string;
   readonly acceptTestTokens?: boolean;
@@ -136,8 +145,14 @@ export function exampleApiFromContext(scope: Construct): ExampleApiContext {
   const accept = text('exampleAcceptTestTokens');
   if (accept !== undefined && accept !== 'true' && accept !== 'false') throw new Error(`-c exampleAcceptTestTokens: must be true or false, got '${accept}'`);
   const stageName = text('exampleStageName');
+  // The stage names the stack too, whose name CloudFormation restricts to letters, digits and hyphens.
+  if (stageName !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(stageName)) {
+    throw new Error(`-c exampleStageName: must be letters, digits and hyphens (it names the stack too), got '${stageName}'`);
+  }
+  const copy = stageName !== undefined && stageName !== EXAMPLE_PRODUCTION_STAGE;
   return {
     include: text('exampleApi') !== 'false',
+    stackId: copy ? `${EXAMPLE_STACK_ID}-${stageName}` : EXAMPLE_STACK_ID,
     ...(apiUrl !== undefined && stageArn !== undefined ? { remote: { apiUrl, stageArn } } : {}),
     ...(stageName !== undefined ? { stageName } : {}),
     ...(accept !== undefined ? { acceptTestTokens: accept === 'true' } : {}),

@@ -473,12 +473,14 @@ export class AdminClient {
       const stage = local ? '' : ' (in AWS it includes the stage, e.g. /prod)';
       return `the server at ${server} answered ${status}${said} to ${route} and does not look like an Attestor admin API: check --endpoint${stage}`;
     }
-    // The service's own failures carry a code too (above); one without came
-    // from a gateway or proxy in front of it, or from another server at that address.
+    // The service's own failures carry a code too (above); one without came from what is in front of
+    // it (API Gateway answers 502 for a function that crashed, 504 for one that timed out) or from
+    // another server at that address.
     if (code === undefined && status >= 500) {
+      const where = local ? '.attestor/logs/service.log' : "the admin functions' logs in CloudWatch";
       return (
-        `the server at ${server} answered ${status}${said} to ${route}, not an answer of the Attestor admin API itself ` +
-        '(a gateway or proxy in front of it, or another server): check --endpoint and that the service is up, then try again'
+        `the server at ${server} answered ${status}${said} to ${route} without the admin API's error code: a gateway in front of the service ` +
+        `(a function that crashed or timed out: see ${where}) or another server at that address: check --endpoint, then try again`
       );
     }
     let hint = '';

@@ -3,7 +3,7 @@
  * limit is not read beyond it (nor at all when its Content-Length says so), and no key fetch
  * follows a redirect, so keys are never taken from, and signed headers never sent to, the origin a
  * redirect names. Covers fetchJson (JwksKeySource, createVerifier's jwksUrl), sigV4Fetch and
- * RemoteKeySource's two routes.
+ * RemoteKeySource's routes (the test secrets' only for a verifier that accepts test tokens).
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -160,5 +160,23 @@ describe('redirects', () => {
     await expect(source.keys()).rejects.toThrow(`redirected to ${new URL(elsewhere.url).origin}`);
     expect(api.received.find((r) => r.path === route)?.headers['x-amz-security-token']).toBe(credentials.sessionToken);
     expect(elsewhere.hits).toBe(0);
+  });
+
+  it('RemoteKeySource reads the test secrets route only when told to (a verifier that accepts test tokens)', async () => {
+    // Prepare: an admin API with no secrets at all, so nothing reaches KMS.
+    const api = await startScripted((_path, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":[]}'));
+    const kms = { send: () => Promise.reject(new Error('not reached')) } as unknown as KMSClient;
+    const source = (testSecrets: boolean) =>
+      new RemoteKeySource({ apiUrl: `${api.url}/`, tenantId: 'acme', fetch: sigV4Fetch({ region: 'eu-west-1', credentials }), kms, testSecrets });
+    // Act
+    const production = await source(false).keys();
+    const routesOf = () => api.received.splice(0).map((r) => r.path).sort();
+    const productionRoutes = routesOf();
+    const ci = await source(true).keys();
+    // Assess
+    expect(productionRoutes).toEqual(['/v1/admin/keys/jwks', '/v1/admin/keys/secrets']);
+    expect(production).not.toHaveProperty('testSecrets');
+    expect(routesOf()).toEqual(['/v1/admin/keys/jwks', '/v1/admin/keys/secrets', '/v1/admin/tokens/test/secrets']);
+    expect(ci.testSecrets).toEqual([]);
   });
 });

@@ -273,7 +273,9 @@ export class KmsKeyProvisioner implements TenantKeyManager {
       );
       key = await claimAlias(this.kms, alias, candidate);
     }
-    if (key.KeyState !== undefined && key.KeyState !== 'Enabled') throw new SigningKeyUnavailableError(alias, new Error(`the key is ${key.KeyState}`));
+    if (key.KeyState !== undefined && key.KeyState !== 'Enabled') {
+      throw new SigningKeyUnavailableError(alias, new Error(`the key is ${key.KeyState}`), key.KeyState === 'PendingDeletion');
+    }
     return key.Arn ?? key.KeyId!;
   }
 

@@ -41,9 +41,11 @@ export class SigningKeyUnavailableError extends DependencyUnavailableError {
   constructor(
     readonly keyId: string,
     cause: unknown,
+    /** The key is pending deletion: from KMS's refusal, or stated by a caller that read the key's state. */
+    pendingDeletion = isPendingDeletion(cause),
   ) {
     super(`KMS key ${keyId} is unavailable: ${cause instanceof Error ? cause.name : 'unknown error'}`, {
-      code: isPendingDeletion(cause) ? KEY_PENDING_DELETION : 'signing_key_unavailable',
+      code: pendingDeletion ? KEY_PENDING_DELETION : 'signing_key_unavailable',
       retryAfterSeconds: KEY_UNAVAILABLE_RETRY_SECONDS,
       cause,
     });
