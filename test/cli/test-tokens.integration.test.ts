@@ -12,6 +12,7 @@ import { startLocalCloud, type LocalCloud } from '../../packages/local/src/cloud
 import { run } from '../../packages/cli/src/main';
 import { createVerifier, TokenVerificationError, type TokenSecretSet } from '../../packages/verify/src/index';
 import { Capture, runCliAgainst } from './helpers';
+import { ManualClock } from '../support/memory';
 
 const APP = 'com.example.ci';
 let dataDir: string;
@@ -110,6 +111,62 @@ describe('attestor token mint against the local cloud', () => {
     expect(notKeyValue.stderr.text).toMatch(/is not key=value/);
     expect(otherApp.stderr.text).toMatch(/no app com\.example\.nobody/);
     expect(log.stdout.lines).toHaveLength(2);
+  });
+
+  it('token rotate makes a new test secret and retires the others: a token of a retired one verifies nowhere that reads the new set', async () => {
+    // Prepare: a token signed by the current test secret, never used (an attacker holding a leaked secret mints the same).
+    const before = (await cli(['token', 'mint', '--app', APP, '--json'])).json<{ token: string; kid: string }>();
+    const secrets = (await cli(['keys', 'secret', '--json'])).json<TokenSecretSet>();
+    // Act
+    const rotated = await cli(['token', 'rotate', '--json']);
+    const human = await cli(['token', 'rotate']);
+    const after = (await cli(['token', 'mint', '--app', APP, '--json'])).json<{ token: string; kid: string }>();
+    const testSet = (await cli(['token', 'secret', '--json'])).json<TokenSecretSet>();
+    // Assess: the first rotation retired the secret that signed `before`; the second, the first's.
+    expect(rotated.code).toBe(0);
+    const rotation = rotated.json<{ kid: string; createdAt: number; retired: string[] }>();
+    expect(rotation.kid).toMatch(/^test-[A-Za-z0-9_-]{22}$/);
+    expect(rotation.retired).toEqual([before.kid]);
+    expect(human.code).toBe(0);
+    expect(human.stdout.lines[0]).toMatch(/^kid +test-[A-Za-z0-9_-]{22}$/);
+    expect(human.stdout.lines[2]).toBe(`retired  ${rotation.kid}`);
+    expect(human.stderr.text).toContain('need the new set');
+    // Only the newest secret is served, it signs new mints, and the retired one's token is refused.
+    expect(testSet.keys.map((k) => k.kid)).toEqual([after.kid]);
+    expect(after.kid).not.toBe(rotation.kid);
+    const ci = createVerifier({ issuer: 'attestor', secrets, acceptTestTokens: true, testSecrets: testSet });
+    await expect(ci.verify(after.token)).resolves.toMatchObject({ test: true });
+    expect(await codeOf(ci.verify(before.token))).toBe('unknown_kid');
+  });
+
+  it("an authorizer that accepts test tokens stops trusting a rotated-out secret at its next key refresh", async () => {
+    // Prepare: a CI cloud on a manual clock; a token of its first test secret, not yet used.
+    const ciDir = mkdtempSync(join(tmpdir(), 'attestor-test-tokens-rotate-'));
+    const clock = new ManualClock(Math.floor(Date.now() / 1000));
+    const ciCloud = await startLocalCloud({ dataDir: ciDir, port: 0, clock, authorizer: { acceptTestTokens: true } });
+    try {
+      const ciCli = (argv: string[]) => runCliAgainst(ciCloud.endpoint, ciDir, argv);
+      expect((await ciCli(['apps', 'create', APP])).code).toBe(0);
+      const old = (await ciCli(['token', 'mint', '--app', APP])).stdout.text.trim();
+      const hello = (token: string) => fetch(`${ciCloud.endpoint}/demo/hello`, { headers: { 'Attestor-Token': token } }).then((r) => r.status);
+      // The first secret is trusted: another of its tokens gets in before the rotation.
+      expect(await hello((await ciCli(['token', 'mint', '--app', APP])).stdout.text.trim())).toBe(200);
+      // Act: rotate, then let the authorizer's key refresh come due and run.
+      expect((await ciCli(['token', 'rotate'])).code).toBe(0);
+      const fresh = (await ciCli(['token', 'mint', '--app', APP])).stdout.text.trim();
+      clock.advance(31);
+      let status = 0;
+      for (let i = 0; i < 50 && status !== 403; i++) {
+        status = await hello(old);
+        if (status !== 403) await new Promise((r) => setTimeout(r, 20));
+      }
+      // Assess
+      expect(status).toBe(403);
+      expect(await hello(fresh)).toBe(200);
+    } finally {
+      await ciCloud.stop();
+      rmSync(ciDir, { recursive: true, force: true });
+    }
   });
 
   const optedIn = 'lets a test token through an authorizer opted in to test tokens (%s key source), and still refuses a forged one there';

@@ -150,6 +150,7 @@ export function routeFixtures(world: FixtureWorld): Readonly<Record<string, Rout
     'GET /v1/admin/keys/secrets': fixed(admin('GET', '/v1/admin/keys/secrets'), 200),
     'POST /v1/admin/tokens/test': fixed(admin('POST', '/v1/admin/tokens/test', { appId }), 201),
     'GET /v1/admin/tokens/test/secrets': fixed(admin('GET', '/v1/admin/tokens/test/secrets'), 200),
+    'POST /v1/admin/tokens/test/rotate': fixed(admin('POST', '/v1/admin/tokens/test/rotate', {}), 201),
     'GET /v1/admin/log': fixed(admin('GET', `/v1/admin/log?appId=${appId}&limit=5`), 200),
     'GET /v1/admin/stats': fixed(admin('GET', `/v1/admin/stats?appId=${appId}`), 200),
   };

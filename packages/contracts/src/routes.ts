@@ -147,6 +147,8 @@ export const ADMIN_KEYS_ROUTES: readonly AdminRouteSpec[] = [
   // adminKeys alone may unwrap (and no production secret); the secrets route gives it wrapped, as above.
   { method: 'POST', path: '/v1/admin/tokens/test', lambda: 'adminKeys', auth: 'iam', access: ADMIN },
   { method: 'GET', path: '/v1/admin/tokens/test/secrets', lambda: 'adminKeys', auth: 'iam', access: READ },
+  // A new test secret, and the tenant's others retired: when one may have leaked.
+  { method: 'POST', path: '/v1/admin/tokens/test/rotate', lambda: 'adminKeys', auth: 'iam', access: ADMIN },
 ];
 
 /** adminCatalog: apps, registrations, identity, policy, devices, the log and stats. */

@@ -34,3 +34,8 @@ export const mintTestTokenSchema = object(mintEntries, 'body must be a JSON obje
 });
 
 export type MintTestTokenRequest = Output<typeof mintTestTokenSchema>;
+
+/** The body of POST /v1/admin/tokens/test/rotate: none, or an empty object. */
+export const rotateTestSecretSchema = object({}, 'body must be a JSON object', {
+  unknownMembers: (keys) => `${keys} is not a field: this route takes an empty body`,
+});

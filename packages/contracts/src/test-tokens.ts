@@ -61,6 +61,18 @@ export interface TestTokenMint {
   readonly claims: Readonly<Partial<Record<TestTokenSettableClaim, string | true>>>;
 }
 
+/**
+ * What POST /v1/admin/tokens/test/rotate answers (docs/ADMIN_API.md §8.2): the new test secret, which
+ * signs every test token from now on, and the test secrets retired with it, which no verifier that
+ * reads the service trusts once it has refetched (within 30 s). Test tokens signed by those stop
+ * verifying there: rotation is what to do when a test secret may have leaked.
+ */
+export interface TestSecretRotation {
+  readonly kid: string;
+  readonly createdAt: number;
+  readonly retired: readonly string[];
+}
+
 /** One mint as the audit log keeps it (GET /v1/admin/log?kind=test-tokens): never the token. */
 export interface TestTokenAuditEntry {
   readonly time: number;

@@ -122,7 +122,11 @@ describe('mintTestToken', () => {
     random: { bytes: (n: number) => randomBytes(n) },
     testTokens: {
       issuer: ISSUER,
-      keys: { testSigningSecret: async () => testSigner, wrappedTestSecrets: async () => ({ keys: [] }) },
+      keys: {
+        testSigningSecret: async () => testSigner,
+        wrappedTestSecrets: async () => ({ keys: [] }),
+        rotateTestSecret: () => Promise.reject(new Error('minting never rotates')),
+      },
       ...(audit ? { audit: { recordTestTokenMint: async (entry: TestTokenAuditEntry) => void audit.push(entry) } } : {}),
     },
   });

@@ -10,11 +10,12 @@ import {
   MAX_TEST_TOKEN_TTL_SECONDS,
   MIN_TEST_TOKEN_TTL_SECONDS,
   TEST_TOKEN_SETTABLE_CLAIMS,
+  type TestSecretRotation,
   type TestTokenMint,
 } from '@attestor/contracts/test-tokens';
 import { adminClient, appIdParser, durationParser, examples, type CliContext } from '../context';
 import { CliError } from '../errors';
-import { isoSeconds, toJson } from '../output';
+import { formatFields, isoSeconds, toJson } from '../output';
 import { printSecretSet } from '../secrets';
 
 const ttlParser = durationParser(MIN_TEST_TOKEN_TTL_SECONDS, MAX_TEST_TOKEN_TTL_SECONDS, 'test tokens live 1m to 1h');
@@ -47,6 +48,14 @@ export function parseClaims(words: readonly string[]): Record<string, unknown> {
   return claims;
 }
 
+function asRotation(body: unknown): TestSecretRotation {
+  const rotation = body as Partial<TestSecretRotation> | null;
+  if (typeof rotation?.kid !== 'string' || typeof rotation.createdAt !== 'number' || !Array.isArray(rotation.retired)) {
+    throw new CliError('the service answered without a new test secret: is this an Attestor admin API?');
+  }
+  return rotation as TestSecretRotation;
+}
+
 function asMint(body: unknown): TestTokenMint {
   const mint = body as Partial<TestTokenMint> | null;
   if (typeof mint?.token !== 'string' || typeof mint.expiresAt !== 'number') {
@@ -58,8 +67,11 @@ function asMint(body: unknown): TestTokenMint {
 export function addTokenCommands(program: Command, ctx: CliContext): void {
   const token = program
     .command('token')
-    .description("Test tokens for your backend's CI: mint one, print the test secrets its verifier needs")
-    .addHelpText('after', examples('$ attestor token mint --app com.example.app', '$ attestor token secret --json > test-secrets.json'));
+    .description("Test tokens for your backend's CI: mint one, print the test secrets its verifier needs, rotate them")
+    .addHelpText(
+      'after',
+      examples('$ attestor token mint --app com.example.app', '$ attestor token secret --json > test-secrets.json', '$ attestor token rotate'),
+    );
 
   token
     .command('mint')
@@ -114,5 +126,32 @@ export function addTokenCommands(program: Command, ctx: CliContext): void {
         ],
         warning: 'these secrets verify and mint test tokens: keep them in your CI secret store',
       });
+    });
+
+  token
+    .command('rotate')
+    .description('Make a new test secret and retire the others: test tokens they signed stop verifying')
+    .option('--json', 'print the new kid and the retired ones as JSON')
+    .addHelpText(
+      'after',
+      examples(
+        '$ attestor token rotate',
+        '',
+        'For a test secret that may have leaked. Verifiers that read the service (an authorizer with',
+        'acceptTestTokens, attestorTestSecrets) drop the retired secrets within 30 s; one given',
+        '`attestor token secret --json` by hand needs the new set.',
+      ),
+    )
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const rotation = asRotation(await adminClient(ctx, command).request('POST', '/v1/admin/tokens/test/rotate', {}));
+      if (options.json) return void ctx.stdout.write(toJson(rotation));
+      ctx.stdout.write(
+        formatFields([
+          ['kid', rotation.kid],
+          ['created', isoSeconds(rotation.createdAt)],
+          ['retired', rotation.retired.length > 0 ? rotation.retired.join(', ') : 'none'],
+        ]),
+      );
+      ctx.stderr.write('verifiers given `attestor token secret --json` by hand need the new set; those that read the service follow within 30 s\n');
     });
 }

@@ -15,7 +15,7 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { encodeB64u } from '@attestor/contracts/base64url';
 import type { WrappedTokenSecret } from '@attestor/contracts/admin-api';
-import { TEST_KID_PREFIX, testSecretEncryptionContext } from '@attestor/contracts/test-tokens';
+import { TEST_KID_PREFIX, testSecretEncryptionContext, type TestSecretRotation } from '@attestor/contracts/test-tokens';
 import type { Clock, TokenSecret, VerificationKeys, VerificationKeySource } from '../core/ports';
 import type { TestSigningSecret, TestTokenKeys } from '../core/test-tokens';
 import { SECRET_REFRESH_SECONDS } from '../core/tenant-keys';
@@ -47,6 +47,20 @@ export class KmsTestTokenKeys implements TestTokenKeys {
   async testSigningSecret(tenantId: string): Promise<TestSigningSecret> {
     const record = (await this.store.listTestKeys(tenantId))[0] ?? (await this.create(tenantId));
     return { kid: record.kid, secret: await this.unwrap(record) };
+  }
+
+  /**
+   * A new test secret for the tenant, then every other one retired: the new one exists before the
+   * others go, so minting never finds none. A mint racing the rotation may sign with a secret retired
+   * a moment later; its token then stops verifying at the verifiers' next refetch, as the rest.
+   */
+  async rotateTestSecret(tenantId: string): Promise<TestSecretRotation> {
+    const created = await this.newRecord(tenantId);
+    const others = (await this.store.listTestKeys(tenantId)).filter((r) => r.kid !== created.kid);
+    const now = this.options.clock.nowSeconds();
+    await Promise.all(others.map((r) => this.store.retireTestKey(tenantId, r.kid, now)));
+    for (const r of others) this.unwrapped.delete(r.kid);
+    return { kid: created.kid, createdAt: created.createdAt, retired: others.map((r) => r.kid) };
   }
 
   /** Every test secret of the tenant, wrapped: what `attestor token secret` unwraps with the operator's own KMS permission. */
@@ -84,14 +98,19 @@ export class KmsTestTokenKeys implements TestTokenKeys {
   }
 
   private async create(tenantId: string): Promise<TestKeyRecord> {
+    const record = await this.newRecord(tenantId);
+    // Two first mints at once each record a secret: both are trusted, and the newest signs from now on.
+    return (await this.store.listTestKeys(tenantId))[0] ?? record;
+  }
+
+  private async newRecord(tenantId: string): Promise<TestKeyRecord> {
     if (!this.options.secretsKey) throw new Error('this component does not make test secrets');
     const keyId = await this.options.secretsKey(tenantId);
     const kid = `${TEST_KID_PREFIX}${encodeB64u(randomBytes(16))}`;
     const wrapped = await generateWrappedSecret(this.kms, keyId, testSecretEncryptionContext(tenantId, kid));
     const record: TestKeyRecord = { tenantId, kid, keyId, wrappedSecret: Buffer.from(wrapped).toString('base64'), createdAt: this.options.clock.nowSeconds() };
     await this.store.putTestKey(record);
-    // Two first mints at once each record a secret: both are trusted, and the newest signs from now on.
-    return (await this.store.listTestKeys(tenantId))[0] ?? record;
+    return record;
   }
 
   private unwrap(record: TestKeyRecord): Promise<KeyObject> {

@@ -14,6 +14,7 @@ import {
   DEFAULT_TEST_TOKEN_VERSION,
   testTokenHeader,
   type TestTokenAuditEntry,
+  type TestSecretRotation,
   type TestTokenMint,
   type TestTokenSettableClaim,
 } from '@attestor/contracts/test-tokens';
@@ -38,6 +39,8 @@ export interface TestTokenKeys {
   testSigningSecret(tenantId: string): Promise<TestSigningSecret>;
   /** Every test secret of the tenant, wrapped (GET /v1/admin/tokens/test/secrets): unwrapped only by a caller allowed the test context. */
   wrappedTestSecrets(tenantId: string): Promise<{ readonly keys: readonly WrappedTokenSecret[] }>;
+  /** A new test secret, and the tenant's others retired (POST /v1/admin/tokens/test/rotate). */
+  rotateTestSecret(tenantId: string): Promise<TestSecretRotation>;
 }
 
 /** Where mints are recorded (adapters/dynamodb-test-token-audit.ts); read back by GET /v1/admin/log?kind=test-tokens. */

@@ -7,7 +7,7 @@ import type { AdminKeysDeps } from './admin/context';
 import { jwks, listKeys, rotateKey, wrappedSecrets } from './admin/keys';
 import { adminRouter, type AdminRoutes } from './admin/router';
 import { createTenant, grantRole, listTenants, revokeRole } from './admin/tenants';
-import { mintTestTokenRoute, wrappedTestSecrets } from './admin/test-tokens';
+import { mintTestTokenRoute, rotateTestSecretRoute, wrappedTestSecrets } from './admin/test-tokens';
 import { ADMIN_KEYS_ROUTES } from '@attestor/contracts/routes';
 import type { ApiHandler } from './http';
 import type { Logger } from './log';
@@ -26,6 +26,7 @@ export const KEYS_ROUTES: AdminRoutes<AdminKeysDeps> = {
   'GET /v1/admin/keys/secrets': wrappedSecrets,
   'POST /v1/admin/tokens/test': mintTestTokenRoute,
   'GET /v1/admin/tokens/test/secrets': wrappedTestSecrets,
+  'POST /v1/admin/tokens/test/rotate': rotateTestSecretRoute,
 };
 
 export function adminKeysHandler(deps: AdminKeysDeps, log: Logger, metrics: ServiceMetrics = noMetrics): ApiHandler {

@@ -25,13 +25,20 @@ export interface TestKeyRecord {
 
 /** What the test-token adapter needs of the registry. */
 export interface TestKeyStore {
-  /** Newest first. */
+  /** The test secrets in use, newest first: never a retired one. */
   listTestKeys(tenantId: string): Promise<TestKeyRecord[]>;
   /** Refuses (KeyConflictError) a kid already recorded. */
   putTestKey(record: TestKeyRecord): Promise<void>;
+  /**
+   * Takes a test secret out of use for good (a rotation): the record stays, marked retired at `time`,
+   * since the functions that write key records delete none (docs/DEPLOY.md, least privilege).
+   */
+  retireTestKey(tenantId: string, kid: string, time: number): Promise<void>;
 }
 
 const TEST_KEY = 'TESTKEY#';
+/** Set on a retired test secret's item; a retired secret is never listed again. */
+const RETIRED_AT = 'retiredAt';
 const testKeyItemKey = (tenantId: string, kid: string) => ({ pk: `${REGISTRY_PARTITIONS.tenantKeys}${tenantId}`, sk: `${TEST_KEY}${kid}` });
 
 function recordFromItem(item: Item): TestKeyRecord {
@@ -54,7 +61,20 @@ export class DynamoDbTestKeyStore implements TestKeyStore {
 
   async listTestKeys(tenantId: string): Promise<TestKeyRecord[]> {
     const items = await this.table.query({ pk: `${REGISTRY_PARTITIONS.tenantKeys}${tenantId}`, prefix: TEST_KEY });
-    return items.map(recordFromItem).sort((a, b) => b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0));
+    return items
+      .filter((item) => item[RETIRED_AT] === undefined)
+      .map(recordFromItem)
+      .sort((a, b) => b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0));
+  }
+
+  async retireTestKey(tenantId: string, kid: string, time: number): Promise<void> {
+    // Retired once: a second rotation leaves the first retirement's time as it was.
+    await this.table.update(testKeyItemKey(tenantId, kid), {
+      update: 'SET #retiredAt = :time',
+      condition: 'attribute_not_exists(#retiredAt)',
+      names: { '#retiredAt': RETIRED_AT },
+      values: { ':time': { N: String(time) } },
+    });
   }
 
   async putTestKey(record: TestKeyRecord): Promise<void> {

@@ -1,5 +1,5 @@
 /** Test tokens (docs/ADMIN_API.md §8.1): minted for the caller's app with the tenant's test secret, and audited. */
-import { mintTestTokenSchema } from '@attestor/contracts/test-token-validation';
+import { mintTestTokenSchema, rotateTestSecretSchema } from '@attestor/contracts/test-token-validation';
 import { parseRequest } from '@attestor/contracts/validation';
 import { json, parseJsonBody } from '../http';
 import type { AdminRequestWith, UseCaseDeps } from './context';
@@ -28,4 +28,15 @@ export async function wrappedTestSecrets(request: AdminRequestWith<{ readonly te
   const setup = request.deps.testTokens;
   if (!setup) throw new NotFoundError('this deployment mints no test tokens');
   return json(200, await setup.keys.wrappedTestSecrets(request.caller.tenantId));
+}
+
+/** 201 with the new test secret's kid and the kids retired (docs/ADMIN_API.md §8.2). An empty body, or none. */
+export async function rotateTestSecretRoute(request: AdminRequestWith<{ readonly testTokens?: TestTokenSetup }>) {
+  const setup = request.deps.testTokens;
+  if (!setup) throw new NotFoundError('this deployment mints no test tokens');
+  if (request.event.body) parseRequest(rotateTestSecretSchema, parseJsonBody(request.event));
+  const rotation = await setup.keys.rotateTestSecret(request.caller.tenantId);
+  const { tenantId, principal } = request.caller;
+  request.log.info('test_secret_rotated', { tenantId, principal, kid: rotation.kid, retired: [...rotation.retired] });
+  return json(201, rotation);
 }
