@@ -13,6 +13,7 @@ import { run } from '../../packages/cli/src/main';
 import { createVerifier, TokenVerificationError, type TokenSecretSet } from '../../packages/verify/src/index';
 import { Capture, runCliAgainst } from './helpers';
 import { ManualClock } from '../support/memory';
+import { signedAdminFetch } from '../support/local-admin';
 
 const APP = 'com.example.ci';
 let dataDir: string;
@@ -137,6 +138,24 @@ describe('attestor token mint against the local cloud', () => {
     const ci = createVerifier({ issuer: 'attestor', secrets, acceptTestTokens: true, testSecrets: testSet });
     await expect(ci.verify(after.token)).resolves.toMatchObject({ test: true });
     expect(await codeOf(ci.verify(before.token))).toBe('unknown_kid');
+  });
+
+  it('rotate takes no body but an empty one: anything else is a 400 naming it, and rotates nothing', async () => {
+    const listed = async () => ((await (await signedAdminFetch(cloud, 'GET', '/v1/admin/tokens/test/secrets')).json()) as { keys: { kid: string }[] }).keys;
+    const kids = (await listed()).map((k) => k.kid);
+    const answers = [];
+    for (const body of [{ a: 1 }, [], null, 'text']) {
+      const res = await signedAdminFetch(cloud, 'POST', '/v1/admin/tokens/test/rotate', body);
+      answers.push({ status: res.status, body: (await res.json()) as Record<string, unknown> });
+    }
+    const unknownMember = { error: 'invalid_request', field: 'a', message: 'a is not a field: this route takes an empty body' };
+    expect(answers[0]).toEqual({ status: 400, body: unknownMember });
+    for (const answer of answers.slice(1)) {
+      expect(answer).toMatchObject({ status: 400, body: { error: 'invalid_request', message: expect.stringMatching(/\S/) } });
+    }
+    expect((await listed()).map((k) => k.kid)).toEqual(kids);
+    const mint = await signedAdminFetch(cloud, 'POST', '/v1/admin/tokens/test', { appId: APP, ttl: 60 });
+    expect(await mint.json()).toEqual({ error: 'invalid_request', field: 'ttl', message: 'ttl is not a field: give appId, ttlSeconds and claims' });
   });
 
   it("an authorizer that accepts test tokens stops trusting a rotated-out secret at its next key refresh", async () => {

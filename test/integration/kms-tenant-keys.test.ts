@@ -32,6 +32,8 @@ import {
 } from '../../packages/service/src/adapters/kms-tenant-keys';
 import { KmsTenantKeyManager } from '../../packages/service/src/adapters/kms-tenant-key-manager';
 import { KmsKeyProvisioner } from '../../packages/service/src/adapters/kms-key-provisioner';
+import { KmsTestTokenKeys } from '../../packages/service/src/adapters/kms-test-token-keys';
+import type { TestKeyRecord, TestKeyStore } from '../../packages/service/src/adapters/dynamodb-registry/test-key-store';
 import { jwkThumbprint } from '../../packages/verify/src/core/install-key';
 import type { TokenSigningKey } from '../../packages/service/src/core/ports';
 import { secretEncryptionContext } from '../../packages/contracts/src/admin-api';
@@ -855,5 +857,46 @@ describe('ensureDecoyKey', () => {
     // Assess
     expect(second).not.toBe(first);
     expect((await kms.send(new DescribeKeyCommand({ KeyId: 'alias/test/decoy-repair' }))).KeyMetadata).toMatchObject({ KeyId: second, KeyState: 'Enabled' });
+  });
+});
+
+describe('test secret rotation', () => {
+  /** Test key records in memory; `putTestKey` waits at `gate` when one is set, so two rotations can be interleaved. */
+  class GatedTestKeyStore implements TestKeyStore {
+    readonly records = new Map<string, TestKeyRecord & { retiredAt?: number }>();
+    gate: Promise<void> | undefined;
+    async listTestKeys(tenantId: string): Promise<TestKeyRecord[]> {
+      return [...this.records.values()].filter((r) => r.tenantId === tenantId && r.retiredAt === undefined).sort((a, b) => b.createdAt - a.createdAt);
+    }
+    async putTestKey(record: TestKeyRecord): Promise<void> {
+      this.records.set(record.kid, record);
+      await this.gate;
+    }
+    async retireTestKey(_tenantId: string, kid: string, time: number): Promise<void> {
+      const record = this.records.get(kid)!;
+      if (record.retiredAt === undefined) this.records.set(kid, { ...record, retiredAt: time });
+    }
+  }
+
+  it('two rotations at once both retire the old secret and leave the tenant a test secret to sign with', async () => {
+    // Prepare: a tenant with one test secret (its first mint's).
+    const registry = new MemoryTenantKeyStore();
+    const provisioner = new KmsKeyProvisioner(kms, registry, { aliasPrefix: PREFIX, clock: new ManualClock() });
+    const store = new GatedTestKeyStore();
+    const keys = new KmsTestTokenKeys(kms, store, { secretsKey: (t) => provisioner.secretsKey(t), clock: new ManualClock() });
+    const tenantId = newTenant();
+    const first = await keys.testSigningSecret(tenantId);
+    // Act: both rotations record their new secret before either goes on.
+    let open!: () => void;
+    store.gate = new Promise<void>((r) => (open = r));
+    const rotations = Promise.all([keys.rotateTestSecret(tenantId), keys.rotateTestSecret(tenantId)]);
+    while ([...store.records.values()].length < 3) await new Promise((r) => setTimeout(r, 5));
+    open();
+    const [a, b] = await rotations;
+    // Assess: the old secret is retired by both; both new ones are in use; minting signs with one of them.
+    expect(a.retired).toEqual([first.kid]);
+    expect(b.retired).toEqual([first.kid]);
+    expect((await store.listTestKeys(tenantId)).map((r) => r.kid).sort()).toEqual([a.kid, b.kid].sort());
+    expect([a.kid, b.kid]).toContain((await keys.testSigningSecret(tenantId)).kid);
   });
 });

@@ -64,7 +64,7 @@ export interface TestTokenMint {
 /**
  * What POST /v1/admin/tokens/test/rotate answers (docs/ADMIN_API.md §8.2): the new test secret, which
  * signs every test token from now on, and the test secrets retired with it, which no verifier that
- * reads the service trusts once it has refetched (within 30 s). Test tokens signed by those stop
+ * reads the service trusts once it has refreshed its keys (§8.2 says when). Test tokens signed by those stop
  * verifying there: rotation is what to do when a test secret may have leaked.
  */
 export interface TestSecretRotation {

@@ -138,7 +138,7 @@ export function addTokenCommands(program: Command, ctx: CliContext): void {
         '$ attestor token rotate',
         '',
         'For a test secret that may have leaked. Verifiers that read the service (an authorizer with',
-        'acceptTestTokens, attestorTestSecrets) drop the retired secrets within 30 s; one given',
+        'acceptTestTokens, attestorTestSecrets) drop the retired secrets at their next key refresh; one given',
         '`attestor token secret --json` by hand needs the new set.',
       ),
     )
@@ -152,6 +152,8 @@ export function addTokenCommands(program: Command, ctx: CliContext): void {
           ['retired', rotation.retired.length > 0 ? rotation.retired.join(', ') : 'none'],
         ]),
       );
-      ctx.stderr.write('verifiers given `attestor token secret --json` by hand need the new set; those that read the service follow within 30 s\n');
+      ctx.stderr.write(
+        'verifiers given `attestor token secret --json` by hand need the new set; those that read the service follow at their next key refresh\n',
+      );
     });
 }

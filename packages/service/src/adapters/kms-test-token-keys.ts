@@ -50,17 +50,19 @@ export class KmsTestTokenKeys implements TestTokenKeys {
   }
 
   /**
-   * A new test secret for the tenant, then every other one retired: the new one exists before the
-   * others go, so minting never finds none. A mint racing the rotation may sign with a secret retired
-   * a moment later; its token then stops verifying at the verifiers' next refetch, as the rest.
+   * A new test secret for the tenant, then the ones it had before retired: the new one exists before
+   * they go, so minting never finds none. Only the secrets listed before the new one was made are
+   * retired, so two rotations at once each retire the old ones and neither retires the other's new
+   * one (both stay in use, both fresh). A mint racing the rotation may sign with a secret retired a
+   * moment later; its token then stops verifying at the verifiers' next refresh, as the rest.
    */
   async rotateTestSecret(tenantId: string): Promise<TestSecretRotation> {
+    const before = await this.store.listTestKeys(tenantId);
     const created = await this.newRecord(tenantId);
-    const others = (await this.store.listTestKeys(tenantId)).filter((r) => r.kid !== created.kid);
     const now = this.options.clock.nowSeconds();
-    await Promise.all(others.map((r) => this.store.retireTestKey(tenantId, r.kid, now)));
-    for (const r of others) this.unwrapped.delete(r.kid);
-    return { kid: created.kid, createdAt: created.createdAt, retired: others.map((r) => r.kid) };
+    await Promise.all(before.map((r) => this.store.retireTestKey(tenantId, r.kid, now)));
+    for (const r of before) this.unwrapped.delete(r.kid);
+    return { kid: created.kid, createdAt: created.createdAt, retired: before.map((r) => r.kid) };
   }
 
   /** Every test secret of the tenant, wrapped: what `attestor token secret` unwraps with the operator's own KMS permission. */
