@@ -52,13 +52,12 @@ export class RemoteKeySource implements VerificationKeySource {
   /** Every call unwraps the secrets anew (no cache here: the KeyRing calling this is the cache), with their retirement times. */
   async keys(): Promise<VerificationKeys> {
     const fetchOptions = { fetch: this.options.fetch };
-    const [wrapped, jwks, wrappedTest] = await Promise.all([
+    const [wrapped, jwks, testEntries] = await Promise.all([
       fetchJson(`${this.base}/v1/admin/keys/secrets`, 'secrets', fetchOptions),
       fetchJson(`${this.base}/v1/admin/keys/jwks`, 'JWKS', fetchOptions),
-      this.options.testSecrets === true ? fetchJson(`${this.base}/v1/admin/tokens/test/secrets`, 'test secrets', fetchOptions) : undefined,
+      this.options.testSecrets === true ? this.wrappedTestSecrets() : undefined,
     ]);
     const entries = wrappedSecrets(wrapped, this.options.tenantId);
-    const testEntries = wrappedTest === undefined ? undefined : wrappedSecrets(wrappedTest, this.options.tenantId, 'test');
     const [secrets, testSecrets] = await Promise.all([this.unwrapAll(entries), testEntries && this.unwrapAll(testEntries)]);
     const { publicKeys, retiresAt: publicRetirements } = jwksVerificationKeys(jwks);
     const retiresAt = new Map([
@@ -70,8 +69,12 @@ export class RemoteKeySource implements VerificationKeySource {
 
   /** The tenant's test secrets alone (`attestorTestSecrets`), unwrapped anew. */
   async testKeys(): Promise<TokenSecret[]> {
-    const wrapped = await fetchJson(`${this.base}/v1/admin/tokens/test/secrets`, 'test secrets', { fetch: this.options.fetch });
-    return this.unwrapAll(wrappedSecrets(wrapped, this.options.tenantId, 'test'));
+    return this.unwrapAll(await this.wrappedTestSecrets());
+  }
+
+  private async wrappedTestSecrets(): Promise<WrappedTokenSecret[]> {
+    const body = await fetchJson(`${this.base}/v1/admin/tokens/test/secrets`, 'test secrets', { fetch: this.options.fetch });
+    return wrappedSecrets(body, this.options.tenantId, 'test');
   }
 
   private unwrapAll(entries: readonly WrappedTokenSecret[]): Promise<TokenSecret[]> {
